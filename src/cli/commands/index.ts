@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+
+/** Sets the process exit code a command wants once it returns (commands never call process.exit). */
+export type SetExitCode = (code: number) => void;
+
+/**
+ * Every subcommand module exports `register(program, setExitCode)`. Add one import and one call
+ * per command here; the command's own file holds its options, help and behaviour.
+ */
+export function registerCommands(program: Command, setExitCode: SetExitCode): void {
+  void program;
+  void setExitCode;
+}
