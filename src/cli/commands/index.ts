@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerPs } from './ps.js';
 
 /** Sets the process exit code a command wants once it returns (commands never call process.exit). */
 export type SetExitCode = (code: number) => void;
@@ -10,4 +11,5 @@ export type SetExitCode = (code: number) => void;
 export function registerCommands(program: Command, setExitCode: SetExitCode): void {
   void program;
   void setExitCode;
+  registerPs(program, setExitCode);
 }
