@@ -1,0 +1,136 @@
+/**
+ * Entry point of a sandbox child: a forked process or a worker thread that loads one processor
+ * file and runs jobs for its host, one at a time. The module is loaded once, at start, so a warm
+ * child runs each job without paying for the import again.
+ *
+ * The child never decides a job's outcome: it reports the processor's result or error, and the
+ * host completes, fails or retries the job. It exits when its host goes away.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { deserializeError, serializeError, type ChildMessage, type HostMessage, type JobSnapshot, type ProxiedMethod } from './protocol.js';
+
+type ProcessorFn = (job: unknown, token: string | undefined, signal: AbortSignal) => unknown;
+
+interface Channel {
+  send(message: ChildMessage): void;
+  onMessage(handler: (message: HostMessage) => void): void;
+}
+
+function openChannel(): Channel {
+  if (!isMainThread && parentPort) {
+    const port = parentPort;
+    return { send: (m) => port.postMessage(m), onMessage: (h) => port.on('message', h) };
+  }
+  if (typeof process.send !== 'function') {
+    throw new Error('spoolkit sandbox child started without an IPC channel; it is started by createSandboxedProcessor, not by hand');
+  }
+  // The host is gone: nothing can receive our results, so stop at once.
+  process.on('disconnect', () => process.exit(0));
+  return {
+    send: (m) => {
+      process.send?.(m);
+    },
+    onMessage: (h) => process.on('message', (m) => h(m as HostMessage)),
+  };
+}
+
+function processorFile(): string {
+  const fromThread = (workerData as { file?: unknown } | null)?.file;
+  const file = typeof fromThread === 'string' ? fromThread : process.argv[2];
+  if (!file) throw new Error('spoolkit sandbox child needs the processor file as its argument');
+  return file;
+}
+
+async function loadProcessor(file: string): Promise<ProcessorFn> {
+  const url = file.startsWith('file:') ? file : pathToFileURL(file).href;
+  const mod = (await import(url)) as { default?: unknown };
+  let candidate: unknown = mod.default ?? mod;
+  // A CommonJS module compiled from `export default` arrives as { default: fn } under default.
+  if (typeof candidate === 'object' && candidate !== null && typeof (candidate as { default?: unknown }).default === 'function') {
+    candidate = (candidate as { default: unknown }).default;
+  }
+  if (typeof candidate !== 'function') {
+    throw new TypeError(`The processor file ${file} must export a function (export default async (job) => ... or module.exports = ...); it exports ${typeof candidate}`);
+  }
+  return candidate as ProcessorFn;
+}
+
+const channel = openChannel();
+const pendingCalls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+const aborts = new Map<number, AbortController>();
+let nextCallId = 1;
+
+function call(runId: number, method: ProxiedMethod, args: unknown[]): Promise<unknown> {
+  const callId = nextCallId++;
+  return new Promise((resolve, reject) => {
+    pendingCalls.set(callId, { resolve, reject });
+    channel.send({ t: 'call', runId, callId, method, args });
+  });
+}
+
+function buildJob(runId: number, snapshot: JobSnapshot): Record<string, unknown> {
+  const job: Record<string, unknown> = { ...snapshot };
+  job.updateProgress = async (value: unknown) => {
+    await call(runId, 'updateProgress', [value]);
+    job.progress = value;
+  };
+  job.log = (row: unknown) => call(runId, 'log', [row]);
+  job.updateData = async (data: unknown) => {
+    await call(runId, 'updateData', [data]);
+    job.data = data;
+  };
+  job.moveToDelayed = (timestamp: unknown, token?: unknown) => call(runId, 'moveToDelayed', [timestamp, token]);
+  job.moveToWait = (token?: unknown) => call(runId, 'moveToWait', [token]);
+  return job;
+}
+
+async function run(processor: Promise<ProcessorFn>, message: Extract<HostMessage, { t: 'run' }>): Promise<void> {
+  const controller = new AbortController();
+  aborts.set(message.runId, controller);
+  try {
+    const fn = await processor;
+    // An abort that arrived while the module was loading ends the job before it starts.
+    if (controller.signal.aborted) throw controller.signal.reason;
+    const value = await fn(buildJob(message.runId, message.job), message.token, controller.signal);
+    try {
+      channel.send({ t: 'done', runId: message.runId, ok: true, value, rssBytes: process.memoryUsage.rss() });
+    } catch (err) {
+      const error = serializeError(new TypeError(`The processor's return value cannot be sent back from the sandbox (${(err as Error).message}); return plain JSON-like data`));
+      channel.send({ t: 'done', runId: message.runId, ok: false, error, rssBytes: process.memoryUsage.rss() });
+    }
+  } catch (err) {
+    channel.send({ t: 'done', runId: message.runId, ok: false, error: serializeError(err), rssBytes: process.memoryUsage.rss() });
+  } finally {
+    aborts.delete(message.runId);
+  }
+}
+
+const processor = loadProcessor(processorFile());
+processor.then(
+  () => channel.send({ t: 'ready' }),
+  (err: unknown) => channel.send({ t: 'init-error', error: serializeError(err) }),
+);
+
+channel.onMessage((message) => {
+  switch (message.t) {
+    case 'run':
+      void run(processor, message);
+      return;
+    case 'abort':
+      aborts.get(message.runId)?.abort(deserializeError(message.reason));
+      return;
+    case 'reply': {
+      const pending = pendingCalls.get(message.callId);
+      if (!pending) return;
+      pendingCalls.delete(message.callId);
+      if (message.ok) pending.resolve(message.value);
+      else pending.reject(deserializeError(message.error));
+      return;
+    }
+    default: {
+      const never: never = message;
+      void never;
+    }
+  }
+});

@@ -1,0 +1,169 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { createSandboxedProcessor, type SandboxedProcessor, type SandboxHostJob } from '../../src/sandbox/index.js';
+import { isDelayedError, isUnrecoverableError, UnrecoverableError } from '../../src/errors.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/runtime/sandbox/${name}`, import.meta.url));
+
+/** A host-side job that records what the sandbox did to it. */
+function hostJob(data: Record<string, unknown> = {}): SandboxHostJob & { calls: string[]; progress: unknown; logs: string[]; delayedUntil?: number } {
+  const job = {
+    id: '1',
+    name: 'demo',
+    data,
+    attemptsMade: 0,
+    token: 'tok-1',
+    progress: 0 as unknown,
+    logs: [] as string[],
+    calls: [] as string[],
+    delayedUntil: undefined as number | undefined,
+    async updateProgress(value: unknown) {
+      await new Promise((r) => setTimeout(r, 20));
+      job.calls.push(`progress:${JSON.stringify(value)}`);
+      job.progress = value;
+    },
+    async log(row: string) {
+      job.logs.push(row);
+      return job.logs.length;
+    },
+    async updateData(next: unknown) {
+      job.calls.push('updateData');
+      job.data = next as Record<string, unknown>;
+    },
+    async moveToDelayed(timestamp: number) {
+      job.delayedUntil = timestamp;
+    },
+  };
+  return job;
+}
+
+const open: SandboxedProcessor[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((p) => p.close()));
+});
+function sandbox(file: string, opts: Parameters<typeof createSandboxedProcessor>[1] = {}): SandboxedProcessor {
+  const p = createSandboxedProcessor(fixture(file), opts);
+  open.push(p);
+  return p;
+}
+
+for (const useWorkerThreads of [false, true]) {
+  describe(useWorkerThreads ? 'in worker threads' : 'in child processes', () => {
+    it('proxies progress, log and updateData to the real job and returns the result', async () => {
+      const p = sandbox('progress.mjs', { useWorkerThreads });
+      const job = hostJob({ n: 1 });
+      const result = (await p(job, 'tok-1', new AbortController().signal)) as Record<string, unknown>;
+      expect(result.data).toEqual({ n: 1, touched: true });
+      expect(result.token).toBe('tok-1');
+      expect(result.hasSignal).toBe(true);
+      expect(job.logs).toEqual(['working on demo']);
+      expect(job.data).toEqual({ n: 1, touched: true });
+      // The un-awaited last progress call was applied before the outcome was reported.
+      expect(job.calls).toEqual(['progress:50', 'updateData', 'progress:100']);
+      if (useWorkerThreads) expect(result.pid).toBe(process.pid);
+      else expect(result.pid).not.toBe(process.pid);
+    });
+
+    it('re-creates errors with their name so UnrecoverableError and DelayedError classify', async () => {
+      const p = sandbox('throws.mjs', { useWorkerThreads });
+      const unrecoverable = await p(hostJob({ kind: 'unrecoverable' })).catch((e: unknown) => e);
+      expect(isUnrecoverableError(unrecoverable)).toBe(true);
+      expect(unrecoverable).toBeInstanceOf(UnrecoverableError);
+      expect((unrecoverable as Error).message).toBe('cannot ever work');
+
+      const delayedJob = hostJob({ kind: 'delayed' });
+      const delayed = await p(delayedJob).catch((e: unknown) => e);
+      expect(isDelayedError(delayed)).toBe(true);
+      expect(delayedJob.delayedUntil).toBeGreaterThan(Date.now());
+
+      const plain = (await p(hostJob({ kind: 'plain' })).catch((e: unknown) => e)) as Error & { code?: string };
+      expect(plain.name).toBe('TypeError');
+      expect(plain.code).toBe('E_FIXTURE');
+      expect(plain.stack).toContain('throws.mjs');
+    });
+
+    it('forwards abort to the processor signal', async () => {
+      const p = sandbox('cooperative.mjs', { useWorkerThreads });
+      const controller = new AbortController();
+      const running = p(hostJob(), undefined, controller.signal).catch((e: unknown) => e);
+      setTimeout(() => controller.abort(new Error('time limit reached')), 100);
+      const err = (await running) as Error;
+      expect(err.message).toBe('time limit reached');
+      expect(p.stats().killed).toBe(0);
+    });
+
+    it('kills a child that ignores abort once the grace has passed', async () => {
+      const p = sandbox('hangs.mjs', { useWorkerThreads, killGraceMs: 300 });
+      const controller = new AbortController();
+      const job = hostJob();
+      const running = p(job, undefined, controller.signal).catch((e: unknown) => e);
+      // Wait until the child is inside the processor (it logs first).
+      for (let i = 0; i < 100 && job.logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(job.logs).toEqual(['about to hang']);
+      controller.abort(new Error('time limit reached'));
+      const err = (await running) as Error;
+      expect(err.message).toMatch(/did not stop within 300 ms.*time limit reached.*killed/);
+      expect(p.stats().killed).toBe(1);
+      expect(p.stats().children).toBe(0);
+    });
+
+    it('fails the job with a clear reason when the child exits under it', async () => {
+      const p = sandbox('crash.mjs', { useWorkerThreads });
+      const err = (await p(hostJob()).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/exited while running job 1 \(code 3\)/);
+    });
+
+    it('rejects every job with a message naming the fix when the file exports no function', async () => {
+      const p = sandbox('bad-export.mjs', { useWorkerThreads });
+      const err = (await p(hostJob()).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/must export a function.*exports number/);
+    });
+  });
+}
+
+describe('pooling and recycling', () => {
+  it('reuses one warm child for sequential jobs and loads CommonJS processors', async () => {
+    const p = sandbox('commonjs.cjs');
+    const a = (await p(hostJob({ n: 2 }))) as { doubled: number; pid: number };
+    const b = (await p(hostJob({ n: 3 }))) as { doubled: number; pid: number };
+    expect([a.doubled, b.doubled]).toEqual([4, 6]);
+    expect(a.pid).toBe(b.pid);
+    expect(p.stats().started).toBe(1);
+  });
+
+  it('runs concurrent jobs in separate children', async () => {
+    const p = sandbox('commonjs.cjs');
+    const results = (await Promise.all([1, 2, 3].map((n) => p(hostJob({ n }))))) as { pid: number }[];
+    expect(new Set(results.map((r) => r.pid)).size).toBe(3);
+  });
+
+  it('retires a child after maxJobsPerChild jobs', async () => {
+    const p = sandbox('commonjs.cjs', { maxJobsPerChild: 2 });
+    const pids: number[] = [];
+    for (let n = 0; n < 5; n++) pids.push(((await p(hostJob({ n }))) as { pid: number }).pid);
+    expect(pids[0]).toBe(pids[1]);
+    expect(pids[2]).not.toBe(pids[1]);
+    expect(pids[2]).toBe(pids[3]);
+    expect(pids[4]).not.toBe(pids[3]);
+    expect(p.stats().recycled).toBe(2);
+  });
+
+  it('retires a child whose memory grew past maxMemoryMb', async () => {
+    const p = sandbox('memory.mjs', { maxMemoryMb: 150 });
+    const first = (await p(hostJob({ mb: 10 }))) as { pid: number };
+    const second = (await p(hostJob({ mb: 200 }))) as { pid: number };
+    const third = (await p(hostJob({ mb: 1 }))) as { pid: number };
+    expect(second.pid).toBe(first.pid);
+    expect(third.pid).not.toBe(second.pid);
+    expect(p.stats().recycled).toBe(1);
+  });
+
+  it('close() stops every child and later calls reject', async () => {
+    const p = sandbox('commonjs.cjs');
+    await p(hostJob({ n: 1 }));
+    expect(p.stats().children).toBe(1);
+    await p.close();
+    expect(p.stats().children).toBe(0);
+    await expect(p(hostJob({ n: 1 }))).rejects.toThrow(/closed/);
+  });
+});
