@@ -1,0 +1,181 @@
+/**
+ * The Queue's job-scheduler methods (`upsertJobScheduler`, `getJobScheduler`, `getJobSchedulers`,
+ * `getJobSchedulersCount`, `removeJobScheduler`), as functions of a {@link SchedulerHost}.
+ */
+import type { Job } from '../job.js';
+import type { SchedulerHost } from './host.js';
+import { advanceScheduler, latestOfGeneration } from './pass.js';
+import { firstRun, nextRunAfter } from './schedule.js';
+import { deleteMarker, listMarkerMillis, listSchedulerDirs, readMarker, readScheduler, removeSchedulerDir, schedulerDir, writeScheduler } from './store.js';
+import { addTickJob, PENDING_STATES, removePendingJob } from './tick.js';
+import type { JobSchedulerJson, JobSchedulerTemplate, RepeatOptions, StoredScheduler, TickMarker } from './types.js';
+import { normalizeRepeatOptions, normalizeTemplate, validateSchedulerId } from './validate.js';
+
+/**
+ * Creates or updates the scheduler `id` and resolves the job of its first run (or of its pending
+ * run, when an identical definition was already stored: calling this at every boot changes
+ * nothing). A changed definition takes back the pending run if it has not started and starts the
+ * new schedule; for `every`, an unchanged interval keeps its time slot, as BullMQ does.
+ *
+ * Resolves `undefined` (as BullMQ does at run time) when the schedule has no run left to enqueue,
+ * for instance when `limit` runs were already enqueued.
+ */
+export async function upsertJobScheduler(host: SchedulerHost, id: string, repeatOpts: Omit<RepeatOptions, 'key'>, template?: JobSchedulerTemplate): Promise<Job> {
+  validateSchedulerId(id);
+  const now = host.now();
+  const spec = normalizeRepeatOptions(repeatOpts as RepeatOptions, now);
+  const tpl = normalizeTemplate(id, template);
+  const fingerprint = canonicalJson({ spec, name: tpl.name, data: tpl.data, opts: tpl.opts });
+  const dir = schedulerDir(host, id);
+  const existing = await readScheduler(dir);
+
+  if (existing !== undefined && existing.fingerprint === fingerprint) {
+    const r = await advanceScheduler(host, dir, existing);
+    if (r.added[0] !== undefined) return r.added[0];
+    if (r.latest !== undefined && r.latest.millis > host.now()) return (await addTickJob(host, existing, r.latest)).job;
+    return undefined as unknown as Job;
+  }
+
+  const generation = (existing?.generation ?? 0) + 1;
+  let first = firstRun(spec, now);
+  const previous = existing ? await latestOfGeneration(dir, await listMarkerMillis(dir), existing.generation) : undefined;
+  let takenBack = false;
+  if (existing && previous) takenBack = await removePendingJob(host, previous.jobId, PENDING_STATES);
+  if (existing && previous && takenBack && keepsEverySlot(existing, spec) && previous.millis > now) {
+    // Same interval: the replaced run keeps its slot instead of firing at once (BullMQ's rule).
+    first = { firstTickMs: previous.millis, anchorMs: existing.anchorMs };
+  }
+  const def: StoredScheduler = {
+    format: 1,
+    id,
+    name: tpl.name,
+    generation,
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+    spec,
+    ...(first.anchorMs !== undefined ? { anchorMs: first.anchorMs } : {}),
+    firstTickMs: first.firstTickMs,
+    template: { data: tpl.data, opts: tpl.opts },
+    fingerprint,
+  };
+  await writeScheduler(dir, def);
+  if (existing) await dropFutureMarkers(host, dir, generation, now);
+  const r = await advanceScheduler(host, dir, def);
+  return (r.added[0] ?? (r.latest && r.latest.millis > host.now() ? (await addTickJob(host, def, r.latest)).job : undefined)) as Job;
+}
+
+/** The scheduler `id` in BullMQ's `JobSchedulerJson` shape, or undefined. */
+export async function getJobScheduler(host: SchedulerHost, id: string): Promise<JobSchedulerJson | undefined> {
+  const dir = schedulerDir(host, id);
+  const def = await readScheduler(dir);
+  if (def === undefined) return undefined;
+  return toJson(def, await latestOfGeneration(dir, await listMarkerMillis(dir), def.generation));
+}
+
+/**
+ * Schedulers ordered by their next run (descending unless `asc`), then sliced like Redis
+ * `ZRANGE start end` (inclusive; negative indexes count from the end; `end = -1` is the last).
+ */
+export async function getJobSchedulers(host: SchedulerHost, start = 0, end = -1, asc = false): Promise<JobSchedulerJson[]> {
+  const all: JobSchedulerJson[] = [];
+  for (const dir of await listSchedulerDirs(host)) {
+    const def = await readScheduler(dir);
+    if (def === undefined) continue;
+    all.push(toJson(def, await latestOfGeneration(dir, await listMarkerMillis(dir), def.generation)));
+  }
+  all.sort((a, b) => {
+    const d = (a.next ?? 0) - (b.next ?? 0);
+    const cmp = d !== 0 ? d : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+    return asc ? cmp : -cmp;
+  });
+  const n = all.length;
+  const from = start < 0 ? Math.max(0, n + start) : start;
+  const to = end < 0 ? n + end : Math.min(end, n - 1);
+  return from > to ? [] : all.slice(from, to + 1);
+}
+
+/** How many schedulers the queue has. */
+export async function getJobSchedulersCount(host: SchedulerHost): Promise<number> {
+  return (await listSchedulerDirs(host)).length;
+}
+
+/**
+ * Removes the scheduler `id` and its pending run, if that run is still delayed (as BullMQ does).
+ * Resolves true when the scheduler existed.
+ */
+export async function removeJobScheduler(host: SchedulerHost, id: string): Promise<boolean> {
+  const dir = schedulerDir(host, id);
+  const def = await readScheduler(dir);
+  const latest = def ? await latestOfGeneration(dir, await listMarkerMillis(dir), def.generation) : undefined;
+  const removed = await removeSchedulerDir(host, id);
+  if (latest) await removePendingJob(host, latest.jobId, ['delayed']);
+  return removed;
+}
+
+/** BullMQ's JSON shape for a stored scheduler and its newest run marker. */
+export function toJson(def: StoredScheduler, latest: TickMarker | undefined): JobSchedulerJson {
+  const out: JobSchedulerJson = { key: def.id, name: def.name };
+  const next = latest?.millis ?? def.firstTickMs;
+  if (next !== null && next !== undefined) out.next = next;
+  if (latest) out.iterationCount = latest.iteration;
+  const { spec } = def;
+  if (spec.limit !== undefined) out.limit = spec.limit;
+  if (spec.startDate !== undefined) out.startDate = spec.startDate;
+  if (spec.endDate !== undefined) out.endDate = spec.endDate;
+  if (spec.tz !== undefined) out.tz = spec.tz;
+  if (spec.pattern !== undefined) out.pattern = spec.pattern;
+  if (spec.every !== undefined) out.every = spec.every;
+  if (spec.every !== undefined && def.anchorMs !== undefined && def.anchorMs !== 0) out.offset = def.anchorMs;
+  const hasData = canonicalJson(def.template.data) !== '{}';
+  const hasOpts = Object.keys(def.template.opts).length > 0;
+  if (hasData || hasOpts) {
+    out.template = {};
+    if (hasData) out.template.data = def.template.data;
+    if (hasOpts) out.template.opts = def.template.opts;
+  }
+  out.skippedCount = latest?.skippedTotal ?? 0;
+  out.done = isDone(def, latest);
+  return out;
+}
+
+function isDone(def: StoredScheduler, latest: TickMarker | undefined): boolean {
+  if (latest === undefined) return def.firstTickMs === null;
+  if (def.spec.limit !== undefined && latest.iteration >= def.spec.limit) return true;
+  return nextRunAfter(def.spec, latest.millis) === null;
+}
+
+function keepsEverySlot(existing: StoredScheduler, spec: StoredScheduler['spec']): boolean {
+  return (
+    existing.spec.every !== undefined &&
+    existing.spec.every === spec.every &&
+    existing.spec.offset === spec.offset &&
+    existing.spec.startDate === spec.startDate &&
+    existing.anchorMs !== undefined
+  );
+}
+
+/** After a redefinition: markers of older generations for runs still ahead are dropped, with their jobs if not started. */
+async function dropFutureMarkers(host: SchedulerHost, dir: string, generation: number, now: number): Promise<void> {
+  for (const millis of await listMarkerMillis(dir)) {
+    if (millis <= now) continue;
+    const marker = await readMarker(dir, millis);
+    if (marker === undefined || marker.generation >= generation) continue;
+    await removePendingJob(host, marker.jobId, PENDING_STATES);
+    await deleteMarker(dir, millis);
+  }
+}
+
+/** JSON with object keys sorted, so equal values give equal strings. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value as Record<string, unknown>).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,85 @@
+/**
+ * The scheduler role's loop: scheduler passes for a set of queues until a signal aborts it.
+ * Any number of these loops (and Workers, which run passes too) may share one spool.
+ */
+import { silentLogger, type Logger } from '../log.js';
+import type { SchedulerHost } from './host.js';
+import { runSchedulerPass } from './pass.js';
+
+/** A host the loop opened and closes when it stops. */
+export type ClosableSchedulerHost = SchedulerHost & { close?(): Promise<void> };
+
+/** Options of {@link runSchedulerLoop}. */
+export interface SchedulerLoopOptions {
+  /** The spool (path or `file://` URL); `SPOOLKIT_SPOOL` or `./.spool` when absent. */
+  spool?: string;
+  /** Queue names whose schedulers this loop runs. */
+  queues: string[];
+  /** Aborting it ends the loop; the promise then resolves once hosts are closed. */
+  signal: AbortSignal;
+  /** Longest sleep between passes, so schedulers added elsewhere are seen (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** Where `scheduler:*` events go (default: nowhere). */
+  logger?: Logger;
+  /** Opens the host for a queue; defaults to a spoolkit `Queue` on `spool`. */
+  hostFor?: (queueName: string, spool: string | undefined) => Promise<ClosableSchedulerHost>;
+}
+
+/** Default longest sleep between passes. */
+export const DEFAULT_SCHEDULER_POLL_MS = 1000;
+
+/** Runs scheduler passes for `queues` until `signal` aborts. Resolves after the last pass ends. */
+export async function runSchedulerLoop(opts: SchedulerLoopOptions): Promise<void> {
+  const { queues, signal } = opts;
+  const logger = opts.logger ?? silentLogger;
+  const pollMs = opts.pollIntervalMs ?? DEFAULT_SCHEDULER_POLL_MS;
+  const hostFor = opts.hostFor ?? queueHost;
+  const hosts: ClosableSchedulerHost[] = [];
+  try {
+    for (const name of queues) hosts.push(await hostFor(name, opts.spool));
+    logger.info('scheduler:started', { queues });
+    while (!signal.aborted) {
+      let next: number | null = null;
+      for (const host of hosts) {
+        if (signal.aborted) break;
+        try {
+          const r = await runSchedulerPass(host);
+          for (const jobId of r.enqueued) logger.info('scheduler:enqueued', { queue: host.queueName, jobId });
+          for (const [schedulerId, count] of Object.entries(r.skipped)) logger.warn('scheduler:runs-skipped', { queue: host.queueName, schedulerId, count });
+          for (const p of r.problems) logger.error('scheduler:failed', { queue: host.queueName, schedulerId: p.schedulerId, err: p.error });
+          if (r.nextDueMs !== null && (next === null || r.nextDueMs < next)) next = r.nextDueMs;
+        } catch (err) {
+          logger.error('scheduler:pass-failed', { queue: host.queueName, err });
+        }
+      }
+      const now = hosts[0]?.now() ?? Date.now();
+      const waitMs = next === null ? pollMs : Math.min(pollMs, Math.max(0, next - now));
+      await sleep(waitMs, signal);
+    }
+    logger.info('scheduler:stopped', { queues });
+  } finally {
+    for (const host of hosts) await host.close?.().catch(() => undefined);
+  }
+}
+
+/** Sleeps `ms`, waking early when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Module of the core Queue; loaded lazily so the scheduler does not depend on it at import time. */
+const QUEUE_MODULE = '../queue.js';
+
+async function queueHost(queueName: string, spool: string | undefined): Promise<ClosableSchedulerHost> {
+  const mod = (await import(QUEUE_MODULE)) as { Queue: new (name: string, opts: { spool?: string }) => ClosableSchedulerHost };
+  return new mod.Queue(queueName, spool === undefined ? {} : { spool });
+}

@@ -1,0 +1,131 @@
+/**
+ * A scheduler pass: for every scheduler of a queue, make sure the next run is enqueued.
+ *
+ * Each scheduler keeps one run ahead: as soon as its most recent run is due, the pass enqueues
+ * the following one as a delayed job (BullMQ keeps one delayed job per scheduler the same way).
+ *
+ * Missed runs. When a pass finds that more than one run fell due since the most recent enqueued
+ * run (nothing ran a pass meanwhile: every process was stopped, or the only worker was blocked),
+ * it enqueues only the LATEST of those runs, once, due at once, and records how many older ones
+ * it skipped (on the run's marker, in `getJobScheduler().skippedCount`, and in the pass result).
+ * The run that was already enqueued before the stop is an ordinary delayed job and runs too.
+ */
+import type { Job } from '../job.js';
+import type { SchedulerHost } from './host.js';
+import { countRunsBetween, latestRunAtOrBefore, nextRunAfter } from './schedule.js';
+import { KEPT_MARKERS, listMarkerMillis, listSchedulerDirs, pruneMarkers, readMarker, readScheduler } from './store.js';
+import { CLAIM_GRACE_MS, enqueueTick, finishTick } from './tick.js';
+import type { StoredScheduler, TickMarker } from './types.js';
+
+/** What one pass did. */
+export interface SchedulerPassResult {
+  /** When the next pass is needed (ms since the epoch); null when no scheduler has a run ahead. */
+  nextDueMs: number | null;
+  /** Job ids this pass added. */
+  enqueued: string[];
+  /** Runs skipped because they fell due while nothing ran, per scheduler id. */
+  skipped: Record<string, number>;
+  /** Schedulers this pass could not handle (for example an unreadable definition), with the error. */
+  problems: { schedulerId: string; error: unknown }[];
+}
+
+/** The outcome of advancing one scheduler. */
+export interface AdvanceResult {
+  nextDueMs: number | null;
+  /** Jobs this call added, oldest first. */
+  added: Job[];
+  skipped: number;
+  /** The most recent marker of the current generation after the call. */
+  latest: TickMarker | undefined;
+}
+
+/** Most loop rounds per scheduler and pass: a catch-up run plus the run ahead, with room for races. */
+const MAX_ROUNDS = 6;
+
+/** When rounds run out, the next pass is wanted this much later. */
+const RETRY_AFTER_MS = 1000;
+
+/** Runs one pass over every scheduler of the host's queue. */
+export async function runSchedulerPass(host: SchedulerHost): Promise<SchedulerPassResult> {
+  const result: SchedulerPassResult = { nextDueMs: null, enqueued: [], skipped: {}, problems: [] };
+  for (const dir of await listSchedulerDirs(host)) {
+    let def: StoredScheduler | undefined;
+    try {
+      def = await readScheduler(dir);
+      if (def === undefined) continue;
+      const r = await advanceScheduler(host, dir, def);
+      for (const job of r.added) if (job.id !== undefined) result.enqueued.push(String(job.id));
+      if (r.skipped > 0) result.skipped[def.id] = r.skipped;
+      if (r.nextDueMs !== null && (result.nextDueMs === null || r.nextDueMs < result.nextDueMs)) result.nextDueMs = r.nextDueMs;
+    } catch (err) {
+      result.problems.push({ schedulerId: def?.id ?? decodeURIComponent(dir.split('/').pop() ?? dir), error: err });
+    }
+  }
+  return result;
+}
+
+/** Enqueues what is due for one scheduler and says when it next needs a pass. */
+export async function advanceScheduler(host: SchedulerHost, dir: string, def: StoredScheduler): Promise<AdvanceResult> {
+  const out: AdvanceResult = { nextDueMs: null, added: [], skipped: 0, latest: undefined };
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const now = host.now();
+    const millis = await listMarkerMillis(dir);
+    if (millis.length > KEPT_MARKERS * 2) await pruneMarkers(dir, millis);
+    const latest = await latestOfGeneration(dir, millis, def.generation);
+    out.latest = latest;
+    let candidate: number | null;
+    let iteration: number;
+    if (latest === undefined) {
+      candidate = def.firstTickMs;
+      iteration = 1;
+    } else {
+      if (latest.phase === 'claimed') {
+        const age = now - latest.claimedAt;
+        if (age < CLAIM_GRACE_MS) {
+          out.nextDueMs = latest.claimedAt + CLAIM_GRACE_MS;
+          return out;
+        }
+        await finishTick(host, dir, def, latest);
+        continue;
+      }
+      if (latest.millis > now) {
+        out.nextDueMs = latest.millis;
+        return out;
+      }
+      if (def.spec.limit !== undefined && latest.iteration >= def.spec.limit) return out;
+      candidate = nextRunAfter(def.spec, latest.millis);
+      iteration = latest.iteration + 1;
+    }
+    if (candidate === null) return out;
+    let tick = candidate;
+    let skipped = 0;
+    if (candidate <= now) {
+      tick = latestRunAtOrBefore(def.spec, candidate, now);
+      skipped = countRunsBetween(def.spec, candidate, tick);
+    }
+    const r = await enqueueTick(host, dir, def, tick, iteration, skipped, (latest?.skippedTotal ?? 0) + skipped);
+    if (r.outcome === 'added' || r.outcome === 'existing') {
+      if (r.outcome === 'added') out.added.push(r.job);
+      out.skipped += skipped;
+      out.latest = r.marker;
+    }
+    if (r.outcome === 'abandoned') {
+      const current = await readScheduler(dir);
+      if (current === undefined) return out;
+      def = current;
+    }
+    // Loop: the run just handled may itself be due, and then the one after it is enqueued.
+  }
+  // Still racing other replicas after several rounds: ask for another pass shortly.
+  out.nextDueMs = host.now() + RETRY_AFTER_MS;
+  return out;
+}
+
+/** The newest marker made by `generation`, reading from the newest down. */
+export async function latestOfGeneration(dir: string, millis: number[], generation: number): Promise<TickMarker | undefined> {
+  for (let i = millis.length - 1; i >= 0; i--) {
+    const marker = await readMarker(dir, millis[i] as number);
+    if (marker !== undefined && marker.generation === generation) return marker;
+  }
+  return undefined;
+}

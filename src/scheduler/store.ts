@@ -1,0 +1,121 @@
+/**
+ * Where scheduler state lives on the spool, and how it is read and written.
+ *
+ * ```
+ * <queueDir>/schedulers/<encoded id>/scheduler.json     the definition (StoredScheduler)
+ * <queueDir>/schedulers/<encoded id>/ticks/<millis>.json one marker per enqueued run (TickMarker)
+ * ```
+ * The encoded id is `encodeURIComponent(id)` with a leading '.' written as `%2E`, so names that
+ * start with '.' are always spoolkit's own temporary or removed entries.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { SchedulerHost } from './host.js';
+import { createFileExclusive, ensureDir, listDir, readJson, removeFile, writeFileAtomic } from './files.js';
+import type { StoredScheduler, TickMarker } from './types.js';
+
+/** Markers kept per scheduler after pruning; older ones are deleted. */
+export const KEPT_MARKERS = 8;
+
+const MARKER_NAME = /^(\d+)\.json$/;
+
+/** `<queueDir>/schedulers`. */
+export function schedulersDir(host: Pick<SchedulerHost, 'queueDir'>): string {
+  return join(host.queueDir, 'schedulers');
+}
+
+/** The directory name for a scheduler id. */
+export function encodeSchedulerId(id: string): string {
+  const encoded = encodeURIComponent(id);
+  return encoded.startsWith('.') ? `%2E${encoded.slice(1)}` : encoded;
+}
+
+/** The directory of one scheduler. */
+export function schedulerDir(host: Pick<SchedulerHost, 'queueDir'>, id: string): string {
+  return join(schedulersDir(host), encodeSchedulerId(id));
+}
+
+/** The job id of the run of `schedulerId` at `millis`, as BullMQ names it. */
+export function tickJobId(schedulerId: string, millis: number): string {
+  return `repeat:${schedulerId}:${millis}`;
+}
+
+/** Reads a scheduler definition; undefined when there is none (or it was removed meanwhile). */
+export async function readScheduler(dir: string): Promise<StoredScheduler | undefined> {
+  return readJson<StoredScheduler>(join(dir, 'scheduler.json'));
+}
+
+/** Writes a scheduler definition atomically, creating its directories. */
+export async function writeScheduler(dir: string, def: StoredScheduler): Promise<void> {
+  await ensureDir(join(dir, 'ticks'));
+  await writeFileAtomic(join(dir, 'scheduler.json'), `${JSON.stringify(def)}\n`);
+}
+
+/** Directory names of every stored scheduler in the queue (unordered). */
+export async function listSchedulerDirs(host: Pick<SchedulerHost, 'queueDir'>): Promise<string[]> {
+  const root = schedulersDir(host);
+  return (await listDir(root)).filter((name) => !name.startsWith('.')).map((name) => join(root, name));
+}
+
+/** The run times that have markers, ascending. */
+export async function listMarkerMillis(dir: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of await listDir(join(dir, 'ticks'))) {
+    const m = MARKER_NAME.exec(name);
+    if (m) out.push(Number(m[1]));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Reads one marker; undefined when it is gone. */
+export async function readMarker(dir: string, millis: number): Promise<TickMarker | undefined> {
+  try {
+    return await readJson<TickMarker>(markerPath(dir, millis));
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** Claims the run at `marker.millis`: true for exactly one caller; false when it was already claimed. */
+export async function claimMarker(dir: string, marker: TickMarker): Promise<boolean> {
+  return createFileExclusive(markerPath(dir, marker.millis), `${JSON.stringify(marker)}\n`);
+}
+
+/** Rewrites a claimed marker as enqueued. */
+export async function commitMarker(dir: string, marker: TickMarker): Promise<void> {
+  await writeFileAtomic(markerPath(dir, marker.millis), `${JSON.stringify({ ...marker, phase: 'enqueued' })}\n`);
+}
+
+/** Deletes one marker. */
+export async function deleteMarker(dir: string, millis: number): Promise<boolean> {
+  return removeFile(markerPath(dir, millis));
+}
+
+/** Deletes all but the newest `keep` markers. Safe: a run is only re-created when no newer marker exists. */
+export async function pruneMarkers(dir: string, millis: number[], keep = KEPT_MARKERS): Promise<void> {
+  const old = millis.slice(0, Math.max(0, millis.length - keep));
+  for (const m of old) await deleteMarker(dir, m);
+}
+
+/**
+ * Removes a scheduler's directory: renamed aside first (so it disappears in one step for every
+ * reader), then deleted. True when it existed.
+ */
+export async function removeSchedulerDir(host: Pick<SchedulerHost, 'queueDir'>, id: string): Promise<boolean> {
+  const dir = schedulerDir(host, id);
+  const aside = join(schedulersDir(host), `.removed-${randomBytes(6).toString('hex')}`);
+  try {
+    await fs.rename(dir, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  await fs.rm(aside, { recursive: true, force: true });
+  return true;
+}
+
+function markerPath(dir: string, millis: number): string {
+  return join(dir, 'ticks', `${millis}.json`);
+}

@@ -1,0 +1,135 @@
+/**
+ * Enqueueing one run ("tick") of a scheduler, exactly once however many replicas try.
+ *
+ * 1. Claim: create the tick's marker exclusively. Exactly one replica wins; the others stop.
+ * 2. Check: if a newer marker of the same generation exists, this replica was slow and the run
+ *    was passed by (skipped or pruned after running); drop the claim. If the definition changed
+ *    or was removed meanwhile, drop it too.
+ * 3. Add the job with its deterministic id through `host.addReservedJob` (create-if-absent).
+ * 4. Commit: mark the marker `enqueued`.
+ * A replica that dies between 1 and 4 leaves a `claimed` marker; once it is older than
+ * `CLAIM_GRACE_MS`, the next pass adds the job again (harmless: same id) and commits it.
+ * The marker outlives the job, so a run whose job was already removed by retention is never
+ * created again.
+ */
+import type { Job } from '../job.js';
+import type { JobsOptions } from '../types.js';
+import type { SchedulerHost } from './host.js';
+import { claimMarker, commitMarker, deleteMarker, listMarkerMillis, readMarker, readScheduler, tickJobId } from './store.js';
+import type { StoredScheduler, TickMarker } from './types.js';
+
+/** How long a claimed marker may stay uncommitted before another pass finishes its work. */
+export const CLAIM_GRACE_MS = 15_000;
+
+/** What happened to one attempt to enqueue a run. */
+export type TickOutcome =
+  | { outcome: 'added' | 'existing'; job: Job; marker: TickMarker }
+  | { outcome: 'lost' | 'abandoned' };
+
+/** Claims, adds and commits the run at `millis`. */
+export async function enqueueTick(host: SchedulerHost, dir: string, def: StoredScheduler, millis: number, iteration: number, skipped: number, skippedTotal: number): Promise<TickOutcome> {
+  const marker: TickMarker = {
+    schedulerId: def.id,
+    generation: def.generation,
+    millis,
+    jobId: tickJobId(def.id, millis),
+    iteration,
+    skipped,
+    skippedTotal,
+    phase: 'claimed',
+    claimedAt: host.now(),
+  };
+  let claimed: boolean;
+  try {
+    claimed = await claimMarker(dir, marker);
+  } catch (err) {
+    // The scheduler directory vanished: it was removed while this pass ran.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { outcome: 'abandoned' };
+    throw err;
+  }
+  if (!claimed) return { outcome: 'lost' };
+  if (await passedBy(dir, def.generation, millis)) {
+    await deleteMarker(dir, millis);
+    return { outcome: 'abandoned' };
+  }
+  const current = await readScheduler(dir);
+  if (current === undefined || current.generation !== def.generation) {
+    await deleteMarker(dir, millis);
+    return { outcome: 'abandoned' };
+  }
+  return finishTick(host, dir, def, marker);
+}
+
+/** Adds the job of a claimed marker (again, if need be) and commits the marker. */
+export async function finishTick(host: SchedulerHost, dir: string, def: StoredScheduler, marker: TickMarker): Promise<TickOutcome> {
+  const { added, job } = await addTickJob(host, def, marker);
+  try {
+    await commitMarker(dir, marker);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  // Removed or redefined while the job was being added: take back the run if it has not started.
+  const current = await readScheduler(dir);
+  if (current === undefined || current.generation !== def.generation) {
+    await removePendingJob(host, marker.jobId);
+  }
+  return { outcome: added ? 'added' : 'existing', job, marker: { ...marker, phase: 'enqueued' } };
+}
+
+/** Adds the job for a marker through the host, with BullMQ's scheduler job options. */
+export async function addTickJob(host: SchedulerHost, def: StoredScheduler, marker: TickMarker): Promise<{ added: boolean; job: Job }> {
+  const repeat: Record<string, unknown> = { ...def.spec, count: marker.iteration };
+  delete repeat.immediately;
+  if (def.spec.every !== undefined) repeat.offset = def.anchorMs;
+  const opts = {
+    ...(structuredClone(def.template.opts) as Record<string, unknown>),
+    jobId: marker.jobId,
+    delay: Math.max(0, marker.millis - host.now()),
+    repeatJobKey: def.id,
+    prevMillis: marker.millis,
+    repeat,
+  } as unknown as JobsOptions & { jobId: string };
+  return host.addReservedJob(def.name, structuredClone(def.template.data), opts);
+}
+
+/**
+ * Removes a run's job if it has not started yet (delayed, waiting or prioritized), when the host
+ * can look jobs up. True when a job was removed.
+ */
+export async function removePendingJob(host: SchedulerHost, jobId: string, states: readonly string[] = PENDING_STATES): Promise<boolean> {
+  const getJob = (host as Partial<JobLookup>).getJob;
+  if (typeof getJob !== 'function') return false;
+  const job = (await getJob.call(host, jobId)) as Partial<RemovableJob> | undefined;
+  if (!job || typeof job.getState !== 'function' || typeof job.remove !== 'function') return false;
+  const state = await job.getState();
+  if (!states.includes(state)) return false;
+  try {
+    await job.remove();
+    return true;
+  } catch {
+    // Claimed by a worker between the two calls: it runs, as BullMQ would let it.
+    return false;
+  }
+}
+
+/** States in which a run has not started and may be taken back. */
+export const PENDING_STATES: readonly string[] = ['delayed', 'waiting', 'wait', 'prioritized'];
+
+/** The Queue's `getJob`, which the scheduler uses when the host has it. */
+interface JobLookup {
+  getJob(jobId: string): Promise<unknown>;
+}
+
+interface RemovableJob {
+  getState(): Promise<string>;
+  remove(): Promise<void>;
+}
+
+async function passedBy(dir: string, generation: number, millis: number): Promise<boolean> {
+  const newer = (await listMarkerMillis(dir)).filter((m) => m > millis);
+  for (const m of newer) {
+    const marker = await readMarker(dir, m);
+    if (marker && marker.generation === generation) return true;
+  }
+  return false;
+}

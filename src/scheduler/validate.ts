@@ -1,0 +1,183 @@
+import { CronExpressionParser } from 'cron-parser';
+import { ConfigError } from '../errors.js';
+import type { JobSchedulerTemplate, JobSchedulerTemplateOptions, RepeatOptions, ScheduleSpec } from './types.js';
+
+/** Longest scheduler id accepted: it becomes a directory name and part of every run's job id. */
+export const MAX_SCHEDULER_ID_LENGTH = 200;
+
+/** Template options the scheduler sets itself; a template that sets them is refused. */
+const FORBIDDEN_TEMPLATE_OPTIONS: Record<string, string> = {
+  jobId: 'each run gets the id repeat:<schedulerId>:<millis>; remove jobId from the template',
+  delay: 'the schedule decides when each run is due; use startDate, offset or the pattern instead of delay',
+  deduplication: 'each run already has a unique id; remove deduplication from the template',
+  repeat: 'pass the schedule as the second argument of upsertJobScheduler, not as template.opts.repeat',
+  debounce: 'debounce was removed in BullMQ v5; remove it from the template',
+  parent: 'scheduled jobs cannot belong to a flow; remove parent from the template',
+};
+
+/** Refuses scheduler ids that cannot be stored safely; the message names the rule broken. */
+export function validateSchedulerId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new ConfigError(`A job scheduler id must be a non-empty string; got ${describe(id)}. Pass an id such as 'nightly-report'.`);
+  }
+  if (id.length > MAX_SCHEDULER_ID_LENGTH) {
+    throw new ConfigError(`The job scheduler id "${id.slice(0, 40)}..." is ${id.length} characters long; use at most ${MAX_SCHEDULER_ID_LENGTH}.`);
+  }
+  if (id === '.' || id === '..' || /[/\\]/.test(id) || hasControlChar(id)) {
+    throw new ConfigError(`The job scheduler id "${printable(id)}" contains a path separator, a control character or is "."/".."; use letters, digits, '-', '_', ':' or '.'.`);
+  }
+  return id;
+}
+
+/**
+ * Checks repeat options as BullMQ does (and a little more) and returns them normalized.
+ * `now` decides whether `endDate` is in the past.
+ */
+export function normalizeRepeatOptions(repeat: RepeatOptions | undefined, now: number): ScheduleSpec {
+  if (repeat === null || typeof repeat !== 'object') {
+    throw new ConfigError(`upsertJobScheduler needs repeat options such as { every: 60000 } or { pattern: '0 * * * *' }; got ${describe(repeat)}.`);
+  }
+  if (repeat.key !== undefined) {
+    throw new ConfigError('repeat.key belongs to legacy repeatable jobs; the scheduler id (first argument of upsertJobScheduler) is the key. Remove repeat.key.');
+  }
+  const { pattern, every } = repeat;
+  if (pattern !== undefined && every !== undefined) {
+    throw new ConfigError('Both .pattern and .every are set for this job scheduler; keep exactly one of them.');
+  }
+  if (pattern === undefined && every === undefined) {
+    throw new ConfigError('Either .pattern or .every must be set for this job scheduler, e.g. { every: 60000 } or { pattern: "0 */5 * * * *" }.');
+  }
+  if (repeat.immediately && repeat.startDate !== undefined) {
+    throw new ConfigError('Both .immediately and .startDate are set for this job scheduler; drop one (immediately runs now, startDate runs no earlier than that date).');
+  }
+  const spec: ScheduleSpec = {};
+  if (every !== undefined) {
+    if (typeof every !== 'number' || !Number.isInteger(every) || every < 1) {
+      throw new ConfigError(`repeat.every must be a whole number of milliseconds, at least 1; got ${describe(every)}.`);
+    }
+    spec.every = every;
+    if (repeat.offset !== undefined) {
+      if (typeof repeat.offset !== 'number' || !Number.isInteger(repeat.offset) || repeat.offset < 0) {
+        throw new ConfigError(`repeat.offset must be a whole number of milliseconds, 0 or more; got ${describe(repeat.offset)}.`);
+      }
+      if (repeat.offset > 0) spec.offset = repeat.offset % every;
+    }
+  }
+  if (pattern !== undefined) {
+    spec.pattern = validatePattern(pattern);
+  }
+  if (repeat.tz !== undefined) {
+    spec.tz = validateTimeZone(repeat.tz);
+  }
+  if (repeat.limit !== undefined) {
+    if (typeof repeat.limit !== 'number' || !Number.isInteger(repeat.limit) || repeat.limit < 1) {
+      throw new ConfigError(`repeat.limit must be a whole number, at least 1; got ${describe(repeat.limit)}. Remove it for no limit.`);
+    }
+    spec.limit = repeat.limit;
+  }
+  if (repeat.startDate !== undefined) spec.startDate = toMillis(repeat.startDate, 'startDate');
+  if (repeat.endDate !== undefined) {
+    spec.endDate = toMillis(repeat.endDate, 'endDate');
+    if (spec.endDate < now) {
+      throw new ConfigError(`repeat.endDate (${new Date(spec.endDate).toISOString()}) is in the past; pass a future endDate, or remove the scheduler with removeJobScheduler.`);
+    }
+    if (spec.startDate !== undefined && spec.endDate < spec.startDate) {
+      throw new ConfigError(`repeat.endDate (${new Date(spec.endDate).toISOString()}) is before repeat.startDate (${new Date(spec.startDate).toISOString()}); swap or fix them.`);
+    }
+  }
+  if (repeat.immediately === true && spec.pattern !== undefined) spec.immediately = true;
+  return spec;
+}
+
+/** Checks a cron pattern: 5 or 6 fields (or an @alias) that cron-parser accepts. Returns it trimmed. */
+export function validatePattern(pattern: unknown): string {
+  const hint = 'use 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, e.g. "*/10 * * * * *", or an alias such as "@hourly"';
+  if (typeof pattern !== 'string' || pattern.trim() === '') {
+    throw new ConfigError(`repeat.pattern must be a cron pattern string; got ${describe(pattern)}; ${hint}.`);
+  }
+  const trimmed = pattern.trim();
+  const fields = trimmed.split(/\s+/).length;
+  if (!trimmed.startsWith('@') && fields !== 5 && fields !== 6) {
+    throw new ConfigError(`repeat.pattern "${trimmed}" has ${fields} field${fields === 1 ? '' : 's'}; ${hint}.`);
+  }
+  try {
+    CronExpressionParser.parse(trimmed, { tz: 'UTC' }).next();
+  } catch (err) {
+    throw new ConfigError(`repeat.pattern "${trimmed}" is not a valid cron pattern (${(err as Error).message}); ${hint}.`, { cause: err });
+  }
+  return trimmed;
+}
+
+/** Checks an IANA time zone name. */
+export function validateTimeZone(tz: unknown): string {
+  if (typeof tz !== 'string' || tz === '') {
+    throw new ConfigError(`repeat.tz must be an IANA time zone name such as "Europe/Paris" or "UTC"; got ${describe(tz)}.`);
+  }
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    throw new ConfigError(`repeat.tz "${tz}" is not a known time zone; use an IANA name such as "Europe/Paris", "America/New_York" or "UTC".`);
+  }
+  return tz;
+}
+
+/** Checks a template: a string name, JSON data, and no option the scheduler owns. */
+export function normalizeTemplate(id: string, template: JobSchedulerTemplate | undefined): { name: string; data: unknown; opts: JobSchedulerTemplateOptions } {
+  if (template !== undefined && (template === null || typeof template !== 'object')) {
+    throw new ConfigError(`The job scheduler template must be an object { name?, data?, opts? }; got ${describe(template)}.`);
+  }
+  const name = template?.name ?? id;
+  if (typeof name !== 'string' || name === '') {
+    throw new ConfigError(`template.name must be a non-empty string; got ${describe(name)}. Omit it to use the scheduler id.`);
+  }
+  const data = template?.data ?? {};
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (err) {
+    throw new ConfigError(`template.data of job scheduler "${id}" cannot be serialized as JSON (${(err as Error).message}); pass plain objects, arrays, strings, numbers and booleans.`, { cause: err });
+  }
+  if (json === undefined) {
+    throw new ConfigError(`template.data of job scheduler "${id}" cannot be serialized as JSON; pass plain objects, arrays, strings, numbers and booleans.`);
+  }
+  const opts = (template?.opts ?? {}) as Record<string, unknown>;
+  if (opts === null || typeof opts !== 'object') {
+    throw new ConfigError(`template.opts must be an object of job options; got ${describe(opts)}.`);
+  }
+  for (const [key, why] of Object.entries(FORBIDDEN_TEMPLATE_OPTIONS)) {
+    if (Object.prototype.hasOwnProperty.call(opts, key) && opts[key] !== undefined) {
+      throw new ConfigError(`template.opts.${key} is not allowed on a job scheduler: ${why}.`);
+    }
+  }
+  return { name, data: JSON.parse(json) as unknown, opts: JSON.parse(JSON.stringify(opts)) as JobSchedulerTemplateOptions };
+}
+
+function toMillis(value: unknown, field: string): number {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' ? new Date(value).getTime() : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new ConfigError(`repeat.${field} must be a Date, an ISO date string or ms since the epoch; got ${describe(value)}.`);
+  }
+  return Math.trunc(ms);
+}
+
+function hasControlChar(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+function printable(s: string): string {
+  return JSON.stringify(s).slice(1, -1);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return JSON.stringify(value);
+  try {
+    return `${JSON.stringify(value)} (${value === null ? 'null' : typeof value})`;
+  } catch {
+    return typeof value;
+  }
+}
