@@ -1,0 +1,108 @@
+/**
+ * Building an app's images through the engine API (dockerode; the engine's classic builder),
+ * one image per Dockerfile target, with the build context filtered by `.dockerignore`.
+ */
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { SpoolkitError } from '../errors.js';
+import { dockerError } from '../docker/client.js';
+import { contextFiles } from './dockerignore.js';
+
+/** Options for {@link buildImage}. */
+export interface BuildImageOptions {
+  /** Build context directory. */
+  context: string;
+  /** Dockerfile path relative to the context (default `docker/Dockerfile`). */
+  dockerfile?: string;
+  /** Target stage (e.g. `web`, `worker`); default: the last stage. */
+  target?: string;
+  /** Tag for the result. */
+  tag: string;
+  /** Network for RUN steps (default `host`, so `npm ci` and `apt-get` reach their registries). */
+  network?: string;
+  /** Build arguments. */
+  buildArgs?: Record<string, string>;
+  /** Labels to add to the image. */
+  labels?: Record<string, string>;
+  /** Receives each line of build output. */
+  onOutput?: (line: string) => void;
+  /** Give up after this long (default 900 000 ms). */
+  timeoutMs?: number;
+}
+
+/** A built image. */
+export interface BuiltImage {
+  tag: string;
+  id: string;
+  /** Seconds the build took. */
+  seconds: number;
+}
+
+/** Builds one image; throws `ERR_DOCKER` with the tail of the build output when a step fails. */
+export async function buildImage(docker: Docker, options: BuildImageOptions): Promise<BuiltImage> {
+  const started = Date.now();
+  const dockerfile = (options.dockerfile ?? 'docker/Dockerfile').split(path.sep).join('/');
+  const src = await contextFiles(options.context, dockerfile);
+  if (!src.includes(dockerfile)) {
+    throw new SpoolkitError('ERR_CONFIG', `No Dockerfile at ${path.join(options.context, dockerfile)}; run \`npx spoolkit init\` to generate one or pass dockerfile.`);
+  }
+  const log: string[] = [];
+  const emit = (line: string): void => {
+    log.push(line);
+    if (log.length > 400) log.shift();
+    options.onOutput?.(line);
+  };
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.buildImage(
+      { context: options.context, src },
+      {
+        t: options.tag,
+        dockerfile,
+        target: options.target,
+        networkmode: options.network ?? 'host',
+        buildargs: options.buildArgs,
+        labels: options.labels,
+        rm: true,
+        forcerm: true,
+      },
+    );
+  } catch (err) {
+    throw dockerError(err, `build ${options.tag}`);
+  }
+  const timeoutMs = options.timeoutMs ?? 900_000;
+  const result = await new Promise<{ id: string | null; error: string | null }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+      reject(new SpoolkitError('ERR_DOCKER', `Building ${options.tag} took longer than ${timeoutMs} ms; raise timeoutMs.`));
+    }, timeoutMs);
+    let id: string | null = null;
+    let error: string | null = null;
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => {
+        clearTimeout(timer);
+        if (err) reject(dockerError(err, `build ${options.tag}`));
+        else resolve({ id, error });
+      },
+      (event: { stream?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } }) => {
+        if (event.stream) for (const line of event.stream.split('\n')) if (line.trim()) emit(line);
+        if (event.aux?.ID) id = event.aux.ID;
+        if (event.error) {
+          error = event.errorDetail?.message ?? event.error;
+          emit(`ERROR: ${error}`);
+        }
+      },
+    );
+  });
+  if (result.error) {
+    const hint = /--mount|unknown flag: mount/i.test(result.error)
+      ? ' The engine\'s classic builder has no RUN --mount; drop it from the Dockerfile or build with BuildKit (docker compose build).'
+      : '';
+    throw new SpoolkitError('ERR_DOCKER', `Building ${options.tag} (target ${options.target ?? 'last stage'}) failed: ${result.error}.${hint}\n--- build output (tail) ---\n${log.slice(-40).join('\n')}`);
+  }
+  const info = await docker.getImage(options.tag).inspect().catch((err: unknown) => {
+    throw dockerError(err, `inspect the image ${options.tag} just built`);
+  });
+  return { tag: options.tag, id: result.id ?? info.Id, seconds: (Date.now() - started) / 1000 };
+}
