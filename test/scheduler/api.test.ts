@@ -1,0 +1,165 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
+import { getJobScheduler, getJobSchedulers, getJobSchedulersCount, removeJobScheduler, runSchedulerPass, upsertJobScheduler } from '../../src/scheduler/index.js';
+import { createFileHost, type FileHost } from './file-host.js';
+
+const T0 = Date.UTC(2025, 0, 15, 10, 0, 0, 250);
+
+let root: string;
+let clock: number;
+let host: FileHost;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'spoolkit-sched-'));
+  clock = T0;
+  host = createFileHost(root, 'q', { now: () => clock });
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('upsertJobScheduler', () => {
+  it('every: enqueues the first run at once and the next one as a delayed job', async () => {
+    const job = await upsertJobScheduler(host, 'tick', { every: 1000 }, { name: 'beat', data: { n: 1 }, opts: { attempts: 2 } });
+    expect(job.id).toBe(`repeat:tick:${T0}`);
+    expect(job.name).toBe('beat');
+    expect(host.jobIds()).toEqual([`repeat:tick:${T0}`, `repeat:tick:${T0 + 1000}`]);
+    const first = host.readJob(`repeat:tick:${T0}`)!;
+    expect(first.opts).toMatchObject({ attempts: 2, delay: 0, repeatJobKey: 'tick', prevMillis: T0, repeat: { every: 1000, count: 1, offset: 250 } });
+    expect(first.data).toEqual({ n: 1 });
+    expect(host.readJob(`repeat:tick:${T0 + 1000}`)!.opts).toMatchObject({ delay: 1000, repeat: { count: 2 } });
+  });
+
+  it('pattern: enqueues only the next instant, delayed', async () => {
+    const job = await upsertJobScheduler(host, 'cron', { pattern: '*/10 * * * * *' });
+    const next = Date.UTC(2025, 0, 15, 10, 0, 10);
+    expect(job.id).toBe(`repeat:cron:${next}`);
+    expect(job.name).toBe('cron');
+    expect(host.jobIds()).toEqual([`repeat:cron:${next}`]);
+    expect(host.readJob(`repeat:cron:${next}`)!.opts.delay).toBe(next - T0);
+    expect(host.readJob(`repeat:cron:${next}`)!.data).toEqual({});
+  });
+
+  it('is idempotent: the same definition again changes nothing', async () => {
+    const a = await upsertJobScheduler(host, 'cron', { pattern: '*/10 * * * * *' }, { data: { x: 1 } });
+    clock += 3000;
+    const b = await upsertJobScheduler(host, 'cron', { pattern: '*/10 * * * * *' }, { data: { x: 1 } });
+    expect(b.id).toBe(a.id);
+    expect(host.addedLog()).toHaveLength(1);
+    const every1 = await upsertJobScheduler(host, 'ev', { every: 5000 });
+    clock += 1000;
+    const every2 = await upsertJobScheduler(host, 'ev', { every: 5000 });
+    expect(every2.id).toBe(`repeat:ev:${T0 + 3000 + 5000}`);
+    expect(every1.id).toBe(`repeat:ev:${T0 + 3000}`);
+    expect(host.addedLog().filter((l) => l.id.startsWith('repeat:ev:'))).toHaveLength(2);
+  });
+
+  it('updates in place: a new definition takes back the pending run and starts the new schedule', async () => {
+    await upsertJobScheduler(host, 'cron', { pattern: '0 * * * * *' }, { data: { v: 1 } });
+    const oldPending = `repeat:cron:${Date.UTC(2025, 0, 15, 10, 1)}`;
+    expect(host.jobIds()).toEqual([oldPending]);
+    const job = await upsertJobScheduler(host, 'cron', { pattern: '*/15 * * * * *' }, { data: { v: 2 } });
+    expect(job.id).toBe(`repeat:cron:${Date.UTC(2025, 0, 15, 10, 0, 15)}`);
+    expect(host.jobIds()).toEqual([job.id]);
+    const json = await getJobScheduler(host, 'cron');
+    expect(json).toMatchObject({ key: 'cron', pattern: '*/15 * * * * *', iterationCount: 1, template: { data: { v: 2 } } });
+    expect(await getJobSchedulersCount(host)).toBe(1);
+  });
+
+  it('every with the same interval keeps its slot when only the template changes', async () => {
+    await upsertJobScheduler(host, 'ev', { every: 60_000 }, { data: { v: 1 } });
+    const pending = `repeat:ev:${T0 + 60_000}`;
+    clock += 10_000;
+    const job = await upsertJobScheduler(host, 'ev', { every: 60_000 }, { data: { v: 2 } });
+    expect(job.id).toBe(pending);
+    expect(host.readJob(pending)!.data).toEqual({ v: 2 });
+  });
+
+  it('a redefinition leaves a started run alone', async () => {
+    await upsertJobScheduler(host, 'cron', { pattern: '0 * * * * *' });
+    const pending = `repeat:cron:${Date.UTC(2025, 0, 15, 10, 1)}`;
+    host.setState(pending, 'active');
+    await upsertJobScheduler(host, 'cron', { pattern: '30 * * * * *' });
+    expect(host.jobIds()).toEqual([`repeat:cron:${Date.UTC(2025, 0, 15, 10, 0, 30)}`, pending]);
+  });
+
+  it('refuses a past endDate, both every and pattern, and forbidden template options', async () => {
+    await expect(upsertJobScheduler(host, 's', { every: 1000, endDate: T0 - 1 })).rejects.toBeInstanceOf(ConfigError);
+    await expect(upsertJobScheduler(host, 's', { every: 1000, pattern: '* * * * *' })).rejects.toThrow(/exactly one/);
+    await expect(upsertJobScheduler(host, 's', { every: 1000 }, { opts: { jobId: 'x' } as never })).rejects.toThrow(/jobId is not allowed/);
+    await expect(upsertJobScheduler(host, 'a/b', { every: 1000 })).rejects.toThrow(/path separator/);
+    expect(await getJobSchedulersCount(host)).toBe(0);
+    expect(host.jobIds()).toEqual([]);
+  });
+
+  it('ids with unusual characters round-trip', async () => {
+    const id = 'report:daily .v2%';
+    await upsertJobScheduler(host, id, { every: 1000 });
+    expect((await getJobScheduler(host, id))?.key).toBe(id);
+    expect(host.jobIds()[0]).toBe(`repeat:${id}:${T0}`);
+    expect(await removeJobScheduler(host, id)).toBe(true);
+  });
+});
+
+describe('getJobScheduler(s)', () => {
+  it('reports the BullMQ JobSchedulerJson shape', async () => {
+    const startDate = T0 + 5000;
+    const endDate = T0 + 3_600_000;
+    await upsertJobScheduler(host, 'ev', { every: 2000, limit: 10, startDate, endDate }, { name: 'n', data: { a: 1 }, opts: { priority: 3 } });
+    expect(await getJobScheduler(host, 'ev')).toEqual({
+      key: 'ev',
+      name: 'n',
+      next: startDate,
+      iterationCount: 1,
+      limit: 10,
+      startDate,
+      endDate,
+      every: 2000,
+      offset: startDate % 2000,
+      template: { data: { a: 1 }, opts: { priority: 3 } },
+      skippedCount: 0,
+      done: false,
+    });
+    await upsertJobScheduler(host, 'cr', { pattern: '0 0 9 * * *', tz: 'Europe/Paris' });
+    const cr = await getJobScheduler(host, 'cr');
+    expect(cr).toEqual({ key: 'cr', name: 'cr', next: Date.UTC(2025, 0, 16, 8), iterationCount: 1, tz: 'Europe/Paris', pattern: '0 0 9 * * *', skippedCount: 0, done: false });
+    expect(await getJobScheduler(host, 'missing')).toBeUndefined();
+  });
+
+  it('lists by next run, descending by default, with Redis-style ranges', async () => {
+    await upsertJobScheduler(host, 'a', { every: 10_000, startDate: T0 + 3000 });
+    await upsertJobScheduler(host, 'b', { every: 10_000, startDate: T0 + 1000 });
+    await upsertJobScheduler(host, 'c', { every: 10_000, startDate: T0 + 2000 });
+    expect((await getJobSchedulers(host)).map((s) => s.key)).toEqual(['a', 'c', 'b']);
+    expect((await getJobSchedulers(host, 0, -1, true)).map((s) => s.key)).toEqual(['b', 'c', 'a']);
+    expect((await getJobSchedulers(host, 1, 1, true)).map((s) => s.key)).toEqual(['c']);
+    expect((await getJobSchedulers(host, 0, 1)).map((s) => s.key)).toEqual(['a', 'c']);
+    expect((await getJobSchedulers(host, -2, -1, true)).map((s) => s.key)).toEqual(['c', 'a']);
+    expect(await getJobSchedulers(host, 5, 10)).toEqual([]);
+    expect(await getJobSchedulersCount(host)).toBe(3);
+  });
+});
+
+describe('removeJobScheduler', () => {
+  it('deletes the definition and its delayed run; false when absent', async () => {
+    await upsertJobScheduler(host, 'cron', { pattern: '*/10 * * * * *' });
+    expect(host.jobIds()).toHaveLength(1);
+    expect(await removeJobScheduler(host, 'cron')).toBe(true);
+    expect(host.jobIds()).toEqual([]);
+    expect(await getJobScheduler(host, 'cron')).toBeUndefined();
+    expect(await getJobSchedulersCount(host)).toBe(0);
+    expect(readdirSync(join(host.queueDir, 'schedulers'))).toEqual([]);
+    expect(await removeJobScheduler(host, 'cron')).toBe(false);
+    clock += 60_000;
+    expect((await runSchedulerPass(host)).enqueued).toEqual([]);
+  });
+
+  it('leaves a run that already started', async () => {
+    await upsertJobScheduler(host, 'cron', { pattern: '*/10 * * * * *' });
+    const [id] = host.jobIds();
+    host.setState(id as string, 'active');
+    await removeJobScheduler(host, 'cron');
+    expect(host.jobIds()).toEqual([id]);
+  });
+});
