@@ -1,0 +1,113 @@
+/**
+ * `spoolkit entrypoint [role] [args...]`: the container's entrypoint (after tini). See
+ * `plan.ts` for how the role is chosen and `docs/runtime.md` for the full behaviour.
+ *
+ * - `web`: the app's web command (`spoolkit.web` in package.json, else the Procfile's `web:`
+ *   line), spawned without a shell or npm, signals forwarded, its exit code returned.
+ * - `worker`, `scheduler`: `spoolkit worker|scheduler [args]` in this process.
+ * - `all`: the web command and `spoolkit worker` as two children; when either ends, the other is
+ *   stopped, and the exit code is the first one's.
+ * - `health`: `spoolkit health [args]` in this process (no spool check first: health reports).
+ * - a spoolkit command: run in this process; anything else: spawned unchanged.
+ *
+ * Before web, worker, all and scheduler, the spool is checked; a problem exits 2 with its fix.
+ */
+import { SpoolkitError } from '../errors.js';
+import { runForwarded, runTogether, startChild } from './children.js';
+import { planEntrypoint, type EntrypointPlan } from './plan.js';
+import { formatSpoolProblems, type SpoolCheckResult } from './preflight.js';
+import { resolveWebCommand } from './web-command.js';
+
+export { planEntrypoint, type EntrypointPlan } from './plan.js';
+export { resolveWebCommand, readProcfileLine } from './web-command.js';
+export { splitCommandLine } from './command-line.js';
+
+/** What the entrypoint needs from its surroundings (the CLI provides it; tests may too). */
+export interface EntrypointContext {
+  env: NodeJS.ProcessEnv;
+  /** The app directory: package.json and Procfile are read here. */
+  cwd: string;
+  /** Names of spoolkit's subcommands, for passthrough. */
+  spoolkitCommands: readonly string[];
+  /** Runs `spoolkit <args>` in this process and resolves its exit code. */
+  runCli(args: string[]): Promise<number>;
+  /** argv that starts `spoolkit` as a separate process (for the `all` role). */
+  cliArgv: readonly string[];
+  /** The spool root for the preflight check. */
+  spoolRoot(): string;
+  checkSpool(root: string): Promise<SpoolCheckResult>;
+  /** Writes a diagnostic line to stderr. */
+  warn(text: string): void;
+  /** How long `all` waits for the second child after the first ended. Default 30000. */
+  stopTimeoutMs?: number;
+}
+
+/** Exit code for a passthrough command that is not a program on PATH (what shells use). */
+export const EXIT_COMMAND_NOT_FOUND = 127;
+
+/** Runs the entrypoint with the arguments after `entrypoint`; resolves the exit code. */
+export async function runEntrypoint(args: readonly string[], ctx: EntrypointContext): Promise<number> {
+  const plan = planEntrypoint(args, ctx.env, ctx.spoolkitCommands);
+  return runPlan(plan, ctx);
+}
+
+async function runPlan(plan: EntrypointPlan, ctx: EntrypointContext): Promise<number> {
+  switch (plan.kind) {
+    case 'spoolkit':
+      return ctx.runCli(plan.args);
+    case 'exec':
+      return runPassthrough(plan.argv, ctx);
+    case 'role':
+      break;
+    default: {
+      const never: never = plan;
+      return never;
+    }
+  }
+  const { role, args } = plan;
+  if (role === 'health') return ctx.runCli(['health', ...args]);
+
+  const root = ctx.spoolRoot();
+  const check = await ctx.checkSpool(root);
+  if (!check.ok) {
+    ctx.warn(formatSpoolProblems(root, check));
+    return 2;
+  }
+  // The role is recorded for children and for heartbeats (health reads it back).
+  const env: NodeJS.ProcessEnv = { ...ctx.env, SPOOLKIT_ROLE: role };
+  switch (role) {
+    case 'web': {
+      const web = resolveWebCommand(ctx.cwd, env);
+      return runForwarded('web', [...web.argv, ...args], env);
+    }
+    case 'worker':
+    case 'scheduler':
+      process.env.SPOOLKIT_ROLE = role;
+      return ctx.runCli([role, ...args]);
+    case 'all': {
+      const web = resolveWebCommand(ctx.cwd, env);
+      const children = [startChild('web', web.argv, env), startChild('worker', [...ctx.cliArgv, 'worker', ...args], env)];
+      return runTogether(children, ctx.stopTimeoutMs ?? 30_000);
+    }
+    default: {
+      const never: never = role;
+      return never;
+    }
+  }
+}
+
+async function runPassthrough(argv: string[], ctx: EntrypointContext): Promise<number> {
+  try {
+    return await runForwarded('command', argv, ctx.env);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES') {
+      ctx.warn(
+        `spoolkit: "${argv[0]}" is not a role (web, worker, all, scheduler, health), not a spoolkit command and not a program that can be run (${code}). ` +
+          `Pass a role, or the full path of the program to run.\n`,
+      );
+      return EXIT_COMMAND_NOT_FOUND;
+    }
+    throw new SpoolkitError('ERR_CONFIG', `Could not start "${argv.join(' ')}": ${(err as Error).message}`, { cause: err });
+  }
+}

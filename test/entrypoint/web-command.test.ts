@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { splitCommandLine } from '../../src/entrypoint/command-line.js';
+import { resolveWebCommand } from '../../src/entrypoint/web-command.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function app(files: Record<string, string>): string {
+  const d = mkdtempSync(join(tmpdir(), 'spoolkit-web-'));
+  dirs.push(d);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
+  return d;
+}
+
+describe('splitCommandLine', () => {
+  const env = { PORT: '4000', EMPTY: '' };
+  it.each([
+    ['node example/web.js', ['node', 'example/web.js']],
+    ['  node   server.js  --port $PORT ', ['node', 'server.js', '--port', '4000']],
+    ['node server.js --port ${PORT:-3000} --host ${HOST:-0.0.0.0}', ['node', 'server.js', '--port', '4000', '--host', '0.0.0.0']],
+    [`node -e 'console.log("a b")'`, ['node', '-e', 'console.log("a b")']],
+    ['node "my app.js" "x\\"y" "$PORT"', ['node', 'my app.js', 'x"y', '4000']],
+    ['node a\\ b.js', ['node', 'a b.js']],
+    ['node --title=${EMPTY:-web}', ['node', '--title=web']],
+  ])('splits %s', (line, argv) => {
+    expect(splitCommandLine(line, env, 'test')).toEqual(argv);
+  });
+
+  it.each([
+    ['node a.js && node b.js', /"&", which needs a shell/],
+    ['node a.js | tee log', /"\|"/],
+    ['node a.js > out.log', /">"/],
+    ['node $(cat file)', /command substitution/],
+    ['PORT=1 node a.js', /leading variable assignment/],
+    ['node *.js', /glob/],
+    ["node 'unterminated", /unterminated single quote/],
+    ['   ', /is empty/],
+  ])('refuses %s', (line, message) => {
+    expect(() => splitCommandLine(line, env, 'the web: line')).toThrow(message);
+  });
+});
+
+describe('resolveWebCommand', () => {
+  it('reads spoolkit.web from package.json first', () => {
+    const dir = app({ 'package.json': JSON.stringify({ spoolkit: { web: 'node web.js' } }), Procfile: 'web: node other.js\n' });
+    expect(resolveWebCommand(dir, {}).argv).toEqual(['node', 'web.js']);
+  });
+
+  it('accepts an argv array in package.json', () => {
+    const dir = app({ 'package.json': JSON.stringify({ spoolkit: { web: ['node', 'my web.js'] } }) });
+    expect(resolveWebCommand(dir, {}).argv).toEqual(['node', 'my web.js']);
+  });
+
+  it('falls back to the Procfile web: line', () => {
+    const dir = app({ 'package.json': '{}', Procfile: 'release: node migrate.js\nweb: node server.js --port $PORT\nworker: spoolkit worker\n' });
+    expect(resolveWebCommand(dir, { PORT: '5000' }).argv).toEqual(['node', 'server.js', '--port', '5000']);
+  });
+
+  it('refuses npm and other wrappers that swallow SIGTERM', () => {
+    const dir = app({ 'package.json': JSON.stringify({ spoolkit: { web: 'npm run start' } }) });
+    expect(() => resolveWebCommand(dir, {})).toThrow(/starts with npm, which does not pass SIGTERM on/);
+  });
+
+  it('refuses a web command that would start the entrypoint again', () => {
+    const dir = app({ Procfile: 'web: npx-free spoolkit entrypoint web\n' });
+    expect(() => resolveWebCommand(dir, {})).toThrow(/starts the spoolkit entrypoint again/);
+  });
+
+  it('names both places to fix when there is no web command', () => {
+    const dir = app({ 'package.json': '{}' });
+    expect(() => resolveWebCommand(dir, {})).toThrow(/add "spoolkit": \{ "web": "node server.js" \} to package.json .* or a "web: node server.js" line to the Procfile/);
+  });
+});
