@@ -7,6 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spoolErrorFromErrno } from '../errors.js';
+import { mkdirp, resolveModes } from '../spool/fs.js';
+
+/** The spool's default modes (files 0o664, directories 0o775, whatever the process umask), so web and worker users of one group share scheduler state. */
+const MODES = resolveModes(undefined);
 
 /** Writes `data` to `path` atomically, replacing any existing file. */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
@@ -74,7 +78,7 @@ export async function removeFile(path: string): Promise<boolean> {
 /** Creates a directory and its parents. */
 export async function ensureDir(path: string): Promise<void> {
   try {
-    await fs.mkdir(path, { recursive: true });
+    mkdirp(path, MODES);
   } catch (err) {
     throw mapErrno(err, path);
   }
@@ -89,7 +93,8 @@ async function writeTemp(path: string, data: string): Promise<string> {
   const temp = tempNameFor(path);
   let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(temp, 'wx', 0o664);
+    handle = await fs.open(temp, 'wx', MODES.file);
+    if (MODES.chmodFiles) await handle.chmod(MODES.file);
     await handle.writeFile(data, 'utf8');
     await handle.sync();
   } catch (err) {

@@ -2,6 +2,9 @@
  * The scheduler role's loop: scheduler passes for a set of queues until a signal aborts it.
  * Any number of these loops (and Workers, which run passes too) may share one spool.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spoolRootFrom } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { SchedulerHost } from './host.js';
 import { runSchedulerPass } from './pass.js';
@@ -13,7 +16,10 @@ export type ClosableSchedulerHost = SchedulerHost & { close?(): Promise<void> };
 export interface SchedulerLoopOptions {
   /** The spool (path or `file://` URL); `SPOOLKIT_SPOOL` or `./.spool` when absent. */
   spool?: string;
-  /** Queue names whose schedulers this loop runs. */
+  /**
+   * Queue names whose schedulers this loop runs. An empty list means every queue on the spool
+   * that has schedulers, looked up again before each round so new queues are picked up.
+   */
   queues: string[];
   /** Aborting it ends the loop; the promise then resolves once hosts are closed. */
   signal: AbortSignal;
@@ -35,10 +41,19 @@ export async function runSchedulerLoop(opts: SchedulerLoopOptions): Promise<void
   const pollMs = opts.pollIntervalMs ?? DEFAULT_SCHEDULER_POLL_MS;
   const hostFor = opts.hostFor ?? queueHost;
   const hosts: ClosableSchedulerHost[] = [];
+  const discover = queues.length === 0;
+  const spoolRoot = discover ? spoolRootFrom(opts.spool) : undefined;
   try {
     for (const name of queues) hosts.push(await hostFor(name, opts.spool));
-    logger.info('scheduler:started', { queues });
+    logger.info('scheduler:started', discover ? { queues: 'all', spool: spoolRoot } : { queues });
     while (!signal.aborted) {
+      if (spoolRoot !== undefined) {
+        for (const name of queuesWithSchedulers(spoolRoot)) {
+          if (hosts.some((h) => h.queueName === name)) continue;
+          hosts.push(await hostFor(name, opts.spool));
+          logger.info('scheduler:queue-found', { queue: name });
+        }
+      }
       let next: number | null = null;
       for (const host of hosts) {
         if (signal.aborted) break;
@@ -60,6 +75,24 @@ export async function runSchedulerLoop(opts: SchedulerLoopOptions): Promise<void
   } finally {
     for (const host of hosts) await host.close?.().catch(() => undefined);
   }
+}
+
+/** Names of the queues under `<spoolRoot>/queues/` that have a `schedulers` directory. */
+export function queuesWithSchedulers(spoolRoot: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(spoolRoot, 'queues'));
+  } catch {
+    return [];
+  }
+  return names.filter((name) => {
+    if (name.startsWith('.')) return false;
+    try {
+      return statSync(join(spoolRoot, 'queues', name, 'schedulers')).isDirectory();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Sleeps `ms`, waking early when `signal` aborts. */

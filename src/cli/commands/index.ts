@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as registerPs } from './ps.js';
+import { register as registerScheduler } from './scheduler.js';
 
 /** Sets the process exit code a command wants once it returns (commands never call process.exit). */
 export type SetExitCode = (code: number) => void;
@@ -12,4 +13,5 @@ export function registerCommands(program: Command, setExitCode: SetExitCode): vo
   void program;
   void setExitCode;
   registerPs(program, setExitCode);
+  registerScheduler(program, setExitCode);
 }
