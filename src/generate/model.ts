@@ -1,0 +1,279 @@
+/**
+ * The model of an app: every decision the generator makes, computed once from the project
+ * snapshot and the options. Templates only lay this model out as text.
+ */
+import { posix } from 'node:path';
+import { ConfigError } from '../errors.js';
+import {
+  detectBuild,
+  detectProcessors,
+  detectSchedulers,
+  detectWebCommand,
+  type BuildModel,
+  type ProcessorsModel,
+  type SchedulersModel,
+  type WebCommandModel,
+} from './detect/app-commands.js';
+import { detectNodeVersion, type NodeVersionModel } from './detect/node-version.js';
+import { detectPackageManager, type PackageManagerModel } from './detect/package-manager.js';
+import { DEFAULT_DOCKERIGNORE, translateGitignore } from './dockerignore-rules.js';
+import { mergeInitOptions, parseInitOptions, resolveInitOptions, type InitOptions, type ResolvedInitOptions, type SchedulerMode } from './options.js';
+import { chooseTopology, PLATFORM_INFO, type PlatformInfo, type TopologyChoice } from './platforms.js';
+import type { ProjectSnapshot } from './project.js';
+
+/** A role the spoolkit entrypoint runs. */
+export type Role = 'web' | 'worker' | 'scheduler' | 'all';
+
+/** One long-running process of the deployed app (a compose service, a Procfile line, a unit). */
+export interface ProcessModel {
+  /** Service / process-type name. */
+  readonly name: string;
+  readonly role: Role;
+  /** Instances to run. */
+  readonly replicas: number;
+  /** Serves HTTP on the app port. */
+  readonly http: boolean;
+  /** Runs jobs, so stopping it must wait for the shutdown timeout. */
+  readonly runsJobs: boolean;
+  /** Image target it is built from. */
+  readonly target: 'web' | 'worker' | 'all';
+}
+
+/** What the user asked for on this run, on top of any saved options. */
+export interface InitRequest {
+  readonly options?: InitOptions;
+  /** --web: the web command (saved as spoolkit.web). */
+  readonly web?: string;
+  /** --processors: the processors module (saved as spoolkit.processors). */
+  readonly processors?: string;
+  /** --force: allows a split topology where the platform has no shared disk. */
+  readonly force?: boolean;
+}
+
+/** Everything the templates need. */
+export interface ProjectModel {
+  readonly appName: string;
+  readonly description: string | undefined;
+  /** The app is spoolkit itself (its example app). */
+  readonly self: boolean;
+  /** The spoolkit CLI, relative to the app root. */
+  readonly spoolkitBin: string;
+  readonly packageManager: PackageManagerModel;
+  readonly node: NodeVersionModel;
+  /** Default of the BASE_IMAGE build argument. */
+  readonly baseImage: string;
+  readonly build: BuildModel | null;
+  /** Workspaces need every package.json before installing, so the whole context is copied first. */
+  readonly installFromWholeContext: boolean;
+  readonly web: WebCommandModel;
+  readonly processors: ProcessorsModel;
+  readonly schedulers: SchedulersModel & { readonly mode: SchedulerMode };
+  readonly platform: PlatformInfo;
+  readonly topology: TopologyChoice;
+  readonly options: ResolvedInitOptions;
+  readonly processes: readonly ProcessModel[];
+  /** Compose `stop_grace_period` and platform kill timeouts: the shutdown timeout plus a margin. */
+  readonly stopGraceSeconds: number;
+  readonly paths: { readonly appDir: string; readonly spoolDir: string; readonly binInImage: string };
+  /** Default uid and gid of the non-root user in the image. */
+  readonly appUid: number;
+  readonly dockerignore: { readonly defaults: readonly string[]; readonly fromGitignore: readonly string[] };
+  /** Paths and names for systemd units. */
+  readonly vps: { readonly appDir: string; readonly user: string; readonly spoolDir: string; readonly nodePath: string };
+  /** What package.json's `spoolkit` key must hold afterwards. */
+  readonly saved: { readonly web: string; readonly processors: string; readonly init: InitOptions };
+  /** Facts worth telling the user: what was detected and what to do by hand. */
+  readonly notes: readonly string[];
+}
+
+/** Seconds added to the shutdown timeout before a platform may kill a stopping process. */
+export const STOP_GRACE_MARGIN_SECONDS = 5;
+/** Where the spool lives inside the image. */
+export const IMAGE_SPOOL_DIR = '/var/spool/spoolkit';
+/** The app's directory inside the image. */
+export const IMAGE_APP_DIR = '/app';
+/** Default uid/gid of the image's app user (the official node images' `node` user). */
+export const DEFAULT_APP_UID = 1000;
+
+/** Builds the model. Throws ConfigError when something cannot be detected, naming the fix. */
+export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}): ProjectModel {
+  const pkg = snapshot.packageJson;
+  const spoolkitKey = pkg.spoolkit;
+  if (spoolkitKey !== undefined && (typeof spoolkitKey !== 'object' || spoolkitKey === null || Array.isArray(spoolkitKey))) {
+    throw new ConfigError('package.json "spoolkit" must be an object such as {"processors": "processors.js"}.');
+  }
+  const savedInit = parseInitOptions((spoolkitKey as Record<string, unknown> | undefined)?.init, 'package.json spoolkit.init');
+  const given = parseInitOptions(request.options ?? {}, 'option');
+  const merged = mergeInitOptions(savedInit, given);
+  const force = request.force === true || merged.forceTopology === true;
+  const options = resolveInitOptions(merged);
+  const platform = PLATFORM_INFO[options.platform];
+  const topology = chooseTopology(options.platform, options.topology, force);
+  const init: InitOptions = topology.reason.startsWith('split (forced)') ? { ...merged, forceTopology: true } : merged;
+
+  const self = pkg.name === 'spoolkit';
+  const spoolkitBin = self ? selfBin(pkg) : 'node_modules/spoolkit/dist/cli/main.js';
+  if (!self) checkSpoolkitDependency(pkg);
+
+  const packageManager = detectPackageManager(snapshot);
+  const node = detectNodeVersion(snapshot, options.nodeVersion);
+  const build = detectBuild(snapshot);
+  const web = detectWebCommand(snapshot, request.web);
+  const processors = detectProcessors(snapshot, request.processors, build !== null);
+  const schedulers = { ...detectSchedulers(snapshot, [processors.path, web.entryFile]), mode: options.scheduler };
+
+  if (platform.fixedStopSeconds !== null && options.shutdownTimeoutMs / 1000 + STOP_GRACE_MARGIN_SECONDS > platform.fixedStopSeconds) {
+    throw new ConfigError(
+      `${platform.label} kills a stopping process ${platform.fixedStopSeconds} s after SIGTERM, so a shutdown timeout of ` +
+        `${options.shutdownTimeoutMs} ms leaves no margin. Pass --shutdown-timeout ${(platform.fixedStopSeconds - STOP_GRACE_MARGIN_SECONDS) * 1000} or less.`,
+    );
+  }
+  if (options.systemd && !platform.sharedDisk) {
+    throw new ConfigError(`--systemd writes units for one machine; it does not apply to ${platform.label}. Use --platform vps.`);
+  }
+
+  const processes = processList(topology.topology, options.workers, schedulers.detected && schedulers.mode === 'service');
+  const appName = appNameOf(pkg, snapshot.dir);
+  const workspaces = pkg.workspaces !== undefined || snapshot.exists.has('pnpm-workspace.yaml');
+  const gitignore = translateGitignore(snapshot.texts['.gitignore']);
+
+  return {
+    appName,
+    description: typeof pkg.description === 'string' ? pkg.description : undefined,
+    self,
+    spoolkitBin,
+    packageManager,
+    node,
+    baseImage: `node:${node.major}-bookworm-slim`,
+    build,
+    installFromWholeContext: workspaces,
+    web,
+    processors,
+    schedulers,
+    platform,
+    topology,
+    options,
+    processes,
+    stopGraceSeconds: Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS,
+    paths: { appDir: IMAGE_APP_DIR, spoolDir: IMAGE_SPOOL_DIR, binInImage: posix.join(IMAGE_APP_DIR, spoolkitBin) },
+    appUid: DEFAULT_APP_UID,
+    dockerignore: { defaults: DEFAULT_DOCKERIGNORE, fromGitignore: gitignore },
+    vps: { appDir: `/srv/${appName}`, user: appName, spoolDir: `/var/lib/${appName}/spool`, nodePath: '/usr/bin/node' },
+    saved: { web: web.command, processors: processors.path, init },
+    notes: notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
+  };
+}
+
+function selfBin(pkg: Readonly<Record<string, unknown>>): string {
+  const bin = pkg.bin;
+  const path = typeof bin === 'object' && bin !== null ? (bin as Record<string, unknown>).spoolkit : undefined;
+  return typeof path === 'string' ? posix.normalize(path).replace(/^\.\//, '') : 'dist/cli/main.js';
+}
+
+function checkSpoolkitDependency(pkg: Readonly<Record<string, unknown>>): void {
+  const deps = pkg.dependencies as Record<string, unknown> | undefined;
+  if (deps && typeof deps === 'object' && 'spoolkit' in deps) return;
+  const dev = pkg.devDependencies as Record<string, unknown> | undefined;
+  if (dev && typeof dev === 'object' && 'spoolkit' in dev) {
+    throw new ConfigError(
+      'spoolkit is a devDependency, but the runtime image prunes dev dependencies and its entrypoint is spoolkit. ' +
+        'Move it to dependencies: npm install --save spoolkit (or pnpm add / yarn add spoolkit).',
+    );
+  }
+  throw new ConfigError('spoolkit is not in package.json dependencies; install it first: npm install spoolkit (or pnpm add / yarn add spoolkit).');
+}
+
+function processList(topology: 'split' | 'all', workers: number, schedulerService: boolean): ProcessModel[] {
+  if (topology === 'all') return [{ name: 'web', role: 'all', replicas: 1, http: true, runsJobs: true, target: 'all' }];
+  const list: ProcessModel[] = [
+    { name: 'web', role: 'web', replicas: 1, http: true, runsJobs: false, target: 'web' },
+    { name: 'worker', role: 'worker', replicas: workers, http: false, runsJobs: true, target: 'worker' },
+  ];
+  if (schedulerService) list.push({ name: 'scheduler', role: 'scheduler', replicas: 1, http: false, runsJobs: true, target: 'worker' });
+  return list;
+}
+
+/** A name usable for a compose project, a Fly app, a Unix user and a unit: lowercase letters, digits, dashes. */
+export function appNameOf(pkg: Readonly<Record<string, unknown>>, dir: string): string {
+  const raw = typeof pkg.name === 'string' && pkg.name !== '' ? pkg.name.replace(/^@[^/]+\//, '') : posix.basename(dir.replace(/\\/g, '/'));
+  const name = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .replace(/^(\d)/, 'app-$1')
+    .slice(0, 30)
+    .replace(/-+$/, '');
+  return name === '' ? 'app' : name;
+}
+
+interface NoteFacts {
+  packageManager: PackageManagerModel;
+  node: NodeVersionModel;
+  build: BuildModel | null;
+  web: WebCommandModel;
+  processors: ProcessorsModel;
+  schedulers: SchedulersModel & { mode: SchedulerMode };
+  platform: PlatformInfo;
+  appName: string;
+  processes: readonly ProcessModel[];
+  workspaces: boolean;
+}
+
+function notesFor(f: NoteFacts): string[] {
+  const notes = [
+    `package manager: ${f.packageManager.name}${f.packageManager.berry ? ' (berry)' : ''} (${f.packageManager.reason})`,
+    `node: ${f.node.major} (from ${f.node.source})`,
+    f.build ? `build: ${f.packageManager.runScript} ${f.build.script}, then dev dependencies are pruned` : 'build: none (no build script); production dependencies only',
+    `web command: ${f.web.command} (from ${f.web.source})`,
+    `processors: ${f.processors.path} (${f.processors.source === 'detected' ? 'found' : 'from spoolkit.processors'})`,
+  ];
+  if (!f.processors.exists) notes.push(`processors: ${f.processors.path} does not exist yet; it must exist once the image is built.`);
+  if (f.workspaces) notes.push('workspaces: the whole context is copied before installing, so every workspace package.json is present.');
+  if (f.schedulers.detected) {
+    const runner = f.processes.some((p) => p.role === 'scheduler')
+      ? 'a dedicated scheduler process runs them'
+      : f.processes.some((p) => p.role === 'all')
+        ? 'the all role runs them'
+        : 'every worker runs them';
+    notes.push(`schedulers: found in ${f.schedulers.foundIn.join(', ')}; ${runner} (each tick is enqueued once, whatever the replica count).`);
+  }
+  notes.push(...platformNotes(f.platform, f.appName));
+  return notes;
+}
+
+function platformNotes(platform: PlatformInfo, app: string): string[] {
+  const uid = `${DEFAULT_APP_UID}:${DEFAULT_APP_UID}`;
+  switch (platform.name) {
+    case 'compose':
+      return ['compose: docker compose up --wait starts the stack; docker compose up --scale worker=N changes the worker count.'];
+    case 'dokku':
+      return [
+        `dokku: mount one directory into every process: dokku storage:ensure-directory ${app} && dokku storage:mount ${app} /var/lib/dokku/data/storage/${app}:${IMAGE_SPOOL_DIR}`,
+        `dokku: with the Dockerfile builder (dokku builder-dockerfile:set ${app} dockerfile-path docker/Dockerfile) the directory must belong to uid ${uid}; with buildpacks also run dokku config:set ${app} SPOOLKIT_SPOOL=${IMAGE_SPOOL_DIR}.`,
+        'dokku: app.json "formation" starts the workers; Dokku starts only web by default.',
+      ];
+    case 'vps':
+      return ['vps: run the Procfile with a process manager (foreman, honcho) or install the systemd units (--systemd); every process must share SPOOLKIT_SPOOL.'];
+    case 'heroku':
+      return [
+        'heroku: a dyno loses its disk when it restarts (at least daily), so jobs still queued at that moment are lost; keep queues short, or move to BullMQ on Redis (same API).',
+        'heroku: Heroku sends SIGTERM and kills 30 s later; the worker drains within the shutdown timeout.',
+      ];
+    case 'fly':
+      return [
+        `fly: create the volume once: fly volumes create spool --size 1`,
+        `fly: Fly mounts volumes owned by root; make it writable by the app user once: fly ssh console -C "chown ${uid} ${IMAGE_SPOOL_DIR}"`,
+        'fly: auto_stop_machines is off, because a stopped Machine runs no jobs.',
+      ];
+    case 'render':
+      return ['render: a service with a disk runs one instance and has no zero-downtime deploys; the disk keeps the spool across deploys.'];
+    case 'railway':
+      return [
+        `railway: railway.json cannot declare volumes: add one to the service mounted at ${IMAGE_SPOOL_DIR} (railway volume add), owned by uid ${uid}.`,
+      ];
+    default: {
+      const never: never = platform.name;
+      return [String(never)];
+    }
+  }
+}

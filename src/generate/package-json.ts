@@ -1,0 +1,27 @@
+/**
+ * Saves the generator's options under the `spoolkit` key of package.json, keeping every other key
+ * (and the keys the runtime reads, `web` and `processors`) where they are.
+ */
+import type { InitOptions } from './options.js';
+
+/** What the `spoolkit` key must hold. */
+export interface SavedSettings {
+  readonly web: string;
+  readonly processors: string;
+  readonly init: InitOptions;
+}
+
+/** The new package.json text, or the old text unchanged when the settings are already saved. */
+export function mergeSavedSettings(text: string, saved: SavedSettings): string {
+  const pkg = JSON.parse(text) as Record<string, unknown>;
+  const before = pkg.spoolkit;
+  const key: Record<string, unknown> = typeof before === 'object' && before !== null && !Array.isArray(before) ? { ...(before as Record<string, unknown>) } : {};
+  key.processors = saved.processors;
+  key.web = saved.web;
+  if (Object.keys(saved.init).length > 0) key.init = saved.init;
+  else delete key.init;
+  if (JSON.stringify(key) === JSON.stringify(before)) return text;
+  pkg.spoolkit = key;
+  const indent = /^([ \t]+)"/m.exec(text)?.[1] ?? '  ';
+  return `${JSON.stringify(pkg, null, indent)}${text.endsWith('\n') ? '\n' : ''}`;
+}
