@@ -1,0 +1,19 @@
+/**
+ * Option parsers shared by the spoolkit commands: strict whole numbers whose errors name the
+ * flag, and comma-separated lists.
+ */
+import { parseInteger } from '../config.js';
+
+/** A commander argument parser for a whole number >= `min` (errors name `flag`). */
+export function integerOption(flag: string, min = 0): (value: string) => number {
+  return (value) => parseInteger(value, flag, { min });
+}
+
+/** A commander argument parser for a comma-separated list of non-empty names. */
+export function listOption(value: string, previous: string[] | undefined): string[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return [...(previous ?? []), ...items];
+}

@@ -1,0 +1,24 @@
+/**
+ * How to start `spoolkit` again as a separate process (for the worker supervisor and the `all`
+ * role): this Node binary, its flags, and the CLI's main module, run from TypeScript sources
+ * through tsx when that is how this process runs.
+ */
+import { fileURLToPath } from 'node:url';
+
+/** argv that starts the spoolkit CLI in a new process; append the subcommand and its arguments. */
+export function spoolkitCliArgv(): string[] {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const main = fileURLToPath(new URL(fromSource ? './main.ts' : './main.js', import.meta.url));
+  const flags = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
+  if (fromSource && !flags.some((a, i) => a === 'tsx' && flags[i - 1] === '--import')) flags.push('--import', 'tsx');
+  return [process.execPath, ...flags, main];
+}
+
+/**
+ * The arguments given after `name` in this invocation (`spoolkit worker --max-jobs 5` gives
+ * `['--max-jobs', '5']`), so a supervisor can start the same command again.
+ */
+export function argsAfterCommand(rawArgs: readonly string[], name: string): string[] {
+  const i = rawArgs.indexOf(name, 2);
+  return i < 0 ? [] : rawArgs.slice(i + 1);
+}

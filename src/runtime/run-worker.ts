@@ -1,0 +1,140 @@
+/**
+ * `spoolkit worker` as a process: loads the processors module, runs its queues, and stops on
+ * SIGTERM/SIGINT with a drain. When recycling or watch is asked for, this process becomes a
+ * supervisor instead and runs the worker in a child (see `supervisor.ts`).
+ *
+ * Exit codes: 0 after a drain (running jobs finished, or handed back at the shutdown timeout);
+ * 1 when a second signal forced the stop; 2 for configuration errors (thrown as ConfigError).
+ */
+import { dirname } from 'node:path';
+import { loggerOptions, resolveProcessorsPath } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { loadProcessorPlans } from './processor-map.js';
+import { runSupervisor, SUPERVISED_ENV, type RecycleMessage } from './supervisor.js';
+import { startWorkerRuntime, type WorkerRuntime, type WorkerRuntimeOptions } from './worker-runtime.js';
+
+/** Resolved options of `spoolkit worker`. */
+export interface WorkerCommandOptions {
+  /** The processors module flag, if given (else SPOOLKIT_PROCESSORS or package.json). */
+  processors: string | undefined;
+  /** Absolute spool root. */
+  spool: string;
+  /** Only these queues of the map (all when undefined). */
+  queues: string[] | undefined;
+  /** Concurrency for queues that do not set their own. */
+  concurrency: number;
+  /** Time running jobs get to finish after SIGTERM. */
+  shutdownTimeoutMs: number;
+  /** Time limit for jobs of queues without their own `timeoutMs`; 0 for none. */
+  jobTimeoutMs: number;
+  /** After a time limit, how long before the job fails anyway (and a sandbox child is killed). */
+  killGraceMs: number;
+  /** Recycle the worker process after this many jobs (0 = never). */
+  maxJobs: number;
+  /** Recycle the worker process above this resident memory (0 = never). */
+  maxMemoryMb: number;
+  /** Reload when processor files change. */
+  watch: boolean;
+  /** Log job data and results. */
+  logPayloads: boolean;
+  /** Role written to heartbeats. */
+  role: string;
+  /** Run file processors in worker threads instead of child processes. */
+  useWorkerThreads: boolean;
+  /** Extra core Worker options (lease and poll timings). */
+  workerOptions: Record<string, unknown>;
+  /** argv that starts this same command as a separate process (for supervision). */
+  selfArgv: readonly string[];
+}
+
+/** How often the resident memory is compared with `maxMemoryMb`. */
+const MEMORY_CHECK_MS = 1000;
+
+/** Runs `spoolkit worker`; resolves the exit code. */
+export async function runWorkerCommand(opts: WorkerCommandOptions, env: NodeJS.ProcessEnv = process.env, createWorker?: WorkerRuntimeOptions['createWorker']): Promise<number> {
+  const logger = createLogger({ ...loggerOptions(env), fields: { pid: process.pid } });
+  const processorsPath = resolveProcessorsPath(opts.processors, env);
+  const supervised = env[SUPERVISED_ENV] === '1';
+  if (!supervised && (opts.maxJobs > 0 || opts.maxMemoryMb > 0 || opts.watch)) {
+    return runSupervisor({ childArgv: opts.selfArgv, env, logger: logger.child({ supervisor: true }), watchDir: opts.watch ? dirname(processorsPath) : undefined });
+  }
+  return runWorkerProcess(opts, processorsPath, logger, supervised, createWorker);
+}
+
+async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: string, logger: Logger, supervised: boolean, createWorker?: WorkerRuntimeOptions['createWorker']): Promise<number> {
+  let plans = await loadProcessorPlans(processorsPath, { useWorkerThreads: opts.useWorkerThreads, killGraceMs: opts.killGraceMs });
+  if (opts.queues) {
+    const known = plans.map((p) => p.queueName);
+    const missing = opts.queues.filter((q) => !known.includes(q));
+    if (missing.length > 0) throw new ConfigError(`--queues names ${missing.map((q) => `"${q}"`).join(', ')}, not in ${processorsPath}; it has ${known.map((q) => `"${q}"`).join(', ')}.`);
+    plans = plans.filter((p) => opts.queues?.includes(p.queueName));
+  }
+
+  let recycleRequested = false;
+  let runtime: WorkerRuntime | undefined;
+  let stop: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => {
+    stop = resolve;
+  });
+
+  const recycle = (reason: RecycleMessage['reason']): void => {
+    if (recycleRequested || !runtime) return;
+    recycleRequested = true;
+    const message: RecycleMessage = { t: 'recycle', reason, processed: runtime.processed(), rssMb: Math.round(process.memoryUsage.rss() / 1048576) };
+    process.send?.(message);
+    logger.info('worker:recycle-requested', { reason, processed: message.processed, rssMb: message.rssMb });
+    void runtime.drain(opts.shutdownTimeoutMs).then(() => stop(0));
+  };
+
+  runtime = await startWorkerRuntime({
+    plans,
+    spool: opts.spool,
+    defaultConcurrency: opts.concurrency,
+    defaultTimeoutMs: opts.jobTimeoutMs,
+    timeoutGraceMs: opts.killGraceMs + 1000,
+    role: opts.role,
+    logger,
+    logPayloads: opts.logPayloads,
+    workerOptions: opts.workerOptions,
+    onJobFinished: () => {
+      if (supervised && opts.maxJobs > 0 && runtime && runtime.processed() >= opts.maxJobs) recycle('max-jobs');
+    },
+    ...(createWorker ? { createWorker } : {}),
+  });
+
+  const memoryTimer =
+    supervised && opts.maxMemoryMb > 0
+      ? setInterval(() => {
+          if (process.memoryUsage.rss() > opts.maxMemoryMb * 1048576) recycle('max-memory');
+        }, MEMORY_CHECK_MS)
+      : undefined;
+  memoryTimer?.unref();
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    const rt = runtime as WorkerRuntime;
+    if (signals === 1) {
+      logger.info('worker:signal', { signal, action: 'drain', shutdownTimeoutMs: opts.shutdownTimeoutMs });
+      void rt.drain(opts.shutdownTimeoutMs).then(() => stop(0));
+    } else {
+      logger.warn('worker:signal', { signal, action: 'force', running: rt.running() });
+      void rt.forceClose().then(() => stop(1));
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // A supervised child whose supervisor vanished drains instead of running on unsupervised.
+  if (supervised) process.on('disconnect', () => onSignal('SIGTERM'));
+
+  try {
+    const code = await stopped;
+    logger.info('worker:stopped', { code, processed: runtime.processed() });
+    return code;
+  } finally {
+    if (memoryTimer) clearInterval(memoryTimer);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}

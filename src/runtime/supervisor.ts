@@ -1,0 +1,154 @@
+/**
+ * Worker supervision, for recycling and `--watch`. The supervisor runs no jobs itself: it runs
+ * the worker as a child process and replaces it.
+ *
+ * Recycling (`--max-jobs`, `--max-memory-mb`): the child tells the supervisor it wants to be
+ * replaced, then drains (stops claiming, lets its running jobs finish). The supervisor starts the
+ * replacement at once, so intake never pauses and no job is dropped: the old child's jobs finish
+ * in the old child.
+ *
+ * Watch (`--watch`): when a file under the processors module's directory changes, the current
+ * child is drained first, then a new one starts and imports the changed code. A child that
+ * crashes under watch is not restarted until the next change (fix the file and save).
+ *
+ * Signals: SIGTERM or SIGINT stops replacing and forwards the signal to every child; the exit
+ * code is the first non-zero child code, else 0. A second signal is forwarded too (the children
+ * then hand back their jobs at once). Without watch, a child that exits on its own ends the
+ * supervisor with that child's code, so the container's restart policy takes over.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { watch, type FSWatcher } from 'node:fs';
+import { relative, sep } from 'node:path';
+import type { Logger } from '../log.js';
+import { exitCodeOf } from '../entrypoint/children.js';
+
+/** Message a supervised worker sends before draining for a recycle. */
+export interface RecycleMessage {
+  t: 'recycle';
+  reason: 'max-jobs' | 'max-memory';
+  processed: number;
+  rssMb: number;
+}
+
+/** Environment variable that marks a worker process as supervised (set by the supervisor only). */
+export const SUPERVISED_ENV = 'SPOOLKIT_WORKER_SUPERVISED';
+
+/** Options for {@link runSupervisor}. */
+export interface SupervisorOptions {
+  /** argv that starts one worker process (program first). */
+  childArgv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Directory to watch for changes; undefined disables watch. */
+  watchDir: string | undefined;
+  /** Quiet period after a change before reloading. Default 300. */
+  debounceMs?: number;
+}
+
+const IGNORED_DIRS = ['node_modules', '.git', '.spool', 'dist', 'coverage', '.tmp'];
+
+/** Runs and replaces worker children until a signal stops it; resolves the exit code. */
+export function runSupervisor(opts: SupervisorOptions): Promise<number> {
+  const log = opts.logger;
+  const children = new Set<ChildProcess>();
+  let current: ChildProcess | undefined;
+  let stopping = false;
+  let reloadPending = false;
+  let generation = 0;
+  let watcher: FSWatcher | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  let finish: (code: number) => void = () => undefined;
+  const codes: number[] = [];
+  const done = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+
+  const start = (): void => {
+    const [program, ...args] = opts.childArgv;
+    generation++;
+    const child = spawn(program as string, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...opts.env, [SUPERVISED_ENV]: '1' } });
+    const gen = generation;
+    let recycling = false;
+    children.add(child);
+    current = child;
+    log.info('worker:process-started', { childPid: child.pid, generation: gen });
+    child.on('message', (message) => {
+      const m = message as Partial<RecycleMessage>;
+      if (m.t !== 'recycle') return;
+      recycling = true;
+      log.info('worker:recycling', { childPid: child.pid, reason: m.reason, processed: m.processed, rssMb: m.rssMb });
+      if (current === child && !stopping) start();
+    });
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      const exitCode = exitCodeOf(code, signal);
+      log.info('worker:process-exited', { childPid: child.pid, generation: gen, code: exitCode, recycled: recycling });
+      if (stopping) {
+        codes.push(exitCode);
+        if (children.size === 0) end();
+        return;
+      }
+      if (current !== child) return; // an old child finished draining after its replacement started
+      current = undefined;
+      if (reloadPending) {
+        reloadPending = false;
+        start();
+        return;
+      }
+      if (opts.watchDir) {
+        log.error('worker:process-crashed', { code: exitCode, msg: 'waiting for a file change before starting again' });
+        return;
+      }
+      codes.push(exitCode);
+      stopping = true;
+      if (children.size === 0) end();
+      else for (const c of children) c.kill('SIGTERM');
+    });
+  };
+
+  const end = (): void => {
+    watcher?.close();
+    clearTimeout(debounce);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    finish(codes.find((c) => c !== 0) ?? 0);
+  };
+
+  const reload = (file: string): void => {
+    if (stopping) return;
+    log.info('worker:reloading', { file });
+    if (current) {
+      reloadPending = true;
+      current.kill('SIGTERM');
+    } else {
+      start();
+    }
+  };
+
+  if (opts.watchDir) {
+    const root = opts.watchDir;
+    watcher = watch(root, { recursive: true }, (_event, name) => {
+      const file = name ? String(name) : '';
+      if (file && IGNORED_DIRS.some((d) => file === d || file.startsWith(`${d}${sep}`) || file.includes(`${sep}${d}${sep}`))) return;
+      clearTimeout(debounce);
+      debounce = setTimeout(() => reload(file ? relative(root, `${root}${sep}${file}`) : root), opts.debounceMs ?? 300);
+    });
+    log.info('worker:watching', { dir: root });
+  }
+
+  const handlers = (['SIGTERM', 'SIGINT'] as const).map((signal) => {
+    const handler = (): void => {
+      stopping = true;
+      reloadPending = false;
+      clearTimeout(debounce);
+      watcher?.close();
+      log.info('worker:stopping', { signal, children: children.size });
+      if (children.size === 0) end();
+      for (const c of children) c.kill(signal);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+
+  start();
+  return done;
+}

@@ -1,0 +1,206 @@
+/**
+ * The worker runtime: one core `Worker` per queue of the processors map, all in this process,
+ * with JSON-line logs of what happens to jobs and a drain that stops intake and waits.
+ *
+ * Drain (SIGTERM, recycling, reload): every Worker stops claiming at once and its running jobs
+ * may finish for up to `shutdownTimeoutMs`. Jobs still running then are handed back: the Workers
+ * are closed with force, which aborts the jobs' signals and returns their claims to the queue so
+ * another worker runs them. Nothing is dropped either way.
+ */
+import { hostname } from 'node:os';
+import type { Logger } from '../log.js';
+import type { Worker } from '../worker.js';
+import type { QueuePlan, RuntimeJob } from './processor-map.js';
+import { withTimeLimit } from './time-limit.js';
+
+/** Options for {@link startWorkerRuntime}. */
+export interface WorkerRuntimeOptions {
+  plans: QueuePlan[];
+  /** Absolute spool root. */
+  spool: string;
+  /** Concurrency for queues that do not set their own. */
+  defaultConcurrency: number;
+  /** Time limit for jobs of queues that do not set their own; 0 for none. */
+  defaultTimeoutMs: number;
+  /** After a time limit aborts a job, how long before it fails even if its processor has not returned. */
+  timeoutGraceMs: number;
+  /** Written to each heartbeat as `meta.role`. */
+  role: string;
+  logger: Logger;
+  /** Log job data and return values (off by default: payloads may hold personal data). */
+  logPayloads: boolean;
+  /** Extra options for every Worker (lease and poll timings). */
+  workerOptions: Record<string, unknown>;
+  /** Called after each job completes or fails. */
+  onJobFinished?: () => void;
+  /** Builds a Worker; defaults to the core Worker (tests may pass their own). */
+  createWorker?: (queueName: string, processor: (job: RuntimeJob, token?: string, signal?: AbortSignal) => Promise<unknown>, opts: Record<string, unknown>) => Worker;
+}
+
+/** What a drain did. */
+export interface DrainResult {
+  /** True when running jobs were still going at the deadline and were handed back. */
+  timedOut: boolean;
+  /** Jobs running at the deadline (handed back). */
+  handedBack: number;
+}
+
+/** A running set of Workers. */
+export interface WorkerRuntime {
+  readonly workers: readonly Worker[];
+  /** Jobs completed or failed so far. */
+  processed(): number;
+  /** Jobs running now. */
+  running(): number;
+  /** Stops intake, waits up to `timeoutMs` for running jobs, then hands back the rest. */
+  drain(timeoutMs: number): Promise<DrainResult>;
+  /** Hands back running jobs at once (a second signal). */
+  forceClose(): Promise<void>;
+}
+
+/** Starts one Worker per plan. */
+export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<WorkerRuntime> {
+  const create = opts.createWorker ?? (await defaultWorkerFactory());
+  const log = opts.logger;
+  let processed = 0;
+  const active = new Set<string>();
+  const workers: Worker[] = [];
+
+  for (const plan of opts.plans) {
+    const timeoutMs = plan.timeoutMs ?? opts.defaultTimeoutMs;
+    const qlog = log.child({ queue: plan.queueName });
+    const processor = withTimeLimit(plan.processor, {
+      timeoutMs,
+      graceMs: opts.timeoutGraceMs,
+      onOverrun: (job) => qlog.warn('job:timeout-ignored', { jobId: job.id, job: job.name, timeoutMs, msg: 'the processor ignored its abort signal and may still be running in this process; give it as a file path so it runs in a sandbox that can be killed' }),
+    });
+    const worker = create(plan.queueName, processor, {
+      ...opts.workerOptions,
+      ...plan.workerOptions,
+      spool: opts.spool,
+      concurrency: plan.concurrency ?? opts.defaultConcurrency,
+      heartbeatMeta: { role: opts.role, ...(plan.jobNames.length > 0 ? { jobNames: plan.jobNames } : {}) },
+    });
+    attachLogs(worker, qlog, opts.logPayloads, {
+      onActive: (id) => active.add(`${plan.queueName}:${id}`),
+      onFinished: (id) => {
+        active.delete(`${plan.queueName}:${id}`);
+        processed++;
+        opts.onJobFinished?.();
+      },
+    });
+    workers.push(worker);
+  }
+  log.info('worker:started', {
+    pid: process.pid,
+    hostname: hostname(),
+    role: opts.role,
+    spool: opts.spool,
+    queues: opts.plans.map((p) => ({ queue: p.queueName, concurrency: p.concurrency ?? opts.defaultConcurrency, timeoutMs: p.timeoutMs ?? opts.defaultTimeoutMs, jobs: p.jobNames, catchAll: p.hasCatchAll, sandboxes: p.sandboxes.length })),
+  });
+
+  const closeSandboxes = async (): Promise<void> => {
+    await Promise.all(opts.plans.flatMap((p) => p.sandboxes.map((s) => s.close())));
+  };
+
+  let draining: Promise<DrainResult> | undefined;
+  let forced: Promise<void> | undefined;
+  const forceClose = (): Promise<void> => {
+    forced ??= (async () => {
+      await Promise.allSettled(workers.map((w) => w.close(true)));
+      await closeSandboxes();
+    })();
+    return forced;
+  };
+
+  return {
+    workers,
+    processed: () => processed,
+    running: () => active.size,
+    drain(timeoutMs) {
+      draining ??= (async () => {
+        log.info('worker:draining', { running: active.size, shutdownTimeoutMs: timeoutMs });
+        const graceful = Promise.allSettled(workers.map((w) => w.close())).then(() => 'done' as const);
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        });
+        const outcome = await Promise.race([graceful, deadline, forcedSignal()]);
+        clearTimeout(timer);
+        const handedBack = outcome === 'done' ? 0 : active.size;
+        if (outcome !== 'done') {
+          log.warn('worker:handing-back', { running: active.size, reason: outcome === 'timeout' ? `still running after ${timeoutMs} ms` : 'forced' });
+          await forceClose();
+        } else {
+          await closeSandboxes();
+        }
+        log.info('worker:drained', { processed, handedBack });
+        return { timedOut: outcome !== 'done', handedBack };
+      })();
+      return draining;
+    },
+    forceClose,
+  };
+
+  function forcedSignal(): Promise<'forced'> {
+    return new Promise((resolve) => {
+      const check = setInterval(() => {
+        if (forced) {
+          clearInterval(check);
+          resolve('forced');
+        }
+      }, 50);
+      check.unref();
+    });
+  }
+}
+
+interface LogHooks {
+  onActive(jobId: string): void;
+  onFinished(jobId: string): void;
+}
+
+type JobLike = { id?: string | undefined; name?: string; data?: unknown; attemptsMade?: number; attemptsStarted?: number; opts?: { attempts?: number }; processedOn?: number; finishedOn?: number; failedReason?: string; returnvalue?: unknown };
+
+function attachLogs(worker: Worker, log: Logger, logPayloads: boolean, hooks: LogHooks): void {
+  const emitter = worker as unknown as { on(event: string, fn: (...args: unknown[]) => void): unknown };
+  emitter.on('active', (...args) => {
+    const job = args[0] as JobLike;
+    hooks.onActive(String(job.id));
+    log.info('job:claimed', { jobId: job.id, job: job.name, attempt: (job.attemptsMade ?? 0) + 1, ...(logPayloads ? { data: job.data } : {}) });
+  });
+  emitter.on('completed', (...args) => {
+    const job = args[0] as JobLike;
+    hooks.onFinished(String(job.id));
+    const durationMs = job.processedOn !== undefined && job.finishedOn !== undefined ? job.finishedOn - job.processedOn : undefined;
+    log.info('job:completed', { jobId: job.id, job: job.name, durationMs, ...(logPayloads ? { result: args[1] } : {}) });
+  });
+  emitter.on('failed', (...args) => {
+    const job = args[0] as JobLike | undefined;
+    const err = args[1] as Error | undefined;
+    if (job) hooks.onFinished(String(job.id));
+    const attempts = job?.opts?.attempts ?? 1;
+    const attemptsMade = job?.attemptsMade ?? 0;
+    log.warn('job:failed', {
+      jobId: job?.id,
+      job: job?.name,
+      attemptsMade,
+      attempts,
+      willRetry: job?.finishedOn === undefined && attemptsMade < attempts,
+      reason: err?.message ?? job?.failedReason,
+      err,
+      ...(logPayloads ? { data: job?.data } : {}),
+    });
+  });
+  emitter.on('stalled', (...args) => {
+    log.warn('lease:reclaimed', { jobId: args[0], previous: args[1] });
+  });
+  emitter.on('error', (...args) => {
+    log.error('worker:error', { err: args[0] });
+  });
+}
+
+async function defaultWorkerFactory(): Promise<NonNullable<WorkerRuntimeOptions['createWorker']>> {
+  const { Worker: CoreWorker } = await import('../worker.js');
+  return (queueName, processor, opts) => new CoreWorker(queueName, processor as never, opts as never);
+}
