@@ -53,6 +53,8 @@ export interface InitRequest {
 /** Everything the templates need. */
 export interface ProjectModel {
   readonly appName: string;
+  /** package.json `name` (the image's dev.spoolkit.app label). */
+  readonly packageName: string;
   readonly description: string | undefined;
   /** The app is spoolkit itself (its example app). */
   readonly self: boolean;
@@ -139,6 +141,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
 
   return {
     appName,
+    packageName: typeof pkg.name === 'string' && pkg.name !== '' ? pkg.name : appName,
     description: typeof pkg.description === 'string' ? pkg.description : undefined,
     self,
     spoolkitBin,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerInit } from './init.js';
 import { register as registerPs } from './ps.js';
 import { register as registerScheduler } from './scheduler.js';
 
@@ -12,6 +13,7 @@ export type SetExitCode = (code: number) => void;
 export function registerCommands(program: Command, setExitCode: SetExitCode): void {
   void program;
   void setExitCode;
+  registerInit(program, setExitCode);
   registerPs(program, setExitCode);
   registerScheduler(program, setExitCode);
 }

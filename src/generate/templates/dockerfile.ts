@@ -39,7 +39,7 @@ export function renderDockerfile(m: ProjectModel): string {
     out.push(`RUN ${pm.runScript} ${m.build.script} \\`, ` && ${cache(pm.prune)}`, '');
   }
 
-  out.push('FROM base AS runtime', 'ENV NODE_ENV=production');
+  out.push('FROM base AS runtime', `LABEL dev.spoolkit.app=${JSON.stringify(m.packageName)}`, 'ENV NODE_ENV=production');
   out.push(...wrap('The app runs as a non-root user (APP_UID/APP_GID, numeric so it works on any base image). The spool directory is created and handed to that user before USER, so a fresh named volume mounted over it starts out writable.').map((l) => `# ${l}`));
   out.push(`ARG APP_UID=${m.appUid}`, `ARG APP_GID=${m.appUid}`);
   out.push(
@@ -70,7 +70,7 @@ export function renderDockerfile(m: ProjectModel): string {
 
   out.push('', '# The role comes from SPOOLKIT_ROLE; a command given to docker run is run as it is.');
   for (const target of targets) {
-    out.push('', `FROM runtime AS ${target}`, `ENV SPOOLKIT_ROLE=${target}`);
+    out.push('', `FROM runtime AS ${target}`, `LABEL dev.spoolkit.role=${target}`, `ENV SPOOLKIT_ROLE=${target}`);
     if (target !== 'worker') out.push(`EXPOSE ${m.options.port}`);
   }
   return `${out.join('\n')}\n`;
