@@ -2,13 +2,15 @@
  * The Queue's job-scheduler methods (`upsertJobScheduler`, `getJobScheduler`, `getJobSchedulers`,
  * `getJobSchedulersCount`, `removeJobScheduler`), as functions of a {@link SchedulerHost}.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Job } from '../job.js';
 import type { SchedulerHost } from './host.js';
 import { advanceScheduler, latestOfGeneration } from './pass.js';
 import { firstRun, nextRunAfter } from './schedule.js';
-import { deleteMarker, listMarkerMillis, listSchedulerDirs, readMarker, readScheduler, removeSchedulerDir, schedulerDir, writeScheduler } from './store.js';
+import { deleteMarker, listMarkerMillis, listSchedulerDirs, readMarker, readScheduler, removeSchedulerDir, schedulerDir, withSchedulerLock, writeScheduler } from './store.js';
 import { addTickJob, PENDING_STATES, removePendingJob } from './tick.js';
-import type { JobSchedulerJson, JobSchedulerTemplate, RepeatOptions, StoredScheduler, TickMarker } from './types.js';
+import type { JobSchedulerJson, JobSchedulerTemplate, RepeatOptions, ScheduleSpec, StoredScheduler, TickMarker } from './types.js';
 import { normalizeRepeatOptions, normalizeTemplate, validateSchedulerId } from './validate.js';
 
 /**
@@ -26,6 +28,11 @@ export async function upsertJobScheduler(host: SchedulerHost, id: string, repeat
   const spec = normalizeRepeatOptions(repeatOpts as RepeatOptions, now);
   const tpl = normalizeTemplate(id, template);
   const fingerprint = canonicalJson({ spec, name: tpl.name, data: tpl.data, opts: tpl.opts });
+  return withSchedulerLock(host, id, () => upsertLocked(host, id, spec, tpl, fingerprint));
+}
+
+async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec, tpl: ReturnType<typeof normalizeTemplate>, fingerprint: string): Promise<Job> {
+  const now = host.now();
   const dir = schedulerDir(host, id);
   const existing = await readScheduler(dir);
 
@@ -96,7 +103,9 @@ export async function getJobSchedulers(host: SchedulerHost, start = 0, end = -1,
 
 /** How many schedulers the queue has. */
 export async function getJobSchedulersCount(host: SchedulerHost): Promise<number> {
-  return (await listSchedulerDirs(host)).length;
+  let count = 0;
+  for (const dir of await listSchedulerDirs(host)) if (existsSync(join(dir, 'scheduler.json'))) count += 1;
+  return count;
 }
 
 /**

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { SpoolkitError } from '../errors.js';
 import type { SchedulerHost } from './host.js';
 import { createFileExclusive, ensureDir, listDir, readJson, removeFile, writeFileAtomic } from './files.js';
 import type { StoredScheduler, TickMarker } from './types.js';
@@ -114,6 +115,56 @@ export async function removeSchedulerDir(host: Pick<SchedulerHost, 'queueDir'>, 
   }
   await fs.rm(aside, { recursive: true, force: true });
   return true;
+}
+
+/** A lock older than this is taken to belong to a dead process and is broken. */
+export const LOCK_STALE_MS = 10_000;
+
+/** Longest wait for a scheduler's lock before giving up with an error. */
+export const LOCK_WAIT_MS = 30_000;
+
+/**
+ * Runs `fn` holding the scheduler's upsert lock (`schedulers/.lock-<encoded id>`, created
+ * exclusively), so two processes upserting the same scheduler at once (two web replicas booting)
+ * act one after the other: the second sees the first's definition and changes nothing.
+ */
+export async function withSchedulerLock<T>(host: Pick<SchedulerHost, 'queueDir' | 'now'>, id: string, fn: () => Promise<T>): Promise<T> {
+  const root = schedulersDir(host);
+  await ensureDir(root);
+  const lock = join(root, `.lock-${encodeSchedulerId(id)}`);
+  const body = JSON.stringify({ pid: process.pid, at: Date.now() });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let attempt = 0; ; attempt++) {
+    if (await createFileExclusive(lock, body)) break;
+    await breakIfStale(root, lock);
+    if (Date.now() > deadline) {
+      throw new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not take the lock ${lock} for job scheduler "${id}" within ${LOCK_WAIT_MS} ms; another process holds it. If no process is upserting this scheduler, delete that file.`, { details: { path: lock } });
+    }
+    await new Promise((r) => setTimeout(r, Math.min(100, 5 + attempt * 5)));
+  }
+  try {
+    return await fn();
+  } finally {
+    await removeFile(lock).catch(() => undefined);
+  }
+}
+
+async function breakIfStale(root: string, lock: string): Promise<void> {
+  let mtimeMs: number;
+  try {
+    mtimeMs = (await fs.stat(lock)).mtimeMs;
+  } catch {
+    return;
+  }
+  if (Date.now() - mtimeMs < LOCK_STALE_MS) return;
+  // Rename aside first, so of several processes breaking it at once only one succeeds.
+  const aside = join(root, `.stale-${randomBytes(6).toString('hex')}`);
+  try {
+    await fs.rename(lock, aside);
+    await fs.rm(aside, { force: true });
+  } catch {
+    // Someone else broke it (or its holder released it) first.
+  }
 }
 
 function markerPath(dir: string, millis: number): string {

@@ -93,6 +93,17 @@ describe('upsertJobScheduler', () => {
     expect(host.jobIds()).toEqual([]);
   });
 
+  it('concurrent upserts of one new scheduler (replicas booting together) create one first run', async () => {
+    const hosts = Array.from({ length: 4 }, (_, k) => createFileHost(root, 'q', { now: () => clock + k }));
+    const jobs = await Promise.all(hosts.map((h) => upsertJobScheduler(h, 'boot', { every: 5000 }, { data: { v: 1 } })));
+    const log = host.addedLog().map((l) => l.id);
+    expect(log).toHaveLength(2); // the first run and the run ahead
+    expect(new Set(log).size).toBe(2);
+    // The first upsert gets the first run; the others find it stored and get the pending run.
+    for (const job of jobs) expect(log).toContain(job.id);
+    expect(readdirSync(join(host.queueDir, 'schedulers')).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
   it('ids with unusual characters round-trip', async () => {
     const id = 'report:daily .v2%';
     await upsertJobScheduler(host, id, { every: 1000 });
