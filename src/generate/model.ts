@@ -127,7 +127,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   if (platform.fixedStopSeconds !== null && options.shutdownTimeoutMs / 1000 + STOP_GRACE_MARGIN_SECONDS > platform.fixedStopSeconds) {
     throw new ConfigError(
       `${platform.label} kills a stopping process ${platform.fixedStopSeconds} s after SIGTERM, so a shutdown timeout of ` +
-        `${options.shutdownTimeoutMs} ms leaves no margin. Pass --shutdown-timeout ${(platform.fixedStopSeconds - STOP_GRACE_MARGIN_SECONDS) * 1000} or less.`,
+        `${options.shutdownTimeoutMs} ms leaves no margin. Pass --shutdown-timeout-ms ${(platform.fixedStopSeconds - STOP_GRACE_MARGIN_SECONDS) * 1000} or less.`,
     );
   }
   if (options.systemd && !platform.sharedDisk) {
@@ -192,7 +192,7 @@ function processList(topology: 'split' | 'all', workers: number, schedulerServic
     { name: 'web', role: 'web', replicas: 1, http: true, runsJobs: false, target: 'web' },
     { name: 'worker', role: 'worker', replicas: workers, http: false, runsJobs: true, target: 'worker' },
   ];
-  if (schedulerService) list.push({ name: 'scheduler', role: 'scheduler', replicas: 1, http: false, runsJobs: true, target: 'worker' });
+  if (schedulerService) list.push({ name: 'scheduler', role: 'scheduler', replicas: 1, http: false, runsJobs: false, target: 'worker' });
   return list;
 }
 

@@ -18,10 +18,17 @@ export function mergeSavedSettings(text: string, saved: SavedSettings): string {
   const key: Record<string, unknown> = typeof before === 'object' && before !== null && !Array.isArray(before) ? { ...(before as Record<string, unknown>) } : {};
   key.processors = saved.processors;
   key.web = saved.web;
-  if (Object.keys(saved.init).length > 0) key.init = saved.init;
-  else delete key.init;
+  if (Object.keys(saved.init).length === 0) delete key.init;
+  else if (canonical(key.init) !== canonical(saved.init)) key.init = saved.init;
   if (JSON.stringify(key) === JSON.stringify(before)) return text;
   pkg.spoolkit = key;
   const indent = /^([ \t]+)"/m.exec(text)?.[1] ?? '  ';
   return `${JSON.stringify(pkg, null, indent)}${text.endsWith('\n') ? '\n' : ''}`;
+}
+
+/** JSON with object keys sorted, so key order alone never counts as a change. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }

@@ -18,7 +18,7 @@ interface InitFlags {
   topology?: string;
   workers?: number;
   port?: number;
-  shutdownTimeout?: number;
+  shutdownTimeoutMs?: number;
   scheduler?: string;
   systemd?: boolean;
   healthPath?: string;
@@ -46,7 +46,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .addOption(new Option('--topology <kind>', 'split (web and worker apart) or all (one process); default from the platform').choices(['split', 'all']))
     .option('--workers <n>', 'worker replicas', integer)
     .option('--port <n>', 'port the web process listens on', integer)
-    .option('--shutdown-timeout <ms>', 'how long a stopping worker lets running jobs finish', integer)
+    .option('--shutdown-timeout-ms <ms>', 'how long a stopping worker lets running jobs finish', integer)
     .addOption(new Option('--scheduler <mode>', 'how schedulers run when the app has them').choices(['service', 'workers']))
     .option('--systemd', 'also write systemd units (deploy/systemd/)')
     .option('--health-path <path>', 'HTTP path the web process answers, for platform health checks')
@@ -91,7 +91,7 @@ function optionsFrom(flags: InitFlags, command: Command): InitOptions {
   if (flags.topology !== undefined) out.topology = flags.topology;
   if (flags.workers !== undefined) out.workers = flags.workers;
   if (flags.port !== undefined) out.port = flags.port;
-  if (flags.shutdownTimeout !== undefined) out.shutdownTimeoutMs = flags.shutdownTimeout;
+  if (flags.shutdownTimeoutMs !== undefined) out.shutdownTimeoutMs = flags.shutdownTimeoutMs;
   if (flags.scheduler !== undefined) out.scheduler = flags.scheduler;
   if (flags.systemd) out.systemd = true;
   if (flags.healthPath !== undefined) out.healthPath = flags.healthPath;
