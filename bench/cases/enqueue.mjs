@@ -1,0 +1,34 @@
+// @ts-check
+// Enqueue rate: `add` one job at a time (each awaited), or `addBulk` in batches.
+import { openSystem, resetBullmq } from '../lib/systems.mjs';
+import { freshDir, removeDir, settle } from '../lib/settle.mjs';
+import { nowNs, perSecond } from '../lib/stats.mjs';
+
+/**
+ * @param {import('../lib/systems.mjs').SystemParams & { how: 'add' | 'addBulk'; n: number; batch?: number; base: string; settleMs?: number }} p
+ */
+export async function run(p) {
+  const spool = p.system === 'spoolkit' ? freshDir(p.base, 'enqueue') : undefined;
+  const sys = await openSystem({ ...p, spool });
+  const queue = new sys.Queue('bench', sys.queueOpts);
+  try {
+    await queue.add('warmup', {});
+    await settle(p.settleMs);
+    const t0 = nowNs();
+    if (p.how === 'add') {
+      for (let i = 0; i < p.n; i++) await queue.add('noop', { i });
+    } else {
+      const batch = p.batch ?? 1000;
+      for (let i = 0; i < p.n; i += batch) {
+        const size = Math.min(batch, p.n - i);
+        await queue.addBulk(Array.from({ length: size }, (_, k) => ({ name: 'noop', data: { i: i + k } })));
+      }
+    }
+    const elapsed = nowNs() - t0;
+    return { opsPerSec: perSecond(p.n, elapsed), n: p.n };
+  } finally {
+    await queue.close();
+    if (p.system === 'bullmq') await resetBullmq(/** @type {number} */ (p.redisPort));
+    if (spool) removeDir(spool);
+  }
+}
