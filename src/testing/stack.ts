@@ -47,6 +47,11 @@ export interface StartStackOptions {
   waitTimeoutMs?: number;
   /** Do not wait for health (a test expecting failure waits on its own). */
   noWait?: boolean;
+  /**
+   * Start with `docker compose up --wait` (compose itself waits for health) before the kit's own
+   * check. Default false: the kit's check alone, which also copes with one-shot services.
+   */
+  composeWait?: boolean;
   /** Receives progress lines (build output, compose output). */
   onOutput?: (line: string) => void;
   docker?: Docker;
@@ -129,7 +134,9 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     await writeOverride(path.join(tmp, 'compose.override.yaml'), overrides);
     const scale = Object.entries(options.scale ?? {}).flatMap(([s, n]) => ['--scale', `${s}=${n}`]);
     say(`compose up ${name}`);
-    await compose(project, ['up', '--detach', '--no-build', '--pull', 'never', ...scale, ...(options.services ?? [])], { timeoutMs: 300_000 });
+    const waitMs = options.waitTimeoutMs ?? 180_000;
+    const wait = options.composeWait && !options.noWait ? ['--wait', '--wait-timeout', String(Math.ceil(waitMs / 1000))] : [];
+    await compose(project, ['up', '--detach', '--no-build', '--pull', 'never', ...wait, ...scale, ...(options.services ?? [])], { timeoutMs: waitMs + 120_000 });
 
     const stack = makeStack(docker, project, appDir, null, down);
     if (!options.noWait) await stack.waitHealthy({ timeoutMs: options.waitTimeoutMs });
