@@ -76,19 +76,19 @@ export async function finishTick(host: SchedulerHost, dir: string, def: StoredSc
   return { outcome: added ? 'added' : 'existing', job, marker: { ...marker, phase: 'enqueued' } };
 }
 
-/** Adds the job for a marker through the host, with BullMQ's scheduler job options. */
+/**
+ * Adds the job for a marker through the host, with the options BullMQ gives scheduler jobs:
+ * the template's options, the run's id and delay, `repeatJobKey` (the scheduler id) and
+ * `prevMillis` (the run's time). BullMQ's internal `opts.repeat` is left out: `add` refuses it.
+ */
 export async function addTickJob(host: SchedulerHost, def: StoredScheduler, marker: TickMarker): Promise<{ added: boolean; job: Job }> {
-  const repeat: Record<string, unknown> = { ...def.spec, count: marker.iteration };
-  delete repeat.immediately;
-  if (def.spec.every !== undefined) repeat.offset = def.anchorMs;
-  const opts = {
-    ...(structuredClone(def.template.opts) as Record<string, unknown>),
+  const opts: JobsOptions & { jobId: string } = {
+    ...(structuredClone(def.template.opts) as JobsOptions),
     jobId: marker.jobId,
     delay: Math.max(0, marker.millis - host.now()),
     repeatJobKey: def.id,
     prevMillis: marker.millis,
-    repeat,
-  } as unknown as JobsOptions & { jobId: string };
+  };
   return host.addReservedJob(def.name, structuredClone(def.template.data), opts);
 }
 

@@ -2,8 +2,11 @@ import { CronExpressionParser } from 'cron-parser';
 import { ConfigError } from '../errors.js';
 import type { JobSchedulerTemplate, JobSchedulerTemplateOptions, RepeatOptions, ScheduleSpec } from './types.js';
 
-/** Longest scheduler id accepted: it becomes a directory name and part of every run's job id. */
-export const MAX_SCHEDULER_ID_LENGTH = 200;
+/**
+ * Longest scheduler id accepted, in UTF-8 bytes: every run's job id `repeat:<id>:<13-digit ms>`
+ * must fit the spool's 200-byte job id limit.
+ */
+export const MAX_SCHEDULER_ID_BYTES = 200 - 'repeat:'.length - ':'.length - 13;
 
 /** Template options the scheduler sets itself; a template that sets them is refused. */
 const FORBIDDEN_TEMPLATE_OPTIONS: Record<string, string> = {
@@ -20,11 +23,12 @@ export function validateSchedulerId(id: unknown): string {
   if (typeof id !== 'string' || id.length === 0) {
     throw new ConfigError(`A job scheduler id must be a non-empty string; got ${describe(id)}. Pass an id such as 'nightly-report'.`);
   }
-  if (id.length > MAX_SCHEDULER_ID_LENGTH) {
-    throw new ConfigError(`The job scheduler id "${id.slice(0, 40)}..." is ${id.length} characters long; use at most ${MAX_SCHEDULER_ID_LENGTH}.`);
+  const bytes = Buffer.byteLength(id);
+  if (bytes > MAX_SCHEDULER_ID_BYTES) {
+    throw new ConfigError(`The job scheduler id "${id.slice(0, 40)}..." is ${bytes} bytes long; use at most ${MAX_SCHEDULER_ID_BYTES} (its runs' job ids must fit 200 bytes).`);
   }
-  if (id === '.' || id === '..' || /[/\\]/.test(id) || hasControlChar(id)) {
-    throw new ConfigError(`The job scheduler id "${printable(id)}" contains a path separator, a control character or is "."/".."; use letters, digits, '-', '_', ':' or '.'.`);
+  if (id === '.' || id.includes('..') || /[/\\]/.test(id) || hasControlChar(id)) {
+    throw new ConfigError(`The job scheduler id "${printable(id)}" contains a path separator, '..' or a control character, or is "."; use letters, digits, '-', '_', ':' or '.'.`);
   }
   return id;
 }

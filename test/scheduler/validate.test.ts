@@ -91,9 +91,10 @@ describe('template', () => {
 
 describe('scheduler id', () => {
   it('refuses empty, path-like and overlong ids', () => {
-    for (const id of ['', '.', '..', 'a/b', 'a\\b', 'a\nb', 'x'.repeat(201), 42]) {
+    for (const id of ['', '.', '..', 'a..b', 'a/b', 'a\\b', 'a\nb', 'x'.repeat(180), 'é'.repeat(90), 42]) {
       configError(() => validateSchedulerId(id));
     }
     expect(validateSchedulerId('report:daily.v2')).toBe('report:daily.v2');
+    expect(validateSchedulerId('x'.repeat(179))).toHaveLength(179);
   });
 });
