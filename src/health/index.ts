@@ -1,0 +1,71 @@
+/**
+ * `spoolkit health`: gathers the spool check and the spool status, evaluates them (see
+ * `evaluate.ts`) and returns one JSON line and an exit code. It never imports the application
+ * and reads only the cheap spool status (no directory listings), so a container can run it every
+ * few seconds.
+ */
+import { hostname } from 'node:os';
+import { spoolRootFrom } from '../config.js';
+import { evaluateHealth, type HealthReport, type SpoolProblemInput, type SpoolStatusInput } from './evaluate.js';
+import { HEALTH_HELP, parseHealthArgs } from './args.js';
+
+export { evaluateHealth, type HealthReport, type HealthThresholds, MAX_REPORT_BYTES } from './evaluate.js';
+export { parseHealthArgs, HEALTH_DEFAULTS, HEALTH_HELP, type HealthArgs } from './args.js';
+
+/** The spool readers health uses (the core's, unless a test passes others). */
+export interface HealthSources {
+  checkSpool(root: string): Promise<{ problems: SpoolProblemInput[] }>;
+  readSpoolStatus(root: string, opts: { queues?: string[]; nowMs?: number }): Promise<SpoolStatusInput>;
+}
+
+/** The outcome of one health run: the line for stdout and the exit code (0 or 1, never 2). */
+export interface HealthRun {
+  /** What to print on stdout (with a trailing newline). */
+  output: string;
+  exitCode: 0 | 1;
+  report: HealthReport | undefined;
+}
+
+/** Runs the health check for the arguments after `health`. Never throws. */
+export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, sources?: HealthSources): Promise<HealthRun> {
+  const args = parseHealthArgs(argv, env);
+  if (args.help) return { output: HEALTH_HELP, exitCode: 0, report: undefined };
+  const nowMs = Date.now();
+  let spool = '';
+  const extraReasons = [...args.errors];
+  let problems: SpoolProblemInput[] = [];
+  let status: SpoolStatusInput | undefined;
+  let statusError: string | undefined;
+  try {
+    spool = spoolRootFrom(args.spool, env);
+    const src = sources ?? (await coreSources());
+    problems = (await src.checkSpool(spool)).problems;
+    // A missing or foreign spool has no status worth reading; the check already says why.
+    if (!problems.some((p) => /missing|not.?a.?dir|format/i.test(p.code))) {
+      try {
+        status = await src.readSpoolStatus(spool, { ...(args.queues ? { queues: args.queues } : {}), nowMs });
+      } catch (err) {
+        statusError = (err as Error).message;
+      }
+    }
+  } catch (err) {
+    extraReasons.push(`The health check could not run: ${(err as Error).message}`);
+  }
+  const { report, exitCode } = evaluateHealth({
+    spool,
+    status,
+    statusError,
+    problems,
+    role: args.role,
+    hostname: hostname(),
+    nowMs,
+    thresholds: { maxWaiting: args.maxWaiting, maxAgeMs: args.maxAgeMs, staleAfterMs: args.staleAfterMs, strict: args.strict },
+    extraReasons,
+  });
+  return { output: `${JSON.stringify(report)}\n`, exitCode, report };
+}
+
+async function coreSources(): Promise<HealthSources> {
+  const core = (await import('../index.js')) as unknown as HealthSources;
+  return { checkSpool: core.checkSpool, readSpoolStatus: core.readSpoolStatus };
+}
