@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Job } from '../job.js';
 import type { SchedulerHost } from './host.js';
 import { advanceScheduler, latestOfGeneration } from './pass.js';
-import { firstRun, nextRunAfter } from './schedule.js';
+import { firstRun, localTimeZone, nextRunAfter, scheduleOf } from './schedule.js';
 import { deleteMarker, listMarkerMillis, listSchedulerDirs, readMarker, readScheduler, removeSchedulerDir, schedulerDir, withSchedulerLock, writeScheduler } from './store.js';
 import { addTickJob, PENDING_STATES, removePendingJob } from './tick.js';
 import type { JobSchedulerJson, JobSchedulerTemplate, RepeatOptions, ScheduleSpec, StoredScheduler, TickMarker } from './types.js';
@@ -44,7 +44,8 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
   }
 
   const generation = (existing?.generation ?? 0) + 1;
-  let first = firstRun(spec, now);
+  const zone = spec.pattern !== undefined && spec.tz === undefined ? localTimeZone() : undefined;
+  let first = firstRun(scheduleOf({ spec, zone }), now);
   const previous = existing ? await latestOfGeneration(dir, await listMarkerMillis(dir), existing.generation) : undefined;
   let takenBack = false;
   if (existing && previous) takenBack = await removePendingJob(host, previous.jobId, PENDING_STATES);
@@ -61,6 +62,7 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
     updatedAt: now,
     spec,
     ...(first.anchorMs !== undefined ? { anchorMs: first.anchorMs } : {}),
+    ...(zone !== undefined ? { zone } : {}),
     firstTickMs: first.firstTickMs,
     template: { data: tpl.data, opts: tpl.opts },
     fingerprint,
@@ -150,7 +152,7 @@ export function toJson(def: StoredScheduler, latest: TickMarker | undefined): Jo
 function isDone(def: StoredScheduler, latest: TickMarker | undefined): boolean {
   if (latest === undefined) return def.firstTickMs === null;
   if (def.spec.limit !== undefined && latest.iteration >= def.spec.limit) return true;
-  return nextRunAfter(def.spec, latest.millis) === null;
+  return nextRunAfter(scheduleOf(def), latest.millis) === null;
 }
 
 function keepsEverySlot(existing: StoredScheduler, spec: StoredScheduler['spec']): boolean {

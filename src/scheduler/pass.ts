@@ -12,7 +12,7 @@
  */
 import type { Job } from '../job.js';
 import type { SchedulerHost } from './host.js';
-import { countRunsBetween, latestRunAtOrBefore, nextRunAfter } from './schedule.js';
+import { countRunsBetween, latestRunAtOrBefore, nextRunAfter, scheduleOf } from './schedule.js';
 import { KEPT_MARKERS, listMarkerMillis, listSchedulerDirs, pruneMarkers, readMarker, readScheduler } from './store.js';
 import { CLAIM_GRACE_MS, enqueueTick, finishTick } from './tick.js';
 import type { StoredScheduler, TickMarker } from './types.js';
@@ -93,15 +93,15 @@ export async function advanceScheduler(host: SchedulerHost, dir: string, def: St
         return out;
       }
       if (def.spec.limit !== undefined && latest.iteration >= def.spec.limit) return out;
-      candidate = nextRunAfter(def.spec, latest.millis);
+      candidate = nextRunAfter(scheduleOf(def), latest.millis);
       iteration = latest.iteration + 1;
     }
     if (candidate === null) return out;
     let tick = candidate;
     let skipped = 0;
     if (candidate <= now) {
-      tick = latestRunAtOrBefore(def.spec, candidate, now);
-      skipped = countRunsBetween(def.spec, candidate, tick);
+      tick = latestRunAtOrBefore(scheduleOf(def), candidate, now);
+      skipped = countRunsBetween(scheduleOf(def), candidate, tick);
     }
     const r = await enqueueTick(host, dir, def, tick, iteration, skipped, (latest?.skippedTotal ?? 0) + skipped);
     if (r.outcome === 'added' || r.outcome === 'existing') {

@@ -8,7 +8,21 @@
  * `startDate` removes runs before it; `endDate` ends the sequence; `limit` is counted elsewhere.
  */
 import { CronExpressionParser } from 'cron-parser';
-import type { ScheduleSpec } from './types.js';
+import type { ScheduleSpec, StoredScheduler } from './types.js';
+
+/**
+ * The time zone a pattern without `tz` follows: this process's local zone, as with BullMQ
+ * (cron-parser's default). It is fixed at upsert and stored, so replicas in containers with
+ * other zones still agree on every run.
+ */
+export function localTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** The schedule of a stored scheduler for arithmetic: its spec, with the stored zone filled in. */
+export function scheduleOf(def: Pick<StoredScheduler, 'spec' | 'zone'>): ScheduleSpec {
+  return def.spec.tz === undefined && def.zone !== undefined && def.spec.pattern !== undefined ? { ...def.spec, tz: def.zone } : def.spec;
+}
 
 /** The first run of a new (or redefined) scheduler and, for `every`, the grid anchor. */
 export interface FirstRun {

@@ -105,6 +105,8 @@ export interface StoredScheduler {
   spec: ScheduleSpec;
   /** For `every`: runs happen at `anchorMs + k * every`. */
   anchorMs?: number;
+  /** For `pattern` without `tz`: the upserting process's local zone, used by every replica. */
+  zone?: string;
   /** The first run of this generation, fixed at upsert so every replica agrees on it; null when there is none. */
   firstTickMs: number | null;
   template: { data: unknown; opts: JobSchedulerTemplateOptions };

@@ -105,6 +105,23 @@ describe('upsertJobScheduler', () => {
     expect(readdirSync(join(host.queueDir, 'schedulers')).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
+  it('a pattern without tz follows the upserting process\'s zone, fixed for every replica', async () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const job = await upsertJobScheduler(host, 'local', { pattern: '0 0 9 * * *' });
+      expect(job.id).toBe(`repeat:local:${Date.UTC(2025, 0, 15, 14)}`);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+    // A replica in another zone continues the same schedule.
+    clock = Date.UTC(2025, 0, 15, 14);
+    const r = await runSchedulerPass(host);
+    expect(r.enqueued).toEqual([`repeat:local:${Date.UTC(2025, 0, 16, 14)}`]);
+    expect((await getJobScheduler(host, 'local'))?.tz).toBeUndefined();
+  });
+
   it('ids with unusual characters round-trip', async () => {
     const id = 'report:daily .v2%é';
     await upsertJobScheduler(host, id, { every: 1000 });
