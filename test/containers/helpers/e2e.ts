@@ -6,7 +6,8 @@ import path from 'node:path';
 import { onTestFailed } from 'vitest';
 import { waitFor, type Stack } from '../../../src/testing/index.js';
 
-export const repo = path.resolve(import.meta.dirname, '../../..');
+/** The app under test: the repository itself, or SPOOLKIT_E2E_APP_DIR (a copy with local changes). */
+export const repo = path.resolve(process.env.SPOOLKIT_E2E_APP_DIR ?? path.resolve(import.meta.dirname, '../../..'));
 
 /** True when the generated Dockerfile and compose file are in the repository. */
 export const generatedStackPresent = existsSync(path.join(repo, 'docker/Dockerfile')) && existsSync(path.join(repo, 'compose.yaml'));
