@@ -1,0 +1,50 @@
+/**
+ * `spoolkit entrypoint [role] [args...]`: the container entrypoint (after tini). The rules for
+ * choosing the role are in src/entrypoint/plan.ts and docs/runtime.md.
+ */
+import type { Command } from 'commander';
+import { spoolRootFrom } from '../../config.js';
+import { spoolkitCliArgv } from '../self.js';
+import type { SetExitCode } from './index.js';
+
+/** Registers `spoolkit entrypoint`. */
+export function register(program: Command, setExitCode: SetExitCode): void {
+  // Options after the role belong to the role, not to spoolkit.
+  program.enablePositionalOptions();
+  program
+    .command('entrypoint')
+    .description('Container entrypoint: run a role (web, worker, all, scheduler, health) or pass a command through')
+    .argument('[role]', 'web | worker | all | scheduler | health, a spoolkit command, or any program (default: SPOOLKIT_ROLE)')
+    .argument('[args...]', 'arguments for the role or the program')
+    .passThroughOptions()
+    .allowUnknownOption()
+    .addHelpText(
+      'after',
+      `
+The first argument picks what runs: a role; else a spoolkit command (status, jobs, ...); else a
+program run unchanged (e.g. sh). With no argument, SPOOLKIT_ROLE must name a role. Before web,
+worker, all and scheduler the spool is checked (exists, writable by this uid, one filesystem);
+a problem exits 2 with the fix. Exit code: the program's, or 128 + signal; 127 when the first
+argument is neither a role, a spoolkit command nor a program.`,
+    )
+    .action(async (role: string | undefined, args: string[]) => {
+      const { runEntrypoint } = await import('../../entrypoint/index.js');
+      const code = await runEntrypoint(role === undefined ? [] : [role, ...args], {
+        env: process.env,
+        cwd: process.cwd(),
+        spoolkitCommands: program.commands.map((c) => c.name()),
+        runCli: async (cliArgs) => {
+          const { main } = await import('../main.js');
+          return main([process.argv[0] ?? process.execPath, process.argv[1] ?? 'spoolkit', ...cliArgs]);
+        },
+        cliArgv: spoolkitCliArgv(),
+        spoolRoot: () => spoolRootFrom(undefined, process.env),
+        checkSpool: async (root) => {
+          const core = (await import('../../index.js')) as unknown as { checkSpool(root: string): Promise<import('../../entrypoint/preflight.js').SpoolCheckResult> };
+          return core.checkSpool(root);
+        },
+        warn: (text) => process.stderr.write(text),
+      });
+      setExitCode(code);
+    });
+}

@@ -1,0 +1,36 @@
+/**
+ * How CLI commands reach the spool: the root must already exist (an operator command never
+ * creates a stray spool at a mistyped path), and the queue core is imported only when a command
+ * runs.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { spoolRootFrom } from '../config.js';
+import { ConfigError } from '../errors.js';
+import type { SpoolStatusInput } from '../health/evaluate.js';
+import type { Queue } from '../queue.js';
+
+/** The spool root from `--spool` / SPOOLKIT_SPOOL / ./.spool; a ConfigError when it is not a directory. */
+export function existingSpoolRoot(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const root = spoolRootFrom(flag, env);
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    throw new ConfigError(`There is no spool at ${root}; pass --spool <path> or set SPOOLKIT_SPOOL to the directory your web and worker processes use.`);
+  }
+  return root;
+}
+
+/** Opens `queueName` on `root`, runs `fn` and closes the queue whatever happens. */
+export async function withQueue<T>(root: string, queueName: string, fn: (queue: Queue) => Promise<T>): Promise<T> {
+  const { Queue: CoreQueue } = await import('../queue.js');
+  const queue = new CoreQueue(queueName, { spool: root });
+  try {
+    return await fn(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Reads the spool status through the core. */
+export async function readStatus(root: string, queues?: string[]): Promise<SpoolStatusInput> {
+  const core = (await import('../index.js')) as unknown as { readSpoolStatus(root: string, opts?: { queues?: string[] }): Promise<SpoolStatusInput> };
+  return core.readSpoolStatus(root, queues ? { queues } : {});
+}
