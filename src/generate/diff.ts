@@ -46,12 +46,13 @@ function diffLines(a: readonly string[], b: readonly string[]): Op[] {
       ops.push({ kind: ' ', line: a[i] as string, a: i, b: j });
       i++;
       j++;
-    } else if (j < m && (i >= n || (lcs[i * width + j + 1] as number) >= (lcs[(i + 1) * width + j] as number))) {
-      ops.push({ kind: '+', line: b[j] as string, a: i, b: j });
-      j++;
-    } else {
+    } else if (i < n && (j >= m || (lcs[(i + 1) * width + j] as number) >= (lcs[i * width + j + 1] as number))) {
+      // Removals before additions, as diff(1) shows a changed line.
       ops.push({ kind: '-', line: a[i] as string, a: i, b: j });
       i++;
+    } else {
+      ops.push({ kind: '+', line: b[j] as string, a: i, b: j });
+      j++;
     }
   }
   return ops;

@@ -1,0 +1,156 @@
+// Detection from an app's files: package manager, Node version, build, web command, processors,
+// schedulers. Snapshots are built in memory, so each case states exactly what the app holds.
+import { describe, expect, it } from 'vitest';
+import { createModel, snapshotFromFiles, type InitRequest } from '../../src/generate/index.js';
+import { majorFromRange, parseVersionFile } from '../../src/generate/detect/node-version.js';
+
+const LOCK = '{"lockfileVersion":3}\n';
+
+function app(files: Record<string, string>, pkg: Record<string, unknown> = {}): ReturnType<typeof snapshotFromFiles> {
+  const packageJson = { name: 'demo', dependencies: { spoolkit: '^0.1.0' }, scripts: { start: 'node server.js' }, ...pkg };
+  return snapshotFromFiles('/apps/demo', { 'package.json': JSON.stringify(packageJson), 'processors.js': 'export default {}', ...files });
+}
+
+function model(files: Record<string, string>, pkg: Record<string, unknown> = {}, request: InitRequest = {}) {
+  return createModel(app(files, pkg), request);
+}
+
+describe('package manager', () => {
+  it('is npm for package-lock.json, installing with npm ci', () => {
+    const m = model({ 'package-lock.json': LOCK });
+    expect(m.packageManager.name).toBe('npm');
+    expect(m.packageManager.installProd).toBe('npm ci --omit=dev');
+  });
+
+  it('is pnpm for pnpm-lock.yaml, with the pnpm major that writes its lockfile format', () => {
+    const m = model({ 'pnpm-lock.yaml': "lockfileVersion: '6.0'\n" });
+    expect(m.packageManager.name).toBe('pnpm');
+    expect(m.packageManager.setup).toBe('npm install -g pnpm@8');
+  });
+
+  it('prefers the exact version in packageManager', () => {
+    expect(model({ 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" }, { packageManager: 'pnpm@9.1.0+sha512.abc' }).packageManager.setup).toBe('npm install -g pnpm@9.1.0');
+  });
+
+  it('is yarn 1 for a v1 yarn.lock', () => {
+    const m = model({ 'yarn.lock': '# yarn lockfile v1\n' });
+    expect(m.packageManager).toMatchObject({ name: 'yarn', berry: false, installAll: 'yarn install --frozen-lockfile --production=false' });
+  });
+
+  it('refuses yarn berry with Plug\'n\'Play, naming nodeLinker', () => {
+    expect(() => model({ 'yarn.lock': '__metadata:\n  version: 8\n' }, { packageManager: 'yarn@4.5.1' })).toThrow(/nodeLinker: node-modules/);
+  });
+
+  it('refuses an app without a lockfile, saying how to make one', () => {
+    expect(() => model({})).toThrow(/No lockfile.*npm install/);
+  });
+
+  it('refuses two lockfiles unless packageManager picks one', () => {
+    const files = { 'package-lock.json': LOCK, 'yarn.lock': '# yarn lockfile v1\n' };
+    expect(() => model(files)).toThrow(/more than one lockfile/);
+    expect(model(files, { packageManager: 'yarn@1.22.22' }).packageManager.name).toBe('yarn');
+  });
+
+  it('refuses a packageManager that contradicts the lockfile', () => {
+    expect(() => model({ 'package-lock.json': LOCK }, { packageManager: 'pnpm@9.0.0' })).toThrow(/says pnpm but the lockfile is package-lock.json/);
+  });
+});
+
+describe('node version', () => {
+  it('reads .nvmrc before engines', () => {
+    const m = model({ 'package-lock.json': LOCK, '.nvmrc': 'v22.3.0\r\n' }, { engines: { node: '>=20' } });
+    expect(m.node).toEqual({ major: 22, source: '.nvmrc' });
+    expect(m.baseImage).toBe('node:22-bookworm-slim');
+  });
+
+  it('reads engines.node when there is no version file', () => {
+    expect(model({ 'package-lock.json': LOCK }, { engines: { node: '>=20' } }).node.major).toBe(20);
+  });
+
+  it('falls back to a fixed default, never the host version', () => {
+    expect(model({ 'package-lock.json': LOCK }).node.major).toBe(22);
+  });
+
+  it('refuses a Node.js older than spoolkit supports', () => {
+    expect(() => model({ 'package-lock.json': LOCK, '.nvmrc': '18' })).toThrow(/needs Node.js 20 or newer/);
+  });
+
+  it('parses version files and ranges', () => {
+    expect(parseVersionFile('lts/iron\n')).toBe(20);
+    expect(parseVersionFile('# comment\n20.11.1\n')).toBe(20);
+    expect(parseVersionFile('lts/*')).toBeUndefined();
+    expect(majorFromRange('^18 || ^20')).toBe(20);
+    expect(majorFromRange('>=18 <21')).toBe(18);
+    expect(majorFromRange('20.x')).toBe(20);
+    expect(majorFromRange('>19')).toBe(20);
+    expect(majorFromRange('<21')).toBeUndefined();
+  });
+});
+
+describe('web command', () => {
+  it('takes spoolkit.web, then scripts.start, then main', () => {
+    expect(model({ 'package-lock.json': LOCK }, { spoolkit: { web: 'node a.js' } }).web).toMatchObject({ command: 'node a.js', source: 'spoolkit.web' });
+    expect(model({ 'package-lock.json': LOCK }).web).toMatchObject({ command: 'node server.js', source: 'scripts.start', entryFile: 'server.js' });
+    expect(model({ 'package-lock.json': LOCK }, { scripts: {}, main: 'index.js' }).web).toMatchObject({ command: 'node index.js', source: 'main' });
+  });
+
+  it('refuses a start script that goes through npm, because signals would not arrive', () => {
+    expect(() => model({ 'package-lock.json': LOCK }, { scripts: { start: 'npm run serve' } })).toThrow(/does not pass SIGTERM on.*--web/);
+  });
+
+  it('refuses shell syntax and inline variables', () => {
+    expect(() => model({ 'package-lock.json': LOCK }, { scripts: { start: 'node a.js && node b.js' } })).toThrow(/shell syntax/);
+    expect(() => model({ 'package-lock.json': LOCK }, { scripts: { start: 'NODE_ENV=production node a.js' } })).toThrow(/environment variables inline/);
+  });
+
+  it('fails with the fix when nothing says how to start', () => {
+    expect(() => model({ 'package-lock.json': LOCK }, { scripts: {} })).toThrow(/--web "node server.js"/);
+  });
+});
+
+describe('processors', () => {
+  it('finds a conventional file and records it for the worker', () => {
+    const m = model({ 'package-lock.json': LOCK });
+    expect(m.processors).toEqual({ path: 'processors.js', source: 'detected', exists: true });
+    expect(m.saved.processors).toBe('processors.js');
+  });
+
+  it('refuses a path outside the app', () => {
+    expect(() => model({ 'package-lock.json': LOCK }, {}, { processors: '../x.js' })).toThrow(/inside the app/);
+  });
+
+  it('asks for the compiled file when only TypeScript is found', () => {
+    const snapshot = snapshotFromFiles('/apps/ts', {
+      'package.json': JSON.stringify({ name: 'ts', dependencies: { spoolkit: '1' }, scripts: { start: 'node dist/a.js', build: 'tsc' } }),
+      'package-lock.json': LOCK,
+      'src/processors.ts': '',
+    });
+    expect(() => createModel(snapshot)).toThrow(/dist\/processors.js/);
+  });
+
+  it('notes a processors file that only the build will create', () => {
+    const m = model({ 'package-lock.json': LOCK }, { spoolkit: { processors: 'dist/processors.js' } });
+    expect(m.processors.exists).toBe(false);
+    expect(m.notes.join('\n')).toMatch(/dist\/processors.js does not exist yet/);
+  });
+});
+
+describe('schedulers', () => {
+  it('adds a scheduler process when the app calls upsertJobScheduler', () => {
+    const m = model({ 'package-lock.json': LOCK, 'server.js': "await q.upsertJobScheduler('x', { every: 1000 })" });
+    expect(m.schedulers.foundIn).toEqual(['server.js']);
+    expect(m.processes.map((p) => p.role)).toEqual(['web', 'worker', 'scheduler']);
+  });
+
+  it('leaves schedulers to the workers when asked', () => {
+    const m = model({ 'package-lock.json': LOCK, 'server.js': 'q.upsertJobScheduler(' }, {}, { options: { scheduler: 'workers' } });
+    expect(m.processes.map((p) => p.role)).toEqual(['web', 'worker']);
+  });
+});
+
+describe('the spoolkit dependency', () => {
+  it('must be a runtime dependency, since the image prunes dev dependencies', () => {
+    expect(() => model({ 'package-lock.json': LOCK }, { dependencies: {}, devDependencies: { spoolkit: '1' } })).toThrow(/Move it to dependencies/);
+    expect(() => model({ 'package-lock.json': LOCK }, { dependencies: {} })).toThrow(/npm install spoolkit/);
+  });
+});
