@@ -1,8 +1,8 @@
 /**
  * Reading what a container's last healthcheck reported. `spoolkit health` prints one JSON line;
  * the engine keeps the last few probe outputs in `State.Health.Log`. This module turns such an
- * output into a backlog summary, tolerating extra lines and both the flat (`counts`) and the
- * per-queue (`queues.<name>.counts`) shapes.
+ * output into a backlog summary, tolerating extra lines and the total (`totals` or `counts`) and
+ * per-queue (`queues.<name>` or `queues.<name>.counts`) shapes.
  */
 
 /** Backlog numbers taken from one healthcheck output. */
@@ -80,7 +80,10 @@ function summarize(raw: Record<string, unknown>): HealthBacklog {
   const oldest = (v: unknown): void => {
     if (typeof v === 'number' && Number.isFinite(v)) out.oldestWaitingAgeMs = Math.max(out.oldestWaitingAgeMs ?? 0, v);
   };
-  if (isRecord(raw.counts)) add(raw.counts);
+  // `totals` (what `spoolkit health` prints) or `counts` cover every queue; per-queue entries may be
+  // trimmed to fit the engine's probe output limit, so they are only summed when no total exists.
+  if (isRecord(raw.totals)) add(raw.totals);
+  else if (isRecord(raw.counts)) add(raw.counts);
   else if (isRecord(raw.queues)) {
     for (const q of Object.values(raw.queues)) {
       if (!isRecord(q)) continue;

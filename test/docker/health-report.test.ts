@@ -15,6 +15,20 @@ describe('parseHealthOutput', () => {
     expect(b).toMatchObject({ status: 'backlogged', waiting: 7, active: 3, delayed: 2, prioritized: 5, completed: 7, failed: 1, oldestWaitingAgeMs: 5400, liveWorkers: 3 });
   });
 
+  it('reads the line `spoolkit health` prints: totals win over trimmed per-queue entries', () => {
+    const line = JSON.stringify({
+      status: 'ok', role: 'worker', totals: { waiting: 40, active: 8, delayed: 1, prioritized: 0, completed: 100, failed: 2, 'waiting-children': 0 },
+      oldestWaitingAgeMs: 2500, queues: { demo: { waiting: 10, active: 8, delayed: 1, prioritized: 0, completed: 100, failed: 2, oldestWaitingAgeMs: 2500, paused: false, corrupt: 0 } },
+      queuesOmitted: 3, workers: { live: 2, stale: 0 }, heartbeatAgeMs: 800,
+    });
+    expect(parseHealthOutput(line)).toMatchObject({ status: 'ok', waiting: 40, active: 8, delayed: 1, completed: 100, failed: 2, oldestWaitingAgeMs: 2500, liveWorkers: 2 });
+  });
+
+  it('sums flattened per-queue counts when there is no total', () => {
+    const line = JSON.stringify({ queues: { a: { waiting: 2, active: 1 }, b: { waiting: 3, oldestWaitingAgeMs: 70 } } });
+    expect(parseHealthOutput(line)).toMatchObject({ waiting: 5, active: 1, oldestWaitingAgeMs: 70 });
+  });
+
   it('reads the flat shape and a worker array', () => {
     const b = parseHealthOutput(JSON.stringify({ status: 'ok', counts: { waiting: 0, active: 2 }, oldestWaitingAgeMs: null, workers: [{}, {}] }));
     expect(b).toMatchObject({ status: 'ok', waiting: 0, active: 2, oldestWaitingAgeMs: null, liveWorkers: 2 });
