@@ -46,8 +46,7 @@ describe.skipIf(!generatedStackPresent)('the generated stack, end to end', () =>
     expect(worker.Config.Healthcheck?.Test?.join(' ')).toMatch(/health/);
     // No dev dependency is installed in the image; runtime ones are.
     const probe = await runInImage(images!.services.worker as string, ['node', '-e', `
-      const { createRequire } = require('node:module'); const r = createRequire(process.cwd() + '/');
-      const has = (m) => { try { r.resolve(m + '/package.json'); return true; } catch { return false; } };
+      const has = (m) => require('node:fs').existsSync(require('node:path').join(process.cwd(), 'node_modules', m, 'package.json'));
       console.log(JSON.stringify({ uid: process.getuid(), dev: ['vitest', 'typescript', 'tsx', 'zx', 'bullmq'].filter(has), prod: ['commander', 'fastq'].filter(has) }));`]);
     expect(probe.exitCode).toBe(0);
     const facts = JSON.parse(probe.stdout) as { uid: number; dev: string[]; prod: string[] };
