@@ -1,0 +1,183 @@
+/**
+ * Plays one scenario against one backend and returns what an application could observe.
+ * Every wait is bounded in time; every Queue, Worker and QueueEvents is closed at the end.
+ */
+import type { Backend } from './backends.js';
+import type { AddSpec, Behaviour, Scenario, StrategyName, WorkerSpec } from './scenario.js';
+import { normalizeArgs, type EventRecord, type JobSnapshot, type RunResult } from './normalize.js';
+
+const QUEUE = 'diff';
+const SETTLE_TIMEOUT_MS = 20_000;
+const QUIET_MS = 300;
+const QUIET_TIMEOUT_MS = 5_000;
+const MAX_SLEEP_MS = 2_000;
+
+/** Per-job events QueueEvents may deliver; queue-wide ones are listed apart. */
+const JOB_EVENTS = [
+  'added', 'waiting', 'active', 'progress', 'completed', 'failed', 'delayed', 'stalled', 'removed',
+  'duplicated', 'deduplicated', 'retries-exhausted', 'waiting-children',
+];
+const QUEUE_WIDE_EVENTS = ['paused', 'resumed'];
+
+const STRATEGIES: Record<StrategyName, (attemptsMade: number) => number> = {
+  linear10: (attemptsMade) => attemptsMade * 10,
+  failAfterFirst: () => -1,
+  requeueNow: () => 0,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export async function runScenario(sc: Scenario, backend: Backend): Promise<RunResult> {
+  const idToLabel = new Map<string, string>();
+  const labelToId = new Map<string, string>();
+  const label = (id: unknown) => idToLabel.get(String(id)) ?? `?${String(id)}`;
+  const result: RunResult = {
+    adds: {}, order: [], jobs: {}, counts: {}, events: {}, queueEvents: [], workerEvents: {}, snapshots: {},
+  };
+  const push = (bucket: Record<string, EventRecord[]>, key: string, rec: EventRecord) => {
+    (bucket[key] ??= []).push(rec);
+  };
+  let lastEventAt = Date.now();
+  const rawEvents: { event: string; args: Record<string, unknown> }[] = [];
+
+  const queue = new backend.Queue(QUEUE, { ...backend.options, defaultJobOptions: sc.queue?.defaultJobOptions });
+  const queueEvents = new backend.QueueEvents(QUEUE, { ...backend.options, ...backend.queueEventsOptions });
+  for (const event of JOB_EVENTS) {
+    queueEvents.on(event, (args: Record<string, unknown>) => {
+      lastEventAt = Date.now();
+      rawEvents.push({ event, args });
+    });
+  }
+  for (const event of QUEUE_WIDE_EVENTS) {
+    queueEvents.on(event, () => {
+      lastEventAt = Date.now();
+      result.queueEvents.push(event);
+    });
+  }
+  await queueEvents.waitUntilReady();
+
+  let worker: any;
+  let inFlight = 0;
+  const calls = new Map<string, number>();
+
+  const processor = async (job: any, token?: string) => {
+    inFlight++;
+    try {
+      const id = String(job.id);
+      const n = calls.get(id) ?? 0;
+      calls.set(id, n + 1);
+      result.order.push(`${label(id)}#${job.attemptsMade}`);
+      const table: Behaviour[] = sc.behaviour[job.name] ?? [{}];
+      const b = table[Math.min(n, table.length - 1)] ?? {};
+      for (const p of b.progress ?? []) await job.updateProgress(p);
+      for (const row of b.log ?? []) await job.log(row);
+      if (b.updateData !== undefined) await job.updateData(b.updateData);
+      if (b.moveToDelayedMs !== undefined) {
+        await job.moveToDelayed(Date.now() + b.moveToDelayedMs, token);
+        throw new backend.DelayedError();
+      }
+      if (b.unrecoverable !== undefined) throw new backend.UnrecoverableError(b.unrecoverable);
+      if (b.throw !== undefined) throw new Error(b.throw);
+      return b.return;
+    } finally {
+      inFlight--;
+    }
+  };
+
+  const startWorker = async (spec: WorkerSpec) => {
+    const opts: Record<string, unknown> = { ...backend.options, concurrency: spec.concurrency ?? 1 };
+    if (spec.removeOnComplete) opts.removeOnComplete = spec.removeOnComplete;
+    if (spec.removeOnFail) opts.removeOnFail = spec.removeOnFail;
+    if (spec.backoffStrategy) opts.settings = { backoffStrategy: STRATEGIES[spec.backoffStrategy] };
+    worker = new backend.Worker(QUEUE, processor, opts);
+    worker.on('active', (job: any) => push(result.workerEvents, label(job.id), { event: 'active' }));
+    worker.on('completed', (job: any, rv: unknown) => push(result.workerEvents, label(job.id), { event: 'completed', returnvalue: rv }));
+    worker.on('failed', (job: any, err: Error) => {
+      if (job) push(result.workerEvents, label(job.id), { event: 'failed', message: err?.message });
+    });
+    worker.on('progress', (job: any, p: unknown) => push(result.workerEvents, label(job.id), { event: 'progress', progress: p }));
+    worker.on('error', () => undefined);
+    await worker.waitUntilReady();
+  };
+
+  const record = (spec: AddSpec, job: any) => {
+    const id = String(job.id);
+    if (!idToLabel.has(id)) {
+      idToLabel.set(id, spec.label);
+      labelToId.set(spec.label, id);
+    }
+    result.adds[spec.label] = idToLabel.get(id) as string;
+  };
+
+  const idOf = (l: string) => {
+    const id = labelToId.get(l);
+    if (id === undefined) throw new Error(`scenario ${sc.id}: no job labelled ${l}`);
+    return id;
+  };
+
+  const snapshotStates = async () => {
+    const states: Record<string, string> = {};
+    for (const [l, id] of labelToId) states[l] = await queue.getJobState(id);
+    return states;
+  };
+
+  const settle = async () => {
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    let idleSeen = 0;
+    for (;;) {
+      const c = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+      const busy = (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0) + inFlight;
+      idleSeen = busy === 0 ? idleSeen + 1 : 0;
+      if (idleSeen >= 2) break;
+      if (Date.now() > deadline) throw new Error(`scenario ${sc.id} on ${backend.kind}: not idle after ${SETTLE_TIMEOUT_MS} ms: ${JSON.stringify(c)}, ${inFlight} running`);
+      await sleep(25);
+    }
+    const quietDeadline = Date.now() + QUIET_TIMEOUT_MS;
+    while (Date.now() - lastEventAt < QUIET_MS && Date.now() < quietDeadline) await sleep(25);
+  };
+
+  try {
+    for (const step of sc.steps) {
+      if ('add' in step) record(step.add, await queue.add(step.add.name, step.add.data ?? {}, step.add.opts));
+      else if ('addBulk' in step) {
+        const jobs = await queue.addBulk(step.addBulk.map((s) => ({ name: s.name, data: s.data ?? {}, opts: s.opts })));
+        step.addBulk.forEach((s, i) => record(s, jobs[i]));
+      } else if ('startWorker' in step) await startWorker(step.startWorker);
+      else if ('closeWorker' in step) await worker?.close();
+      else if ('pause' in step) await queue.pause();
+      else if ('resume' in step) await queue.resume();
+      else if ('settle' in step) await settle();
+      else if ('sleepMs' in step) await sleep(Math.min(step.sleepMs, MAX_SLEEP_MS));
+      else if ('snapshot' in step) {
+        result.snapshots[step.snapshot] = { counts: await queue.getJobCounts(), states: await snapshotStates() };
+      } else if ('retry' in step) await (await queue.getJob(idOf(step.retry))).retry();
+      else if ('remove' in step) await queue.remove(idOf(step.remove));
+      else if ('promote' in step) await (await queue.getJob(idOf(step.promote))).promote();
+    }
+    for (const [l, id] of labelToId) {
+      const job = await queue.getJob(id);
+      result.jobs[l] = job ? await snapshotJob(job) : null;
+    }
+    result.counts = await queue.getJobCounts();
+    for (const { event, args } of rawEvents) push(result.events, label(args?.jobId), normalizeArgs(event, args, label));
+    return result;
+  } finally {
+    await worker?.close();
+    await queueEvents.close();
+    await queue.close();
+  }
+}
+
+async function snapshotJob(job: any): Promise<JobSnapshot> {
+  return {
+    name: job.name,
+    data: job.data,
+    state: await job.getState(),
+    returnvalue: job.returnvalue ?? null,
+    failedReason: job.failedReason ?? null,
+    attemptsMade: job.attemptsMade,
+    progress: job.progress,
+  };
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */

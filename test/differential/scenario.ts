@@ -1,0 +1,97 @@
+/**
+ * The differential test's scenario language. A scenario is plain data: a queue set-up, a list of
+ * steps (adds, worker start, pause, waits, snapshots), and a processor behaviour table keyed by job
+ * name. The runner plays it against spoolkit and against real BullMQ and compares what an
+ * application could observe. Jobs are named by labels, never by ids, so results compare across
+ * backends whose id schemes differ.
+ */
+
+/** What the processor does on one invocation of a job. Fields apply in this order. */
+export interface Behaviour {
+  /** Values passed to `job.updateProgress`, one call each. */
+  progress?: unknown[];
+  /** Rows passed to `job.log`. */
+  log?: string[];
+  /** New data passed to `job.updateData`. */
+  updateData?: unknown;
+  /** Calls `job.moveToDelayed(now + ms, token)` and throws `DelayedError`. */
+  moveToDelayedMs?: number;
+  /** Throws `UnrecoverableError` with this message. */
+  unrecoverable?: string;
+  /** Throws `Error` with this message. */
+  throw?: string;
+  /** Resolves with this value (default: undefined). */
+  return?: unknown;
+}
+
+/**
+ * Behaviour table: for each job name, the behaviour of the 1st, 2nd, ... invocation of a job with
+ * that name (counted per job). The last entry repeats for later invocations.
+ */
+export type BehaviourTable = Record<string, Behaviour[]>;
+
+/** Named custom backoff strategies available to `worker.backoffStrategy`. */
+export type StrategyName = 'linear10' | 'failAfterFirst' | 'requeueNow';
+
+export interface WorkerSpec {
+  concurrency?: number;
+  removeOnComplete?: { count?: number; age?: number };
+  removeOnFail?: { count?: number; age?: number };
+  /** A custom strategy for backoff types other than fixed/exponential. */
+  backoffStrategy?: StrategyName;
+}
+
+/** One add. `label` names the job in results; a duplicate add may reuse another job's label. */
+export interface AddSpec {
+  label: string;
+  name: string;
+  data?: unknown;
+  opts?: Record<string, unknown>;
+}
+
+export type Step =
+  | { add: AddSpec }
+  | { addBulk: AddSpec[] }
+  | { startWorker: WorkerSpec }
+  | { closeWorker: true }
+  | { pause: true }
+  | { resume: true }
+  /** Waits until nothing is waiting, prioritized, delayed or active, then for events to go quiet. */
+  | { settle: true }
+  /** Waits a fixed time (bounded: at most 2000 ms). */
+  | { sleepMs: number }
+  /** Records counts and every job's state under this name. */
+  | { snapshot: string }
+  | { retry: string }
+  | { remove: string }
+  | { promote: string };
+
+/**
+ * A documented, deliberate difference between spoolkit and BullMQ at one path of the normalized
+ * result. The runner checks both sides hold exactly the stated values, then compares the rest.
+ */
+export interface Divergence {
+  /** Dot path into the normalized result, e.g. `jobs.a.attemptsMade` or `events.a`. */
+  path: string;
+  bullmq: unknown;
+  spoolkit: unknown;
+  /** The docs section that documents the difference, e.g. `docs/bullmq-differences.md#events`. */
+  doc: string;
+}
+
+export interface Scenario {
+  /** File-name-like id: golden results are stored under this name. */
+  id: string;
+  /** What the scenario proves, and which BullMQ semantics it covers. */
+  description: string;
+  queue?: { defaultJobOptions?: Record<string, unknown> };
+  behaviour: BehaviourTable;
+  steps: Step[];
+  /** Which per-job fields to compare (default: all in `JobSnapshot`). */
+  divergences?: Divergence[];
+}
+
+/** Helper that keeps scenario files typed. */
+export function scenario(s: Scenario): Scenario {
+  return s;
+}
