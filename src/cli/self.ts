@@ -19,6 +19,7 @@ export function spoolkitCliArgv(): string[] {
  * `['--max-jobs', '5']`), so a supervisor can start the same command again.
  */
 export function argsAfterCommand(rawArgs: readonly string[], name: string): string[] {
-  const i = rawArgs.indexOf(name, 2);
+  // The node binary and script come first when parsing process.argv; both are paths, never `name`.
+  const i = rawArgs.indexOf(name);
   return i < 0 ? [] : rawArgs.slice(i + 1);
 }

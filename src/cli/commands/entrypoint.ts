@@ -34,8 +34,8 @@ argument is neither a role, a spoolkit command nor a program.`,
         cwd: process.cwd(),
         spoolkitCommands: program.commands.map((c) => c.name()),
         runCli: async (cliArgs) => {
-          const { main } = await import('../main.js');
-          return main([process.argv[0] ?? process.execPath, process.argv[1] ?? 'spoolkit', ...cliArgs]);
+          const { runCliInProcess } = await import('../in-process.js');
+          return runCliInProcess(cliArgs);
         },
         cliArgv: spoolkitCliArgv(),
         spoolRoot: () => spoolRootFrom(undefined, process.env),
