@@ -22,7 +22,7 @@ function dumpLogsOnFailure(): void {
 beforeAll(async () => {
   await sweepStacks();
   images = await buildImages({ appDir, imageName: 'spoolkit-test/mini' });
-  stack = await startStack({ appDir, images });
+  stack = await startStack({ appDir, images, composeWait: true });
 });
 
 afterAll(async () => {
