@@ -31,6 +31,6 @@ export async function withQueue<T>(root: string, queueName: string, fn: (queue: 
 
 /** Reads the spool status through the core. */
 export async function readStatus(root: string, queues?: string[]): Promise<SpoolStatusInput> {
-  const core = (await import('../index.js')) as unknown as { readSpoolStatus(root: string, opts?: { queues?: string[] }): Promise<SpoolStatusInput> };
-  return core.readSpoolStatus(root, queues ? { queues } : {});
+  const { readSpoolStatus } = await import('../spool/status.js');
+  return readSpoolStatus(root, queues ? { queues } : {});
 }

@@ -12,6 +12,9 @@ import { HEALTH_HELP, parseHealthArgs } from './args.js';
 export { evaluateHealth, type HealthReport, type HealthThresholds, MAX_REPORT_BYTES } from './evaluate.js';
 export { parseHealthArgs, HEALTH_DEFAULTS, HEALTH_HELP, type HealthArgs } from './args.js';
 
+/** Spool problems after which there is no status worth reading. */
+const NO_STATUS_PROBLEMS = new Set(['SPOOL_MISSING', 'SPOOL_UNREADABLE', 'SPOOL_NOT_DIRECTORY', 'SPOOL_FORMAT_UNKNOWN', 'SPOOL_FORMAT_CORRUPT']);
+
 /** The spool readers health uses (the core's, unless a test passes others). */
 export interface HealthSources {
   checkSpool(root: string): Promise<{ problems: SpoolProblemInput[] }>;
@@ -41,7 +44,7 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
     const src = sources ?? (await coreSources());
     problems = (await src.checkSpool(spool)).problems;
     // A missing or foreign spool has no status worth reading; the check already says why.
-    if (!problems.some((p) => /missing|not.?a.?dir|format/i.test(p.code))) {
+    if (!problems.some((p) => NO_STATUS_PROBLEMS.has(p.code))) {
       try {
         status = await src.readSpoolStatus(spool, { ...(args.queues ? { queues: args.queues } : {}), nowMs });
       } catch (err) {
@@ -65,7 +68,8 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
   return { output: `${JSON.stringify(report)}\n`, exitCode, report };
 }
 
+/** The core's spool check and status reader, imported directly to keep the import graph small. */
 async function coreSources(): Promise<HealthSources> {
-  const core = (await import('../index.js')) as unknown as HealthSources;
-  return { checkSpool: core.checkSpool, readSpoolStatus: core.readSpoolStatus };
+  const [{ checkSpool }, { readSpoolStatus }] = await Promise.all([import('../spool/check.js'), import('../spool/status.js')]);
+  return { checkSpool, readSpoolStatus };
 }

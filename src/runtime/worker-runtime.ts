@@ -2,10 +2,11 @@
  * The worker runtime: one core `Worker` per queue of the processors map, all in this process,
  * with JSON-line logs of what happens to jobs and a drain that stops intake and waits.
  *
- * Drain (SIGTERM, recycling, reload): every Worker stops claiming at once and its running jobs
- * may finish for up to `shutdownTimeoutMs`. Jobs still running then are handed back: the Workers
- * are closed with force, which aborts the jobs' signals and returns their claims to the queue so
- * another worker runs them. Nothing is dropped either way.
+ * Drain (SIGTERM, recycling, reload): every Worker is paused, so it stops claiming at once, and
+ * its running jobs may finish for up to `shutdownTimeoutMs`. Jobs still running then are handed
+ * back: the Workers are closed with force, which aborts the jobs' signals and puts them back at
+ * the front of their queue without counting the attempt, so another worker runs them at once.
+ * Nothing is dropped either way.
  */
 import { hostname } from 'node:os';
 import type { Logger } from '../log.js';
@@ -120,7 +121,9 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
     drain(timeoutMs) {
       draining ??= (async () => {
         log.info('worker:draining', { running: active.size, shutdownTimeoutMs: timeoutMs });
-        const graceful = Promise.allSettled(workers.map((w) => w.close())).then(() => 'done' as const);
+        // Pausing stops claiming at once and resolves when the worker's running jobs are done.
+        // (close() is not used for this: once a graceful close has begun it cannot be forced.)
+        const graceful = Promise.allSettled(workers.map((w) => w.pause())).then(() => 'done' as const);
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -132,6 +135,7 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
           log.warn('worker:handing-back', { running: active.size, reason: outcome === 'timeout' ? `still running after ${timeoutMs} ms` : 'forced' });
           await forceClose();
         } else {
+          await Promise.allSettled(workers.map((w) => w.close()));
           await closeSandboxes();
         }
         log.info('worker:drained', { processed, handedBack });

@@ -40,8 +40,8 @@ argument is neither a role, a spoolkit command nor a program.`,
         cliArgv: spoolkitCliArgv(),
         spoolRoot: () => spoolRootFrom(undefined, process.env),
         checkSpool: async (root) => {
-          const core = (await import('../../index.js')) as unknown as { checkSpool(root: string): Promise<import('../../entrypoint/preflight.js').SpoolCheckResult> };
-          return core.checkSpool(root);
+          const { checkSpool } = await import('../../spool/check.js');
+          return checkSpool(root);
         },
         warn: (text) => process.stderr.write(text),
       });
