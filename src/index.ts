@@ -9,3 +9,34 @@ export {
 export type { SpoolkitErrorCode } from './errors.js';
 export type { RepeatOptions, JobSchedulerTemplateOptions, JobSchedulerTemplate, JobSchedulerJson, JobSchedulerTemplateJson, SchedulerLoopOptions, SchedulerPassResult } from './scheduler/index.js';
 export { runSchedulerLoop, runSchedulerPass } from './scheduler/index.js';
+export { Queue } from './queue.js';
+export { Worker } from './worker.js';
+export { Job } from './job.js';
+export { QueueEvents } from './queue-events.js';
+export { registerInlineProcessor, unregisterInlineProcessor } from './inline.js';
+export { resolveSpoolRoot, resolveDurability, SPOOL_FORMAT_VERSION } from './spool/root.js';
+export { readSpoolStatus } from './spool/status.js';
+export type { SpoolStatus, QueueStatus } from './spool/status.js';
+export { checkSpool } from './spool/check.js';
+export type { SpoolCheck, SpoolProblem } from './spool/check.js';
+export type { WorkerHeartbeat } from './spool/heartbeat.js';
+export type { JobCounts } from './spool/counts.js';
+export type {
+  JobsOptions,
+  BulkJobOptions,
+  QueueOptions,
+  QueueEventsOptions,
+  WorkerOptions,
+  SpoolOptions,
+  Processor,
+  JobState,
+  JobType,
+  JobProgress,
+  JobJson,
+  KeepJobs,
+  BackoffOptions,
+  BackoffStrategy,
+  DeduplicationOptions,
+  Durability,
+  ObliterateOpts,
+} from './types.js';

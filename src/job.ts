@@ -1,0 +1,414 @@
+/**
+ * `Job`: BullMQ's job object. Its fields mirror the stored record; its methods act on the spool,
+ * so they work from any process that shares it (web, worker, sandbox child). While a worker in
+ * this process holds the job's lease, progress and data updates go through that lease.
+ */
+import { DelayedError, SpoolkitError } from './errors.js';
+import type { Claim } from './spool/claim.js';
+import { rewriteActive } from './spool/finish.js';
+import { readJob, stateOf } from './spool/lookup.js';
+import { RECORD_VERSION, type JobRecord } from './spool/record.js';
+import type { QueueStore } from './spool/store.js';
+import { appendLog, readLogRows, updateStored, logPath } from './spool/update.js';
+import { toJsonStrict } from './spool/validate.js';
+import * as admin from './spool/admin.js';
+import type { JobJson, JobProgress, JobsOptions, JobState } from './types.js';
+import type { QueueEvents } from './queue-events.js';
+import { tryUnlink } from './spool/fs.js';
+
+/** What a Job needs from the Queue or Worker it came from. */
+export interface JobHost {
+  /** Queue name. */
+  readonly name: string;
+  /** @internal The queue's spool store. */
+  readonly store: QueueStore;
+}
+
+/** Internal hooks a Worker attaches to a job it is processing. */
+export interface ActiveContext {
+  claim: Claim;
+  onProgress(progress: JobProgress): void;
+}
+
+export class Job<DataType = any, ReturnType = any, NameType extends string = string> {
+  /** Job id (automatic ids are increasing integers as strings). */
+  id: string | undefined;
+  name: NameType;
+  data: DataType;
+  opts: JobsOptions;
+  progress: JobProgress = 0;
+  returnvalue: ReturnType = null as ReturnType;
+  failedReason: string = undefined as unknown as string;
+  stacktrace: string[] = [];
+  attemptsMade = 0;
+  attemptsStarted = 0;
+  stalledCounter = 0;
+  timestamp: number;
+  delay = 0;
+  priority = 0;
+  processedOn?: number;
+  finishedOn?: number;
+  processedBy?: string;
+  deduplicationId?: string;
+  repeatJobKey?: string;
+  /** Lease token while a worker processes the job. */
+  token?: string;
+  /** Reason a job that stalled too often is failed with on its next run. */
+  deferredFailure?: string;
+  /** @internal Set by the worker processing this job in this process. */
+  _active?: ActiveContext;
+
+  constructor(
+    /** The Queue or Worker this job object belongs to. */
+    readonly queue: JobHost,
+    name: NameType,
+    data: DataType,
+    opts: JobsOptions = {},
+    id?: string,
+  ) {
+    this.name = name;
+    this.data = data;
+    this.opts = opts;
+    this.id = id ?? opts.jobId;
+    this.timestamp = opts.timestamp ?? Date.now();
+    this.delay = opts.delay ?? 0;
+    this.priority = opts.priority ?? 0;
+  }
+
+  /** @internal Builds a job from a stored record. */
+  static fromRecord<D = any, R = any, N extends string = string>(host: JobHost, rec: JobRecord): Job<D, R, N> {
+    const job = new Job<D, R, N>(host, rec.name as N, rec.data as D, rec.opts, rec.id);
+    job.applyRecord(rec);
+    return job;
+  }
+
+  /** Builds a job from its JSON form (`asJSON()`), e.g. in a sandbox child. */
+  static fromJSON<D = any, R = any, N extends string = string>(host: JobHost, json: JobJson, jobId?: string): Job<D, R, N> {
+    const parse = (s: string | undefined): unknown => {
+      if (s === undefined || s === '') return null;
+      try {
+        return JSON.parse(s);
+      } catch {
+        return s;
+      }
+    };
+    const job = new Job<D, R, N>(host, json.name as N, parse(json.data) as D, json.opts ?? {}, jobId ?? json.id);
+    job.progress = json.progress ?? 0;
+    job.attemptsMade = json.attemptsMade ?? 0;
+    job.attemptsStarted = json.attemptsStarted ?? 0;
+    job.stalledCounter = json.stalledCounter ?? 0;
+    job.timestamp = json.timestamp;
+    job.delay = json.delay ?? 0;
+    job.priority = json.priority ?? 0;
+    const reason = parse(json.failedReason);
+    job.failedReason = (typeof reason === 'string' ? reason : json.failedReason) as string;
+    job.stacktrace = (parse(json.stacktrace) as string[] | null) ?? [];
+    job.returnvalue = parse(json.returnvalue) as R;
+    if (json.processedOn !== undefined) job.processedOn = json.processedOn;
+    if (json.finishedOn !== undefined) job.finishedOn = json.finishedOn;
+    if (json.processedBy !== undefined) job.processedBy = json.processedBy;
+    if (json.deduplicationId !== undefined) job.deduplicationId = json.deduplicationId;
+    if (json.repeatJobKey !== undefined) job.repeatJobKey = json.repeatJobKey;
+    return job;
+  }
+
+  /** Reads a job by id; undefined when it does not exist. */
+  static async fromId<D = any, R = any, N extends string = string>(host: JobHost, jobId: string): Promise<Job<D, R, N> | undefined> {
+    const found = readJob(host.store, jobId);
+    return found ? Job.fromRecord<D, R, N>(host, found.rec) : undefined;
+  }
+
+  /** @internal */
+  applyRecord(rec: JobRecord): void {
+    this.id = rec.id;
+    this.name = rec.name as NameType;
+    this.data = rec.data as DataType;
+    this.opts = rec.opts;
+    this.progress = rec.progress;
+    this.returnvalue = rec.returnvalue as ReturnType;
+    this.failedReason = rec.failedReason as string;
+    this.stacktrace = rec.stacktrace;
+    this.attemptsMade = rec.attemptsMade;
+    this.attemptsStarted = rec.attemptsStarted;
+    this.stalledCounter = rec.stalledCounter;
+    this.timestamp = rec.timestamp;
+    this.delay = rec.delay;
+    this.priority = rec.priority;
+    this.processedOn = rec.processedOn;
+    this.finishedOn = rec.finishedOn;
+    this.processedBy = rec.processedBy;
+    this.deduplicationId = rec.deduplicationId;
+    this.repeatJobKey = rec.repeatJobKey;
+    this.deferredFailure = rec.deferredFailure;
+  }
+
+  /** @internal The record this job object describes. */
+  toRecord(): JobRecord {
+    const rec: JobRecord = {
+      v: RECORD_VERSION,
+      id: this.id ?? '',
+      name: this.name,
+      data: this.data,
+      opts: this.opts,
+      timestamp: this.timestamp,
+      delay: this.delay,
+      priority: this.priority,
+      attemptsMade: this.attemptsMade,
+      attemptsStarted: this.attemptsStarted,
+      stalledCounter: this.stalledCounter,
+      progress: this.progress,
+      returnvalue: this.returnvalue ?? null,
+      stacktrace: this.stacktrace ?? [],
+      gen: 0,
+    };
+    if (this.failedReason !== undefined) rec.failedReason = this.failedReason;
+    if (this.processedOn !== undefined) rec.processedOn = this.processedOn;
+    if (this.finishedOn !== undefined) rec.finishedOn = this.finishedOn;
+    if (this.processedBy !== undefined) rec.processedBy = this.processedBy;
+    if (this.deduplicationId !== undefined) rec.deduplicationId = this.deduplicationId;
+    if (this.repeatJobKey !== undefined) rec.repeatJobKey = this.repeatJobKey;
+    return rec;
+  }
+
+  /** Queue name. */
+  get queueName(): string {
+    return this.queue.name;
+  }
+
+  /** BullMQ's key prefix; spoolkit has none, so this is the constant `spoolkit`. */
+  get prefix(): string {
+    return 'spoolkit';
+  }
+
+  /** `<prefix>:<queue name>`. */
+  get queueQualifiedName(): string {
+    return `${this.prefix}:${this.queue.name}`;
+  }
+
+  private requireId(what: string): string {
+    if (this.id === undefined) throw new SpoolkitError('ERR_JOB_NOT_FOUND', `${what}: this job has no id (it was never added).`);
+    return this.id;
+  }
+
+  /** Sets the job's progress and emits `progress` (locally and to QueueEvents). */
+  async updateProgress(progress: JobProgress): Promise<void> {
+    const id = this.requireId('updateProgress');
+    toJsonStrict(progress, 'progress');
+    this.progress = progress;
+    const store = this.queue.store;
+    const active = this._active;
+    if (active) {
+      active.claim.rec.progress = progress;
+      rewriteActive(store, active.claim, active.claim.rec);
+      active.onProgress(progress);
+    } else {
+      updateStored(store, id, 'updateProgress', (rec) => {
+        rec.progress = progress;
+      });
+    }
+    store.events.append('progress', { jobId: id, data: progress });
+  }
+
+  /** Appends a row to the job's log; returns the number of rows. */
+  async log(logRow: string): Promise<number> {
+    const id = this.requireId('log');
+    return appendLog(this.queue.store, id, logRow, this.opts.keepLogs);
+  }
+
+  /** Removes the job's log rows, keeping the last `keepLogs` when given. */
+  async clearLogs(keepLogs?: number): Promise<void> {
+    const id = this.requireId('clearLogs');
+    const store = this.queue.store;
+    if (!keepLogs) {
+      tryUnlink(logPath(store, id));
+      return;
+    }
+    const rows = readLogRows(store, id).slice(-keepLogs);
+    store.writeAtomic(logPath(store, id), rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+  }
+
+  /** Replaces the job's data. */
+  async updateData(data: DataType): Promise<void> {
+    const id = this.requireId('updateData');
+    toJsonStrict(data, 'job data');
+    this.data = data;
+    const active = this._active;
+    if (active) {
+      active.claim.rec.data = data;
+      rewriteActive(this.queue.store, active.claim, active.claim.rec);
+    } else {
+      updateStored(this.queue.store, id, 'updateData', (rec) => {
+        rec.data = data;
+      });
+    }
+  }
+
+  /** The job's current state, or `unknown` when it no longer exists. */
+  async getState(): Promise<JobState | 'unknown'> {
+    const found = readJob(this.queue.store, this.requireId('getState'));
+    return found ? stateOf(found.loc.place) : 'unknown';
+  }
+
+  /** True when completed. */
+  async isCompleted(): Promise<boolean> {
+    return (await this.getState()) === 'completed';
+  }
+
+  /** True when failed. */
+  async isFailed(): Promise<boolean> {
+    return (await this.getState()) === 'failed';
+  }
+
+  /** True when delayed. */
+  async isDelayed(): Promise<boolean> {
+    return (await this.getState()) === 'delayed';
+  }
+
+  /** True when active. */
+  async isActive(): Promise<boolean> {
+    return (await this.getState()) === 'active';
+  }
+
+  /** True when waiting (or prioritized). */
+  async isWaiting(): Promise<boolean> {
+    const s = await this.getState();
+    return s === 'waiting' || s === 'prioritized';
+  }
+
+  /** Always false: spoolkit has no flows. */
+  async isWaitingChildren(): Promise<boolean> {
+    return false;
+  }
+
+  /** Removes the job. Throws ERR_JOB_LOCKED while a worker holds its lease. */
+  async remove(_opts: { removeChildren?: boolean } = {}): Promise<void> {
+    const id = this.requireId('remove');
+    const n = admin.removeJob(this.queue.store, id);
+    if (n === 0 && admin.isLocked(this.queue.store, id)) {
+      throw new SpoolkitError('ERR_JOB_LOCKED', `Job ${id} could not be removed because it is locked by another worker; wait for it to finish or stop that worker.`, { details: { jobId: id } });
+    }
+  }
+
+  /** Moves a completed or failed job back to waiting. */
+  async retry(state: 'completed' | 'failed' = 'failed', opts: { resetAttemptsMade?: boolean; resetAttemptsStarted?: boolean } = {}): Promise<void> {
+    const id = this.requireId('retry');
+    const rec = admin.retryFinished(this.queue.store, id, state, opts);
+    if (!rec) throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the ${state} state, so it cannot be retried; retry(state) takes 'completed' or 'failed'.`, { details: { jobId: id } });
+    this.applyRecord(rec);
+  }
+
+  /** Moves a delayed job to waiting now. */
+  async promote(): Promise<void> {
+    const id = this.requireId('promote');
+    if (!admin.promoteJob(this.queue.store, id)) {
+      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the delayed state; only delayed jobs can be promoted.`, { details: { jobId: id } });
+    }
+    this.delay = 0;
+  }
+
+  /** Changes the delay of a delayed job (counted from now). */
+  async changeDelay(delay: number): Promise<void> {
+    const id = this.requireId('changeDelay');
+    if (!admin.changeDelay(this.queue.store, id, delay)) {
+      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the delayed state; only delayed jobs can change delay.`, { details: { jobId: id } });
+    }
+    this.delay = delay;
+  }
+
+  /** Changes the priority (and/or lifo) of a waiting, prioritized or delayed job. */
+  async changePriority(opts: { priority?: number; lifo?: boolean }): Promise<void> {
+    const id = this.requireId('changePriority');
+    if (!admin.changePriority(this.queue.store, id, opts.priority ?? 0, !!opts.lifo)) {
+      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not waiting, prioritized or delayed, so its priority cannot change.`, { details: { jobId: id } });
+    }
+    this.priority = opts.priority ?? 0;
+  }
+
+  /**
+   * Moves the active job to delayed until `timestamp` (ms) without counting the attempt. The
+   * processor must then throw `DelayedError` so the worker leaves the job alone.
+   */
+  async moveToDelayed(timestamp: number, token?: string): Promise<void> {
+    const id = this.requireId('moveToDelayed');
+    const active = this._active;
+    if (active) {
+      if (token !== undefined && token !== active.claim.token) {
+        throw new SpoolkitError('ERR_LEASE_LOST', `Missing lock for job ${id}. moveToDelayed: the token does not match this worker's lease.`);
+      }
+      active.claim.rec.progress = this.progress;
+      active.claim.rec.data = this.data;
+      if (!admin.moveClaimToDelayed(this.queue.store, active.claim, timestamp)) {
+        throw new SpoolkitError('ERR_LEASE_LOST', `Missing lock for job ${id}. moveToDelayed: the lease was lost.`);
+      }
+    } else if (!admin.moveActiveToDelayed(this.queue.store, id, timestamp)) {
+      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not active, so it cannot be moved to delayed.`);
+    }
+    this.delay = Math.max(0, timestamp - Date.now());
+  }
+
+  /** Renews the lease when this process holds it; returns 1 on success, 0 otherwise. */
+  async extendLock(_token: string, _duration: number): Promise<number> {
+    const active = this._active;
+    if (!active) return 0;
+    return admin.renewClaim(active.claim) ? 1 : 0;
+  }
+
+  /** Frees the job's deduplication key; 1 when it was held by this job. */
+  async removeDeduplicationKey(): Promise<boolean> {
+    if (!this.deduplicationId) return false;
+    return admin.removeDeduplicationKey(this.queue.store, this.deduplicationId, this.id) > 0;
+  }
+
+  /**
+   * Resolves with the return value once the job completes, or rejects with its failure reason.
+   * Never hangs: it checks the stored state first and re-checks while it waits, so a job removed
+   * on completion or finished before the call still settles. `ttl` (ms) bounds the wait.
+   */
+  async waitUntilFinished(queueEvents: QueueEvents, ttl?: number): Promise<ReturnType> {
+    const id = this.requireId('waitUntilFinished');
+    return queueEvents._waitFor<ReturnType>(id, this.name, this.queue.store, ttl);
+  }
+
+  /** The JSON form (data, stacktrace and returnvalue as JSON strings), as in BullMQ. */
+  asJSON(): JobJson {
+    const json: JobJson = {
+      id: this.id ?? '',
+      name: this.name,
+      data: JSON.stringify(this.data ?? {}),
+      opts: this.opts,
+      progress: this.progress,
+      attemptsMade: this.attemptsMade,
+      attemptsStarted: this.attemptsStarted,
+      timestamp: this.timestamp,
+      delay: this.delay,
+      priority: this.priority,
+      failedReason: JSON.stringify(this.failedReason),
+      stacktrace: JSON.stringify(this.stacktrace),
+      returnvalue: JSON.stringify(this.returnvalue),
+      stalledCounter: this.stalledCounter,
+    };
+    if (this.finishedOn !== undefined) json.finishedOn = this.finishedOn;
+    if (this.processedOn !== undefined) json.processedOn = this.processedOn;
+    if (this.processedBy !== undefined) json.processedBy = this.processedBy;
+    if (this.repeatJobKey !== undefined) json.repeatJobKey = this.repeatJobKey;
+    if (this.deduplicationId !== undefined) json.deduplicationId = this.deduplicationId;
+    if (this.deferredFailure !== undefined) json.deferredFailure = this.deferredFailure;
+    return json;
+  }
+
+  /** The JSON form plus queue names, as handed to sandboxed processors. */
+  asJSONSandbox(): JobJson & { queueName: string; queueQualifiedName: string; prefix: string } {
+    return { ...this.asJSON(), queueName: this.queueName, queueQualifiedName: this.queueQualifiedName, prefix: this.prefix };
+  }
+
+  /** Plain object form with parsed values and without the queue (what bull-board reads). */
+  toJSON(): Record<string, unknown> {
+    const { queue: _queue, _active, ...rest } = this as unknown as Record<string, unknown> & { queue: unknown; _active: unknown };
+    return rest;
+  }
+
+  /** Throws `DelayedError`; a convenience for `moveToDelayed` flows. */
+  static delayedError(): DelayedError {
+    return new DelayedError();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Running one claimed job: call the processor, then complete, retry or fail it with BullMQ's
+ * rules (attempts, backoff, UnrecoverableError, DelayedError, removeOn*). Shared by `Worker` and
+ * inline mode, so both produce the same job fields, events and results.
+ */
+import { computeBackoff } from './backoff.js';
+import { coerceError, isDelayedError, isUnrecoverableError, UnrecoverableError } from './errors.js';
+import { Job, type JobHost } from './job.js';
+import type { Claim } from './spool/claim.js';
+import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
+import { finishRemoved, finishToFile, requeue } from './spool/finish.js';
+import { delayedRoute, readyRoute } from './spool/routing.js';
+import type { QueueStore } from './spool/store.js';
+import { toJsonStrict } from './spool/validate.js';
+import type { BackoffStrategy, JobProgress, KeepJobs, Processor } from './types.js';
+
+/** What processing needs from its caller. */
+export interface ProcessingContext {
+  host: JobHost;
+  store: QueueStore;
+  processor: Processor;
+  processedBy?: string;
+  removeOnComplete?: KeepJobs;
+  removeOnFail?: KeepJobs;
+  backoffStrategy?: BackoffStrategy;
+  maxStartedAttempts?: number;
+  /** Local event emission (`active`, `completed`, `failed`, `progress`). */
+  emit(event: string, ...args: unknown[]): void;
+}
+
+/** A job being processed. */
+export interface RunningJob {
+  claim: Claim;
+  job: Job;
+  controller: AbortController;
+  /** Set when the lease was lost: the result is discarded. */
+  lost: boolean;
+}
+
+/** How a run ended. */
+export type RunOutcome = 'completed' | 'failed' | 'retried' | 'delayed' | 'lost';
+
+/** Prepares the Job object for a claim (attemptsStarted + 1, processedOn, token). */
+export function startRun(ctx: ProcessingContext, claim: Claim, nowMs = Date.now()): RunningJob {
+  const rec = claim.rec;
+  rec.attemptsStarted += 1;
+  rec.processedOn = nowMs;
+  if (ctx.processedBy) rec.processedBy = ctx.processedBy;
+  const job = Job.fromRecord(ctx.host, rec);
+  job.token = claim.token;
+  const run: RunningJob = { claim, job, controller: new AbortController(), lost: false };
+  job._active = {
+    claim,
+    onProgress: (p: JobProgress) => ctx.emit('progress', job, p),
+  };
+  return run;
+}
+
+function keepOf(v: boolean | number | KeepJobs | undefined, fallback: KeepJobs): boolean | number | KeepJobs {
+  return v === undefined ? fallback : v;
+}
+
+/** Calls the processor and records the outcome. Never throws. */
+export async function executeRun(ctx: ProcessingContext, run: RunningJob): Promise<RunOutcome> {
+  const { claim, job } = run;
+  const store = ctx.store;
+  store.events.append('active', { jobId: claim.id, prev: 'waiting' });
+  ctx.emit('active', job, 'waiting');
+  let result: unknown;
+  try {
+    if (claim.rec.deferredFailure) throw new UnrecoverableError(claim.rec.deferredFailure);
+    if (ctx.maxStartedAttempts && claim.rec.attemptsStarted > ctx.maxStartedAttempts) throw new UnrecoverableError('job started more than allowable limit');
+    result = await ctx.processor(job, claim.token, run.controller.signal);
+    if (run.lost) return 'lost';
+    return await complete(ctx, run, result);
+  } catch (thrown) {
+    job._active = undefined;
+    if (run.lost) return 'lost';
+    const err = coerceError(thrown);
+    if (isDelayedError(err)) return 'delayed';
+    return await fail(ctx, run, err);
+  } finally {
+    job._active = undefined;
+  }
+}
+
+async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown): Promise<RunOutcome> {
+  const { claim, job } = run;
+  const rec = claim.rec;
+  const returnvalue: unknown = result === undefined ? null : result;
+  try {
+    toJsonStrict(returnvalue, 'return value');
+  } catch (err) {
+    return fail(ctx, run, coerceError(err));
+  }
+  rec.returnvalue = returnvalue;
+  rec.progress = job.progress;
+  rec.data = job.data;
+  rec.finishedOn = Date.now();
+  rec.attemptsMade += 1;
+  const keep = keepOf(rec.opts.removeOnComplete, ctx.removeOnComplete ?? DEFAULT_KEEP_COMPLETED);
+  const ok = keep === true ? finishRemoved(ctx.store, claim, rec) : finishToFile(ctx.store, claim, rec, 'completed');
+  if (!ok) {
+    run.lost = true;
+    return 'lost';
+  }
+  ctx.store.events.append('completed', { jobId: claim.id, returnvalue, prev: 'active' }, { k: keep });
+  job.applyRecord(rec);
+  ctx.emit('completed', job, returnvalue, 'active');
+  return 'completed';
+}
+
+function updateStacktrace(stack: string[], err: Error, limit: number | undefined): string[] {
+  if (!err.stack) return stack;
+  let out = [...stack, err.stack];
+  if (limit === 0) out = [];
+  else if (limit) out = out.slice(-limit);
+  return out;
+}
+
+async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promise<RunOutcome> {
+  const { claim, job } = run;
+  const rec = claim.rec;
+  const store = ctx.store;
+  rec.progress = job.progress;
+  rec.data = job.data;
+  rec.failedReason = err.message;
+  rec.stacktrace = updateStacktrace(rec.stacktrace, err, rec.opts.stackTraceLimit);
+  const attempts = rec.opts.attempts ?? 0;
+  const startedTooOften = !!ctx.maxStartedAttempts && rec.attemptsStarted >= ctx.maxStartedAttempts;
+  let retry = false;
+  let delay = 0;
+  let finalErr = err;
+  if (rec.attemptsMade + 1 < attempts && !isUnrecoverableError(err) && !startedTooOften) {
+    try {
+      job.applyRecord(rec);
+      const d = await computeBackoff(rec.opts.backoff, rec.attemptsMade + 1, err, job, ctx.backoffStrategy);
+      retry = d !== -1;
+      delay = d === undefined || d === -1 ? 0 : Math.max(0, d);
+    } catch (backoffErr) {
+      finalErr = coerceError(backoffErr);
+      rec.failedReason = finalErr.message;
+    }
+  }
+  if (run.lost) return 'lost';
+  rec.attemptsMade += 1;
+  let ok: boolean;
+  if (retry) {
+    if (delay > 0) {
+      rec.delay = delay;
+      const due = Date.now() + delay;
+      ok = requeue(store, claim, rec, delayedRoute(store, due, rec.priority, !!rec.opts.lifo));
+      if (ok) store.events.append('delayed', { jobId: claim.id, delay: due });
+    } else {
+      ok = requeue(store, claim, rec, readyRoute(store, rec.priority, !!rec.opts.lifo));
+      if (ok) store.events.append('waiting', { jobId: claim.id, prev: 'active' });
+    }
+  } else {
+    rec.finishedOn = Date.now();
+    const keep = keepOf(rec.opts.removeOnFail, ctx.removeOnFail ?? DEFAULT_KEEP_FAILED);
+    ok = keep === true ? finishRemoved(store, claim, rec) : finishToFile(store, claim, rec, 'failed');
+    if (ok) {
+      store.events.append('failed', { jobId: claim.id, failedReason: rec.failedReason ?? '', prev: 'active' }, { k: keep });
+      if (attempts > 0 && rec.attemptsMade >= attempts) store.events.append('retries-exhausted', { jobId: claim.id, attemptsMade: rec.attemptsMade });
+    }
+  }
+  if (!ok) {
+    run.lost = true;
+    return 'lost';
+  }
+  job.applyRecord(rec);
+  ctx.emit('failed', job, finalErr, 'active');
+  if (retry) store.wakeLocal();
+  return retry ? 'retried' : 'failed';
+}

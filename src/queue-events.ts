@@ -1,0 +1,178 @@
+/**
+ * `QueueEvents`: BullMQ's global event stream, read from the queue's event log on the spool, so
+ * any process sharing the spool (a web container) learns what workers elsewhere did. Listeners
+ * get `(args, id)` as in BullMQ; `id` can be passed back as `lastEventId` to resume.
+ *
+ * The log is tailed on file-change events with polling as the floor (`blockingTimeout` ms).
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SpoolkitError } from './errors.js';
+import { EventTail, type LoggedEvent } from './spool/events.js';
+import { readJob } from './spool/lookup.js';
+import { openQueueStore } from './spool/open.js';
+import type { QueueStore } from './spool/store.js';
+import type { QueueEventsOptions } from './types.js';
+
+const DEFAULT_POLL_MS = 100;
+const STATE_RECHECK_MS = 500;
+
+export class QueueEvents extends EventEmitter {
+  /** Queue name. */
+  readonly name: string;
+  readonly opts: QueueEventsOptions;
+  /** @internal */
+  readonly store: QueueStore;
+  private tail: EventTail | undefined;
+  private watcher: fs.FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stop: (() => void) | undefined;
+  private closed = false;
+  private readyResolve!: () => void;
+  private readonly ready: Promise<void>;
+  private scheduled = false;
+
+  constructor(name: string, opts: QueueEventsOptions = {}) {
+    super();
+    this.name = name;
+    this.opts = opts;
+    this.store = openQueueStore(name, opts, opts.logger);
+    this.setMaxListeners(0);
+    this.ready = new Promise((r) => (this.readyResolve = r));
+    if (opts.autorun !== false) {
+      this.run().catch((err: unknown) => this.emitError(err));
+    }
+  }
+
+  /** Resolves once the log is being tailed. */
+  async waitUntilReady(): Promise<void> {
+    return this.ready;
+  }
+
+  /** Starts tailing. Resolves when closed. */
+  async run(): Promise<void> {
+    if (this.running) throw new SpoolkitError('ERR_CONFIG', `QueueEvents for queue ${this.name} is already running.`);
+    if (this.closed) throw new SpoolkitError('ERR_CLOSED', `QueueEvents for queue ${this.name} is closed.`);
+    this.tail = new EventTail(path.join(this.store.dir, 'events'), this.opts.lastEventId ?? '$');
+    try {
+      this.watcher = fs.watch(path.join(this.store.dir, 'events'), { persistent: false }, () => this.schedule());
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      this.watcher = undefined;
+    }
+    const pollMs = this.opts.blockingTimeout && this.opts.blockingTimeout > 0 ? Math.min(this.opts.blockingTimeout, 1000) : DEFAULT_POLL_MS;
+    this.timer = setInterval(() => this.pump(), pollMs);
+    this.running = new Promise<void>((resolve) => (this.stop = resolve));
+    this.readyResolve();
+    this.pump();
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  /** @internal Reads and emits every event available now. */
+  pump(): void {
+    if (!this.tail || this.closed) return;
+    let events: LoggedEvent[];
+    try {
+      events = this.tail.read();
+    } catch (err) {
+      this.emitError(err);
+      return;
+    }
+    for (const ev of events) this.deliver(ev);
+  }
+
+  private deliver(ev: LoggedEvent): void {
+    if (ev.e === 'drained') {
+      this.emit('drained', ev.id);
+      return;
+    }
+    const args = ev.a;
+    this.emit(ev.e, args, ev.id);
+    if (typeof args.jobId === 'string') this.emit(`${ev.e}:${args.jobId}`, args, ev.id);
+  }
+
+  private emitError(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    else this.store.logger.error('queue-events:error', { queue: this.name, err });
+  }
+
+  /**
+   * @internal Waits for a job to finish (Job.waitUntilFinished): checks the stored state first,
+   * listens for its completed/failed events, and re-checks the stored state every 500 ms, so it
+   * settles even when an event is missed or the job was removed on completion.
+   */
+  _waitFor<R>(jobId: string, jobName: string, jobStore: QueueStore, ttl?: number): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      let done = false;
+      let misses = 0;
+      const timers: NodeJS.Timeout[] = [];
+      const finish = (fn: () => void): void => {
+        if (done) return;
+        done = true;
+        this.off(`completed:${jobId}`, onCompleted);
+        this.off(`failed:${jobId}`, onFailed);
+        for (const t of timers) clearTimeout(t), clearInterval(t);
+        fn();
+      };
+      const onCompleted = (args: Record<string, unknown>): void => finish(() => resolve(args.returnvalue as R));
+      const onFailed = (args: Record<string, unknown>): void => finish(() => reject(new Error(String(args.failedReason ?? 'failed'))));
+      const check = (): void => {
+        let found;
+        try {
+          found = readJob(jobStore, jobId);
+        } catch (err) {
+          finish(() => reject(err));
+          return;
+        }
+        if (found) misses = 0;
+        if (found?.loc.place === 'completed') finish(() => resolve(found.rec.returnvalue as R));
+        else if (found?.loc.place === 'failed') finish(() => reject(new Error(found.rec.failedReason ?? 'failed')));
+        else if (!found) {
+          // Removed on completion (or by hand): the event log is the last word. Its line may be a
+          // moment behind the file removal, so give it one more re-check before giving up.
+          this.pump();
+          if (!done && ++misses >= 2) finish(() => reject(new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${jobId} (${jobName}) no longer exists and no completed or failed event was seen for it; it was removed before it finished, or finished before this QueueEvents started (use removeOnComplete with a count, or start QueueEvents first).`, { details: { jobId } })));
+        }
+      };
+      this.on(`completed:${jobId}`, onCompleted);
+      this.on(`failed:${jobId}`, onFailed);
+      this.pump();
+      check();
+      if (done) return;
+      timers.push(setInterval(check, STATE_RECHECK_MS));
+      if (ttl !== undefined && ttl > 0) {
+        timers.push(
+          setTimeout(
+            () => finish(() => reject(new Error(`Job wait ${jobName} timed out before finishing, no finish notification arrived after ${ttl}ms (id=${jobId})`))),
+            ttl,
+          ),
+        );
+      }
+    });
+  }
+
+  /** Stops tailing. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher?.close();
+    if (this.timer) clearInterval(this.timer);
+    this.tail?.close();
+    this.stop?.();
+    this.emit('closed');
+  }
+}

@@ -1,0 +1,426 @@
+/**
+ * `Queue`: BullMQ's producer and admin API over a spool directory. Methods are async as in
+ * BullMQ; the work underneath is synchronous filesystem calls (see src/spool/).
+ */
+import { EventEmitter } from 'node:events';
+import { NotSupportedError, SpoolkitError } from './errors.js';
+import { Job } from './job.js';
+import type { SchedulerHost } from './scheduler/host.js';
+import { addJobs, type AddSpec } from './spool/add.js';
+import * as admin from './spool/admin.js';
+import * as bulk from './spool/bulk.js';
+import { countJobs } from './spool/counts.js';
+import { readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
+import { IdAllocator } from './spool/id-alloc.js';
+import { readJob, stateOf } from './spool/lookup.js';
+import { inlineFromEnv, openQueueStore } from './spool/open.js';
+import type { QueueStore } from './spool/store.js';
+import { appendLog, readLogRows, updateStored } from './spool/update.js';
+import { toJsonStrict } from './spool/validate.js';
+import { runInline } from './inline.js';
+import type { BulkJobOptions, JobProgress, JobsOptions, JobState, JobType, ObliterateOpts, QueueOptions } from './types.js';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const SCHEDULER_MODULE = './scheduler/index.js';
+
+/** Loads the scheduler module (owned separately; loaded lazily so the core works without it). */
+async function scheduler(): Promise<Record<string, (...args: unknown[]) => Promise<unknown>>> {
+  try {
+    return (await import(SCHEDULER_MODULE)) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  } catch (err) {
+    throw new NotSupportedError('Job schedulers', `the scheduler module could not be loaded (${(err as Error).message})`);
+  }
+}
+
+const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
+
+export class Queue<DataType = any, ResultType = any, NameType extends string = string> extends EventEmitter implements SchedulerHost {
+  /** Queue name. */
+  readonly name: string;
+  readonly opts: QueueOptions;
+  /** @internal */
+  readonly store: QueueStore;
+  private closing: Promise<void> | undefined;
+  private readonly inline: boolean;
+  private readonly jobsOpts: JobsOptions;
+
+  constructor(name: string, opts: QueueOptions = {}) {
+    super();
+    this.name = name;
+    this.opts = opts;
+    this.store = openQueueStore(name, opts, opts.logger);
+    this.inline = opts.inline ?? inlineFromEnv();
+    this.jobsOpts = opts.defaultJobOptions ?? {};
+  }
+
+  /** SchedulerHost: the queue name. */
+  get queueName(): string {
+    return this.name;
+  }
+
+  /** SchedulerHost: absolute path of the queue's directory. */
+  get queueDir(): string {
+    return this.store.dir;
+  }
+
+  /** Absolute path of the spool root. */
+  get spoolRoot(): string {
+    return this.store.root;
+  }
+
+  /** Options merged under every job's own options. */
+  get defaultJobOptions(): JobsOptions {
+    return { ...this.jobsOpts };
+  }
+
+  /** SchedulerHost: current time in ms. */
+  now(): number {
+    return Date.now();
+  }
+
+  /** Resolves at once: the spool needs no connection. */
+  async waitUntilReady(): Promise<void> {
+    this.assertOpen();
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new SpoolkitError('ERR_CLOSED', `Queue ${this.name} is closed; create a new Queue to use it again.`);
+  }
+
+  private wrap(rec: Parameters<typeof Job.fromRecord>[1]): Job<DataType, ResultType, NameType> {
+    return Job.fromRecord<DataType, ResultType, NameType>(this, rec);
+  }
+
+  private async addMany(specs: AddSpec[]): Promise<Job<DataType, ResultType, NameType>[]> {
+    this.assertOpen();
+    const outcomes = addJobs(this.store, specs);
+    const jobs = outcomes.map((o) => {
+      const job = this.wrap(o.rec);
+      if (o.added) this.emit('waiting', job);
+      return job;
+    });
+    if (this.inline) {
+      for (let i = 0; i < jobs.length; i++) if (outcomes[i]!.added) await runInline(this, jobs[i]!);
+    }
+    return jobs;
+  }
+
+  /** Adds a job. A duplicate `jobId` returns a job carrying the existing id (BullMQ). */
+  async add(name: NameType, data: DataType, opts?: JobsOptions): Promise<Job<DataType, ResultType, NameType>> {
+    const [job] = await this.addMany([{ name, data, opts: { ...this.jobsOpts, ...opts } }]);
+    return job!;
+  }
+
+  /** Adds jobs, all or nothing. */
+  async addBulk(jobs: { name: NameType; data: DataType; opts?: BulkJobOptions }[]): Promise<Job<DataType, ResultType, NameType>[]> {
+    return this.addMany(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...this.jobsOpts, ...j.opts } })));
+  }
+
+  /** SchedulerHost: adds a job under a spoolkit-chosen id (':' allowed), create-if-absent. */
+  async addReservedJob(name: string, data: unknown, opts: JobsOptions & { jobId: string }): Promise<{ added: boolean; job: Job }> {
+    this.assertOpen();
+    const [o] = addJobs(this.store, [{ name, data, opts: { ...this.jobsOpts, ...opts }, reserved: true }]);
+    if (!o!.added) {
+      const found = readJob(this.store, opts.jobId);
+      return { added: false, job: found ? Job.fromRecord(this, found.rec) : Job.fromRecord(this, o!.rec) };
+    }
+    const job = Job.fromRecord(this, o!.rec);
+    this.emit('waiting', job);
+    if (this.inline) await runInline(this, job);
+    return { added: true, job };
+  }
+
+  /** The job with this id, or undefined. */
+  async getJob(jobId: string): Promise<Job<DataType, ResultType, NameType> | undefined> {
+    if (typeof jobId !== 'string' || jobId === '') return undefined;
+    const found = readJob(this.store, jobId);
+    return found ? this.wrap(found.rec) : undefined;
+  }
+
+  /** The state of a job, or `unknown`. */
+  async getJobState(jobId: string): Promise<JobState | 'unknown'> {
+    const found = readJob(this.store, jobId);
+    return found ? stateOf(found.loc.place) : 'unknown';
+  }
+
+  /**
+   * Jobs of the given states. For each state, `start`..`end` (inclusive; -1 = to the end) of its
+   * jobs; `asc` true lists them in processing order (oldest finished first for finished states),
+   * false (the default) in reverse.
+   */
+  async getJobs(types?: JobType[] | JobType, start = 0, end = -1, asc = false): Promise<Job<DataType, ResultType, NameType>[]> {
+    const list = types === undefined ? ALL_TYPES : Array.isArray(types) ? types : [types];
+    const seen = new Set<string>();
+    const out: Job<DataType, ResultType, NameType>[] = [];
+    for (const t of list) {
+      const type = bulk.normalizeType(t);
+      if (seen.has(type)) continue;
+      seen.add(type);
+      if (type === 'waiting-children') continue;
+      for (const rec of bulk.readListed(this.store, bulk.listState(this.store, type, start, end, asc))) out.push(this.wrap(rec));
+    }
+    return out;
+  }
+
+  /** Counts per state; with no arguments, every v6 state. */
+  async getJobCounts(...types: JobType[]): Promise<{ [index: string]: number }> {
+    const all = countJobs(this.store) as unknown as Record<string, number>;
+    const wanted = types.length ? types : ALL_TYPES;
+    const out: Record<string, number> = {};
+    for (const t of wanted) {
+      const key = bulk.normalizeType(t);
+      out[t === 'wait' || t === 'paused' ? t : key] = all[key] ?? 0;
+    }
+    return out;
+  }
+
+  /** Sum of the counts of the given states. */
+  async getJobCountByTypes(...types: JobType[]): Promise<number> {
+    const counts = await this.getJobCounts(...types);
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  /** Jobs waiting to run (waiting, prioritized, delayed). */
+  async count(): Promise<number> {
+    return this.getJobCountByTypes('waiting', 'prioritized', 'delayed');
+  }
+
+  async getWaitingCount(): Promise<number> {
+    return this.getJobCountByTypes('waiting');
+  }
+  async getActiveCount(): Promise<number> {
+    return this.getJobCountByTypes('active');
+  }
+  async getDelayedCount(): Promise<number> {
+    return this.getJobCountByTypes('delayed');
+  }
+  async getPrioritizedCount(): Promise<number> {
+    return this.getJobCountByTypes('prioritized');
+  }
+  async getCompletedCount(): Promise<number> {
+    return this.getJobCountByTypes('completed');
+  }
+  async getFailedCount(): Promise<number> {
+    return this.getJobCountByTypes('failed');
+  }
+  async getWaitingChildrenCount(): Promise<number> {
+    return 0;
+  }
+  async getWaiting(start = 0, end = -1): Promise<Job<DataType, ResultType, NameType>[]> {
+    return this.getJobs(['waiting'], start, end, true);
+  }
+  async getActive(start = 0, end = -1): Promise<Job<DataType, ResultType, NameType>[]> {
+    return this.getJobs(['active'], start, end, true);
+  }
+  async getDelayed(start = 0, end = -1): Promise<Job<DataType, ResultType, NameType>[]> {
+    return this.getJobs(['delayed'], start, end, true);
+  }
+  async getPrioritized(start = 0, end = -1): Promise<Job<DataType, ResultType, NameType>[]> {
+    return this.getJobs(['prioritized'], start, end, true);
+  }
+  async getCompleted(start = 0, end = -1): Promise<Job<DataType, ResultType, NameType>[]> {
+    return this.getJobs(['completed'], start, end, false);
+  }
+  async getFailed(start = 0, end = -1): Promise<Job<DataType, ResultType, NameType>[]> {
+    return this.getJobs(['failed'], start, end, false);
+  }
+  async getWaitingChildren(): Promise<Job<DataType, ResultType, NameType>[]> {
+    return [];
+  }
+
+  /** Pauses the queue for every worker sharing the spool: nobody claims while it is paused. */
+  async pause(): Promise<void> {
+    this.assertOpen();
+    const marker = path.join(this.store.dir, 'paused');
+    try {
+      fs.writeFileSync(marker, `${Date.now()}\n`, { flag: 'wx', mode: this.store.modes.file });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    this.store.events.append('paused', {});
+    this.emit('paused');
+  }
+
+  /** Resumes a paused queue. */
+  async resume(): Promise<void> {
+    this.assertOpen();
+    try {
+      fs.unlinkSync(path.join(this.store.dir, 'paused'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.store.events.append('resumed', {});
+    this.store.wakeLocal();
+    this.emit('resumed');
+  }
+
+  /** True while the queue is paused. */
+  async isPaused(): Promise<boolean> {
+    return this.store.isPaused();
+  }
+
+  /** Always false: spoolkit has no global concurrency or rate limit. */
+  async isMaxed(): Promise<boolean> {
+    return false;
+  }
+
+  /** Removes waiting and prioritized jobs, and delayed ones when `delayed` is true. */
+  async drain(delayed = false): Promise<void> {
+    this.assertOpen();
+    bulk.drain(this.store, delayed);
+  }
+
+  /** Removes up to `limit` jobs of `type` (default completed) older than `grace` ms; returns their ids. */
+  async clean(
+    grace: number,
+    limit: number,
+    type: 'completed' | 'wait' | 'waiting' | 'active' | 'paused' | 'prioritized' | 'delayed' | 'failed' = 'completed',
+  ): Promise<string[]> {
+    this.assertOpen();
+    const t = type === 'wait' || type === 'paused' ? 'waiting' : type;
+    const ids = bulk.clean(this.store, grace, limit, t);
+    this.store.events.append('cleaned', { count: ids.length });
+    this.emit('cleaned', ids, type);
+    return ids;
+  }
+
+  /** Removes the queue and everything in it. Refuses while jobs are active unless `force`. */
+  async obliterate(opts: ObliterateOpts = {}): Promise<void> {
+    this.assertOpen();
+    bulk.obliterate(this.store, !!opts.force);
+  }
+
+  /** Removes a job; 1 when removed, 0 when locked by a worker or missing. */
+  async remove(jobId: string, _opts: { removeChildren?: boolean } = {}): Promise<number> {
+    this.assertOpen();
+    const n = admin.removeJob(this.store, jobId);
+    if (n > 0) this.emit('removed', jobId);
+    return n;
+  }
+
+  /** Moves failed (or completed) jobs finished before `timestamp` back to waiting. */
+  async retryJobs(opts: { count?: number; state?: 'completed' | 'failed'; timestamp?: number } = {}): Promise<void> {
+    this.assertOpen();
+    bulk.retryJobs(this.store, opts.state ?? 'failed', opts.count ?? 1000, opts.timestamp ?? Date.now());
+  }
+
+  /** Promotes every delayed job to waiting. */
+  async promoteJobs(opts: { count?: number } = {}): Promise<void> {
+    this.assertOpen();
+    void opts;
+    bulk.promoteAll(this.store, 0);
+  }
+
+  /** Log rows of a job. */
+  async getJobLogs(jobId: string, start = 0, end = -1, asc = true): Promise<{ logs: string[]; count: number }> {
+    const rows = readLogRows(this.store, jobId);
+    const ordered = asc ? rows : [...rows].reverse();
+    return { logs: ordered.slice(start, end < 0 ? undefined : end + 1), count: rows.length };
+  }
+
+  /** Appends a log row to a job; returns the number of rows. */
+  async addJobLog(jobId: string, logRow: string, keepLogs?: number): Promise<number> {
+    if (!readJob(this.store, jobId)) throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${jobId}. addLog: the job does not exist.`);
+    return appendLog(this.store, jobId, logRow, keepLogs);
+  }
+
+  /** Sets a job's progress. */
+  async updateJobProgress(jobId: string, progress: JobProgress): Promise<void> {
+    toJsonStrict(progress, 'progress');
+    updateStored(this.store, jobId, 'updateProgress', (rec) => {
+      rec.progress = progress;
+    });
+    this.store.events.append('progress', { jobId, data: progress });
+    this.emit('progress', jobId, progress);
+  }
+
+  /** The id of the job holding a deduplication key, or null. */
+  async getDeduplicationJobId(id: string): Promise<string | null> {
+    return admin.deduplicationJobId(this.store, id);
+  }
+
+  /** Frees a deduplication key; 1 when it existed. */
+  async removeDeduplicationKey(id: string): Promise<number> {
+    return admin.removeDeduplicationKey(this.store, id);
+  }
+
+  /** Workers serving this queue, from their heartbeat files. */
+  async getWorkers(): Promise<WorkerHeartbeat[]> {
+    return readHeartbeats(this.store.root).filter((w) => w.queues.includes(this.name));
+  }
+
+  /** Number of workers serving this queue. */
+  async getWorkersCount(): Promise<number> {
+    return (await this.getWorkers()).length;
+  }
+
+  /** Creates or updates a job scheduler (cron pattern or fixed interval). */
+  async upsertJobScheduler(jobSchedulerId: NameType, repeatOpts: Record<string, unknown>, jobTemplate?: { name?: NameType; data?: DataType; opts?: JobsOptions }): Promise<Job<DataType, ResultType, NameType>> {
+    return (await scheduler()).upsertJobScheduler!(this, jobSchedulerId, repeatOpts, jobTemplate) as Promise<Job<DataType, ResultType, NameType>>;
+  }
+
+  /** A job scheduler by id. */
+  async getJobScheduler(id: string): Promise<any> {
+    return (await scheduler()).getJobScheduler!(this, id);
+  }
+
+  /** Job schedulers, ordered by next run. */
+  async getJobSchedulers(start?: number, end?: number, asc?: boolean): Promise<any[]> {
+    return (await scheduler()).getJobSchedulers!(this, start, end, asc) as Promise<any[]>;
+  }
+
+  /** Number of job schedulers. */
+  async getJobSchedulersCount(): Promise<number> {
+    return (await scheduler()).getJobSchedulersCount!(this) as Promise<number>;
+  }
+
+  /** Removes a job scheduler; true when it existed. */
+  async removeJobScheduler(jobSchedulerId: string): Promise<boolean> {
+    return (await scheduler()).removeJobScheduler!(this, jobSchedulerId) as Promise<boolean>;
+  }
+
+  /** Not supported: global concurrency. */
+  async setGlobalConcurrency(_concurrency: number): Promise<number> {
+    throw new NotSupportedError('Queue.setGlobalConcurrency', 'set each Worker\'s concurrency instead');
+  }
+  /** Not supported: global concurrency. */
+  async getGlobalConcurrency(): Promise<number | null> {
+    throw new NotSupportedError('Queue.getGlobalConcurrency');
+  }
+  /** Not supported: global concurrency. */
+  async removeGlobalConcurrency(): Promise<number> {
+    throw new NotSupportedError('Queue.removeGlobalConcurrency');
+  }
+  /** Not supported: rate limits. */
+  async setGlobalRateLimit(_max: number, _duration: number): Promise<number> {
+    throw new NotSupportedError('Queue.setGlobalRateLimit');
+  }
+  /** Not supported: rate limits. */
+  async rateLimit(_expireTimeMs: number): Promise<void> {
+    throw new NotSupportedError('Queue.rateLimit');
+  }
+  /** Not supported: rate limits. */
+  async getRateLimitTtl(_maxJobs?: number): Promise<number> {
+    throw new NotSupportedError('Queue.getRateLimitTtl');
+  }
+  /** Not supported: metrics. */
+  async getMetrics(_type: 'completed' | 'failed', _start?: number, _end?: number): Promise<never> {
+    throw new NotSupportedError('Queue.getMetrics', 'use readSpoolStatus() or `spoolkit status`');
+  }
+  /** Not supported: the event log is trimmed by size. */
+  async trimEvents(_maxLength: number): Promise<number> {
+    throw new NotSupportedError('Queue.trimEvents', 'the event log rotates by size on its own');
+  }
+
+  /** Closes the queue (flushes pending events, returns unused automatic ids). */
+  async close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        this.store.events.flush();
+        IdAllocator.for(this.store).release();
+      })();
+    }
+    return this.closing;
+  }
+}

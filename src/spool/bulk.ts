@@ -1,0 +1,233 @@
+/**
+ * Queue-wide operations: listing (getJobs), drain, clean, obliterate, retryJobs, promoteJobs.
+ * These list directories and are meant for dashboards and maintenance, not hot paths.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SpoolkitError } from '../errors.js';
+import type { JobType } from '../types.js';
+import { forgetJob, isLocked, retryFinished } from './admin.js';
+import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
+import { IdAllocator } from './id-alloc.js';
+import { keyMs, lifoKeyTime } from './keys.js';
+import { leaseTime } from './lease.js';
+import { readJob } from './lookup.js';
+import type { SetEntry } from './ordered-set.js';
+import { promoteOne } from './promote.js';
+import { parseJobRecord, type JobRecord } from './record.js';
+import type { QueueStore } from './store.js';
+
+/** A job file found by a listing. */
+export interface Listed {
+  id: string;
+  path: string;
+  /** Sort time: enqueue/due time for sets, lease time for active, finish time for finished jobs. */
+  at: number;
+}
+
+/** Normalises a type name (`wait` and `paused` are `waiting`). */
+export function normalizeType(t: JobType): string {
+  if (t === 'wait' || t === 'paused') return 'waiting';
+  if (t === 'repeat') throw new SpoolkitError('ERR_NOT_SUPPORTED', `The 'repeat' job type is not supported by spoolkit: BullMQ v6 has no repeatable jobs; use getJobSchedulers(). See docs/bullmq-differences.md.`);
+  return t;
+}
+
+function* setEntries(store: QueueStore, type: string, desc: boolean): Generator<SetEntry> {
+  if (type === 'waiting') {
+    // Claim order: the LIFO set first, then waiting.
+    if (!desc) {
+      yield* store.lifo.entries(false);
+      yield* store.waiting.entries(false);
+    } else {
+      yield* store.waiting.entries(true);
+      yield* store.lifo.entries(true);
+    }
+  } else if (type === 'prioritized') {
+    const ps = store.priorities();
+    if (desc) ps.reverse();
+    for (const p of ps) yield* store.prioritized(p).entries(desc);
+  } else if (type === 'delayed') {
+    yield* store.delayed.entries(desc);
+  }
+}
+
+function flatList(store: QueueStore, dirs: string[]): Listed[] {
+  const out: Listed[] = [];
+  for (const d of dirs) {
+    const dir = path.join(store.dir, d);
+    for (const name of tryReaddir(dir)) {
+      if (!name.endsWith('.json')) continue;
+      const file = path.join(dir, name);
+      const st = tryStat(file);
+      if (st) out.push({ id: name.slice(0, -5), path: file, at: d === 'active' || d === 'reclaiming' ? leaseTime(st) : st.mtimeMs });
+    }
+  }
+  return out;
+}
+
+/**
+ * Lists one state in processing order (`asc`) or its reverse, entries `start`..`end` inclusive
+ * (`end` -1: to the end). Finished and active jobs are ordered by time.
+ */
+export function listState(store: QueueStore, type: string, start: number, end: number, asc: boolean): Listed[] {
+  const last = end < 0 ? Infinity : end;
+  if (type === 'active' || type === 'completed' || type === 'failed') {
+    const all = flatList(store, type === 'active' ? ['active', 'reclaiming'] : [type]);
+    all.sort((a, b) => (asc ? a.at - b.at : b.at - a.at) || (a.id < b.id ? -1 : 1));
+    return all.slice(start, last === Infinity ? undefined : last + 1);
+  }
+  const out: Listed[] = [];
+  let i = 0;
+  for (const e of setEntries(store, type, !asc)) {
+    if (i > last) break;
+    if (i >= start) out.push({ id: e.id, path: e.path, at: e.path.includes(`${path.sep}lifo${path.sep}`) ? lifoKeyTime(e.key) : keyMs(e.key) });
+    i++;
+  }
+  return out;
+}
+
+/** Reads the records of listed jobs (following a job that moved meanwhile; skipping vanished ones). */
+export function readListed(store: QueueStore, listed: Listed[]): JobRecord[] {
+  const out: JobRecord[] = [];
+  for (const l of listed) {
+    let text: string | undefined;
+    try {
+      text = fs.readFileSync(l.path, 'utf8');
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) rethrowFs(err, l.path);
+    }
+    if (text !== undefined) {
+      try {
+        out.push(parseJobRecord(text, l.path));
+      } catch {
+        // corrupt: the claimer quarantines it; listings skip it
+      }
+      continue;
+    }
+    const moved = readJob(store, l.id);
+    if (moved) out.push(moved.rec);
+  }
+  return out;
+}
+
+/** Removes waiting and prioritized jobs (and delayed ones when `delayed`). */
+export function drain(store: QueueStore, delayed: boolean): number {
+  let n = 0;
+  const types = ['waiting', 'prioritized', ...(delayed ? ['delayed'] : [])];
+  for (const type of types) {
+    for (const e of [...setEntries(store, type, false)]) {
+      n += removeSetEntry(store, e) ? 1 : 0;
+    }
+  }
+  prune(store);
+  return n;
+}
+
+function removeSetEntry(store: QueueStore, e: SetEntry): boolean {
+  let rec: JobRecord | undefined;
+  try {
+    rec = parseJobRecord(fs.readFileSync(e.path, 'utf8'), e.path);
+  } catch {
+    rec = undefined;
+  }
+  if (!tryUnlink(e.path)) return false;
+  if (rec) forgetJob(store, rec);
+  else store.removeIdEntry(e.id);
+  return true;
+}
+
+/** Removes empty buckets of every set. */
+export function prune(store: QueueStore, nowMs = Date.now()): void {
+  store.waiting.prune(nowMs);
+  store.lifo.prune(nowMs);
+  store.delayed.prune(nowMs);
+  for (const p of store.priorities()) store.prioritized(p).prune(nowMs);
+}
+
+/**
+ * Removes up to `limit` jobs (0: no limit) of `type` older than `graceMs`: by finish time for
+ * completed/failed, by creation time otherwise. Active jobs under a live lease are kept.
+ */
+export function clean(store: QueueStore, graceMs: number, limit: number, type: string, nowMs = Date.now()): string[] {
+  const cutoff = nowMs - graceMs;
+  const removed: string[] = [];
+  const max = limit > 0 ? limit : Infinity;
+  if (type === 'completed' || type === 'failed' || type === 'active') {
+    const listed = listState(store, type, 0, -1, true);
+    for (const l of listed) {
+      if (removed.length >= max) break;
+      if (type === 'active') {
+        if (isLocked(store, l.id)) continue;
+        const rec = readListed(store, [l])[0];
+        if (!rec || (rec.processedOn ?? rec.timestamp) > cutoff) continue;
+      } else if (l.at > cutoff) continue;
+      const rec = readListed(store, [l])[0];
+      if (!tryUnlink(l.path)) continue;
+      if (rec) forgetJob(store, rec);
+      else store.removeIdEntry(l.id);
+      removed.push(l.id);
+    }
+  } else {
+    for (const e of [...setEntries(store, type, false)]) {
+      if (removed.length >= max) break;
+      let rec: JobRecord;
+      try {
+        rec = parseJobRecord(fs.readFileSync(e.path, 'utf8'), e.path);
+      } catch {
+        continue;
+      }
+      if (rec.timestamp > cutoff) continue;
+      if (!tryUnlink(e.path)) continue;
+      forgetJob(store, rec);
+      removed.push(e.id);
+    }
+    prune(store, nowMs);
+  }
+  return removed;
+}
+
+/** Removes the whole queue. Refuses while jobs are active under live leases unless `force`. */
+export function obliterate(store: QueueStore, force: boolean): void {
+  if (!force) {
+    const live = flatList(store, ['active']).filter((l) => isLocked(store, l.id));
+    if (live.length > 0) {
+      throw new SpoolkitError('ERR_JOB_LOCKED', `Cannot obliterate queue ${store.name} with active jobs (${live.length}); close its workers first or pass { force: true }.`);
+    }
+  }
+  const trash = path.join(store.root, 'queues', `.trash-${store.name}-${process.pid}-${Date.now()}`);
+  try {
+    fs.renameSync(store.dir, trash);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    rethrowFs(err, store.dir);
+  }
+  fs.rmSync(trash, { recursive: true, force: true });
+  IdAllocator.for(store).reset();
+  store.ensureDirs();
+}
+
+/** Moves finished jobs (finished at or before `timestamp`) back to waiting; returns how many. */
+export function retryJobs(store: QueueStore, state: 'completed' | 'failed', count: number, timestamp: number): number {
+  let n = 0;
+  for (;;) {
+    const batch = listState(store, state, 0, -1, true).filter((l) => l.at <= timestamp);
+    if (batch.length === 0) return n;
+    let moved = 0;
+    for (const l of batch.slice(0, count > 0 ? count : batch.length)) {
+      if (retryFinished(store, l.id, state)) moved++;
+    }
+    n += moved;
+    if (moved === 0) return n;
+  }
+}
+
+/** Promotes delayed jobs regardless of due time; returns how many. */
+export function promoteAll(store: QueueStore, count: number): number {
+  let n = 0;
+  for (const e of [...store.delayed.entries(false)]) {
+    if (count > 0 && n >= count) break;
+    if (promoteOne(store, e.path, e.id)) n++;
+  }
+  if (n > 0) store.wakeLocal();
+  return n;
+}

@@ -1,0 +1,110 @@
+/**
+ * `checkSpool`: is this spool usable by this process? Each problem comes with a code, a message
+ * and the fix. Checks: the root exists and is a directory, this uid can create files in it, the
+ * filesystem is writable, every state directory is on the root's filesystem (a rename across
+ * filesystems fails with EXDEV), and the format version is one this spoolkit understands.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { isErrno } from './fs.js';
+import { SPOOL_FORMAT_VERSION } from './root.js';
+import { STATE_DIRS } from './store.js';
+import { listQueues } from './status.js';
+
+/** One problem found by `checkSpool`. */
+export interface SpoolProblem {
+  code: string;
+  message: string;
+  fix: string;
+}
+
+/** Result of `checkSpool`. */
+export interface SpoolCheck {
+  ok: boolean;
+  problems: SpoolProblem[];
+  /** This process's uid (-1 where uids do not exist). */
+  uid: number;
+  /** Owner uid of the spool root, or null when it is missing. */
+  ownerUid: number | null;
+  /** True when every state directory is on the root's filesystem. */
+  sameFilesystem: boolean;
+}
+
+/** Checks a spool root; never throws for a problem it can describe. */
+export async function checkSpool(root: string): Promise<SpoolCheck> {
+  const uid = process.getuid?.() ?? -1;
+  const problems: SpoolProblem[] = [];
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+    problems.push(
+      code === 'ENOENT'
+        ? { code: 'SPOOL_MISSING', message: `The spool directory ${root} does not exist.`, fix: `Create it (mkdir -p ${root}) or mount the spool volume there, or set SPOOLKIT_SPOOL to the right path.` }
+        : { code: 'SPOOL_UNREADABLE', message: `The spool directory ${root} cannot be read (${code}).`, fix: `Give uid ${uid} access to ${root}.` },
+    );
+    return { ok: false, problems, uid, ownerUid: null, sameFilesystem: true };
+  }
+  if (!st.isDirectory()) {
+    problems.push({ code: 'SPOOL_NOT_DIRECTORY', message: `The spool path ${root} is not a directory.`, fix: `Point SPOOLKIT_SPOOL at a directory (or remove the file at ${root}).` });
+    return { ok: false, problems, uid, ownerUid: st.uid, sameFilesystem: true };
+  }
+  const probe = path.join(root, `.probe-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    fs.writeFileSync(probe, '', { flag: 'wx' });
+    fs.unlinkSync(probe);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') {
+      problems.push({ code: 'SPOOL_READ_ONLY', message: `The spool at ${root} is on a read-only filesystem.`, fix: 'Mount the spool volume read-write (remove :ro from the volume).' });
+    } else if (code === 'EACCES' || code === 'EPERM') {
+      problems.push({
+        code: 'SPOOL_NOT_WRITABLE',
+        message: `The spool at ${root} is owned by uid ${st.uid} (mode ${(st.mode & 0o777).toString(8)}) and is not writable by uid ${uid}.`,
+        fix: `chown -R ${uid} ${root}, add uid ${uid} to the group that owns it with group write (chmod -R g+w), or run as uid ${st.uid}.`,
+      });
+    } else if (code === 'ENOSPC' || code === 'EDQUOT') {
+      problems.push({ code: 'SPOOL_FULL', message: `The spool at ${root} is out of space (${code}).`, fix: 'Free disk space or grow the volume.' });
+    } else {
+      problems.push({ code: 'SPOOL_UNWRITABLE', message: `Cannot create a file in ${root} (${code ?? String(err)}).`, fix: `Check the mount and permissions of ${root}.` });
+    }
+  }
+  let sameFilesystem = true;
+  const dirs = [path.join(root, 'queues'), path.join(root, 'workers')];
+  for (const q of listQueues(root)) for (const d of ['', ...STATE_DIRS]) dirs.push(path.join(root, 'queues', q, d));
+  for (const d of dirs) {
+    try {
+      const ds = fs.statSync(d);
+      if (ds.dev !== st.dev) {
+        sameFilesystem = false;
+        problems.push({
+          code: 'SPOOL_EXDEV',
+          message: `${d} is on a different filesystem from the spool root ${root}; renames between them fail (EXDEV).`,
+          fix: `Mount the whole spool directory ${root} as one volume, not its subdirectories.`,
+        });
+        break;
+      }
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+  }
+  const markerFile = path.join(root, 'spool.json');
+  try {
+    const marker = JSON.parse(fs.readFileSync(markerFile, 'utf8')) as { version?: unknown };
+    if (typeof marker.version !== 'number') {
+      problems.push({ code: 'SPOOL_FORMAT_CORRUPT', message: `${markerFile} has no format version.`, fix: `Restore ${markerFile} or point SPOOLKIT_SPOOL at a spoolkit spool.` });
+    } else if (marker.version > SPOOL_FORMAT_VERSION) {
+      problems.push({
+        code: 'SPOOL_FORMAT_UNKNOWN',
+        message: `The spool at ${root} uses format version ${marker.version}; this spoolkit understands up to ${SPOOL_FORMAT_VERSION}.`,
+        fix: 'Upgrade spoolkit in this container to the version the other containers use.',
+      });
+    }
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) {
+      problems.push({ code: 'SPOOL_FORMAT_CORRUPT', message: `${markerFile} is not readable JSON.`, fix: `Restore ${markerFile} or point SPOOLKIT_SPOOL at a spoolkit spool.` });
+    }
+  }
+  return { ok: problems.length === 0, problems, uid, ownerUid: st.uid, sameFilesystem };
+}

@@ -1,0 +1,182 @@
+/**
+ * Claiming. A claim is one rename of a set entry to `active/<id>.json`: exactly one claimer wins;
+ * ENOENT means another claimer won (take the next entry), any other error is real. The rename sets
+ * the file's ctime, which starts the lease (lease.ts). Order: the LIFO set, then waiting, then
+ * priorities ascending (BullMQ: no priority first, then lower number first, FIFO within each).
+ *
+ * A file that cannot be parsed is quarantined: the raw file moves to `corrupt/`, and a failed
+ * record with the reason takes its place, so the job ends failed and is never retried.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { isErrno, rethrowFs, tryUnlink } from './fs.js';
+import { SetCursor, type SetEntry } from './ordered-set.js';
+import { parseJobRecord, RECORD_VERSION, type JobRecord } from './record.js';
+import type { QueueStore } from './store.js';
+
+/** A job this process holds a lease on. */
+export interface Claim {
+  id: string;
+  rec: JobRecord;
+  /** Path of the active file. */
+  path: string;
+  /** Inode of the active file as this process last wrote or claimed it. */
+  ino: number;
+  /** Record generation at claim time (see JobRecord.gen). */
+  gen: number;
+  /** When the lease was last renewed, ms. */
+  renewedAt: number;
+  /** The lease token handed to the processor. */
+  token: string;
+}
+
+/** A file found corrupt while claiming. */
+export interface CorruptFile {
+  id: string;
+  reason: string;
+}
+
+let tokenCounter = 0;
+
+/** Reads a claimed active file: record, inode and claim time. */
+export function readActive(file: string): { rec: JobRecord; ino: number; ctimeMs: number } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const st = fs.fstatSync(fd);
+    const buf = Buffer.allocUnsafe(st.size);
+    let off = 0;
+    while (off < st.size) {
+      const n = fs.readSync(fd, buf, off, st.size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return { rec: parseJobRecord(buf.toString('utf8', 0, off), file), ino: st.ino, ctimeMs: st.ctimeMs };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Moves an unparseable file to `corrupt/` and records a failed job with the reason. */
+export function quarantine(store: QueueStore, id: string, file: string, reason: string): void {
+  const dest = path.join(store.dir, 'corrupt', `${id}.${Date.now()}.json`);
+  try {
+    fs.renameSync(file, dest);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    rethrowFs(err, dest);
+  }
+  const now = Date.now();
+  const rec: JobRecord = {
+    v: RECORD_VERSION,
+    id,
+    name: '',
+    data: null,
+    opts: {},
+    timestamp: now,
+    delay: 0,
+    priority: 0,
+    attemptsMade: 1,
+    attemptsStarted: 1,
+    stalledCounter: 0,
+    progress: 0,
+    returnvalue: null,
+    failedReason: `corrupt job file (kept as ${path.relative(store.dir, dest)}): ${reason}`,
+    stacktrace: [],
+    finishedOn: now,
+    gen: 0,
+  };
+  store.writeAtomic(store.filePath('failed', id), JSON.stringify(rec));
+  store.events.append('failed', { jobId: id, failedReason: rec.failedReason, prev: 'active' });
+}
+
+/** Claims jobs for one worker, keeping cursors over the sets between calls. */
+export class Claimer {
+  private readonly lifo: SetCursor;
+  private readonly waiting: SetCursor;
+  private readonly prio = new Map<number, SetCursor>();
+
+  constructor(
+    private readonly store: QueueStore,
+    private readonly tokenPrefix: string,
+  ) {
+    this.lifo = new SetCursor(store.lifo);
+    this.waiting = new SetCursor(store.waiting);
+  }
+
+  /** Forgets cached listings (after a wake-up: someone may have added before our position). */
+  reset(): void {
+    this.lifo.reset();
+    this.waiting.reset();
+    for (const c of this.prio.values()) c.reset();
+  }
+
+  /** Claims up to `n` jobs. Corrupt files met on the way are quarantined and reported. */
+  claim(n: number, corrupt: CorruptFile[] = []): Claim[] {
+    const out: Claim[] = [];
+    if (n <= 0) return out;
+    // New LIFO jobs sort before anything cached, so the LIFO set is re-read every time.
+    this.lifo.reset();
+    this.drain(this.lifo, n, out, corrupt);
+    if (out.length < n) this.drain(this.waiting, n, out, corrupt);
+    if (out.length < n) {
+      for (const p of this.store.priorities()) {
+        let c = this.prio.get(p);
+        if (!c) {
+          c = new SetCursor(this.store.prioritized(p));
+          this.prio.set(p, c);
+        }
+        this.drain(c, n, out, corrupt);
+        if (out.length >= n) break;
+      }
+    }
+    return out;
+  }
+
+  private drain(cursor: SetCursor, n: number, out: Claim[], corrupt: CorruptFile[]): void {
+    while (out.length < n) {
+      const e = cursor.next();
+      if (!e) return;
+      const got = this.take(e, corrupt);
+      if (got === 'lost') cursor.skip(Math.floor(Math.random() * 3));
+      else if (got !== 'corrupt') out.push(got);
+    }
+  }
+
+  private take(e: SetEntry, corrupt: CorruptFile[]): Claim | 'lost' | 'corrupt' {
+    const dest = this.store.filePath('active', e.id);
+    try {
+      fs.renameSync(e.path, dest);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) {
+        if (!fs.existsSync(path.dirname(dest))) {
+          this.store.ensureDirs();
+          return this.take(e, corrupt);
+        }
+        return 'lost';
+      }
+      return rethrowFs(err, dest);
+    }
+    let read: { rec: JobRecord; ino: number; ctimeMs: number };
+    try {
+      read = readActive(dest);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return 'lost';
+      const reason = err instanceof Error ? err.message : String(err);
+      quarantine(this.store, e.id, dest, reason);
+      corrupt.push({ id: e.id, reason });
+      return 'corrupt';
+    }
+    if (read.rec.id !== e.id) {
+      const reason = `file name says job ${e.id} but the record says ${read.rec.id}`;
+      quarantine(this.store, e.id, dest, reason);
+      corrupt.push({ id: e.id, reason });
+      return 'corrupt';
+    }
+    return { id: e.id, rec: read.rec, path: dest, ino: read.ino, gen: read.rec.gen, renewedAt: Date.now(), token: `${this.tokenPrefix}:${++tokenCounter}` };
+  }
+}
+
+/** Removes a file if present, ignoring a concurrent removal. */
+export function dropFile(file: string): void {
+  tryUnlink(file);
+}

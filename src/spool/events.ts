@@ -1,0 +1,275 @@
+/**
+ * The per-queue event log: append-only JSON lines in numbered segments under `<queue>/events/`.
+ *
+ * Writers buffer lines and append them with one `write` per batch on the next turn of the event
+ * loop, through an `O_APPEND` descriptor, so lines from several processes never interleave. A
+ * segment past `SEGMENT_BYTES` is closed and the next number opened; the writer that rotates
+ * deletes segments older than the last `KEEP_SEGMENTS`. An event's id is `<segment>-<byte offset>`,
+ * which readers pass back to resume (BullMQ's `lastEventId`).
+ *
+ * Line format: `{"e":<event name>,"t":<ms>,"a":<BullMQ event args>}` plus optional spoolkit
+ * fields (`k`: the finished job's retention setting, read by the retention pass).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { isErrno, mkdirp, tryReaddir, tryUnlink, type FileModes } from './fs.js';
+
+/** Segment size that triggers rotation. */
+export const SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Segments kept after a rotation. */
+export const KEEP_SEGMENTS = 4;
+
+/** One event as read back from the log. */
+export interface LoggedEvent {
+  /** `<segment>-<offset>` */
+  id: string;
+  /** Event name. */
+  e: string;
+  /** Time appended, ms. */
+  t: number;
+  /** BullMQ-shaped event arguments. */
+  a: Record<string, unknown>;
+  /** Retention setting of a finished job (completed/failed events only). */
+  k?: unknown;
+}
+
+function segName(n: number): string {
+  return `${String(n).padStart(10, '0')}.jsonl`;
+}
+
+/** Segment numbers present in `dir`, ascending. */
+export function listSegments(dir: string): number[] {
+  return tryReaddir(dir)
+    .filter((n) => /^\d{10}\.jsonl$/.test(n))
+    .map((n) => Number(n.slice(0, 10)))
+    .sort((a, b) => a - b);
+}
+
+const liveWriters = new Set<EventWriter>();
+let exitHookInstalled = false;
+
+/** Appends events for one queue. One instance per queue directory per process. */
+export class EventWriter {
+  private lines: string[] = [];
+  private scheduled = false;
+  private fd: number | undefined;
+  private seg = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly modes: FileModes,
+  ) {}
+
+  /** Queues an event; it is written on the next turn of the event loop (or by `flush`). */
+  append(e: string, args: Record<string, unknown>, extra?: { k?: unknown }): void {
+    const line = extra?.k !== undefined ? { e, t: Date.now(), a: args, k: extra.k } : { e, t: Date.now(), a: args };
+    this.lines.push(JSON.stringify(line));
+    if (!liveWriters.has(this)) {
+      liveWriters.add(this);
+      if (!exitHookInstalled) {
+        exitHookInstalled = true;
+        process.on('exit', () => {
+          for (const w of liveWriters) w.flushQuietly();
+        });
+      }
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flushQuietly());
+    }
+  }
+
+  /** Writes every queued line now. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.lines.length === 0) return;
+    const text = this.lines.join('\n') + '\n';
+    this.lines = [];
+    this.writeOut(text, true);
+  }
+
+  /** Closes the segment descriptor (queued lines are written first). */
+  close(): void {
+    this.flushQuietly();
+    if (this.fd !== undefined) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        // already closed
+      }
+      this.fd = undefined;
+    }
+    liveWriters.delete(this);
+  }
+
+  private flushQuietly(): void {
+    try {
+      this.flush();
+    } catch {
+      // The event log is advisory; a failed append must not break the job transition that queued it.
+    }
+  }
+
+  private open(): void {
+    mkdirp(this.dir, this.modes);
+    const segs = listSegments(this.dir);
+    this.seg = segs.length ? segs[segs.length - 1]! : 1;
+    this.fd = fs.openSync(path.join(this.dir, segName(this.seg)), 'a', this.modes.file);
+    if (this.modes.chmodFiles) fs.fchmodSync(this.fd, this.modes.file);
+  }
+
+  private writeOut(text: string, retry: boolean): void {
+    if (this.fd === undefined) this.open();
+    const fd = this.fd!;
+    const st = fs.fstatSync(fd);
+    if (st.nlink === 0) {
+      // The queue was obliterated under us: start a fresh log.
+      fs.closeSync(fd);
+      this.fd = undefined;
+      if (retry) this.writeOut(text, false);
+      return;
+    }
+    if (st.size >= SEGMENT_BYTES) {
+      fs.closeSync(fd);
+      this.fd = undefined;
+      const next = this.seg + 1;
+      this.fd = fs.openSync(path.join(this.dir, segName(next)), 'a', this.modes.file);
+      if (this.modes.chmodFiles) fs.fchmodSync(this.fd, this.modes.file);
+      this.seg = next;
+      for (const old of listSegments(this.dir)) if (old <= next - KEEP_SEGMENTS) tryUnlink(path.join(this.dir, segName(old)));
+    }
+    try {
+      fs.writeSync(this.fd!, text);
+    } catch (err) {
+      if (retry && (isErrno(err, 'EBADF') || isErrno(err, 'ENOENT'))) {
+        this.fd = undefined;
+        this.writeOut(text, false);
+        return;
+      }
+      throw err;
+    }
+  }
+}
+
+/** Reads a queue's event log from a position onwards. */
+export class EventTail {
+  private seg: number;
+  private off: number;
+  private fd: number | undefined;
+  private skipFirst = false;
+  private filter: ((line: string) => boolean) | undefined;
+
+  /**
+   * `from`: `$` (only new events), `0` (every kept event), an event id `<seg>-<off>` to resume
+   * after, or a cursor `<seg>:<off>` from `position()` to resume exactly at.
+   */
+  constructor(
+    readonly dir: string,
+    from: string = '$',
+  ) {
+    const segs = listSegments(dir);
+    const m = /^(\d+)([-:])(\d+)$/.exec(from);
+    if (m && from !== '0-0') {
+      this.seg = Number(m[1]);
+      this.off = Number(m[3]);
+      this.skipFirst = m[2] === '-';
+    } else if (from === '0' || from === '0-0') {
+      this.seg = segs[0] ?? 1;
+      this.off = 0;
+    } else {
+      this.seg = segs[segs.length - 1] ?? 1;
+      this.off = 0;
+      try {
+        this.off = fs.statSync(path.join(dir, segName(this.seg))).size;
+      } catch {
+        this.off = 0;
+      }
+    }
+  }
+
+  /** A cursor (`<seg>:<off>`) a new reader can pass to resume exactly here. */
+  position(): string {
+    return `${this.seg}:${this.off}`;
+  }
+
+  /** Reads every complete line available now (up to about `maxBytes`); `filter` skips lines before parsing. */
+  read(maxBytes = 4 * 1024 * 1024, filter?: (line: string) => boolean): LoggedEvent[] {
+    const out: LoggedEvent[] = [];
+    this.filter = filter;
+    for (let hops = 0; hops < 16; hops++) {
+      const got = this.readSegment(out, maxBytes);
+      if (got === 'more') return out;
+      // At the end of this segment: move on only when a later one exists.
+      const segs = listSegments(this.dir);
+      const later = segs.find((s) => s > this.seg);
+      if (later === undefined) {
+        if (got === 'missing' && segs.length > 0 && segs[segs.length - 1]! < this.seg) {
+          // The log was reset (queue obliterated): start over at its beginning.
+          this.moveTo(segs[0]!);
+          continue;
+        }
+        return out;
+      }
+      if (got === 'eof') this.readSegment(out, maxBytes); // late appends to the old segment
+      this.moveTo(later);
+    }
+    return out;
+  }
+
+  /** Releases the open descriptor. */
+  close(): void {
+    if (this.fd !== undefined) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        // already closed
+      }
+      this.fd = undefined;
+    }
+  }
+
+  private moveTo(seg: number): void {
+    this.close();
+    this.seg = seg;
+    this.off = 0;
+    this.skipFirst = false;
+  }
+
+  private readSegment(out: LoggedEvent[], maxBytes: number): 'eof' | 'more' | 'missing' {
+    if (this.fd === undefined) {
+      try {
+        this.fd = fs.openSync(path.join(this.dir, segName(this.seg)), 'r');
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) return 'missing';
+        throw err;
+      }
+    }
+    const size = fs.fstatSync(this.fd).size;
+    if (size < this.off) this.off = 0;
+    if (size === this.off) return 'eof';
+    const len = Math.min(size - this.off, maxBytes);
+    const buf = Buffer.allocUnsafe(len);
+    const n = fs.readSync(this.fd, buf, 0, len, this.off);
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0 || nl >= n) break;
+      const lineOff = this.off + start;
+      const text = buf.toString('utf8', start, nl);
+      start = nl + 1;
+      if (this.skipFirst) {
+        this.skipFirst = false;
+        continue;
+      }
+      if (this.filter && !this.filter(text)) continue;
+      try {
+        const parsed = JSON.parse(text) as Omit<LoggedEvent, 'id'>;
+        if (typeof parsed.e === 'string') out.push({ id: `${this.seg}-${lineOff}`, e: parsed.e, t: parsed.t, a: parsed.a ?? {}, k: parsed.k });
+      } catch {
+        // A torn or foreign line: skip it.
+      }
+    }
+    this.off += start;
+    return size - this.off > 0 && start > 0 ? 'more' : 'eof';
+  }
+}

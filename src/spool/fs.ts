@@ -1,0 +1,182 @@
+/**
+ * Synchronous filesystem primitives for the spool. The hot paths (add, claim, finish) use `*Sync`
+ * calls because on tiny files they are several times faster than the thread-pool round trips of the
+ * async API; callers batch work and yield to the event loop between batches.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spoolErrorFromErrno } from '../errors.js';
+
+/** Creation modes for spool files and directories. */
+export interface FileModes {
+  /** Mode for new files, e.g. 0o664. */
+  readonly file: number;
+  /** Mode for new directories, e.g. 0o775. */
+  readonly dir: number;
+  /** True when the process umask would strip bits we want, so files are chmod-ed after creation. */
+  readonly chmodFiles: boolean;
+  /** Same for directories. */
+  readonly chmodDirs: boolean;
+}
+
+let processUmask: number | undefined;
+
+function currentProcessUmask(): number {
+  if (processUmask === undefined) {
+    // Reading the umask means setting it; set it back at once. Done once per process.
+    const old = process.umask(0o022);
+    process.umask(old);
+    processUmask = old;
+  }
+  return processUmask;
+}
+
+/** Resolves file and directory modes from a spoolkit `umask` option (default 0o002; world-write always removed). */
+export function resolveModes(umask: number | undefined): FileModes {
+  const mask = ((umask ?? 0o002) | 0o002) & 0o777;
+  const file = 0o666 & ~mask;
+  const dir = 0o777 & ~mask;
+  const pmask = currentProcessUmask();
+  return { file, dir, chmodFiles: (file & ~pmask) !== file, chmodDirs: (dir & ~pmask) !== dir };
+}
+
+/** True when `err` is a Node errno error with `code`. */
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+/** Rethrows an fs error as the spoolkit error naming its fix when there is one (ENOSPC, EACCES, EROFS, EXDEV). */
+export function rethrowFs(err: unknown, at: string): never {
+  throw spoolErrorFromErrno(err, at) ?? err;
+}
+
+/** `mkdir -p` with spool modes. Returns true when it created anything. */
+export function mkdirp(dir: string, modes: FileModes): boolean {
+  try {
+    fs.mkdirSync(dir, { mode: modes.dir });
+    if (modes.chmodDirs) fs.chmodSync(dir, modes.dir);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    if (!isErrno(err, 'ENOENT')) rethrowFs(err, dir);
+  }
+  mkdirp(path.dirname(dir), modes);
+  return mkdirp(dir, modes);
+}
+
+/** Writes `data` to a new file at `file` (exclusive), fsyncing when `durable`. Returns the new inode. */
+export function writeNewFile(file: string, data: string, modes: FileModes, durable: boolean): number {
+  const fd = fs.openSync(file, 'wx', modes.file);
+  try {
+    if (modes.chmodFiles) fs.fchmodSync(fd, modes.file);
+    fs.writeSync(fd, data);
+    if (durable) fs.fsyncSync(fd);
+    return fs.fstatSync(fd).ino;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes `data` to a new file without reporting its inode (one syscall fewer). */
+export function writeNewFileQuick(file: string, data: string, modes: FileModes, durable: boolean): void {
+  const fd = fs.openSync(file, 'wx', modes.file);
+  try {
+    if (modes.chmodFiles) fs.fchmodSync(fd, modes.file);
+    fs.writeSync(fd, data);
+    if (durable) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** fsync a directory so a rename or unlink inside it survives a power loss. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch (err) {
+    // Some filesystems refuse fsync on directories; the rename itself is still atomic.
+    if (!isErrno(err, 'EINVAL') && !isErrno(err, 'EISDIR') && !isErrno(err, 'ENOENT')) rethrowFs(err, dir);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Renames `from` to `to`, creating `to`'s directory when it is missing (consumers remove empty
+ * buckets, so a producer can find its bucket gone between mkdir and rename). Throws ENOENT only
+ * when `from` itself is gone.
+ */
+export function renameInto(from: string, to: string, modes: FileModes): void {
+  for (let i = 0; ; i++) {
+    try {
+      fs.renameSync(from, to);
+      return;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') || i >= 20) rethrowFs(err, to);
+      if (!fs.existsSync(from)) throw err;
+      mkdirp(path.dirname(to), modes);
+    }
+  }
+}
+
+/** Reads a whole file as UTF-8, or undefined when it does not exist. */
+export function tryReadText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    return rethrowFs(err, file);
+  }
+}
+
+/** Lists a directory, or returns [] when it does not exist. */
+export function tryReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return [];
+    return rethrowFs(err, dir);
+  }
+}
+
+/** Unlinks a file; false when it was already gone. */
+export function tryUnlink(file: string): boolean {
+  try {
+    fs.unlinkSync(file);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    return rethrowFs(err, file);
+  }
+}
+
+/** Removes an empty directory; false when it is gone or not empty. */
+export function tryRmdir(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch (err) {
+    // Bucket removal is housekeeping: a read-only or foreign-owned spool just keeps its buckets.
+    for (const code of ['ENOENT', 'ENOTEMPTY', 'EEXIST', 'EBUSY', 'EROFS', 'EACCES', 'EPERM']) if (isErrno(err, code)) return false;
+    return rethrowFs(err, dir);
+  }
+}
+
+/** stat, or undefined when the path does not exist. */
+export function tryStat(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    return rethrowFs(err, file);
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks the thread for `ms` (only for very short back-offs inside synchronous critical sections). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}

@@ -1,0 +1,94 @@
+/**
+ * Worker heartbeat files: `<root>/workers/<workerId>.json`, rewritten (temp + rename) at start and
+ * every `heartbeatIntervalMs`, removed on close. A file whose `heartbeatAt` is old belongs to a
+ * worker that died or hangs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { isErrno, mkdirp, rethrowFs, tryReaddir, tryUnlink, type FileModes } from './fs.js';
+
+/** One worker as its heartbeat file describes it. */
+export interface WorkerHeartbeat {
+  workerId: string;
+  hostname: string;
+  pid: number;
+  queues: string[];
+  startedAt: number;
+  heartbeatAt: number;
+  /** Milliseconds since `heartbeatAt`, computed by the reader. */
+  ageMs: number;
+  concurrency: number;
+  running: number;
+  processed: number;
+  failed: number;
+  meta: Record<string, unknown>;
+  /** Per-queue completions and failures in the minute before `heartbeatAt`. */
+  recent?: Record<string, { completed: number; failed: number }>;
+  /** Ids of the jobs this worker holds leases on. */
+  activeJobs?: string[];
+}
+
+/** Path of a worker's heartbeat file. */
+export function heartbeatPath(root: string, workerId: string): string {
+  return path.join(root, 'workers', `${workerId}.json`);
+}
+
+/** Writes a heartbeat file atomically. */
+export function writeHeartbeat(root: string, hb: Omit<WorkerHeartbeat, 'ageMs'>, modes: FileModes): void {
+  const file = heartbeatPath(root, hb.workerId);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const body = JSON.stringify(hb);
+  try {
+    fs.writeFileSync(tmp, body, { mode: modes.file });
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) rethrowFs(err, tmp);
+    mkdirp(path.dirname(file), modes);
+    fs.writeFileSync(tmp, body, { mode: modes.file });
+  }
+  if (modes.chmodFiles) fs.chmodSync(tmp, modes.file);
+  fs.renameSync(tmp, file);
+}
+
+/** Removes a heartbeat file. */
+export function removeHeartbeat(root: string, workerId: string): void {
+  tryUnlink(heartbeatPath(root, workerId));
+}
+
+/** Reads every heartbeat file (unreadable ones are skipped). */
+export function readHeartbeats(root: string, nowMs = Date.now()): WorkerHeartbeat[] {
+  const dir = path.join(root, 'workers');
+  const out: WorkerHeartbeat[] = [];
+  for (const name of tryReaddir(dir)) {
+    if (!name.endsWith('.json')) continue;
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, name), 'utf8');
+    } catch {
+      continue;
+    }
+    try {
+      const hb = JSON.parse(text) as Omit<WorkerHeartbeat, 'ageMs'>;
+      if (typeof hb.workerId !== 'string' || typeof hb.heartbeatAt !== 'number') continue;
+      out.push({
+        workerId: hb.workerId,
+        hostname: String(hb.hostname ?? ''),
+        pid: Number(hb.pid ?? 0),
+        queues: Array.isArray(hb.queues) ? hb.queues.map(String) : [],
+        startedAt: Number(hb.startedAt ?? 0),
+        heartbeatAt: hb.heartbeatAt,
+        ageMs: Math.max(0, nowMs - hb.heartbeatAt),
+        concurrency: Number(hb.concurrency ?? 0),
+        running: Number(hb.running ?? 0),
+        processed: Number(hb.processed ?? 0),
+        failed: Number(hb.failed ?? 0),
+        meta: typeof hb.meta === 'object' && hb.meta !== null ? hb.meta : {},
+        ...(hb.recent ? { recent: hb.recent } : {}),
+        ...(Array.isArray(hb.activeJobs) ? { activeJobs: hb.activeJobs.map(String) } : {}),
+      });
+    } catch {
+      // torn or foreign file
+    }
+  }
+  out.sort((a, b) => (a.workerId < b.workerId ? -1 : 1));
+  return out;
+}

@@ -1,0 +1,72 @@
+/**
+ * Checks job options at `add`, with BullMQ's rules and messages where BullMQ has them, and
+ * refuses the BullMQ features spoolkit does not implement instead of ignoring them.
+ */
+import { NotSupportedError, SpoolkitError } from '../errors.js';
+import type { JobsOptions, KeepJobs } from '../types.js';
+
+/** Highest priority number BullMQ accepts (2^21 - 1). */
+export const MAX_PRIORITY = 2 ** 21 - 1;
+
+function bad(message: string): SpoolkitError {
+  return new SpoolkitError('ERR_INVALID_JOB', message);
+}
+
+function checkKeep(v: unknown, field: string): void {
+  if (v === undefined || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0) throw bad(`${field} must be true, false, a count >= 0 or { age, count }, got ${v}.`);
+    return;
+  }
+  if (typeof v === 'object' && v !== null) {
+    const k = v as KeepJobs;
+    for (const f of ['age', 'count', 'limit'] as const) {
+      if (k[f] !== undefined && (typeof k[f] !== 'number' || !(k[f]! >= 0))) throw bad(`${field}.${f} must be a number >= 0 (age is in seconds).`);
+    }
+    return;
+  }
+  throw bad(`${field} must be true, false, a count or { age, count }.`);
+}
+
+/** Throws when `opts` holds an invalid or unsupported option. */
+export function validateJobOptions(opts: JobsOptions, name: string): void {
+  if (opts.repeat !== undefined) {
+    throw new NotSupportedError('The repeat option of add()', 'BullMQ v6 removed it too; use queue.upsertJobScheduler(id, { every | pattern }, { name, data })');
+  }
+  if (opts.parent !== undefined) throw new NotSupportedError('Flows (the parent option)');
+  for (const f of ['failParentOnFailure', 'continueParentOnFailure', 'ignoreDependencyOnFailure', 'removeDependencyOnFailure'] as const) {
+    if (opts[f]) throw new NotSupportedError(`Flows (the ${f} option)`);
+  }
+  const p = opts.priority;
+  if (p !== undefined) {
+    if (typeof p !== 'number' || !Number.isInteger(p)) throw bad(`Priority should not be float (job ${JSON.stringify(name)}, priority ${String(p)}); use an integer.`);
+    if (p < 0 || p > MAX_PRIORITY) throw bad(`Priority should be between 0 and ${MAX_PRIORITY} (job ${JSON.stringify(name)}, priority ${p}).`);
+  }
+  if (opts.delay !== undefined && (typeof opts.delay !== 'number' || !(opts.delay >= 0) || !Number.isFinite(opts.delay))) {
+    throw bad(`delay must be a number of ms >= 0 (job ${JSON.stringify(name)}, delay ${String(opts.delay)}).`);
+  }
+  if (opts.attempts !== undefined && (typeof opts.attempts !== 'number' || !Number.isInteger(opts.attempts) || opts.attempts < 0)) {
+    throw bad(`attempts must be an integer >= 0 (job ${JSON.stringify(name)}).`);
+  }
+  const b = opts.backoff;
+  if (b !== undefined) {
+    if (typeof b === 'number') {
+      if (!(b >= 0)) throw bad(`backoff must be a delay in ms >= 0 or { type, delay }.`);
+    } else if (typeof b !== 'object' || b === null || typeof b.type !== 'string') {
+      throw bad(`backoff must be a delay in ms or { type: 'fixed' | 'exponential' | <custom>, delay, jitter }.`);
+    } else if (b.jitter !== undefined && !(b.jitter >= 0 && b.jitter <= 1)) {
+      throw bad(`backoff.jitter must be between 0 and 1, got ${String(b.jitter)}.`);
+    }
+  }
+  checkKeep(opts.removeOnComplete, 'removeOnComplete');
+  checkKeep(opts.removeOnFail, 'removeOnFail');
+  if (opts.sizeLimit !== undefined && !(typeof opts.sizeLimit === 'number' && opts.sizeLimit > 0)) throw bad(`sizeLimit must be a number of bytes > 0.`);
+  if (opts.keepLogs !== undefined && !(typeof opts.keepLogs === 'number' && opts.keepLogs >= 0)) throw bad(`keepLogs must be a number >= 0.`);
+  const d = opts.deduplication;
+  if (d !== undefined) {
+    if (typeof d !== 'object' || d === null || typeof d.id !== 'string' || d.id === '') throw bad(`deduplication must be { id: string, ttl?: ms }.`);
+    if (d.extend || d.replace) throw new NotSupportedError('Debounce deduplication (extend/replace)', 'use { id } or { id, ttl }');
+    if (d.keepLastIfActive) throw new NotSupportedError('deduplication.keepLastIfActive');
+    if (d.ttl !== undefined && !(typeof d.ttl === 'number' && d.ttl > 0)) throw bad(`deduplication.ttl must be a number of ms > 0.`);
+  }
+}

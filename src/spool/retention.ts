@@ -1,0 +1,146 @@
+/**
+ * Retention of finished jobs (`removeOnComplete` / `removeOnFail` as a count or `{ age, count }`).
+ *
+ * Nothing lists completed/ or failed/ per job. Instead the event log is the journal: every
+ * `completed` and `failed` event carries the job's retention setting (`k`). A pass (at most once a
+ * second per worker; one process at a time, under `retention.lock`) reads the events since its
+ * saved position, keeps the finished ids in order in `retention.json`, and removes the jobs that
+ * fall out of the newest `count` or are older than `age`. The setting of the most recent finished
+ * job of each kind applies (as in BullMQ, where the finishing job's setting trims the set).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { KeepJobs } from '../types.js';
+import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './defaults.js';
+import { EventTail } from './events.js';
+import { forgetJob } from './admin.js';
+import { isErrno, tryReadText, tryUnlink } from './fs.js';
+import { parseJobRecord } from './record.js';
+import type { QueueStore } from './store.js';
+
+const LOCK_STALE_MS = 30_000;
+
+type Keep = boolean | number | KeepJobs;
+
+interface RetentionState {
+  pos: string;
+  completed: [string, number][];
+  failed: [string, number][];
+  keepCompleted?: Keep;
+  keepFailed?: Keep;
+}
+
+function loadState(file: string): RetentionState | undefined {
+  const text = tryReadText(file);
+  if (!text) return undefined;
+  try {
+    const s = JSON.parse(text) as RetentionState;
+    if (typeof s.pos !== 'string' || !Array.isArray(s.completed) || !Array.isArray(s.failed)) return undefined;
+    return s;
+  } catch {
+    return undefined;
+  }
+}
+
+function toKeep(k: Keep | undefined, fallback: KeepJobs): KeepJobs | 'forever' {
+  if (k === undefined) return fallback;
+  if (k === false) return 'forever';
+  if (k === true) return { count: 0 };
+  if (typeof k === 'number') return { count: k };
+  return k;
+}
+
+function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: number): string[] {
+  if (keep === 'forever') return [];
+  const drop: string[] = [];
+  const limit = keep.limit && keep.limit > 0 ? keep.limit : Infinity;
+  // Newest last; keep the latest entry per id.
+  const latest = new Map<string, number>();
+  for (let i = 0; i < list.length; i++) latest.set(list[i]![0], i);
+  const unique = list.filter((e, i) => latest.get(e[0]) === i);
+  let cut = 0;
+  if (keep.count !== undefined) cut = Math.max(0, unique.length - keep.count);
+  if (keep.age !== undefined) {
+    const cutoff = nowMs - keep.age * 1000;
+    while (cut < unique.length && unique[cut]![1] < cutoff) cut++;
+  }
+  cut = Math.min(cut, limit === Infinity ? cut : limit);
+  for (let i = 0; i < cut; i++) drop.push(unique[i]![0]);
+  list.length = 0;
+  list.push(...unique.slice(cut));
+  return drop;
+}
+
+function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: string): void {
+  const file = store.filePath(place, id);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return; // retried or removed meanwhile
+    throw err;
+  }
+  if (!tryUnlink(file)) return;
+  try {
+    forgetJob(store, parseJobRecord(text, file));
+  } catch {
+    store.removeIdEntry(id);
+  }
+}
+
+/** Runs one retention pass for a queue. Returns the number of jobs removed (0 when another process holds the lock). */
+export function runRetention(store: QueueStore, nowMs: number, defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined } = {}): number {
+  const lock = path.join(store.dir, 'retention.lock');
+  try {
+    fs.mkdirSync(lock);
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) return 0;
+    try {
+      if (nowMs - fs.statSync(lock).mtimeMs > LOCK_STALE_MS) fs.rmdirSync(lock);
+    } catch {
+      // someone else cleaned it
+    }
+    return 0;
+  }
+  try {
+    const file = path.join(store.dir, 'retention.json');
+    const state = loadState(file) ?? { pos: '0', completed: [], failed: [] };
+    const tail = new EventTail(path.join(store.dir, 'events'), state.pos);
+    let changed = false;
+    try {
+      for (let round = 0; round < 8; round++) {
+        const events = tail.read(8 * 1024 * 1024, (line) => line.startsWith('{"e":"completed"') || line.startsWith('{"e":"failed"'));
+        for (const e of events) {
+          const id = typeof e.a.jobId === 'string' ? e.a.jobId : undefined;
+          if (!id || e.k === true) continue;
+          const k = e.k as Keep | undefined;
+          if (e.e === 'completed') {
+            state.keepCompleted = k;
+            if (k !== false) state.completed.push([id, e.t]);
+          } else {
+            state.keepFailed = k;
+            if (k !== false) state.failed.push([id, e.t]);
+          }
+        }
+        const pos = tail.position();
+        if (pos !== state.pos) changed = true;
+        state.pos = pos;
+        if (events.length === 0) break;
+      }
+    } finally {
+      tail.close();
+    }
+    const dropC = trim(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED), nowMs);
+    const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs);
+    for (const id of dropC) removeFinished(store, 'completed', id);
+    for (const id of dropF) removeFinished(store, 'failed', id);
+    if (changed || dropC.length || dropF.length) store.writeAtomic(file, JSON.stringify(state));
+    return dropC.length + dropF.length;
+  } finally {
+    try {
+      fs.rmdirSync(lock);
+    } catch {
+      // already broken as stale
+    }
+  }
+}

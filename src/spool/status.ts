@@ -1,0 +1,106 @@
+/**
+ * `readSpoolStatus`: a cheap summary of a spool for health checks and `spoolkit status`. It lists
+ * no directory whose size grows with the backlog (counts come from the per-leaf cache), creates
+ * nothing, and reads each heartbeat file once.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { countJobs, loadCountCache, saveCountCache, type JobCounts } from './counts.js';
+import { resolveModes, tryReaddir } from './fs.js';
+import { readHeartbeats, type WorkerHeartbeat } from './heartbeat.js';
+import { keyMs, lifoKeyTime } from './keys.js';
+import { SetCursor } from './ordered-set.js';
+import { readSpoolMarker } from './root.js';
+import { QueueStore } from './store.js';
+
+/** Status of one queue. */
+export interface QueueStatus {
+  counts: JobCounts;
+  /** Age in ms of the job that has waited longest to run, or null when none waits. */
+  oldestWaitingAgeMs: number | null;
+  paused: boolean;
+  /** Completions in the last minute, as reported by live workers' heartbeats. */
+  completedLastMinute: number;
+  /** Final failures in the last minute, as reported by live workers' heartbeats. */
+  failedLastMinute: number;
+  /** Files quarantined as unparseable. */
+  corrupt: number;
+}
+
+/** Status of a spool. */
+export interface SpoolStatus {
+  root: string;
+  /** Format version from spool.json; null when spool.json is missing. */
+  formatVersion: number | null;
+  queues: Record<string, QueueStatus>;
+  /** Every heartbeat file, with its age. */
+  workers: WorkerHeartbeat[];
+}
+
+/** Queue names present in a spool. */
+export function listQueues(root: string): string[] {
+  return tryReaddir(path.join(root, 'queues'))
+    .filter((n) => !n.startsWith('.'))
+    .sort();
+}
+
+function oldestWaiting(store: QueueStore, nowMs: number): number | null {
+  let oldest = Infinity;
+  const head = new SetCursor(store.waiting, () => nowMs).peek();
+  if (head) oldest = Math.min(oldest, keyMs(head.key));
+  for (const p of store.priorities()) {
+    const h = new SetCursor(store.prioritized(p), () => nowMs).peek();
+    if (h) oldest = Math.min(oldest, keyMs(h.key));
+  }
+  const lastLifo = store.lifo.entries(true).next();
+  if (!lastLifo.done) oldest = Math.min(oldest, lifoKeyTime(lastLifo.value.key));
+  return oldest === Infinity ? null : Math.max(0, nowMs - oldest);
+}
+
+/** Reads the status of a spool (all queues, or those named). */
+export async function readSpoolStatus(root: string, opts: { queues?: string[]; nowMs?: number } = {}): Promise<SpoolStatus> {
+  const nowMs = opts.nowMs ?? Date.now();
+  const formatVersion = readSpoolMarker(root)?.version ?? null;
+  const workers = readHeartbeats(root, nowMs);
+  const names = opts.queues ?? listQueues(root);
+  const modes = resolveModes(undefined);
+  const queues: Record<string, QueueStatus> = {};
+  for (const name of names) {
+    const dir = path.join(root, 'queues', name);
+    const exists = fs.existsSync(dir);
+    let completedLastMinute = 0;
+    let failedLastMinute = 0;
+    for (const w of workers) {
+      const r = w.recent?.[name];
+      if (r && w.ageMs < 60_000) {
+        completedLastMinute += r.completed;
+        failedLastMinute += r.failed;
+      }
+    }
+    if (!exists) {
+      queues[name] = {
+        counts: { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 0, failed: 0, 'waiting-children': 0 },
+        oldestWaitingAgeMs: null,
+        paused: false,
+        completedLastMinute,
+        failedLastMinute,
+        corrupt: 0,
+      };
+      continue;
+    }
+    const store = QueueStore.openReadOnly(root, name, modes);
+    const cache = loadCountCache(store);
+    const before = JSON.stringify([...cache]);
+    const counts = countJobs(store, nowMs, cache);
+    if (JSON.stringify([...cache]) !== before) saveCountCache(store, cache);
+    queues[name] = {
+      counts,
+      oldestWaitingAgeMs: oldestWaiting(store, nowMs),
+      paused: store.isPaused(),
+      completedLastMinute,
+      failedLastMinute,
+      corrupt: tryReaddir(path.join(dir, 'corrupt')).length,
+    };
+  }
+  return { root, formatVersion, queues, workers };
+}

@@ -1,0 +1,264 @@
+/**
+ * A queue's directory on disk and the state every operation on it shares within one process
+ * (paths, ordered sets, the event writer, file modes). Operations live in sibling modules
+ * (add, claim, finish, lookup, admin) and take a `QueueStore`.
+ *
+ * Layout of `<root>/queues/<name>/` (see docs/spool-format.md):
+ *
+ *     waiting/  lifo/  prioritized/<7-digit priority>/  delayed/   ordered sets (ordered-set.ts)
+ *     active/<id>.json  completed/<id>.json  failed/<id>.json   one file per job
+ *     reclaiming/<id>.json   stalled jobs being put back (one reclaimer wins the rename)
+ *     ids/<2 hex>/<id>       id index: the job's last set path, created exclusively (dedup)
+ *     dedup/<sha1>.json      deduplication keys
+ *     logs/<id>.jsonl        job log rows
+ *     events/<seg>.jsonl     event log (events.ts)
+ *     corrupt/               unparseable files, kept for inspection
+ *     tmp/                   temp files before their rename
+ *     paused                 marker: nobody claims while it exists
+ *     seq, seq.lock          automatic id counter and its lock
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import type { Durability } from '../types.js';
+import { EventWriter } from './events.js';
+import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryReadText, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes } from './fs.js';
+import { PROCESS_TAG } from './keys.js';
+import { OrderedSet } from './ordered-set.js';
+import { ensureSpoolRoot } from './root.js';
+
+/** The fixed state directories of a queue. */
+export const STATE_DIRS = ['waiting', 'lifo', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'reclaiming', 'ids', 'dedup', 'logs', 'events', 'corrupt', 'tmp'] as const;
+
+/** Where a job file sits. */
+export type Place = 'waiting' | 'lifo' | 'prioritized' | 'delayed' | 'active' | 'completed' | 'failed' | 'reclaiming';
+
+/** Options resolved once per store. */
+export interface StoreSettings {
+  durability: Durability;
+  modes: FileModes;
+  logger?: Logger;
+  /** Never create directories (status readers). */
+  readOnly?: boolean;
+}
+
+let tmpCounter = 0;
+
+export class QueueStore {
+  readonly dir: string;
+  readonly durable: boolean;
+  readonly modes: FileModes;
+  readonly logger: Logger;
+  readonly waiting: OrderedSet;
+  readonly lifo: OrderedSet;
+  readonly delayed: OrderedSet;
+  readonly events: EventWriter;
+  /** In-process notifications (`wake` when this process added work), shared by stores of one directory. */
+  readonly local: EventEmitter;
+  private readonly prio = new Map<number, OrderedSet>();
+
+  private constructor(
+    readonly root: string,
+    readonly name: string,
+    settings: StoreSettings,
+    events: EventWriter,
+    local: EventEmitter,
+  ) {
+    this.dir = path.join(root, 'queues', name);
+    this.durable = settings.durability === 'durable';
+    this.modes = settings.modes;
+    this.logger = settings.logger ?? silentLogger;
+    this.waiting = new OrderedSet(path.join(this.dir, 'waiting'), 'fifo');
+    this.lifo = new OrderedSet(path.join(this.dir, 'lifo'), 'lifo');
+    this.delayed = new OrderedSet(path.join(this.dir, 'delayed'), 'fifo');
+    this.events = events;
+    this.local = local;
+    this.readOnly = !!settings.readOnly;
+    this.ensureDirs();
+  }
+
+  /** True for stores opened by readers that must not create anything. */
+  readonly readOnly: boolean;
+
+  /** A store for reading only: creates nothing, shares nothing with writers. */
+  static openReadOnly(root: string, name: string, modes: FileModes): QueueStore {
+    const dir = path.join(root, 'queues', name);
+    return new QueueStore(root, name, { durability: 'fast', modes, readOnly: true }, new EventWriter(path.join(dir, 'events'), modes), new EventEmitter());
+  }
+
+  private static stores = new Map<string, QueueStore>();
+  private static writers = new Map<string, EventWriter>();
+  private static wakers = new Map<string, EventEmitter>();
+
+  /** The store for `root`/`name` with these settings (one per combination per process). */
+  static open(root: string, name: string, settings: StoreSettings): QueueStore {
+    const key = `${root}\0${name}\0${settings.durability}\0${settings.modes.file}`;
+    let store = QueueStore.stores.get(key);
+    if (!store) {
+      ensureSpoolRoot(root, settings.modes);
+      const dir = path.join(root, 'queues', name);
+      let writer = QueueStore.writers.get(dir);
+      if (!writer) {
+        writer = new EventWriter(path.join(dir, 'events'), settings.modes);
+        QueueStore.writers.set(dir, writer);
+      }
+      let waker = QueueStore.wakers.get(dir);
+      if (!waker) {
+        waker = new EventEmitter();
+        waker.setMaxListeners(0);
+        QueueStore.wakers.set(dir, waker);
+      }
+      store = new QueueStore(root, name, settings, writer, waker);
+      QueueStore.stores.set(key, store);
+    }
+    return store;
+  }
+
+  /** Creates the state directories (again, after an obliterate). */
+  ensureDirs(): void {
+    if (this.readOnly) return;
+    for (const d of STATE_DIRS) mkdirp(path.join(this.dir, d), this.modes);
+  }
+
+  /** Absolute path of a fixed-place job file. */
+  filePath(place: 'active' | 'completed' | 'failed' | 'reclaiming', id: string): string {
+    return path.join(this.dir, place, `${id}.json`);
+  }
+
+  /** The ordered set for a priority (1..2^21-1). */
+  prioritized(priority: number): OrderedSet {
+    let set = this.prio.get(priority);
+    if (!set) {
+      set = new OrderedSet(path.join(this.dir, 'prioritized', String(priority).padStart(7, '0')), 'fifo');
+      this.prio.set(priority, set);
+    }
+    return set;
+  }
+
+  /** Priorities that currently have a directory, ascending. */
+  priorities(): number[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(this.dir, 'prioritized'));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+    return names.filter((n) => /^\d{7}$/.test(n)).map(Number).sort((a, b) => a - b);
+  }
+
+  /** A fresh temp file path inside the queue. */
+  tmpPath(): string {
+    return path.join(this.dir, 'tmp', `${process.pid}-${PROCESS_TAG}-${(tmpCounter++).toString(36)}.tmp`);
+  }
+
+  /** Writes `text` to a new temp file (recreating the queue's directories if it was obliterated); returns its path and inode. */
+  writeTmp(text: string, wantInode = false): { tmp: string; ino: number } {
+    const tmp = this.tmpPath();
+    for (let i = 0; ; i++) {
+      try {
+        if (wantInode) return { tmp, ino: writeNewFile(tmp, text, this.modes, this.durable) };
+        writeNewFileQuick(tmp, text, this.modes, this.durable);
+        return { tmp, ino: 0 };
+      } catch (err) {
+        if (isErrno(err, 'ENOENT') && i === 0) {
+          this.ensureDirs();
+          continue;
+        }
+        return rethrowFs(err, tmp);
+      }
+    }
+  }
+
+  /** Renames a temp file to its destination (creating buckets), fsyncing the directory when durable. */
+  publish(tmp: string, dest: string): void {
+    renameInto(tmp, dest, this.modes);
+    if (this.durable) fsyncDir(path.dirname(dest));
+  }
+
+  /** Writes a whole file atomically (temp + rename). */
+  writeAtomic(dest: string, text: string): number {
+    const { tmp, ino } = this.writeTmp(text, true);
+    try {
+      this.publish(tmp, dest);
+    } catch (err) {
+      tryUnlink(tmp);
+      throw err;
+    }
+    return ino;
+  }
+
+  /** Path of a job's id-index entry. */
+  idPath(id: string): string {
+    return path.join(this.dir, 'ids', shard(id), id);
+  }
+
+  /**
+   * Creates the id-index entry exclusively. Returns false when the id is taken. The entry holds the
+   * job's set path relative to the queue directory (a hint for `getJob`).
+   */
+  createIdEntry(id: string, hint: string): boolean {
+    const p = this.idPath(id);
+    for (let i = 0; ; i++) {
+      try {
+        writeNewFileQuick(p, hint, this.modes, this.durable);
+        return true;
+      } catch (err) {
+        if (isErrno(err, 'EEXIST')) return false;
+        if (isErrno(err, 'ENOENT') && i < 3) {
+          mkdirp(path.dirname(p), this.modes);
+          continue;
+        }
+        return rethrowFs(err, p);
+      }
+    }
+  }
+
+  /** Replaces the id-index hint (before the job moves to a new set path). */
+  updateIdEntry(id: string, hint: string): void {
+    this.writeAtomic(this.idPath(id), hint);
+  }
+
+  /** Reads the id-index hint, or undefined when the id is free. */
+  readIdEntry(id: string): string | undefined {
+    return tryReadText(this.idPath(id));
+  }
+
+  /** Frees an id. */
+  removeIdEntry(id: string): void {
+    tryUnlink(this.idPath(id));
+  }
+
+  /** Path relative to the queue directory (what the id index stores). */
+  rel(abs: string): string {
+    return path.relative(this.dir, abs);
+  }
+
+  /** True while the queue's pause marker exists. */
+  isPaused(): boolean {
+    return fs.existsSync(path.join(this.dir, 'paused'));
+  }
+
+  /** Wakes this process's workers for the queue. */
+  wakeLocal(): void {
+    this.local.emit('wake');
+  }
+}
+
+/** Two hex characters spreading ids over 256 index directories. */
+export function shard(id: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return ((h >>> 0) & 0xff).toString(16).padStart(2, '0');
+}
+
+/** File name of a deduplication key (ids are free-form, so they are hashed). */
+export function dedupFile(store: QueueStore, dedupId: string): string {
+  return path.join(store.dir, 'dedup', `${createHash('sha1').update(dedupId).digest('hex')}.json`);
+}

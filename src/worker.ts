@@ -1,0 +1,577 @@
+/**
+ * `Worker`: BullMQ's consumer API over a spool directory.
+ *
+ * The loop: claim as many jobs as there are free slots (never more, so no lease ticks for a job
+ * waiting in memory), hand them to a fastq pool, and sleep until a slot frees, a file-change event
+ * arrives on the queue's event directory (another process added work), a due delayed job or the
+ * stalled check is due, or the poll interval passes (file-change events can be lost on some
+ * mounts; polling is the floor). Leases are renewed every `lockRenewTime`; a lost lease fires the
+ * job's AbortSignal. A heartbeat file describes the worker to `spoolkit health` and `ps`.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fastq from 'fastq';
+import { ConfigError, NotSupportedError, SpoolkitError } from './errors.js';
+import type { Job } from './job.js';
+import { executeRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
+import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
+import { Claimer, type Claim, type CorruptFile } from './spool/claim.js';
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_LOCK_DURATION_MS,
+  DEFAULT_MAX_STALLED_COUNT,
+  DEFAULT_POLL_INTERVAL_MS,
+  DEFAULT_STALLED_INTERVAL_MS,
+} from './spool/defaults.js';
+import { PROCESS_TAG } from './spool/keys.js';
+import { readHeartbeats, removeHeartbeat, writeHeartbeat } from './spool/heartbeat.js';
+import { renewLease } from './spool/lease.js';
+import { inlineFromEnv, openQueueStore } from './spool/open.js';
+import { promoteDue } from './spool/promote.js';
+import { reclaimStalled } from './spool/reclaim.js';
+import { requeue } from './spool/finish.js';
+import { readyRoute } from './spool/routing.js';
+import type { QueueStore } from './spool/store.js';
+import { runRetention } from './spool/retention.js';
+import type { Processor, WorkerOptions } from './types.js';
+
+const SCHEDULER_MODULE = './scheduler/index.js';
+
+let workerCounter = 0;
+
+/** Resolved worker settings. */
+interface Settings {
+  concurrency: number;
+  lockDurationMs: number;
+  lockRenewMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  heartbeatIntervalMs: number;
+  pollIntervalMs: number;
+}
+
+function positiveInt(v: unknown, name: string, dflt: number, min = 1): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new ConfigError(`Expected \`${name}\` to be a number >= ${min}, got \`${String(v)}\`.`);
+  return v;
+}
+
+function resolveSettings(opts: WorkerOptions): Settings {
+  if (opts.limiter) throw new NotSupportedError('The Worker limiter option', 'spoolkit has no rate limiter yet; limit concurrency instead');
+  const lockDurationMs = positiveInt(opts.lockDuration, 'lockDuration', DEFAULT_LOCK_DURATION_MS);
+  const lockRenewMs = positiveInt(opts.lockRenewTime, 'lockRenewTime', Math.max(1, Math.floor(lockDurationMs / 2)));
+  return {
+    concurrency: Math.floor(positiveInt(opts.concurrency, 'concurrency', 1)),
+    lockDurationMs,
+    lockRenewMs,
+    stalledIntervalMs: positiveInt(opts.stalledInterval, 'stalledInterval', DEFAULT_STALLED_INTERVAL_MS),
+    maxStalledCount: positiveInt(opts.maxStalledCount, 'maxStalledCount', DEFAULT_MAX_STALLED_COUNT, 0),
+    heartbeatIntervalMs: positiveInt(opts.heartbeatIntervalMs, 'heartbeatIntervalMs', DEFAULT_HEARTBEAT_INTERVAL_MS),
+    pollIntervalMs: positiveInt(opts.pollIntervalMs, 'pollIntervalMs', DEFAULT_POLL_INTERVAL_MS),
+  };
+}
+
+/** Per-second ring of completions and failures for the last minute. */
+class MinuteCounter {
+  private readonly slots = new Array<[number, number, number]>(60).fill([0, 0, 0]);
+  add(kind: 0 | 1, nowMs = Date.now()): void {
+    const sec = Math.floor(nowMs / 1000);
+    const i = sec % 60;
+    const s = this.slots[i]!;
+    this.slots[i] = s[0] === sec ? [sec, s[1] + (kind === 0 ? 1 : 0), s[2] + (kind === 1 ? 1 : 0)] : [sec, kind === 0 ? 1 : 0, kind === 1 ? 1 : 0];
+  }
+  sums(nowMs = Date.now()): { completed: number; failed: number } {
+    const sec = Math.floor(nowMs / 1000);
+    let completed = 0;
+    let failed = 0;
+    for (const [s, c, f] of this.slots) if (sec - s < 60) (completed += c), (failed += f);
+    return { completed, failed };
+  }
+}
+
+export class Worker<DataType = any, ResultType = any, NameType extends string = string> extends EventEmitter {
+  /** Queue name. */
+  readonly name: string;
+  readonly opts: WorkerOptions;
+  /** Unique id of this worker (its heartbeat file name). */
+  readonly id: string;
+  /** @internal */
+  readonly store: QueueStore;
+  private readonly settings: Settings;
+  private processorFn: Processor | undefined;
+  private readonly processorFile: string | URL | undefined;
+  private sandbox: { close(): Promise<void> } | undefined;
+  private readonly claimer: Claimer;
+  private readonly inflight = new Map<string, RunningJob>();
+  private readonly pool: fastq.queueAsPromised<RunningJob, void>;
+  private readonly ctx: ProcessingContext;
+  private readonly startedAt = Date.now();
+  private readonly recent = new MinuteCounter();
+  private readonly inline: boolean;
+  private running: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private stopping = false;
+  private pausedLocal = false;
+  private wakeUp: (() => void) | undefined;
+  private wakePending = false;
+  private watcher: fs.FSWatcher | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private processed = 0;
+  private failedCount = 0;
+  private nextStalledCheck = 0;
+  private nextDelayedCheck = 0;
+  private nextSchedulerRun = 0;
+  private nextRetention = 0;
+  private drainedSent = true;
+  private delayedDirty = true;
+  private lastDelayedCheck = 0;
+  private readonly onLocalWake = (): void => this.wake(true);
+
+  constructor(name: string, processor?: string | URL | null | Processor<DataType, ResultType, NameType>, opts: WorkerOptions = {}) {
+    super();
+    this.name = name;
+    this.opts = opts;
+    this.settings = resolveSettings(opts);
+    this.store = openQueueStore(name, opts, opts.logger);
+    this.id = `${os.hostname()}-${process.pid}-${PROCESS_TAG}${(workerCounter++).toString(36)}`;
+    if (typeof processor === 'function') this.processorFn = processor as Processor;
+    else if (typeof processor === 'string' || processor instanceof URL) this.processorFile = processor;
+    this.claimer = new Claimer(this.store, this.id);
+    this.pool = fastq.promise<unknown, RunningJob, void>(this, (run) => this.process(run), this.settings.concurrency);
+    const ctx: ProcessingContext = {
+      host: this,
+      store: this.store,
+      processor: (job, token, signal) => this.processorFn!(job, token, signal),
+      emit: (event, ...args) => {
+        this.emit(event, ...args);
+      },
+    };
+    if (opts.name !== undefined) ctx.processedBy = opts.name;
+    if (opts.removeOnComplete !== undefined) ctx.removeOnComplete = opts.removeOnComplete;
+    if (opts.removeOnFail !== undefined) ctx.removeOnFail = opts.removeOnFail;
+    if (opts.settings?.backoffStrategy) ctx.backoffStrategy = opts.settings.backoffStrategy;
+    if (opts.maxStartedAttempts !== undefined) ctx.maxStartedAttempts = opts.maxStartedAttempts;
+    this.ctx = ctx;
+    this.inline = opts.inline ?? inlineFromEnv();
+    if (this.inline) {
+      registerInlineWorker(this.name, this.store.root, this as unknown as Worker);
+      return;
+    }
+    if (opts.autorun !== false) {
+      this.run().catch((err: unknown) => this.emitError(err));
+    }
+  }
+
+  /** @internal Processing context (inline mode uses it). */
+  get processingContext(): ProcessingContext {
+    return this.ctx;
+  }
+
+  /** @internal Loads a file processor (sandbox) if needed. */
+  async ensureProcessor(): Promise<void> {
+    if (this.processorFn) return;
+    if (!this.processorFile) throw new SpoolkitError('ERR_CONFIG', `Worker for queue ${this.name} has no processor; pass a function or a processor file path.`);
+    const spec = './sandbox/index.js';
+    const mod = (await import(spec)) as {
+      createSandboxedProcessor(file: string | URL, o: { useWorkerThreads?: boolean }): Processor & { close(): Promise<void> };
+    };
+    const sandboxed = mod.createSandboxedProcessor(this.processorFile, this.opts.useWorkerThreads === undefined ? {} : { useWorkerThreads: this.opts.useWorkerThreads });
+    this.sandbox = sandboxed;
+    this.processorFn = sandboxed;
+  }
+
+  /** Jobs processed in parallel. */
+  get concurrency(): number {
+    return this.settings.concurrency;
+  }
+
+  set concurrency(n: number) {
+    const c = Math.floor(positiveInt(n, 'concurrency', 1));
+    this.settings.concurrency = c;
+    this.pool.concurrency = c;
+    this.wake();
+  }
+
+  /** Resolves once the worker can take jobs. */
+  async waitUntilReady(): Promise<void> {
+    // The spool needs no connection; the store was opened in the constructor.
+  }
+
+  /** True while the loop runs. */
+  isRunning(): boolean {
+    return this.running !== undefined && !this.stopping;
+  }
+
+  /** True while paused locally. */
+  isPaused(): boolean {
+    return this.pausedLocal;
+  }
+
+  /** Starts processing. Resolves when the worker closes. */
+  async run(): Promise<void> {
+    if (this.inline) throw new SpoolkitError('ERR_CONFIG', `Worker for queue ${this.name} is in inline mode: jobs run inside queue.add(); do not call run().`);
+    if (this.running) throw new SpoolkitError('ERR_CONFIG', `Worker for queue ${this.name} is already running.`);
+    if (this.closing) throw new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} is closed; create a new Worker.`);
+    this.running = this.loop();
+    return this.running;
+  }
+
+  /** Stops taking new jobs (this worker only). Waits for active jobs unless `doNotWaitActive`. */
+  async pause(doNotWaitActive?: boolean): Promise<void> {
+    if (this.pausedLocal) return;
+    this.pausedLocal = true;
+    if (!doNotWaitActive) await this.whenIdle();
+    this.emit('paused');
+  }
+
+  /** Resumes after `pause()`. */
+  async resume(): Promise<void> {
+    if (!this.pausedLocal) return;
+    this.pausedLocal = false;
+    this.emit('resumed');
+    this.wake();
+  }
+
+  /** Aborts the signal of one running job. True when it was running here. */
+  cancelJob(jobId: string, reason?: string): boolean {
+    const run = this.inflight.get(jobId);
+    if (!run) return false;
+    run.controller.abort(reason ?? 'cancelled');
+    return true;
+  }
+
+  /** Aborts the signals of every running job. */
+  cancelAllJobs(reason?: string): void {
+    for (const run of this.inflight.values()) run.controller.abort(reason ?? 'cancelled');
+  }
+
+  /** Not supported: manual job fetching. */
+  async getNextJob(_token: string, _opts?: { block?: boolean }): Promise<never> {
+    throw new NotSupportedError('Worker.getNextJob (manual fetching)', 'pass a processor to the Worker');
+  }
+
+  /** Not supported: rate limiting. */
+  async rateLimit(_expireTimeMs: number): Promise<never> {
+    throw new NotSupportedError('Worker.rateLimit');
+  }
+
+  /** Not supported: the stalled check runs on its own timer. */
+  async startStalledCheckTimer(): Promise<never> {
+    throw new NotSupportedError('Worker.startStalledCheckTimer', 'the stalled check runs every stalledInterval ms while the worker runs');
+  }
+
+  /**
+   * Stops the worker. Without `force`, waits for running jobs to finish. With `force`, aborts their
+   * signals and puts them back at the front of the queue at once (the attempt is not counted), so
+   * another worker can run them without waiting for the lease to expire.
+   */
+  async close(force = false): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        this.emit('closing', 'closing');
+        this.stopping = true;
+        this.wake();
+        if (force) this.releaseAll();
+        else await this.whenIdle();
+        await this.running?.catch(() => undefined);
+        this.teardown();
+        if (this.sandbox) await this.sandbox.close().catch((err: unknown) => this.emitError(err));
+        if (this.inline) unregisterInlineWorker(this.name, this.store.root, this as unknown as Worker);
+        this.store.events.flush();
+        this.emit('closed');
+      })();
+    }
+    return this.closing;
+  }
+
+  private releaseAll(): void {
+    for (const run of this.inflight.values()) {
+      run.lost = true;
+      run.controller.abort(new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} closed with force; job ${run.claim.id} was put back in the queue.`));
+      try {
+        const rec = run.claim.rec;
+        rec.attemptsStarted = Math.max(0, rec.attemptsStarted - 1);
+        delete rec.processedOn;
+        if (requeue(this.store, run.claim, rec, readyRoute(this.store, rec.priority, false, true))) {
+          this.store.events.append('waiting', { jobId: run.claim.id, prev: 'active' });
+        }
+      } catch (err) {
+        this.emitError(err);
+      }
+    }
+  }
+
+  private async whenIdle(): Promise<void> {
+    while (this.inflight.size > 0) await new Promise<void>((r) => this.once('_slot', r));
+  }
+
+  private emitError(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    else this.store.logger.error('worker:error', { queue: this.name, workerId: this.id, err });
+  }
+
+  /** Wakes the loop (a slot freed, work arrived, or settings changed). */
+  private wake(external = false): void {
+    if (external) this.delayedDirty = true;
+    this.wakePending = true;
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.wakePending || this.stopping) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, Math.max(0, ms));
+      this.wakeUp = () => {
+        clearTimeout(t);
+        this.wakePending = false;
+        resolve();
+      };
+    });
+  }
+
+  private startWatching(): void {
+    // Jobs added by this process wake us directly; other processes' appends to the event log
+    // wake us through fs.watch.
+    this.store.local.on('wake', this.onLocalWake);
+    try {
+      this.watcher = fs.watch(path.join(this.store.dir, 'events'), { persistent: false }, () => this.wake(true));
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      // No file-change events here (e.g. inotify limits): polling alone keeps the worker going.
+      this.watcher = undefined;
+    }
+  }
+
+  private heartbeat(): void {
+    try {
+      writeHeartbeat(
+        this.store.root,
+        {
+          workerId: this.id,
+          hostname: os.hostname(),
+          pid: process.pid,
+          queues: [this.name],
+          startedAt: this.startedAt,
+          heartbeatAt: Date.now(),
+          concurrency: this.settings.concurrency,
+          running: this.inflight.size,
+          processed: this.processed,
+          failed: this.failedCount,
+          meta: this.opts.heartbeatMeta ?? {},
+          recent: { [this.name]: this.recent.sums() },
+          activeJobs: [...this.inflight.keys()],
+        },
+        this.store.modes,
+      );
+    } catch (err) {
+      this.emitError(err);
+    }
+  }
+
+  private renewLeases(): void {
+    const lost: string[] = [];
+    const renewed: string[] = [];
+    for (const run of this.inflight.values()) {
+      if (run.lost) continue;
+      let ok = false;
+      try {
+        ok = renewLease(run.claim);
+      } catch (err) {
+        this.emitError(err);
+      }
+      if (ok) renewed.push(run.claim.id);
+      else {
+        run.lost = true;
+        lost.push(run.claim.id);
+        run.controller.abort(new SpoolkitError('ERR_LEASE_LOST', `The lease on job ${run.claim.id} was lost (it stalled past lockDuration or was removed); its result will be discarded.`));
+      }
+    }
+    if (renewed.length) this.emit('locksRenewed', { count: renewed.length, jobIds: renewed });
+    if (lost.length) {
+      this.emit('lockRenewalFailed', lost);
+      for (const id of lost) this.emitError(new SpoolkitError('ERR_LEASE_LOST', `could not renew lock for job ${id}`));
+    }
+  }
+
+  private teardown(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.store.local.off('wake', this.onLocalWake);
+    removeHeartbeat(this.store.root, this.id);
+  }
+
+  private stalledCheck(nowMs: number): void {
+    this.nextStalledCheck = nowMs + this.settings.stalledIntervalMs;
+    if (this.opts.skipStalledCheck) return;
+    try {
+      const deadOwners = this.deadOwnerJobs(nowMs);
+      const res = reclaimStalled(this.store, {
+        nowMs,
+        lockDurationMs: this.settings.lockDurationMs,
+        maxStalledCount: this.settings.maxStalledCount,
+        skip: new Set(this.inflight.keys()),
+        deadOwners,
+      });
+      for (const id of res.stalled) this.emit('stalled', id, 'active');
+      if (res.stalled.length) this.wake();
+    } catch (err) {
+      this.emitError(err);
+    }
+  }
+
+  /** Jobs held by workers on this host whose process is gone (recovered at once). */
+  private deadOwnerJobs(nowMs: number): Set<string> {
+    const out = new Set<string>();
+    const host = os.hostname();
+    for (const hb of readHeartbeats(this.store.root, nowMs)) {
+      if (hb.hostname !== host || hb.pid === process.pid || !hb.queues.includes(this.name) || !hb.activeJobs?.length) continue;
+      let alive = true;
+      try {
+        process.kill(hb.pid, 0);
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (!alive) {
+        for (const id of hb.activeJobs) out.add(id);
+        removeHeartbeat(this.store.root, hb.workerId);
+      }
+    }
+    return out;
+  }
+
+  private promote(nowMs: number): void {
+    try {
+      const res = promoteDue(this.store, nowMs);
+      this.nextDelayedCheck = res.nextDueMs ?? nowMs + this.settings.pollIntervalMs;
+      if (res.promoted.length) this.claimer.reset();
+    } catch (err) {
+      this.emitError(err);
+      this.nextDelayedCheck = nowMs + this.settings.pollIntervalMs;
+    }
+  }
+
+  private async runSchedulers(nowMs: number): Promise<void> {
+    this.nextSchedulerRun = nowMs + this.settings.stalledIntervalMs;
+    if (this.opts.runSchedulers === false) return;
+    let mod: { runSchedulerPass?(host: unknown): Promise<{ nextDueMs: number | null }> };
+    try {
+      mod = (await import(SCHEDULER_MODULE)) as typeof mod;
+    } catch {
+      return; // no scheduler module in this build
+    }
+    if (!mod.runSchedulerPass) return;
+    try {
+      const { Queue } = await import('./queue.js');
+      const host = new Queue(this.name, { ...this.opts, inline: false });
+      const res = await mod.runSchedulerPass(host);
+      if (res.nextDueMs !== null) this.nextSchedulerRun = Math.min(this.nextSchedulerRun, Math.max(Date.now(), res.nextDueMs));
+    } catch (err) {
+      this.emitError(err);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    await this.ensureProcessor();
+    const s = this.settings;
+    this.heartbeat();
+    this.timers.push(setInterval(() => this.heartbeat(), s.heartbeatIntervalMs));
+    if (!this.opts.skipLockRenewal) this.timers.push(setInterval(() => this.renewLeases(), s.lockRenewMs));
+    this.startWatching();
+    this.stalledCheck(Date.now());
+    await this.runSchedulers(Date.now());
+    this.emit('ready');
+    let lastYield = Date.now();
+    while (!this.stopping) {
+      let nowMs = Date.now();
+      if (nowMs - lastYield > 20) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = nowMs = Date.now();
+      }
+      if (nowMs >= this.nextStalledCheck) this.stalledCheck(nowMs);
+      if (nowMs >= this.nextSchedulerRun) await this.runSchedulers(nowMs);
+      if (nowMs >= this.nextRetention) this.retention(nowMs);
+      const free = this.settings.concurrency - this.inflight.size;
+      if (free > 0 && !this.pausedLocal) {
+        // A wake-up may mean someone added a delayed job due sooner than we knew: re-check, at most every 10 ms.
+        if (nowMs >= this.nextDelayedCheck || (this.delayedDirty && nowMs - this.lastDelayedCheck >= 10)) {
+          this.delayedDirty = false;
+          this.lastDelayedCheck = nowMs;
+          this.promote(nowMs);
+        }
+        let claims: Claim[] = [];
+        const corrupt: CorruptFile[] = [];
+        try {
+          if (!this.store.isPaused()) claims = this.claimer.claim(free, corrupt);
+        } catch (err) {
+          this.emitError(err);
+        }
+        for (const c of corrupt) this.emitError(new SpoolkitError('ERR_SPOOL_CORRUPT', `Job ${c.id} was quarantined: ${c.reason}`, { details: { jobId: c.id } }));
+        for (const claim of claims) {
+          const run = startRun(this.ctx, claim);
+          this.inflight.set(claim.id, run);
+          this.drainedSent = false;
+          void this.pool.push(run);
+        }
+        if (claims.length > 0) continue;
+        if (this.inflight.size === 0 && !this.drainedSent) {
+          this.drainedSent = true;
+          this.store.events.append('drained', {});
+          this.emit('drained');
+        }
+      }
+      const until = Math.min(this.nextStalledCheck, this.nextSchedulerRun, this.nextDelayedCheck, Date.now() + s.pollIntervalMs);
+      await this.sleep(until - Date.now());
+      lastYield = Date.now();
+    }
+  }
+
+  private retention(nowMs: number): void {
+    this.nextRetention = nowMs + 1000;
+    try {
+      runRetention(this.store, nowMs, { removeOnComplete: this.opts.removeOnComplete, removeOnFail: this.opts.removeOnFail });
+    } catch (err) {
+      this.emitError(err);
+    }
+  }
+
+  private async process(run: RunningJob): Promise<void> {
+    try {
+      const outcome = await executeRun(this.ctx, run);
+      if (outcome === 'completed') {
+        this.processed++;
+        this.recent.add(0);
+      } else if (outcome === 'failed') {
+        this.failedCount++;
+        this.recent.add(1);
+      } else if (outcome === 'retried') {
+        this.failedCount++;
+      }
+    } catch (err) {
+      this.emitError(err);
+    } finally {
+      this.inflight.delete(run.claim.id);
+      this.emit('_slot');
+      this.wake();
+    }
+  }
+
+  /** @internal Jobs running in this worker. */
+  get activeJobs(): Job[] {
+    return [...this.inflight.values()].map((r) => r.job);
+  }
+}
