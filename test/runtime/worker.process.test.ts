@@ -1,0 +1,152 @@
+/**
+ * `spoolkit worker` run as a user runs it: the built CLI in child processes on a real temp spool.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { Queue } from '../../src/queue.js';
+import { assertBuilt, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+
+const processors = fileURLToPath(new URL('../fixtures/runtime/app/processors.mjs', import.meta.url));
+const FAST = ['--poll-interval-ms', '100', '--heartbeat-interval-ms', '500'];
+
+let spool: ReturnType<typeof tempDir>;
+const queues: Queue[] = [];
+const procs: CliProcess[] = [];
+
+beforeAll(() => assertBuilt());
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await p.done;
+  }
+  await Promise.all(queues.splice(0).map((q) => q.close()));
+  spool?.cleanup();
+});
+afterAll(() => spool?.cleanup());
+
+function setup(): string {
+  spool = tempDir('spoolkit-worker-');
+  return spool.path;
+}
+function queue(root: string, name = 'work'): Queue {
+  const q = new Queue(name, { spool: root });
+  queues.push(q);
+  return q;
+}
+function worker(root: string, ...flags: string[]): CliProcess {
+  const p = startCli(['worker', '-p', processors, '--spool', root, ...FAST, ...flags], { timeoutMs: 50_000 });
+  procs.push(p);
+  return p;
+}
+const events = (p: CliProcess, event: string) => p.logs().filter((l) => l.event === event);
+async function finished(q: Queue, id: string, timeoutMs = 20_000): Promise<string> {
+  let state = '';
+  await waitFor(async () => {
+    state = await q.getJobState(id);
+    return state === 'completed' || state === 'failed';
+  }, `job ${id} to finish`, timeoutMs);
+  return state;
+}
+
+describe('spoolkit worker', () => {
+  it('runs jobs by name, logs them as JSON lines and fails an unknown name at once', async () => {
+    const root = setup();
+    const q = queue(root);
+    const ok = await q.add('echo', { hello: 'world' });
+    const unknown = await q.add('ecoh', {}, { attempts: 3 });
+    const p = worker(root);
+    expect(await finished(q, ok.id!)).toBe('completed');
+    expect(await finished(q, unknown.id!)).toBe('failed');
+    const bad = await q.getJob(unknown.id!);
+    expect(bad?.attemptsMade).toBe(1);
+    expect(bad?.failedReason).toContain('No processor for job name "ecoh" in queue "work"; known job names: "echo", "sleep", "hang"');
+    await waitFor(() => events(p, 'job:completed').length === 1, 'the completed log line');
+    expect(events(p, 'job:claimed').map((l) => l.job).sort()).toEqual(['echo', 'ecoh']);
+    // Payloads stay out of the logs unless asked for.
+    expect(p.stderr()).not.toContain('world');
+    p.child.kill('SIGTERM');
+    expect((await p.done).code).toBe(0);
+  });
+
+  it('logs payloads only with --log-payloads', async () => {
+    const root = setup();
+    const q = queue(root);
+    const job = await q.add('echo', { secret: 'visible-now' });
+    const p = worker(root, '--log-payloads');
+    await finished(q, job.id!);
+    await waitFor(() => events(p, 'job:completed').length === 1, 'the completed log line');
+    expect(events(p, 'job:claimed')[0]?.data).toEqual({ secret: 'visible-now' });
+    p.child.kill('SIGTERM');
+    expect((await p.done).code).toBe(0);
+  });
+
+  it('on SIGTERM lets a running job finish, then exits 0', async () => {
+    const root = setup();
+    const q = queue(root);
+    const job = await q.add('sleep', { ms: 1500 });
+    const p = worker(root, '--shutdown-timeout-ms', '10000');
+    await waitFor(() => events(p, 'job:claimed').length === 1, 'the job to start');
+    p.child.kill('SIGTERM');
+    const r = await p.done;
+    expect(r.code).toBe(0);
+    expect(await q.getJobState(job.id!)).toBe('completed');
+    const order = p.logs().map((l) => l.event).filter((e) => ['worker:draining', 'job:completed', 'worker:drained'].includes(String(e)));
+    expect(order).toEqual(['worker:draining', 'job:completed', 'worker:drained']);
+    expect(events(p, 'worker:drained')[0]?.handedBack).toBe(0);
+  });
+
+  it('hands back a job that outlives the shutdown timeout; another worker process runs it without counting an attempt', async () => {
+    const root = setup();
+    const q = queue(root);
+    const job = await q.add('sleep', { ms: 2500 }, { attempts: 1 });
+    const first = worker(root, '--shutdown-timeout-ms', '300');
+    await waitFor(() => events(first, 'job:claimed').length === 1, 'the job to start');
+    first.child.kill('SIGTERM');
+    const r = await first.done;
+    expect(r.code).toBe(0);
+    expect(events(first, 'worker:drained')[0]?.handedBack).toBe(1);
+    expect(await q.getJobState(job.id!)).toBe('waiting');
+
+    const second = worker(root);
+    expect(await finished(q, job.id!)).toBe('completed');
+    const done = await q.getJob(job.id!);
+    expect((done?.returnvalue as { pid: number }).pid).toBe(second.child.pid);
+    expect(done?.attemptsMade).toBe(0 + 1);
+    second.child.kill('SIGTERM');
+    expect((await second.done).code).toBe(0);
+  });
+
+  it('a second signal hands running jobs back at once and exits 1', async () => {
+    const root = setup();
+    const q = queue(root);
+    const job = await q.add('sleep', { ms: 20_000 });
+    const p = worker(root, '--shutdown-timeout-ms', '20000');
+    await waitFor(() => events(p, 'job:claimed').length === 1, 'the job to start');
+    p.child.kill('SIGTERM');
+    await waitFor(() => events(p, 'worker:draining').length === 1, 'the drain to start');
+    p.child.kill('SIGINT');
+    const r = await p.done;
+    expect(r.code).toBe(1);
+    expect(await q.getJobState(job.id!)).toBe('waiting');
+  });
+
+  it('recovers the job of a SIGKILLed worker process in another one', async () => {
+    const root = setup();
+    const q = queue(root);
+    const job = await q.add('sleep', { ms: 1000 }, { attempts: 2 });
+    const lease = ['--lock-duration-ms', '1000', '--stalled-interval-ms', '200'];
+    const doomed = worker(root, ...lease);
+    await waitFor(() => events(doomed, 'job:claimed').length === 1, 'the job to start');
+    doomed.child.kill('SIGKILL');
+    await doomed.done;
+    expect(await q.getJobState(job.id!)).toBe('active');
+
+    const rescuer = worker(root, ...lease);
+    expect(await finished(q, job.id!)).toBe('completed');
+    expect(((await q.getJob(job.id!))?.returnvalue as { pid: number }).pid).toBe(rescuer.child.pid);
+    await waitFor(() => events(rescuer, 'lease:reclaimed').length === 1, 'the reclaim log line');
+    expect(events(rescuer, 'lease:reclaimed')[0]?.jobId).toBe(job.id);
+    rescuer.child.kill('SIGTERM');
+    expect((await rescuer.done).code).toBe(0);
+  });
+});
