@@ -9,6 +9,7 @@ import {
   detectProcessors,
   detectSchedulers,
   detectWebCommand,
+  releaseCommand,
   type BuildModel,
   type ProcessorsModel,
   type SchedulersModel,
@@ -68,6 +69,8 @@ export interface ProjectModel {
   /** Workspaces need every package.json before installing, so the whole context is copied first. */
   readonly installFromWholeContext: boolean;
   readonly web: WebCommandModel;
+  /** The one-off release command (migrations), as argv, or null. */
+  readonly release: readonly string[] | null;
   readonly processors: ProcessorsModel;
   readonly schedulers: SchedulersModel & { readonly mode: SchedulerMode };
   readonly platform: PlatformInfo;
@@ -151,6 +154,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     build,
     installFromWholeContext: workspaces,
     web,
+    release: options.release === undefined ? null : releaseCommand(options.release),
     processors,
     schedulers,
     platform,
@@ -163,7 +167,10 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     dockerignore: { defaults: DEFAULT_DOCKERIGNORE, fromGitignore: gitignore },
     vps: { appDir: `/srv/${appName}`, user: appName, spoolDir: `/var/lib/${appName}/spool`, nodePath: '/usr/bin/node' },
     saved: { web: web.command, processors: processors.path, init },
-    notes: notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
+    notes: [
+      ...notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
+      ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
+    ],
   };
 }
 
@@ -278,5 +285,16 @@ function platformNotes(platform: PlatformInfo, app: string): string[] {
       const never: never = platform.name;
       return [String(never)];
     }
+  }
+}
+
+function releaseNote(platform: PlatformInfo, command: string): string {
+  switch (platform.name) {
+    case 'railway':
+      return `release: railway.json does not carry it; set "${command}" as the service's pre-deploy command.`;
+    case 'vps':
+      return `release: "${command}" runs before each start of the web process (ExecStartPre) and as the Procfile release line.`;
+    default:
+      return `release: "${command}" runs once per deploy, to completion, before the new processes start.`;
   }
 }

@@ -39,6 +39,8 @@ export interface InitOptions {
   readonly systemd?: boolean;
   /** An HTTP path the web process answers for platform health checks (Fly, Render, Railway). */
   readonly healthPath?: string;
+  /** A one-off command run before each release (migrations): Procfile release, a compose one-shot, Fly release_command. */
+  readonly release?: string;
   /** Node.js major version for the base image; detected from .nvmrc or engines when absent. */
   readonly nodeVersion?: number;
   /** Read-only root filesystem, no capabilities, no privilege escalation in compose. @default true */
@@ -60,6 +62,7 @@ export interface ResolvedInitOptions {
   readonly scheduler: SchedulerMode;
   readonly systemd: boolean;
   readonly healthPath: string | undefined;
+  readonly release: string | undefined;
   readonly nodeVersion: number | undefined;
   readonly harden: boolean;
   readonly cacheMounts: boolean;
@@ -83,6 +86,7 @@ const KEYS: readonly (keyof InitOptions)[] = [
   'scheduler',
   'systemd',
   'healthPath',
+  'release',
   'nodeVersion',
   'harden',
   'cacheMounts',
@@ -134,6 +138,9 @@ function checkOption(key: keyof InitOptions, v: unknown, source: string): unknow
     case 'healthPath':
       if (typeof v === 'string' && /^\/[A-Za-z0-9._~\-/]*$/.test(v)) return v;
       throw new ConfigError(`${where} must be an absolute URL path such as "/healthz"; got ${describe(v)}.`);
+    case 'release':
+      if (typeof v === 'string' && v.trim() !== '') return v.trim();
+      throw new ConfigError(`${where} must be a command such as "node migrate.js"; got ${describe(v)}.`);
     case 'forceTopology':
     case 'systemd':
     case 'harden':
@@ -182,6 +189,7 @@ export function resolveInitOptions(options: InitOptions): ResolvedInitOptions {
     scheduler: options.scheduler ?? 'service',
     systemd: options.systemd ?? false,
     healthPath: options.healthPath,
+    release: options.release,
     nodeVersion: options.nodeVersion,
     harden: options.harden ?? true,
     cacheMounts: options.cacheMounts ?? false,

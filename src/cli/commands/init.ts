@@ -22,6 +22,7 @@ interface InitFlags {
   scheduler?: string;
   systemd?: boolean;
   healthPath?: string;
+  release?: string;
   node?: number;
   harden?: boolean;
   cacheMounts?: boolean;
@@ -54,6 +55,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--no-harden', 'no read-only root filesystem, dropped capabilities or no-new-privileges in compose')
     .option('--cache-mounts', 'BuildKit cache mounts for the package manager (needs BuildKit)')
     .option('--start-interval', 'compose start_interval for fast first health checks (Docker Engine 25+)')
+    .option('--release <command>', 'a command run once per deploy before the new processes start (migrations)')
     .option('--web <command>', 'the command that starts the web process, e.g. "node server.js"')
     .option('--processors <file>', 'the module that exports the queue processors')
     .option('--force', 'overwrite files that differ; allow a split topology on a platform without a shared disk')
@@ -95,6 +97,7 @@ function optionsFrom(flags: InitFlags, command: Command): InitOptions {
   if (flags.scheduler !== undefined) out.scheduler = flags.scheduler;
   if (flags.systemd) out.systemd = true;
   if (flags.healthPath !== undefined) out.healthPath = flags.healthPath;
+  if (flags.release !== undefined) out.release = flags.release;
   if (flags.node !== undefined) out.nodeVersion = flags.node;
   if (given('harden')) out.harden = flags.harden;
   if (flags.cacheMounts) out.cacheMounts = true;

@@ -63,6 +63,11 @@ export function detectWebCommand(snapshot: ProjectSnapshot, explicit: string | u
   );
 }
 
+/** A release command (run once per deploy, before the new processes start): a plain argv, like the web command. */
+export function releaseCommand(command: string): readonly string[] {
+  return webCommand(command, 'spoolkit.web', '--release').argv;
+}
+
 function webCommand(command: string, source: WebCommandModel['source'], where: string): WebCommandModel {
   const trimmed = command.trim();
   const argv = trimmed.split(/\s+/).filter((t) => t.length > 0);
@@ -71,7 +76,7 @@ function webCommand(command: string, source: WebCommandModel['source'], where: s
   if (PACKAGE_RUNNERS.has(first)) {
     throw new ConfigError(
       `${where} ("${trimmed}") starts the app through ${first}, which does not pass SIGTERM on, so jobs and requests would be cut off. ` +
-        'Pass --web with the node command it ends up running, for example --web "node server.js".',
+        `Pass ${where === '--release' ? '--release' : '--web'} with the node command it ends up running, for example "node server.js".`,
     );
   }
   if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(first)) {
@@ -79,8 +84,8 @@ function webCommand(command: string, source: WebCommandModel['source'], where: s
   }
   if (SHELL_SYNTAX.test(trimmed)) {
     throw new ConfigError(
-      `${where} ("${trimmed}") uses shell syntax, but the web command is exec'd without a shell. ` +
-        'Pass --web with a plain command, for example --web "node server.js".',
+      `${where} ("${trimmed}") uses shell syntax, but the command is exec'd without a shell. ` +
+        'Pass a plain command, for example --web "node server.js".',
     );
   }
   const entryFile = first === 'node' ? argv.slice(1).find((a) => !a.startsWith('-') && /\.(?:c|m)?(?:j|t)s$/.test(a)) : undefined;

@@ -17,6 +17,7 @@ export function renderCompose(m: ProjectModel): string {
   ];
   lines.push(hashHeader(header).trimEnd());
   lines.push('services:');
+  if (m.release !== null) lines.push(...releaseService(m), '');
   m.processes.forEach((p, i) => {
     if (i > 0) lines.push('');
     lines.push(...service(m, p));
@@ -38,8 +39,9 @@ function service(m: ProjectModel, p: ProcessModel): string[] {
   out.push('      interval: 5s', '      timeout: 5s', '      retries: 3', '      start_period: 30s');
   if (m.options.startInterval) out.push('      start_interval: 1s');
   const deps = dependencies(m, p);
-  if (deps.length > 0) {
+  if (deps.length > 0 || m.release !== null) {
     out.push('    depends_on:');
+    if (m.release !== null) out.push('      release:', '        condition: service_completed_successfully');
     for (const d of deps) out.push(`      ${d}:`, '        condition: service_healthy');
   }
   if (p.replicas !== 1) out.push('    deploy:', `      replicas: ${p.replicas}`);
@@ -48,6 +50,20 @@ function service(m: ProjectModel, p: ProcessModel): string[] {
     out.push(`    stop_grace_period: ${m.stopGraceSeconds}s`);
   }
   out.push('    restart: unless-stopped');
+  if (m.options.harden) {
+    out.push('    read_only: true', '    tmpfs:', '      - /tmp', '    cap_drop:', '      - ALL', '    security_opt:', '      - no-new-privileges:true');
+  }
+  return out;
+}
+
+/** The one-shot release command (migrations): it runs to completion before any other service starts. */
+function releaseService(m: ProjectModel): string[] {
+  const out = ['  # Runs once, to completion, before the other services start (a non-zero exit stops the deploy).', '  release:'];
+  out.push('    build:', '      context: .', '      dockerfile: docker/Dockerfile', '      target: worker');
+  out.push('    init: true', `    command: ${execForm(m.release ?? [])}`);
+  out.push('    environment:', `      SPOOLKIT_SPOOL: ${m.paths.spoolDir}`);
+  out.push('    volumes:', `      - spool:${m.paths.spoolDir}`);
+  out.push('    healthcheck:', '      disable: true', '    restart: "no"');
   if (m.options.harden) {
     out.push('    read_only: true', '    tmpfs:', '      - /tmp', '    cap_drop:', '      - ALL', '    security_opt:', '      - no-new-privileges:true');
   }

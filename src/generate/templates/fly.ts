@@ -10,6 +10,7 @@ export function renderFlyToml(m: ProjectModel): string {
   const httpGroup = groups.find((p) => p.http)?.name ?? 'app';
   out.push(`app = ${quote(m.appName)}`, 'kill_signal = "SIGTERM"', '# Longer than SPOOLKIT_SHUTDOWN_TIMEOUT_MS, so running jobs finish before Fly kills the Machine.', `kill_timeout = ${m.stopGraceSeconds}`);
   out.push('', '[build]', '  dockerfile = "docker/Dockerfile"', `  build-target = ${quote(imageTargets(m).at(-1) ?? 'web')}`);
+  if (m.release !== null) out.push('', '[deploy]', `  release_command = ${quote(m.release.join(' '))}`);
   out.push('', '[env]', `  SPOOLKIT_SHUTDOWN_TIMEOUT_MS = ${quote(String(m.options.shutdownTimeoutMs))}`);
   out.push('', '[processes]');
   for (const g of groups) out.push(`  ${g.name} = ${quote(g.role)}`);

@@ -6,5 +6,7 @@ import { hashHeader, wrap } from './header.js';
 export function renderProcfile(m: ProjectModel): string {
   const header = hashHeader(wrap(`Topology: ${m.topology.reason}`));
   const lines = m.processes.map((p) => `${p.name}: node ${m.spoolkitBin} entrypoint ${p.role}`);
+  // The release phase runs once per deploy, before the new processes start.
+  if (m.release !== null) lines.push(`release: ${m.release.join(' ')}`);
   return `${header}${lines.join('\n')}\n`;
 }

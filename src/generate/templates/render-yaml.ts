@@ -9,6 +9,7 @@ export function renderRenderYaml(m: ProjectModel): string {
     out.push(`  - type: ${p.http ? 'web' : 'worker'}`, `    name: ${quote(p.http ? m.appName : `${m.appName}-${p.name}`)}`);
     out.push('    runtime: docker', '    dockerfilePath: ./docker/Dockerfile', '    dockerContext: .');
     if (p.role !== 'all') out.push(`    dockerCommand: ${quote(p.role)}`);
+    if (p.http && m.release !== null) out.push(`    preDeployCommand: ${quote(m.release.join(' '))}`);
     if (p.http && m.options.healthPath !== undefined) out.push(`    healthCheckPath: ${quote(m.options.healthPath)}`);
     if (p.runsJobs) out.push('    # Longer than SPOOLKIT_SHUTDOWN_TIMEOUT_MS, so running jobs finish before Render kills the instance.', `    maxShutdownDelaySeconds: ${m.stopGraceSeconds}`);
     out.push('    envVars:', '      - key: SPOOLKIT_ROLE', `        value: ${quote(p.role)}`);

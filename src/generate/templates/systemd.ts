@@ -54,6 +54,7 @@ function unit(m: ProjectModel, p: ProcessModel): string {
     `Environment=SPOOLKIT_SPOOL=${m.vps.spoolDir}`,
     `Environment=SPOOLKIT_SHUTDOWN_TIMEOUT_MS=${m.options.shutdownTimeoutMs}`,
     ...(p.http ? [`Environment=PORT=${m.options.port}`] : []),
+    ...(p.http && m.release !== null ? ['# The release command (migrations) runs before the web process starts.', `ExecStartPre=${execArgv(m, m.release)}`] : []),
     `ExecStart=${m.vps.nodePath} ${m.vps.appDir}/${m.spoolkitBin} entrypoint ${p.role}`,
     '# Every unit shares /var/lib/<app>, created for the user: the spool lives there.',
     `StateDirectory=${m.appName}`,
@@ -71,4 +72,9 @@ function unit(m: ProjectModel, p: ProcessModel): string {
     `WantedBy=${m.appName}.target`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function execArgv(m: ProjectModel, argv: readonly string[]): string {
+  const [first, ...rest] = argv;
+  return [first === 'node' ? m.vps.nodePath : (first ?? ''), ...rest].join(' ');
 }
