@@ -47,8 +47,21 @@ function drainList(dir, names, start) {
   return won;
 }
 
+/** Creates and then deletes `count` small files in a scratch directory (the disturbance). */
+function churn(base, count) {
+  const dir = freshDir(base, 'churn');
+  for (let i = 0; i < count; i++) {
+    const fd = openSync(join(dir, String(i)), 'w');
+    writeSync(fd, PAYLOAD);
+    closeSync(fd);
+  }
+  removeDir(dir);
+}
+
 /**
- * @param {{ shape: 'enqueue' | 'drain' | 'cycle'; n: number; fsync?: boolean; procs?: number; base: string; settleMs?: number }} p
+ * `afterDeletes` creates and deletes that many files just before the timed part; with
+ * `settleAfterDeletes: false` the timed part starts right away, otherwise after `settle()`.
+ * @param {{ shape: 'enqueue' | 'drain' | 'cycle'; n: number; fsync?: boolean; procs?: number; base: string; settleMs?: number; afterDeletes?: number; settleAfterDeletes?: boolean }} p
  */
 export async function run(p) {
   const dir = freshDir(p.base, `raw-${p.shape}`);
@@ -56,6 +69,10 @@ export async function run(p) {
   try {
     if (p.shape === 'enqueue' || p.shape === 'cycle') {
       await settle(p.settleMs);
+      if (p.afterDeletes) {
+        churn(p.base, p.afterDeletes);
+        if (p.settleAfterDeletes !== false) await settle(p.settleMs);
+      }
       const t0 = nowNs();
       for (let i = 0; i < p.n; i++) {
         const name = `${String(i).padStart(10, '0')}.json`;

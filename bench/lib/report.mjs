@@ -1,0 +1,68 @@
+// @ts-check
+// Renders benchmark results: a full plain-text table for the terminal, and the headline Markdown
+// table for the README (bench/results/latest.md).
+
+const fmtRate = (v) => (v == null ? 'n/a' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+const fmtMs = (v) => (v == null ? 'n/a' : v.toFixed(2));
+
+/** The headline text of one case's median. */
+function value(c) {
+  const m = c.median;
+  if (!m) return c.errors.length ? `failed (${c.errors.length})` : 'n/a';
+  if (c.metric === 'opsPerSec') return `${fmtRate(m.opsPerSec)}/s`;
+  if (c.metric === 'latency') return `p50 ${fmtMs(m.p50Ms)} ms, p99 ${fmtMs(m.p99Ms)} ms`;
+  if (c.metric === 'health') return `${m.wallMsMedian?.toFixed(0)} ms wall, ${m.rssMbMedian?.toFixed(0) ?? '?'} MB RSS, exit ${m.exitCode} (bare node ${m.nodeBareMs?.toFixed(0)} ms)`;
+  if (c.metric === 'big') {
+    return `backlog built at ${fmtRate(m.buildPerSec)}/s; add ${fmtRate(m.atSmall.addPerSec)} -> ${fmtRate(m.atBig.addPerSec)}/s, addBulk ${fmtRate(m.atSmall.addBulkPerSec)} -> ${fmtRate(m.atBig.addBulkPerSec)}/s, drain(c8) ${fmtRate(m.atSmall.drainPerSec)} -> ${fmtRate(m.atBig.drainPerSec)}/s (${m.small} -> ${m.n} waiting)`;
+  }
+  return JSON.stringify(m);
+}
+
+/** Plain-text table of every case. */
+export function fullTable(report) {
+  const rows = report.cases.map((c) => [c.group, c.label, c.system, value(c), `${c.results.length}/${c.results.length + c.errors.length}`, c.params.n ?? '']);
+  const head = ['group', 'case', 'system', 'median', 'runs ok', 'jobs'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((v, i) => String(v).padEnd(widths[i])).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function find(report, group, labelStart, system) {
+  return report.cases.find((c) => c.group === group && c.label.startsWith(labelStart) && c.system === system);
+}
+
+/** Markdown: the headline comparison, the machine, and the extra measurements. */
+export function headlineMarkdown(report) {
+  const systems = [
+    ['spoolkit-fast', 'spoolkit (fast)'],
+    ['spoolkit-durable', 'spoolkit (durable)'],
+    ['bullmq', 'BullMQ 6.7 + Redis (AOF everysec)'],
+    ['raw-fs', 'raw fs ceiling'],
+  ];
+  const rate = (c) => (c?.median ? fmtRate(c.median.opsPerSec) : c?.errors?.length ? 'failed' : '–');
+  const lat = (c, k) => (c?.median ? fmtMs(c.median[k]) : c?.errors?.length ? 'failed' : '–');
+  const rows = [
+    ['`add`, one at a time (jobs/s)', (s) => rate(find(report, 'enqueue', s === 'raw-fs' ? 'write+rename' : 'add (', s)), (s) => (s === 'raw-fs' ? 'write+rename' : '')],
+    ['`addBulk` (jobs/s)', (s) => (s === 'raw-fs' ? '–' : rate(find(report, 'enqueue', 'addBulk', s)))],
+    ['drain, concurrency 1 (jobs/s)', (s) => rate(find(report, 'drain', s === 'raw-fs' ? 'rename+read+unlink, 1' : 'concurrency 1', s))],
+    ['drain, concurrency 8 (jobs/s)', (s) => (s === 'raw-fs' ? '–' : rate(find(report, 'drain', 'concurrency 8', s)))],
+    ['drain, concurrency 64 (jobs/s)', (s) => (s === 'raw-fs' ? '–' : rate(find(report, 'drain', 'concurrency 64', s)))],
+    ['drain, 2 processes (jobs/s)', (s) => rate(find(report, 'drain', s === 'raw-fs' ? 'rename+read+unlink, 2' : '2 worker', s))],
+    ['enqueue-to-start p50 (ms)', (s) => (s === 'raw-fs' ? '–' : lat(find(report, 'latency', 'enqueue-to-start', s), 'p50Ms'))],
+    ['enqueue-to-start p99 (ms)', (s) => (s === 'raw-fs' ? '–' : lat(find(report, 'latency', 'enqueue-to-start', s), 'p99Ms'))],
+  ];
+  const fsyncRaw = find(report, 'enqueue', 'write+fsync', 'raw-fs');
+  const m = report.machine;
+  const out = [];
+  out.push(`| ${report.options.sizes.n.toLocaleString('en-US')} no-op jobs, medians of ${report.options.runs} runs | ${systems.map((s) => s[1]).join(' | ')} |`);
+  out.push(`|---|${systems.map(() => '---:').join('|')}|`);
+  for (const [title, get] of rows) out.push(`| ${title} | ${systems.map(([s]) => get(s)).join(' | ')} |`);
+  out.push('');
+  out.push(`Raw fs with fsync of file and directory (write+fsync+rename+fsync): ${rate(fsyncRaw)} jobs/s; spoolkit durable runs ${report.options.sizes.durableN.toLocaleString('en-US')} jobs per enqueue case.`);
+  const health = report.cases.find((c) => c.group === 'health');
+  if (health?.median) out.push(`\`spoolkit health\` with ${health.median.n.toLocaleString('en-US')} waiting jobs: ${value(health)}.`);
+  for (const big of report.cases.filter((c) => c.group === 'big')) out.push(`${big.system}, ${big.label}: ${value(big)}.`);
+  out.push('');
+  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}; ${m.filesystem.type} on ${m.filesystem.source} (${m.filesystem.options}). Redis: ${report.redis.version ?? `skipped: ${report.redis.skipped}`}. Run ${report.startedAt}.`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// @ts-check
+// `npm run bench`: spoolkit against BullMQ (on a private redis-server with AOF everysec, started
+// here) and against the raw filesystem ceiling, in one run on this machine. Every case runs in a
+// fresh process, `--runs` times (default 3); the table shows medians. Writes
+// bench/results/latest.json (every run's numbers, the machine, the filesystem) and
+// bench/results/latest.md (the headline table for the README).
+//
+// Flags:
+//   --runs N        runs per case (default 3)
+//   --quick         small sizes and one run: a smoke test of the harness (not for reporting)
+//   --big           also measure with 1,000,000 jobs waiting (several minutes; --big-n to change)
+//   --only a,b      only these groups: enqueue, drain, cycle, latency, deletes, health, big
+//   --no-bullmq     skip BullMQ even when redis-server is available
+//   --no-build      use dist/ as it is
+//   --settle-ms N   pause after `sync` before each timed part (default 1000)
+//   --out DIR       where to write latest.json and latest.md (default bench/results)
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { $, argv, fs, path, which } from 'zx';
+import { startRedis } from '../bench/lib/redis-server.mjs';
+import { describeMachine } from '../bench/lib/machine.mjs';
+import { buildMatrix } from '../bench/lib/matrix.mjs';
+import { median } from '../bench/lib/stats.mjs';
+import { headlineMarkdown, fullTable } from '../bench/lib/report.mjs';
+
+$.verbose = false;
+const root = path.resolve(import.meta.dirname, '..');
+$.cwd = root;
+
+const quick = Boolean(argv.quick);
+const runs = Number(argv.runs ?? (quick ? 1 : 3));
+const only = argv.only ? String(argv.only).split(',') : null;
+const settleMs = Number(argv['settle-ms'] ?? (quick ? 100 : 1000));
+const outDir = path.resolve(root, String(argv.out ?? 'bench/results'));
+const base = path.join(root, '.tmp', 'bench');
+const sizes = quick
+  ? { n: 1000, durableN: 300, latencyCount: 200, rate: 200, healthN: 2000, bigN: 20_000 }
+  : { n: 10_000, durableN: 2_000, latencyCount: 1_000, rate: 200, healthN: 100_000, bigN: Number(argv['big-n'] ?? 1_000_000) };
+
+function log(msg) {
+  process.stderr.write(`${msg}\n`);
+}
+
+/** Runs one case in a fresh Node process and resolves its RESULT object. */
+function runCase(caseName, params) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'bench', 'run-case.mjs'), caseName, JSON.stringify(params)], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { err = (err + c).slice(-4000); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30 * 60_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code === 0 && line) resolve(JSON.parse(line.slice(7)));
+      else reject(new Error(`case ${caseName} exited ${code ?? signal}: ${err.trim().split('\n').slice(-6).join(' | ')}`));
+    });
+  });
+}
+
+/** The headline value(s) of one result, by metric kind. */
+function summarize(metric, results) {
+  if (results.length === 0) return null;
+  if (metric === 'opsPerSec') return { opsPerSec: median(results.map((r) => r.opsPerSec)) };
+  if (metric === 'latency') {
+    return {
+      p50Ms: median(results.map((r) => r.p50Ms)),
+      p99Ms: median(results.map((r) => r.p99Ms)),
+      maxMs: median(results.map((r) => r.maxMs)),
+    };
+  }
+  return results[0];
+}
+
+// --- set-up -----------------------------------------------------------------------------------
+await fs.mkdirp(base);
+const machine = describeMachine(base);
+log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.kernel}, node ${machine.node}, ${machine.filesystem.type} (${machine.filesystem.options})`);
+
+if (!argv['no-build'] && argv.build !== false) {
+  log('building dist/ ...');
+  const build = await $`npx tsc -p tsconfig.json --noEmitOnError false`.nothrow();
+  if (build.exitCode !== 0) log(`tsc reported errors (dist/ was still emitted):\n${build.stdout.split('\n').slice(0, 10).join('\n')}`);
+}
+if (!(await fs.pathExists(path.join(root, 'dist', 'index.js')))) {
+  log('dist/index.js is missing: the spoolkit cases cannot run. Run `npx tsc -p tsconfig.json` first.');
+  process.exitCode = 1;
+}
+
+let redis;
+let bullmqSkipped = '';
+const wantBullmq = argv.bullmq !== false && !argv['no-bullmq'];
+if (!wantBullmq) bullmqSkipped = 'disabled with --no-bullmq';
+else if (!(await which('redis-server', { nothrow: true }))) bullmqSkipped = 'redis-server is not installed (node scripts/redis.mjs installs it)';
+else {
+  try {
+    redis = await startRedis({ appendonly: 'everysec' });
+    log(`redis-server ${redis.version} on 127.0.0.1:${redis.port} (appendonly yes, appendfsync everysec)`);
+  } catch (err) {
+    bullmqSkipped = `redis-server did not start: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+if (bullmqSkipped) log(`BullMQ cases skipped: ${bullmqSkipped}`);
+
+const matrix = buildMatrix({ ...sizes, big: Boolean(argv.big) || (only?.includes('big') ?? false), bullmq: Boolean(redis) }).filter(
+  (c) => !only || only.includes(c.group),
+);
+
+// --- runs -------------------------------------------------------------------------------------
+const startedAt = new Date().toISOString();
+const cases = [];
+try {
+  for (const spec of matrix) {
+    const count = spec.runs ?? runs;
+    const results = [];
+    const errors = [];
+    const loads = [];
+    for (let i = 0; i < count; i++) {
+      const params = { ...spec.params, base, settleMs, redisPort: redis?.port };
+      loads.push(Math.round(loadavg()[0] * 100) / 100);
+      const t0 = Date.now();
+      try {
+        const r = await runCase(spec.caseName, params);
+        results.push(r);
+        log(`${spec.group} | ${spec.label} | ${spec.system} | run ${i + 1}/${count}: ${brief(spec.metric, r)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      } catch (err) {
+        errors.push(err instanceof Error ? err.message : String(err));
+        log(`${spec.group} | ${spec.label} | ${spec.system} | run ${i + 1}/${count}: FAILED ${errors[errors.length - 1]}`);
+      }
+    }
+    cases.push({ ...spec, results, errors, loadavg1m: loads, median: summarize(spec.metric, results) });
+  }
+} finally {
+  await redis?.stop();
+}
+
+function brief(metric, r) {
+  if (metric === 'opsPerSec') return `${Math.round(r.opsPerSec)}/s`;
+  if (metric === 'latency') return `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`;
+  if (metric === 'health') return `${r.wallMsMedian?.toFixed(0)} ms, ${r.rssMbMedian?.toFixed(0)} MB, exit ${r.exitCode}`;
+  if (metric === 'big') return `build ${Math.round(r.buildPerSec)}/s; at ${r.n}: add ${Math.round(r.atBig.addPerSec)}/s, drain ${Math.round(r.atBig.drainPerSec)}/s`;
+  return JSON.stringify(r);
+}
+
+// --- report -----------------------------------------------------------------------------------
+const report = {
+  startedAt,
+  finishedAt: new Date().toISOString(),
+  machine,
+  options: { runs, quick, settleMs, sizes, only },
+  redis: redis ? { version: redis.version, appendonly: 'yes', appendfsync: 'everysec' } : { skipped: bullmqSkipped },
+  cases,
+};
+console.log(fullTable(report));
+if (quick) {
+  log('--quick: results are not written (sizes too small to report).');
+} else {
+  await fs.mkdirp(outDir);
+  await fs.writeJson(path.join(outDir, 'latest.json'), report, { spaces: 2 });
+  await fs.writeFile(path.join(outDir, 'latest.md'), headlineMarkdown(report));
+  log(`wrote ${path.relative(root, path.join(outDir, 'latest.json'))} and latest.md`);
+}
+if (cases.some((c) => c.errors.length > 0)) process.exitCode = 1;
