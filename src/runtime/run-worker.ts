@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { loggerOptions, resolveProcessorsPath } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { loadProcessorPlans } from './processor-map.js';
+import { loadProcessorPlans, type QueuePlan } from './processor-map.js';
 import { runSupervisor, SUPERVISED_ENV, type RecycleMessage } from './supervisor.js';
 import { startWorkerRuntime, type WorkerRuntime, type WorkerRuntimeOptions } from './worker-runtime.js';
 
@@ -51,6 +51,10 @@ export interface WorkerCommandOptions {
 /** How often the resident memory is compared with `maxMemoryMb`. */
 const MEMORY_CHECK_MS = 1000;
 
+function ignoreMessage(): void {
+  // Supervisor messages carry nothing for the worker; listening keeps the channel read.
+}
+
 /** Runs `spoolkit worker`; resolves the exit code. */
 export async function runWorkerCommand(opts: WorkerCommandOptions, env: NodeJS.ProcessEnv = process.env, createWorker?: WorkerRuntimeOptions['createWorker']): Promise<number> {
   const logger = createLogger({ ...loggerOptions(env), fields: { pid: process.pid } });
@@ -63,14 +67,6 @@ export async function runWorkerCommand(opts: WorkerCommandOptions, env: NodeJS.P
 }
 
 async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: string, logger: Logger, supervised: boolean, createWorker?: WorkerRuntimeOptions['createWorker']): Promise<number> {
-  let plans = await loadProcessorPlans(processorsPath, { useWorkerThreads: opts.useWorkerThreads, killGraceMs: opts.killGraceMs });
-  if (opts.queues) {
-    const known = plans.map((p) => p.queueName);
-    const missing = opts.queues.filter((q) => !known.includes(q));
-    if (missing.length > 0) throw new ConfigError(`--queues names ${missing.map((q) => `"${q}"`).join(', ')}, not in ${processorsPath}; it has ${known.map((q) => `"${q}"`).join(', ')}.`);
-    plans = plans.filter((p) => opts.queues?.includes(p.queueName));
-  }
-
   let recycleRequested = false;
   let runtime: WorkerRuntime | undefined;
   let stop: (code: number) => void = () => undefined;
@@ -87,7 +83,50 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
     void runtime.drain(opts.shutdownTimeoutMs).then(() => stop(0));
   };
 
-  runtime = await startWorkerRuntime({
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    const rt = runtime;
+    if (!rt) {
+      // Still loading: nothing was claimed yet, so there is nothing to drain.
+      logger.info('worker:signal', { signal, action: 'stop before start' });
+      stop(0);
+      return;
+    }
+    if (signals === 1) {
+      logger.info('worker:signal', { signal, action: 'drain', shutdownTimeoutMs: opts.shutdownTimeoutMs });
+      void rt.drain(opts.shutdownTimeoutMs).then(() => stop(0));
+    } else {
+      logger.warn('worker:signal', { signal, action: 'force', running: rt.running() });
+      void rt.forceClose().then(() => stop(1));
+    }
+  };
+
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // A supervised child whose supervisor vanished drains instead of running on unsupervised. The
+  // IPC channel is read (and so its end noticed) only while something listens for messages.
+  const onDisconnect = (): void => onSignal('SIGTERM');
+  if (supervised) {
+    process.on('message', ignoreMessage);
+    process.channel?.unref();
+    process.on('disconnect', onDisconnect);
+  }
+
+  let plans: QueuePlan[];
+  try {
+    plans = await loadPlans(opts, processorsPath);
+  } catch (err) {
+    detach();
+    throw err;
+  }
+
+  if (signals > 0) {
+    await Promise.all(plans.flatMap((p) => p.sandboxes.map((sb) => sb.close())));
+    return finish();
+  }
+
+  const started = await startWorkerRuntime({
     plans,
     spool: opts.spool,
     defaultConcurrency: opts.concurrency,
@@ -102,6 +141,9 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
     },
     ...(createWorker ? { createWorker } : {}),
   });
+  runtime = started;
+  // A signal that came while loading has already asked to stop.
+  if (signals > 0) void started.drain(opts.shutdownTimeoutMs).then(() => stop(0));
 
   const memoryTimer =
     supervised && opts.maxMemoryMb > 0
@@ -111,30 +153,38 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
       : undefined;
   memoryTimer?.unref();
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
-    const rt = runtime as WorkerRuntime;
-    if (signals === 1) {
-      logger.info('worker:signal', { signal, action: 'drain', shutdownTimeoutMs: opts.shutdownTimeoutMs });
-      void rt.drain(opts.shutdownTimeoutMs).then(() => stop(0));
-    } else {
-      logger.warn('worker:signal', { signal, action: 'force', running: rt.running() });
-      void rt.forceClose().then(() => stop(1));
-    }
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  // A supervised child whose supervisor vanished drains instead of running on unsupervised.
-  if (supervised) process.on('disconnect', () => onSignal('SIGTERM'));
-
   try {
-    const code = await stopped;
-    logger.info('worker:stopped', { code, processed: runtime.processed() });
-    return code;
+    return await finish();
   } finally {
     if (memoryTimer) clearInterval(memoryTimer);
+  }
+
+  async function finish(): Promise<number> {
+    try {
+      const code = await stopped;
+      logger.info('worker:stopped', { code, processed: runtime?.processed() ?? 0 });
+      return code;
+    } finally {
+      detach();
+    }
+  }
+
+  function detach(): void {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('disconnect', onDisconnect);
+    process.off('message', ignoreMessage);
   }
+}
+
+async function loadPlans(opts: WorkerCommandOptions, processorsPath: string): Promise<QueuePlan[]> {
+  const plans = await loadProcessorPlans(processorsPath, { useWorkerThreads: opts.useWorkerThreads, killGraceMs: opts.killGraceMs });
+  if (!opts.queues) return plans;
+  const known = plans.map((p) => p.queueName);
+  const missing = opts.queues.filter((q) => !known.includes(q));
+  if (missing.length > 0) {
+    await Promise.all(plans.flatMap((p) => p.sandboxes.map((sb) => sb.close())));
+    throw new ConfigError(`--queues names ${missing.map((q) => `"${q}"`).join(', ')}, not in ${processorsPath}; it has ${known.map((q) => `"${q}"`).join(', ')}.`);
+  }
+  return plans.filter((p) => opts.queues?.includes(p.queueName));
 }

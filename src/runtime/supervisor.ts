@@ -84,7 +84,9 @@ export function runSupervisor(opts: SupervisorOptions): Promise<number> {
       const exitCode = exitCodeOf(code, signal);
       log.info('worker:process-exited', { childPid: child.pid, generation: gen, code: exitCode, recycled: recycling });
       if (stopping) {
-        codes.push(exitCode);
+        // A child that the forwarded signal killed outright was still starting (a running worker
+        // handles the signal and drains), so it had claimed nothing: that is a clean stop.
+        codes.push(signal === 'SIGTERM' || signal === 'SIGINT' ? 0 : exitCode);
         if (children.size === 0) end();
         return;
       }
