@@ -2,7 +2,7 @@
  * Turns what a backend did into a comparable value: ids become labels, timestamps disappear,
  * and documented divergences are checked and set aside.
  */
-import type { Divergence } from './scenario.js';
+import type { Divergence, KnownDifference } from './scenario.js';
 
 /** One QueueEvents or Worker event about a job, with ids replaced by labels and times removed. */
 export type EventRecord = { event: string } & Record<string, unknown>;
@@ -77,17 +77,25 @@ function setPath(obj: unknown, path: string, value: unknown): void {
  * and returns a copy with those paths replaced by a marker naming the doc, so the remainder can be
  * compared with plain deep equality. Throws when a divergence no longer matches reality.
  */
-export function setAsideDivergences(result: RunResult, side: 'bullmq' | 'spoolkit', divergences: Divergence[] = []): RunResult {
+export function setAsideDivergences(
+  result: RunResult,
+  side: 'bullmq' | 'spoolkit',
+  divergences: Divergence[] = [],
+  known: KnownDifference[] = [],
+): RunResult {
   const copy = structuredClone(result);
-  for (const d of divergences) {
-    const actual = getPath(copy, d.path);
-    const expected = d[side];
-    if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+  const entries = [
+    ...divergences.map((d) => ({ path: d.path, value: d[side], why: `documented divergence, ${d.doc}` })),
+    ...known.map((k) => ({ path: k.path, value: k[side], why: `known difference: ${k.note}` })),
+  ];
+  for (const e of entries) {
+    const actual = getPath(copy, e.path);
+    if (JSON.stringify(actual) !== JSON.stringify(e.value)) {
       throw new Error(
-        `divergence at ${d.path} (${d.doc}) no longer holds for ${side}:\n  expected ${JSON.stringify(expected)}\n  actual   ${JSON.stringify(actual)}`,
+        `${e.why}\nat ${e.path} no longer holds for ${side}:\n  expected ${JSON.stringify(e.value)}\n  actual   ${JSON.stringify(actual)}`,
       );
     }
-    setPath(copy, d.path, `<divergence: ${d.doc}>`);
+    setPath(copy, e.path, `<set aside: ${e.why}>`);
   }
   return copy;
 }

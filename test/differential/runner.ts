@@ -39,7 +39,11 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
     (bucket[key] ??= []).push(rec);
   };
   let lastEventAt = Date.now();
+  // Ids are turned into labels only at the end: a fast backend may start a job before the
+  // `add` that created it has resolved in this process.
   const rawEvents: { event: string; args: Record<string, unknown> }[] = [];
+  const rawOrder: { id: string; attemptsMade: number }[] = [];
+  const rawWorkerEvents: { id: string; rec: EventRecord }[] = [];
 
   const queue = new backend.Queue(QUEUE, { ...backend.options, defaultJobOptions: sc.queue?.defaultJobOptions });
   const queueEvents = new backend.QueueEvents(QUEUE, { ...backend.options, ...backend.queueEventsOptions });
@@ -67,7 +71,7 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
       const id = String(job.id);
       const n = calls.get(id) ?? 0;
       calls.set(id, n + 1);
-      result.order.push(`${label(id)}#${job.attemptsMade}`);
+      rawOrder.push({ id, attemptsMade: job.attemptsMade });
       const table: Behaviour[] = sc.behaviour[job.name] ?? [{}];
       const b = table[Math.min(n, table.length - 1)] ?? {};
       for (const p of b.progress ?? []) await job.updateProgress(p);
@@ -91,12 +95,13 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
     if (spec.removeOnFail) opts.removeOnFail = spec.removeOnFail;
     if (spec.backoffStrategy) opts.settings = { backoffStrategy: STRATEGIES[spec.backoffStrategy] };
     worker = new backend.Worker(QUEUE, processor, opts);
-    worker.on('active', (job: any) => push(result.workerEvents, label(job.id), { event: 'active' }));
-    worker.on('completed', (job: any, rv: unknown) => push(result.workerEvents, label(job.id), { event: 'completed', returnvalue: rv }));
+    const note = (job: any, rec: EventRecord) => rawWorkerEvents.push({ id: String(job.id), rec });
+    worker.on('active', (job: any) => note(job, { event: 'active' }));
+    worker.on('completed', (job: any, rv: unknown) => note(job, { event: 'completed', returnvalue: rv }));
     worker.on('failed', (job: any, err: Error) => {
-      if (job) push(result.workerEvents, label(job.id), { event: 'failed', message: err?.message });
+      if (job) note(job, { event: 'failed', message: err?.message });
     });
-    worker.on('progress', (job: any, p: unknown) => push(result.workerEvents, label(job.id), { event: 'progress', progress: p }));
+    worker.on('progress', (job: any, p: unknown) => note(job, { event: 'progress', progress: p }));
     worker.on('error', () => undefined);
     await worker.waitUntilReady();
   };
@@ -161,6 +166,8 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
     }
     result.counts = await queue.getJobCounts();
     for (const { event, args } of rawEvents) push(result.events, label(args?.jobId), normalizeArgs(event, args, label));
+    result.order = rawOrder.map((o) => `${label(o.id)}#${o.attemptsMade}`);
+    for (const { id, rec } of rawWorkerEvents) push(result.workerEvents, label(id), rec);
     return result;
   } finally {
     await worker?.close();

@@ -1,4 +1,5 @@
 import { scenario } from '../scenario.js';
+import { EXHAUSTED_WITHOUT_ATTEMPTS } from '../known.js';
 
 // §1.4 job.retry(): a failed job goes back to `waiting` and runs again.
 export default scenario({
@@ -12,5 +13,30 @@ export default scenario({
     { snapshot: 'failed' },
     { retry: 'j' },
     { settle: true },
+  ],
+  knownDifferences: [
+    {
+      path: 'events.j',
+      bullmq: [
+        { event: 'added', name: 'twice' },
+        { event: 'waiting' },
+        { event: 'active', prev: 'waiting' },
+        { event: 'failed', failedReason: 'first run fails', prev: 'active' },
+        { event: 'retries-exhausted', attemptsMade: '1' },
+        { event: 'waiting', prev: 'failed' },
+        { event: 'active', prev: 'waiting' },
+        { event: 'completed', returnvalue: 'second run', prev: 'active' },
+      ],
+      spoolkit: [
+        { event: 'added', name: 'twice' },
+        { event: 'waiting' },
+        { event: 'active', prev: 'waiting' },
+        { event: 'failed', failedReason: 'first run fails', prev: 'active' },
+        { event: 'waiting', prev: 'failed' },
+        { event: 'active', prev: 'waiting' },
+        { event: 'completed', returnvalue: 'second run', prev: 'active' },
+      ],
+      note: EXHAUSTED_WITHOUT_ATTEMPTS,
+    },
   ],
 });
