@@ -274,7 +274,10 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         this.stopping = true;
         this.wake();
         if (force) this.releaseAll();
-        else await this.whenIdle();
+        else {
+          this.renewLeases(); // marks runs whose lease is already gone, so close does not wait for them
+          await this.whenIdle();
+        }
         await this.running?.catch(() => undefined);
         this.teardown();
         if (this.sandbox) await this.sandbox.close().catch((err: unknown) => this.emitError(err));
@@ -303,8 +306,18 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     }
   }
 
+  /** Waits until no job with a live lease runs here (a job whose lease was lost was aborted already). */
   private async whenIdle(): Promise<void> {
-    while (this.inflight.size > 0) await new Promise<void>((r) => this.once('_slot', r));
+    const busy = (): boolean => [...this.inflight.values()].some((r) => !r.lost);
+    while (busy()) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 250);
+        this.once('_slot', () => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
   }
 
   private emitError(err: unknown): void {

@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import { NotSupportedError, Queue, QueueEvents } from '../../src/index.js';
+import { once, tmpSpool, track } from '../fixtures/core/helpers.js';
+
+function queue(spool = tmpSpool(), name = 'q'): Queue {
+  return track(new Queue(name, { spool }));
+}
+
+describe('Queue.add', () => {
+  it('gives automatic ids 1, 2, 3 and stores name, data, options and timestamp', async () => {
+    const q = queue();
+    const before = Date.now();
+    const a = await q.add('email', { to: 'a@b.c' });
+    const b = await q.add('email', { to: 'd@e.f' }, { attempts: 3 });
+    const c = await q.add('sms', [1, 2, 3]);
+    expect([a.id, b.id, c.id]).toEqual(['1', '2', '3']);
+    const stored = await q.getJob('2');
+    expect(stored?.name).toBe('email');
+    expect(stored?.data).toEqual({ to: 'd@e.f' });
+    expect(stored?.opts.attempts).toBe(3);
+    expect(stored?.timestamp).toBeGreaterThanOrEqual(before);
+    expect(stored?.attemptsMade).toBe(0);
+    expect(stored?.progress).toBe(0);
+    expect(await q.getJobState('3')).toBe('waiting');
+  });
+
+  it('continues the id sequence in a new Queue on the same spool', async () => {
+    const spool = tmpSpool();
+    const q1 = queue(spool);
+    await q1.add('a', {});
+    await q1.add('a', {});
+    await q1.close();
+    const q2 = queue(spool);
+    expect((await q2.add('a', {})).id).toBe('3');
+  });
+
+  it('merges defaultJobOptions under job options', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool, defaultJobOptions: { attempts: 5, priority: 2 } }));
+    const job = await q.add('x', {}, { priority: 7 });
+    expect(job.opts).toMatchObject({ attempts: 5, priority: 7 });
+    expect(await q.getJobState(job.id!)).toBe('prioritized');
+  });
+
+  it('routes by delay and priority', async () => {
+    const q = queue();
+    await q.add('a', {});
+    await q.add('b', {}, { priority: 1 });
+    await q.add('c', {}, { delay: 60_000 });
+    await q.add('d', {}, { delay: 60_000, priority: 4 });
+    expect(await q.getJobCounts()).toEqual({ active: 0, completed: 0, delayed: 2, failed: 0, prioritized: 1, waiting: 1, 'waiting-children': 0 });
+    expect(await q.getJobCounts('waiting', 'wait', 'delayed')).toEqual({ waiting: 1, wait: 1, delayed: 2 });
+  });
+
+  it('ignores a duplicate jobId in any state and returns a job with the existing id', async () => {
+    const spool = tmpSpool();
+    const q = queue(spool);
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const first = await q.add('a', { v: 1 }, { jobId: 'order-7' });
+    const dup = once<[{ jobId: string }]>(events, 'duplicated');
+    const second = await q.add('a', { v: 2 }, { jobId: 'order-7' });
+    expect(second.id).toBe('order-7');
+    expect((await dup)[0].jobId).toBe('order-7');
+    expect((await q.getJob('order-7'))?.data).toEqual({ v: 1 });
+    expect(await q.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    expect(first.id).toBe('order-7');
+  });
+
+  it('frees a jobId once the job is removed', async () => {
+    const q = queue();
+    await q.add('a', { v: 1 }, { jobId: 'k' });
+    expect(await q.remove('k')).toBe(1);
+    await q.add('a', { v: 2 }, { jobId: 'k' });
+    expect((await q.getJob('k'))?.data).toEqual({ v: 2 });
+  });
+
+  it('refuses invalid custom ids with BullMQ messages or a path reason', async () => {
+    const q = queue();
+    await expect(q.add('a', {}, { jobId: '42' })).rejects.toThrow(/Custom Id cannot be integers/);
+    await expect(q.add('a', {}, { jobId: 'a:b' })).rejects.toThrow(/Custom Id cannot contain :/);
+    await expect(q.add('a', {}, { jobId: 'a/b' })).rejects.toThrow(/path separator/);
+    await expect(q.add('a', {}, { jobId: 'a\\b' })).rejects.toThrow(/path separator/);
+    await expect(q.add('a', {}, { jobId: '..x' })).rejects.toThrow(/'\.\.'/);
+    await expect(q.add('a', {}, { jobId: 'a\u0001b' })).rejects.toThrow(/control character/);
+    await expect(q.add('a', {}, { jobId: 'x'.repeat(201) })).rejects.toThrow(/longer than 200 bytes/);
+    await expect(q.add('a', {}, { jobId: 'x'.repeat(200) })).resolves.toBeTruthy();
+  });
+
+  it('refuses data that does not survive JSON, naming the field', async () => {
+    const q = queue();
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    await expect(q.add('a', { f: () => 1 })).rejects.toThrow(/job data\.f is a function/);
+    await expect(q.add('a', { n: 10n })).rejects.toThrow(/job data\.n is a BigInt/);
+    await expect(q.add('a', { x: NaN })).rejects.toThrow(/job data\.x is NaN/);
+    await expect(q.add('a', { d: new Date() })).rejects.toThrow(/job data\.d is a Date.*toISOString/);
+    await expect(q.add('a', { m: new Map() })).rejects.toThrow(/is a Map/);
+    await expect(q.add('a', cyclic)).rejects.toThrow(/cycle/);
+    await expect(q.add('a', [1, undefined])).rejects.toThrow(/job data\[1\] is undefined/);
+    await expect(q.add('a', undefined)).rejects.toThrow(/job data is undefined/);
+    await expect(q.add('a', { nested: { 'odd key': Symbol('s') } })).rejects.toThrow(/job data\.nested\["odd key"\] is a symbol/);
+    expect(await q.count()).toBe(0);
+    const ok = await q.add('a', { fine: undefined, s: 'x', n: null });
+    expect((await q.getJob(ok.id!))?.data).toEqual({ s: 'x', n: null });
+  });
+
+  it('has no 64 KiB limit but honours sizeLimit', async () => {
+    const q = queue();
+    const big = 'x'.repeat(300_000);
+    const job = await q.add('big', { big });
+    expect(((await q.getJob(job.id!))?.data as { big: string }).big.length).toBe(300_000);
+    await expect(q.add('big', { big }, { sizeLimit: 1000 })).rejects.toThrow(/The size of job big exceeds the limit 1000 bytes/);
+  });
+
+  it('validates priority, delay, attempts and backoff', async () => {
+    const q = queue();
+    await expect(q.add('a', {}, { priority: 1.5 })).rejects.toThrow(/Priority should not be float/);
+    await expect(q.add('a', {}, { priority: 2 ** 21 })).rejects.toThrow(/Priority should be between 0 and 2097151/);
+    await expect(q.add('a', {}, { delay: -1 })).rejects.toThrow(/delay must be/);
+    await expect(q.add('a', {}, { attempts: 1.5 })).rejects.toThrow(/attempts must be an integer/);
+    await expect(q.add('a', {}, { backoff: { type: 'fixed', jitter: 2 } })).rejects.toThrow(/jitter/);
+    await expect(q.add('a', {}, { removeOnComplete: -1 })).rejects.toThrow(/removeOnComplete/);
+  });
+
+  it('throws NotSupportedError for v5 repeat and flows, never a silent no-op', async () => {
+    const q = queue();
+    await expect(q.add('a', {}, { repeat: { every: 1000 } })).rejects.toBeInstanceOf(NotSupportedError);
+    await expect(q.add('a', {}, { parent: { id: '1', queue: 'p' } })).rejects.toThrow(/not supported/);
+    await expect(q.add('a', {}, { deduplication: { id: 'd', ttl: 10, extend: true } })).rejects.toThrow(/not supported/);
+    await expect(q.setGlobalConcurrency(2)).rejects.toBeInstanceOf(NotSupportedError);
+  });
+
+  it('refuses bad queue names', () => {
+    const spool = tmpSpool();
+    expect(() => new Queue('a:b', { spool })).toThrow(/contains ':'/);
+    expect(() => new Queue('../x', { spool })).toThrow(/path separator/);
+    expect(() => new Queue('', { spool })).toThrow(/non-empty/);
+  });
+});
+
+describe('Queue.addBulk', () => {
+  it('adds every job in order', async () => {
+    const q = queue();
+    const jobs = await q.addBulk([
+      { name: 'a', data: 1 },
+      { name: 'b', data: 2, opts: { priority: 3 } },
+      { name: 'c', data: 3, opts: { jobId: 'cee' } },
+    ]);
+    expect(jobs.map((j) => j.id)).toEqual(['1', '2', 'cee']);
+    expect(await q.getJobCounts('waiting', 'prioritized')).toEqual({ waiting: 2, prioritized: 1 });
+  });
+
+  it('is all or nothing when one job is invalid', async () => {
+    const q = queue();
+    await expect(
+      q.addBulk([
+        { name: 'a', data: 1 },
+        { name: 'b', data: { f: () => 0 } },
+      ]),
+    ).rejects.toThrow(/function/);
+    expect(await q.count()).toBe(0);
+    expect((await q.add('c', {})).id).toBe('1');
+  });
+});
+
+describe('deduplication', () => {
+  it('simple mode: a second add with the same id is dropped until the first job finishes', async () => {
+    const spool = tmpSpool();
+    const q = queue(spool);
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const a = await q.add('a', { n: 1 }, { deduplication: { id: 'user-1' } });
+    const seen = once<[{ jobId: string; deduplicationId: string; deduplicatedJobId: string }]>(events, 'deduplicated');
+    const b = await q.add('a', { n: 2 }, { deduplication: { id: 'user-1' } });
+    expect(b.id).toBe(a.id);
+    const [args] = await seen;
+    expect(args).toMatchObject({ jobId: a.id, deduplicationId: 'user-1' });
+    expect(args.deduplicatedJobId).not.toBe(a.id);
+    expect(await q.getDeduplicationJobId('user-1')).toBe(a.id);
+    expect(await q.count()).toBe(1);
+    await q.remove(a.id!);
+    const c = await q.add('a', { n: 3 }, { deduplication: { id: 'user-1' } });
+    expect(c.id).not.toBe(a.id);
+  });
+
+  it('ttl mode: the key expires after ttl ms even while the job waits', async () => {
+    const q = queue();
+    const a = await q.add('a', {}, { deduplication: { id: 't', ttl: 150 } });
+    expect((await q.add('a', {}, { deduplication: { id: 't', ttl: 150 } })).id).toBe(a.id);
+    await new Promise((r) => setTimeout(r, 200));
+    const c = await q.add('a', {}, { deduplication: { id: 't', ttl: 150 } });
+    expect(c.id).not.toBe(a.id);
+    expect(await q.count()).toBe(2);
+  });
+
+  it('removeDeduplicationKey frees the key', async () => {
+    const q = queue();
+    const a = await q.add('a', {}, { deduplication: { id: 'x' } });
+    expect(await q.removeDeduplicationKey('x')).toBe(1);
+    expect((await q.add('a', {}, { deduplication: { id: 'x' } })).id).not.toBe(a.id);
+  });
+});
