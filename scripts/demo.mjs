@@ -75,7 +75,7 @@ try {
   }, 60_000);
   const counts = await (await fetch(`${base}/counts`)).json();
   console.log(`\nall ${ids.length} jobs finished; counts: ${JSON.stringify(counts)}`);
-  const status = await $`node dist/cli/main.js status --spool ${spool}`.env(env).nothrow();
+  const status = await $({ env })`node dist/cli/main.js status`.nothrow();
   console.log(`\n$ spoolkit status\n${status.stdout}`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
