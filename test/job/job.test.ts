@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { Queue, QueueEvents, Worker } from '../../src/index.js';
+import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+
+function setup() {
+  const spool = tmpSpool();
+  const q = track(new Queue('q', { spool }));
+  return { spool, q };
+}
+
+describe('Job methods', () => {
+  it('updateProgress from the processor reaches the stored job, the worker and QueueEvents', async () => {
+    const { spool, q } = setup();
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const remote: unknown[] = [];
+    events.on('progress', (a: { data: unknown }) => remote.push(a.data));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const w = track(
+      new Worker(
+        'q',
+        async (job) => {
+          await job.updateProgress(40);
+          await job.updateProgress({ step: 2 });
+          await gate;
+          return 'ok';
+        },
+        { spool },
+      ),
+    );
+    const local: unknown[] = [];
+    w.on('progress', (_job: unknown, p: unknown) => local.push(p));
+    const job = await q.add('x', {});
+    await waitFor(async () => JSON.stringify((await q.getJob(job.id!))?.progress) === '{"step":2}', 3000);
+    expect(await q.getJobState(job.id!)).toBe('active');
+    release();
+    await waitFor(() => remote.length === 2, 3000);
+    expect(remote).toEqual([40, { step: 2 }]);
+    expect(local).toEqual([40, { step: 2 }]);
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 3000);
+    expect((await q.getJob(job.id!))!.progress).toEqual({ step: 2 });
+  });
+
+  it('updateProgress and updateData work on waiting jobs from another process view', async () => {
+    const { q } = setup();
+    const job = await q.add('x', { a: 1 });
+    await job.updateProgress(10);
+    await job.updateData({ a: 2 });
+    const again = (await q.getJob(job.id!))!;
+    expect(again.progress).toBe(10);
+    expect(again.data).toEqual({ a: 2 });
+    expect(await again.getState()).toBe('waiting');
+    await expect(job.updateData({ f: () => 1 } as never)).rejects.toThrow(/function/);
+  });
+
+  it('log appends rows, returns the count, and keepLogs trims', async () => {
+    const { q } = setup();
+    const job = await q.add('x', {}, { keepLogs: 2 });
+    expect(await job.log('one')).toBe(1);
+    expect(await job.log('two')).toBe(2);
+    expect(await job.log('three')).toBe(2);
+    expect(await q.getJobLogs(job.id!)).toEqual({ logs: ['two', 'three'], count: 2 });
+    expect(await q.getJobLogs(job.id!, 0, 0, false)).toEqual({ logs: ['three'], count: 2 });
+    await job.clearLogs();
+    expect((await q.getJobLogs(job.id!)).count).toBe(0);
+  });
+
+  it('getState follows the job through its states', async () => {
+    const { spool, q } = setup();
+    const job = await q.add('x', {}, { delay: 100 });
+    expect(await job.getState()).toBe('delayed');
+    expect(await job.isDelayed()).toBe(true);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    track(new Worker('q', async () => gate, { spool }));
+    await waitFor(async () => (await job.getState()) === 'active', 3000);
+    expect(await job.isActive()).toBe(true);
+    release();
+    await waitFor(() => job.isCompleted(), 3000);
+    await job.remove();
+    expect(await job.getState()).toBe('unknown');
+  });
+
+  it('remove refuses a job locked by a worker', async () => {
+    const { spool, q } = setup();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    track(new Worker('q', async () => gate, { spool }));
+    const job = await q.add('x', {});
+    await waitFor(async () => (await job.getState()) === 'active', 3000);
+    await expect(job.remove()).rejects.toThrow(/locked by another worker/);
+    expect(await q.remove(job.id!)).toBe(0);
+    release();
+  });
+
+  it('retry moves a failed job back to waiting; only finished jobs can be retried', async () => {
+    const { spool, q } = setup();
+    let fail = true;
+    track(
+      new Worker(
+        'q',
+        async () => {
+          if (fail) throw new Error('first');
+          return 'second';
+        },
+        { spool },
+      ),
+    );
+    const job = await q.add('x', {});
+    await waitFor(async () => (await job.getState()) === 'failed', 3000);
+    const failed = (await q.getJob(job.id!))!;
+    fail = false;
+    await failed.retry();
+    await waitFor(async () => (await job.getState()) === 'completed', 3000);
+    const done = (await q.getJob(job.id!))!;
+    expect(done.returnvalue).toBe('second');
+    expect(done.failedReason).toBeUndefined();
+    expect(done.attemptsMade).toBe(2);
+    await expect(done.retry('failed')).rejects.toThrow(/not in the failed state/);
+    await done.retry('completed', { resetAttemptsMade: true });
+    await waitFor(async () => (await job.getState()) === 'completed' && (await q.getJob(job.id!))!.attemptsMade === 1, 3000);
+  });
+
+  it('promote runs a delayed job now; changeDelay and changePriority re-file it', async () => {
+    const { q } = setup();
+    const a = await q.add('x', {}, { delay: 60_000 });
+    await a.promote();
+    expect(await a.getState()).toBe('waiting');
+    await expect(a.promote()).rejects.toThrow(/not in the delayed state/);
+    const b = await q.add('x', {}, { delay: 60_000 });
+    await b.changeDelay(120_000);
+    expect(await b.getState()).toBe('delayed');
+    expect((await q.getJob(b.id!))!.delay).toBe(120_000);
+    const c = await q.add('x', {});
+    await c.changePriority({ priority: 9 });
+    expect(await c.getState()).toBe('prioritized');
+    expect((await q.getJob(c.id!))!.priority).toBe(9);
+  });
+
+  it('asJSON uses BullMQ string fields; toJSON drops the queue', async () => {
+    const { q } = setup();
+    const job = await q.add('x', { a: [1] });
+    const json = job.asJSON();
+    expect(json.data).toBe('{"a":[1]}');
+    expect(json.returnvalue).toBe('null');
+    expect(json.stacktrace).toBe('[]');
+    expect(job.toJSON()).not.toHaveProperty('queue');
+    expect(job.queueName).toBe('q');
+  });
+});
+
+describe('waitUntilFinished', () => {
+  it('resolves with the return value, or rejects with the failure reason', async () => {
+    const { spool, q } = setup();
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    track(
+      new Worker(
+        'q',
+        async (job) => {
+          if (job.data.fail) throw new Error('it broke');
+          return { doubled: job.data.n * 2 };
+        },
+        { spool },
+      ),
+    );
+    const ok = await q.add('x', { n: 21 });
+    const bad = await q.add('x', { fail: true });
+    await expect(ok.waitUntilFinished(events, 5000)).resolves.toEqual({ doubled: 42 });
+    await expect(bad.waitUntilFinished(events, 5000)).rejects.toThrow('it broke');
+  });
+
+  it('settles for a job that already finished before the call', async () => {
+    const { spool, q } = setup();
+    track(new Worker('q', async () => 'early', { spool }));
+    const job = await q.add('x', {});
+    await waitFor(async () => (await job.getState()) === 'completed', 3000);
+    const events = track(new QueueEvents('q', { spool }));
+    await expect(job.waitUntilFinished(events, 2000)).resolves.toBe('early');
+  });
+
+  it('resolves for a job removed on completion (event seen)', async () => {
+    const { spool, q } = setup();
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const job = await q.add('x', {}, { removeOnComplete: true });
+    const waiting = job.waitUntilFinished(events, 5000);
+    track(new Worker('q', async () => 'gone but seen', { spool }));
+    await expect(waiting).resolves.toBe('gone but seen');
+    expect(await job.getState()).toBe('unknown');
+  });
+
+  it('never hangs: rejects when the job is removed before it finishes', async () => {
+    const { spool, q } = setup();
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const job = await q.add('x', {});
+    const waiting = job.waitUntilFinished(events);
+    await sleep(50);
+    await q.remove(job.id!);
+    await expect(waiting).rejects.toThrow(/no longer exists/);
+  });
+
+  it('rejects after ttl with BullMQ\'s message', async () => {
+    const { spool, q } = setup();
+    const events = track(new QueueEvents('q', { spool }));
+    const job = await q.add('x', {});
+    await expect(job.waitUntilFinished(events, 100)).rejects.toThrow(/timed out before finishing/);
+  });
+});

@@ -1,0 +1,212 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Queue, Worker } from '../../src/index.js';
+import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+
+function setup() {
+  const spool = tmpSpool();
+  const q = track(new Queue('q', { spool }));
+  return { spool, q };
+}
+
+describe('pause and resume', () => {
+  it('stops every worker from claiming while paused; waiting jobs stay waiting', async () => {
+    const { spool, q } = setup();
+    await q.pause();
+    expect(await q.isPaused()).toBe(true);
+    const done: string[] = [];
+    track(new Worker('q', async (j) => void done.push(j.id!), { spool, pollIntervalMs: 50 }));
+    await q.add('x', {});
+    await sleep(300);
+    expect(done).toEqual([]);
+    expect(await q.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    await q.resume();
+    expect(await q.isPaused()).toBe(false);
+    await waitFor(() => done.length === 1, 3000);
+  });
+
+  it('Worker.pause is local to the worker', async () => {
+    const { spool, q } = setup();
+    const done: string[] = [];
+    const w = track(new Worker('q', async (j) => void done.push(j.id!), { spool, pollIntervalMs: 50 }));
+    await w.pause();
+    expect(w.isPaused()).toBe(true);
+    await q.add('x', {});
+    await sleep(200);
+    expect(done).toEqual([]);
+    await w.resume();
+    await waitFor(() => done.length === 1, 3000);
+  });
+});
+
+describe('drain, clean, obliterate, remove', () => {
+  it('drain removes waiting and prioritized jobs, and delayed ones only when asked', async () => {
+    const { q } = setup();
+    await q.add('a', {});
+    await q.add('b', {}, { priority: 2 });
+    const d = await q.add('c', {}, { delay: 60_000 });
+    await q.add('e', {}, { jobId: 'custom' });
+    await q.drain();
+    expect(await q.getJobCounts('waiting', 'prioritized', 'delayed')).toEqual({ waiting: 0, prioritized: 0, delayed: 1 });
+    expect(await q.getJob('custom')).toBeUndefined();
+    await q.add('e', {}, { jobId: 'custom' }); // the id was freed
+    await q.drain(true);
+    expect(await q.getJob(d.id!)).toBeUndefined();
+    expect(await q.count()).toBe(0);
+  });
+
+  it('clean removes finished jobs older than the grace period, up to a limit', async () => {
+    const { spool, q } = setup();
+    track(new Worker('q', async () => 'ok', { spool }));
+    for (let i = 0; i < 5; i++) await q.add('x', i);
+    await waitFor(async () => (await q.getCompletedCount()) === 5, 5000);
+    expect(await q.clean(60_000, 0)).toEqual([]);
+    await sleep(30);
+    const removed = await q.clean(10, 2);
+    expect(removed).toHaveLength(2);
+    expect(await q.getCompletedCount()).toBe(3);
+    expect(await q.clean(0, 0, 'completed')).toHaveLength(3);
+  });
+
+  it('clean can remove waiting and delayed jobs by age', async () => {
+    const { q } = setup();
+    await q.add('a', {});
+    await q.add('b', {}, { delay: 60_000 });
+    await sleep(20);
+    expect(await q.clean(5, 0, 'wait')).toHaveLength(1);
+    expect(await q.clean(5, 0, 'delayed')).toHaveLength(1);
+    expect(await q.count()).toBe(0);
+  });
+
+  it('obliterate removes everything, refusing while a job is active unless forced', async () => {
+    const { spool, q } = setup();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const w = new Worker('q', async () => gate, { spool });
+    await q.add('x', {});
+    await q.add('y', {});
+    await waitFor(async () => (await q.getActiveCount()) === 1, 3000);
+    await expect(q.obliterate()).rejects.toThrow(/Cannot obliterate queue q with active jobs/);
+    await w.close(true);
+    release();
+    await q.obliterate();
+    expect(await q.count()).toBe(0);
+    expect((await q.add('z', {})).id).toBe('1');
+    expect(fs.readdirSync(path.join(spool, 'queues')).filter((n) => n.startsWith('.trash'))).toEqual([]);
+  });
+
+  it('remove deletes a waiting job and emits removed locally', async () => {
+    const { q } = setup();
+    const job = await q.add('x', {});
+    const removed: string[] = [];
+    q.on('removed', (id: string) => removed.push(id));
+    expect(await q.remove(job.id!)).toBe(1);
+    expect(await q.remove(job.id!)).toBe(0);
+    expect(removed).toEqual([job.id]);
+  });
+});
+
+describe('retryJobs and promoteJobs', () => {
+  it('retryJobs moves every failed job back to waiting', async () => {
+    const { spool, q } = setup();
+    let failing = true;
+    track(
+      new Worker(
+        'q',
+        async () => {
+          if (failing) throw new Error('no');
+        },
+        { spool },
+      ),
+    );
+    for (let i = 0; i < 4; i++) await q.add('x', i);
+    await waitFor(async () => (await q.getFailedCount()) === 4, 5000);
+    failing = false;
+    await q.retryJobs({ count: 2 });
+    await waitFor(async () => (await q.getCompletedCount()) === 4, 5000);
+    expect(await q.getFailedCount()).toBe(0);
+  });
+
+  it('promoteJobs promotes every delayed job', async () => {
+    const { q } = setup();
+    await q.add('a', {}, { delay: 60_000 });
+    await q.add('b', {}, { delay: 60_000, priority: 3 });
+    await q.promoteJobs();
+    expect(await q.getJobCounts('delayed', 'waiting', 'prioritized')).toEqual({ delayed: 0, waiting: 1, prioritized: 1 });
+  });
+});
+
+describe('getJobs', () => {
+  it('lists waiting jobs in processing order with asc, reverse by default, with pagination', async () => {
+    const { q } = setup();
+    for (let i = 1; i <= 5; i++) await q.add('x', i);
+    await q.add('x', 'L', { lifo: true });
+    const asc = await q.getJobs(['waiting'], 0, -1, true);
+    expect(asc.map((j) => j.data)).toEqual(['L', 1, 2, 3, 4, 5]);
+    const desc = await q.getJobs('wait');
+    expect(desc.map((j) => j.data)).toEqual([5, 4, 3, 2, 1, 'L']);
+    expect((await q.getJobs(['waiting'], 1, 2, true)).map((j) => j.data)).toEqual([1, 2]);
+    expect((await q.getWaiting(0, 0)).map((j) => j.data)).toEqual(['L']);
+  });
+
+  it('lists several states, each paged separately, and finished jobs newest first', async () => {
+    const { spool, q } = setup();
+    track(new Worker('q', async (j) => j.data, { spool }));
+    for (let i = 1; i <= 3; i++) {
+      await q.add('x', i);
+      await waitFor(async () => (await q.getCompletedCount()) === i, 3000);
+      await sleep(15);
+    }
+    await q.add('y', 'later', { delay: 60_000 });
+    const jobs = await q.getJobs(['completed', 'delayed'], 0, 1);
+    expect(jobs.map((j) => j.data)).toEqual([3, 2, 'later']);
+    expect((await q.getJobs()).length).toBe(4);
+    expect((await q.getCompleted()).map((j) => j.returnvalue)).toEqual([3, 2, 1]);
+  });
+
+  it('rejects the v5 repeat type', async () => {
+    const { q } = setup();
+    await expect(q.getJobs(['repeat'])).rejects.toThrow(/not supported/);
+  });
+});
+
+describe('retention defaults', () => {
+  it('keeps completed jobs by count: removeOnComplete: n keeps the newest n', async () => {
+    const { spool, q } = setup();
+    track(new Worker('q', async () => 'ok', { spool }));
+    for (let i = 0; i < 6; i++) await q.add('x', i, { removeOnComplete: 2 });
+    await waitFor(async () => (await q.getCompletedCount()) === 2, 5000);
+    const kept = await q.getCompleted();
+    expect(kept.map((j) => j.data).sort()).toEqual([4, 5]);
+    expect(await q.getJob('1')).toBeUndefined();
+  });
+
+  it('removeOnComplete: true keeps nothing; removeOnFail: { age } drops old failures', async () => {
+    const { spool, q } = setup();
+    track(
+      new Worker(
+        'q',
+        async (j) => {
+          if (j.name === 'bad') throw new Error('x');
+        },
+        { spool },
+      ),
+    );
+    const a = await q.add('good', {}, { removeOnComplete: true });
+    const b = await q.add('bad', {}, { removeOnFail: { age: 1 } });
+    await waitFor(async () => (await q.getJobState(a.id!)) === 'unknown', 3000);
+    await waitFor(async () => (await q.getJobState(b.id!)) === 'failed', 3000);
+    await waitFor(async () => (await q.getJobState(b.id!)) === 'unknown', 5000);
+  });
+
+  it('removeOnComplete: false keeps the job past the default count', async () => {
+    const { spool, q } = setup();
+    track(new Worker('q', async () => 'ok', { spool, removeOnComplete: { count: 1 } }));
+    const keep = await q.add('x', 0, { removeOnComplete: false });
+    await waitFor(async () => (await keep.getState()) === 'completed', 3000);
+    for (let i = 1; i <= 3; i++) await q.add('x', i);
+    await waitFor(async () => (await q.getCompletedCount()) === 2, 5000);
+    expect(await keep.getState()).toBe('completed');
+  });
+});
