@@ -36,7 +36,7 @@ function service(m: ProjectModel, p: ProcessModel): string[] {
   if (p.http) out.push('    ports:', `      - ${quote(`\${SPOOLKIT_WEB_PORT:-${m.options.port}}:${m.options.port}`)}`);
   out.push('    volumes:', `      - spool:${m.paths.spoolDir}`);
   out.push('    healthcheck:', `      test: ${execForm(['CMD', 'node', m.paths.binInImage, 'health'])}`);
-  out.push('      interval: 5s', '      timeout: 5s', '      retries: 3', '      start_period: 30s');
+  out.push('      interval: 5s', '      timeout: 10s', '      retries: 3', '      start_period: 30s');
   if (m.options.startInterval) out.push('      start_interval: 1s');
   const deps = dependencies(m, p);
   if (deps.length > 0 || m.release !== null) {

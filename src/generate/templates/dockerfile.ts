@@ -66,7 +66,7 @@ export function renderDockerfile(m: ProjectModel): string {
   out.push(`ENTRYPOINT ${execForm(['/usr/bin/tini', '-s', '--', 'node', m.paths.binInImage, 'entrypoint'])}`);
   out.push('# One health check for every role; spoolkit health reads the spool and this container\'s heartbeat.');
   const startInterval = m.options.startInterval ? ' --start-interval=1s' : '';
-  out.push(`HEALTHCHECK --interval=5s --timeout=5s --start-period=30s${startInterval} --retries=3 CMD ${execForm(['node', m.paths.binInImage, 'health'])}`);
+  out.push(`HEALTHCHECK --interval=5s --timeout=10s --start-period=30s${startInterval} --retries=3 CMD ${execForm(['node', m.paths.binInImage, 'health'])}`);
 
   out.push('', '# The role comes from SPOOLKIT_ROLE; a command given to docker run is run as it is.');
   for (const target of targets) {
