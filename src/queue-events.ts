@@ -69,7 +69,8 @@ export class QueueEvents extends EventEmitter {
     this.timer = setInterval(() => this.pump(), pollMs);
     this.running = new Promise<void>((resolve) => (this.stop = resolve));
     this.readyResolve();
-    this.pump();
+    // Deliver after the caller attached its listeners (the constructor starts run()).
+    this.schedule();
     return this.running;
   }
 
