@@ -58,11 +58,11 @@ export async function runSchedulerLoop(opts: SchedulerLoopOptions): Promise<void
       for (const host of hosts) {
         if (signal.aborted) break;
         try {
-          const r = await runSchedulerPass(host);
+          const r = await runSchedulerPass(host, { rescanMs: Infinity });
           for (const jobId of r.enqueued) logger.info('scheduler:enqueued', { queue: host.queueName, jobId });
           for (const [schedulerId, count] of Object.entries(r.skipped)) logger.warn('scheduler:runs-skipped', { queue: host.queueName, schedulerId, count });
           for (const p of r.problems) logger.error('scheduler:failed', { queue: host.queueName, schedulerId: p.schedulerId, err: p.error });
-          if (r.nextDueMs !== null && (next === null || r.nextDueMs < next)) next = r.nextDueMs;
+          if (r.nextRunMs !== null && (next === null || r.nextRunMs < next)) next = r.nextRunMs;
         } catch (err) {
           logger.error('scheduler:pass-failed', { queue: host.queueName, err });
         }
@@ -109,10 +109,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Module of the core Queue; loaded lazily so the scheduler does not depend on it at import time. */
-const QUEUE_MODULE = '../queue.js';
-
+/** A spoolkit Queue as the host; imported lazily because the Queue loads this module lazily too. */
 async function queueHost(queueName: string, spool: string | undefined): Promise<ClosableSchedulerHost> {
-  const mod = (await import(QUEUE_MODULE)) as { Queue: new (name: string, opts: { spool?: string }) => ClosableSchedulerHost };
-  return new mod.Queue(queueName, spool === undefined ? {} : { spool });
+  const { Queue } = await import('../queue.js');
+  return new Queue(queueName, spool === undefined ? { inline: false } : { spool, inline: false });
 }

@@ -19,8 +19,14 @@ import type { StoredScheduler, TickMarker } from './types.js';
 
 /** What one pass did. */
 export interface SchedulerPassResult {
-  /** When the next pass is needed (ms since the epoch); null when no scheduler has a run ahead. */
+  /**
+   * When the next pass is wanted (ms since the epoch): the earliest `nextRunMs`, and no later than
+   * `rescanMs` from now, so schedulers upserted by another process are picked up promptly by
+   * callers (Workers) that only pass again when this comes due.
+   */
   nextDueMs: number | null;
+  /** When the earliest scheduler next needs a pass to enqueue a run; null when none does. */
+  nextRunMs: number | null;
   /** Job ids this pass added. */
   enqueued: string[];
   /** Runs skipped because they fell due while nothing ran, per scheduler id. */
@@ -45,9 +51,18 @@ const MAX_ROUNDS = 6;
 /** When rounds run out, the next pass is wanted this much later. */
 const RETRY_AFTER_MS = 1000;
 
+/** Default longest time between passes that {@link runSchedulerPass} asks for. */
+export const DEFAULT_RESCAN_MS = 1000;
+
+/** Options of {@link runSchedulerPass}. */
+export interface SchedulerPassOptions {
+  /** Longest time until the next pass that `nextDueMs` asks for (default 1000 ms); `Infinity` for none. */
+  rescanMs?: number;
+}
+
 /** Runs one pass over every scheduler of the host's queue. */
-export async function runSchedulerPass(host: SchedulerHost): Promise<SchedulerPassResult> {
-  const result: SchedulerPassResult = { nextDueMs: null, enqueued: [], skipped: {}, problems: [] };
+export async function runSchedulerPass(host: SchedulerHost, opts: SchedulerPassOptions = {}): Promise<SchedulerPassResult> {
+  const result: SchedulerPassResult = { nextDueMs: null, nextRunMs: null, enqueued: [], skipped: {}, problems: [] };
   for (const dir of await listSchedulerDirs(host)) {
     let def: StoredScheduler | undefined;
     try {
@@ -56,11 +71,14 @@ export async function runSchedulerPass(host: SchedulerHost): Promise<SchedulerPa
       const r = await advanceScheduler(host, dir, def);
       for (const job of r.added) if (job.id !== undefined) result.enqueued.push(String(job.id));
       if (r.skipped > 0) result.skipped[def.id] = r.skipped;
-      if (r.nextDueMs !== null && (result.nextDueMs === null || r.nextDueMs < result.nextDueMs)) result.nextDueMs = r.nextDueMs;
+      if (r.nextDueMs !== null && (result.nextRunMs === null || r.nextDueMs < result.nextRunMs)) result.nextRunMs = r.nextDueMs;
     } catch (err) {
       result.problems.push({ schedulerId: def?.id ?? decodeURIComponent(dir.split('/').pop() ?? dir), error: err });
     }
   }
+  const rescanMs = opts.rescanMs ?? DEFAULT_RESCAN_MS;
+  const rescanAt = Number.isFinite(rescanMs) ? host.now() + rescanMs : null;
+  result.nextDueMs = result.nextRunMs === null ? rescanAt : rescanAt === null ? result.nextRunMs : Math.min(result.nextRunMs, rescanAt);
   return result;
 }
 

@@ -41,6 +41,16 @@ describe('runSchedulerPass', () => {
     expect(host.readJob(id('ev', T0 + 3000))!.opts.delay).toBe(0);
   });
 
+  it('asks for another pass within rescanMs, so schedulers upserted elsewhere are seen', async () => {
+    let r = await runSchedulerPass(host);
+    expect(r).toMatchObject({ nextDueMs: T0 + 1000, nextRunMs: null, enqueued: [] });
+    r = await runSchedulerPass(host, { rescanMs: Infinity });
+    expect(r.nextDueMs).toBeNull();
+    await upsertJobScheduler(host, 'far', { every: 3_600_000, startDate: T0 + 60_000 });
+    r = await runSchedulerPass(host, { rescanMs: 5000 });
+    expect(r).toMatchObject({ nextDueMs: T0 + 5000, nextRunMs: T0 + 60_000 });
+  });
+
   it('missed runs: enqueues the latest one once, skips and counts the older ones', async () => {
     await upsertJobScheduler(host, 'ev', { every: 1000 });
     // The run at T0+1000 is already enqueued (the run ahead). Nothing runs until T0+7500.
@@ -88,7 +98,9 @@ describe('runSchedulerPass', () => {
     }
     expect(host.jobIds()).toEqual([T0, T0 + 1000, T0 + 2000].map((t) => id('lim', t)));
     expect(await getJobScheduler(host, 'lim')).toMatchObject({ iterationCount: 3, limit: 3, done: true });
-    expect((await runSchedulerPass(host)).nextDueMs).toBeNull();
+    const done = await runSchedulerPass(host);
+    expect(done.nextRunMs).toBeNull();
+    expect(done.nextDueMs).toBe(clock + 1000); // still asks for a pass soon, to see new schedulers
   });
 
   it('stops at endDate and waits for startDate', async () => {
@@ -150,7 +162,7 @@ describe('runSchedulerPass', () => {
     writeFileSync(markerPath, JSON.stringify({ ...prev, millis: T0 + 2000, jobId: id('ev', T0 + 2000), iteration: 3, phase: 'claimed', claimedAt: clock }));
     let r = await runSchedulerPass(host);
     expect(r.enqueued).toEqual([]);
-    expect(r.nextDueMs).toBe(T0 + 1000 + CLAIM_GRACE_MS);
+    expect(r.nextRunMs).toBe(T0 + 1000 + CLAIM_GRACE_MS);
     clock = T0 + 1000 + CLAIM_GRACE_MS;
     r = await runSchedulerPass(host);
     expect(host.jobIds()).toContain(id('ev', T0 + 2000));

@@ -38,11 +38,13 @@ describe('three scheduler replicas on one spool', () => {
   it('create each run once, and across a restart apply the missed-run policy', async () => {
     root = mkdtempSync(join(tmpdir(), 'spoolkit-replicas-'));
     const host = createFileHost(root, 'ticks');
-    const first = await upsertJobScheduler(host, 'beat', { every: EVERY }, { data: { from: 'test' } });
-    const firstMillis = Number(String(first.id).split(':').pop());
-
     const phase1 = await startThree(root);
-    await sleep(4500);
+    // Upserted while the replicas run; the first run is 1.5 s ahead so none falls due unseen.
+    const startDate = Date.now() + 1500;
+    const first = await upsertJobScheduler(host, 'beat', { every: EVERY, startDate }, { data: { from: 'test' } });
+    const firstMillis = Number(String(first.id).split(':').pop());
+    expect(firstMillis).toBe(startDate);
+    await sleep(Math.max(0, startDate - Date.now()) + 3500);
     await stopAll(phase1);
 
     const afterPhase1 = host.addedLog();
@@ -67,7 +69,7 @@ describe('three scheduler replicas on one spool', () => {
     const millis = ids.map((id) => Number(id.split(':').pop())).sort((a, b) => a - b);
     expect(millis[0]).toBe(firstMillis);
     for (const m of millis) expect((m - firstMillis) % EVERY).toBe(0);
-    // Phase 1 ran for ~4.5 s: at least 4 consecutive runs, no gap while replicas were running.
+    // Phase 1 ran for 3.5 s after the first run: at least 4 consecutive runs, no gap while replicas ran.
     const phase1Millis = millis.filter((m) => m <= lastBeforeStop);
     expect(phase1Millis.length).toBeGreaterThanOrEqual(4);
     expect(phase1Millis).toEqual(phase1Millis.map((_, k) => firstMillis + k * EVERY));

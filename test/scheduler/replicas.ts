@@ -10,31 +10,54 @@ export interface Replica {
   stderr: () => string;
 }
 
-/** Starts one replica and resolves once it printed `ready` (rejects after `timeoutMs`). */
+const WORKER = fileURLToPath(new URL('./fixtures/worker-replica.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+/** Starts one scheduler-loop replica and resolves once it printed `ready` (rejects after `timeoutMs`). */
 export function startReplica(spoolRoot: string, queue: string, host: 'file' | 'queue', timeoutMs = 15_000): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', REPLICA, spoolRoot, queue, host], {
+  return startChild([REPLICA, spoolRoot, queue, host], (out) => out.includes('ready'), timeoutMs);
+}
+
+/** Starts a Worker process that appends `<jobId> <pid>` lines to `outFile` for every job it runs. */
+export function startWorker(spoolRoot: string, queue: string, outFile: string, schedulers = true, timeoutMs = 15_000): Promise<Replica> {
+  return startChild([WORKER, spoolRoot, queue, outFile, schedulers ? 'schedulers' : 'no-schedulers'], (out) => out.includes('ready'), timeoutMs);
+}
+
+/** Starts `spoolkit scheduler` (from source) and resolves once it logged `scheduler:started`. */
+export function startSchedulerCli(spoolRoot: string, args: string[] = [], timeoutMs = 15_000): Promise<Replica> {
+  return startChild([CLI, 'scheduler', '--spool', spoolRoot, ...args], (_out, err) => err.includes('scheduler:started'), timeoutMs, { LOG_LEVEL: 'info' });
+}
+
+function startChild(args: string[], isReady: (stdout: string, stderr: string) => boolean, timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<Replica> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'warn' },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
   });
   let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
+  let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`replica did not start within ${timeoutMs} ms: ${err}`));
+      reject(new Error(`${args[0]} did not start within ${timeoutMs} ms: ${err}`));
     }, timeoutMs);
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) {
+    const check = (): void => {
+      if (isReady(out, err)) {
         clearTimeout(timer);
         resolve({ child, stderr: () => err });
       }
+    };
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      check();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      check();
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`replica exited early with ${code}: ${err}`));
+      reject(new Error(`${args[0]} exited early with ${code}: ${err}`));
     });
   });
 }

@@ -1,0 +1,126 @@
+/**
+ * End to end with the real Queue and Workers: scheduler runs are enqueued by Worker processes (or
+ * by `spoolkit scheduler` processes) and each one is processed exactly once, even though
+ * `removeOnComplete: true` deletes every finished run; across a restart the missed-run policy holds.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Queue } from '../../src/index.js';
+import { sleep, startSchedulerCli, startWorker, stopReplica, type Replica } from './replicas.js';
+
+const EVERY = 500;
+let root: string | undefined;
+const running: Replica[] = [];
+const queues: Queue[] = [];
+
+afterEach(async () => {
+  await Promise.allSettled(running.splice(0).map((r) => stopReplica(r)));
+  await Promise.allSettled(queues.splice(0).map((q) => q.close()));
+  if (root) rmSync(root, { recursive: true, force: true });
+  root = undefined;
+});
+
+function processed(outFile: string): { id: string; millis: number; pid: number }[] {
+  if (!existsSync(outFile)) return [];
+  return readFileSync(outFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id, pid] = line.split(' ');
+      return { id: id as string, millis: Number((id as string).split(':').pop()), pid: Number(pid) };
+    });
+}
+
+async function stopAll(rs: Replica[]): Promise<void> {
+  const codes = await Promise.all(rs.map((r) => stopReplica(r)));
+  expect(codes, rs.map((r) => r.stderr()).join('\n')).toEqual(rs.map(() => 0));
+  for (const r of rs) running.splice(running.indexOf(r), 1);
+}
+
+const contiguous = (ms: number[]): boolean => ms.every((m, k) => k === 0 || m - (ms[k - 1] as number) === EVERY);
+
+describe('scheduler runs processed by Workers', () => {
+  it('three Worker processes run each run once; a restart runs the pending and the latest missed run', async () => {
+    root = mkdtempSync(join(tmpdir(), 'spoolkit-sched-e2e-'));
+    const out = join(root, 'processed.log');
+    const queue = new Queue('beats', { spool: root });
+    queues.push(queue);
+    const phase1 = await Promise.all([0, 1, 2].map(() => startWorker(root as string, 'beats', out)));
+    running.push(...phase1);
+    // Upserted while the workers run (as a web process does): they pick it up on their next pass.
+    // The first run is 1.5 s ahead, so no run falls due before a worker has seen the scheduler.
+    const startDate = Date.now() + 1500;
+    const first = await queue.upsertJobScheduler('beat', { every: EVERY, startDate }, { name: 'beat', data: { n: 1 }, opts: { removeOnComplete: true } });
+    const firstMillis = Number(String(first.id).split(':').pop());
+    expect(firstMillis).toBe(startDate);
+    await sleep(Math.max(0, startDate - Date.now()) + 2500);
+    await stopAll(phase1);
+
+    const pending = (await queue.getJobScheduler('beat'))?.next as number;
+    const runs1 = processed(out);
+    const ms1 = runs1.map((r) => r.millis).sort((a, b) => a - b);
+    expect(ms1.length).toBeGreaterThanOrEqual(4);
+    expect(ms1[0]).toBe(firstMillis);
+    expect(contiguous(ms1), JSON.stringify(ms1.map((m) => m - startDate))).toBe(true);
+    expect(pending).toBe((ms1.at(-1) as number) + EVERY);
+    // Retention removed every finished run, and the pending one waits as a delayed job.
+    const counts1 = await queue.getJobCounts();
+    expect(counts1.completed).toBe(0);
+    expect(counts1.delayed + counts1.waiting).toBe(1);
+
+    // Several runs fall due while nothing runs.
+    await sleep(2600);
+
+    const phase2 = await Promise.all([0, 1, 2].map(() => startWorker(root as string, 'beats', out)));
+    running.push(...phase2);
+    await sleep(2000);
+    await stopAll(phase2);
+
+    const all = processed(out);
+    const ids = all.map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length); // no run processed twice, by any process
+    const ms = all.map((r) => r.millis).sort((a, b) => a - b);
+    const ms2 = ms.filter((m) => m >= pending);
+    expect(ms2[0]).toBe(pending); // the run enqueued before the stop ran after the restart
+    const catchUp = ms2[1] as number;
+    const gap = (catchUp - pending) / EVERY - 1;
+    expect(gap).toBeGreaterThanOrEqual(2);
+    expect(contiguous(ms2.slice(1))).toBe(true);
+    const json = await queue.getJobScheduler('beat');
+    expect(json?.skippedCount).toBe(gap);
+    expect(json?.iterationCount).toBe(ms.length + 1); // every processed run, plus the new pending one
+
+    expect(await queue.removeJobScheduler('beat')).toBe(true);
+    const counts = await queue.getJobCounts();
+    expect(counts.delayed + counts.waiting + counts.active).toBe(0);
+  });
+
+  it('two `spoolkit scheduler` processes feed a Worker that runs no scheduler passes: each run once', async () => {
+    root = mkdtempSync(join(tmpdir(), 'spoolkit-sched-role-'));
+    const out = join(root, 'processed.log');
+    const queue = new Queue('roles', { spool: root });
+    queues.push(queue);
+    const worker = await startWorker(root, 'roles', out, false);
+    running.push(worker);
+    const schedulers = await Promise.all([0, 1].map(() => startSchedulerCli(root as string, ['--poll-interval', '200'])));
+    running.push(...schedulers);
+    const startDate = Date.now() + 1500;
+    await queue.upsertJobScheduler('tick', { every: EVERY, startDate }, { opts: { removeOnComplete: true } });
+    await sleep(Math.max(0, startDate - Date.now()) + 2500);
+    await stopAll(schedulers);
+    await sleep(300);
+    await stopAll([worker]);
+
+    const runs = processed(out);
+    const ids = runs.map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const ms = runs.map((r) => r.millis).sort((a, b) => a - b);
+    expect(ms.length).toBeGreaterThanOrEqual(4);
+    expect(ms[0]).toBe(startDate);
+    expect(contiguous(ms), JSON.stringify({ ms: ms.map((m) => m - startDate), json: await queue.getJobScheduler('tick') })).toBe(true);
+    expect((await queue.getJobScheduler('tick'))?.skippedCount).toBe(0);
+    for (const s of schedulers) expect(s.stderr()).toContain('scheduler:stopped');
+  });
+});
