@@ -85,6 +85,8 @@ export interface ProjectModel {
   readonly dockerignore: { readonly defaults: readonly string[]; readonly fromGitignore: readonly string[] };
   /** Paths and names for systemd units. */
   readonly vps: { readonly appDir: string; readonly user: string; readonly spoolDir: string; readonly nodePath: string };
+  /** The CI workflow's commands: install, then the app's tests (or a compose smoke run without them). */
+  readonly ci: { readonly setup: readonly string[]; readonly install: string; readonly test: string | null };
   /** What package.json's `spoolkit` key must hold afterwards. */
   readonly saved: { readonly web: string; readonly processors: string; readonly init: InitOptions };
   /** Facts worth telling the user: what was detected and what to do by hand. */
@@ -166,6 +168,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     appUid: DEFAULT_APP_UID,
     dockerignore: { defaults: DEFAULT_DOCKERIGNORE, fromGitignore: gitignore },
     vps: { appDir: `/srv/${appName}`, user: appName, spoolDir: `/var/lib/${appName}/spool`, nodePath: '/usr/bin/node' },
+    ci: ciCommands(packageManager, pkg),
     saved: { web: web.command, processors: processors.path, init },
     notes: [
       ...notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
@@ -297,4 +300,11 @@ function releaseNote(platform: PlatformInfo, command: string): string {
     default:
       return `release: "${command}" runs once per deploy, to completion, before the new processes start.`;
   }
+}
+
+function ciCommands(pm: PackageManagerModel, pkg: Readonly<Record<string, unknown>>): ProjectModel['ci'] {
+  const scripts = pkg.scripts as Record<string, unknown> | undefined;
+  const hasTest = typeof scripts?.test === 'string' && !/no test specified/.test(scripts.test);
+  const setup = pm.setup === null ? [] : [pm.setup];
+  return { setup, install: pm.installAll, test: hasTest ? `${pm.name} test` : null };
 }

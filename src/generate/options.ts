@@ -49,6 +49,8 @@ export interface InitOptions {
   readonly cacheMounts?: boolean;
   /** Compose `start_interval` for fast first health checks (Docker Engine 25 or newer). @default false */
   readonly startInterval?: boolean;
+  /** Also write a GitHub Actions workflow that proves the stack. @default false */
+  readonly ci?: boolean;
 }
 
 /** Options with every default applied. */
@@ -67,6 +69,7 @@ export interface ResolvedInitOptions {
   readonly harden: boolean;
   readonly cacheMounts: boolean;
   readonly startInterval: boolean;
+  readonly ci: boolean;
 }
 
 /** Default worker replicas. */
@@ -91,6 +94,7 @@ const KEYS: readonly (keyof InitOptions)[] = [
   'harden',
   'cacheMounts',
   'startInterval',
+  'ci',
 ];
 
 /**
@@ -146,6 +150,7 @@ function checkOption(key: keyof InitOptions, v: unknown, source: string): unknow
     case 'harden':
     case 'cacheMounts':
     case 'startInterval':
+    case 'ci':
       if (typeof v === 'boolean') return v;
       throw new ConfigError(`${where} must be true or false; got ${describe(v)}.`);
     default: {
@@ -194,5 +199,6 @@ export function resolveInitOptions(options: InitOptions): ResolvedInitOptions {
     harden: options.harden ?? true,
     cacheMounts: options.cacheMounts ?? false,
     startInterval: options.startInterval ?? false,
+    ci: options.ci ?? false,
   });
 }

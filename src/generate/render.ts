@@ -5,6 +5,7 @@ import { renderCompose } from './templates/compose.js';
 import { renderDockerfile } from './templates/dockerfile.js';
 import { renderDockerignore } from './templates/dockerignore.js';
 import { renderFlyToml } from './templates/fly.js';
+import { renderGithubWorkflow } from './templates/github-workflow.js';
 import { renderProcfile } from './templates/procfile.js';
 import { renderRailwayJson } from './templates/railway-json.js';
 import { renderRenderYaml } from './templates/render-yaml.js';
@@ -47,5 +48,6 @@ export function renderFiles(m: ProjectModel): GeneratedFile[] {
     }
   }
   if (m.options.systemd) files.push(...renderSystemdUnits(m));
+  if (m.options.ci) files.push({ path: '.github/workflows/spoolkit.yml', content: renderGithubWorkflow(m) });
   return files;
 }

@@ -23,6 +23,7 @@ interface InitFlags {
   systemd?: boolean;
   healthPath?: string;
   release?: string;
+  ci?: boolean;
   node?: number;
   harden?: boolean;
   cacheMounts?: boolean;
@@ -55,6 +56,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--no-harden', 'no read-only root filesystem, dropped capabilities or no-new-privileges in compose')
     .option('--cache-mounts', 'BuildKit cache mounts for the package manager (needs BuildKit)')
     .option('--start-interval', 'compose start_interval for fast first health checks (Docker Engine 25+)')
+    .option('--ci', 'also write a GitHub Actions workflow that proves the stack (.github/workflows/spoolkit.yml)')
     .option('--release <command>', 'a command run once per deploy before the new processes start (migrations)')
     .option('--web <command>', 'the command that starts the web process, e.g. "node server.js"')
     .option('--processors <file>', 'the module that exports the queue processors')
@@ -102,6 +104,7 @@ function optionsFrom(flags: InitFlags, command: Command): InitOptions {
   if (given('harden')) out.harden = flags.harden;
   if (flags.cacheMounts) out.cacheMounts = true;
   if (flags.startInterval) out.startInterval = true;
+  if (flags.ci) out.ci = true;
   return out as InitOptions;
 }
 
