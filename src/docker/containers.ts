@@ -117,18 +117,21 @@ export function rowOf(inspect: Docker.ContainerInspectInfo): ContainerRow {
 }
 
 /**
- * The role a container runs: its `dev.spoolkit.role` label, else `SPOOLKIT_ROLE`, else the first
- * known role among its command's arguments, else the role its last healthcheck reported.
+ * The role a container runs, as its entrypoint decides it: a role given as the first command
+ * argument, else `SPOOLKIT_ROLE` (a container's value replaces the image's), else a known role
+ * elsewhere in its command, else the role its last healthcheck reported, else the
+ * `dev.spoolkit.role` label (an image default that `SPOOLKIT_ROLE` may have overridden).
  */
 export function roleOf(inspect: Docker.ContainerInspectInfo): string | null {
-  const label = inspect.Config?.Labels?.[SPOOLKIT_ROLE_LABEL];
-  if (label) return label;
-  const env = (inspect.Config?.Env ?? []).find((e) => e.startsWith('SPOOLKIT_ROLE='));
+  const cmd = inspect.Config?.Cmd ?? [];
+  if (cmd[0] && KNOWN_ROLES.includes(cmd[0])) return cmd[0];
+  const env = (inspect.Config?.Env ?? []).filter((e) => e.startsWith('SPOOLKIT_ROLE=')).pop();
   if (env && env.length > 'SPOOLKIT_ROLE='.length) return env.slice('SPOOLKIT_ROLE='.length);
-  const argv = [...(inspect.Config?.Entrypoint ?? []), ...(inspect.Config?.Cmd ?? [])];
+  const argv = [...(inspect.Config?.Entrypoint ?? []), ...cmd];
   const known = argv.find((a) => KNOWN_ROLES.includes(a));
   if (known) return known;
   const health = inspect.State.Health as { Log?: HealthLogEntry[] } | undefined;
   const reported = backlogFromHealthLog(health?.Log)?.raw.role;
-  return typeof reported === 'string' ? reported : null;
+  if (typeof reported === 'string' && reported) return reported;
+  return inspect.Config?.Labels?.[SPOOLKIT_ROLE_LABEL] || null;
 }

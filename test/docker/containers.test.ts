@@ -21,10 +21,14 @@ function inspect(overrides: { labels?: Record<string, string>; env?: string[]; c
 }
 
 describe('roleOf', () => {
-  it('prefers the role label, then SPOOLKIT_ROLE, then a known role in the command', () => {
-    expect(roleOf(inspect({ labels: { 'dev.spoolkit.role': 'scheduler' }, env: ['SPOOLKIT_ROLE=web'], cmd: ['worker'] }))).toBe('scheduler');
-    expect(roleOf(inspect({ env: ['SPOOLKIT_ROLE=web'], cmd: ['worker'] }))).toBe('web');
-    expect(roleOf(inspect({ entrypoint: ['/usr/bin/tini', '--', 'spoolkit', 'entrypoint'], cmd: ['all'] }))).toBe('all');
+  it('follows the entrypoint: a role argument, then SPOOLKIT_ROLE, then a role in the command', () => {
+    expect(roleOf(inspect({ labels: { 'dev.spoolkit.role': 'web' }, env: ['SPOOLKIT_ROLE=web'], cmd: ['worker'] }))).toBe('worker');
+    expect(roleOf(inspect({ labels: { 'dev.spoolkit.role': 'web' }, env: ['SPOOLKIT_ROLE=web', 'SPOOLKIT_ROLE=all'] }))).toBe('all');
+    expect(roleOf(inspect({ entrypoint: ['/usr/bin/tini', '--', 'spoolkit', 'entrypoint', 'scheduler'], cmd: ['--poll-interval', '1000'] }))).toBe('scheduler');
+  });
+
+  it('uses the image label only when nothing else says', () => {
+    expect(roleOf(inspect({ labels: { 'dev.spoolkit.role': 'worker' }, cmd: ['node', 'x.js'] }))).toBe('worker');
   });
 
   it('falls back to the role the last healthcheck reported, else null', () => {

@@ -94,6 +94,13 @@ export async function snapshotJobs(stack: Stack, queue = 'demo'): Promise<JobSna
     } finally { await q.close(); }`);
 }
 
+/** Ids of the jobs active right now (one cheap listing). */
+export function activeJobIds(stack: Stack, queue = 'demo'): Promise<string[]> {
+  return stack.spool.run<string[]>(`
+    const q = new spoolkit.Queue(${JSON.stringify(queue)});
+    try { return (await q.getJobs(['active'], 0, -1)).filter(Boolean).map((j) => j.id); } finally { await q.close(); }`);
+}
+
 /** Adds `count` jobs in one call inside a container; returns their ids. */
 export function addJobs(stack: Stack, count: number, name: string, data: unknown, queue = 'demo'): Promise<string[]> {
   return stack.spool.run<string[]>(`
