@@ -66,6 +66,12 @@ export async function runSchedulerPass(host: SchedulerHost, opts: SchedulerPassO
   for (const dir of await listSchedulerDirs(host)) {
     let def: StoredScheduler | undefined;
     try {
+      // Fast path: the newest run is still ahead, so there is nothing to do until it is due.
+      const newest = (await listMarkerMillis(dir)).at(-1);
+      if (newest !== undefined && newest > host.now()) {
+        if (result.nextRunMs === null || newest < result.nextRunMs) result.nextRunMs = newest;
+        continue;
+      }
       def = await readScheduler(dir);
       if (def === undefined) continue;
       const r = await advanceScheduler(host, dir, def);

@@ -162,7 +162,13 @@ describe('runSchedulerPass', () => {
     writeFileSync(markerPath, JSON.stringify({ ...prev, millis: T0 + 2000, jobId: id('ev', T0 + 2000), iteration: 3, phase: 'claimed', claimedAt: clock }));
     let r = await runSchedulerPass(host);
     expect(r.enqueued).toEqual([]);
+    expect(r.nextRunMs).toBe(T0 + 2000);
+    // Due, but the claim is younger than the grace period: its claimer may still be adding the job.
+    clock = T0 + 2000;
+    r = await runSchedulerPass(host);
+    expect(r.enqueued).toEqual([]);
     expect(r.nextRunMs).toBe(T0 + 1000 + CLAIM_GRACE_MS);
+    expect(host.jobIds()).not.toContain(id('ev', T0 + 2000));
     clock = T0 + 1000 + CLAIM_GRACE_MS;
     r = await runSchedulerPass(host);
     expect(host.jobIds()).toContain(id('ev', T0 + 2000));
