@@ -51,12 +51,17 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--shutdown-timeout-ms <ms>', 'how long a stopping worker lets running jobs finish', integer)
     .addOption(new Option('--scheduler <mode>', 'how schedulers run when the app has them').choices(['service', 'workers']))
     .option('--systemd', 'also write systemd units (deploy/systemd/)')
+    .option('--no-systemd', 'stop writing systemd units')
     .option('--health-path <path>', 'HTTP path the web process answers, for platform health checks')
     .option('--node <major>', 'Node.js major version of the base image (default: .nvmrc, engines.node)', integer)
-    .option('--no-harden', 'no read-only root filesystem, dropped capabilities or no-new-privileges in compose')
+    .option('--harden', 'read-only root filesystem, no capabilities, no-new-privileges in compose (the default)')
+    .option('--no-harden', 'none of that')
     .option('--cache-mounts', 'BuildKit cache mounts for the package manager (needs BuildKit)')
+    .option('--no-cache-mounts', 'no cache mounts (the default)')
     .option('--start-interval', 'compose start_interval for fast first health checks (Docker Engine 25+)')
+    .option('--no-start-interval', 'no start_interval (the default)')
     .option('--ci', 'also write a GitHub Actions workflow that proves the stack (.github/workflows/spoolkit.yml)')
+    .option('--no-ci', 'stop writing the workflow')
     .option('--release <command>', 'a command run once per deploy before the new processes start (migrations)')
     .option('--web <command>', 'the command that starts the web process, e.g. "node server.js"')
     .option('--processors <file>', 'the module that exports the queue processors')
@@ -97,14 +102,14 @@ function optionsFrom(flags: InitFlags, command: Command): InitOptions {
   if (flags.port !== undefined) out.port = flags.port;
   if (flags.shutdownTimeoutMs !== undefined) out.shutdownTimeoutMs = flags.shutdownTimeoutMs;
   if (flags.scheduler !== undefined) out.scheduler = flags.scheduler;
-  if (flags.systemd) out.systemd = true;
+  if (given('systemd')) out.systemd = flags.systemd;
   if (flags.healthPath !== undefined) out.healthPath = flags.healthPath;
   if (flags.release !== undefined) out.release = flags.release;
   if (flags.node !== undefined) out.nodeVersion = flags.node;
   if (given('harden')) out.harden = flags.harden;
-  if (flags.cacheMounts) out.cacheMounts = true;
-  if (flags.startInterval) out.startInterval = true;
-  if (flags.ci) out.ci = true;
+  if (given('cacheMounts')) out.cacheMounts = flags.cacheMounts;
+  if (given('startInterval')) out.startInterval = flags.startInterval;
+  if (given('ci')) out.ci = flags.ci;
   return out as InitOptions;
 }
 
