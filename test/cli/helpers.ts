@@ -55,12 +55,14 @@ export function startCli(args: readonly string[], opts: CliOptions = {}): CliPro
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, LOG_LEVEL: 'debug', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a test can end it together with any children it started.
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  const killer = setTimeout(() => killGroup(child), opts.timeoutMs ?? 30_000);
   const done = new Promise<CliResult>((resolve) => {
     child.once('close', (code, signal) => {
       clearTimeout(killer);
@@ -74,6 +76,22 @@ export function startCli(args: readonly string[], opts: CliOptions = {}): CliPro
     logs: () => parseLogs(stderr),
     done,
   };
+}
+
+/** SIGKILLs a started process and everything in its process group. */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Ends a started CLI process (and its children) if it still runs, and waits for it. */
+export async function stopCli(p: CliProcess): Promise<void> {
+  killGroup(p.child);
+  await p.done;
 }
 
 /** Runs the CLI to its end. */

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
-import { assertBuilt, healthBinPath, runCli, startCli, tempDir, waitFor, type CliProcess, type CliResult } from '../cli/helpers.js';
+import { assertBuilt, stopCli, healthBinPath, runCli, startCli, tempDir, waitFor, type CliProcess, type CliResult } from '../cli/helpers.js';
 
 const processors = fileURLToPath(new URL('../fixtures/runtime/app/processors.mjs', import.meta.url));
 const isRoot = process.getuid?.() === 0;
@@ -17,10 +17,7 @@ const cleanups: (() => void)[] = [];
 const procs: CliProcess[] = [];
 beforeAll(() => assertBuilt());
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await p.done;
-  }
+  await Promise.all(procs.splice(0).map(stopCli));
   for (const c of cleanups.splice(0).reverse()) c();
 });
 

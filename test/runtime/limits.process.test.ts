@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
-import { assertBuilt, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
 
 const appDir = fileURLToPath(new URL('../fixtures/runtime/app/', import.meta.url));
 const processors = join(appDir, 'processors.mjs');
@@ -17,10 +17,7 @@ const queues: Queue[] = [];
 const procs: CliProcess[] = [];
 beforeAll(() => assertBuilt());
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await p.done;
-  }
+  await Promise.all(procs.splice(0).map(stopCli));
   await Promise.all(queues.splice(0).map((q) => q.close()));
   for (const c of cleanups.splice(0)) c();
 });

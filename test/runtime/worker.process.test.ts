@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
-import { assertBuilt, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
 
 const processors = fileURLToPath(new URL('../fixtures/runtime/app/processors.mjs', import.meta.url));
 const FAST = ['--poll-interval-ms', '100', '--heartbeat-interval-ms', '500'];
@@ -15,10 +15,7 @@ const procs: CliProcess[] = [];
 
 beforeAll(() => assertBuilt());
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await p.done;
-  }
+  await Promise.all(procs.splice(0).map(stopCli));
   await Promise.all(queues.splice(0).map((q) => q.close()));
   spool?.cleanup();
 });

@@ -1,0 +1,147 @@
+/**
+ * The entrypoint's roles through the built CLI, in a stand-in app directory (package.json with
+ * spoolkit.web and spoolkit.processors) on a real temp spool.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, cpSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from '../../src/queue.js';
+import { assertBuilt, stopCli, cliPath, runCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+
+const fixtureApp = fileURLToPath(new URL('../fixtures/runtime/entry-app/', import.meta.url));
+const isRoot = process.getuid?.() === 0;
+
+const cleanups: (() => void)[] = [];
+const procs: CliProcess[] = [];
+const queues: Queue[] = [];
+beforeAll(() => assertBuilt());
+afterEach(async () => {
+  await Promise.all(procs.splice(0).map(stopCli));
+  await Promise.all(queues.splice(0).map((q) => q.close()));
+  for (const c of cleanups.splice(0)) c();
+});
+
+/** A copy of the app with its own spool directory. */
+function app(): { dir: string; spool: string } {
+  const d = tempDir('spoolkit-roles-');
+  cleanups.push(d.cleanup);
+  chmodSync(d.path, 0o755);
+  const dir = join(d.path, 'app');
+  cpSync(fixtureApp, dir, { recursive: true });
+  const spool = join(d.path, 'spool');
+  mkdirSync(spool);
+  return { dir, spool };
+}
+function entry(a: { dir: string; spool: string }, args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const p = startCli(['entrypoint', ...args], { cwd: a.dir, env: { SPOOLKIT_SPOOL: a.spool, SPOOLKIT_ROLE: '', ...env } });
+  procs.push(p);
+  return p;
+}
+function webLines(p: CliProcess): Record<string, unknown>[] {
+  return p
+    .stdout()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+async function runJob(spool: string, n: number): Promise<{ pid: number; role: string }> {
+  const q = new Queue('tasks', { spool });
+  queues.push(q);
+  const job = await q.add('any', { n });
+  await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', `job ${n} to complete`);
+  return (await q.getJob(job.id!))?.returnvalue as { pid: number; role: string };
+}
+
+describe('spoolkit entrypoint roles', () => {
+  it('web: spawns spoolkit.web without a shell, expands ${PORT:-0}, forwards SIGTERM and exits with its code', async () => {
+    const a = app();
+    const p = entry(a, ['web'], { PORT: '4321', WEB_EXIT_CODE: '0' });
+    await waitFor(() => webLines(p).some((l) => l.web === 'ready'), 'the web command to start');
+    const ready = webLines(p).find((l) => l.web === 'ready')!;
+    expect(ready.argv).toEqual(['--port', '4321']);
+    expect(ready.role).toBe('web');
+    expect(ready.pid).not.toBe(p.child.pid);
+    p.child.kill('SIGTERM');
+    const r = await p.done;
+    expect(webLines(p).some((l) => l.web === 'stopping')).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
+  it('web: the exit code is the web command’s', async () => {
+    const a = app();
+    const p = entry(a, ['web'], { WEB_EXIT_CODE: '5' });
+    await waitFor(() => webLines(p).some((l) => l.web === 'ready'), 'the web command to start');
+    p.child.kill('SIGTERM');
+    expect((await p.done).code).toBe(5);
+  });
+
+  it('worker from SPOOLKIT_ROLE: runs the processors in the entrypoint process itself and drains on SIGTERM', async () => {
+    const a = app();
+    const p = entry(a, [], { SPOOLKIT_ROLE: 'worker' });
+    const result = await runJob(a.spool, 1);
+    expect(result.pid).toBe(p.child.pid);
+    expect(result.role).toBe('worker');
+    p.child.kill('SIGTERM');
+    expect((await p.done).code).toBe(0);
+  });
+
+  it('all: runs the web command and a worker as two children; SIGTERM stops both with exit 0', async () => {
+    const a = app();
+    const p = entry(a, ['all']);
+    await waitFor(() => webLines(p).some((l) => l.web === 'ready'), 'the web command to start');
+    const result = await runJob(a.spool, 2);
+    expect(result.role).toBe('all');
+    expect(result.pid).not.toBe(p.child.pid);
+    p.child.kill('SIGTERM');
+    const r = await p.done;
+    expect(r.code).toBe(0);
+    expect(p.logs().some((l) => l.event === 'worker:drained')).toBe(true);
+  });
+
+  it('all: when the web command dies, the worker is stopped and its exit code is returned', async () => {
+    const a = app();
+    const p = entry(a, ['all'], { WEB_EXIT_CODE: '9' });
+    await waitFor(() => webLines(p).some((l) => l.web === 'ready'), 'the web command to start');
+    await runJob(a.spool, 3);
+    process.kill(Number(webLines(p).find((l) => l.web === 'ready')!.pid), 'SIGTERM');
+    const r = await p.done;
+    expect(r.code).toBe(9);
+    expect(p.logs().some((l) => l.event === 'worker:drained')).toBe(true);
+  });
+
+  it('scheduler: runs spoolkit scheduler and exits 0 on SIGTERM', async () => {
+    const a = app();
+    const p = entry(a, ['scheduler']);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(p.child.exitCode).toBeNull();
+    p.child.kill('SIGTERM');
+    expect((await p.done).code).toBe(0);
+  });
+
+  it('health: prints the health line', async () => {
+    const a = app();
+    const r = await runCli(['entrypoint', 'health', '--role', 'web'], { cwd: a.dir, env: { SPOOLKIT_SPOOL: a.spool } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'ok', role: 'web' });
+  });
+
+  it('refuses to start a role on a missing spool (exit 2, with the fix)', async () => {
+    const a = app();
+    const r = await runCli(['entrypoint', 'worker'], { cwd: a.dir, env: { SPOOLKIT_SPOOL: join(a.spool, 'missing') } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/does not exist\. Fix: Create it \(mkdir -p .*missing\) or mount the spool volume there/);
+  });
+
+  it.skipIf(!isRoot)('refuses to start a role on a spool this uid cannot write, naming the owner, the uid and the chown', async () => {
+    const a = app();
+    chmodSync(a.spool, 0o755);
+    const r = await runCli(['/usr/bin/setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, cliPath, 'entrypoint', 'web'], {
+      raw: true,
+      cwd: a.dir,
+      env: { SPOOLKIT_SPOOL: a.spool },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/owned by uid 0 .*not writable by uid 65534\. Fix: chown -R 65534 /);
+  });
+});
