@@ -16,7 +16,7 @@ describe('cron arithmetic matches BullMQ', () => {
       it(`${pattern} in ${tz ?? 'default zone'}`, () => {
         for (const now of NOWS) {
           const opts = tz === undefined ? { pattern, tz: 'UTC' } : { pattern, tz };
-          const bull = defaultRepeatStrategy(now, opts as never, 'job') as number;
+          const bull = defaultRepeatStrategy(now, opts as never) as number;
           expect(firstRun({ pattern, ...(tz ? { tz } : {}) }, now).firstTickMs).toBe(bull);
           expect(nextRunAfter({ pattern, ...(tz ? { tz } : {}) }, bull)).toBe(getNextMillis(bull, opts as never));
         }
@@ -27,11 +27,11 @@ describe('cron arithmetic matches BullMQ', () => {
   it('startDate in the future: BullMQ runs strictly after it, spoolkit also at it when it is an instant of the pattern', () => {
     const now = NOWS[0] as number;
     const start = Date.UTC(2025, 0, 15, 12, 0, 0);
-    const bull = defaultRepeatStrategy(now, { pattern: '0 0 * * * *', startDate: start, tz: 'UTC' } as never, 'job') as number;
+    const bull = defaultRepeatStrategy(now, { pattern: '0 0 * * * *', startDate: start, tz: 'UTC' } as never) as number;
     expect(bull).toBe(start + 3_600_000);
     expect(firstRun({ pattern: '0 0 * * * *', startDate: start }, now).firstTickMs).toBe(start);
     // Off the pattern, both agree.
-    const bull2 = defaultRepeatStrategy(now, { pattern: '0 0 * * * *', startDate: start + 1, tz: 'UTC' } as never, 'job') as number;
+    const bull2 = defaultRepeatStrategy(now, { pattern: '0 0 * * * *', startDate: start + 1, tz: 'UTC' } as never) as number;
     expect(firstRun({ pattern: '0 0 * * * *', startDate: start + 1 }, now).firstTickMs).toBe(bull2);
   });
 });

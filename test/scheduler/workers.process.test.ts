@@ -68,7 +68,7 @@ describe('scheduler runs processed by Workers', () => {
     // Retention removed every finished run, and the pending one waits as a delayed job.
     const counts1 = await queue.getJobCounts();
     expect(counts1.completed).toBe(0);
-    expect(counts1.delayed + counts1.waiting).toBe(1);
+    expect((counts1.delayed ?? 0) + (counts1.waiting ?? 0)).toBe(1);
 
     // Several runs fall due while nothing runs.
     await sleep(2600);
@@ -94,7 +94,7 @@ describe('scheduler runs processed by Workers', () => {
 
     expect(await queue.removeJobScheduler('beat')).toBe(true);
     const counts = await queue.getJobCounts();
-    expect(counts.delayed + counts.waiting + counts.active).toBe(0);
+    expect((counts.delayed ?? 0) + (counts.waiting ?? 0) + (counts.active ?? 0)).toBe(0);
   });
 
   it('two `spoolkit scheduler` processes feed a Worker that runs no scheduler passes: each run once', async () => {
