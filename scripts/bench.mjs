@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // @ts-check
 // `npm run bench`: spoolkit against BullMQ (on a private redis-server with AOF everysec, started
-// here) and against the raw filesystem ceiling, in one run on this machine. Every case runs in a
-// fresh process, `--runs` times (default 3); the table shows medians. Writes
+// here) and against the raw filesystem ceiling, in one run on this machine. By default it measures
+// the last commit (its src/ is built into .tmp/bench-build/), so a half-edited tree cannot skew or
+// break a run. Every case runs in a fresh process, `--runs` times (default 3); the table shows
+// medians. Writes
 // bench/results/latest.json (every run's numbers, the machine, the filesystem) and
 // bench/results/latest.md (the headline table for the README).
 //
@@ -12,7 +14,8 @@
 //   --big           also measure with 1,000,000 jobs waiting (several minutes; --big-n to change)
 //   --only a,b      only these groups: enqueue, drain, cycle, latency, deletes, health, big
 //   --no-bullmq     skip BullMQ even when redis-server is available
-//   --no-build      use dist/ as it is
+//   --worktree      measure the working tree (builds dist/) instead of the last commit
+//   --no-build      with --worktree: use dist/ as it is
 //   --settle-ms N   pause after `sync` before each timed part (default 1000)
 //   --out DIR       where to write latest.json and latest.md (default bench/results)
 import { spawn } from 'node:child_process';
@@ -83,15 +86,33 @@ await fs.mkdirp(base);
 const machine = describeMachine(base);
 log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.kernel}, node ${machine.node}, ${machine.filesystem.type} (${machine.filesystem.options})`);
 
-if (!argv['no-build'] && argv.build !== false) {
-  log('building dist/ ...');
-  const build = await $`npx tsc -p tsconfig.json --noEmitOnError false`.nothrow();
-  if (build.exitCode !== 0) log(`tsc reported errors (dist/ was still emitted):\n${build.stdout.split('\n').slice(0, 10).join('\n')}`);
+const commit = (await $`git rev-parse HEAD`.nothrow()).stdout.trim() || null;
+const srcDirty = (await $`git status --porcelain -- src`.nothrow()).stdout.trim() !== '';
+let entry;
+if (argv.worktree) {
+  if (!argv['no-build'] && argv.build !== false) {
+    log('building dist/ from the working tree ...');
+    const build = await $`npx tsc -p tsconfig.json --noEmitOnError false`.nothrow();
+    if (build.exitCode !== 0) log(`tsc reported errors (dist/ was still emitted):\n${build.stdout.split('\n').slice(0, 10).join('\n')}`);
+  }
+  entry = path.join(root, 'dist', 'index.js');
+} else {
+  const buildDir = path.join(root, '.tmp', 'bench-build');
+  log(`building the committed sources (${commit?.slice(0, 12)}) into ${path.relative(root, buildDir)} ...`);
+  await fs.remove(buildDir);
+  await fs.mkdirp(buildDir);
+  await $`git archive --format=tar HEAD src tsconfig.json package.json | tar -x -C ${buildDir}`;
+  const build = await $`npx tsc -p ${path.join(buildDir, 'tsconfig.json')} --noEmitOnError false`.nothrow();
+  if (build.exitCode !== 0) log(`tsc reported errors (output was still emitted):\n${build.stdout.split('\n').slice(0, 10).join('\n')}`);
+  entry = path.join(buildDir, 'dist', 'index.js');
 }
-if (!(await fs.pathExists(path.join(root, 'dist', 'index.js')))) {
-  log('dist/index.js is missing: the spoolkit cases cannot run. Run `npx tsc -p tsconfig.json` first.');
+if (!(await fs.pathExists(entry))) {
+  log(`${entry} is missing: the spoolkit cases cannot run.`);
   process.exitCode = 1;
 }
+process.env.SPOOLKIT_BENCH_ENTRY = entry;
+await fs.remove(base);
+await fs.mkdirp(base);
 
 let redis;
 let bullmqSkipped = '';
@@ -138,6 +159,7 @@ try {
   }
 } finally {
   await redis?.stop();
+  await fs.remove(base);
 }
 
 function brief(metric, r) {
@@ -154,6 +176,7 @@ const report = {
   finishedAt: new Date().toISOString(),
   machine,
   options: { runs, quick, settleMs, sizes, only },
+  spoolkit: { commit, measured: argv.worktree ? 'working tree' : 'last commit', srcDirtyAtRun: srcDirty },
   redis: redis ? { version: redis.version, appendonly: 'yes', appendfsync: 'everysec' } : { skipped: bullmqSkipped },
   cases,
 };

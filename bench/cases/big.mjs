@@ -41,11 +41,12 @@ async function drainRate(sys, k, concurrency) {
  */
 export async function run(p) {
   const spool = p.system === 'spoolkit' ? freshDir(p.base, 'big') : undefined;
-  const sys = await openSystem({ ...p, spool });
-  const queue = new sys.Queue('bench', sys.queueOpts);
   const small = p.small ?? 100;
   const probe = p.probe ?? 5000;
+  let queue;
   try {
+    const sys = await openSystem({ ...p, spool });
+    queue = new sys.Queue('bench', sys.queueOpts);
     const measure = async () => {
       await settle(p.settleMs);
       const add = await addRate(queue, probe);
@@ -64,7 +65,7 @@ export async function run(p) {
     const counts = await queue.getJobCounts('waiting', 'completed');
     return { n: p.n, small, probe, atSmall, atBig, buildPerSec, waitingAfter: counts.waiting };
   } finally {
-    await queue.close();
+    await queue?.close();
     if (p.system === 'bullmq') await resetBullmq(/** @type {number} */ (p.redisPort));
     if (spool) removeDir(spool);
   }

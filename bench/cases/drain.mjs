@@ -35,11 +35,12 @@ function countingWorker(sys, concurrency, onCount) {
  */
 export async function run(p) {
   const spool = p.system === 'spoolkit' ? freshDir(p.base, 'drain') : undefined;
-  const sys = await openSystem({ ...p, spool });
-  const queue = new sys.Queue('bench', sys.queueOpts);
   const procs = p.procs ?? 1;
   const timeoutMs = p.timeoutMs ?? 300_000;
+  let queue;
   try {
+    const sys = await openSystem({ ...p, spool });
+    queue = new sys.Queue('bench', sys.queueOpts);
     await prefill(queue, p.n);
     await settle(p.settleMs);
     if (procs === 1) {
@@ -80,7 +81,7 @@ export async function run(p) {
     if (total < p.n) throw new Error(`drain did not finish within ${timeoutMs} ms (${total}/${p.n})`);
     return { opsPerSec: perSecond(p.n, last - t0), n: p.n, concurrency: p.concurrency, procs, perProcess: counts };
   } finally {
-    await queue.close();
+    await queue?.close();
     if (p.system === 'bullmq') await resetBullmq(/** @type {number} */ (p.redisPort));
     if (spool) removeDir(spool);
   }

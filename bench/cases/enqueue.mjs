@@ -9,9 +9,10 @@ import { nowNs, perSecond } from '../lib/stats.mjs';
  */
 export async function run(p) {
   const spool = p.system === 'spoolkit' ? freshDir(p.base, 'enqueue') : undefined;
-  const sys = await openSystem({ ...p, spool });
-  const queue = new sys.Queue('bench', sys.queueOpts);
+  let queue;
   try {
+    const sys = await openSystem({ ...p, spool });
+    queue = new sys.Queue('bench', sys.queueOpts);
     await queue.add('warmup', {});
     await settle(p.settleMs);
     const t0 = nowNs();
@@ -27,7 +28,7 @@ export async function run(p) {
     const elapsed = nowNs() - t0;
     return { opsPerSec: perSecond(p.n, elapsed), n: p.n };
   } finally {
-    await queue.close();
+    await queue?.close();
     if (p.system === 'bullmq') await resetBullmq(/** @type {number} */ (p.redisPort));
     if (spool) removeDir(spool);
   }

@@ -3,13 +3,16 @@
 // (`node dist/cli/main.js health`) with SPOOLKIT_SPOOL pointed at a spool holding `n` waiting jobs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openSystem, prefill } from '../lib/systems.mjs';
 import { freshDir, removeDir, settle } from '../lib/settle.mjs';
 import { median, nowNs } from '../lib/stats.mjs';
 
 const repo = join(import.meta.dirname, '..', '..');
-const cli = join(repo, 'dist', 'cli', 'main.js');
+// The CLI of the same build the other cases load (see spoolkitEntry), else this repo's dist/.
+const cli = process.env.SPOOLKIT_BENCH_ENTRY
+  ? join(dirname(process.env.SPOOLKIT_BENCH_ENTRY), 'cli', 'main.js')
+  : join(repo, 'dist', 'cli', 'main.js');
 const gnuTime = '/usr/bin/time';
 
 /**

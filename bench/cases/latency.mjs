@@ -16,11 +16,12 @@ const self = fileURLToPath(import.meta.url);
  */
 export async function run(p) {
   const spool = p.system === 'spoolkit' ? freshDir(p.base, 'latency') : undefined;
-  const sys = await openSystem({ ...p, spool });
-  const queue = new sys.Queue('bench', sys.queueOpts);
   const warmup = p.warmup ?? 50;
   const total = p.count + warmup;
+  let queue;
   try {
+    const sys = await openSystem({ ...p, spool });
+    queue = new sys.Queue('bench', sys.queueOpts);
     await queue.add('warmup', { t: nowMs(), i: -1 });
     await settle(p.settleMs);
     const params = { system: p.system, mode: p.mode, spool, redisPort: p.redisPort, concurrency: p.concurrency ?? 8 };
@@ -51,7 +52,7 @@ export async function run(p) {
       rate: p.rate,
     };
   } finally {
-    await queue.close();
+    await queue?.close();
     if (p.system === 'bullmq') await resetBullmq(/** @type {number} */ (p.redisPort));
     if (spool) removeDir(spool);
   }

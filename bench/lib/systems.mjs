@@ -2,6 +2,7 @@
 // One way to open either queue system. spoolkit's API is BullMQ's, so every benchmark case is
 // written once against these classes; only the options that say where the queue lives differ:
 // spoolkit takes a spool directory, BullMQ a Redis connection.
+import { pathToFileURL } from 'node:url';
 
 /**
  * @typedef {{ system: 'spoolkit' | 'bullmq'; mode?: 'durable' | 'fast'; spool?: string; redisPort?: number }} SystemParams
@@ -12,6 +13,15 @@
  *   workerOpts: Record<string, unknown>;
  * }} SystemHandle
  */
+
+/**
+ * Where spoolkit is loaded from: `SPOOLKIT_BENCH_ENTRY` (an absolute path to a built index.js; the
+ * bench sets it to a build of the committed sources) or the package itself (dist/ of this repo).
+ */
+export function spoolkitEntry() {
+  const entry = process.env.SPOOLKIT_BENCH_ENTRY;
+  return entry ? pathToFileURL(entry).href : 'spoolkit';
+}
 
 /**
  * spoolkit options for a durability mode. `durable` fsyncs every file and directory before a job is
@@ -42,7 +52,7 @@ export async function openSystem(p) {
     };
   }
   if (!p.spool) throw new Error('spoolkit needs a spool directory');
-  const mod = await import('spoolkit');
+  const mod = await import(spoolkitEntry());
   const extra = spoolkitModeOptions(p.mode);
   return {
     label: p.mode ? `spoolkit-${p.mode}` : 'spoolkit',
