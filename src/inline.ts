@@ -9,7 +9,7 @@
 import { ConfigError } from './errors.js';
 import type { Job } from './job.js';
 import { executeRun, startRun, type ProcessingContext } from './processing.js';
-import { readActive, type Claim } from './spool/claim.js';
+import { newClaimTag, readActive, type Claim } from './spool/claim.js';
 import { readJob } from './spool/lookup.js';
 import { promoteJob } from './spool/admin.js';
 import { resolveSpoolRoot } from './spool/root.js';
@@ -58,19 +58,18 @@ function contextFor(host: { name: string; store: QueueStore }): ProcessingContex
   return { host, store: host.store, processor: e.processor, emit: () => undefined };
 }
 
-let inlineToken = 0;
-
 function claimById(store: QueueStore, id: string): Claim | undefined {
   const found = readJob(store, id);
   if (!found || (found.loc.place !== 'waiting' && found.loc.place !== 'lifo' && found.loc.place !== 'prioritized')) return undefined;
-  const dest = store.filePath('active', id);
+  const tag = newClaimTag();
+  const dest = store.claimPath('active', id, tag);
   try {
     fs.renameSync(found.loc.path, dest);
   } catch {
     return undefined;
   }
   const read = readActive(dest);
-  return { id, rec: read.rec, path: dest, ino: read.ino, gen: read.rec.gen, renewedAt: Date.now(), token: `inline:${++inlineToken}` };
+  return { id, rec: read.rec, path: dest, tag, gen: read.rec.gen, renewedAt: Date.now(), token: `inline:${tag}` };
 }
 
 /** @internal Runs an added job to its end in this process, then refreshes `job` from the spool. */

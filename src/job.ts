@@ -5,11 +5,11 @@
  */
 import { DelayedError, SpoolkitError } from './errors.js';
 import type { Claim } from './spool/claim.js';
-import { rewriteActive } from './spool/finish.js';
+import { appendHeld } from './spool/finish.js';
 import { readJob, stateOf } from './spool/lookup.js';
 import { RECORD_VERSION, type JobRecord } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
-import { appendLog, readLogRows, updateStored, logPath } from './spool/update.js';
+import { appendLog, readLogRows, patchStored, logPath } from './spool/update.js';
 import { toJsonStrict } from './spool/validate.js';
 import * as admin from './spool/admin.js';
 import type { JobJson, JobProgress, JobsOptions, JobState } from './types.js';
@@ -199,12 +199,11 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     const active = this._active;
     if (active) {
       active.claim.rec.progress = progress;
-      rewriteActive(store, active.claim, active.claim.rec);
+      // Appending to the held file also renews the lease (it sets mtime).
+      if (!appendHeld(store, active.claim.path, { progress })) patchStored(store, id, 'updateProgress', { progress });
       active.onProgress(progress);
     } else {
-      updateStored(store, id, 'updateProgress', (rec) => {
-        rec.progress = progress;
-      });
+      patchStored(store, id, 'updateProgress', { progress });
     }
     store.events.append('progress', { jobId: id, data: progress });
   }
@@ -233,14 +232,8 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     toJsonStrict(data, 'job data');
     this.data = data;
     const active = this._active;
-    if (active) {
-      active.claim.rec.data = data;
-      rewriteActive(this.queue.store, active.claim, active.claim.rec);
-    } else {
-      updateStored(this.queue.store, id, 'updateData', (rec) => {
-        rec.data = data;
-      });
-    }
+    if (active) active.claim.rec.data = data;
+    patchStored(this.queue.store, id, 'updateData', { data });
   }
 
   /** The job's current state, or `unknown` when it no longer exists. */

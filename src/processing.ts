@@ -10,6 +10,7 @@ import type { Claim } from './spool/claim.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
 import { finishRemoved, finishToFile, requeue } from './spool/finish.js';
 import { delayedRoute, readyRoute } from './spool/routing.js';
+import type { JobRecord, RecordPatch } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { toJsonStrict } from './spool/validate.js';
 import type { BackoffStrategy, JobProgress, KeepJobs, Processor } from './types.js';
@@ -99,7 +100,15 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   rec.finishedOn = Date.now();
   rec.attemptsMade += 1;
   const keep = keepOf(rec.opts.removeOnComplete, ctx.removeOnComplete ?? DEFAULT_KEEP_COMPLETED);
-  const ok = keep === true ? finishRemoved(ctx.store, claim, rec) : finishToFile(ctx.store, claim, rec, 'completed');
+  const ok =
+    keep === true
+      ? finishRemoved(ctx.store, claim)
+      : finishToFile(
+          ctx.store,
+          claim,
+          { ...startedFields(rec), returnvalue, finishedOn: rec.finishedOn, attemptsMade: rec.attemptsMade },
+          'completed',
+        );
   if (!ok) {
     run.lost = true;
     return 'lost';
@@ -108,6 +117,11 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   job.applyRecord(rec);
   ctx.emit('completed', job, returnvalue, 'active');
   return 'completed';
+}
+
+/** Fields set when the job started, persisted with its outcome (claims write nothing). */
+function startedFields(rec: JobRecord): RecordPatch {
+  return { attemptsStarted: rec.attemptsStarted, processedOn: rec.processedOn ?? null, ...(rec.processedBy ? { processedBy: rec.processedBy } : {}) };
 }
 
 function updateStacktrace(stack: string[], err: Error, limit: number | undefined): string[] {
@@ -144,21 +158,22 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
   }
   if (run.lost) return 'lost';
   rec.attemptsMade += 1;
+  const outcome: RecordPatch = { ...startedFields(rec), attemptsMade: rec.attemptsMade, failedReason: rec.failedReason ?? '', stacktrace: rec.stacktrace };
   let ok: boolean;
   if (retry) {
     if (delay > 0) {
       rec.delay = delay;
       const due = Date.now() + delay;
-      ok = requeue(store, claim, rec, delayedRoute(store, due, rec.priority, !!rec.opts.lifo));
+      ok = requeue(store, claim, { ...outcome, delay }, delayedRoute(store, due, rec.priority, !!rec.opts.lifo));
       if (ok) store.events.append('delayed', { jobId: claim.id, delay: due });
     } else {
-      ok = requeue(store, claim, rec, readyRoute(store, rec.priority, !!rec.opts.lifo));
+      ok = requeue(store, claim, outcome, readyRoute(store, rec.priority, !!rec.opts.lifo));
       if (ok) store.events.append('waiting', { jobId: claim.id, prev: 'active' });
     }
   } else {
     rec.finishedOn = Date.now();
     const keep = keepOf(rec.opts.removeOnFail, ctx.removeOnFail ?? DEFAULT_KEEP_FAILED);
-    ok = keep === true ? finishRemoved(store, claim, rec) : finishToFile(store, claim, rec, 'failed');
+    ok = keep === true ? finishRemoved(store, claim) : finishToFile(store, claim, { ...outcome, finishedOn: rec.finishedOn }, 'failed');
     if (ok) {
       store.events.append('failed', { jobId: claim.id, failedReason: rec.failedReason ?? '', prev: 'active' }, { k: keep });
       if (attempts > 0 && rec.attemptsMade >= attempts) store.events.append('retries-exhausted', { jobId: claim.id, attemptsMade: rec.attemptsMade });

@@ -15,7 +15,7 @@ import { IdAllocator } from './spool/id-alloc.js';
 import { readJob, stateOf } from './spool/lookup.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import type { QueueStore } from './spool/store.js';
-import { appendLog, readLogRows, updateStored } from './spool/update.js';
+import { appendLog, patchStored, readLogRows } from './spool/update.js';
 import { toJsonStrict } from './spool/validate.js';
 import { runInline } from './inline.js';
 import type { BulkJobOptions, JobProgress, JobsOptions, JobState, JobType, ObliterateOpts, QueueOptions } from './types.js';
@@ -328,9 +328,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** Sets a job's progress. */
   async updateJobProgress(jobId: string, progress: JobProgress): Promise<void> {
     toJsonStrict(progress, 'progress');
-    updateStored(this.store, jobId, 'updateProgress', (rec) => {
-      rec.progress = progress;
-    });
+    patchStored(this.store, jobId, 'updateProgress', { progress });
     this.store.events.append('progress', { jobId, data: progress });
     this.emit('progress', jobId, progress);
   }

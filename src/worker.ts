@@ -294,10 +294,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       run.lost = true;
       run.controller.abort(new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} closed with force; job ${run.claim.id} was put back in the queue.`));
       try {
-        const rec = run.claim.rec;
-        rec.attemptsStarted = Math.max(0, rec.attemptsStarted - 1);
-        delete rec.processedOn;
-        if (requeue(this.store, run.claim, rec, readyRoute(this.store, rec.priority, false, true))) {
+        // Nothing about this start was persisted (claims write nothing), so the job goes back as it was.
+        if (requeue(this.store, run.claim, {}, readyRoute(this.store, run.claim.rec.priority, false, true))) {
           this.store.events.append('waiting', { jobId: run.claim.id, prev: 'active' });
         }
       } catch (err) {
@@ -437,7 +435,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         nowMs,
         lockDurationMs: this.settings.lockDurationMs,
         maxStalledCount: this.settings.maxStalledCount,
-        skip: new Set(this.inflight.keys()),
+        skip: new Set([...this.inflight.values()].map((r) => path.basename(r.claim.path))),
         deadOwners,
       });
       for (const id of res.stalled) this.emit('stalled', id, 'active');

@@ -1,8 +1,10 @@
 /**
- * Enqueueing. One job costs: an exclusive create of its id-index entry (which is also the atomic
- * `jobId` dedup across processes), one temp file, one rename into its set. The rename is the moment
- * the job becomes visible. If the process dies between the index entry and the rename, the entry
- * points at nothing; `add` treats such an entry as free once it is older than `STALE_ID_MS`.
+ * Enqueueing. One job costs one new file (its only inode for life): written in tmp/, hard-linked
+ * into the id index (`link` fails with EEXIST when the id is taken: the atomic `jobId` dedup
+ * across processes), then renamed into its set, the moment it becomes visible. If the process
+ * dies between the link and the rename, the stalled checker finds the temp file and finishes the
+ * rename (reclaim.ts); an index entry with no other name is a leftover that `add` replaces once it
+ * is older than `STALE_ID_MS`.
  */
 import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
@@ -84,6 +86,15 @@ function prepare(store: QueueStore, spec: AddSpec, nowMs: number): Prepared {
   return { spec, rec, dataJson, route };
 }
 
+function destOf(p: Prepared): string {
+  return p.route.set.pathFor(p.route.key, p.rec.id);
+}
+
+function writeJobTmp(store: QueueStore, p: Prepared): void {
+  p.rec.at = store.rel(destOf(p));
+  p.tmp = store.writeTmp(serializeRecord(p.rec, p.dataJson)).tmp;
+}
+
 /** Takes the deduplication key, or returns the id of the job holding it. */
 function takeDedup(store: QueueStore, p: Prepared, nowMs: number): string | undefined {
   const d = p.spec.opts.deduplication;
@@ -124,27 +135,25 @@ export function readDedup(file: string): { id: string; jobId: string; expiresAt:
   }
 }
 
-/** Takes the id-index entry; false when a live job already holds the id. */
+/** Links the job's temp file into the id index; false when a live job already holds the id. */
 function takeId(store: QueueStore, p: Prepared, nowMs: number): boolean {
-  const hint = store.rel(p.route.set.pathFor(p.route.key, p.rec.id));
-  if (store.createIdEntry(p.rec.id, hint)) return true;
-  if (locate(store, p.rec.id)) return false;
-  // An entry with no job: a crash leftover once it is old enough, else a concurrent add in flight.
+  if (store.linkIdEntry(p.tmp!, p.rec.id)) return true;
+  // An index entry that is the job's only name is a leftover (removal or add interrupted) once old enough.
   try {
     const st = fs.statSync(store.idPath(p.rec.id));
-    if (nowMs - st.mtimeMs < STALE_ID_MS) return false;
+    if (st.nlink > 1 || nowMs - st.ctimeMs < STALE_ID_MS) return false;
   } catch {
-    // gone meanwhile
+    // gone meanwhile: try again below
   }
   store.removeIdEntry(p.rec.id);
-  return store.createIdEntry(p.rec.id, hint);
+  return store.linkIdEntry(p.tmp!, p.rec.id);
 }
 
 function rollback(store: QueueStore, list: Prepared[]): void {
   for (const p of list) {
     try {
       if (p.tmp && !p.published) tryUnlink(p.tmp);
-      if (p.published) tryUnlink(p.route.set.pathFor(p.route.key, p.rec.id));
+      if (p.published) tryUnlink(destOf(p));
       if (p.idTaken) store.removeIdEntry(p.rec.id);
       if (p.dedupPath) tryUnlink(p.dedupPath);
     } catch {
@@ -169,8 +178,11 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
         store.events.append('deduplicated', { jobId: holder, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: p.rec.id });
         continue;
       }
+      writeJobTmp(store, p);
       if (p.spec.opts.jobId !== undefined) {
         if (!takeId(store, p, nowMs)) {
+          tryUnlink(p.tmp!);
+          p.tmp = undefined;
           if (p.dedupPath) tryUnlink(p.dedupPath);
           p.dedupPath = undefined;
           p.outcome = { rec: p.rec, added: false, reason: 'duplicated' };
@@ -178,17 +190,18 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
           continue;
         }
       } else {
-        for (let i = 0; !store.createIdEntry(p.rec.id, store.rel(p.route.set.pathFor(p.route.key, p.rec.id))); i++) {
+        for (let i = 0; !store.linkIdEntry(p.tmp!, p.rec.id); i++) {
           if (i > 100) throw new SpoolkitError('ERR_SPOOL_CORRUPT', `The id counter of queue ${store.name} is behind its jobs; fix ${store.dir}/seq.`);
+          tryUnlink(p.tmp!);
           p.rec.id = alloc.take();
+          writeJobTmp(store, p);
         }
       }
       p.idTaken = true;
-      p.tmp = store.writeTmp(serializeRecord(p.rec, p.dataJson)).tmp;
     }
     for (const p of list) {
-      if (!p.tmp) continue;
-      store.publish(p.tmp, p.route.set.pathFor(p.route.key, p.rec.id));
+      if (!p.tmp || !p.idTaken) continue;
+      store.publish(p.tmp, destOf(p));
       p.published = true;
     }
   } catch (err) {

@@ -2,20 +2,21 @@
  * Operations on one job outside the worker's claim/finish path: remove, retry a finished job,
  * promote, change delay or priority, move an active job to delayed.
  *
- * Moving a job between sets first takes it out of view of claimers by renaming it to
- * `reclaiming/<id>.json` (one rename: a concurrent claimer either got it first or sees ENOENT),
- * then writes the new record into its new set and unlinks the held file. If the process dies in
- * between, the stalled checker puts the held file back in the queue after 10 s: nothing is lost.
+ * Moving a job between places first takes it out of view of claimers by renaming it into
+ * `reclaiming/<id>.<tag>.json` (one rename: a concurrent claimer either got it first or sees
+ * ENOENT), appends a patch, and renames it into its new set. If the process dies in between, the
+ * stalled checker puts the held file back in the queue after 10 s: nothing is lost.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Claim } from './claim.js';
-import { releaseDedup, removeLogs, requeue } from './finish.js';
+import { newClaimTag } from './claim.js';
+import { appendHeld, moveHeld, releaseDedup, removeLogs, requeue } from './finish.js';
 import { isErrno, rethrowFs, tryStat, tryUnlink } from './fs.js';
 import { leaseTime, renewLease } from './lease.js';
-import { candidates, readJob, type Located } from './lookup.js';
+import { readJob, type Located } from './lookup.js';
 import { promoteOne } from './promote.js';
-import { parseJobRecord, serializeRecord, type JobRecord } from './record.js';
+import { parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
 import { readDedup } from './add.js';
@@ -23,49 +24,42 @@ import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
 
 /** True when the job is active under a lease that has not expired. */
 export function isLocked(store: QueueStore, id: string, lockDurationMs = DEFAULT_LOCK_DURATION_MS): boolean {
-  const st = tryStat(store.filePath('active', id));
-  return !!st && Date.now() - leaseTime(st) < lockDurationMs;
+  const now = Date.now();
+  return store.findClaimed(id).some((c) => {
+    const st = tryStat(c.path);
+    return !!st && now - leaseTime(st) < lockDurationMs;
+  });
 }
 
 const SET_PLACES = new Set(['waiting', 'lifo', 'prioritized', 'delayed']);
 
-/** Takes a set entry out of view; returns the held path and record, or undefined when it moved. */
-export function holdEntry(store: QueueStore, loc: Located, id: string): { held: string; rec: JobRecord } | undefined {
-  const held = store.filePath('reclaiming', id);
+/** Takes a file out of view (into reclaiming/); returns the held path and record, or undefined when it moved. */
+export function hold(store: QueueStore, file: string, id: string): { held: string; rec: JobRecord } | undefined {
+  const held = store.claimPath('reclaiming', id, newClaimTag());
   try {
-    fs.renameSync(loc.path, held);
+    fs.renameSync(file, held);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     return rethrowFs(err, held);
   }
-  const rec = parseJobRecord(fs.readFileSync(held, 'utf8'), held);
-  return { held, rec };
+  return { held, rec: parseJobRecord(fs.readFileSync(held, 'utf8'), held) };
 }
 
-/** Writes a held job into `route` and drops the held file. */
-export function placeHeld(store: QueueStore, held: string, rec: JobRecord, route: Route): void {
-  const dest = route.set.pathFor(route.key, rec.id);
-  const { tmp } = store.writeTmp(serializeRecord(rec));
-  store.updateIdEntry(rec.id, store.rel(dest));
-  store.publish(tmp, dest);
-  tryUnlink(held);
+/** Files a held job under `route` with `patch`. */
+export function placeHeld(store: QueueStore, held: string, route: Route, patch: RecordPatch): boolean {
+  const dest = route.set.pathFor(route.key, path.basename(held).replace(/\.[^.]+\.json$/, ''));
+  return appendHeld(store, held, { ...patch, at: store.rel(dest) }) && moveHeld(store, held, dest);
 }
 
-/** Finds a job in a set, holds it, applies `fn` to get its new route, and places it. False when it is not in a set. */
-function moveInSets(store: QueueStore, id: string, places: Set<string>, fn: (rec: JobRecord, loc: Located) => Route | undefined): boolean {
+/** Finds a job in a set, holds it, asks `fn` for its new route and patch, and files it. False when it is not in a set. */
+function moveInSets(store: QueueStore, id: string, places: Set<string>, fn: (rec: JobRecord, loc: Located) => { route: Route; patch: RecordPatch }): boolean {
   for (let attempt = 0; attempt < 5; attempt++) {
     const found = readJob(store, id);
     if (!found || !places.has(found.loc.place)) return false;
-    const h = holdEntry(store, found.loc, id);
+    const h = hold(store, found.loc.path, id);
     if (!h) continue;
-    const route = fn(h.rec, found.loc);
-    if (!route) {
-      // Put it back unchanged.
-      store.publish(h.held, found.loc.path);
-      return false;
-    }
-    placeHeld(store, h.held, h.rec, route);
-    return true;
+    const { route, patch } = fn(h.rec, found.loc);
+    return placeHeld(store, h.held, route, patch);
   }
   return false;
 }
@@ -79,27 +73,19 @@ export function removeJob(store: QueueStore, id: string): number {
     const found = readJob(store, id);
     if (!found) return 0;
     const { loc, rec } = found;
-    if ((loc.place === 'active' || loc.place === 'reclaiming') && isLocked(store, id)) return 0;
-    if (!tryUnlink(loc.path)) continue;
-    store.removeIdEntry(id);
-    releaseDedupAny(store, rec);
-    removeLogs(store, id);
-    store.events.append('removed', { jobId: id, prev: stateName(loc) });
+    let removed = false;
+    if (loc.place === 'active') {
+      if (isLocked(store, id)) return 0;
+      for (const c of store.findClaimed(id)) removed = tryUnlink(c.path) || removed;
+    } else {
+      removed = tryUnlink(loc.path);
+    }
+    if (!removed) continue;
+    forgetJob(store, rec, true);
+    store.events.append('removed', { jobId: id, prev: loc.place === 'lifo' ? 'waiting' : loc.place });
     return 1;
   }
   return 0;
-}
-
-function stateName(loc: Located): string {
-  return loc.place === 'lifo' ? 'waiting' : loc.place === 'reclaiming' ? 'active' : loc.place;
-}
-
-/** Any manual removal clears the job's deduplication key (BullMQ), ttl or not. */
-function releaseDedupAny(store: QueueStore, rec: JobRecord): void {
-  if (!rec.deduplicationId) return;
-  const file = dedupFile(store, rec.deduplicationId);
-  const held = readDedup(file);
-  if (held && held.jobId === rec.id) tryUnlink(file);
 }
 
 /** Removes a deduplication key (optionally only when `jobId` holds it). Returns 1 when removed. */
@@ -117,6 +103,20 @@ export function deduplicationJobId(store: QueueStore, dedupId: string): string |
   return held.jobId;
 }
 
+/** The patch that clears a finished job's outcome before it runs again. */
+export function retryPatch(rec: JobRecord, state: 'completed' | 'failed', opts: { resetAttemptsMade?: boolean; resetAttemptsStarted?: boolean } = {}): RecordPatch {
+  return {
+    finishedOn: null,
+    processedOn: null,
+    deferredFailure: null,
+    st: null,
+    ...(state === 'failed' ? { failedReason: null } : { returnvalue: null }),
+    ...(opts.resetAttemptsMade ? { attemptsMade: 0 } : {}),
+    ...(opts.resetAttemptsStarted ? { attemptsStarted: 0 } : {}),
+    gen: rec.gen + 1,
+  };
+}
+
 /** Moves a finished job back to waiting. Returns the new record, or undefined when not in `state`. */
 export function retryFinished(
   store: QueueStore,
@@ -124,40 +124,20 @@ export function retryFinished(
   state: 'completed' | 'failed',
   opts: { resetAttemptsMade?: boolean; resetAttemptsStarted?: boolean } = {},
 ): JobRecord | undefined {
-  const file = store.filePath(state, id);
-  const held = store.filePath('reclaiming', id);
-  try {
-    fs.renameSync(file, held);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    return rethrowFs(err, held);
-  }
-  const rec = parseJobRecord(fs.readFileSync(held, 'utf8'), held);
-  resetForRetry(rec, state, opts);
-  placeHeld(store, held, rec, readyRoute(store, rec.priority, !!rec.opts.lifo));
+  const h = hold(store, store.filePath(state, id), id);
+  if (!h) return undefined;
+  if (!placeHeld(store, h.held, readyRoute(store, h.rec.priority, !!h.rec.opts.lifo), retryPatch(h.rec, state, opts))) return undefined;
   store.events.append('waiting', { jobId: id, prev: state });
   store.wakeLocal();
-  return rec;
-}
-
-/** Clears a finished job's outcome before it runs again. */
-export function resetForRetry(rec: JobRecord, state: 'completed' | 'failed', opts: { resetAttemptsMade?: boolean; resetAttemptsStarted?: boolean } = {}): void {
-  delete rec.finishedOn;
-  delete rec.processedOn;
-  if (state === 'failed') delete rec.failedReason;
-  else rec.returnvalue = null;
-  delete rec.deferredFailure;
-  if (opts.resetAttemptsMade) rec.attemptsMade = 0;
-  if (opts.resetAttemptsStarted) rec.attemptsStarted = 0;
-  rec.gen += 1;
+  return readJob(store, id)?.rec;
 }
 
 /** Promotes a delayed job now. False when it is not delayed. */
 export function promoteJob(store: QueueStore, id: string): boolean {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const c = candidates(store, id).find((x) => x.place === 'delayed');
-    if (!c || !fs.existsSync(c.path)) return false;
-    if (promoteOne(store, c.path, id)) {
+    const found = readJob(store, id);
+    if (!found || found.loc.place !== 'delayed') return false;
+    if (promoteOne(store, found.loc.path, id)) {
       store.wakeLocal();
       return true;
     }
@@ -167,22 +147,21 @@ export function promoteJob(store: QueueStore, id: string): boolean {
 
 /** Re-files a delayed job to be due `delayMs` from now. */
 export function changeDelay(store: QueueStore, id: string, delayMs: number): boolean {
-  return moveInSets(store, id, new Set(['delayed']), (rec) => {
-    rec.delay = delayMs;
-    return delayedRoute(store, Date.now() + delayMs, rec.priority, !!rec.opts.lifo);
-  });
+  return moveInSets(store, id, new Set(['delayed']), (rec) => ({
+    route: delayedRoute(store, Date.now() + delayMs, rec.priority, !!rec.opts.lifo),
+    patch: { delay: delayMs },
+  }));
 }
 
 /** Re-files a waiting, prioritized or delayed job under a new priority / lifo. */
 export function changePriority(store: QueueStore, id: string, priority: number, lifo: boolean): boolean {
   const ok = moveInSets(store, id, SET_PLACES, (rec, loc) => {
-    rec.priority = priority;
-    rec.opts = { ...rec.opts, priority, lifo };
+    const patch: RecordPatch = { priority, opts: { ...rec.opts, priority, lifo } };
     if (loc.place === 'delayed') {
       const due = Number(path.basename(loc.path).slice(0, 13));
-      return delayedRoute(store, due, priority, lifo);
+      return { route: delayedRoute(store, due, priority, lifo), patch };
     }
-    return readyRoute(store, priority, lifo);
+    return { route: readyRoute(store, priority, lifo), patch };
   });
   if (ok) store.wakeLocal();
   return ok;
@@ -190,29 +169,30 @@ export function changePriority(store: QueueStore, id: string, priority: number, 
 
 /** Moves a job this process holds to delayed until `timestamp`; the attempt is not counted. */
 export function moveClaimToDelayed(store: QueueStore, claim: Claim, timestamp: number): boolean {
-  const rec = claim.rec;
-  rec.delay = Math.max(0, timestamp - Date.now());
-  const ok = requeue(store, claim, rec, delayedRoute(store, timestamp, rec.priority, !!rec.opts.lifo));
-  if (ok) store.events.append('delayed', { jobId: claim.id, delay: timestamp });
+  const delay = Math.max(0, timestamp - Date.now());
+  const ok = requeue(store, claim, { delay }, delayedRoute(store, timestamp, claim.rec.priority, !!claim.rec.opts.lifo));
+  if (ok) {
+    claim.rec.delay = delay;
+    store.events.append('delayed', { jobId: claim.id, delay: timestamp });
+  }
   return ok;
 }
 
 /** Moves an active job held by another process (e.g. a sandbox parent) to delayed. */
 export function moveActiveToDelayed(store: QueueStore, id: string, timestamp: number): boolean {
-  const file = store.filePath('active', id);
-  const held = store.filePath('reclaiming', id);
-  try {
-    fs.renameSync(file, held);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    return rethrowFs(err, held);
+  for (const c of store.findClaimed(id)) {
+    if (c.place !== 'active') continue;
+    const h = hold(store, c.path, id);
+    if (!h) continue;
+    const ok = placeHeld(store, h.held, delayedRoute(store, timestamp, h.rec.priority, !!h.rec.opts.lifo), {
+      delay: Math.max(0, timestamp - Date.now()),
+      gen: h.rec.gen + 1,
+      g: h.rec.gen,
+    });
+    if (ok) store.events.append('delayed', { jobId: id, delay: timestamp });
+    return ok;
   }
-  const rec = parseJobRecord(fs.readFileSync(held, 'utf8'), held);
-  rec.delay = Math.max(0, timestamp - Date.now());
-  rec.gen += 1;
-  placeHeld(store, held, rec, delayedRoute(store, timestamp, rec.priority, !!rec.opts.lifo));
-  store.events.append('delayed', { jobId: id, delay: timestamp });
-  return true;
+  return false;
 }
 
 /** Renews a lease this process holds. */
@@ -220,9 +200,15 @@ export function renewClaim(claim: Claim): boolean {
   return renewLease(claim);
 }
 
-/** Frees everything a removed job held. */
-export function forgetJob(store: QueueStore, rec: JobRecord): void {
+/** Frees everything a removed job held: its id, deduplication key (any mode when `manual`) and logs. */
+export function forgetJob(store: QueueStore, rec: JobRecord, manual = false): void {
   store.removeIdEntry(rec.id);
-  releaseDedup(store, rec);
+  if (manual && rec.deduplicationId) {
+    const file = dedupFile(store, rec.deduplicationId);
+    const held = readDedup(file);
+    if (held && held.jobId === rec.id) tryUnlink(file);
+  } else {
+    releaseDedup(store, rec);
+  }
   removeLogs(store, rec.id);
 }

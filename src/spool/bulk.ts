@@ -15,7 +15,7 @@ import { readJob } from './lookup.js';
 import type { SetEntry } from './ordered-set.js';
 import { promoteOne } from './promote.js';
 import { parseJobRecord, type JobRecord } from './record.js';
-import type { QueueStore } from './store.js';
+import { claimIdOf, type QueueStore } from './store.js';
 
 /** A job file found by a listing. */
 export interface Listed {
@@ -56,10 +56,12 @@ function flatList(store: QueueStore, dirs: string[]): Listed[] {
   for (const d of dirs) {
     const dir = path.join(store.dir, d);
     for (const name of tryReaddir(dir)) {
-      if (!name.endsWith('.json')) continue;
+      const claimed = d === 'active' || d === 'reclaiming';
+      const id = claimed ? claimIdOf(name) : name.endsWith('.json') ? name.slice(0, -5) : undefined;
+      if (id === undefined) continue;
       const file = path.join(dir, name);
       const st = tryStat(file);
-      if (st) out.push({ id: name.slice(0, -5), path: file, at: d === 'active' || d === 'reclaiming' ? leaseTime(st) : st.mtimeMs });
+      if (st) out.push({ id, path: file, at: claimed ? leaseTime(st) : st.mtimeMs });
     }
   }
   return out;

@@ -1,8 +1,9 @@
 /**
- * Claiming. A claim is one rename of a set entry to `active/<id>.json`: exactly one claimer wins;
- * ENOENT means another claimer won (take the next entry), any other error is real. The rename sets
- * the file's ctime, which starts the lease (lease.ts). Order: the LIFO set, then waiting, then
- * priorities ascending (BullMQ: no priority first, then lower number first, FIFO within each).
+ * Claiming. A claim is one rename of a set entry to `active/<id>.<tag>.json`, with a tag unique to
+ * this claim: exactly one claimer wins; ENOENT means another claimer won (take the next entry),
+ * any other error is real. The rename sets the file's ctime, which starts the lease (lease.ts).
+ * Order: the LIFO set, then waiting, then priorities ascending (BullMQ: no priority first, then
+ * lower number first, FIFO within each).
  *
  * A file that cannot be parsed is quarantined: the raw file moves to `corrupt/`, and a failed
  * record with the reason takes its place, so the job ends failed and is never retried.
@@ -11,17 +12,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, rethrowFs, tryUnlink } from './fs.js';
 import { SetCursor, type SetEntry } from './ordered-set.js';
-import { parseJobRecord, RECORD_VERSION, type JobRecord } from './record.js';
+import { PROCESS_TAG } from './keys.js';
+import { parseJobRecord, RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
 /** A job this process holds a lease on. */
 export interface Claim {
   id: string;
   rec: JobRecord;
-  /** Path of the active file. */
+  /** Path of the active file (its name is this claim's lease). */
   path: string;
-  /** Inode of the active file as this process last wrote or claimed it. */
-  ino: number;
+  /** The claim's tag in the active file name. */
+  tag: string;
   /** Record generation at claim time (see JobRecord.gen). */
   gen: number;
   /** When the lease was last renewed, ms. */
@@ -37,6 +39,11 @@ export interface CorruptFile {
 }
 
 let tokenCounter = 0;
+
+/** A tag unique to one claim in this process (no '.', so names parse). */
+export function newClaimTag(): string {
+  return `${process.pid.toString(36)}${PROCESS_TAG}${(++tokenCounter).toString(36)}`;
+}
 
 /** Reads a claimed active file: record, inode and claim time. */
 export function readActive(file: string): { rec: JobRecord; ino: number; ctimeMs: number } {
@@ -65,6 +72,8 @@ export function quarantine(store: QueueStore, id: string, file: string, reason: 
     if (isErrno(err, 'ENOENT')) return;
     rethrowFs(err, dest);
   }
+  // The index entry may be another name of the corrupt file: replace it with the failed record.
+  store.removeIdEntry(id);
   const now = Date.now();
   const rec: JobRecord = {
     v: RECORD_VERSION,
@@ -85,7 +94,14 @@ export function quarantine(store: QueueStore, id: string, file: string, reason: 
     finishedOn: now,
     gen: 0,
   };
-  store.writeAtomic(store.filePath('failed', id), JSON.stringify(rec));
+  const { tmp } = store.writeTmp(serializeRecord(rec));
+  try {
+    store.linkIdEntry(tmp, id);
+    store.publish(tmp, store.filePath('failed', id));
+  } catch (err) {
+    tryUnlink(tmp);
+    throw err;
+  }
   store.events.append('failed', { jobId: id, failedReason: rec.failedReason, prev: 'active' });
 }
 
@@ -99,6 +115,7 @@ export class Claimer {
     private readonly store: QueueStore,
     private readonly tokenPrefix: string,
   ) {
+    void this.tokenPrefix;
     this.lifo = new SetCursor(store.lifo);
     this.waiting = new SetCursor(store.waiting);
   }
@@ -143,7 +160,8 @@ export class Claimer {
   }
 
   private take(e: SetEntry, corrupt: CorruptFile[]): Claim | 'lost' | 'corrupt' {
-    const dest = this.store.filePath('active', e.id);
+    const tag = newClaimTag();
+    const dest = this.store.claimPath('active', e.id, tag);
     try {
       fs.renameSync(e.path, dest);
     } catch (err) {
@@ -172,11 +190,7 @@ export class Claimer {
       corrupt.push({ id: e.id, reason });
       return 'corrupt';
     }
-    return { id: e.id, rec: read.rec, path: dest, ino: read.ino, gen: read.rec.gen, renewedAt: Date.now(), token: `${this.tokenPrefix}:${++tokenCounter}` };
+    return { id: e.id, rec: read.rec, path: dest, tag, gen: read.rec.gen, renewedAt: Date.now(), token: `${this.tokenPrefix}:${tag}` };
   }
 }
 
-/** Removes a file if present, ignoring a concurrent removal. */
-export function dropFile(file: string): void {
-  tryUnlink(file);
-}

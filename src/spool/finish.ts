@@ -1,19 +1,18 @@
 /**
- * Transitions out of `active`. Each one: check the lease, write the new record to a temp file
- * (fsync when durable), point the id index at the new set path when the job goes back into a set,
- * rename the temp file into place (the visible change), then unlink the active file.
+ * Transitions out of `active`. Each one appends a patch with the outcome to the job's own file
+ * (no new file), then renames the file to its destination: that rename is the visible change, and
+ * it fails with ENOENT if the lease was lost meanwhile (the reclaimer took the file).
  *
- * Crash window: between the rename and the unlink the job exists twice. The later state wins:
- * the stalled checker drops an active file whose job also exists in completed/, failed/, or at
- * the set path the id index names (reclaim.ts), and `getJob` reads the index's path first.
+ * Crash window: a patch appended but the rename not done leaves the job in `active/` with its
+ * outcome recorded. The stalled checker honours it: a completion patch (`st`) of the current
+ * generation sends the job to completed/ or failed/ instead of back to the queue (reclaim.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Claim } from './claim.js';
 import { readDedup } from './add.js';
-import { tryUnlink } from './fs.js';
-import { checkLease } from './lease.js';
-import { serializeRecord, type JobRecord } from './record.js';
+import { fsyncDir, isErrno, renameInto, rethrowFs, tryUnlink } from './fs.js';
+import { appendPatch, type JobRecord, type RecordPatch } from './record.js';
 import type { Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
 
@@ -31,46 +30,60 @@ export function removeLogs(store: QueueStore, id: string): void {
   if (fs.existsSync(file)) tryUnlink(file);
 }
 
-/** Moves the job to `completed/` or `failed/` with `rec`. False when the lease was lost. */
-export function finishToFile(store: QueueStore, claim: Claim, rec: JobRecord, place: 'completed' | 'failed'): boolean {
-  if (!checkLease(claim)) return false;
-  const { tmp } = store.writeTmp(serializeRecord(rec));
-  store.publish(tmp, store.filePath(place, claim.id));
-  tryUnlink(claim.path);
-  releaseDedup(store, rec);
+/** Appends a patch to a file this process holds; false when the file is gone. */
+export function appendHeld(store: QueueStore, file: string, patch: RecordPatch): boolean {
+  try {
+    appendPatch(file, patch);
+    if (store.durable) {
+      const fd = fs.openSync(file, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    return rethrowFs(err, file);
+  }
+}
+
+/** Renames a file this process holds; false when it is gone (lease lost). */
+export function moveHeld(store: QueueStore, from: string, to: string): boolean {
+  try {
+    renameInto(from, to, store.modes);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') && !fs.existsSync(from)) return false;
+    return rethrowFs(err, to);
+  }
+  if (store.durable) fsyncDir(path.dirname(to));
+  return true;
+}
+
+/** Moves the job to `completed/` or `failed/` with `patch`. False when the lease was lost. */
+export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch, place: 'completed' | 'failed'): boolean {
+  if (!appendHeld(store, claim.path, { ...patch, st: place, g: claim.gen })) return false;
+  if (!moveHeld(store, claim.path, store.filePath(place, claim.id))) return false;
+  releaseDedup(store, claim.rec);
   return true;
 }
 
 /** Finishes a job whose retention is `true`: nothing is kept. False when the lease was lost. */
-export function finishRemoved(store: QueueStore, claim: Claim, rec: JobRecord): boolean {
-  if (!checkLease(claim)) return false;
-  tryUnlink(claim.path);
+export function finishRemoved(store: QueueStore, claim: Claim): boolean {
+  if (!tryUnlink(claim.path)) return false;
   store.removeIdEntry(claim.id);
-  releaseDedup(store, rec);
+  releaseDedup(store, claim.rec);
   removeLogs(store, claim.id);
   return true;
 }
 
-/** Puts the job back into a set (retry, delay, release). Raises the generation. False when the lease was lost. */
-export function requeue(store: QueueStore, claim: Claim, rec: JobRecord, route: Route): boolean {
-  if (!checkLease(claim)) return false;
-  rec.gen = claim.gen + 1;
+/** Puts the job back into a set (retry, delay, release), raising its generation. False when the lease was lost. */
+export function requeue(store: QueueStore, claim: Claim, patch: RecordPatch, route: Route): boolean {
   const dest = route.set.pathFor(route.key, claim.id);
-  const { tmp } = store.writeTmp(serializeRecord(rec));
-  store.updateIdEntry(claim.id, store.rel(dest));
-  store.publish(tmp, dest);
-  tryUnlink(claim.path);
-  return true;
-}
-
-/**
- * Rewrites the active file with `rec` while keeping the lease (progress, data). The new inode is
- * remembered. False when the lease was lost.
- */
-export function rewriteActive(store: QueueStore, claim: Claim, rec: JobRecord): boolean {
-  if (!checkLease(claim)) return false;
-  const { tmp, ino } = store.writeTmp(serializeRecord({ ...rec, gen: claim.gen }), true);
-  fs.renameSync(tmp, claim.path);
-  claim.ino = ino;
+  const gen = claim.gen + 1;
+  if (!appendHeld(store, claim.path, { ...patch, gen, at: store.rel(dest), st: null, g: claim.gen })) return false;
+  if (!moveHeld(store, claim.path, dest)) return false;
+  claim.rec.gen = gen;
   return true;
 }

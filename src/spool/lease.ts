@@ -1,55 +1,32 @@
 /**
- * Leases. A worker owns an active job while `active/<id>.json` is the file it claimed:
+ * Leases. A worker owns an active job while `active/<id>.<tag>.json` exists under the name it
+ * claimed it with; the tag is unique to the claim, so no other claim can ever hold that name.
  *
- * - The claim rename sets the file's ctime; renewal (`utimes`) sets mtime and ctime to now. The
- *   lease time is max(ctime, mtime); it has expired when older than `lockDuration`.
- * - The owner remembers the file's inode. If the inode changed, the file was rewritten: when the
- *   new record has the generation the owner claimed, another process with the job in hand updated
- *   progress or data, and the owner adopts the new file; any other generation, or no file at all,
- *   means the lease is lost (the stalled checker took it, or the job was removed).
- * - The stalled checker (reclaim.ts) only takes files whose lease expired, by renaming them into
- *   `reclaiming/`, so exactly one reclaimer wins and the owner sees ENOENT.
+ * - The claim rename sets the file's ctime; renewal (`utimes`) sets mtime and ctime to now, and so
+ *   does any append (progress, data). The lease time is max(ctime, mtime); the lease has expired
+ *   when that is older than `lockDuration`.
+ * - The stalled checker (reclaim.ts) takes only files whose lease expired, by renaming them into
+ *   `reclaiming/`, so exactly one reclaimer wins and the owner then sees ENOENT: lease lost.
  *
  * A lost lease fires the processor's AbortSignal; its result is discarded.
  */
 import fs from 'node:fs';
 import { isErrno, rethrowFs } from './fs.js';
 import type { Claim } from './claim.js';
-import { parseJobRecord } from './record.js';
 
-/** True while `claim` is still this process's lease. May adopt a rewrite by a helper process. */
+/** True while `claim` is still this process's lease. */
 export function checkLease(claim: Claim): boolean {
-  let st: fs.Stats;
   try {
-    st = fs.statSync(claim.path);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    return rethrowFs(err, claim.path);
-  }
-  if (st.ino === claim.ino) return true;
-  let text: string;
-  try {
-    text = fs.readFileSync(claim.path, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    return rethrowFs(err, claim.path);
-  }
-  try {
-    const rec = parseJobRecord(text, claim.path);
-    if (rec.gen !== claim.gen || rec.id !== claim.id) return false;
-    // Adopt what the helper wrote; keep what only the owner tracks.
-    claim.rec.progress = rec.progress;
-    claim.rec.data = rec.data;
-    claim.ino = fs.statSync(claim.path).ino;
+    fs.statSync(claim.path);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    return rethrowFs(err, claim.path);
   }
 }
 
 /** Renews the lease (utimes); false when it was lost. */
 export function renewLease(claim: Claim, nowMs = Date.now()): boolean {
-  if (!checkLease(claim)) return false;
   try {
     const t = nowMs / 1000;
     fs.utimesSync(claim.path, t, t);

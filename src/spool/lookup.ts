@@ -1,7 +1,9 @@
 /**
- * Finding a job by id without listing any directory: the id index gives the set path the job was
- * last written to; if it is not there any more, the job has moved to one of the fixed places
- * (active, completed, failed, reclaiming), or, for a delayed job, to the set its promotion targets.
+ * Finding a job by id without listing any big directory. The id index entry is a hard link to
+ * the job file, so the record is one read away whatever the job's state. The state comes from
+ * the name the job has besides its index entry: `completed/<id>.json` or `failed/<id>.json` if
+ * present; else the set path the record names (`at`), or for a delayed job the set its promotion
+ * targets; else the job is active (claimed or being moved).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +13,7 @@ import { lifoKeyFromDelayed } from './routing.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import type { Place, QueueStore } from './store.js';
 
-/** Where a job was found. */
+/** Where a job was found. `path` is empty for an active job (its claim name is not looked up). */
 export interface Located {
   place: Place;
   path: string;
@@ -51,27 +53,6 @@ export function placeOfRel(rel: string): Place | undefined {
   }
 }
 
-/** Candidate paths for a job, most likely first. */
-export function candidates(store: QueueStore, id: string): Located[] {
-  const out: Located[] = [];
-  const hint = store.readIdEntry(id)?.trim();
-  if (hint) {
-    const place = placeOfRel(hint);
-    if (place) {
-      out.push({ place, path: path.join(store.dir, hint) });
-      if (place === 'delayed') {
-        const promoted = promotedPath(store, path.basename(hint));
-        if (promoted) out.push(promoted);
-      }
-    }
-  }
-  out.push({ place: 'active', path: store.filePath('active', id) });
-  out.push({ place: 'completed', path: store.filePath('completed', id) });
-  out.push({ place: 'failed', path: store.filePath('failed', id) });
-  out.push({ place: 'reclaiming', path: store.filePath('reclaiming', id) });
-  return out;
-}
-
 /** Where a delayed file named `name` goes when promoted. */
 export function promotedPath(store: QueueStore, name: string): Located | undefined {
   const dot = name.indexOf('.');
@@ -85,26 +66,61 @@ export function promotedPath(store: QueueStore, name: string): Located | undefin
   return undefined;
 }
 
-/** Finds where a job is; undefined when it does not exist. */
-export function locate(store: QueueStore, id: string): Located | undefined {
-  for (const c of candidates(store, id)) if (fs.existsSync(c.path)) return c;
-  return undefined;
+function sameInode(file: string, ino: number): boolean {
+  try {
+    return fs.statSync(file).ino === ino;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
+    return rethrowFs(err, file);
+  }
 }
 
-/** Reads a job; retries when the file moves between finding and reading it. */
-export function readJob(store: QueueStore, id: string): { rec: JobRecord; loc: Located } | undefined {
-  for (let round = 0; round < 3; round++) {
-    for (const c of candidates(store, id)) {
-      let text: string;
-      try {
-        text = fs.readFileSync(c.path, 'utf8');
-      } catch (err) {
-        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) continue;
-        return rethrowFs(err, c.path);
-      }
-      return { rec: parseJobRecord(text, c.path), loc: c };
-    }
-    if (store.readIdEntry(id) === undefined) return undefined;
+/** Where the job whose file has inode `ino` and record `rec` is now. */
+export function placeOf(store: QueueStore, id: string, rec: JobRecord, ino: number): Located {
+  for (const place of ['completed', 'failed'] as const) {
+    const file = store.filePath(place, id);
+    if (sameInode(file, ino)) return { place, path: file };
   }
-  return undefined;
+  if (rec.at) {
+    const place = placeOfRel(rec.at);
+    const file = path.join(store.dir, rec.at);
+    if (place && sameInode(file, ino)) return { place, path: file };
+    if (place === 'delayed') {
+      const promoted = promotedPath(store, path.basename(rec.at));
+      if (promoted && sameInode(promoted.path, ino)) return promoted;
+    }
+  }
+  return { place: 'active', path: '' };
+}
+
+/** Reads a job's record and where it is; undefined when it does not exist. */
+export function readJob(store: QueueStore, id: string): { rec: JobRecord; loc: Located } | undefined {
+  const file = store.idPath(id);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    return rethrowFs(err, file);
+  }
+  let text: string;
+  let ino: number;
+  let nlink: number;
+  try {
+    const st = fs.fstatSync(fd);
+    ino = st.ino;
+    nlink = st.nlink;
+    text = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+  // Only the index name left: the job is being removed (or an add died before publishing it).
+  if (nlink < 2) return undefined;
+  const rec = parseJobRecord(text, file);
+  return { rec, loc: placeOf(store, id, rec, ino) };
+}
+
+/** Finds where a job is; undefined when it does not exist. */
+export function locate(store: QueueStore, id: string): Located | undefined {
+  return readJob(store, id)?.loc;
 }

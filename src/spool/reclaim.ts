@@ -1,28 +1,32 @@
 /**
  * The stalled checker. Every `stalledInterval` a worker looks at `active/` (bounded by the total
  * concurrency of all workers) and takes each file whose lease expired by renaming it into
- * `reclaiming/` (exactly one reclaimer wins). Then:
+ * `reclaiming/` (exactly one reclaimer wins; the owner then sees its lease gone). Then:
  *
- * - if the job also exists in a later state (completed/, failed/, or the set path its id index
- *   names) the active file was a leftover of a crash mid-transition: it is dropped;
- * - if its id is free (removed, or finished with removeOn*: true) it is dropped;
+ * - if the record carries a completion patch of its current generation (`st`), the owner finished
+ *   it and died before the final rename: the job goes to completed/ or failed/;
+ * - if the job's id was freed (removed meanwhile), the file is dropped;
  * - else it goes back to the front of the queue with `stalledCounter + 1` and a new generation,
  *   and a `stalled` event. Past `maxStalledCount`, it is marked with a deferred failure: the next
  *   claimer fails it at once with "job stalled more than allowable limit" (BullMQ's semantics).
  *
- * Files left in `reclaiming/` by a reclaimer that died are finished by a later pass.
+ * Files left in `reclaiming/` by a process that died mid-move, and temp files of an `add` that
+ * died between its id link and its publishing rename, are finished by later passes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
-import { quarantine } from './claim.js';
+import { newClaimTag, quarantine } from './claim.js';
+import { appendHeld, moveHeld } from './finish.js';
 import { leaseTime } from './lease.js';
-import { parseJobRecord, serializeRecord } from './record.js';
+import { parseJobRecord, type JobRecord } from './record.js';
 import { readyRoute } from './routing.js';
-import type { QueueStore } from './store.js';
+import { claimIdOf, type QueueStore } from './store.js';
 
-/** A reclaimer that died leaves files this old in reclaiming/. */
-const RECLAIM_LEFTOVER_MS = 10_000;
+/** A process that died mid-move leaves files this old in reclaiming/. */
+const LEFTOVER_MS = 10_000;
+/** Temp files this old are leftovers (a large addBulk writes every file before publishing any). */
+const TMP_LEFTOVER_MS = 5 * 60_000;
 
 /** Reason given to jobs that stalled too often. */
 export const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
@@ -31,7 +35,9 @@ export const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
 export interface ReclaimResult {
   /** Jobs put back in the queue. */
   stalled: string[];
-  /** Active leftovers dropped because the job had already moved on. */
+  /** Jobs whose outcome was recorded before their owner died, now moved to completed/failed. */
+  finished: string[];
+  /** Files dropped because their job no longer exists. */
   dropped: string[];
 }
 
@@ -40,80 +46,109 @@ export interface ReclaimOptions {
   nowMs: number;
   lockDurationMs: number;
   maxStalledCount: number;
-  /** Ids to leave alone (this worker's own live leases). */
+  /** Active file names to leave alone (this worker's own live leases). */
   skip?: Set<string>;
   /** Ids whose owner is known dead: taken regardless of lease age. */
   deadOwners?: Set<string>;
 }
 
-/** Runs one pass over active/ and reclaiming/. */
+/** Runs one pass over active/, reclaiming/ and tmp/. */
 export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): ReclaimResult {
-  const result: ReclaimResult = { stalled: [], dropped: [] };
+  const result: ReclaimResult = { stalled: [], finished: [], dropped: [] };
   const activeDir = path.join(store.dir, 'active');
   for (const name of tryReaddir(activeDir)) {
-    if (!name.endsWith('.json')) continue;
-    const id = name.slice(0, -5);
-    if (opts.skip?.has(id)) continue;
+    const id = claimIdOf(name);
+    if (id === undefined || opts.skip?.has(name)) continue;
     const file = path.join(activeDir, name);
     const st = tryStat(file);
     if (!st) continue;
     if (opts.nowMs - leaseTime(st) < opts.lockDurationMs && !opts.deadOwners?.has(id)) continue;
-    const rc = store.filePath('reclaiming', id);
+    const held = store.claimPath('reclaiming', id, newClaimTag());
     try {
-      fs.renameSync(file, rc);
+      fs.renameSync(file, held);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) continue;
-      rethrowFs(err, rc);
+      rethrowFs(err, held);
     }
-    resolve(store, id, rc, opts, result);
+    resolve(store, id, held, opts, result);
   }
   for (const name of tryReaddir(path.join(store.dir, 'reclaiming'))) {
-    if (!name.endsWith('.json')) continue;
+    const id = claimIdOf(name);
+    if (id === undefined) continue;
     const file = path.join(store.dir, 'reclaiming', name);
     const st = tryStat(file);
-    if (!st || opts.nowMs - leaseTime(st) < RECLAIM_LEFTOVER_MS) continue;
-    resolve(store, name.slice(0, -5), file, opts, result);
+    if (!st || opts.nowMs - leaseTime(st) < LEFTOVER_MS) continue;
+    resolve(store, id, file, opts, result);
   }
+  recoverTmp(store, opts.nowMs);
   return result;
 }
 
-function resolve(store: QueueStore, id: string, rc: string, opts: ReclaimOptions, result: ReclaimResult): void {
-  const hint = store.readIdEntry(id)?.trim();
-  const movedOn =
-    hint === undefined ||
-    fs.existsSync(store.filePath('completed', id)) ||
-    fs.existsSync(store.filePath('failed', id)) ||
-    (hint !== '' && !hint.startsWith('active') && fs.existsSync(path.join(store.dir, hint)));
-  if (movedOn) {
-    tryUnlink(rc);
+function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptions, result: ReclaimResult): void {
+  let text: string;
+  let ino: number;
+  try {
+    text = fs.readFileSync(held, 'utf8');
+    ino = fs.statSync(held).ino;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    return rethrowFs(err, held);
+  }
+  let rec: JobRecord;
+  try {
+    rec = parseJobRecord(text, held);
+  } catch (err) {
+    quarantine(store, id, held, err instanceof Error ? err.message : String(err));
+    return;
+  }
+  const idStat = tryStat(store.idPath(id));
+  if (!idStat || idStat.ino !== ino) {
+    tryUnlink(held);
     result.dropped.push(id);
     return;
   }
-  let text: string;
-  try {
-    text = fs.readFileSync(rc, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return;
-    return rethrowFs(err, rc);
-  }
-  let rec;
-  try {
-    rec = parseJobRecord(text, rc);
-  } catch (err) {
-    quarantine(store, id, rc, err instanceof Error ? err.message : String(err));
+  if (rec.st) {
+    if (moveHeld(store, held, store.filePath(rec.st, id))) {
+      result.finished.push(id);
+      store.events.append(rec.st, rec.st === 'completed' ? { jobId: id, returnvalue: rec.returnvalue, prev: 'active' } : { jobId: id, failedReason: rec.failedReason ?? '', prev: 'active' });
+    }
     return;
   }
-  rec.stalledCounter += 1;
-  rec.attemptsStarted = Math.max(rec.attemptsStarted, rec.attemptsMade + rec.stalledCounter);
-  rec.gen += 1;
-  if (rec.stalledCounter > opts.maxStalledCount && !rec.repeatJobKey) rec.deferredFailure = STALLED_LIMIT_REASON;
+  const stalledCounter = rec.stalledCounter + 1;
   const route = readyRoute(store, rec.priority, false, true);
   const dest = route.set.pathFor(route.key, id);
-  const { tmp } = store.writeTmp(serializeRecord(rec));
-  store.updateIdEntry(id, store.rel(dest));
-  store.publish(tmp, dest);
-  tryUnlink(rc);
+  const overLimit = stalledCounter > opts.maxStalledCount && !rec.repeatJobKey;
+  const ok =
+    appendHeld(store, held, {
+      stalledCounter,
+      attemptsStarted: Math.max(rec.attemptsStarted, rec.attemptsMade + stalledCounter),
+      gen: rec.gen + 1,
+      at: store.rel(dest),
+      ...(overLimit ? { deferredFailure: STALLED_LIMIT_REASON } : {}),
+      g: rec.gen,
+    }) && moveHeld(store, held, dest);
+  if (!ok) return;
   result.stalled.push(id);
   store.events.append('stalled', { jobId: id });
   store.events.append('waiting', { jobId: id, prev: 'active' });
+}
+
+/** Publishes jobs whose `add` died between linking the id and the publishing rename; drops other stale temp files. */
+function recoverTmp(store: QueueStore, nowMs: number): void {
+  const dir = path.join(store.dir, 'tmp');
+  for (const name of tryReaddir(dir)) {
+    const file = path.join(dir, name);
+    const st = tryStat(file);
+    if (!st || nowMs - st.mtimeMs < TMP_LEFTOVER_MS) continue;
+    if (st.nlink >= 2) {
+      try {
+        const rec = parseJobRecord(fs.readFileSync(file, 'utf8'), file);
+        const idStat = tryStat(store.idPath(rec.id));
+        if (rec.at && idStat?.ino === st.ino && moveHeld(store, file, path.join(store.dir, rec.at))) continue;
+      } catch {
+        // not a job file: drop it
+      }
+    }
+    tryUnlink(file);
+  }
 }

@@ -1,8 +1,15 @@
 /**
- * The job record: one JSON file per job, moved between state directories by rename. Files are
- * untrusted input (another tool or a crash may have written them), so they are read through
- * `parseJobRecord`, which checks every field's type.
+ * The job record: one file per job (one inode for the job's whole life), moved between state
+ * directories by rename. The file is JSON lines: the first line is the record as added; every
+ * later line is a patch (an object whose fields replace the record's; `null` removes an optional
+ * field) appended with O_APPEND. A patch with a `g` field applies only if `g` is at least the
+ * record's generation at that point, so a late write from a worker whose lease was taken is
+ * ignored. A torn last line (a crash mid-append) is ignored.
+ *
+ * Files are untrusted input (another tool or a crash may have written them), so they are read
+ * through `parseJobRecord`, which checks every field's type.
  */
+import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobProgress, JobsOptions } from '../types.js';
 
@@ -33,6 +40,10 @@ export interface JobRecord {
   deferredFailure?: string;
   deduplicationId?: string;
   repeatJobKey?: string;
+  /** Path of the set file the job was last filed under, relative to the queue directory (a lookup hint). */
+  at?: string;
+  /** Set by a completion patch: where the job goes (`completed`/`failed`) if a crash interrupts the move. */
+  st?: 'completed' | 'failed';
   /**
    * Generation: raised every time the job is written back into a queue set from active (retry,
    * stall). A lease holder remembers the generation it claimed, so a rewrite of the active file by
@@ -47,13 +58,37 @@ function corrupt(path: string, why: string): SpoolkitError {
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-/** Parses and checks a job file. Throws an ERR_SPOOL_CORRUPT error naming the file and the problem. */
+const OPTIONAL_FIELDS = new Set(['failedReason', 'processedOn', 'finishedOn', 'processedBy', 'deferredFailure', 'deduplicationId', 'repeatJobKey', 'at', 'st']);
+
+/** Parses and checks a job file (first line plus patches). Throws ERR_SPOOL_CORRUPT naming the file and the problem. */
 export function parseJobRecord(text: string, path: string): JobRecord {
+  const nl = text.indexOf('\n');
+  const first = nl < 0 ? text : text.slice(0, nl);
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(first);
   } catch (err) {
     throw corrupt(path, `not valid JSON (${(err as Error).message})`);
+  }
+  if (nl >= 0 && nl < text.length - 1 && typeof raw === 'object' && raw !== null) {
+    const r = raw as Record<string, unknown>;
+    const lines = text.slice(nl + 1).split('\n');
+    for (const line of lines) {
+      if (line === '') continue;
+      let patch: Record<string, unknown>;
+      try {
+        patch = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue; // a torn append
+      }
+      if (typeof patch !== 'object' || patch === null) continue;
+      if (typeof patch.g === 'number' && patch.g < ((r.gen as number | undefined) ?? 0)) continue;
+      for (const [k, v] of Object.entries(patch)) {
+        if (k === 'g') continue;
+        if (v === null && OPTIONAL_FIELDS.has(k)) delete r[k];
+        else r[k] = v;
+      }
+    }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw corrupt(path, 'not a JSON object');
   const r = raw as Record<string, unknown>;
@@ -90,13 +125,28 @@ export function parseJobRecord(text: string, path: string): JobRecord {
   if (typeof r.deferredFailure === 'string') rec.deferredFailure = r.deferredFailure;
   if (typeof r.deduplicationId === 'string') rec.deduplicationId = r.deduplicationId;
   if (typeof r.repeatJobKey === 'string') rec.repeatJobKey = r.repeatJobKey;
+  if (typeof r.at === 'string') rec.at = r.at;
+  if (r.st === 'completed' || r.st === 'failed') rec.st = r.st;
   return rec;
+}
+
+/** A patch: fields to replace; `null` removes an optional field; `g` guards against stale writers. */
+export type RecordPatch = { [K in keyof JobRecord]?: JobRecord[K] | null } & { g?: number };
+
+/** Appends a patch line to a job file (O_APPEND: one write, never interleaved). Throws ENOENT when the file is gone. */
+export function appendPatch(file: string, patch: RecordPatch): void {
+  const fd = fs.openSync(file, 'a');
+  try {
+    fs.writeSync(fd, `${JSON.stringify(patch)}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Serialises a record; `data` is pre-serialised JSON when given (saves a second stringify on add). */
 export function serializeRecord(rec: JobRecord, dataJson?: string): string {
-  if (dataJson === undefined) return JSON.stringify(rec);
+  if (dataJson === undefined) return `${JSON.stringify(rec)}\n`;
   const { data: _data, ...rest } = rec;
   const head = JSON.stringify(rest);
-  return `${head.slice(0, -1)},"data":${dataJson}}`;
+  return `${head.slice(0, -1)},"data":${dataJson}}\n`;
 }

@@ -13,9 +13,8 @@ import path from 'node:path';
 import type { KeepJobs } from '../types.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './defaults.js';
 import { EventTail } from './events.js';
-import { forgetJob } from './admin.js';
+import { removeLogs } from './finish.js';
 import { isErrno, tryReadText, tryUnlink } from './fs.js';
-import { parseJobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
 const LOCK_STALE_MS = 30_000;
@@ -72,20 +71,10 @@ function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: numbe
 }
 
 function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: string): void {
-  const file = store.filePath(place, id);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return; // retried or removed meanwhile
-    throw err;
-  }
-  if (!tryUnlink(file)) return;
-  try {
-    forgetJob(store, parseJobRecord(text, file));
-  } catch {
-    store.removeIdEntry(id);
-  }
+  // Gone already means retried or removed meanwhile: then its id is not ours to free.
+  if (!tryUnlink(store.filePath(place, id))) return;
+  store.removeIdEntry(id);
+  removeLogs(store, id);
 }
 
 /** Runs one retention pass for a queue. Returns the number of jobs removed (0 when another process holds the lock). */

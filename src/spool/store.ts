@@ -6,9 +6,10 @@
  * Layout of `<root>/queues/<name>/` (see docs/spool-format.md):
  *
  *     waiting/  lifo/  prioritized/<7-digit priority>/  delayed/   ordered sets (ordered-set.ts)
- *     active/<id>.json  completed/<id>.json  failed/<id>.json   one file per job
- *     reclaiming/<id>.json   stalled jobs being put back (one reclaimer wins the rename)
- *     ids/<2 hex>/<id>       id index: the job's last set path, created exclusively (dedup)
+ *     active/<id>.<claim>.json   claimed jobs, one name per claim (the lease)
+ *     completed/<id>.json  failed/<id>.json   finished jobs
+ *     reclaiming/<id>.<claim>.json   jobs being moved by a reclaimer or an admin operation
+ *     ids/<2 hex>/<id>       id index: a hard link to the job file, created exclusively (dedup)
  *     dedup/<sha1>.json      deduplication keys
  *     logs/<id>.jsonl        job log rows
  *     events/<seg>.jsonl     event log (events.ts)
@@ -25,7 +26,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Durability } from '../types.js';
 import { EventWriter } from './events.js';
-import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryReadText, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes } from './fs.js';
 import { PROCESS_TAG } from './keys.js';
 import { OrderedSet } from './ordered-set.js';
 import { ensureSpoolRoot } from './root.js';
@@ -124,8 +125,29 @@ export class QueueStore {
   }
 
   /** Absolute path of a fixed-place job file. */
-  filePath(place: 'active' | 'completed' | 'failed' | 'reclaiming', id: string): string {
+  filePath(place: 'completed' | 'failed', id: string): string {
     return path.join(this.dir, place, `${id}.json`);
+  }
+
+  /** Path of a claimed (or held) job: `<place>/<id>.<tag>.json`; the tag is unique per claim. */
+  claimPath(place: 'active' | 'reclaiming', id: string, tag: string): string {
+    return path.join(this.dir, place, `${id}.${tag}.json`);
+  }
+
+  /** The claimed or held files of a job (active/ and reclaiming/ are bounded by total concurrency). */
+  findClaimed(id: string): { place: 'active' | 'reclaiming'; path: string }[] {
+    const out: { place: 'active' | 'reclaiming'; path: string }[] = [];
+    for (const place of ['active', 'reclaiming'] as const) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(path.join(this.dir, place));
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) continue;
+        throw err;
+      }
+      for (const n of names) if (claimIdOf(n) === id) out.push({ place, path: path.join(this.dir, place, n) });
+    }
+    return out;
   }
 
   /** The ordered set for a priority (1..2^21-1). */
@@ -191,20 +213,20 @@ export class QueueStore {
     return ino;
   }
 
-  /** Path of a job's id-index entry. */
+  /** Path of a job's id-index entry: a hard link to the job file itself. */
   idPath(id: string): string {
     return path.join(this.dir, 'ids', shard(id), id);
   }
 
   /**
-   * Creates the id-index entry exclusively. Returns false when the id is taken. The entry holds the
-   * job's set path relative to the queue directory (a hint for `getJob`).
+   * Links a freshly written job file into the id index. Fails (false) when the id is taken: the
+   * link is the atomic create-if-absent that makes custom ids unique across processes.
    */
-  createIdEntry(id: string, hint: string): boolean {
+  linkIdEntry(file: string, id: string): boolean {
     const p = this.idPath(id);
     for (let i = 0; ; i++) {
       try {
-        writeNewFileQuick(p, hint, this.modes, this.durable);
+        fs.linkSync(file, p);
         return true;
       } catch (err) {
         if (isErrno(err, 'EEXIST')) return false;
@@ -217,17 +239,7 @@ export class QueueStore {
     }
   }
 
-  /** Replaces the id-index hint (before the job moves to a new set path). */
-  updateIdEntry(id: string, hint: string): void {
-    this.writeAtomic(this.idPath(id), hint);
-  }
-
-  /** Reads the id-index hint, or undefined when the id is free. */
-  readIdEntry(id: string): string | undefined {
-    return tryReadText(this.idPath(id));
-  }
-
-  /** Frees an id. */
+  /** Frees an id (unlinks the index name of the job file). */
   removeIdEntry(id: string): void {
     tryUnlink(this.idPath(id));
   }
@@ -246,6 +258,14 @@ export class QueueStore {
   wakeLocal(): void {
     this.local.emit('wake');
   }
+}
+
+/** The job id of an `active/` or `reclaiming/` name (`<id>.<tag>.json`), or undefined. */
+export function claimIdOf(name: string): string | undefined {
+  if (!name.endsWith('.json')) return undefined;
+  const base = name.slice(0, -5);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : undefined;
 }
 
 /** Two hex characters spreading ids over 256 index directories. */

@@ -1,46 +1,26 @@
 /**
- * Updating a stored job from a process that does not hold its lease (progress or data from a
- * web process, a sandbox child, an admin tool). The new record is renamed over the job's current
- * file, keeping its generation, so a worker holding the lease adopts it (lease.ts).
- *
- * A job in a set (waiting, delayed, ...) is first held in `reclaiming/` so no claimer takes it
- * while it is rewritten (admin.ts); a crash while held puts it back in the queue after 10 s.
+ * Updating a stored job from any process (progress or data from a web process, a sandbox child,
+ * an admin tool): a patch appended to the job's file through its id-index name. The file keeps
+ * its inode and name, so a worker holding the job's lease is not disturbed, and no claimer can
+ * race the update.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import { isErrno, mkdirp, rethrowFs, tryReadText, tryUnlink } from './fs.js';
-import { holdEntry } from './admin.js';
-import { readJob, type Located } from './lookup.js';
-import { serializeRecord, type JobRecord } from './record.js';
+import { appendPatch, type RecordPatch } from './record.js';
 import type { QueueStore } from './store.js';
 
-const SET_PLACES = new Set(['waiting', 'lifo', 'prioritized', 'delayed']);
-
-/** Applies `mutate` to the stored job. Throws ERR_JOB_NOT_FOUND when the job does not exist. */
-export function updateStored(store: QueueStore, id: string, what: string, mutate: (rec: JobRecord) => void): { rec: JobRecord; loc: Located } {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const found = readJob(store, id);
-    if (!found) break;
-    if (SET_PLACES.has(found.loc.place)) {
-      // Take it out of claimers' view while it is rewritten.
-      const h = holdEntry(store, found.loc, id);
-      if (!h) continue;
-      mutate(h.rec);
-      const { tmp } = store.writeTmp(serializeRecord(h.rec));
-      store.publish(tmp, found.loc.path);
-      tryUnlink(h.held);
-      return { rec: h.rec, loc: found.loc };
+/** Appends `patch` to the stored job. Throws ERR_JOB_NOT_FOUND when the job does not exist. */
+export function patchStored(store: QueueStore, id: string, what: string, patch: RecordPatch): void {
+  const file = store.idPath(id);
+  try {
+    if (fs.statSync(file).nlink >= 2) {
+      appendPatch(file, patch);
+      return;
     }
-    mutate(found.rec);
-    const { tmp } = store.writeTmp(serializeRecord(found.rec));
-    // Only replace the file if it is still where we read it (it may have moved meanwhile).
-    if (!fs.existsSync(found.loc.path)) {
-      tryUnlink(tmp);
-      continue;
-    }
-    fs.renameSync(tmp, found.loc.path);
-    return found;
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) rethrowFs(err, file);
   }
   throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. ${what}: the job does not exist in queue ${store.name} (it may have been removed).`, { details: { jobId: id } });
 }
