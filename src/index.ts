@@ -7,8 +7,8 @@ export {
   DelayedError,
 } from './errors.js';
 export type { SpoolkitErrorCode } from './errors.js';
-export type { RepeatOptions, JobSchedulerTemplateOptions, JobSchedulerTemplate, JobSchedulerJson, JobSchedulerTemplateJson, SchedulerLoopOptions, SchedulerPassResult } from './scheduler/index.js';
-export { runSchedulerLoop, runSchedulerPass } from './scheduler/index.js';
+export type { RepeatOptions, JobSchedulerTemplateOptions, JobSchedulerTemplate, JobSchedulerJson, JobSchedulerTemplateJson, SchedulerLoopOptions, SchedulerPassResult, SchedulerPassOptions } from './scheduler/index.js';
+export { runSchedulerLoop, runSchedulerPass } from './scheduler/lazy.js';
 export { Queue } from './queue.js';
 export { Worker } from './worker.js';
 export { Job } from './job.js';

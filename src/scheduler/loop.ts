@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spoolRootFrom } from '../config.js';
+import { DEFAULT_SCHEDULER_POLL_MS } from './defaults.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { SchedulerHost } from './host.js';
 import { runSchedulerPass } from './pass.js';
@@ -31,8 +32,7 @@ export interface SchedulerLoopOptions {
   hostFor?: (queueName: string, spool: string | undefined) => Promise<ClosableSchedulerHost>;
 }
 
-/** Default longest sleep between passes. */
-export const DEFAULT_SCHEDULER_POLL_MS = 1000;
+export { DEFAULT_SCHEDULER_POLL_MS };
 
 /** Runs scheduler passes for `queues` until `signal` aborts. Resolves after the last pass ends. */
 export async function runSchedulerLoop(opts: SchedulerLoopOptions): Promise<void> {

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { loggerOptions, parseInteger, spoolRootFrom } from '../../config.js';
 import { createLogger } from '../../log.js';
-import { DEFAULT_SCHEDULER_POLL_MS, runSchedulerLoop } from '../../scheduler/index.js';
+import { DEFAULT_SCHEDULER_POLL_MS } from '../../scheduler/defaults.js';
 import type { SetExitCode } from './index.js';
 
 interface SchedulerCommandOptions {
@@ -47,6 +47,8 @@ export function register(program: Command, setExitCode: SetExitCode): void {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      // Loaded here, not at the top: every other command would otherwise pay for the cron library.
+      const { runSchedulerLoop } = await import('../../scheduler/loop.js');
       try {
         await runSchedulerLoop({ spool, queues: opts.queue, signal: controller.signal, pollIntervalMs, logger });
       } finally {
