@@ -122,6 +122,20 @@ describe('upsertJobScheduler', () => {
     expect((await getJobScheduler(host, 'local'))?.tz).toBeUndefined();
   });
 
+  it('re-upserting an unchanged scheduler keeps its run count, so limit counts across app restarts', async () => {
+    await upsertJobScheduler(host, 'lim', { every: 1000, limit: 2 });
+    expect(host.jobIds()).toHaveLength(2);
+    clock += 5000;
+    const again = await upsertJobScheduler(host, 'lim', { every: 1000, limit: 2 });
+    expect(again).toBeUndefined(); // as BullMQ at run time: no run left to enqueue
+    expect(host.addedLog()).toHaveLength(2);
+    expect(await getJobScheduler(host, 'lim')).toMatchObject({ iterationCount: 2, done: true });
+    // A changed definition starts counting again.
+    const changed = await upsertJobScheduler(host, 'lim', { every: 1000, limit: 3 });
+    expect(changed.id).toBe(`repeat:lim:${clock}`);
+    expect(await getJobScheduler(host, 'lim')).toMatchObject({ limit: 3, done: false });
+  });
+
   it('ids with unusual characters round-trip', async () => {
     const id = 'report:daily .v2%é';
     await upsertJobScheduler(host, id, { every: 1000 });
