@@ -80,8 +80,11 @@ export async function runTogether(children: readonly RunningChild[], stopTimeout
   try {
     const codes = children.map((c) => c.exited.catch(() => 127));
     const first = await Promise.race(codes);
-    for (const c of children) {
-      if (c.process.exitCode === null && c.process.signalCode === null) c.process.kill('SIGTERM');
+    // After a forwarded signal the others already have it; a second one would force them.
+    if (!stopRequested) {
+      for (const c of children) {
+        if (c.process.exitCode === null && c.process.signalCode === null) c.process.kill('SIGTERM');
+      }
     }
     const killer = setTimeout(() => {
       for (const c of children) {

@@ -113,7 +113,7 @@ describe('spoolkit entrypoint roles', () => {
   it('scheduler: runs spoolkit scheduler and exits 0 on SIGTERM', async () => {
     const a = app();
     const p = entry(a, ['scheduler']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(() => p.logs().some((l) => l.event === 'scheduler:started'), 'the scheduler to start');
     expect(p.child.exitCode).toBeNull();
     p.child.kill('SIGTERM');
     expect((await p.done).code).toBe(0);

@@ -88,6 +88,8 @@ them back at once and exits 1. Logs are JSON lines on stderr (LOG_LEVEL, LOG_FOR
         env,
       );
       setExitCode(code);
+      // The drain is over: a late signal ends the process with the drain's code, not 143.
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(code));
       // Everything was closed; if a stray handle (a processor's timer or socket) would keep the
       // process alive, end it anyway so the container stops when the drain is done.
       setTimeout(() => process.exit(code), 2000).unref();
