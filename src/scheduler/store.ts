@@ -44,7 +44,26 @@ export function tickJobId(schedulerId: string, millis: number): string {
 
 /** Reads a scheduler definition; undefined when there is none (or it was removed meanwhile). */
 export async function readScheduler(dir: string): Promise<StoredScheduler | undefined> {
-  return readJson<StoredScheduler>(join(dir, 'scheduler.json'));
+  const path = join(dir, 'scheduler.json');
+  let def: StoredScheduler | undefined;
+  try {
+    def = await readJson<StoredScheduler>(path);
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    throw corrupt(path, err);
+  }
+  if (def !== undefined && (typeof def !== 'object' || def === null || def.format !== 1 || typeof def.id !== 'string' || typeof def.generation !== 'number')) {
+    throw corrupt(path, undefined);
+  }
+  return def;
+}
+
+function corrupt(path: string, cause: unknown): SpoolkitError {
+  return new SpoolkitError(
+    'ERR_SPOOL_CORRUPT',
+    `The job scheduler definition ${path} cannot be read (not a format-1 scheduler file); delete its directory and upsert the scheduler again.`,
+    { cause, details: { path } },
+  );
 }
 
 /** Writes a scheduler definition atomically, creating its directories. */

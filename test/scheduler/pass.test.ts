@@ -199,6 +199,8 @@ describe('runSchedulerPass', () => {
     clock = T0 + 1000;
     const r = await runSchedulerPass(host);
     expect(r.problems.map((p) => p.schedulerId)).toEqual(['bad']);
+    expect((r.problems[0]?.error as { code?: string }).code).toBe('ERR_SPOOL_CORRUPT');
+    await expect(getJobScheduler(host, 'bad')).rejects.toThrow(/delete its directory and upsert the scheduler again/);
     expect(r.enqueued).toEqual([id('good', T0 + 2000)]);
   });
 });
