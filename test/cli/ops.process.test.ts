@@ -80,7 +80,7 @@ describe('spoolkit jobs and queue', () => {
       return null;
     }, { spool, pollIntervalMs: 50 });
     const q2 = new Queue('mail', { spool });
-    for (let i = 0; i < 100 && (await q2.getJobCounts('failed')).failed < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && ((await q2.getJobCounts('failed')).failed ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 50));
     await w.close();
     await q2.close();
 
