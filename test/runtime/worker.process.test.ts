@@ -146,4 +146,22 @@ describe('spoolkit worker', () => {
     rescuer.child.kill('SIGTERM');
     expect((await rescuer.done).code).toBe(0);
   });
+
+  it('refuses bad configuration with exit 2 and a message naming the fix', async () => {
+    const root = setup();
+    const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
+      [['worker', '--spool', root], { SPOOLKIT_CONCURRENCY: '4x', SPOOLKIT_PROCESSORS: processors }, /SPOOLKIT_CONCURRENCY must be a whole number >= 1; got "4x"/],
+      [['worker', '--spool', root, '--processors', processors, '--concurrency', '0'], {}, /--concurrency must be a whole number >= 1; got 0/],
+      [['worker', '--spool', root, '--processors', processors, '--queues', 'work,nope'], {}, /--queues names "nope", not in .*processors\.mjs/],
+      [['worker', '--spool', root, '--processors', 'missing.mjs'], {}, /missing\.mjs \(from --processors\) does not exist/],
+      [['worker', '--spool', root], { SPOOLKIT_PROCESSORS: '', LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of debug, info, warn, error/],
+    ];
+    for (const [args, env, message] of cases) {
+      const p = startCli(args, { env: { LOG_LEVEL: 'info', ...env } });
+      procs.push(p);
+      const r = await p.done;
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
 });
