@@ -3,12 +3,22 @@
  * The `spoolkit` command. The only place in the package that prints errors and sets exit codes:
  * 0 ok, 1 failure or unhealthy, 2 usage or configuration error.
  */
-import { Command, CommanderError } from 'commander';
 import { SpoolkitError } from '../errors.js';
-import { registerCommands } from './commands/index.js';
-import { packageVersion } from './version.js';
 
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  // The healthcheck runs every few seconds in every container: it skips loading the rest of the
+  // CLI (commander, dockerode, the generator) and goes straight to the health module.
+  if (argv[2] === 'health' && !argv.includes('--help') && !argv.includes('-h')) {
+    const { runHealth } = await import('../health/index.js');
+    const run = await runHealth(argv.slice(3), process.env);
+    process.stdout.write(run.output);
+    return run.exitCode;
+  }
+  const [{ Command }, { registerCommands }, { packageVersion }] = await Promise.all([
+    import('commander'),
+    import('./commands/index.js'),
+    import('./version.js'),
+  ]);
   const program = new Command('spoolkit')
     .description('Background jobs for Node.js on a shared spool directory, with a BullMQ-compatible API.')
     .version(packageVersion(), '-V, --version')
@@ -25,12 +35,13 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     await program.parseAsync([...argv]);
     return exitCode;
   } catch (err) {
-    return exitCodeFor(err);
+    return await exitCodeFor(err);
   }
 }
 
 /** Maps anything thrown by a command to an exit code, printing a one-line reason on stderr. */
-export function exitCodeFor(err: unknown): number {
+export async function exitCodeFor(err: unknown): Promise<number> {
+  const { CommanderError } = await import('commander');
   if (err instanceof CommanderError) {
     // Commander already printed its message; help and version exit 0.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
