@@ -92,7 +92,7 @@ function destOf(p: Prepared): string {
 
 function writeJobTmp(store: QueueStore, p: Prepared): void {
   p.rec.at = store.rel(destOf(p));
-  p.tmp = store.writeTmp(serializeRecord(p.rec, p.dataJson)).tmp;
+  p.tmp = store.writeJobTmp(serializeRecord(p.rec, p.dataJson));
 }
 
 /** Takes the deduplication key, or returns the id of the job holding it. */

@@ -15,6 +15,7 @@ import { appendHeld, moveHeld, releaseDedup, removeLogs, requeue } from './finis
 import { isErrno, rethrowFs, tryStat, tryUnlink } from './fs.js';
 import { leaseTime, renewLease } from './lease.js';
 import { readJob, type Located } from './lookup.js';
+import { discardJobFile } from './pool.js';
 import { promoteOne } from './promote.js';
 import { parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
@@ -76,9 +77,9 @@ export function removeJob(store: QueueStore, id: string): number {
     let removed = false;
     if (loc.place === 'active') {
       if (isLocked(store, id)) return 0;
-      for (const c of store.findClaimed(id)) removed = tryUnlink(c.path) || removed;
+      for (const c of store.findClaimed(id)) removed = discardJobFile(store, id, c.path) || removed;
     } else {
-      removed = tryUnlink(loc.path);
+      removed = discardJobFile(store, id, loc.path);
     }
     if (!removed) continue;
     forgetJob(store, rec, true);
@@ -200,9 +201,8 @@ export function renewClaim(claim: Claim): boolean {
   return renewLease(claim);
 }
 
-/** Frees everything a removed job held: its id, deduplication key (any mode when `manual`) and logs. */
+/** Frees what a removed job held besides its file: its deduplication key (any mode when `manual`) and logs. */
 export function forgetJob(store: QueueStore, rec: JobRecord, manual = false): void {
-  store.removeIdEntry(rec.id);
   if (manual && rec.deduplicationId) {
     const file = dedupFile(store, rec.deduplicationId);
     const held = readDedup(file);

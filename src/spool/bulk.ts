@@ -7,12 +7,13 @@ import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { JobType } from '../types.js';
 import { forgetJob, isLocked, retryFinished } from './admin.js';
-import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
+import { isErrno, rethrowFs, tryReaddir, tryStat } from './fs.js';
 import { IdAllocator } from './id-alloc.js';
 import { keyMs, lifoKeyTime } from './keys.js';
 import { leaseTime } from './lease.js';
 import { readJob } from './lookup.js';
 import type { SetEntry } from './ordered-set.js';
+import { discardJobFile } from './pool.js';
 import { promoteOne } from './promote.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { claimIdOf, type QueueStore } from './store.js';
@@ -132,9 +133,8 @@ function removeSetEntry(store: QueueStore, e: SetEntry): boolean {
   } catch {
     rec = undefined;
   }
-  if (!tryUnlink(e.path)) return false;
+  if (!discardJobFile(store, e.id, e.path)) return false;
   if (rec) forgetJob(store, rec);
-  else store.removeIdEntry(e.id);
   return true;
 }
 
@@ -164,9 +164,8 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
         if (!rec || (rec.processedOn ?? rec.timestamp) > cutoff) continue;
       } else if (l.at > cutoff) continue;
       const rec = readListed(store, [l])[0];
-      if (!tryUnlink(l.path)) continue;
+      if (!discardJobFile(store, l.id, l.path)) continue;
       if (rec) forgetJob(store, rec);
-      else store.removeIdEntry(l.id);
       removed.push(l.id);
     }
   } else {
@@ -179,7 +178,7 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
         continue;
       }
       if (rec.timestamp > cutoff) continue;
-      if (!tryUnlink(e.path)) continue;
+      if (!discardJobFile(store, e.id, e.path)) continue;
       forgetJob(store, rec);
       removed.push(e.id);
     }

@@ -13,6 +13,7 @@ import type { Claim } from './claim.js';
 import { readDedup } from './add.js';
 import { fsyncDir, isErrno, renameInto, rethrowFs, tryUnlink } from './fs.js';
 import { appendPatch, type JobRecord, type RecordPatch } from './record.js';
+import { discardJobFile } from './pool.js';
 import type { Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
 
@@ -71,8 +72,7 @@ export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch
 
 /** Finishes a job whose retention is `true`: nothing is kept. False when the lease was lost. */
 export function finishRemoved(store: QueueStore, claim: Claim): boolean {
-  if (!tryUnlink(claim.path)) return false;
-  store.removeIdEntry(claim.id);
+  if (!discardJobFile(store, claim.id, claim.path)) return false;
   releaseDedup(store, claim.rec);
   removeLogs(store, claim.id);
   return true;

@@ -14,7 +14,8 @@ import type { KeepJobs } from '../types.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './defaults.js';
 import { EventTail } from './events.js';
 import { removeLogs } from './finish.js';
-import { isErrno, tryReadText, tryUnlink } from './fs.js';
+import { discardJobFile } from './pool.js';
+import { isErrno, tryReadText } from './fs.js';
 import type { QueueStore } from './store.js';
 
 const LOCK_STALE_MS = 30_000;
@@ -72,8 +73,7 @@ function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: numbe
 
 function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: string): void {
   // Gone already means retried or removed meanwhile: then its id is not ours to free.
-  if (!tryUnlink(store.filePath(place, id))) return;
-  store.removeIdEntry(id);
+  if (!discardJobFile(store, id, store.filePath(place, id))) return;
   removeLogs(store, id);
 }
 

@@ -15,6 +15,7 @@
  *     events/<seg>.jsonl     event log (events.ts)
  *     corrupt/               unparseable files, kept for inspection
  *     tmp/                   temp files before their rename
+ *     free/<slot>            spare job files (inodes) for reuse (pool.ts)
  *     paused                 marker: nobody claims while it exists
  *     seq, seq.lock          automatic id counter and its lock
  */
@@ -29,10 +30,11 @@ import { EventWriter } from './events.js';
 import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes } from './fs.js';
 import { PROCESS_TAG } from './keys.js';
 import { OrderedSet } from './ordered-set.js';
+import { writePooled } from './pool.js';
 import { ensureSpoolRoot } from './root.js';
 
 /** The fixed state directories of a queue. */
-export const STATE_DIRS = ['waiting', 'lifo', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'reclaiming', 'ids', 'dedup', 'logs', 'events', 'corrupt', 'tmp'] as const;
+export const STATE_DIRS = ['waiting', 'lifo', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'reclaiming', 'ids', 'dedup', 'logs', 'events', 'corrupt', 'tmp', 'free'] as const;
 
 /** Where a job file sits. */
 export type Place = 'waiting' | 'lifo' | 'prioritized' | 'delayed' | 'active' | 'completed' | 'failed' | 'reclaiming';
@@ -177,9 +179,15 @@ export class QueueStore {
     return path.join(this.dir, 'tmp', `${process.pid}-${PROCESS_TAG}-${(tmpCounter++).toString(36)}.tmp`);
   }
 
-  /** Writes `text` to a new temp file (recreating the queue's directories if it was obliterated); returns its path and inode. */
-  writeTmp(text: string, wantInode = false): { tmp: string; ino: number } {
+  /** Writes a job file to a temp path, reusing a spare inode from the pool when there is one (pool.ts). */
+  writeJobTmp(text: string): string {
     const tmp = this.tmpPath();
+    if (writePooled(this, tmp, text)) return tmp;
+    return this.writeTmp(text, false, tmp).tmp;
+  }
+
+  /** Writes `text` to a new temp file (recreating the queue's directories if it was obliterated); returns its path and inode. */
+  writeTmp(text: string, wantInode = false, tmp = this.tmpPath()): { tmp: string; ino: number } {
     for (let i = 0; ; i++) {
       try {
         if (wantInode) return { tmp, ino: writeNewFile(tmp, text, this.modes, this.durable) };
