@@ -106,7 +106,12 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
 
   let draining: Promise<DrainResult> | undefined;
   let forced: Promise<void> | undefined;
+  let announceForce: () => void = () => undefined;
+  const forceRequested = new Promise<'forced'>((resolve) => {
+    announceForce = () => resolve('forced');
+  });
   const forceClose = (): Promise<void> => {
+    announceForce();
     forced ??= (async () => {
       await Promise.allSettled(workers.map((w) => w.close(true)));
       await closeSandboxes();
@@ -128,7 +133,7 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
         const deadline = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), timeoutMs);
         });
-        const outcome = await Promise.race([graceful, deadline, forcedSignal()]);
+        const outcome = await Promise.race([graceful, deadline, forceRequested]);
         clearTimeout(timer);
         const handedBack = outcome === 'done' ? 0 : active.size;
         if (outcome !== 'done') {
@@ -145,18 +150,6 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
     },
     forceClose,
   };
-
-  function forcedSignal(): Promise<'forced'> {
-    return new Promise((resolve) => {
-      const check = setInterval(() => {
-        if (forced) {
-          clearInterval(check);
-          resolve('forced');
-        }
-      }, 50);
-      check.unref();
-    });
-  }
 }
 
 interface LogHooks {
