@@ -1,0 +1,138 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Queue, QueueEvents } from '../../src/index.js';
+import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { exited, startFixture } from '../fixtures/core/procs.js';
+
+const WORKER = 'worker-proc.ts';
+
+function readStarts(file: string): { id: string; pid: number; at: number }[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [id, pid, at] = l.split(' ');
+      return { id: id!, pid: Number(pid), at: Number(at) };
+    });
+}
+
+describe('several worker processes on one spool', () => {
+  it('never run a job twice while its lease is live, and complete every job', async () => {
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    const n = 300;
+    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'j', data: i })));
+    const env = { SPOOL: spool, STARTS: starts, CONCURRENCY: '4', JOB_MS: '2' };
+    const procs = await Promise.all([startFixture(WORKER, env), startFixture(WORKER, env), startFixture(WORKER, env)]);
+    await waitFor(async () => (await q.getCompletedCount()) === n || (await q.getJobCounts('completed')).completed === n, 60_000, 'all jobs completed');
+    const recorded = readStarts(starts);
+    const ids = recorded.map((r) => r.id);
+    expect(new Set(ids).size).toBe(n);
+    expect(ids.length).toBe(n);
+    expect(new Set(recorded.map((r) => r.pid)).size).toBeGreaterThan(1);
+    for (const p of procs) p.kill('SIGTERM');
+    for (const p of procs) expect(await exited(p)).toBe(0);
+  });
+
+  it('lose nothing when a worker is SIGKILLed mid-job: the job runs again after its lease expires', async () => {
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    const victim = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '60000', LOCK_MS: '800' });
+    const job = await q.add('long', { n: 1 });
+    await waitFor(() => readStarts(starts).length === 1, 10_000, 'first start');
+    victim.kill('SIGKILL');
+    await exited(victim);
+    expect(await q.getJobState(job.id!)).toBe('active');
+    const rescuer = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '10', LOCK_MS: '800', STALLED_MS: '200' });
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 20_000, 'rerun');
+    const recorded = readStarts(starts);
+    expect(recorded.map((r) => r.id)).toEqual([job.id, job.id]);
+    expect(recorded[1]!.pid).toBe(rescuer.pid);
+    const done = (await q.getJob(job.id!))!;
+    expect(done.stalledCounter).toBe(1);
+    expect(done.returnvalue).toEqual({ by: rescuer.pid, data: { n: 1 } });
+    rescuer.kill('SIGTERM');
+    expect(await exited(rescuer)).toBe(0);
+  });
+
+  it('close() on SIGTERM finishes in-flight jobs and leaves unstarted ones waiting', async () => {
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    await q.addBulk(Array.from({ length: 10 }, (_, i) => ({ name: 'j', data: i })));
+    const w = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '400', CONCURRENCY: '2' });
+    await waitFor(() => readStarts(starts).length === 2, 10_000, 'two starts');
+    w.kill('SIGTERM');
+    expect(await exited(w)).toBe(0);
+    const started = readStarts(starts).map((r) => r.id);
+    const counts = await q.getJobCounts();
+    expect(counts.active).toBe(0);
+    expect(counts.completed).toBe(started.length);
+    expect(counts.waiting).toBe(10 - started.length);
+    for (const id of started) expect(await q.getJobState(id)).toBe('completed');
+  });
+
+  it('never start a delayed job before it is due', async () => {
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    const w = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, CONCURRENCY: '8' });
+    const due = new Map<string, number>();
+    for (let i = 0; i < 20; i++) {
+      const delay = 50 + ((i * 37) % 400);
+      const job = await q.add('d', i, { delay });
+      due.set(job.id!, job.timestamp + delay);
+    }
+    await waitFor(() => readStarts(starts).length === 20, 20_000, 'all delayed jobs');
+    for (const r of readStarts(starts)) expect(r.at).toBeGreaterThanOrEqual(due.get(r.id)!);
+    w.kill('SIGTERM');
+    await exited(w);
+  });
+
+  it('quarantine a corrupt job file and keep going', async () => {
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    const a = await q.add('j', 1);
+    const leafDir = path.dirname(path.join(spool, 'queues', 'q', findWaiting(spool)));
+    fs.writeFileSync(path.join(leafDir, `${fs.readdirSync(leafDir)[0]!.slice(0, 13)}-00000000-zzzz.rotten.json`), '\u0000\u0001garbage');
+    const b = await q.add('j', 2);
+    const w = await startFixture(WORKER, { SPOOL: spool, STARTS: starts });
+    await waitFor(async () => (await q.getCompletedCount()) === 2, 10_000, 'good jobs');
+    expect(readStarts(starts).map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+    const rotten = (await q.getJob('rotten'))!;
+    expect(await rotten.getState()).toBe('failed');
+    expect(rotten.failedReason).toMatch(/corrupt job file/);
+    w.kill('SIGTERM');
+    await exited(w);
+  });
+
+  it('deliver a worker process\'s outcome to QueueEvents and waitUntilFinished in another process', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const completed: unknown[] = [];
+    events.on('completed', (a: { returnvalue: unknown }) => completed.push(a.returnvalue));
+    const w = await startFixture(WORKER, { SPOOL: spool });
+    const job = await q.add('x', { hello: 'world' });
+    const result = await job.waitUntilFinished(events, 10_000);
+    expect(result).toEqual({ by: w.pid, data: { hello: 'world' } });
+    await waitFor(() => completed.length === 1, 5000);
+    w.kill('SIGTERM');
+    await exited(w);
+  });
+});
+
+function findWaiting(spool: string): string {
+  const base = path.join(spool, 'queues', 'q', 'waiting');
+  const top = fs.readdirSync(base)[0]!;
+  const leaf = fs.readdirSync(path.join(base, top))[0]!;
+  const file = fs.readdirSync(path.join(base, top, leaf))[0]!;
+  return path.relative(path.join(spool, 'queues', 'q'), path.join(base, top, leaf, file));
+}
