@@ -40,3 +40,7 @@ export type {
   Durability,
   ObliterateOpts,
 } from './types.js';
+export { createSandboxedProcessor } from './sandbox/index.js';
+export type { SandboxOptions, SandboxedProcessor, SandboxStats } from './sandbox/index.js';
+export { runHealth, evaluateHealth } from './health/index.js';
+export type { HealthReport, HealthRun, HealthThresholds } from './health/index.js';
