@@ -133,7 +133,8 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
     if (q.oldestWaitingAgeMs !== null && (oldest === null || q.oldestWaitingAgeMs > oldest)) oldest = q.oldestWaitingAgeMs;
     queues[name] = { ...q.counts, oldestWaitingAgeMs: q.oldestWaitingAgeMs, paused: q.paused, corrupt: q.corrupt };
     if (q.corrupt > 0) {
-      reasons.push(`Queue "${name}" has ${q.corrupt} corrupt job file(s), quarantined as failed. Fix: inspect them with "spoolkit jobs list ${name} --state failed" and remove them with "spoolkit jobs remove".`);
+      const kept = status ? `${status.root}/queues/${name}/corrupt/` : `queues/${name}/corrupt/ in the spool`;
+      reasons.push(`Queue "${name}" has ${q.corrupt} corrupt job file(s), kept in ${kept} (each has a failed job saying why). Fix: inspect them ("spoolkit jobs list ${name} --state failed"), then delete the files from ${kept}.`);
     }
   }
 

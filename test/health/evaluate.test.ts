@@ -62,7 +62,7 @@ describe('evaluateHealth', () => {
     expect(report.reasons).toEqual(['Not writable by uid 1000 (owner 0). Fix: chown -R 1000 /spool']);
     const corrupt = run({ status: { root: '/spool', formatVersion: 1, queues: { q: queue(0, null, 2) }, workers: [beat('me', 1)] } });
     expect(corrupt.exitCode).toBe(1);
-    expect(corrupt.report.reasons?.[0]).toMatch(/2 corrupt job file\(s\).*spoolkit jobs list q --state failed/);
+    expect(corrupt.report.reasons?.[0]).toMatch(/2 corrupt job file\(s\), kept in \/spool\/queues\/q\/corrupt\/.*spoolkit jobs list q --state failed.*delete the files/);
   });
 
   it('reports jobs waiting with no live worker as a backlog', () => {
