@@ -157,8 +157,13 @@ export interface QueueEventsOptions extends SpoolOptions {
   blockingTimeout?: number;
 }
 
-/** A strategy for custom backoff types: returns the delay in ms, 0 to retry now, -1 to fail now. */
-export type BackoffStrategy = (attemptsMade: number, type?: string, err?: Error, job?: Job) => Promise<number> | number;
+/**
+ * A strategy for custom backoff types: returns the delay in ms, 0 to retry now, -1 to fail now.
+ * `job` is the spoolkit Job being retried; it is typed loosely so strategies written against
+ * BullMQ's `MinimalJob` type fit unchanged.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type BackoffStrategy = (attemptsMade: number, type?: string, err?: Error, job?: any) => Promise<number> | number;
 
 /** Options of a `Worker` (BullMQ `WorkerOptions` plus spool options). */
 export interface WorkerOptions extends SpoolOptions {
