@@ -108,7 +108,9 @@ describe('spoolkit worker', () => {
     expect(await finished(q, job.id!)).toBe('completed');
     const done = await q.getJob(job.id!);
     expect((done?.returnvalue as { pid: number }).pid).toBe(second.child.pid);
-    expect(done?.attemptsMade).toBe(0 + 1);
+    // The handed-back run does not count: one attempt made, one start counted.
+    expect(done?.attemptsMade).toBe(1);
+    expect(done?.attemptsStarted).toBe(1);
     second.child.kill('SIGTERM');
     expect((await second.done).code).toBe(0);
   });
