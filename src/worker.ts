@@ -125,6 +125,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private nextSchedulerRun = 0;
   private nextRetention = 0;
   private drainedSent = true;
+  private schedulerHost: { close(): Promise<void> } | undefined;
   private delayedDirty = true;
   private lastDelayedCheck = 0;
   private readonly onLocalWake = (): void => this.wake(true);
@@ -280,6 +281,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         }
         await this.running?.catch(() => undefined);
         this.teardown();
+        await this.schedulerHost?.close();
         if (this.sandbox) await this.sandbox.close().catch((err: unknown) => this.emitError(err));
         if (this.inline) unregisterInlineWorker(this.name, this.store.root, this as unknown as Worker);
         this.store.events.flush();
@@ -487,9 +489,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     }
     if (!mod.runSchedulerPass) return;
     try {
-      const { Queue } = await import('./queue.js');
-      const host = new Queue(this.name, { ...this.opts, inline: false });
-      const res = await mod.runSchedulerPass(host);
+      if (!this.schedulerHost) {
+        const { Queue } = await import('./queue.js');
+        this.schedulerHost = new Queue(this.name, { ...this.opts, inline: false });
+      }
+      const res = await mod.runSchedulerPass(this.schedulerHost);
       if (res.nextDueMs !== null) this.nextSchedulerRun = Math.min(this.nextSchedulerRun, Math.max(Date.now(), res.nextDueMs));
     } catch (err) {
       this.emitError(err);
