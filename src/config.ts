@@ -4,7 +4,8 @@
  * received and what would be accepted, never silently replaced by a default.
  *
  * Variables (one prefix): SPOOLKIT_SPOOL, SPOOLKIT_ROLE, SPOOLKIT_CONCURRENCY,
- * SPOOLKIT_PROCESSORS, plus LOG_LEVEL and LOG_FORMAT. Flags win over variables, variables over
+ * SPOOLKIT_PROCESSORS, SPOOLKIT_SHUTDOWN_TIMEOUT_MS (written by the generator next to the stop
+ * grace period it derives from it), plus LOG_LEVEL and LOG_FORMAT. Flags win over variables, variables over
  * package.json, package.json over defaults.
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -96,7 +96,9 @@ describe('spoolkit worker', () => {
     const root = setup();
     const q = queue(root);
     const job = await q.add('sleep', { ms: 2500 }, { attempts: 1 });
-    const first = worker(root, '--shutdown-timeout-ms', '300');
+    // The timeout from the environment, as the generated compose file sets it.
+    const first = startCli(['worker', '-p', processors, '--spool', root, ...FAST], { env: { SPOOLKIT_SHUTDOWN_TIMEOUT_MS: '300' } });
+    procs.push(first);
     await waitFor(() => events(first, 'job:claimed').length === 1, 'the job to start');
     first.child.kill('SIGTERM');
     const r = await first.done;

@@ -3,7 +3,8 @@
  * choosing the role are in src/entrypoint/plan.ts and docs/runtime.md.
  */
 import type { Command } from 'commander';
-import { spoolRootFrom } from '../../config.js';
+import { envInteger, spoolRootFrom } from '../../config.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './worker.js';
 import { spoolkitCliArgv } from '../self.js';
 import type { SetExitCode } from './index.js';
 
@@ -44,6 +45,8 @@ argument is neither a role, a spoolkit command nor a program.`,
           return checkSpool(root);
         },
         warn: (text) => process.stderr.write(text),
+        // In the all role, the worker drains for up to its shutdown timeout before it exits.
+        stopTimeoutMs: (envInteger(process.env, 'SPOOLKIT_SHUTDOWN_TIMEOUT_MS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MS) + 5000,
       });
       setExitCode(code);
     });

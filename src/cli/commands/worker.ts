@@ -16,7 +16,7 @@ interface WorkerFlags {
   spool?: string;
   queues?: string[];
   concurrency?: number;
-  shutdownTimeoutMs: number;
+  shutdownTimeoutMs?: number;
   jobTimeoutMs: number;
   killGraceMs: number;
   maxJobs: number;
@@ -39,7 +39,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('-s, --spool <path>', 'spool directory or file:// URL (default: SPOOLKIT_SPOOL, then ./.spool)')
     .option('-q, --queues <names>', 'only these queues of the processors module (comma-separated)', listOption)
     .option('-c, --concurrency <n>', 'jobs at once per queue, for queues that set none (default: SPOOLKIT_CONCURRENCY, then 1)', integerOption('--concurrency', 1))
-    .option('--shutdown-timeout-ms <ms>', 'after SIGTERM, how long running jobs may finish before they are handed back; keep it below the stop grace period', integerOption('--shutdown-timeout-ms'), DEFAULT_SHUTDOWN_TIMEOUT_MS)
+    .option('--shutdown-timeout-ms <ms>', `after SIGTERM, how long running jobs may finish before they are handed back; keep it below the stop grace period (default: SPOOLKIT_SHUTDOWN_TIMEOUT_MS, then ${DEFAULT_SHUTDOWN_TIMEOUT_MS})`, integerOption('--shutdown-timeout-ms'))
     .option('--job-timeout-ms <ms>', 'time limit per job, for queues that set no timeoutMs (0 = none)', integerOption('--job-timeout-ms'), 0)
     .option('--kill-grace-ms <ms>', 'after a time limit aborts a job, how long before a sandboxed processor is killed', integerOption('--kill-grace-ms'), 5000)
     .option('--max-jobs <n>', 'replace the worker process after this many jobs (0 = never)', integerOption('--max-jobs'), 0)
@@ -73,7 +73,7 @@ them back at once and exits 1. Logs are JSON lines on stderr (LOG_LEVEL, LOG_FOR
           spool: spoolRootFrom(flags.spool, env),
           queues: flags.queues,
           concurrency: flags.concurrency ?? envInteger(env, 'SPOOLKIT_CONCURRENCY', { min: 1 }) ?? 1,
-          shutdownTimeoutMs: flags.shutdownTimeoutMs,
+          shutdownTimeoutMs: flags.shutdownTimeoutMs ?? envInteger(env, 'SPOOLKIT_SHUTDOWN_TIMEOUT_MS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
           jobTimeoutMs: flags.jobTimeoutMs,
           killGraceMs: flags.killGraceMs,
           maxJobs: flags.maxJobs,
