@@ -18,6 +18,14 @@ export function splitCommandLine(line: string, env: NodeJS.ProcessEnv, source: s
   const argv: string[] = [];
   let word = '';
   let inWord = false;
+  // A word made only of unquoted expansions that came out empty disappears, as in a shell.
+  let quoted = false;
+  const endWord = (): void => {
+    if (inWord && (word !== '' || quoted)) argv.push(word);
+    word = '';
+    inWord = false;
+    quoted = false;
+  };
   let i = 0;
   const fail = (what: string): never => {
     throw new ConfigError(`The command in ${source} uses ${what}, which needs a shell; spoolkit runs it without one so signals reach your app. Move that logic into a script file and name the script in ${source}.`);
@@ -43,19 +51,19 @@ export function splitCommandLine(line: string, env: NodeJS.ProcessEnv, source: s
   while (i < line.length) {
     const c = line[i] as string;
     if (c === ' ' || c === '\t' || c === '\n') {
-      if (inWord) argv.push(word);
-      word = '';
-      inWord = false;
+      endWord();
       i++;
       continue;
     }
     inWord = true;
     if (c === "'") {
+      quoted = true;
       const end = line.indexOf("'", i + 1);
       if (end < 0) fail('an unterminated single quote');
       word += line.slice(i + 1, end);
       i = end + 1;
     } else if (c === '"') {
+      quoted = true;
       i++;
       while (i < line.length && line[i] !== '"') {
         const d = line[i] as string;
@@ -87,7 +95,7 @@ export function splitCommandLine(line: string, env: NodeJS.ProcessEnv, source: s
       i++;
     }
   }
-  if (inWord) argv.push(word);
+  endWord();
   if (argv.length === 0) throw new ConfigError(`The command in ${source} is empty; write the program and its arguments, e.g. "node server.js".`);
   // `FOO=bar node app.js` is shell syntax too.
   if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[0] as string)) fail(`a leading variable assignment ("${argv[0]}")`);

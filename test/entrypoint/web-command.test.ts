@@ -26,6 +26,8 @@ describe('splitCommandLine', () => {
     ['node "my app.js" "x\\"y" "$PORT"', ['node', 'my app.js', 'x"y', '4000']],
     ['node a\\ b.js', ['node', 'a b.js']],
     ['node --title=${EMPTY:-web}', ['node', '--title=web']],
+    ['node a.js $UNSET --flag', ['node', 'a.js', '--flag']],
+    ['node a.js "$UNSET" \'\'', ['node', 'a.js', '', '']],
   ])('splits %s', (line, argv) => {
     expect(splitCommandLine(line, env, 'test')).toEqual(argv);
   });
