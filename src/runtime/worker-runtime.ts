@@ -64,7 +64,9 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
   const create = opts.createWorker ?? (await defaultWorkerFactory());
   const log = opts.logger;
   let processed = 0;
-  const active = new Set<string>();
+  // Counted around the processor call itself, so jobs that end without a completed or failed
+  // event (moved to delayed, handed back) are not left counted as running.
+  let running = 0;
   const workers: Worker[] = [];
 
   for (const plan of opts.plans) {
@@ -75,20 +77,22 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
       graceMs: opts.timeoutGraceMs,
       onOverrun: (job) => qlog.warn('job:timeout-ignored', { jobId: job.id, job: job.name, timeoutMs, msg: 'the processor ignored its abort signal and may still be running in this process; give it as a file path so it runs in a sandbox that can be killed' }),
     });
-    const worker = create(plan.queueName, processor, {
+    const counted = (job: RuntimeJob, token?: string, signal?: AbortSignal): Promise<unknown> => {
+      running++;
+      return processor(job, token, signal).finally(() => {
+        running--;
+      });
+    };
+    const worker = create(plan.queueName, counted, {
       ...opts.workerOptions,
       ...plan.workerOptions,
       spool: opts.spool,
       concurrency: plan.concurrency ?? opts.defaultConcurrency,
       heartbeatMeta: { role: opts.role, ...(plan.jobNames.length > 0 ? { jobNames: plan.jobNames } : {}) },
     });
-    attachLogs(worker, qlog, opts.logPayloads, {
-      onActive: (id) => active.add(`${plan.queueName}:${id}`),
-      onFinished: (id) => {
-        active.delete(`${plan.queueName}:${id}`);
-        processed++;
-        opts.onJobFinished?.();
-      },
+    attachLogs(worker, qlog, opts.logPayloads, () => {
+      processed++;
+      opts.onJobFinished?.();
     });
     workers.push(worker);
   }
@@ -122,10 +126,10 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
   return {
     workers,
     processed: () => processed,
-    running: () => active.size,
+    running: () => running,
     drain(timeoutMs) {
       draining ??= (async () => {
-        log.info('worker:draining', { running: active.size, shutdownTimeoutMs: timeoutMs });
+        log.info('worker:draining', { running, shutdownTimeoutMs: timeoutMs });
         // Pausing stops claiming at once and resolves when the worker's running jobs are done.
         // (close() is not used for this: once a graceful close has begun it cannot be forced.)
         const graceful = Promise.allSettled(workers.map((w) => w.pause())).then(() => 'done' as const);
@@ -135,9 +139,9 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
         });
         const outcome = await Promise.race([graceful, deadline, forceRequested]);
         clearTimeout(timer);
-        const handedBack = outcome === 'done' ? 0 : active.size;
+        const handedBack = outcome === 'done' ? 0 : running;
         if (outcome !== 'done') {
-          log.warn('worker:handing-back', { running: active.size, reason: outcome === 'timeout' ? `still running after ${timeoutMs} ms` : 'forced' });
+          log.warn('worker:handing-back', { running, reason: outcome === 'timeout' ? `still running after ${timeoutMs} ms` : 'forced' });
           await forceClose();
         } else {
           await Promise.allSettled(workers.map((w) => w.close()));
@@ -152,30 +156,24 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
   };
 }
 
-interface LogHooks {
-  onActive(jobId: string): void;
-  onFinished(jobId: string): void;
-}
-
 type JobLike = { id?: string | undefined; name?: string; data?: unknown; attemptsMade?: number; attemptsStarted?: number; opts?: { attempts?: number }; processedOn?: number; finishedOn?: number; failedReason?: string; returnvalue?: unknown };
 
-function attachLogs(worker: Worker, log: Logger, logPayloads: boolean, hooks: LogHooks): void {
+function attachLogs(worker: Worker, log: Logger, logPayloads: boolean, onFinished: () => void): void {
   const emitter = worker as unknown as { on(event: string, fn: (...args: unknown[]) => void): unknown };
   emitter.on('active', (...args) => {
     const job = args[0] as JobLike;
-    hooks.onActive(String(job.id));
     log.info('job:claimed', { jobId: job.id, job: job.name, attempt: (job.attemptsMade ?? 0) + 1, ...(logPayloads ? { data: job.data } : {}) });
   });
   emitter.on('completed', (...args) => {
     const job = args[0] as JobLike;
-    hooks.onFinished(String(job.id));
+    onFinished();
     const durationMs = job.processedOn !== undefined && job.finishedOn !== undefined ? job.finishedOn - job.processedOn : undefined;
     log.info('job:completed', { jobId: job.id, job: job.name, durationMs, ...(logPayloads ? { result: args[1] } : {}) });
   });
   emitter.on('failed', (...args) => {
     const job = args[0] as JobLike | undefined;
     const err = args[1] as Error | undefined;
-    if (job) hooks.onFinished(String(job.id));
+    if (job) onFinished();
     const attempts = job?.opts?.attempts ?? 1;
     const attemptsMade = job?.attemptsMade ?? 0;
     log.warn('job:failed', {
