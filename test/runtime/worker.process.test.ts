@@ -168,4 +168,26 @@ describe('spoolkit worker', () => {
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
   });
+
+  it('runs a file processor in a sandbox child whose progress, logs and data reach the real job', async () => {
+    const root = setup();
+    const q = queue(root, 'boxed');
+    const job = await q.add('any', { n: 1 });
+    const doomed = await q.add('any', { giveUp: true }, { attempts: 3 });
+    const p = worker(root, '--queues', 'boxed');
+    expect(await finished(q, job.id!)).toBe('completed');
+    const done = await q.getJob(job.id!);
+    const childPid = (done?.returnvalue as { pid: number }).pid;
+    expect(childPid).not.toBe(p.child.pid);
+    expect(done?.progress).toBe(100);
+    expect(done?.data).toEqual({ n: 1, stepped: true });
+    expect((await q.getJobLogs(job.id!)).logs).toEqual([`step one in ${childPid}`]);
+    // UnrecoverableError keeps its meaning across the process boundary: no retries.
+    expect(await finished(q, doomed.id!)).toBe('failed');
+    const failed = await q.getJob(doomed.id!);
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toBe('gave up on purpose');
+    p.child.kill('SIGTERM');
+    expect((await p.done).code).toBe(0);
+  });
 });
