@@ -239,6 +239,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     this.store.events.append('paused', {});
+    this.store.wakeLocal(); // this process's workers re-read the marker at once
     this.emit('paused');
   }
 

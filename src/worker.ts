@@ -126,6 +126,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private nextRetention = 0;
   private drainedSent = true;
   private schedulerHost: { close(): Promise<void> } | undefined;
+  private slotWakeScheduled = false;
+  private pausedCheckedAt = 0;
+  private pausedCached = false;
   private delayedDirty = true;
   private lastDelayedCheck = 0;
   private readonly onLocalWake = (): void => this.wake(true);
@@ -327,7 +330,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   /** Wakes the loop (a slot freed, work arrived, or settings changed). */
   private wake(external = false): void {
-    if (external) this.delayedDirty = true;
+    if (external) {
+      this.delayedDirty = true;
+      this.pausedCheckedAt = 0;
+      this.claimer.markDirty();
+    }
     this.wakePending = true;
     const w = this.wakeUp;
     this.wakeUp = undefined;
@@ -531,7 +538,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         let claims: Claim[] = [];
         const corrupt: CorruptFile[] = [];
         try {
-          if (!this.store.isPaused()) claims = this.claimer.claim(free, corrupt);
+          if (!this.queuePaused(nowMs)) claims = this.claimer.claim(free, corrupt);
         } catch (err) {
           this.emitError(err);
         }
@@ -553,6 +560,15 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       await this.sleep(until - Date.now());
       lastYield = Date.now();
     }
+  }
+
+  /** The queue's pause marker, re-read after a wake-up and at least every 50 ms. */
+  private queuePaused(nowMs: number): boolean {
+    if (nowMs - this.pausedCheckedAt >= 50) {
+      this.pausedCached = this.store.isPaused();
+      this.pausedCheckedAt = nowMs;
+    }
+    return this.pausedCached;
   }
 
   private retention(nowMs: number): void {
@@ -581,7 +597,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     } finally {
       this.inflight.delete(run.claim.id);
       this.emit('_slot');
-      this.wake();
+      // Wake on the next turn, so slots freed in the same turn are refilled by one claim round.
+      if (!this.slotWakeScheduled) {
+        this.slotWakeScheduled = true;
+        setImmediate(() => {
+          this.slotWakeScheduled = false;
+          this.wake();
+        });
+      }
     }
   }
 

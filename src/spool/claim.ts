@@ -120,6 +120,14 @@ export class Claimer {
     this.waiting = new SetCursor(store.waiting);
   }
 
+  private lifoCheckedAt = 0;
+  private lifoDirty = true;
+
+  /** Notes that another process may have added work (a file-change event): re-read the LIFO set. */
+  markDirty(): void {
+    this.lifoDirty = true;
+  }
+
   /** Forgets cached listings (after a wake-up: someone may have added before our position). */
   reset(): void {
     this.lifo.reset();
@@ -131,8 +139,14 @@ export class Claimer {
   claim(n: number, corrupt: CorruptFile[] = []): Claim[] {
     const out: Claim[] = [];
     if (n <= 0) return out;
-    // New LIFO jobs sort before anything cached, so the LIFO set is re-read every time.
-    this.lifo.reset();
+    // New LIFO jobs sort before anything cached, so the LIFO set is re-read when someone may have
+    // added one (a wake-up), and at least every 50 ms.
+    const now = Date.now();
+    if (this.lifoDirty || now - this.lifoCheckedAt >= 50) {
+      this.lifo.reset();
+      this.lifoDirty = false;
+      this.lifoCheckedAt = now;
+    }
     this.drain(this.lifo, n, out, corrupt);
     if (out.length < n) this.drain(this.waiting, n, out, corrupt);
     if (out.length < n) {
