@@ -22,6 +22,8 @@ const seen = new Map<string, string[]>();
 /** Per-process estimate of the pool size, re-counted at most once a second. */
 const sizes = new Map<string, { count: number; checkedAt: number }>();
 let poolCounter = 0;
+/** Until when an empty pool is not re-listed, per queue directory. */
+const emptyUntil = new Map<string, number>();
 
 /** Moves a job file's last name into the pool (one rename); deletes it when the pool is full. False when `file` was gone. */
 export function recycle(store: QueueStore, file: string): boolean {
@@ -33,7 +35,8 @@ export function recycle(store: QueueStore, file: string): boolean {
     sizes.set(dir, size);
   }
   if (size.count >= POOL_MAX) return tryUnlink(file);
-  const name = path.join(dir, `${process.pid.toString(36)}${PROCESS_TAG}${(poolCounter++).toString(36)}`);
+  const base = `${process.pid.toString(36)}${PROCESS_TAG}${(poolCounter++).toString(36)}`;
+  const name = path.join(dir, base);
   try {
     fs.renameSync(file, name);
   } catch (err) {
@@ -45,10 +48,13 @@ export function recycle(store: QueueStore, file: string): boolean {
     return tryUnlink(file); // an unusual filesystem: just delete
   }
   size.count++;
+  // This process can reuse it at once.
+  let names = seen.get(dir);
+  if (!names) seen.set(dir, (names = []));
+  names.push(base);
+  emptyUntil.delete(dir);
   return true;
 }
-
-const emptyUntil = new Map<string, number>();
 
 function shuffled(names: string[]): string[] {
   // Take slots in random order so concurrent producers rarely collide.
