@@ -18,6 +18,7 @@
 //   --no-build      with --worktree: use dist/ as it is
 //   --settle-ms N   pause after `sync` before each timed part (default 1000)
 //   --out DIR       where to write latest.json and latest.md (default bench/results)
+//   --merge         keep the cases of other groups from the existing latest.json (e.g. add --only big)
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { $, argv, fs, path, which } from 'zx';
@@ -185,7 +186,16 @@ if (quick) {
   log('--quick: results are not written (sizes too small to report).');
 } else {
   await fs.mkdirp(outDir);
-  await fs.writeJson(path.join(outDir, 'latest.json'), report, { spaces: 2 });
+  const latest = path.join(outDir, 'latest.json');
+  if (argv.merge && (await fs.pathExists(latest))) {
+    const previous = await fs.readJson(latest);
+    const groups = new Set(cases.map((c) => c.group));
+    const kept = previous.cases.filter((c) => !groups.has(c.group));
+    report.cases = [...kept, ...cases];
+    report.merged = { from: previous.startedAt, keptGroups: [...new Set(kept.map((c) => c.group))] };
+    report.startedAt = previous.startedAt;
+  }
+  await fs.writeJson(latest, report, { spaces: 2 });
   await fs.writeFile(path.join(outDir, 'latest.md'), headlineMarkdown(report));
   log(`wrote ${path.relative(root, path.join(outDir, 'latest.json'))} and latest.md`);
 }
