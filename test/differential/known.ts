@@ -3,10 +3,6 @@
  * deliberate. Each one is reported for a fix; scenarios list where it shows (see `KnownDifference`).
  */
 
-/** BullMQ's QueueEvents carry stream fields as strings; spoolkit sends `attemptsMade` as a number. */
-export const EXHAUSTED_ATTEMPTS_TYPE =
-  "QueueEvents 'retries-exhausted' attemptsMade: BullMQ sends the string (Redis stream field), spoolkit a number";
-
 /** BullMQ emits `retries-exhausted` on any final failure; spoolkit only when `attempts` was set. */
 export const EXHAUSTED_WITHOUT_ATTEMPTS =
   "QueueEvents 'retries-exhausted' is not emitted by spoolkit when a job without an explicit `attempts` fails for good (BullMQ emits it with attemptsMade '1')";

@@ -16,9 +16,9 @@ export default scenario({
     { add: { label: 'failkept', name: 'bad' } },
     { startWorker: { concurrency: 1 } },
     { settle: true },
-    // BullMQ trims the finished sets as each job finishes; spoolkit trims them in a retention pass
-    // that runs at most once a second per worker (see the design note in src/spool/retention.ts),
-    // so the final observation is taken after that pass has had time to run.
+    // BullMQ trims the finished sets as each job finishes; spoolkit trims them in a background
+    // retention pass, at most a second late (docs/bullmq-differences.md#defaults-that-differ-on-purpose,
+    // "Retention"), so the final observation is taken after that pass has had time to run.
     { sleepMs: 1500 },
   ],
   knownDifferences: ['failgone', 'failkept'].map((l) => ({
