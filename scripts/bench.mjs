@@ -196,7 +196,18 @@ if (quick) {
     report.startedAt = previous.startedAt;
   }
   await fs.writeJson(latest, report, { spaces: 2 });
-  await fs.writeFile(path.join(outDir, 'latest.md'), headlineMarkdown(report));
+  const markdown = headlineMarkdown(report);
+  await fs.writeFile(path.join(outDir, 'latest.md'), markdown);
+  // docs/benchmarks.md carries the same table between two markers; refresh it in place.
+  const doc = path.join(root, 'docs', 'benchmarks.md');
+  if (!argv.out && (await fs.pathExists(doc))) {
+    const text = await fs.readFile(doc, 'utf8');
+    const begin = '<!-- bench:begin (written by npm run bench) -->';
+    const end = '<!-- bench:end -->';
+    const a = text.indexOf(begin);
+    const b = text.indexOf(end);
+    if (a >= 0 && b > a) await fs.writeFile(doc, `${text.slice(0, a + begin.length)}\n${markdown}${text.slice(b)}`);
+  }
   log(`wrote ${path.relative(root, path.join(outDir, 'latest.json'))} and latest.md`);
 }
 if (cases.some((c) => c.errors.length > 0)) process.exitCode = 1;
