@@ -393,6 +393,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           meta: this.opts.heartbeatMeta ?? {},
           recent: { [this.name]: this.recent.sums() },
           activeJobs: [...this.inflight.keys()],
+          activeClaims: [...this.inflight.values()].map((r) => path.basename(r.claim.path)),
         },
         this.store.modes,
       );
@@ -454,12 +455,12 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     }
   }
 
-  /** Jobs held by workers on this host whose process is gone (recovered at once). */
+  /** Claim names (active files) held by workers on this host whose process is gone: recovered at once. */
   private deadOwnerJobs(nowMs: number): Set<string> {
     const out = new Set<string>();
     const host = os.hostname();
     for (const hb of readHeartbeats(this.store.root, nowMs)) {
-      if (hb.hostname !== host || hb.pid === process.pid || !hb.queues.includes(this.name) || !hb.activeJobs?.length) continue;
+      if (hb.hostname !== host || hb.pid === process.pid || !hb.queues.includes(this.name) || !hb.activeClaims?.length) continue;
       let alive = true;
       try {
         process.kill(hb.pid, 0);
@@ -467,7 +468,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         alive = (err as NodeJS.ErrnoException).code === 'EPERM';
       }
       if (!alive) {
-        for (const id of hb.activeJobs) out.add(id);
+        for (const name of hb.activeClaims) out.add(name);
         removeHeartbeat(this.store.root, hb.workerId);
       }
     }

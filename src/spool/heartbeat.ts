@@ -26,6 +26,8 @@ export interface WorkerHeartbeat {
   recent?: Record<string, { completed: number; failed: number }>;
   /** Ids of the jobs this worker holds leases on. */
   activeJobs?: string[];
+  /** Names of its active files (`<id>.<tag>.json`), so a worker on the same host can recover them if this process dies. */
+  activeClaims?: string[];
 }
 
 /** Path of a worker's heartbeat file. */
@@ -84,6 +86,7 @@ export function readHeartbeats(root: string, nowMs = Date.now()): WorkerHeartbea
         meta: typeof hb.meta === 'object' && hb.meta !== null ? hb.meta : {},
         ...(hb.recent ? { recent: hb.recent } : {}),
         ...(Array.isArray(hb.activeJobs) ? { activeJobs: hb.activeJobs.map(String) } : {}),
+        ...(Array.isArray(hb.activeClaims) ? { activeClaims: hb.activeClaims.map(String) } : {}),
       });
     } catch {
       // torn or foreign file

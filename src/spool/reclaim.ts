@@ -48,7 +48,7 @@ export interface ReclaimOptions {
   maxStalledCount: number;
   /** Active file names to leave alone (this worker's own live leases). */
   skip?: Set<string>;
-  /** Ids whose owner is known dead: taken regardless of lease age. */
+  /** Active file names whose owner is known dead: taken regardless of lease age. */
   deadOwners?: Set<string>;
 }
 
@@ -62,7 +62,7 @@ export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): Reclaim
     const file = path.join(activeDir, name);
     const st = tryStat(file);
     if (!st) continue;
-    if (opts.nowMs - leaseTime(st) < opts.lockDurationMs && !opts.deadOwners?.has(id)) continue;
+    if (opts.nowMs - leaseTime(st) < opts.lockDurationMs && !opts.deadOwners?.has(name)) continue;
     const held = store.claimPath('reclaiming', id, newClaimTag());
     try {
       fs.renameSync(file, held);

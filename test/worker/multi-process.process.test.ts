@@ -60,6 +60,26 @@ describe('several worker processes on one spool', () => {
     expect(await exited(rescuer)).toBe(0);
   });
 
+  it('recover at once the jobs of a dead worker on the same host, without waiting for the lease', async () => {
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    const victim = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '60000', LOCK_MS: '60000', HEARTBEAT_MS: '50' });
+    const job = await q.add('long', {});
+    await waitFor(() => readStarts(starts).length === 1, 10_000, 'first start');
+    const hb = path.join(spool, 'workers');
+    await waitFor(() => fs.readdirSync(hb).some((f) => fs.readFileSync(path.join(hb, f), 'utf8').includes('activeClaims":["')), 5000, 'heartbeat naming the claim');
+    victim.kill('SIGKILL');
+    await exited(victim);
+    const killedAt = Date.now();
+    const rescuer = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, LOCK_MS: '60000', STALLED_MS: '200' });
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 20_000, 'rerun');
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+    expect(readStarts(starts)).toHaveLength(2);
+    rescuer.kill('SIGTERM');
+    expect(await exited(rescuer)).toBe(0);
+  });
+
   it('close() on SIGTERM finishes in-flight jobs and leaves unstarted ones waiting', async () => {
     const spool = tmpSpool();
     const starts = path.join(spool, 'starts.log');
