@@ -24,6 +24,7 @@ type Keep = boolean | number | KeepJobs;
 
 interface RetentionState {
   pos: string;
+  savedAt?: number;
   completed: [string, number][];
   failed: [string, number][];
   keepCompleted?: Keep;
@@ -77,6 +78,28 @@ function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: st
   removeLogs(store, id);
 }
 
+/**
+ * Rewrites the state file in place (no new inode: creating and freeing inodes is the slow path
+ * on ext4). Only retention passes read it, one at a time under the lock; a torn file after a
+ * crash reads as no state, and the pass starts over from the oldest kept event.
+ */
+function writeInPlace(store: QueueStore, file: string, text: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r+');
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    fd = fs.openSync(file, 'w', store.modes.file);
+  }
+  try {
+    const buf = Buffer.from(text);
+    fs.writeSync(fd, buf, 0, buf.length, 0);
+    fs.ftruncateSync(fd, buf.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Runs one retention pass for a queue. Returns the number of jobs removed (0 when another process holds the lock). */
 export function runRetention(store: QueueStore, nowMs: number, defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined } = {}): number {
   const lock = path.join(store.dir, 'retention.lock');
@@ -123,7 +146,12 @@ export function runRetention(store: QueueStore, nowMs: number, defaults: { remov
     const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs);
     for (const id of dropC) removeFinished(store, 'completed', id);
     for (const id of dropF) removeFinished(store, 'failed', id);
-    if (changed || dropC.length || dropF.length) store.writeAtomic(file, JSON.stringify(state));
+    // Saving only the read position is an optimisation (re-reading events is harmless), so it is
+    // saved at most every 10 s unless jobs were removed.
+    if (dropC.length || dropF.length || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {
+      state.savedAt = nowMs;
+      writeInPlace(store, file, JSON.stringify(state));
+    }
     return dropC.length + dropF.length;
   } finally {
     try {

@@ -235,6 +235,8 @@ export class QueueStore {
     for (let i = 0; ; i++) {
       try {
         fs.linkSync(file, p);
+        // Durable mode: the index name must survive a power loss too, or the job would be orphaned.
+        if (this.durable) fsyncDir(path.dirname(p));
         return true;
       } catch (err) {
         if (isErrno(err, 'EEXIST')) return false;
