@@ -51,7 +51,7 @@ export function recycle(store: QueueStore, file: string): boolean {
   // This process can reuse it at once.
   let names = seen.get(dir);
   if (!names) seen.set(dir, (names = []));
-  names.push(base);
+  if (names.length < POOL_MAX) names.push(base);
   emptyUntil.delete(dir);
   return true;
 }
