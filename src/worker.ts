@@ -269,7 +269,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   /**
    * Stops the worker. Without `force`, waits for running jobs to finish. With `force`, aborts their
    * signals and puts them back at the front of the queue at once (the attempt is not counted), so
-   * another worker can run them without waiting for the lease to expire.
+   * another worker can run them without waiting for the lease to expire. `close(true)` after a
+   * graceful `close()` has started escalates it the same way.
    */
   async close(force = false): Promise<void> {
     if (!this.closing) {
@@ -290,12 +291,17 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         this.store.events.flush();
         this.emit('closed');
       })();
+    } else if (force) {
+      // A graceful close already waits for running jobs: forcing now hands them back at once.
+      this.releaseAll();
+      this.wake();
     }
     return this.closing;
   }
 
   private releaseAll(): void {
     for (const run of this.inflight.values()) {
+      if (run.lost) continue;
       run.lost = true;
       run.controller.abort(new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} closed with force; job ${run.claim.id} was put back in the queue.`));
       try {

@@ -128,6 +128,33 @@ describe('leases and stalled jobs', () => {
     expect(again.stalledCounter).toBe(0);
   });
 
+  it('close(true) escalates a graceful close that is waiting on a hung job', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    let signal: AbortSignal | undefined;
+    const w = new Worker(
+      'q',
+      async (_j, _t, s) => {
+        signal = s;
+        await new Promise(() => undefined);
+      },
+      { spool },
+    );
+    const job = await q.add('x', {}, { attempts: 1 });
+    await waitFor(() => signal !== undefined, 3000);
+    let gracefulDone = false;
+    const graceful = w.close().then(() => {
+      gracefulDone = true;
+    });
+    await sleep(300);
+    expect(gracefulDone).toBe(false);
+    await w.close(true);
+    await graceful;
+    expect(signal!.aborted).toBe(true);
+    expect(await q.getJobState(job.id!)).toBe('waiting');
+    expect((await q.getJob(job.id!))!.attemptsMade).toBe(0);
+  });
+
   it('close() waits for running jobs to finish', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
