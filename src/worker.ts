@@ -495,19 +495,18 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private async runSchedulers(nowMs: number): Promise<void> {
     this.nextSchedulerRun = nowMs + this.settings.stalledIntervalMs;
     if (this.opts.runSchedulers === false) return;
-    let mod: { runSchedulerPass?(host: unknown): Promise<{ nextDueMs: number | null }> };
     try {
-      mod = (await import(SCHEDULER_MODULE)) as typeof mod;
-    } catch {
-      return; // no scheduler module in this build
-    }
-    if (!mod.runSchedulerPass) return;
-    try {
+      // Loaded on first use: apps that never schedule do not pay for the cron parser.
+      const mod = (await import(SCHEDULER_MODULE)) as {
+        runSchedulerPass(host: unknown): Promise<{ nextDueMs: number | null; problems: { schedulerId: string; error: unknown }[] }>;
+      };
       if (!this.schedulerHost) {
         const { Queue } = await import('./queue.js');
         this.schedulerHost = new Queue(this.name, { ...this.opts, inline: false });
       }
       const res = await mod.runSchedulerPass(this.schedulerHost);
+      // A broken scheduler definition must be visible, not silently skipped.
+      for (const problem of res.problems) this.emitError(problem.error);
       if (res.nextDueMs !== null) this.nextSchedulerRun = Math.min(this.nextSchedulerRun, Math.max(Date.now(), res.nextDueMs));
     } catch (err) {
       this.emitError(err);
