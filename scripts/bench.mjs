@@ -18,6 +18,8 @@
 //   --no-build      with --worktree: use dist/ as it is
 //   --settle-ms N   pause after `sync` before each timed part (default 1000)
 //   --out DIR       where to write latest.json and latest.md (default bench/results)
+//   --dir DIR       where runs create their spools and files (default .tmp/bench; e.g. /dev/shm/x
+//                   to see the cost without the disk)
 //   --merge         keep the cases of other groups from the existing latest.json (e.g. add --only big)
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -37,7 +39,7 @@ const runs = Number(argv.runs ?? (quick ? 1 : 3));
 const only = argv.only ? String(argv.only).split(',') : null;
 const settleMs = Number(argv['settle-ms'] ?? (quick ? 100 : 1000));
 const outDir = path.resolve(root, String(argv.out ?? 'bench/results'));
-const base = path.join(root, '.tmp', 'bench');
+const base = argv.dir ? path.resolve(String(argv.dir)) : path.join(root, '.tmp', 'bench');
 const sizes = quick
   ? { n: 1000, durableN: 300, latencyCount: 200, rate: 200, healthN: 2000, bigN: 20_000 }
   : { n: 10_000, durableN: 2_000, latencyCount: 1_000, rate: 200, healthN: 100_000, bigN: Number(argv['big-n'] ?? 1_000_000) };
@@ -156,7 +158,7 @@ try {
         log(`${spec.group} | ${spec.label} | ${spec.system} | run ${i + 1}/${count}: FAILED ${errors[errors.length - 1]}`);
       }
     }
-    cases.push({ ...spec, results, errors, loadavg1m: loads, median: summarize(spec.metric, results) });
+    cases.push({ ...spec, commit, results, errors, loadavg1m: loads, median: summarize(spec.metric, results) });
   }
 } finally {
   await redis?.stop();
@@ -192,7 +194,7 @@ if (quick) {
     const groups = new Set(cases.map((c) => c.group));
     const kept = previous.cases.filter((c) => !groups.has(c.group));
     report.cases = [...kept, ...cases];
-    report.merged = { from: previous.startedAt, keptGroups: [...new Set(kept.map((c) => c.group))] };
+    report.merged = { from: previous.startedAt, keptGroups: [...new Set(kept.map((c) => c.group))], keptCommit: previous.spoolkit?.commit ?? null };
     report.startedAt = previous.startedAt;
   }
   await fs.writeJson(latest, report, { spaces: 2 });
