@@ -9,7 +9,8 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { PLATFORMS, runInit, type InitOptions, type InitResult, type FileStatus, type RunInitOptions } from '../../generate/index.js';
+import type { InitOptions, InitResult, FileStatus, RunInitOptions } from '../../generate/index.js';
+import { PLATFORMS } from '../../generate/options.js';
 import type { SetExitCode } from './index.js';
 
 interface InitFlags {
@@ -81,6 +82,8 @@ export function register(program: Command, setExitCode: SetExitCode): void {
         force: flags.force === true,
         skip: flags.skip === true,
       };
+      // The generator (yaml, templates) is loaded only when init runs.
+      const { runInit } = await import('../../generate/index.js');
       const result = await runInit(resolve(flags.dir), request);
       process.stdout.write(flags.json ? `${JSON.stringify(jsonReport(result))}\n` : textReport(result));
       setExitCode(result.ok ? 0 : 1);

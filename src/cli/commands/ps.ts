@@ -4,7 +4,6 @@
  * reported. `--json` prints the rows as one JSON array on stdout.
  */
 import type { Command } from 'commander';
-import { connectDocker, listContainerRows, formatRows } from '../../docker/index.js';
 import type { SetExitCode } from './index.js';
 
 /** Registers `spoolkit ps`. Exits 0 when rows were listed, 1 when the engine cannot be reached. */
@@ -16,6 +15,8 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--running', 'hide stopped containers')
     .option('--json', 'print the rows as a JSON array')
     .action(async (opts: { project?: string; running?: boolean; json?: boolean }) => {
+      // dockerode is loaded only here: every other command (worker, entrypoint) starts without it.
+      const { connectDocker, listContainerRows, formatRows } = await import('../../docker/index.js');
       const docker = connectDocker();
       const rows = await listContainerRows(docker, { project: opts.project, all: !opts.running });
       if (opts.json) {
