@@ -23,6 +23,8 @@ export interface RunResult {
   queueEvents: string[];
   /** Worker events per job label, in emission order. */
   workerEvents: Record<string, EventRecord[]>;
+  /** Job lists recorded by `list` steps, and jobs removed by `clean` steps, as labels. */
+  lists: Record<string, string[]>;
   /** Named snapshots taken by `snapshot` steps. */
   snapshots: Record<string, { counts: Record<string, number>; states: Record<string, string> }>;
 }

@@ -33,7 +33,7 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
   const labelToId = new Map<string, string>();
   const label = (id: unknown) => idToLabel.get(String(id)) ?? `?${String(id)}`;
   const result: RunResult = {
-    adds: {}, order: [], jobs: {}, counts: {}, events: {}, queueEvents: [], workerEvents: {}, snapshots: {},
+    adds: {}, order: [], jobs: {}, counts: {}, events: {}, queueEvents: [], workerEvents: {}, lists: {}, snapshots: {},
   };
   const push = (bucket: Record<string, EventRecord[]>, key: string, rec: EventRecord) => {
     (bucket[key] ??= []).push(rec);
@@ -156,6 +156,15 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
       else if ('sleepMs' in step) await sleep(Math.min(step.sleepMs, MAX_SLEEP_MS));
       else if ('snapshot' in step) {
         result.snapshots[step.snapshot] = { counts: await queue.getJobCounts(), states: await snapshotStates() };
+      } else if ('list' in step) {
+        const { as, types, start, end, asc } = step.list;
+        const jobs = await queue.getJobs(types, start ?? 0, end ?? -1, asc ?? false);
+        result.lists[as] = jobs.map((j: any) => label(j.id));
+      } else if ('drain' in step) await queue.drain(step.drain.delayed ?? false);
+      else if ('clean' in step) {
+        const { as, graceMs, limit, type } = step.clean;
+        const ids: string[] = await queue.clean(graceMs, limit, type);
+        result.lists[as] = ids.map((id) => label(id)).sort();
       } else if ('retry' in step) await (await queue.getJob(idOf(step.retry))).retry();
       else if ('remove' in step) await queue.remove(idOf(step.remove));
       else if ('promote' in step) await (await queue.getJob(idOf(step.promote))).promote();

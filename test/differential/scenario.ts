@@ -62,6 +62,12 @@ export type Step =
   | { sleepMs: number }
   /** Records counts and every job's state under this name. */
   | { snapshot: string }
+  /** Records `getJobs(types, start, end, asc)` as labels under `as`. */
+  | { list: { as: string; types: string[]; start?: number; end?: number; asc?: boolean } }
+  /** `queue.drain(delayed)`. */
+  | { drain: { delayed?: boolean } }
+  /** `queue.clean(graceMs, limit, type)`; the removed jobs' labels (sorted) are recorded under `as`. */
+  | { clean: { as: string; graceMs: number; limit: number; type: string } }
   | { retry: string }
   | { remove: string }
   | { promote: string };

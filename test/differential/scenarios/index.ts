@@ -18,9 +18,11 @@ import deduplication from './deduplication.js';
 import removeOnComplete from './remove-on-complete.js';
 import pauseResume from './pause-resume.js';
 import retryFailed from './retry-failed.js';
+import getJobs from './get-jobs.js';
+import drainClean from './drain-clean.js';
 
 export const scenarios: Scenario[] = [
   fifo, priority, lifo, delay, addBulk, retryFixed, retryExhausted, retryRequeueOrder, unrecoverable,
   customBackoff, customBackoffLinear, moveToDelayed, progressData, jobIdDuplicates, deduplication,
-  removeOnComplete, pauseResume, retryFailed,
+  removeOnComplete, pauseResume, retryFailed, getJobs, drainClean,
 ];
