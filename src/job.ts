@@ -5,11 +5,10 @@
  */
 import { DelayedError, SpoolkitError } from './errors.js';
 import type { Claim } from './spool/claim.js';
-import { appendHeld } from './spool/finish.js';
 import { readJob, stateOf } from './spool/lookup.js';
 import { RECORD_VERSION, type JobRecord } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
-import { appendLog, readLogRows, patchStored, logPath } from './spool/update.js';
+import { appendLog, readLogRows, patchFromRun, patchStored, logPath } from './spool/update.js';
 import { toJsonStrict } from './spool/validate.js';
 import * as admin from './spool/admin.js';
 import type { JobJson, JobProgress, JobsOptions, JobState } from './types.js';
@@ -200,7 +199,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     if (active) {
       active.claim.rec.progress = progress;
       // Appending to the held file also renews the lease (it sets mtime).
-      if (!appendHeld(store, active.claim.path, { progress })) patchStored(store, id, 'updateProgress', { progress });
+      if (!patchFromRun(store, active.claim, id, 'updateProgress', { progress })) return;
       active.onProgress(progress);
     } else {
       patchStored(store, id, 'updateProgress', { progress });
@@ -232,7 +231,11 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     toJsonStrict(data, 'job data');
     this.data = data;
     const active = this._active;
-    if (active) active.claim.rec.data = data;
+    if (active) {
+      active.claim.rec.data = data;
+      patchFromRun(this.queue.store, active.claim, id, 'updateData', { data });
+      return;
+    }
     patchStored(this.queue.store, id, 'updateData', { data });
   }
 

@@ -303,6 +303,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     for (const run of this.inflight.values()) {
       if (run.lost) continue;
       run.lost = true;
+      run.claim.released = true;
       run.controller.abort(new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} closed with force; job ${run.claim.id} was put back in the queue.`));
       try {
         // Nothing about this start was persisted (claims write nothing), so the job goes back as it was.
@@ -422,6 +423,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       if (ok) renewed.push(run.claim.id);
       else {
         run.lost = true;
+        run.claim.released = true;
         lost.push(run.claim.id);
         run.controller.abort(new SpoolkitError('ERR_LEASE_LOST', `The lease on job ${run.claim.id} was lost (it stalled past lockDuration or was removed); its result will be discarded.`));
       }

@@ -30,6 +30,8 @@ export interface Claim {
   renewedAt: number;
   /** The lease token handed to the processor. */
   token: string;
+  /** Set when this process gave the job up (lease lost, or put back by a forced close): its run writes nothing more. */
+  released?: boolean;
 }
 
 /** A file found corrupt while claiming. */

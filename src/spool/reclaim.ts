@@ -124,6 +124,7 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
       attemptsStarted: Math.max(rec.attemptsStarted, rec.attemptsMade + stalledCounter),
       gen: rec.gen + 1,
       at: store.rel(dest),
+      st: null,
       ...(overLimit ? { deferredFailure: STALLED_LIMIT_REASON } : {}),
       g: rec.gen,
     }) && moveHeld(store, held, dest);

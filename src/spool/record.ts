@@ -133,9 +133,15 @@ export function parseJobRecord(text: string, path: string): JobRecord {
 /** A patch: fields to replace; `null` removes an optional field; `g` guards against stale writers. */
 export type RecordPatch = { [K in keyof JobRecord]?: JobRecord[K] | null } & { g?: number };
 
-/** Appends a patch line to a job file (O_APPEND: one write, never interleaved). Throws ENOENT when the file is gone. */
+/** Open flags of a patch append: never O_CREAT, so a name that was taken away is not brought back as a stray file. */
+const APPEND_EXISTING = fs.constants.O_WRONLY | fs.constants.O_APPEND;
+
+/**
+ * Appends a patch line to a job file (O_APPEND: one write, never interleaved). Throws ENOENT when
+ * the file is gone; it never creates one (a worker whose claim name was taken must not recreate it).
+ */
 export function appendPatch(file: string, patch: RecordPatch): void {
-  const fd = fs.openSync(file, 'a');
+  const fd = fs.openSync(file, APPEND_EXISTING);
   try {
     fs.writeSync(fd, `${JSON.stringify(patch)}\n`);
   } finally {

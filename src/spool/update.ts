@@ -7,6 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
+import type { Claim } from './claim.js';
+import { appendHeld } from './finish.js';
 import { isErrno, mkdirp, rethrowFs, tryReadText, tryUnlink } from './fs.js';
 import { appendPatch, type RecordPatch } from './record.js';
 import type { QueueStore } from './store.js';
@@ -23,6 +25,25 @@ export function patchStored(store: QueueStore, id: string, what: string, patch: 
     if (!isErrno(err, 'ENOENT')) rethrowFs(err, file);
   }
   throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. ${what}: the job does not exist in queue ${store.name} (it may have been removed).`, { details: { jobId: id } });
+}
+
+/**
+ * Appends a patch written by a running job (progress, data) to the file its claim holds. The patch
+ * carries the run's generation (`g`), so it is ignored if the job was taken from this run before
+ * the write landed (a reclaimer renamed the file between our open and write, then raised the
+ * generation). When the claim name is gone:
+ * - the run moved the job itself (moveToDelayed: its generation was raised by this run): the patch
+ *   goes through the id index, guarded by the new generation;
+ * - otherwise the run lost the job (lease expired, forced close): nothing is written, because the
+ *   job may already be running, or finished, elsewhere.
+ * Returns true when the patch was written.
+ */
+export function patchFromRun(store: QueueStore, claim: Claim, id: string, what: string, patch: RecordPatch): boolean {
+  if (claim.released) return false;
+  if (appendHeld(store, claim.path, { ...patch, g: claim.gen })) return true;
+  if (claim.rec.gen === claim.gen) return false;
+  patchStored(store, id, what, { ...patch, g: claim.rec.gen });
+  return true;
 }
 
 /** Path of a job's log file. */
