@@ -8,7 +8,7 @@ import { normalizeArgs, type EventRecord, type JobSnapshot, type RunResult } fro
 
 const QUEUE = 'diff';
 const SETTLE_TIMEOUT_MS = 20_000;
-const QUIET_MS = 300;
+const QUIET_MS = 400;
 const QUIET_TIMEOUT_MS = 5_000;
 const MAX_SLEEP_MS = 2_000;
 
@@ -138,8 +138,11 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
       if (Date.now() > deadline) throw new Error(`scenario ${sc.id} on ${backend.kind}: not idle after ${SETTLE_TIMEOUT_MS} ms: ${JSON.stringify(c)}, ${inFlight} running`);
       await sleep(25);
     }
+    // Every completion a worker saw must have reached QueueEvents too, then the stream must go quiet.
     const quietDeadline = Date.now() + QUIET_TIMEOUT_MS;
-    while (Date.now() - lastEventAt < QUIET_MS && Date.now() < quietDeadline) await sleep(25);
+    const completedSeen = () => rawEvents.filter((e) => e.event === 'completed').length;
+    const completedDone = () => rawWorkerEvents.filter((e) => e.rec.event === 'completed').length;
+    while ((completedSeen() < completedDone() || Date.now() - lastEventAt < QUIET_MS) && Date.now() < quietDeadline) await sleep(25);
   };
 
   try {

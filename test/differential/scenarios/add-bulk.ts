@@ -10,12 +10,14 @@ export default scenario({
       addBulk: [
         { label: 'plain1', name: 'job', data: { i: 1 } },
         { label: 'prio', name: 'job', data: { i: 2 }, opts: { priority: 4 } },
-        { label: 'delayed', name: 'job', data: { i: 3 }, opts: { delay: 200 } },
+        { label: 'delayed', name: 'job', data: { i: 3 }, opts: { delay: 60_000 } },
         { label: 'plain2', name: 'job', data: { i: 4 } },
         { label: 'lifo', name: 'job', data: { i: 5 }, opts: { lifo: true } },
       ],
     },
     { snapshot: 'queued' },
+    // Promoted rather than left to come due, so the order does not depend on timing.
+    { promote: 'delayed' },
     { startWorker: { concurrency: 1 } },
     { settle: true },
   ],

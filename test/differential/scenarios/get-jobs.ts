@@ -11,12 +11,14 @@ export default scenario({
     { add: { label: 'w2', name: 'ok' } },
     { add: { label: 'p2', name: 'ok', opts: { priority: 2 } } },
     { add: { label: 'p1', name: 'ok', opts: { priority: 1 } } },
-    { add: { label: 'd1', name: 'ok', opts: { delay: 800 } } },
+    { add: { label: 'd1', name: 'ok', opts: { delay: 60_000 } } },
     { add: { label: 'f1', name: 'bad' } },
     { list: { as: 'waiting-asc', types: ['waiting'], asc: true } },
     { list: { as: 'waiting-desc', types: ['waiting'] } },
     { list: { as: 'prioritized-asc', types: ['prioritized'], asc: true } },
     { list: { as: 'delayed', types: ['delayed'] } },
+    // Promoted rather than left to come due, so the order does not depend on timing.
+    { promote: 'd1' },
     { startWorker: { concurrency: 1 } },
     { settle: true },
     // Not listed: `completed` in BullMQ is ordered by finish time in ms, so jobs finishing in the
