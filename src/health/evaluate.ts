@@ -10,49 +10,24 @@
  * - `ok` (exit 0).
  */
 
+import type { JobCounts } from '../spool/counts.js';
+import type { WorkerHeartbeat } from '../spool/heartbeat.js';
+import type { QueueStatus, SpoolStatus } from '../spool/status.js';
+
 /** Job counts per state, as the spool status reports them. */
-export interface StateCounts {
-  waiting: number;
-  active: number;
-  delayed: number;
-  prioritized: number;
-  completed: number;
-  failed: number;
-  'waiting-children': number;
-}
+export type StateCounts = JobCounts;
 
 /** One queue in the spool status. */
-export interface QueueStatusInput {
-  counts: StateCounts;
-  oldestWaitingAgeMs: number | null;
-  paused: boolean;
-  completedLastMinute: number;
-  failedLastMinute: number;
-  corrupt: number;
-}
+export type QueueStatusInput = QueueStatus;
 
-/** One heartbeat file in the spool status. */
-export interface HeartbeatInput {
-  workerId: string;
-  hostname: string;
-  pid: number;
-  queues: string[];
-  heartbeatAt: number;
-  ageMs: number;
-  concurrency: number;
-  running: number;
-  processed: number;
-  failed: number;
-  meta: Record<string, unknown>;
-}
+/** One heartbeat file in the spool status (the fields health reads). */
+export type HeartbeatInput = Pick<
+  WorkerHeartbeat,
+  'workerId' | 'hostname' | 'pid' | 'queues' | 'heartbeatAt' | 'ageMs' | 'concurrency' | 'running' | 'processed' | 'failed' | 'meta'
+>;
 
 /** What the spool status reader returns (the subset health uses). */
-export interface SpoolStatusInput {
-  root: string;
-  formatVersion: number | null;
-  queues: Record<string, QueueStatusInput>;
-  workers: HeartbeatInput[];
-}
+export type SpoolStatusInput = Pick<SpoolStatus, 'root' | 'formatVersion' | 'queues'> & { workers: HeartbeatInput[] };
 
 /** A problem from the spool check. */
 export interface SpoolProblemInput {
