@@ -20,6 +20,7 @@
 //   --out DIR       where to write latest.json and latest.md (default bench/results)
 //   --dir DIR       where runs create their spools and files (default .tmp/bench; e.g. /dev/shm/x
 //                   to see the cost without the disk)
+//   --report-only   rewrite latest.md (and the docs block) from latest.json without running
 //   --merge         keep the cases of other groups from the existing latest.json (e.g. add --only big)
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -82,6 +83,29 @@ function summarize(metric, results) {
     };
   }
   return results[0];
+}
+
+if (argv['report-only']) {
+  const saved = await fs.readJson(path.join(outDir, 'latest.json'));
+  await writeMarkdown(saved);
+  console.log(fullTable(saved));
+  process.exit(0);
+}
+
+/** Writes latest.md and refreshes the results block of docs/benchmarks.md. */
+async function writeMarkdown(rep) {
+  const markdown = headlineMarkdown(rep);
+  await fs.writeFile(path.join(outDir, 'latest.md'), markdown);
+  // docs/benchmarks.md carries the same table between two markers; refresh it in place.
+  const doc = path.join(root, 'docs', 'benchmarks.md');
+  if (!argv.out && (await fs.pathExists(doc))) {
+    const text = await fs.readFile(doc, 'utf8');
+    const begin = '<!-- bench:begin (written by npm run bench) -->';
+    const end = '<!-- bench:end -->';
+    const a = text.indexOf(begin);
+    const b = text.indexOf(end);
+    if (a >= 0 && b > a) await fs.writeFile(doc, `${text.slice(0, a + begin.length)}\n${markdown}${text.slice(b)}`);
+  }
 }
 
 // --- set-up -----------------------------------------------------------------------------------
@@ -198,18 +222,7 @@ if (quick) {
     report.startedAt = previous.startedAt;
   }
   await fs.writeJson(latest, report, { spaces: 2 });
-  const markdown = headlineMarkdown(report);
-  await fs.writeFile(path.join(outDir, 'latest.md'), markdown);
-  // docs/benchmarks.md carries the same table between two markers; refresh it in place.
-  const doc = path.join(root, 'docs', 'benchmarks.md');
-  if (!argv.out && (await fs.pathExists(doc))) {
-    const text = await fs.readFile(doc, 'utf8');
-    const begin = '<!-- bench:begin (written by npm run bench) -->';
-    const end = '<!-- bench:end -->';
-    const a = text.indexOf(begin);
-    const b = text.indexOf(end);
-    if (a >= 0 && b > a) await fs.writeFile(doc, `${text.slice(0, a + begin.length)}\n${markdown}${text.slice(b)}`);
-  }
+  await writeMarkdown(report);
   log(`wrote ${path.relative(root, path.join(outDir, 'latest.json'))} and latest.md`);
 }
 if (cases.some((c) => c.errors.length > 0)) process.exitCode = 1;

@@ -63,6 +63,7 @@ export function headlineMarkdown(report) {
   if (health?.median) out.push(`\`spoolkit health\` with ${health.median.n.toLocaleString('en-US')} waiting jobs: ${value(health)}.`);
   for (const big of report.cases.filter((c) => c.group === 'big')) out.push(`${big.system}, ${big.label}: ${value(big)}.`);
   out.push('');
-  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}; ${m.filesystem.type} on ${m.filesystem.source} (${m.filesystem.options}). Redis: ${report.redis.version ?? `skipped: ${report.redis.skipped}`}. Run ${report.startedAt}.`);
+  const commits = [...new Set(report.cases.map((c) => c.commit ?? report.merged?.keptCommit ?? report.spoolkit?.commit).filter(Boolean).map((c) => String(c).slice(0, 7)))];
+  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}; ${m.filesystem.type} on ${m.filesystem.source} (${m.filesystem.options}). Redis: ${report.redis.version ?? `skipped: ${report.redis.skipped}`}, AOF everysec. Runs between ${report.startedAt} and ${report.finishedAt}; spoolkit commit ${commits.join(', ') || 'unknown'}.`);
   return `${out.join('\n')}\n`;
 }
