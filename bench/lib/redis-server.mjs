@@ -3,6 +3,7 @@
 // the benchmark and the differential test. Never touches a system-wide redis. The server is
 // stopped by `stop()` and, as a last resort, when the parent process exits.
 import { spawn, execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -81,7 +82,11 @@ export async function startRedis(opts = {}) {
   child.stderr.on('data', (c) => { stderr += c.toString('utf8'); });
   let exited = false;
   const exitedP = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve({ code, signal }); }));
-  const onParentExit = () => { if (!exited) child.kill('SIGKILL'); };
+  // Last resort when the parent exits without stop(): kill the server and remove its directory.
+  const onParentExit = () => {
+    if (!exited) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.once('exit', onParentExit);
 
   const stop = async () => {
