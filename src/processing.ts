@@ -115,7 +115,8 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   }
   ctx.store.events.append('completed', { jobId: claim.id, returnvalue, prev: 'active' }, { k: keep });
   job.applyRecord(rec);
-  ctx.emit('completed', job, returnvalue, 'active');
+  // As in BullMQ, local listeners get the processor's own result (undefined stays undefined).
+  ctx.emit('completed', job, result, 'active');
   return 'completed';
 }
 
@@ -176,7 +177,8 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
     ok = keep === true ? finishRemoved(store, claim) : finishToFile(store, claim, { ...outcome, finishedOn: rec.finishedOn }, 'failed');
     if (ok) {
       store.events.append('failed', { jobId: claim.id, failedReason: rec.failedReason ?? '', prev: 'active' }, { k: keep });
-      if (attempts > 0 && rec.attemptsMade >= attempts) store.events.append('retries-exhausted', { jobId: claim.id, attemptsMade: rec.attemptsMade });
+      // As in BullMQ, any final failure with attemptsMade >= attempts (default 0) reports exhaustion.
+      if (rec.attemptsMade >= attempts) store.events.append('retries-exhausted', { jobId: claim.id, attemptsMade: rec.attemptsMade });
     }
   }
   if (!ok) {
