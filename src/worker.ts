@@ -119,6 +119,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private watcher: fs.FSWatcher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private processed = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
   private failedCount = 0;
   private nextStalledCheck = 0;
   private nextDelayedCheck = 0;
@@ -382,6 +383,19 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     }
   }
 
+  /**
+   * Rewrites the heartbeat within a second after jobs finish, so `status` and `health` show fresh
+   * counts between the regular heartbeats (at most one extra write per second, however busy).
+   */
+  private heartbeatSoon(): void {
+    if (this.heartbeatTimer || this.stopping) return;
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeatTimer = undefined;
+      if (!this.stopping) this.heartbeat();
+    }, 1000);
+    this.heartbeatTimer.unref();
+  }
+
   private heartbeat(): void {
     try {
       writeHeartbeat(
@@ -438,6 +452,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private teardown(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
     this.store.local.off('wake', this.onLocalWake);
@@ -604,6 +620,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       this.emitError(err);
     } finally {
       this.inflight.delete(run.claim.id);
+      this.heartbeatSoon();
       this.emit('_slot');
       // Wake on the next turn, so slots freed in the same turn are refilled by one claim round.
       if (!this.slotWakeScheduled) {

@@ -26,3 +26,23 @@ describe('worker scheduler passes', () => {
     }
   });
 });
+
+describe('worker heartbeat', () => {
+  it('reports finished jobs in the heartbeat within a second or two, not only every heartbeatIntervalMs', async () => {
+    const { readSpoolStatus } = await import('../../src/index.js');
+    const spool = tmpSpool();
+    const q = track(new Queue('hb', { spool }));
+    const w = new Worker('hb', async () => 'ok', { spool, heartbeatIntervalMs: 60_000 });
+    try {
+      await q.addBulk([1, 2, 3].map((i) => ({ name: 'x', data: { i } })));
+      await waitFor(async () => {
+        const status = await readSpoolStatus(spool);
+        return status.workers.some((hb) => hb.processed === 3);
+      }, 5_000);
+      const status = await readSpoolStatus(spool);
+      expect(status.queues.hb?.completedLastMinute).toBe(3);
+    } finally {
+      await w.close();
+    }
+  });
+});
