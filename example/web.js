@@ -19,11 +19,16 @@ function send(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-async function describe(job) {
+// The state is read before the record: a job seen completed is then read with its final fields
+// (reading the record first could pair a running job's fields with a state read a moment later).
+async function describe(id) {
+  const state = await queue.getJobState(id);
+  const job = await queue.getJob(id);
+  if (!job) return undefined;
   return {
     id: job.id,
     name: job.name,
-    state: await job.getState(),
+    state,
     progress: job.progress,
     attemptsMade: job.attemptsMade,
     returnvalue: job.returnvalue,
@@ -43,15 +48,14 @@ const server = createServer(async (req, res) => {
       const job = await queue.add(String(body.name ?? 'echo'), body.data ?? {}, body.opts ?? {});
       if (url.searchParams.get('wait') === '1') {
         await job.waitUntilFinished(events, Number(url.searchParams.get('ttl') ?? 30000));
-        const done = await queue.getJob(job.id);
-        return send(res, 200, await describe(done ?? job));
+        return send(res, 200, (await describe(job.id)) ?? { id: job.id, state: 'unknown' });
       }
       return send(res, 202, { id: job.id });
     }
     const match = /^\/jobs\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && match) {
-      const job = await queue.getJob(decodeURIComponent(match[1]));
-      return job ? send(res, 200, await describe(job)) : send(res, 404, { error: 'no such job' });
+      const found = await describe(decodeURIComponent(match[1]));
+      return found ? send(res, 200, found) : send(res, 404, { error: 'no such job' });
     }
     if (req.method === 'GET' && url.pathname === '/counts') return send(res, 200, await queue.getJobCounts());
     send(res, 404, { error: 'not found' });
