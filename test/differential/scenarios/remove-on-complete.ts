@@ -17,8 +17,9 @@ export default scenario({
     { settle: true },
     // BullMQ trims the finished sets as each job finishes; spoolkit trims them in a background
     // retention pass, at most a second late (docs/bullmq-differences.md#defaults-that-differ-on-purpose,
-    // "Retention"), so the final observation is taken after that pass has had time to run.
-    { sleepMs: 1500 },
+    // "Retention"), so the final observation is taken after that pass has had time to run, with room for a
+    // loaded machine.
+    { sleepMs: 4000 },
   ],
   divergences: [
     // spoolkit's events carry numbers as numbers; BullMQ's Redis stream gives this one as a string.
