@@ -372,7 +372,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     // wake us through fs.watch.
     this.store.local.on('wake', this.onLocalWake);
     try {
-      this.watcher = fs.watch(path.join(this.store.dir, 'events'), { persistent: false }, () => this.wake(true));
+      // This process's own appends (job events of the jobs it runs) change the log too; they carry
+      // no news, and treating them as news would re-read the sets after every job.
+      this.watcher = fs.watch(path.join(this.store.dir, 'events'), { persistent: false }, (_event, file) => {
+        if (!this.store.events.isOwnTail(typeof file === 'string' ? file : null)) this.wake(true);
+      });
       this.watcher.on('error', () => {
         this.watcher?.close();
         this.watcher = undefined;

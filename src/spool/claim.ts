@@ -47,19 +47,39 @@ export function newClaimTag(): string {
   return `${process.pid.toString(36)}${PROCESS_TAG}${(++tokenCounter).toString(36)}`;
 }
 
-/** Reads a claimed active file: record, inode and claim time. */
-export function readActive(file: string): { rec: JobRecord; ino: number; ctimeMs: number } {
+/** Reused by `readActive` for files that fit (nearly all job files): one read, no stat. */
+const readBuf = Buffer.allocUnsafe(64 * 1024);
+
+/** Reads a whole file through `fd` with a stat for its size (files too big for `readBuf`, or a retry). */
+function readWhole(fd: number): string {
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  while (off < size) {
+    const n = fs.readSync(fd, buf, off, size - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return buf.toString('utf8', 0, off);
+}
+
+/**
+ * Reads and parses a claimed active file. A file that fits in 64 KiB is read with a single read
+ * (a short read of a regular file is its end); if that text does not parse, it is read again the
+ * careful way before the file is called corrupt, so a short read never quarantines a good job.
+ */
+export function readActive(file: string): { rec: JobRecord } {
   const fd = fs.openSync(file, 'r');
   try {
-    const st = fs.fstatSync(fd);
-    const buf = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const n = fs.readSync(fd, buf, off, st.size - off, off);
-      if (n === 0) break;
-      off += n;
+    const n = fs.readSync(fd, readBuf, 0, readBuf.length, 0);
+    if (n < readBuf.length) {
+      try {
+        return { rec: parseJobRecord(readBuf.toString('utf8', 0, n), file) };
+      } catch {
+        // fall through to the careful read
+      }
     }
-    return { rec: parseJobRecord(buf.toString('utf8', 0, off), file), ino: st.ino, ctimeMs: st.ctimeMs };
+    return { rec: parseJobRecord(readWhole(fd), file) };
   } finally {
     fs.closeSync(fd);
   }
@@ -124,6 +144,7 @@ export class Claimer {
 
   private lifoCheckedAt = 0;
   private lifoDirty = true;
+  private lifoEmpty = false;
 
   /** Notes that another process may have added work (a file-change event): re-read the LIFO set. */
   markDirty(): void {
@@ -133,6 +154,7 @@ export class Claimer {
   /** Forgets cached listings (after a wake-up: someone may have added before our position). */
   reset(): void {
     this.lifo.reset();
+    this.lifoEmpty = false;
     this.waiting.reset();
     for (const c of this.prio.values()) c.reset();
   }
@@ -146,10 +168,16 @@ export class Claimer {
     const now = Date.now();
     if (this.lifoDirty || now - this.lifoCheckedAt >= 50) {
       this.lifo.reset();
+      this.lifoEmpty = false;
       this.lifoDirty = false;
       this.lifoCheckedAt = now;
     }
-    this.drain(this.lifo, n, out, corrupt);
+    // An empty LIFO set stays empty until the next re-read: listing it on every claim would cost
+    // five system calls per job when nobody uses LIFO.
+    if (!this.lifoEmpty) {
+      this.drain(this.lifo, n, out, corrupt);
+      if (out.length < n) this.lifoEmpty = true;
+    }
     if (out.length < n) this.drain(this.waiting, n, out, corrupt);
     if (out.length < n) {
       for (const p of this.store.priorities()) {
@@ -190,7 +218,7 @@ export class Claimer {
       }
       return rethrowFs(err, dest);
     }
-    let read: { rec: JobRecord; ino: number; ctimeMs: number };
+    let read: { rec: JobRecord };
     try {
       read = readActive(dest);
     } catch (err) {

@@ -54,6 +54,13 @@ export class EventWriter {
   private scheduled = false;
   private fd: number | undefined;
   private seg = 0;
+  /**
+   * Where this process's last append ended, as `<segment>:<size>` computed from the size seen just
+   * before the write. When the segment still has exactly that size, nobody else has appended since
+   * (see `isOwnTail`). An append by another process between the size check and the write makes the
+   * computed end too small, which reads as "someone else wrote": the safe direction.
+   */
+  private ownEnd: { seg: number; size: number } | undefined;
 
   constructor(
     readonly dir: string,
@@ -86,6 +93,22 @@ export class EventWriter {
     const text = this.lines.join('\n') + '\n';
     this.lines = [];
     this.writeOut(text, true);
+  }
+
+  /**
+   * True when `changedFile` (the name a file-change event on the log directory reported) is this
+   * writer's segment and the segment ends exactly where this process's last append ended: the
+   * event was then caused by this process alone, and readers in this process can ignore it.
+   * False whenever that is not certain (lines still queued, no append yet, a rotation, an error).
+   */
+  isOwnTail(changedFile: string | null): boolean {
+    const own = this.ownEnd;
+    if (!own || this.fd === undefined || own.seg !== this.seg || changedFile !== segName(this.seg)) return false;
+    try {
+      return fs.fstatSync(this.fd).size === own.size;
+    } catch {
+      return false;
+    }
   }
 
   /** Closes the segment descriptor (queued lines are written first). */
@@ -139,7 +162,8 @@ export class EventWriter {
       for (const old of listSegments(this.dir)) if (old <= next - KEEP_SEGMENTS) tryUnlink(path.join(this.dir, segName(old)));
     }
     try {
-      fs.writeSync(this.fd!, text);
+      const n = fs.writeSync(this.fd!, text);
+      this.ownEnd = { seg: this.seg, size: st.size >= SEGMENT_BYTES ? n : st.size + n };
     } catch (err) {
       if (retry && (isErrno(err, 'EBADF') || isErrno(err, 'ENOENT'))) {
         this.fd = undefined;

@@ -104,11 +104,24 @@ export function writePooled(store: QueueStore, tmp: string, text: string): boole
   return false;
 }
 
+/** Automatic ids are decimal integers from the queue's counter; custom ids never are (validate.ts). */
+const AUTO_ID = /^[1-9][0-9]*$/;
+
 /**
  * Discards a job's file: frees its id (only if the index still names this very file) and moves
  * the file into the pool. False when `file` was already gone.
+ *
+ * An automatic id is never issued twice, so its index entry can only ever name this job's file:
+ * the file is taken into the pool first (a rename, which fails if someone else moved it), and the
+ * index name is unlinked after, with no inode comparison. A custom id may have been removed and
+ * added again meanwhile, so its index entry is unlinked only when it is the same inode.
  */
 export function discardJobFile(store: QueueStore, id: string, file: string): boolean {
+  if (AUTO_ID.test(id)) {
+    if (!recycle(store, file)) return false;
+    store.removeIdEntry(id);
+    return true;
+  }
   let ino: number;
   try {
     ino = fs.statSync(file).ino;

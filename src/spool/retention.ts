@@ -15,7 +15,7 @@ import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './defaults.js';
 import { EventTail } from './events.js';
 import { removeLogs } from './finish.js';
 import { discardJobFile } from './pool.js';
-import { isErrno, tryReadText } from './fs.js';
+import { isErrno, tryReaddir, tryReadText } from './fs.js';
 import type { QueueStore } from './store.js';
 
 const LOCK_STALE_MS = 30_000;
@@ -72,10 +72,15 @@ function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: numbe
   return drop;
 }
 
-function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: string): void {
+/**
+ * Removes one finished job. `logged` is the listing of `logs/` taken at the start of the pass, so
+ * jobs without logs (nearly all) cost no lookup for a log file; a log row written to a job after
+ * it finished and after that listing is left for the next `clean` or `obliterate`.
+ */
+function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: string, logged: Set<string>): void {
   // Gone already means retried or removed meanwhile: then its id is not ours to free.
   if (!discardJobFile(store, id, store.filePath(place, id))) return;
-  removeLogs(store, id);
+  if (logged.has(`${id}.jsonl`)) removeLogs(store, id);
 }
 
 /**
@@ -144,8 +149,9 @@ export function runRetention(store: QueueStore, nowMs: number, defaults: { remov
     }
     const dropC = trim(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED), nowMs);
     const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs);
-    for (const id of dropC) removeFinished(store, 'completed', id);
-    for (const id of dropF) removeFinished(store, 'failed', id);
+    const logged = dropC.length || dropF.length ? new Set(tryReaddir(path.join(store.dir, 'logs'))) : new Set<string>();
+    for (const id of dropC) removeFinished(store, 'completed', id, logged);
+    for (const id of dropF) removeFinished(store, 'failed', id, logged);
     // Saving only the read position is an optimisation (re-reading events is harmless), so it is
     // saved at most every 10 s unless jobs were removed.
     if (dropC.length || dropF.length || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
-import { POOL_MAX, recycle } from '../../src/spool/pool.js';
+import { discardJobFile, POOL_MAX, recycle } from '../../src/spool/pool.js';
 import { readJob } from '../../src/spool/lookup.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 
@@ -37,5 +37,34 @@ describe('the inode pool', () => {
     expect(recycle(q.store, extra)).toBe(true);
     expect(fs.existsSync(extra)).toBe(false);
     expect(fs.readdirSync(free)).toHaveLength(POOL_MAX);
+  });
+});
+
+describe('discarding a finished job', () => {
+  it('frees an automatic id and pools its file', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('a', { n: 1 });
+    const file = q.store.idPath(job.id!);
+    const ino = fs.statSync(file).ino;
+    const loc = readJob(q.store, job.id!)!.loc.path;
+    expect(discardJobFile(q.store, job.id!, loc)).toBe(true);
+    expect(fs.existsSync(file)).toBe(false);
+    const free = path.join(spool, 'queues', 'q', 'free');
+    expect(fs.readdirSync(free).map((n) => fs.statSync(path.join(free, n)).ino)).toContain(ino);
+    expect(discardJobFile(q.store, job.id!, loc)).toBe(false);
+  });
+
+  it('leaves a custom id alone when its index names another file (removed and added again)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.add('a', { n: 1 }, { jobId: 'order-1' });
+    const oldLoc = readJob(q.store, 'order-1')!.loc.path;
+    const stale = path.join(spool, 'stale-copy.json');
+    fs.copyFileSync(oldLoc, stale); // the old incarnation's file, a different inode
+    expect(await q.remove('order-1')).toBe(1);
+    await q.add('b', { n: 2 }, { jobId: 'order-1' });
+    expect(discardJobFile(q.store, 'order-1', stale)).toBe(true);
+    expect(readJob(q.store, 'order-1')?.rec.data).toEqual({ n: 2 });
   });
 });

@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Queue } from '../../src/index.js';
+import { Claimer, readActive } from '../../src/spool/claim.js';
+import { serializeRecord, RECORD_VERSION, type JobRecord } from '../../src/spool/record.js';
+import { tmpSpool, track } from '../fixtures/core/helpers.js';
+
+function record(id: string, data: unknown, patches: string[] = []): string {
+  const rec: JobRecord = {
+    v: RECORD_VERSION, id, name: 'n', data, opts: {}, timestamp: 1, delay: 0, priority: 0, attemptsMade: 0,
+    attemptsStarted: 0, stalledCounter: 0, progress: 0, returnvalue: null, stacktrace: [], gen: 0,
+  };
+  return serializeRecord(rec) + patches.map((p) => `${p}\n`).join('');
+}
+
+describe('readActive', () => {
+  it('reads a small record with its patches', () => {
+    const file = `${tmpSpool()}/a.json`;
+    fs.writeFileSync(file, record('7', { x: 1 }, ['{"progress":40}']));
+    const { rec } = readActive(file);
+    expect(rec.id).toBe('7');
+    expect(rec.progress).toBe(40);
+  });
+
+  it('reads records larger than its 64 KiB buffer whole', () => {
+    const file = `${tmpSpool()}/b.json`;
+    const big = 'y'.repeat(300 * 1024);
+    fs.writeFileSync(file, record('8', { big }, ['{"progress":99}']));
+    const { rec } = readActive(file);
+    expect((rec.data as { big: string }).big).toHaveLength(big.length);
+    expect(rec.progress).toBe(99);
+  });
+
+  it('reads a record of exactly the buffer size', () => {
+    const file = `${tmpSpool()}/c.json`;
+    const base = record('9', { s: '' });
+    const text = record('9', { s: 'z'.repeat(64 * 1024 - base.length) });
+    expect(Buffer.byteLength(text)).toBe(64 * 1024);
+    fs.writeFileSync(file, text);
+    expect((readActive(file).rec.data as { s: string }).s).toHaveLength(64 * 1024 - base.length);
+  });
+
+  it('still calls an unparseable file corrupt after the careful re-read', () => {
+    const file = `${tmpSpool()}/d.json`;
+    fs.writeFileSync(file, '{"id": broken');
+    expect(() => readActive(file)).toThrow(/corrupt/);
+  });
+});
+
+describe('Claimer and the LIFO set', () => {
+  it('sees a LIFO job added after a claim found the set empty, once woken', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const claimer = new Claimer(q.store, 't');
+    expect(claimer.claim(1)).toEqual([]);
+    await q.add('j', { n: 1 }, { lifo: true });
+    claimer.markDirty();
+    const got = claimer.claim(1);
+    expect(got.map((c) => c.rec.data)).toEqual([{ n: 1 }]);
+  });
+
+  it('re-reads an empty LIFO set within 50 ms even without a wake-up', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const claimer = new Claimer(q.store, 't');
+    expect(claimer.claim(1)).toEqual([]);
+    await q.add('j', { n: 2 }, { lifo: true });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(claimer.claim(1).map((c) => c.rec.data)).toEqual([{ n: 2 }]);
+  });
+
+  it('still takes LIFO jobs before waiting ones when both are there', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const claimer = new Claimer(q.store, 't');
+    await q.add('j', 'w1');
+    await q.add('j', 'l1', { lifo: true });
+    await q.add('j', 'l2', { lifo: true });
+    expect(claimer.claim(3).map((c) => c.rec.data)).toEqual(['l2', 'l1', 'w1']);
+  });
+});
