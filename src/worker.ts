@@ -517,6 +517,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private async runSchedulers(nowMs: number): Promise<void> {
     this.nextSchedulerRun = nowMs + this.settings.stalledIntervalMs;
     if (this.opts.runSchedulers === false) return;
+    // Queues without schedulers (most) cost one stat per pass, not a scheduler pass.
+    if (!fs.existsSync(path.join(this.store.dir, 'schedulers'))) return;
     try {
       // Loaded on first use: apps that never schedule do not pay for the cron parser.
       const mod = (await import(SCHEDULER_MODULE)) as {
