@@ -111,17 +111,12 @@ const AUTO_ID = /^[1-9][0-9]*$/;
  * Discards a job's file: frees its id (only if the index still names this very file) and moves
  * the file into the pool. False when `file` was already gone.
  *
- * An automatic id is never issued twice, so its index entry can only ever name this job's file:
- * the file is taken into the pool first (a rename, which fails if someone else moved it), and the
- * index name is unlinked after, with no inode comparison. A custom id may have been removed and
- * added again meanwhile, so its index entry is unlinked only when it is the same inode.
+ * The id name goes first, so a reader never finds a pooled (or already reused) file through it.
+ * An automatic id is never issued twice, so while `file` exists the index name can only be this
+ * job's: a check that the file is still there is enough. A custom id may have been removed and
+ * added again meanwhile, so its index name is unlinked only when it is the same inode.
  */
 export function discardJobFile(store: QueueStore, id: string, file: string): boolean {
-  if (AUTO_ID.test(id)) {
-    if (!recycle(store, file)) return false;
-    store.removeIdEntry(id);
-    return true;
-  }
   let ino: number;
   try {
     ino = fs.statSync(file).ino;
@@ -130,10 +125,13 @@ export function discardJobFile(store: QueueStore, id: string, file: string): boo
     return rethrowFs(err, file);
   }
   const idFile = store.idPath(id);
-  try {
-    if (fs.statSync(idFile).ino === ino) tryUnlink(idFile);
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) rethrowFs(err, idFile);
+  if (AUTO_ID.test(id)) tryUnlink(idFile);
+  else {
+    try {
+      if (fs.statSync(idFile).ino === ino) tryUnlink(idFile);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) rethrowFs(err, idFile);
+    }
   }
   return recycle(store, file);
 }

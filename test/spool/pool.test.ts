@@ -55,6 +55,18 @@ describe('discarding a finished job', () => {
     expect(discardJobFile(q.store, job.id!, loc)).toBe(false);
   });
 
+  it('keeps the id of an automatic-id job that moved on since it finished (retried)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('a', { n: 1 });
+    const completedPath = q.store.filePath('completed', job.id!);
+    fs.renameSync(readJob(q.store, job.id!)!.loc.path, completedPath); // as if it had completed
+    const moved = path.join(spool, 'queues', 'q', 'elsewhere.json');
+    fs.renameSync(completedPath, moved); // and then been retried: it is no longer in completed/
+    expect(discardJobFile(q.store, job.id!, completedPath)).toBe(false);
+    expect(fs.existsSync(q.store.idPath(job.id!))).toBe(true);
+  });
+
   it('leaves a custom id alone when its index names another file (removed and added again)', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
