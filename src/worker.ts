@@ -18,6 +18,7 @@ import type { Job } from './job.js';
 import { executeRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
 import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
 import { Claimer, type Claim, type CorruptFile } from './spool/claim.js';
+import { DEFAULT_RESCAN_MS } from './scheduler/defaults.js';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_LOCK_DURATION_MS,
@@ -517,8 +518,12 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private async runSchedulers(nowMs: number): Promise<void> {
     this.nextSchedulerRun = nowMs + this.settings.stalledIntervalMs;
     if (this.opts.runSchedulers === false) return;
-    // Queues without schedulers (most) cost one stat per pass, not a scheduler pass.
-    if (!fs.existsSync(path.join(this.store.dir, 'schedulers'))) return;
+    // Queues without schedulers (most) cost one stat per pass, not a scheduler pass; a scheduler
+    // added later is found as soon as a pass would have found it.
+    if (!fs.existsSync(path.join(this.store.dir, 'schedulers'))) {
+      this.nextSchedulerRun = Math.min(this.nextSchedulerRun, nowMs + DEFAULT_RESCAN_MS);
+      return;
+    }
     try {
       // Loaded on first use: apps that never schedule do not pay for the cron parser.
       const mod = (await import(SCHEDULER_MODULE)) as {

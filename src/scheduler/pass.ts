@@ -11,6 +11,7 @@
  * The run that was already enqueued before the stop is an ordinary delayed job and runs too.
  */
 import type { Job } from '../job.js';
+import { DEFAULT_RESCAN_MS } from './defaults.js';
 import type { SchedulerHost } from './host.js';
 import { countRunsBetween, latestRunAtOrBefore, nextRunAfter, scheduleOf } from './schedule.js';
 import { KEPT_MARKERS, listMarkerMillis, listSchedulerDirs, pruneMarkers, readMarker, readScheduler } from './store.js';
@@ -51,8 +52,8 @@ const MAX_ROUNDS = 6;
 /** When rounds run out, the next pass is wanted this much later. */
 const RETRY_AFTER_MS = 1000;
 
-/** Default longest time between passes that {@link runSchedulerPass} asks for. */
-export const DEFAULT_RESCAN_MS = 1000;
+// Default longest time between passes that runSchedulerPass asks for (defaults.ts).
+export { DEFAULT_RESCAN_MS };
 
 /** Options of {@link runSchedulerPass}. */
 export interface SchedulerPassOptions {
