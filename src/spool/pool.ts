@@ -13,6 +13,7 @@ import path from 'node:path';
 import { isErrno, mkdirp, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
 import { PROCESS_TAG } from './keys.js';
 import type { QueueStore } from './store.js';
+import { isIntegerId } from './validate.js';
 
 /** Most spare files kept per queue; beyond it, removed job files are deleted. */
 export const POOL_MAX = 4096;
@@ -104,9 +105,6 @@ export function writePooled(store: QueueStore, tmp: string, text: string): boole
   return false;
 }
 
-/** Automatic ids are decimal integers from the queue's counter; custom ids never are (validate.ts). */
-const AUTO_ID = /^[1-9][0-9]*$/;
-
 /**
  * Discards a job's file: frees its id (only if the index still names this very file) and moves
  * the file into the pool. False when `file` was already gone.
@@ -125,7 +123,7 @@ export function discardJobFile(store: QueueStore, id: string, file: string): boo
     return rethrowFs(err, file);
   }
   const idFile = store.idPath(id);
-  if (AUTO_ID.test(id)) tryUnlink(idFile);
+  if (isIntegerId(id)) tryUnlink(idFile);
   else {
     try {
       if (fs.statSync(idFile).ino === ino) tryUnlink(idFile);

@@ -37,6 +37,14 @@ export function assertQueueName(name: unknown): asserts name is string {
 }
 
 /**
+ * True for ids that read as integers (BullMQ's test: the id survives `parseInt` unchanged). Only
+ * automatic ids, taken from the queue's counter, are like that: custom ones are refused.
+ */
+export function isIntegerId(id: string): boolean {
+  return `${Number.parseInt(id, 10)}` === id;
+}
+
+/**
  * Throws unless `id` is a usable custom job id. BullMQ's rules apply (not an integer, no ':');
  * `reserved` ids (made by spoolkit, e.g. for schedulers) may contain ':'.
  */
@@ -48,7 +56,7 @@ export function assertJobId(id: unknown, reserved = false): asserts id is string
   if (problem) throw invalidJob(`jobId ${JSON.stringify(id)} ${problem}; job ids become file names, so use another id.`);
   if (Buffer.byteLength(id) > MAX_ID_BYTES) throw invalidJob(`jobId ${JSON.stringify(id.slice(0, 20))}... is longer than ${MAX_ID_BYTES} bytes; use a shorter id (e.g. a hash).`);
   if (!reserved) {
-    if (`${Number.parseInt(id, 10)}` === id) throw invalidJob(`Custom Id cannot be integers (jobId ${JSON.stringify(id)}); automatic ids are integers, so prefix yours (e.g. 'order-${id}').`);
+    if (isIntegerId(id)) throw invalidJob(`Custom Id cannot be integers (jobId ${JSON.stringify(id)}); automatic ids are integers, so prefix yours (e.g. 'order-${id}').`);
     if (id.includes(':')) throw invalidJob(`Custom Id cannot contain : (jobId ${JSON.stringify(id)}); use another separator such as '-'.`);
   }
 }

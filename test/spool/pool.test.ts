@@ -79,4 +79,17 @@ describe('discarding a finished job', () => {
     expect(discardJobFile(q.store, 'order-1', stale)).toBe(true);
     expect(readJob(q.store, 'order-1')?.rec.data).toEqual({ n: 2 });
   });
+
+  it('treats a digit-only custom id that is no integer to parseInt (too long) as custom, not automatic', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const id = '12345678901234567890'; // parseInt gives 12345678901234567000, so BullMQ accepts it
+    await q.add('a', { n: 1 }, { jobId: id });
+    const stale = path.join(spool, 'stale-copy.json');
+    fs.copyFileSync(readJob(q.store, id)!.loc.path, stale);
+    expect(await q.remove(id)).toBe(1);
+    await q.add('b', { n: 2 }, { jobId: id });
+    expect(discardJobFile(q.store, id, stale)).toBe(true);
+    expect(readJob(q.store, id)?.rec.data).toEqual({ n: 2 });
+  });
 });
