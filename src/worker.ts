@@ -19,6 +19,7 @@ import { executeRun, startRun, type ProcessingContext, type RunningJob } from '.
 import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
 import { Claimer, type Claim, type CorruptFile } from './spool/claim.js';
 import { DEFAULT_RESCAN_MS } from './scheduler/defaults.js';
+import { hasSchedulers } from './scheduler/presence.js';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_LOCK_DURATION_MS,
@@ -520,7 +521,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (this.opts.runSchedulers === false) return;
     // Queues without schedulers (most) cost one stat per pass, not a scheduler pass; a scheduler
     // added later is found as soon as a pass would have found it.
-    if (!fs.existsSync(path.join(this.store.dir, 'schedulers'))) {
+    if (!hasSchedulers(this.store.dir)) {
       this.nextSchedulerRun = Math.min(this.nextSchedulerRun, nowMs + DEFAULT_RESCAN_MS);
       return;
     }

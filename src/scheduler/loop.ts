@@ -2,12 +2,13 @@
  * The scheduler role's loop: scheduler passes for a set of queues until a signal aborts it.
  * Any number of these loops (and Workers, which run passes too) may share one spool.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spoolRootFrom } from '../config.js';
 import { DEFAULT_SCHEDULER_POLL_MS } from './defaults.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { SchedulerHost } from './host.js';
+import { hasSchedulers } from './presence.js';
 import { runSchedulerPass } from './pass.js';
 
 /** A host the loop opened and closes when it stops. */
@@ -85,14 +86,7 @@ export function queuesWithSchedulers(spoolRoot: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((name) => {
-    if (name.startsWith('.')) return false;
-    try {
-      return statSync(join(spoolRoot, 'queues', name, 'schedulers')).isDirectory();
-    } catch {
-      return false;
-    }
-  });
+  return names.filter((name) => !name.startsWith('.') && hasSchedulers(join(spoolRoot, 'queues', name)));
 }
 
 /** Sleeps `ms`, waking early when `signal` aborts. */

@@ -13,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { SchedulerHost } from './host.js';
+import { schedulersDirOf } from './presence.js';
 import { createFileExclusive, ensureDir, listDir, readJson, removeFile, writeFileAtomic } from './files.js';
 import type { StoredScheduler, TickMarker } from './types.js';
 
@@ -23,7 +24,7 @@ const MARKER_NAME = /^(\d+)\.json$/;
 
 /** `<queueDir>/schedulers`. */
 export function schedulersDir(host: Pick<SchedulerHost, 'queueDir'>): string {
-  return join(host.queueDir, 'schedulers');
+  return schedulersDirOf(host.queueDir);
 }
 
 /** The directory name for a scheduler id. */
