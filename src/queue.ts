@@ -322,7 +322,6 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** Appends a log row to a job; returns the number of rows. */
   async addJobLog(jobId: string, logRow: string, keepLogs?: number): Promise<number> {
-    if (!readJob(this.store, jobId)) throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${jobId}. addLog: the job does not exist.`);
     return appendLog(this.store, jobId, logRow, keepLogs);
   }
 

@@ -25,10 +25,12 @@ export function releaseDedup(store: QueueStore, rec: JobRecord): void {
   if (held && held.jobId === rec.id && held.expiresAt === null) tryUnlink(file);
 }
 
-/** Removes a job's log file if it has one. */
+/**
+ * Removes a job's log file if it has one. Call it after the job's id name is gone: `appendLog`
+ * checks for the id after appending, so a row that races with the removal is removed by one side.
+ */
 export function removeLogs(store: QueueStore, id: string): void {
-  const file = path.join(store.dir, 'logs', `${id}.jsonl`);
-  if (fs.existsSync(file)) tryUnlink(file);
+  tryUnlink(path.join(store.dir, 'logs', `${id}.jsonl`));
 }
 
 /** Appends a patch to a file this process holds; false when the file is gone. */

@@ -73,14 +73,23 @@ function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: numbe
 }
 
 /**
- * Removes one finished job. `logged` is the listing of `logs/` taken at the start of the pass, so
- * jobs without logs (nearly all) cost no lookup for a log file; a log row written to a job after
- * it finished and after that listing is left for the next `clean` or `obliterate`.
+ * Removes one finished job's file and id name; false when it was gone already (retried or
+ * removed meanwhile: then its id is not ours to free).
  */
-function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: string, logged: Set<string>): void {
-  // Gone already means retried or removed meanwhile: then its id is not ours to free.
-  if (!discardJobFile(store, id, store.filePath(place, id))) return;
-  if (logged.has(`${id}.jsonl`)) removeLogs(store, id);
+function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: string): boolean {
+  return discardJobFile(store, id, store.filePath(place, id));
+}
+
+/**
+ * Removes the log files of removed jobs. `logs/` is listed once, after the ids were freed, so
+ * jobs without logs (nearly all) cost no lookup; a row appended later is undone by `appendLog`,
+ * which finds the id gone.
+ */
+function removeLogsOf(store: QueueStore, removed: string[]): void {
+  if (removed.length === 0) return;
+  const logged = new Set(tryReaddir(path.join(store.dir, 'logs')));
+  if (logged.size === 0) return;
+  for (const id of removed) if (logged.has(`${id}.jsonl`)) removeLogs(store, id);
 }
 
 /**
@@ -149,9 +158,8 @@ export function runRetention(store: QueueStore, nowMs: number, defaults: { remov
     }
     const dropC = trim(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED), nowMs);
     const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs);
-    const logged = dropC.length || dropF.length ? new Set(tryReaddir(path.join(store.dir, 'logs'))) : new Set<string>();
-    for (const id of dropC) removeFinished(store, 'completed', id, logged);
-    for (const id of dropF) removeFinished(store, 'failed', id, logged);
+    const removed = [...dropC.filter((id) => removeFinished(store, 'completed', id)), ...dropF.filter((id) => removeFinished(store, 'failed', id))];
+    removeLogsOf(store, removed);
     // Saving only the read position is an optimisation (re-reading events is harmless), so it is
     // saved at most every 10 s unless jobs were removed.
     if (dropC.length || dropF.length || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {

@@ -51,7 +51,12 @@ export function logPath(store: QueueStore, id: string): string {
   return path.join(store.dir, 'logs', `${id}.jsonl`);
 }
 
-/** Appends a log row; trims to the last `keepLogs` rows when given. Returns the number of rows. */
+/**
+ * Appends a log row; trims to the last `keepLogs` rows when given. Returns the number of rows.
+ * Throws ERR_JOB_NOT_FOUND, as BullMQ does, when the job does not exist. The check comes after the
+ * append, and a removal frees the id before it deletes the logs, so a row racing a removal is
+ * never left behind: either the remover sees the log file or this call sees the id gone.
+ */
 export function appendLog(store: QueueStore, id: string, row: string, keepLogs?: number): number {
   const file = logPath(store, id);
   const line = JSON.stringify(String(row)) + '\n';
@@ -61,6 +66,10 @@ export function appendLog(store: QueueStore, id: string, row: string, keepLogs?:
     if (!isErrno(err, 'ENOENT')) rethrowFs(err, file);
     mkdirp(path.dirname(file), store.modes);
     fs.appendFileSync(file, line, { mode: store.modes.file });
+  }
+  if (!fs.existsSync(store.idPath(id))) {
+    tryUnlink(file);
+    throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. addLog: the job does not exist in queue ${store.name} (it may have been removed).`, { details: { jobId: id } });
   }
   const rows = readLogRows(store, id);
   if (keepLogs !== undefined && rows.length > keepLogs) {

@@ -201,6 +201,20 @@ describe('retention defaults', () => {
     await waitFor(async () => (await q.getJobState(b.id!)) === 'unknown', 5000);
   });
 
+  it('removes the logs of the jobs it removes; a row logged to a removed job is refused and leaves no file', async () => {
+    const { spool, q } = setup();
+    track(new Worker('q', async (j) => void (await j.log(`ran ${j.data}`)), { spool }));
+    const jobs = [];
+    for (let i = 0; i < 3; i++) jobs.push(await q.add('x', i, { removeOnComplete: 1 }));
+    await waitFor(async () => (await q.getCompletedCount()) === 1 && (await q.getJobState(jobs[1]!.id!)) === 'unknown', 5000);
+    const logs = path.join(spool, 'queues', 'q', 'logs');
+    expect(fs.readdirSync(logs)).toEqual([`${jobs[2]!.id}.jsonl`]);
+    await expect(jobs[0]!.log('late')).rejects.toMatchObject({ code: 'ERR_JOB_NOT_FOUND' });
+    await expect(q.addJobLog(jobs[1]!.id!, 'late')).rejects.toThrow(/Missing key for job/);
+    expect(fs.readdirSync(logs)).toEqual([`${jobs[2]!.id}.jsonl`]);
+    expect(await q.getJobLogs(jobs[2]!.id!)).toEqual({ logs: ['ran 2'], count: 1 });
+  });
+
   it('removeOnComplete: false keeps the job past the default count', async () => {
     const { spool, q } = setup();
     track(new Worker('q', async () => 'ok', { spool, removeOnComplete: { count: 1 } }));
