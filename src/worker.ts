@@ -37,6 +37,7 @@ import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
 import type { QueueStore } from './spool/store.js';
 import { runRetention } from './spool/retention.js';
+import { emptyTrash } from './spool/trash.js';
 import type { Processor, WorkerOptions } from './types.js';
 
 const SCHEDULER_MODULE = './scheduler/index.js';
@@ -127,6 +128,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private nextDelayedCheck = 0;
   private nextSchedulerRun = 0;
   private nextRetention = 0;
+  private trashEmptying: Promise<void> | undefined;
   private drainedSent = true;
   private schedulerHost: { close(): Promise<void> } | undefined;
   private slotWakeScheduled = false;
@@ -287,6 +289,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           await this.whenIdle();
         }
         await this.running?.catch(() => undefined);
+        await this.trashEmptying;
         this.teardown();
         await this.schedulerHost?.close();
         if (this.sandbox) await this.sandbox.close().catch((err: unknown) => this.emitError(err));
@@ -590,6 +593,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           this.drainedSent = true;
           this.store.events.append('drained', {});
           this.emit('drained');
+          this.emptyTrashWhileIdle();
         }
       }
       const until = Math.min(this.nextStalledCheck, this.nextSchedulerRun, this.nextDelayedCheck, Date.now() + s.pollIntervalMs);
@@ -614,6 +618,17 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     } catch (err) {
       this.emitError(err);
     }
+    if (this.inflight.size === 0) this.emptyTrashWhileIdle();
+  }
+
+  /** Deletes removed job files parked in `trash/` (trash.ts), off the main thread, until a job is claimed. */
+  private emptyTrashWhileIdle(): void {
+    if (this.trashEmptying || this.stopping) return;
+    this.trashEmptying = emptyTrash(this.store, () => this.stopping || this.inflight.size > 0)
+      .then(() => undefined, (err: unknown) => this.emitError(err))
+      .finally(() => {
+        this.trashEmptying = undefined;
+      });
   }
 
   private async process(run: RunningJob): Promise<void> {

@@ -5,14 +5,16 @@
  * slowest metadata operations by far (here ~2k/s each, against 20-100k/s for rename, link and
  * unlink of a name that is not the last). So a removed job's file is not deleted: after its id
  * name is unlinked, its last name is renamed into the pool, and `add` takes a pooled file (one
- * rename, so two producers never get the same file) and overwrites it. Only when the pool is full
- * is a file really deleted, and only when it is empty is a new one created.
+ * rename, so two producers never get the same file) and overwrites it. When the pool is full the
+ * file goes to `trash/`, deleted later by an idle Worker (trash.ts) unless `add` takes it first;
+ * only when both are empty is a new file created.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, mkdirp, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
 import { PROCESS_TAG } from './keys.js';
 import type { QueueStore } from './store.js';
+import { moveToTrash, trashDir } from './trash.js';
 import { isIntegerId } from './validate.js';
 
 /** Most spare files kept per queue; beyond it, removed job files are deleted. */
@@ -26,7 +28,7 @@ let poolCounter = 0;
 /** Until when an empty pool is not re-listed, per queue directory. */
 const emptyUntil = new Map<string, number>();
 
-/** Moves a job file's last name into the pool (one rename); deletes it when the pool is full. False when `file` was gone. */
+/** Moves a job file's last name into the pool (one rename), or into `trash/` when the pool is full. False when `file` was gone. */
 export function recycle(store: QueueStore, file: string): boolean {
   const dir = path.join(store.dir, 'free');
   const now = Date.now();
@@ -35,7 +37,7 @@ export function recycle(store: QueueStore, file: string): boolean {
     size = { count: tryReaddir(dir).length, checkedAt: now };
     sizes.set(dir, size);
   }
-  if (size.count >= POOL_MAX) return tryUnlink(file);
+  if (size.count >= POOL_MAX) return moveToTrash(store, file);
   const base = `${process.pid.toString(36)}${PROCESS_TAG}${(poolCounter++).toString(36)}`;
   const name = path.join(dir, base);
   try {
@@ -66,17 +68,31 @@ function shuffled(names: string[]): string[] {
   return names;
 }
 
-/**
- * Writes `text` into a spare file taken from the pool, renamed to `tmp`. False when the pool is
- * empty (an empty pool is re-listed at most every 100 ms).
- */
-export function writePooled(store: QueueStore, tmp: string, text: string): boolean {
-  const dir = path.join(store.dir, 'free');
+/** Up to `max` names in `dir` (none when it does not exist), read without listing all of a huge directory. */
+function listUpTo(dir: string, max: number): string[] {
+  let handle: fs.Dir;
+  try {
+    handle = fs.opendirSync(dir, { bufferSize: 128 });
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    return rethrowFs(err, dir);
+  }
+  const names: string[] = [];
+  try {
+    for (let entry = handle.readSync(); entry !== null && names.length < max; entry = handle.readSync()) names.push(entry.name);
+  } finally {
+    handle.closeSync();
+  }
+  return names;
+}
+
+/** Renames a spare file from `dir` to `tmp`; false when `dir` has none (an empty one is re-listed at most every 100 ms). */
+function takeSpare(dir: string, tmp: string): boolean {
   let names = seen.get(dir);
   if (!names || names.length === 0) {
     const now = Date.now();
     if ((emptyUntil.get(dir) ?? 0) > now) return false;
-    names = shuffled(tryReaddir(dir));
+    names = shuffled(listUpTo(dir, POOL_MAX));
     seen.set(dir, names);
     if (names.length === 0) {
       emptyUntil.set(dir, now + 100);
@@ -84,25 +100,33 @@ export function writePooled(store: QueueStore, tmp: string, text: string): boole
     }
   }
   while (names.length > 0) {
-    const slot = path.join(dir, names.pop()!);
     try {
-      fs.renameSync(slot, tmp);
+      fs.renameSync(path.join(dir, names.pop()!), tmp);
+      return true;
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) continue;
-      return rethrowFs(err, tmp);
+      if (!isErrno(err, 'ENOENT')) return rethrowFs(err, tmp);
     }
-    const fd = fs.openSync(tmp, 'r+');
-    try {
-      const buf = Buffer.from(text);
-      fs.writeSync(fd, buf, 0, buf.length, 0);
-      fs.ftruncateSync(fd, buf.length);
-      if (store.durable) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    return true;
   }
   return false;
+}
+
+/**
+ * Writes `text` into a spare file renamed to `tmp`: one from the pool, else one waiting in
+ * `trash/` to be deleted (reusing it saves both the delete and the create). False when there is
+ * none.
+ */
+export function writePooled(store: QueueStore, tmp: string, text: string): boolean {
+  if (!takeSpare(path.join(store.dir, 'free'), tmp) && !takeSpare(trashDir(store), tmp)) return false;
+  const fd = fs.openSync(tmp, 'r+');
+  try {
+    const buf = Buffer.from(text);
+    fs.writeSync(fd, buf, 0, buf.length, 0);
+    fs.ftruncateSync(fd, buf.length);
+    if (store.durable) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
 }
 
 /**

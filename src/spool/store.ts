@@ -16,6 +16,7 @@
  *     corrupt/               unparseable files, kept for inspection
  *     tmp/                   temp files before their rename
  *     free/<slot>            spare job files (inodes) for reuse (pool.ts)
+ *     trash/<n>              removed job files beyond the pool, deleted when idle (trash.ts)
  *     paused                 marker: nobody claims while it exists
  *     seq, seq.lock          automatic id counter and its lock
  */
@@ -34,7 +35,7 @@ import { writePooled } from './pool.js';
 import { ensureSpoolRoot } from './root.js';
 
 /** The fixed state directories of a queue. */
-export const STATE_DIRS = ['waiting', 'lifo', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'reclaiming', 'ids', 'dedup', 'logs', 'events', 'corrupt', 'tmp', 'free'] as const;
+export const STATE_DIRS = ['waiting', 'lifo', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'reclaiming', 'ids', 'dedup', 'logs', 'events', 'corrupt', 'tmp', 'free', 'trash'] as const;
 
 /** Where a job file sits. */
 export type Place = 'waiting' | 'lifo' | 'prioritized' | 'delayed' | 'active' | 'completed' | 'failed' | 'reclaiming';

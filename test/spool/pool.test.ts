@@ -26,17 +26,21 @@ describe('the inode pool', () => {
     expect(await q.getJob(a.id!)).toBeUndefined();
   });
 
-  it('deletes instead of pooling once the pool holds POOL_MAX files', async () => {
+  it('parks a file in trash/ instead of pooling it once the pool holds POOL_MAX files', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
     const free = path.join(spool, 'queues', 'q', 'free');
     for (let i = 0; i < POOL_MAX; i++) fs.writeFileSync(path.join(free, `f${i}`), '');
     const extra = path.join(spool, 'extra');
     fs.writeFileSync(extra, 'x');
+    const ino = fs.statSync(extra).ino;
     // The pool size is estimated once a second per process; a fresh directory is counted now.
     expect(recycle(q.store, extra)).toBe(true);
     expect(fs.existsSync(extra)).toBe(false);
     expect(fs.readdirSync(free)).toHaveLength(POOL_MAX);
+    const trash = fs.readdirSync(path.join(spool, 'queues', 'q', 'trash'));
+    expect(trash).toHaveLength(1);
+    expect(fs.statSync(path.join(spool, 'queues', 'q', 'trash', trash[0]!)).ino).toBe(ino);
   });
 });
 
