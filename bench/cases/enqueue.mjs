@@ -1,11 +1,14 @@
 // @ts-check
-// Enqueue rate: `add` one job at a time (each awaited), or `addBulk` in batches.
+// Enqueue rate: `add` one job at a time (each awaited), or `addBulk` in batches. With `primed`
+// (spoolkit only), the spool first holds n jobs that are then removed (`Queue.drain`), as in a
+// spool that has run before: removed job files wait in free/ and trash/, and `add` reuses them
+// instead of creating files.
 import { openSystem, resetBullmq } from '../lib/systems.mjs';
 import { freshDir, removeDir, settle } from '../lib/settle.mjs';
 import { nowNs, perSecond } from '../lib/stats.mjs';
 
 /**
- * @param {import('../lib/systems.mjs').SystemParams & { how: 'add' | 'addBulk'; n: number; batch?: number; base: string; settleMs?: number }} p
+ * @param {import('../lib/systems.mjs').SystemParams & { how: 'add' | 'addBulk'; n: number; batch?: number; primed?: boolean; base: string; settleMs?: number }} p
  */
 export async function run(p) {
   const spool = p.system === 'spoolkit' ? freshDir(p.base, 'enqueue') : undefined;
@@ -14,6 +17,12 @@ export async function run(p) {
     const sys = await openSystem({ ...p, spool });
     queue = new sys.Queue('bench', sys.queueOpts);
     await queue.add('warmup', {});
+    if (p.primed) {
+      for (let i = 0; i < p.n; i += 1000) {
+        await queue.addBulk(Array.from({ length: Math.min(1000, p.n - i) }, (_, k) => ({ name: 'earlier', data: { i: i + k } })));
+      }
+      await queue.drain();
+    }
     await settle(p.settleMs);
     const t0 = nowNs();
     if (p.how === 'add') {

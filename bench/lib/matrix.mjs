@@ -26,8 +26,14 @@ export function buildMatrix(o) {
   for (const s of systems) {
     m.push({ group: 'enqueue', label: 'add (one at a time)', system: s.system, caseName: 'enqueue', params: { ...s.params, how: 'add', n: nFor(s.system) }, metric: 'opsPerSec' });
   }
+  for (const s of systems.filter((x) => x.params.system === 'spoolkit')) {
+    m.push({ group: 'enqueue', label: 'add into a spool with spare files (one at a time)', system: s.system, caseName: 'enqueue', params: { ...s.params, how: 'add', primed: true, n: nFor(s.system) }, metric: 'opsPerSec' });
+  }
   for (const s of systems) {
     m.push({ group: 'enqueue', label: 'addBulk (batches of 1000)', system: s.system, caseName: 'enqueue', params: { ...s.params, how: 'addBulk', n: nFor(s.system) }, metric: 'opsPerSec' });
+  }
+  for (const s of systems.filter((x) => x.params.system === 'spoolkit')) {
+    m.push({ group: 'enqueue', label: 'addBulk into a spool with spare files (batches of 1000)', system: s.system, caseName: 'enqueue', params: { ...s.params, how: 'addBulk', primed: true, n: nFor(s.system) }, metric: 'opsPerSec' });
   }
 
   // Drain

@@ -43,7 +43,9 @@ export function headlineMarkdown(report) {
   const lat = (c, k) => (c?.median ? fmtMs(c.median[k]) : c?.errors?.length ? 'failed' : '–');
   const rows = [
     ['`add`, one at a time (jobs/s)', (s) => rate(find(report, 'enqueue', s === 'raw-fs' ? 'write+rename' : 'add (', s)), (s) => (s === 'raw-fs' ? 'write+rename' : '')],
+    ['`add`, spool with spare files (jobs/s)', (s) => (s.startsWith('spoolkit') ? rate(find(report, 'enqueue', 'add into', s)) : '–')],
     ['`addBulk` (jobs/s)', (s) => (s === 'raw-fs' ? '–' : rate(find(report, 'enqueue', 'addBulk', s)))],
+    ['`addBulk`, spool with spare files (jobs/s)', (s) => (s.startsWith('spoolkit') ? rate(find(report, 'enqueue', 'addBulk into', s)) : '–')],
     ['drain, concurrency 1 (jobs/s)', (s) => rate(find(report, 'drain', s === 'raw-fs' ? 'rename+read+unlink, 1' : 'concurrency 1', s))],
     ['drain, concurrency 8 (jobs/s)', (s) => (s === 'raw-fs' ? '–' : rate(find(report, 'drain', 'concurrency 8', s)))],
     ['drain, concurrency 64 (jobs/s)', (s) => (s === 'raw-fs' ? '–' : rate(find(report, 'drain', 'concurrency 64', s)))],
