@@ -37,7 +37,7 @@ import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
 import type { QueueStore } from './spool/store.js';
 import { runRetention } from './spool/retention.js';
-import { emptyTrash } from './spool/trash.js';
+import { emptyTrash, hasParked } from './spool/trash.js';
 import type { Processor, WorkerOptions } from './types.js';
 
 const SCHEDULER_MODULE = './scheduler/index.js';
@@ -593,7 +593,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           this.drainedSent = true;
           this.store.events.append('drained', {});
           this.emit('drained');
-          this.emptyTrashWhileIdle();
+          if (hasParked(this.store)) this.emptyTrashWhileIdle();
         }
       }
       const until = Math.min(this.nextStalledCheck, this.nextSchedulerRun, this.nextDelayedCheck, Date.now() + s.pollIntervalMs);

@@ -1,9 +1,8 @@
 // @ts-check
 // Enqueue rate: `add` one job at a time (each awaited), or `addBulk` in batches. With `primed`
-// (spoolkit only), the spool first holds n jobs that are then removed (`Queue.drain`), as in a
-// spool that has run before: removed job files wait in free/ and trash/, and `add` reuses them
-// instead of creating files.
+// (spoolkit only) the spool has run before: see bench/lib/prime.mjs.
 import { openSystem, resetBullmq } from '../lib/systems.mjs';
+import { primeSpareFiles } from '../lib/prime.mjs';
 import { freshDir, removeDir, settle } from '../lib/settle.mjs';
 import { nowNs, perSecond } from '../lib/stats.mjs';
 
@@ -17,12 +16,7 @@ export async function run(p) {
     const sys = await openSystem({ ...p, spool });
     queue = new sys.Queue('bench', sys.queueOpts);
     await queue.add('warmup', {});
-    if (p.primed) {
-      for (let i = 0; i < p.n; i += 1000) {
-        await queue.addBulk(Array.from({ length: Math.min(1000, p.n - i) }, (_, k) => ({ name: 'earlier', data: { i: i + k } })));
-      }
-      await queue.drain();
-    }
+    if (p.primed) await primeSpareFiles(queue, p.n);
     await settle(p.settleMs);
     const t0 = nowNs();
     if (p.how === 'add') {

@@ -3,16 +3,18 @@
 // 1/rate seconds, stamping it with the monotonic clock; a worker in another process records, in the
 // processor, how long ago the job was added. CLOCK_MONOTONIC is shared by all processes on a Linux
 // host, so the difference is meaningful across processes. The first `warmup` jobs are not counted.
+// With `primed` (spoolkit only) the spool has run before: see bench/lib/prime.mjs.
 import { fileURLToPath } from 'node:url';
 import { openSystem, resetBullmq } from '../lib/systems.mjs';
 import { forkReady, childMain } from '../lib/child.mjs';
+import { primeSpareFiles } from '../lib/prime.mjs';
 import { freshDir, removeDir, settle } from '../lib/settle.mjs';
 import { nowMs, percentile } from '../lib/stats.mjs';
 
 const self = fileURLToPath(import.meta.url);
 
 /**
- * @param {import('../lib/systems.mjs').SystemParams & { rate: number; count: number; warmup?: number; concurrency?: number; base: string; settleMs?: number }} p
+ * @param {import('../lib/systems.mjs').SystemParams & { rate: number; count: number; warmup?: number; concurrency?: number; primed?: boolean; base: string; settleMs?: number }} p
  */
 export async function run(p) {
   const spool = p.system === 'spoolkit' ? freshDir(p.base, 'latency') : undefined;
@@ -23,6 +25,7 @@ export async function run(p) {
     const sys = await openSystem({ ...p, spool });
     queue = new sys.Queue('bench', sys.queueOpts);
     await queue.add('warmup', { t: nowMs(), i: -1 });
+    if (p.primed) await primeSpareFiles(queue, total);
     await settle(p.settleMs);
     const params = { system: p.system, mode: p.mode, spool, redisPort: p.redisPort, concurrency: p.concurrency ?? 8 };
     const worker = await forkReady(self, ['--child', JSON.stringify(params)]);
@@ -48,6 +51,7 @@ export async function run(p) {
       p99Ms: percentile(samples, 99),
       maxMs: percentile(samples, 100),
       addP50Ms: percentile(addMs, 50),
+      addP99Ms: percentile(addMs, 99),
       n: samples.length,
       rate: p.rate,
     };

@@ -55,6 +55,9 @@ export function buildMatrix(o) {
   for (const s of systems) {
     m.push({ group: 'latency', label: `enqueue-to-start at ${o.rate} jobs/s (other process)`, system: s.system, caseName: 'latency', params: { ...s.params, rate: o.rate, count: o.latencyCount, concurrency: 8 }, metric: 'latency' });
   }
+  for (const s of systems.filter((x) => x.params.system === 'spoolkit')) {
+    m.push({ group: 'latency', label: `spool with spare files: enqueue-to-start at ${o.rate} jobs/s`, system: s.system, caseName: 'latency', params: { ...s.params, rate: o.rate, count: o.latencyCount, concurrency: 8, primed: true }, metric: 'latency' });
+  }
 
   // The disk after many deletes (see bench/lib/settle.mjs)
   m.push({ group: 'deletes', label: 'write+rename, quiet disk', system: 'raw-fs', caseName: 'rawfs', params: { shape: 'enqueue', n: o.n }, metric: 'opsPerSec' });

@@ -52,6 +52,10 @@ export function headlineMarkdown(report) {
     ['drain, 2 processes (jobs/s)', (s) => rate(find(report, 'drain', s === 'raw-fs' ? 'rename+read+unlink, 2' : '2 worker', s))],
     ['enqueue-to-start p50 (ms)', (s) => (s === 'raw-fs' ? '–' : lat(find(report, 'latency', 'enqueue-to-start', s), 'p50Ms'))],
     ['enqueue-to-start p99 (ms)', (s) => (s === 'raw-fs' ? '–' : lat(find(report, 'latency', 'enqueue-to-start', s), 'p99Ms'))],
+    ['enqueue-to-start p50 / p99, spool with spare files (ms)', (s) => {
+      const c = s.startsWith('spoolkit') ? find(report, 'latency', 'spool with spare files', s) : undefined;
+      return c ? `${lat(c, 'p50Ms')} / ${lat(c, 'p99Ms')}` : '–';
+    }],
   ];
   const fsyncRaw = find(report, 'enqueue', 'write+fsync', 'raw-fs');
   const m = report.machine;

@@ -31,6 +31,27 @@ interface RetentionState {
   keepFailed?: Keep;
 }
 
+/**
+ * This process's copy of each queue's state after its last pass, with the state file's stamp at
+ * that moment. While the file keeps that stamp no other process has run a pass since, so the copy
+ * (which may be ahead of the file: the read position is not saved on every pass) is used instead
+ * of reading the file and the events again. Were two stamps ever equal by chance, the copy would
+ * only be behind, and re-reading events is harmless.
+ */
+const cached = new Map<string, { stamp: string; state: RetentionState }>();
+
+/** The state file's identity and last change, and the queue directory's (new after `obliterate`). */
+function stampOf(store: QueueStore, file: string): string {
+  const dir = fs.statSync(store.dir).ino;
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    return `${dir}:${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return `${dir}:none`;
+    throw err;
+  }
+}
+
 function loadState(file: string): RetentionState | undefined {
   const text = tryReadText(file);
   if (!text) return undefined;
@@ -130,7 +151,11 @@ export function runRetention(store: QueueStore, nowMs: number, defaults: { remov
   }
   try {
     const file = path.join(store.dir, 'retention.json');
-    const state = loadState(file) ?? { pos: '0', completed: [], failed: [] };
+    let stamp = stampOf(store, file);
+    const copy = cached.get(file);
+    // Taken out until the pass succeeds: a pass that throws half-way leaves only the file.
+    cached.delete(file);
+    const state = (copy?.stamp === stamp ? copy.state : loadState(file)) ?? { pos: '0', completed: [], failed: [] };
     const tail = new EventTail(path.join(store.dir, 'events'), state.pos);
     let changed = false;
     try {
@@ -165,7 +190,9 @@ export function runRetention(store: QueueStore, nowMs: number, defaults: { remov
     if (dropC.length || dropF.length || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {
       state.savedAt = nowMs;
       writeInPlace(store, file, JSON.stringify(state));
+      stamp = stampOf(store, file);
     }
+    cached.set(file, { stamp, state });
     return dropC.length + dropF.length;
   } finally {
     try {

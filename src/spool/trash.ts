@@ -16,6 +16,13 @@ import { PROCESS_TAG } from './keys.js';
 import type { QueueStore } from './store.js';
 
 let trashCounter = 0;
+/** Trash directories this process has moved files into since it last emptied them. */
+const parked = new Set<string>();
+
+/** True when this process moved files into the queue's `trash/` that it has not deleted since. */
+export function hasParked(store: QueueStore): boolean {
+  return parked.has(trashDir(store));
+}
 
 /** `<queue>/trash`. */
 export function trashDir(store: QueueStore): string {
@@ -28,14 +35,14 @@ export function moveToTrash(store: QueueStore, file: string): boolean {
   const name = path.join(dir, `${process.pid.toString(36)}${PROCESS_TAG}${(trashCounter++).toString(36)}`);
   try {
     fs.renameSync(file, name);
-    return true;
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) return tryUnlink(file); // an unusual filesystem: just delete
     if (!fs.existsSync(file)) return false;
     mkdirp(dir, store.modes);
     fs.renameSync(file, name);
-    return true;
   }
+  parked.add(dir);
+  return true;
 }
 
 /**
@@ -45,15 +52,19 @@ export function moveToTrash(store: QueueStore, file: string): boolean {
  */
 export async function emptyTrash(store: QueueStore, stop: () => boolean): Promise<number> {
   let dir: fs.Dir;
+  const where = trashDir(store);
+  // Cleared first: a file parked while this runs sets it again.
+  parked.delete(where);
   try {
-    dir = await fs.promises.opendir(trashDir(store), { bufferSize: 64 });
+    dir = await fs.promises.opendir(where, { bufferSize: 64 });
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return 0;
     throw err;
   }
   let deleted = 0;
+  let entry: fs.Dirent | null = null;
   try {
-    for (let entry = await dir.read(); entry !== null && !stop(); entry = await dir.read()) {
+    for (entry = await dir.read(); entry !== null && !stop(); entry = await dir.read()) {
       try {
         await fs.promises.unlink(path.join(dir.path, entry.name));
         deleted++;
@@ -63,6 +74,7 @@ export async function emptyTrash(store: QueueStore, stop: () => boolean): Promis
     }
   } finally {
     await dir.close();
+    if (entry !== null) parked.add(where); // stopped early (or failed): not empty yet
   }
   return deleted;
 }

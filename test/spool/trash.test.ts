@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from '../../src/index.js';
-import { emptyTrash, moveToTrash, trashDir } from '../../src/spool/trash.js';
+import { emptyTrash, hasParked, moveToTrash, trashDir } from '../../src/spool/trash.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function park(q: Queue, n: number): void {
@@ -25,12 +25,16 @@ describe('deferred deletes (trash/)', () => {
 
   it('emptyTrash deletes everything, stops when asked between two deletes, and copes with no trash/', async () => {
     const q = track(new Queue('q', { spool: tmpSpool() }));
+    expect(hasParked(q.store)).toBe(false);
     park(q, 10);
+    expect(hasParked(q.store)).toBe(true);
     let calls = 0;
     expect(await emptyTrash(q.store, () => ++calls > 4)).toBe(4);
     expect(fs.readdirSync(trashDir(q.store))).toHaveLength(6);
+    expect(hasParked(q.store)).toBe(true); // stopped early: still something to delete
     expect(await emptyTrash(q.store, () => false)).toBe(6);
     expect(fs.readdirSync(trashDir(q.store))).toEqual([]);
+    expect(hasParked(q.store)).toBe(false);
     fs.rmdirSync(trashDir(q.store));
     expect(await emptyTrash(q.store, () => false)).toBe(0);
   });
