@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Queue, Worker } from '../../src/index.js';
+import { Queue, Worker, type Job } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function setup() {
@@ -204,7 +204,7 @@ describe('retention defaults', () => {
   it('removes the logs of the jobs it removes; a row logged to a removed job is refused and leaves no file', async () => {
     const { spool, q } = setup();
     track(new Worker('q', async (j) => void (await j.log(`ran ${j.data}`)), { spool }));
-    const jobs = [];
+    const jobs: Job[] = [];
     for (let i = 0; i < 3; i++) jobs.push(await q.add('x', i, { removeOnComplete: 1 }));
     await waitFor(async () => (await q.getCompletedCount()) === 1 && (await q.getJobState(jobs[1]!.id!)) === 'unknown', 5000);
     const logs = path.join(spool, 'queues', 'q', 'logs');
