@@ -17,7 +17,7 @@ import type { QueueStore } from './store.js';
 import { moveToTrash, trashDir } from './trash.js';
 import { isIntegerId } from './validate.js';
 
-/** Most spare files kept per queue; beyond it, removed job files are deleted. */
+/** Most spare files kept per queue; beyond it, removed job files go to `trash/` (trash.ts). */
 export const POOL_MAX = 4096;
 
 /** Per-process cache of pool names seen, per queue directory (taken from the end). */
