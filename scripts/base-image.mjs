@@ -14,6 +14,7 @@
 //
 // Usage: node scripts/base-image.mjs [--force] [extra-tag ...]
 import { $, fs, glob, os, path } from 'zx';
+import { reporter } from './lib/report.mjs';
 
 $.verbose = false;
 const root = path.resolve(import.meta.dirname, '..');
@@ -23,14 +24,7 @@ const extraTags = args.filter((a) => !a.startsWith('--'));
 const started = Date.now();
 const STAND_IN_LABEL = 'dev.spoolkit.stand-in';
 
-function say(line) {
-  console.log(`base-image: ${line}`);
-}
-
-function fail(message) {
-  console.error(`base-image: ${message}`);
-  process.exit(1);
-}
+const { say, fail } = reporter('base-image');
 
 /** The images a Dockerfile's FROM lines name, with ARG defaults substituted and stages skipped. */
 function baseImagesOf(text) {

@@ -14,6 +14,7 @@
 //
 // Usage: node scripts/docker-engine.mjs [--check]   (--check: report only, install nothing)
 import { $, fs, os, path, sleep } from 'zx';
+import { reporter } from './lib/report.mjs';
 
 $.verbose = false;
 const checkOnly = process.argv.includes('--check');
@@ -22,14 +23,7 @@ const DOCKERD_LOG = '/var/log/spoolkit-dockerd.log';
 const PLUGIN_DIR = '/usr/local/lib/docker/cli-plugins';
 const COMPOSE_SUITE = 'trixie';
 
-function say(line) {
-  console.log(`docker-engine: ${line}`);
-}
-
-function fail(message) {
-  console.error(`docker-engine: ${message}`);
-  process.exit(1);
-}
+const { say, fail } = reporter('docker-engine');
 
 async function has(cmd) {
   return (await $`command -v ${cmd}`.nothrow().quiet()).exitCode === 0;
