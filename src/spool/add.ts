@@ -169,6 +169,9 @@ function rollback(store: QueueStore, list: Prepared[]): void {
 export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now()): AddOutcome[] {
   const list = specs.map((s) => prepare(store, s, nowMs));
   const alloc = IdAllocator.for(store);
+  // Durable bulk adds fsync each touched directory once per phase instead of once per job.
+  const batch = list.length > 1;
+  if (batch) store.deferDirSyncs();
   try {
     for (const p of list) {
       if (p.rec.id === '') p.rec.id = alloc.take();
@@ -199,14 +202,19 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
       }
       p.idTaken = true;
     }
+    // Every id name is durable before any job becomes visible.
+    if (batch) store.syncDeferredDirs();
     for (const p of list) {
       if (!p.tmp || !p.idTaken) continue;
       store.publish(p.tmp, destOf(p));
       p.published = true;
     }
+    if (batch) store.syncDeferredDirs();
   } catch (err) {
     rollback(store, list);
     throw err;
+  } finally {
+    if (batch) store.stopDeferringDirSyncs();
   }
   const out: AddOutcome[] = [];
   for (const p of list) {

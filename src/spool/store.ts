@@ -54,6 +54,8 @@ let tmpCounter = 0;
 export class QueueStore {
   readonly dir: string;
   readonly durable: boolean;
+  /** Directories whose fsync waits for `syncDeferredDirs` while a batch is open (durable mode). */
+  private deferredDirs: Set<string> | undefined;
   readonly modes: FileModes;
   readonly logger: Logger;
   readonly waiting: OrderedSet;
@@ -207,7 +209,35 @@ export class QueueStore {
   /** Renames a temp file to its destination (creating buckets), fsyncing the directory when durable. */
   publish(tmp: string, dest: string): void {
     renameInto(tmp, dest, this.modes);
-    if (this.durable) fsyncDir(path.dirname(dest));
+    if (this.durable) this.syncDir(path.dirname(dest));
+  }
+
+  /**
+   * Durable mode, for a batch of jobs: directory fsyncs are collected instead of made at once, and
+   * `syncDeferredDirs` makes each one once (a bulk add touches a few directories many times). The
+   * caller syncs before anything that must come after durability, and always calls
+   * `stopDeferringDirSyncs`. Only for synchronous code: nothing else may run in between.
+   */
+  deferDirSyncs(): void {
+    if (this.durable) this.deferredDirs = new Set();
+  }
+
+  /** fsyncs each directory collected since `deferDirSyncs` (or the last call) once. */
+  syncDeferredDirs(): void {
+    const dirs = this.deferredDirs;
+    if (!dirs) return;
+    this.deferredDirs = new Set();
+    for (const dir of dirs) fsyncDir(dir);
+  }
+
+  /** Ends a batch; directories not synced yet are dropped (the batch failed and was undone). */
+  stopDeferringDirSyncs(): void {
+    this.deferredDirs = undefined;
+  }
+
+  private syncDir(dir: string): void {
+    if (this.deferredDirs) this.deferredDirs.add(dir);
+    else fsyncDir(dir);
   }
 
   /** Writes a whole file atomically (temp + rename). */
@@ -237,7 +267,7 @@ export class QueueStore {
       try {
         fs.linkSync(file, p);
         // Durable mode: the index name must survive a power loss too, or the job would be orphaned.
-        if (this.durable) fsyncDir(path.dirname(p));
+        if (this.durable) this.syncDir(path.dirname(p));
         return true;
       } catch (err) {
         if (isErrno(err, 'EEXIST')) return false;

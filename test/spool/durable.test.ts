@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Queue } from '../../src/index.js';
+import { tmpSpool, track } from '../fixtures/core/helpers.js';
+
+type Step = { kind: 'fsync' | 'link' | 'rename'; path: string; to?: string };
+
+/** Records, in order, every fsync (by the path its descriptor was opened with), link and rename. */
+function recordSteps(): Step[] {
+  const steps: Step[] = [];
+  const opened = new Map<number, string>();
+  const realOpen = fs.openSync.bind(fs);
+  const realFsync = fs.fsyncSync.bind(fs);
+  const realLink = fs.linkSync.bind(fs);
+  const realRename = fs.renameSync.bind(fs);
+  vi.spyOn(fs, 'openSync').mockImplementation(((file: fs.PathLike, ...rest: unknown[]) => {
+    const fd = (realOpen as (...a: unknown[]) => number)(file, ...rest);
+    opened.set(fd, String(file));
+    return fd;
+  }) as typeof fs.openSync);
+  vi.spyOn(fs, 'fsyncSync').mockImplementation((fd: number) => {
+    steps.push({ kind: 'fsync', path: opened.get(fd) ?? `fd ${fd}` });
+    realFsync(fd);
+  });
+  vi.spyOn(fs, 'linkSync').mockImplementation((from: fs.PathLike, to: fs.PathLike) => {
+    realLink(from, to);
+    steps.push({ kind: 'link', path: String(from), to: String(to) });
+  });
+  vi.spyOn(fs, 'renameSync').mockImplementation((from: fs.PathLike, to: fs.PathLike) => {
+    realRename(from, to);
+    steps.push({ kind: 'rename', path: String(from), to: String(to) });
+  });
+  return steps;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('durable mode', () => {
+  it('add: the job file, its id directory and its set directory are fsynced before add returns, in that order', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
+    await q.add('warm', {});
+    const steps = recordSteps();
+    const job = await q.add('x', { n: 1 });
+    vi.restoreAllMocks();
+    const link = steps.findIndex((s) => s.kind === 'link' && s.to === q.store.idPath(job.id!));
+    const publish = steps.findIndex((s) => s.kind === 'rename' && s.to!.includes(`${path.sep}waiting${path.sep}`));
+    expect(link).toBeGreaterThan(-1);
+    expect(publish).toBeGreaterThan(link);
+    const tmp = steps[link]!.path;
+    const fileSync = steps.findIndex((s) => s.kind === 'fsync' && s.path === tmp);
+    const idDirSync = steps.findIndex((s) => s.kind === 'fsync' && s.path === path.dirname(q.store.idPath(job.id!)));
+    const setDirSync = steps.findIndex((s) => s.kind === 'fsync' && s.path === path.dirname(steps[publish]!.to!));
+    expect(fileSync).toBeGreaterThan(-1);
+    expect(fileSync).toBeLessThan(link);
+    expect(idDirSync).toBeGreaterThan(link);
+    expect(idDirSync).toBeLessThan(publish);
+    expect(setDirSync).toBeGreaterThan(publish);
+  });
+
+  it('addBulk: every file and every id directory is durable before the first job is visible, and each directory is fsynced once', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
+    await q.add('warm', {});
+    const steps = recordSteps();
+    const n = 60;
+    const jobs = await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'x', data: { i } })));
+    vi.restoreAllMocks();
+    const firstPublish = steps.findIndex((s) => s.kind === 'rename' && s.to!.includes(`${path.sep}waiting${path.sep}`));
+    const publishes = steps.filter((s) => s.kind === 'rename' && s.to!.includes(`${path.sep}waiting${path.sep}`));
+    expect(publishes).toHaveLength(n);
+    const before = steps.slice(0, firstPublish);
+    const after = steps.slice(steps.lastIndexOf(publishes[n - 1]!) + 1);
+    for (const job of jobs) {
+      const link = before.find((s) => s.kind === 'link' && s.to === q.store.idPath(job.id!));
+      expect(link, `link of job ${job.id}`).toBeDefined();
+      expect(before.some((s) => s.kind === 'fsync' && s.path === link!.path)).toBe(true);
+      expect(before.some((s) => s.kind === 'fsync' && s.path === path.dirname(q.store.idPath(job.id!)))).toBe(true);
+    }
+    for (const dir of new Set(publishes.map((s) => path.dirname(s.to!)))) {
+      expect(after.filter((s) => s.kind === 'fsync' && s.path === dir)).toHaveLength(1);
+    }
+    const dirSyncs = steps.filter((s) => s.kind === 'fsync' && fs.statSync(s.path, { throwIfNoEntry: false })?.isDirectory());
+    expect(new Set(dirSyncs.map((s) => s.path)).size).toBe(dirSyncs.length);
+    expect(steps.filter((s) => s.kind === 'fsync').length).toBeLessThan(2 * n);
+  });
+});
