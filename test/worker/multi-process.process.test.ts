@@ -147,6 +147,33 @@ describe('several worker processes on one spool', () => {
     w.kill('SIGTERM');
     await exited(w);
   });
+
+  it('share retention: exactly N completed jobs stay, every other job and id name is gone, their files are kept as spares', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const n = 300;
+    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'j', data: i, opts: { removeOnComplete: 5 } })));
+    const env = { SPOOL: spool, CONCURRENCY: '4' };
+    const procs = await Promise.all([startFixture(WORKER, env), startFixture(WORKER, env)]);
+    let errors = '';
+    for (const p of procs) p.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
+    await waitFor(
+      async () => {
+        const c = await q.getJobCounts('waiting', 'active', 'completed');
+        return c.waiting === 0 && c.active === 0 && c.completed === 5;
+      },
+      30_000,
+      'retention down to 5 completed jobs',
+    );
+    for (const p of procs) p.kill('SIGTERM');
+    for (const p of procs) expect(await exited(p)).toBe(0);
+    expect(errors).toBe('');
+    const dir = path.join(spool, 'queues', 'q');
+    const idNames = fs.readdirSync(path.join(dir, 'ids')).flatMap((shard) => fs.readdirSync(path.join(dir, 'ids', shard)));
+    expect(idNames.sort()).toEqual(fs.readdirSync(path.join(dir, 'completed')).map((f) => f.replace(/\.json$/, '')).sort());
+    const spares = fs.readdirSync(path.join(dir, 'free')).length + (fs.existsSync(path.join(dir, 'trash')) ? fs.readdirSync(path.join(dir, 'trash')).length : 0);
+    expect(spares).toBe(n - 5);
+  });
 });
 
 function findWaiting(spool: string): string {
