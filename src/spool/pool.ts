@@ -86,26 +86,38 @@ function listUpTo(dir: string, max: number): string[] {
   return names;
 }
 
-/** Renames a spare file from `dir` to `tmp`; false when `dir` has none (an empty one is re-listed at most every 100 ms). */
+/**
+ * After this many cached names in a row turned out to be gone (taken or deleted by other
+ * processes), the cache is stale: the directory is listed again rather than trying every name.
+ */
+const STALE_MISSES = 8;
+
+/**
+ * Renames a spare file from `dir` to `tmp`; false when `dir` has none (an empty one is re-listed
+ * at most every 100 ms). Costs at most two listings and 2 x `STALE_MISSES` failed renames.
+ */
 function takeSpare(dir: string, tmp: string): boolean {
-  let names = seen.get(dir);
-  if (!names || names.length === 0) {
-    const now = Date.now();
-    if ((emptyUntil.get(dir) ?? 0) > now) return false;
-    names = shuffled(listUpTo(dir, POOL_MAX));
-    seen.set(dir, names);
-    if (names.length === 0) {
-      emptyUntil.set(dir, now + 100);
-      return false;
+  for (let listing = 0; listing < 2; listing++) {
+    let names = seen.get(dir);
+    if (!names || names.length === 0 || listing > 0) {
+      const now = Date.now();
+      if (listing === 0 && (emptyUntil.get(dir) ?? 0) > now) return false;
+      names = shuffled(listUpTo(dir, POOL_MAX));
+      seen.set(dir, names);
+      if (names.length === 0) {
+        emptyUntil.set(dir, now + 100);
+        return false;
+      }
     }
-  }
-  while (names.length > 0) {
-    try {
-      fs.renameSync(path.join(dir, names.pop()!), tmp);
-      return true;
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) return rethrowFs(err, tmp);
+    for (let misses = 0; names.length > 0 && misses < STALE_MISSES; misses++) {
+      try {
+        fs.renameSync(path.join(dir, names.pop()!), tmp);
+        return true;
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) return rethrowFs(err, tmp);
+      }
     }
+    if (names.length === 0) return false;
   }
   return false;
 }

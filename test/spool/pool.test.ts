@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { discardJobFile, POOL_MAX, recycle } from '../../src/spool/pool.js';
 import { readJob } from '../../src/spool/lookup.js';
@@ -95,5 +95,25 @@ describe('discarding a finished job', () => {
     await q.add('b', { n: 2 }, { jobId: id });
     expect(discardJobFile(q.store, id, stale)).toBe(true);
     expect(readJob(q.store, id)?.rec.data).toEqual({ n: 2 });
+  });
+});
+
+describe('the cache of spare-file names', () => {
+  it('lists the pool again after a few cached names turn out to be gone, instead of trying them all', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const free = path.join(spool, 'queues', 'q', 'free');
+    for (let i = 0; i < 101; i++) fs.writeFileSync(path.join(free, `old${i}`), '');
+    await q.add('a', {}); // lists the pool: 100 names stay cached in this process
+    for (const name of fs.readdirSync(free)) fs.unlinkSync(path.join(free, name)); // another process took them
+    fs.writeFileSync(path.join(free, 'fresh'), '');
+    const ino = fs.statSync(path.join(free, 'fresh')).ino;
+    const renames = vi.spyOn(fs, 'renameSync');
+    const b = await q.add('b', { n: 2 });
+    const failed = renames.mock.results.filter((r) => r.type === 'throw').length;
+    vi.restoreAllMocks();
+    expect(fs.statSync(q.store.idPath(b.id!)).ino).toBe(ino);
+    expect(failed).toBeLessThanOrEqual(8);
+    expect((await q.getJob(b.id!))?.data).toEqual({ n: 2 });
   });
 });
