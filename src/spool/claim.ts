@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, rethrowFs, tryUnlink } from './fs.js';
 import { SetCursor, type SetEntry } from './ordered-set.js';
-import { PROCESS_TAG } from './keys.js';
+import { uniqueName } from './keys.js';
 import { parseJobRecord, RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
@@ -40,11 +40,9 @@ export interface CorruptFile {
   reason: string;
 }
 
-let tokenCounter = 0;
-
-/** A tag unique to one claim in this process (no '.', so names parse). */
+/** A tag unique to one claim on this host (no '.', so names parse). */
 export function newClaimTag(): string {
-  return `${process.pid.toString(36)}${PROCESS_TAG}${(++tokenCounter).toString(36)}`;
+  return uniqueName();
 }
 
 /** Reused by `readActive` for files that fit (nearly all job files): one read, no stat. */

@@ -16,6 +16,16 @@ const COUNTER_SPAN = 36 ** 8;
 /** This process's tag in keys and temp names: 4 base36 characters. */
 export const PROCESS_TAG = (randomBytes(4).readUInt32BE(0) % 36 ** 4).toString(36).padStart(4, '0');
 
+let nameCounter = 0;
+
+/**
+ * A name no other call returns on this host: pid, process tag and a counter, in base36, with no
+ * '.' (so it fits in dotted file names). Used for claim tags and spare/trash file names.
+ */
+export function uniqueName(): string {
+  return `${process.pid.toString(36)}${PROCESS_TAG}${(++nameCounter).toString(36)}`;
+}
+
 let lastMs = 0;
 let counter = 0;
 

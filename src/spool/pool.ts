@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, mkdirp, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
-import { PROCESS_TAG } from './keys.js';
+import { uniqueName } from './keys.js';
 import type { QueueStore } from './store.js';
 import { moveToTrash, trashDir } from './trash.js';
 import { isIntegerId } from './validate.js';
@@ -24,7 +24,6 @@ export const POOL_MAX = 4096;
 const seen = new Map<string, string[]>();
 /** Per-process estimate of the pool size, re-counted at most once a second. */
 const sizes = new Map<string, { count: number; checkedAt: number }>();
-let poolCounter = 0;
 /** Until when an empty pool is not re-listed, per queue directory. */
 const emptyUntil = new Map<string, number>();
 
@@ -38,7 +37,7 @@ export function recycle(store: QueueStore, file: string): boolean {
     sizes.set(dir, size);
   }
   if (size.count >= POOL_MAX) return moveToTrash(store, file);
-  const base = `${process.pid.toString(36)}${PROCESS_TAG}${(poolCounter++).toString(36)}`;
+  const base = uniqueName();
   const name = path.join(dir, base);
   try {
     fs.renameSync(file, name);

@@ -12,10 +12,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, mkdirp, tryUnlink } from './fs.js';
-import { PROCESS_TAG } from './keys.js';
+import { uniqueName } from './keys.js';
 import type { QueueStore } from './store.js';
 
-let trashCounter = 0;
 /** Trash directories this process has moved files into since it last emptied them. */
 const parked = new Set<string>();
 
@@ -32,7 +31,7 @@ export function trashDir(store: QueueStore): string {
 /** Moves a file into `trash/` (one rename). False when `file` was gone. */
 export function moveToTrash(store: QueueStore, file: string): boolean {
   const dir = trashDir(store);
-  const name = path.join(dir, `${process.pid.toString(36)}${PROCESS_TAG}${(trashCounter++).toString(36)}`);
+  const name = path.join(dir, uniqueName());
   try {
     fs.renameSync(file, name);
   } catch (err) {
