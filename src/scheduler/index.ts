@@ -13,8 +13,9 @@ export type {
   JobSchedulerTemplateJson,
 } from './types.js';
 export { upsertJobScheduler, getJobScheduler, getJobSchedulers, getJobSchedulersCount, removeJobScheduler } from './api.js';
-export { runSchedulerPass, DEFAULT_RESCAN_MS } from './pass.js';
+export { runSchedulerPass } from './pass.js';
+export { DEFAULT_RESCAN_MS, DEFAULT_SCHEDULER_POLL_MS } from './defaults.js';
 export type { SchedulerPassResult, SchedulerPassOptions } from './pass.js';
-export { runSchedulerLoop, DEFAULT_SCHEDULER_POLL_MS } from './loop.js';
+export { runSchedulerLoop } from './loop.js';
 export type { SchedulerLoopOptions, ClosableSchedulerHost } from './loop.js';
 export { tickJobId } from './store.js';

@@ -33,8 +33,6 @@ export interface SchedulerLoopOptions {
   hostFor?: (queueName: string, spool: string | undefined) => Promise<ClosableSchedulerHost>;
 }
 
-export { DEFAULT_SCHEDULER_POLL_MS };
-
 /** Runs scheduler passes for `queues` until `signal` aborts. Resolves after the last pass ends. */
 export async function runSchedulerLoop(opts: SchedulerLoopOptions): Promise<void> {
   const { queues, signal } = opts;

@@ -52,9 +52,6 @@ const MAX_ROUNDS = 6;
 /** When rounds run out, the next pass is wanted this much later. */
 const RETRY_AFTER_MS = 1000;
 
-// Default longest time between passes that runSchedulerPass asks for (defaults.ts).
-export { DEFAULT_RESCAN_MS };
-
 /** Options of {@link runSchedulerPass}. */
 export interface SchedulerPassOptions {
   /** Longest time until the next pass that `nextDueMs` asks for (default 1000 ms); `Infinity` for none. */
