@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
@@ -87,6 +87,9 @@ describe('spoolkit health', () => {
     const root = spoolDir();
     const w = startWorker(root);
     await waitFor(() => w.logs().some((l) => l.event === 'worker:started'), 'the worker to start');
+    // 'worker:started' is logged as the Workers are created; their first heartbeat follows.
+    const workersDir = join(root, 'workers');
+    await waitFor(() => existsSync(workersDir) && readdirSync(workersDir).some((f) => f.endsWith('.json')), 'the first heartbeat file');
     w.child.kill('SIGKILL');
     await w.done;
     await new Promise((r) => setTimeout(r, 700));
