@@ -40,6 +40,9 @@ export interface CorruptFile {
   reason: string;
 }
 
+/** Farthest a claimer jumps ahead in a listing after losing claims to another claimer. */
+const MAX_SKIP = 64;
+
 /** A tag unique to one claim on this host (no '.', so names parse). */
 export function newClaimTag(): string {
   return uniqueName();
@@ -191,13 +194,24 @@ export class Claimer {
     return out;
   }
 
+  /** Claims lost in a row. */
+  private losses = 0;
+
   private drain(cursor: SetCursor, n: number, out: Claim[], corrupt: CorruptFile[]): void {
     while (out.length < n) {
       const e = cursor.next();
       if (!e) return;
       const got = this.take(e, corrupt);
-      if (got === 'lost') cursor.skip(Math.floor(Math.random() * 3));
-      else if (got !== 'corrupt') out.push(got);
+      if (got === 'lost') {
+        // One lost entry is usually a job removed or moved meanwhile: go on in order. Two in a
+        // row mean another claimer is taking the same entries; following it would collide on
+        // nearly every one (each a failed rename), so jump a random distance ahead. The entries
+        // jumped over are left to the claimer behind, or to the next listing.
+        if (++this.losses >= 2) cursor.skip(Math.floor(Math.random() * MAX_SKIP));
+      } else if (got !== 'corrupt') {
+        this.losses = 0;
+        out.push(got);
+      }
     }
   }
 

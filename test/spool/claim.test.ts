@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { Claimer, readActive } from '../../src/spool/claim.js';
 import { serializeRecord, RECORD_VERSION, type JobRecord } from '../../src/spool/record.js';
@@ -77,5 +77,38 @@ describe('Claimer and the LIFO set', () => {
     await q.add('j', 'l1', { lifo: true });
     await q.add('j', 'l2', { lifo: true });
     expect(claimer.claim(3).map((c) => c.rec.data)).toEqual(['l2', 'l1', 'w1']);
+  });
+});
+
+describe('Claimers racing over one listing', () => {
+  it('spread apart after lost claims instead of colliding on nearly every entry', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const n = 2000;
+    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'j', data: i })));
+    const a = new Claimer(q.store, 'a');
+    const b = new Claimer(q.store, 'b');
+    const renames = vi.spyOn(fs, 'renameSync');
+    const seen = new Set<number>();
+    // Each round, both take a few jobs from the same cached listing, as two processes would.
+    for (let round = 0; round < n; round++) {
+      const got = [...a.claim(4), ...b.claim(4)];
+      if (got.length === 0) break;
+      for (const c of got) seen.add(c.rec.data as number);
+    }
+    const lost = renames.mock.results.filter((r) => r.type === 'throw').length;
+    vi.restoreAllMocks();
+    expect(seen.size).toBe(n);
+    expect(lost).toBeLessThan(n / 10);
+  });
+
+  it('a single lost entry (a job removed meanwhile) does not change the order of the rest', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const jobs = await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'j', data: i })));
+    const claimer = new Claimer(q.store, 'a');
+    expect(claimer.claim(1).map((c) => c.rec.data)).toEqual([0]); // the listing is now cached
+    await q.remove(jobs[1]!.id!);
+    expect(claimer.claim(18).map((c) => c.rec.data)).toEqual(Array.from({ length: 18 }, (_, i) => i + 2));
   });
 });
