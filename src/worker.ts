@@ -411,6 +411,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         this.store.root,
         {
           workerId: this.id,
+          kind: 'worker',
           hostname: os.hostname(),
           pid: process.pid,
           queues: [this.name],

@@ -23,7 +23,7 @@ export type QueueStatusInput = QueueStatus;
 /** One heartbeat file in the spool status (the fields health reads). */
 export type HeartbeatInput = Pick<
   WorkerHeartbeat,
-  'workerId' | 'hostname' | 'pid' | 'queues' | 'heartbeatAt' | 'ageMs' | 'concurrency' | 'running' | 'processed' | 'failed' | 'meta'
+  'workerId' | 'kind' | 'hostname' | 'pid' | 'queues' | 'heartbeatAt' | 'ageMs' | 'concurrency' | 'running' | 'processed' | 'failed' | 'meta'
 >;
 
 /** What the spool status reader returns (the subset health uses). */
@@ -61,15 +61,17 @@ export interface HealthReport {
   queues?: Record<string, StateCounts & { oldestWaitingAgeMs: number | null; paused: boolean; corrupt: number }>;
   queuesOmitted?: number;
   workers: { live: number; stale: number };
-  /** Age of this container's freshest heartbeat; null when it has none. */
+  /** Scheduler loops (the scheduler role) seen through their heartbeats. */
+  schedulers: { live: number; stale: number };
+  /** Age of this container's freshest heartbeat (of its role's kind); null when it has none. */
   heartbeatAgeMs: number | null;
   reasons?: string[];
   backlog?: string[];
   thresholds: { maxWaiting: number; maxAgeMs: number; staleAfterMs: number; strict: boolean };
 }
 
-/** Roles whose container must show its own heartbeat. */
-const WORKER_ROLES = new Set(['worker', 'all']);
+/** Roles whose container must show its own heartbeat, and the kind of heartbeat each writes. */
+const HEARTBEAT_KIND: Record<string, HeartbeatInput['kind']> = { worker: 'worker', all: 'worker', scheduler: 'scheduler' };
 
 /** Docker keeps only the start of probe output; the line is trimmed below this size. */
 export const MAX_REPORT_BYTES = 3500;
@@ -114,17 +116,26 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
   }
 
   const heartbeats = status?.workers ?? [];
-  const live = heartbeats.filter((w) => w.ageMs <= input.thresholds.staleAfterMs);
-  const own = heartbeats.filter((w) => w.hostname === input.hostname);
-  const ownFresh = own.filter((w) => w.ageMs <= input.thresholds.staleAfterMs);
+  const fresh = (w: HeartbeatInput): boolean => w.ageMs <= input.thresholds.staleAfterMs;
+  const workers = heartbeats.filter((w) => w.kind === 'worker');
+  const schedulers = heartbeats.filter((w) => w.kind === 'scheduler');
+  const live = workers.filter(fresh);
+  const liveSchedulers = schedulers.filter(fresh);
+  const role = input.role ?? roleFromHeartbeats(heartbeats.filter((w) => w.hostname === input.hostname)) ?? 'unknown';
+  const kind = HEARTBEAT_KIND[role];
+  const own = heartbeats.filter((w) => w.hostname === input.hostname && (kind === undefined || w.kind === kind));
   const heartbeatAgeMs = own.length > 0 ? Math.min(...own.map((w) => w.ageMs)) : null;
-  const role = input.role ?? roleFromHeartbeats(own) ?? 'unknown';
 
-  if (WORKER_ROLES.has(role) && status) {
+  if (kind && status) {
+    const program = kind === 'worker' ? 'spoolkit worker' : 'spoolkit scheduler';
     if (own.length === 0) {
-      reasons.push(`This ${role} container (hostname ${input.hostname}) has no worker heartbeat in the spool. Fix: check that "spoolkit worker" is running here and uses the same spool (SPOOLKIT_SPOOL).`);
-    } else if (ownFresh.length === 0) {
-      reasons.push(`This container's worker heartbeat is stale (${heartbeatAgeMs} ms old, limit ${input.thresholds.staleAfterMs} ms): the worker is stuck or gone. Fix: restart the container; look for a processor that blocks the event loop and run it sandboxed.`);
+      reasons.push(`This ${role} container (hostname ${input.hostname}) has no ${kind} heartbeat in the spool. Fix: check that "${program}" is running here and uses the same spool (SPOOLKIT_SPOOL).`);
+    } else if (!own.some(fresh)) {
+      const fix =
+        kind === 'worker'
+          ? 'restart the container; look for a processor that blocks the event loop and run it sandboxed'
+          : 'restart the container; its logs show the last scheduler pass';
+      reasons.push(`This container's ${kind} heartbeat is stale (${heartbeatAgeMs} ms old, limit ${input.thresholds.staleAfterMs} ms): the ${kind === 'worker' ? 'worker' : 'scheduler loop'} is stuck or gone. Fix: ${fix}.`);
     }
   }
 
@@ -144,7 +155,8 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
     totals,
     oldestWaitingAgeMs: oldest,
     queues,
-    workers: { live: live.length, stale: heartbeats.length - live.length },
+    workers: { live: live.length, stale: workers.length - live.length },
+    schedulers: { live: liveSchedulers.length, stale: schedulers.length - liveSchedulers.length },
     heartbeatAgeMs,
     ...(reasons.length > 0 ? { reasons } : {}),
     ...(backlog.length > 0 ? { backlog } : {}),

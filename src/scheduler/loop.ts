@@ -5,7 +5,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spoolRootFrom } from '../config.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../spool/defaults.js';
 import { DEFAULT_SCHEDULER_POLL_MS } from './defaults.js';
+import { SchedulerHeartbeat } from './heartbeat.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { SchedulerHost } from './host.js';
 import { hasSchedulers } from './presence.js';
@@ -27,6 +29,13 @@ export interface SchedulerLoopOptions {
   signal: AbortSignal;
   /** Longest sleep between passes, so schedulers added elsewhere are seen (default 1000 ms). */
   pollIntervalMs?: number;
+  /**
+   * How often the loop's heartbeat file is rewritten (`kind: "scheduler"` in the spool's
+   * `workers/`), in ms; `spoolkit health` in a scheduler container reads it. Default 5000.
+   */
+  heartbeatIntervalMs?: number;
+  /** Extra fields stored in the heartbeat file under `meta` (e.g. `{ role: 'scheduler' }`). */
+  heartbeatMeta?: Record<string, unknown>;
   /** Where `scheduler:*` events go (default: nowhere). */
   logger?: Logger;
   /** Opens the host for a queue; defaults to a spoolkit `Queue` on `spool`. */
@@ -41,12 +50,23 @@ export async function runSchedulerLoop(opts: SchedulerLoopOptions): Promise<void
   const hostFor = opts.hostFor ?? queueHost;
   const hosts: ClosableSchedulerHost[] = [];
   const discover = queues.length === 0;
-  const spoolRoot = discover ? spoolRootFrom(opts.spool) : undefined;
+  const spoolRoot = spoolRootFrom(opts.spool);
+  const heartbeat = new SchedulerHeartbeat(spoolRoot, opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, opts.heartbeatMeta ?? {});
+  let runs = 0;
+  let failures = 0;
+  const beat = (force = false): void => {
+    try {
+      heartbeat.beat(hosts.map((h) => h.queueName), runs, failures, force);
+    } catch (err) {
+      logger.error('scheduler:heartbeat-failed', { err });
+    }
+  };
   try {
     for (const name of queues) hosts.push(await hostFor(name, opts.spool));
     logger.info('scheduler:started', discover ? { queues: 'all', spool: spoolRoot } : { queues });
+    beat(true);
     while (!signal.aborted) {
-      if (spoolRoot !== undefined) {
+      if (discover) {
         for (const name of queuesWithSchedulers(spoolRoot)) {
           if (hosts.some((h) => h.queueName === name)) continue;
           hosts.push(await hostFor(name, opts.spool));
@@ -58,21 +78,31 @@ export async function runSchedulerLoop(opts: SchedulerLoopOptions): Promise<void
         if (signal.aborted) break;
         try {
           const r = await runSchedulerPass(host, { rescanMs: Infinity });
+          runs += r.enqueued.length;
+          failures += r.problems.length;
           for (const jobId of r.enqueued) logger.info('scheduler:enqueued', { queue: host.queueName, jobId });
           for (const [schedulerId, count] of Object.entries(r.skipped)) logger.warn('scheduler:runs-skipped', { queue: host.queueName, schedulerId, count });
           for (const p of r.problems) logger.error('scheduler:failed', { queue: host.queueName, schedulerId: p.schedulerId, err: p.error });
           if (r.nextRunMs !== null && (next === null || r.nextRunMs < next)) next = r.nextRunMs;
         } catch (err) {
+          failures++;
           logger.error('scheduler:pass-failed', { queue: host.queueName, err });
         }
       }
+      beat();
       const now = hosts[0]?.now() ?? Date.now();
       const waitMs = next === null ? pollMs : Math.min(pollMs, Math.max(0, next - now));
-      await sleep(waitMs, signal);
+      // Never sleep past a due heartbeat, whatever the poll interval.
+      await sleep(Math.min(waitMs, heartbeat.dueInMs()), signal);
     }
     logger.info('scheduler:stopped', { queues });
   } finally {
     for (const host of hosts) await host.close?.().catch(() => undefined);
+    try {
+      heartbeat.remove();
+    } catch (err) {
+      logger.error('scheduler:heartbeat-failed', { err });
+    }
   }
 }
 

@@ -1,15 +1,21 @@
 /**
- * Worker heartbeat files: `<root>/workers/<workerId>.json`, rewritten (temp + rename) at start and
- * every `heartbeatIntervalMs`, removed on close. A file whose `heartbeatAt` is old belongs to a
- * worker that died or hangs.
+ * Heartbeat files: `<root>/workers/<workerId>.json`, rewritten (temp + rename) at start and every
+ * `heartbeatIntervalMs`, removed on close. A file whose `heartbeatAt` is old belongs to a process
+ * that died or hangs. Workers write them, and so do scheduler loops (`kind: "scheduler"`), which
+ * run no jobs: readers that count workers skip those.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, mkdirp, rethrowFs, tryReaddir, tryUnlink, type FileModes } from './fs.js';
 
-/** One worker as its heartbeat file describes it. */
+/** What wrote a heartbeat: a Worker, or a scheduler loop (the scheduler role), which runs no jobs. */
+export type HeartbeatKind = 'worker' | 'scheduler';
+
+/** One worker (or scheduler loop) as its heartbeat file describes it. */
 export interface WorkerHeartbeat {
   workerId: string;
+  /** Files written before this field existed are workers'. */
+  kind: HeartbeatKind;
   hostname: string;
   pid: number;
   queues: string[];
@@ -73,6 +79,7 @@ export function readHeartbeats(root: string, nowMs = Date.now()): WorkerHeartbea
       if (typeof hb.workerId !== 'string' || typeof hb.heartbeatAt !== 'number') continue;
       out.push({
         workerId: hb.workerId,
+        kind: hb.kind === 'scheduler' ? 'scheduler' : 'worker',
         hostname: String(hb.hostname ?? ''),
         pid: Number(hb.pid ?? 0),
         queues: Array.isArray(hb.queues) ? hb.queues.map(String) : [],
@@ -94,4 +101,9 @@ export function readHeartbeats(root: string, nowMs = Date.now()): WorkerHeartbea
   }
   out.sort((a, b) => (a.workerId < b.workerId ? -1 : 1));
   return out;
+}
+
+/** The heartbeats of Workers (those that run jobs), without scheduler loops'. */
+export function workersOnly(heartbeats: WorkerHeartbeat[]): WorkerHeartbeat[] {
+  return heartbeats.filter((h) => h.kind === 'worker');
 }

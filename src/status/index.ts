@@ -1,7 +1,7 @@
 /**
  * `spoolkit status`: the spool at a glance. Per queue: counts per state, the oldest waiting
- * job's age, throughput over the last minute and whether it is paused; then the workers seen
- * through their heartbeats (live or stale).
+ * job's age, throughput over the last minute and whether it is paused; then the workers and
+ * scheduler loops seen through their heartbeats (live or stale).
  */
 import type { HeartbeatInput, QueueStatusInput, SpoolStatusInput } from '../health/evaluate.js';
 import { formatAge, formatTable } from './format.js';
@@ -24,8 +24,9 @@ export function formatStatus(status: SpoolStatusInput, staleAfterMs = STATUS_STA
     );
   }
   const workers = [...status.workers].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.pid - b.pid);
-  const live = workers.filter((w) => w.ageMs <= staleAfterMs).length;
-  out += `\nWorkers: ${live} live, ${workers.length - live} stale\n`;
+  out += `\nWorkers: ${liveAndStale(workers.filter((w) => w.kind === 'worker'), staleAfterMs)}`;
+  const schedulers = workers.filter((w) => w.kind === 'scheduler');
+  out += schedulers.length > 0 ? `; schedulers: ${liveAndStale(schedulers, staleAfterMs)}\n` : '\n';
   if (workers.length > 0) {
     out += formatTable(
       ['WORKER', 'HOST', 'PID', 'ROLE', 'QUEUES', 'RUNNING', 'PROCESSED', 'FAILED', 'HEARTBEAT', 'STATE'],
@@ -33,6 +34,11 @@ export function formatStatus(status: SpoolStatusInput, staleAfterMs = STATUS_STA
     );
   }
   return out;
+}
+
+function liveAndStale(beats: HeartbeatInput[], staleAfterMs: number): string {
+  const live = beats.filter((w) => w.ageMs <= staleAfterMs).length;
+  return `${live} live, ${beats.length - live} stale`;
 }
 
 function queueRow(name: string, q: QueueStatusInput): (string | number)[] {

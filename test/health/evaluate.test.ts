@@ -5,7 +5,7 @@ import { parseHealthArgs } from '../../src/health/args.js';
 const thresholds: HealthThresholds = { maxWaiting: 10, maxAgeMs: 1000, staleAfterMs: 5000, strict: false };
 const counts = (waiting = 0) => ({ waiting, active: 0, delayed: 0, prioritized: 0, completed: 3, failed: 1, 'waiting-children': 0 });
 const queue = (waiting = 0, oldest: number | null = null, corrupt = 0) => ({ counts: counts(waiting), oldestWaitingAgeMs: oldest, paused: false, completedLastMinute: 0, failedLastMinute: 0, corrupt });
-const beat = (hostname: string, ageMs: number, role = 'worker') => ({ workerId: `${hostname}-${ageMs}`, hostname, pid: 1, queues: ['q'], heartbeatAt: 0, ageMs, concurrency: 1, running: 0, processed: 0, failed: 0, meta: { role } });
+const beat = (hostname: string, ageMs: number, role = 'worker') => ({ workerId: `${hostname}-${ageMs}`, kind: role === 'scheduler' ? ('scheduler' as const) : ('worker' as const), hostname, pid: 1, queues: ['q'], heartbeatAt: 0, ageMs, concurrency: 1, running: 0, processed: 0, failed: 0, meta: { role } });
 
 function run(over: Partial<Parameters<typeof evaluateHealth>[0]> = {}) {
   return evaluateHealth({
@@ -54,6 +54,26 @@ describe('evaluateHealth', () => {
     const status = { root: '/spool', formatVersion: 1, queues: { q: queue() }, workers: [beat('other', 10)] };
     expect(run({ role: 'worker', status }).exitCode).toBe(1);
     expect(run({ role: 'web', status }).report.status).toBe('ok');
+  });
+
+  it('is unhealthy for a scheduler container whose scheduler heartbeat is missing or stale', () => {
+    const status = (...workers: ReturnType<typeof beat>[]) => ({ root: '/spool', formatVersion: 1, queues: { q: queue() }, workers });
+    const missing = run({ role: 'scheduler', status: status(beat('other', 10, 'scheduler'), beat('me', 10)) });
+    expect(missing.exitCode).toBe(1);
+    expect(missing.report.reasons?.[0]).toMatch(/This scheduler container \(hostname me\) has no scheduler heartbeat.*"spoolkit scheduler" is running here/);
+    const stale = run({ role: 'scheduler', status: status(beat('me', 9000, 'scheduler')) });
+    expect(stale.exitCode).toBe(1);
+    expect(stale.report.heartbeatAgeMs).toBe(9000);
+    expect(stale.report.reasons?.[0]).toMatch(/scheduler heartbeat is stale \(9000 ms old, limit 5000 ms\): the scheduler loop is stuck or gone/);
+    const fresh = run({ status: status(beat('me', 9000, 'scheduler'), beat('me', 20, 'scheduler')) });
+    expect(fresh.report).toMatchObject({ status: 'ok', role: 'scheduler', heartbeatAgeMs: 20 });
+  });
+
+  it('does not count scheduler loops as workers', () => {
+    const { report } = run({ role: 'web', status: { root: '/spool', formatVersion: 1, queues: { q: queue(1) }, workers: [beat('sched', 10, 'scheduler')] } });
+    expect(report.workers).toEqual({ live: 0, stale: 0 });
+    expect(report.schedulers).toEqual({ live: 1, stale: 0 });
+    expect(report.backlog).toEqual(['1 jobs waiting and no live worker']);
   });
 
   it('is unhealthy on spool problems and corrupt files, each with a fix', () => {

@@ -103,6 +103,42 @@ describe('spoolkit health', () => {
     expect((await health(['--spool', root, '--role', 'web', '--stale-after-ms', '500'])).code).toBe(0);
   });
 
+  it('follows a scheduler container: ok while its loop runs, unhealthy while it hangs, and once it stopped', async () => {
+    const root = spoolDir();
+    const s = startCli(['scheduler', '--spool', root, '--heartbeat-interval-ms', '100', '--poll-interval', '5000']);
+    procs.push(s);
+    const file = () => (existsSync(join(root, 'workers')) ? readdirSync(join(root, 'workers')).filter((f) => f.endsWith('.json')) : []);
+    await waitFor(() => file().length === 1, 'the scheduler heartbeat file');
+    const check = async () => {
+      const r = await health(['--spool', root, '--role', 'scheduler', '--stale-after-ms', '1000']);
+      return { code: r.code, rep: report(r) };
+    };
+    // Beats come every 100 ms although the loop polls every 5 s: ok for longer than the limit.
+    await new Promise((r) => setTimeout(r, 1500));
+    const ok = await check();
+    expect(ok.code).toBe(0);
+    expect(ok.rep).toMatchObject({ status: 'ok', role: 'scheduler', workers: { live: 0, stale: 0 }, schedulers: { live: 1, stale: 0 } });
+    expect(ok.rep.heartbeatAgeMs).toBeLessThan(1000);
+    // A hung loop stops beating.
+    s.child.kill('SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const hung = await check();
+      expect(hung.code).toBe(1);
+      expect((hung.rep.reasons as string[])[0]).toMatch(/scheduler heartbeat is stale .*the scheduler loop is stuck or gone/);
+    } finally {
+      s.child.kill('SIGCONT');
+    }
+    await waitFor(async () => (await check()).code === 0, 'a fresh beat after SIGCONT', 5000);
+    // A clean stop removes its file: the container then reports no scheduler at all.
+    s.child.kill('SIGTERM');
+    expect((await s.done).code).toBe(0);
+    expect(file()).toEqual([]);
+    const gone = await check();
+    expect(gone.code).toBe(1);
+    expect((gone.rep.reasons as string[])[0]).toMatch(/has no scheduler heartbeat/);
+  });
+
   it('is unhealthy (exit 1) when the spool is missing', async () => {
     const root = join(spoolDir(), 'nope');
     const r = await health(['--spool', root]);

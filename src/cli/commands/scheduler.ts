@@ -9,12 +9,15 @@ import type { Command } from 'commander';
 import { loggerOptions, parseInteger, spoolRootFrom } from '../../config.js';
 import { createLogger } from '../../log.js';
 import { DEFAULT_SCHEDULER_POLL_MS } from '../../scheduler/defaults.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../spool/defaults.js';
+import { integerOption } from '../options.js';
 import type { SetExitCode } from './index.js';
 
 interface SchedulerCommandOptions {
   queue: string[];
   spool?: string;
   pollInterval?: string;
+  heartbeatIntervalMs?: number;
 }
 
 /** Registers `spoolkit scheduler`. */
@@ -25,6 +28,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('-q, --queue <name>', 'a queue to run schedulers for; repeat for several (default: every queue on the spool that has schedulers)', collect, [])
     .option('--spool <path>', 'spool directory or file:// URL (default: SPOOLKIT_SPOOL, then ./.spool)')
     .option('--poll-interval <ms>', `longest wait between passes, so schedulers added elsewhere are seen (default ${DEFAULT_SCHEDULER_POLL_MS})`)
+    .option('--heartbeat-interval-ms <ms>', `how often the heartbeat file that \`spoolkit health\` reads is rewritten (default ${DEFAULT_HEARTBEAT_INTERVAL_MS})`, integerOption('--heartbeat-interval-ms', 1))
     .addHelpText(
       'after',
       '\nEach run is enqueued once however many scheduler processes or workers run. Runs that fell due\nwhile nothing ran collapse into one (the latest); see docs/scheduler.md.',
@@ -50,7 +54,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
       // Loaded here, not at the top: every other command would otherwise pay for the cron library.
       const { runSchedulerLoop } = await import('../../scheduler/loop.js');
       try {
-        await runSchedulerLoop({ spool, queues: opts.queue, signal: controller.signal, pollIntervalMs, logger });
+        await runSchedulerLoop({ spool, queues: opts.queue, signal: controller.signal, pollIntervalMs, logger, heartbeatMeta: { role: 'scheduler' }, ...(opts.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: opts.heartbeatIntervalMs }) });
       } finally {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
