@@ -216,7 +216,10 @@ if (quick) {
   if (argv.merge && (await fs.pathExists(latest))) {
     const previous = await fs.readJson(latest);
     const groups = new Set(cases.map((c) => c.group));
-    const kept = previous.cases.filter((c) => !groups.has(c.group));
+    // Kept cases keep the commit they measured (cases merged in before carry none of their own).
+    const kept = previous.cases
+      .filter((c) => !groups.has(c.group))
+      .map((c) => ({ ...c, commit: c.commit ?? previous.merged?.keptCommit ?? previous.spoolkit?.commit ?? null }));
     report.cases = [...kept, ...cases];
     report.merged = { from: previous.startedAt, keptGroups: [...new Set(kept.map((c) => c.group))], keptCommit: previous.spoolkit?.commit ?? null };
     report.startedAt = previous.startedAt;
