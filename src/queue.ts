@@ -10,7 +10,7 @@ import { addJobs, type AddSpec } from './spool/add.js';
 import * as admin from './spool/admin.js';
 import * as bulk from './spool/bulk.js';
 import { countJobs } from './spool/counts.js';
-import { readHeartbeats, workersOnly, type WorkerHeartbeat } from './spool/heartbeat.js';
+import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { IdAllocator } from './spool/id-alloc.js';
 import { readJob, stateOf } from './spool/lookup.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
@@ -345,7 +345,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** Workers serving this queue, from their heartbeat files. */
   async getWorkers(): Promise<WorkerHeartbeat[]> {
-    return workersOnly(readHeartbeats(this.store.root)).filter((w) => w.queues.includes(this.name));
+    return ofKind(readHeartbeats(this.store.root), 'worker').filter((w) => w.queues.includes(this.name));
   }
 
   /** Number of workers serving this queue. */

@@ -11,7 +11,7 @@
  */
 
 import type { JobCounts } from '../spool/counts.js';
-import type { WorkerHeartbeat } from '../spool/heartbeat.js';
+import { liveAndStale, ofKind, type WorkerHeartbeat } from '../spool/heartbeat.js';
 import type { QueueStatus, SpoolStatus } from '../spool/status.js';
 
 /** Job counts per state, as the spool status reports them. */
@@ -117,10 +117,7 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
 
   const heartbeats = status?.workers ?? [];
   const fresh = (w: HeartbeatInput): boolean => w.ageMs <= input.thresholds.staleAfterMs;
-  const workers = heartbeats.filter((w) => w.kind === 'worker');
-  const schedulers = heartbeats.filter((w) => w.kind === 'scheduler');
-  const live = workers.filter(fresh);
-  const liveSchedulers = schedulers.filter(fresh);
+  const workers = liveAndStale(ofKind(heartbeats, 'worker'), input.thresholds.staleAfterMs);
   const role = input.role ?? roleFromHeartbeats(heartbeats.filter((w) => w.hostname === input.hostname)) ?? 'unknown';
   const kind = HEARTBEAT_KIND[role];
   const own = heartbeats.filter((w) => w.hostname === input.hostname && (kind === undefined || w.kind === kind));
@@ -141,7 +138,7 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
 
   if (totals.waiting > input.thresholds.maxWaiting) backlog.push(`${totals.waiting} jobs waiting (more than ${input.thresholds.maxWaiting})`);
   if (oldest !== null && oldest > input.thresholds.maxAgeMs) backlog.push(`the oldest waiting job has waited ${oldest} ms (more than ${input.thresholds.maxAgeMs} ms)`);
-  if (totals.waiting > 0 && live.length === 0 && status) backlog.push(`${totals.waiting} jobs waiting and no live worker`);
+  if (totals.waiting > 0 && workers.live === 0 && status) backlog.push(`${totals.waiting} jobs waiting and no live worker`);
 
   const unhealthy = reasons.length > 0 || (input.thresholds.strict && backlog.length > 0);
   if (input.thresholds.strict && backlog.length > 0) reasons.push(...backlog.map((b) => `Backlog (--strict): ${b}.`));
@@ -155,8 +152,8 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
     totals,
     oldestWaitingAgeMs: oldest,
     queues,
-    workers: { live: live.length, stale: workers.length - live.length },
-    schedulers: { live: liveSchedulers.length, stale: schedulers.length - liveSchedulers.length },
+    workers,
+    schedulers: liveAndStale(ofKind(heartbeats, 'scheduler'), input.thresholds.staleAfterMs),
     heartbeatAgeMs,
     ...(reasons.length > 0 ? { reasons } : {}),
     ...(backlog.length > 0 ? { backlog } : {}),

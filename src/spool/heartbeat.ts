@@ -103,7 +103,13 @@ export function readHeartbeats(root: string, nowMs = Date.now()): WorkerHeartbea
   return out;
 }
 
-/** The heartbeats of Workers (those that run jobs), without scheduler loops'. */
-export function workersOnly(heartbeats: WorkerHeartbeat[]): WorkerHeartbeat[] {
-  return heartbeats.filter((h) => h.kind === 'worker');
+/** The heartbeats of one kind: Workers (those that run jobs) or scheduler loops. */
+export function ofKind<T extends Pick<WorkerHeartbeat, 'kind'>>(heartbeats: readonly T[], kind: HeartbeatKind): T[] {
+  return heartbeats.filter((h) => h.kind === kind);
+}
+
+/** How many heartbeats are fresh (at most `staleAfterMs` old) and how many stale. */
+export function liveAndStale(heartbeats: readonly Pick<WorkerHeartbeat, 'ageMs'>[], staleAfterMs: number): { live: number; stale: number } {
+  const live = heartbeats.filter((h) => h.ageMs <= staleAfterMs).length;
+  return { live, stale: heartbeats.length - live };
 }

@@ -4,6 +4,7 @@
  * scheduler loops seen through their heartbeats (live or stale).
  */
 import type { HeartbeatInput, QueueStatusInput, SpoolStatusInput } from '../health/evaluate.js';
+import { liveAndStale, ofKind } from '../spool/heartbeat.js';
 import { formatAge, formatTable } from './format.js';
 
 export { formatAge, formatTable, truncate } from './format.js';
@@ -24,9 +25,9 @@ export function formatStatus(status: SpoolStatusInput, staleAfterMs = STATUS_STA
     );
   }
   const workers = [...status.workers].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.pid - b.pid);
-  out += `\nWorkers: ${liveAndStale(workers.filter((w) => w.kind === 'worker'), staleAfterMs)}`;
-  const schedulers = workers.filter((w) => w.kind === 'scheduler');
-  out += schedulers.length > 0 ? `; schedulers: ${liveAndStale(schedulers, staleAfterMs)}\n` : '\n';
+  out += `\nWorkers: ${counted(ofKind(workers, 'worker'), staleAfterMs)}`;
+  const schedulers = ofKind(workers, 'scheduler');
+  out += schedulers.length > 0 ? `; schedulers: ${counted(schedulers, staleAfterMs)}\n` : '\n';
   if (workers.length > 0) {
     out += formatTable(
       ['WORKER', 'HOST', 'PID', 'ROLE', 'QUEUES', 'RUNNING', 'PROCESSED', 'FAILED', 'HEARTBEAT', 'STATE'],
@@ -36,9 +37,9 @@ export function formatStatus(status: SpoolStatusInput, staleAfterMs = STATUS_STA
   return out;
 }
 
-function liveAndStale(beats: HeartbeatInput[], staleAfterMs: number): string {
-  const live = beats.filter((w) => w.ageMs <= staleAfterMs).length;
-  return `${live} live, ${beats.length - live} stale`;
+function counted(beats: HeartbeatInput[], staleAfterMs: number): string {
+  const { live, stale } = liveAndStale(beats, staleAfterMs);
+  return `${live} live, ${stale} stale`;
 }
 
 function queueRow(name: string, q: QueueStatusInput): (string | number)[] {
