@@ -133,19 +133,19 @@ export class Claimer {
   private readonly lifo: SetCursor;
   private readonly waiting: SetCursor;
   private readonly prio = new Map<number, SetCursor>();
+  private lifoCheckedAt = 0;
+  private lifoDirty = true;
+  private lifoEmpty = false;
+  /** Claims lost in a row. */
+  private losses = 0;
 
   constructor(
     private readonly store: QueueStore,
     private readonly tokenPrefix: string,
   ) {
-    void this.tokenPrefix;
     this.lifo = new SetCursor(store.lifo);
     this.waiting = new SetCursor(store.waiting);
   }
-
-  private lifoCheckedAt = 0;
-  private lifoDirty = true;
-  private lifoEmpty = false;
 
   /** Notes that another process may have added work (a file-change event): re-read the LIFO set. */
   markDirty(): void {
@@ -193,9 +193,6 @@ export class Claimer {
     }
     return out;
   }
-
-  /** Claims lost in a row. */
-  private losses = 0;
 
   private drain(cursor: SetCursor, n: number, out: Claim[], corrupt: CorruptFile[]): void {
     while (out.length < n) {

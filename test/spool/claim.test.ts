@@ -48,11 +48,16 @@ describe('readActive', () => {
 });
 
 describe('Claimer and the LIFO set', () => {
-  it('sees a LIFO job added after a claim found the set empty, once woken', async () => {
-    const spool = tmpSpool();
-    const q = track(new Queue('q', { spool }));
+  /** A queue and a claimer whose first claim found the LIFO set empty. */
+  function afterEmptyClaim(): { q: Queue; claimer: Claimer } {
+    const q = track(new Queue('q', { spool: tmpSpool() }));
     const claimer = new Claimer(q.store, 't');
     expect(claimer.claim(1)).toEqual([]);
+    return { q, claimer };
+  }
+
+  it('sees a LIFO job added after a claim found the set empty, once woken', async () => {
+    const { q, claimer } = afterEmptyClaim();
     await q.add('j', { n: 1 }, { lifo: true });
     claimer.markDirty();
     const got = claimer.claim(1);
@@ -60,10 +65,7 @@ describe('Claimer and the LIFO set', () => {
   });
 
   it('re-reads an empty LIFO set within 50 ms even without a wake-up', async () => {
-    const spool = tmpSpool();
-    const q = track(new Queue('q', { spool }));
-    const claimer = new Claimer(q.store, 't');
-    expect(claimer.claim(1)).toEqual([]);
+    const { q, claimer } = afterEmptyClaim();
     await q.add('j', { n: 2 }, { lifo: true });
     await new Promise((r) => setTimeout(r, 60));
     expect(claimer.claim(1).map((c) => c.rec.data)).toEqual([{ n: 2 }]);
