@@ -121,6 +121,20 @@ export function renameInto(from: string, to: string, modes: FileModes): void {
   }
 }
 
+/**
+ * Moves a file that is being discarded to `to` (spare pool or trash), as `renameInto` does. False
+ * when `from` was gone; a filesystem that refuses the rename gets the file deleted instead.
+ */
+export function discardInto(from: string, to: string, modes: FileModes): boolean {
+  try {
+    renameInto(from, to, modes);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    return tryUnlink(from);
+  }
+}
+
 /** Reads a whole file as UTF-8, or undefined when it does not exist. */
 export function tryReadText(file: string): string | undefined {
   try {

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno, mkdirp, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
+import { discardInto, isErrno, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
 import { uniqueName } from './keys.js';
 import type { QueueStore } from './store.js';
 import { moveToTrash, trashDir } from './trash.js';
@@ -38,17 +38,7 @@ export function recycle(store: QueueStore, file: string): boolean {
   }
   if (size.count >= POOL_MAX) return moveToTrash(store, file);
   const base = uniqueName();
-  const name = path.join(dir, base);
-  try {
-    fs.renameSync(file, name);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) {
-      if (!fs.existsSync(file)) return false;
-      mkdirp(dir, store.modes);
-      return recycle(store, file);
-    }
-    return tryUnlink(file); // an unusual filesystem: just delete
-  }
+  if (!discardInto(file, path.join(dir, base), store.modes)) return false;
   size.count++;
   // This process can reuse it at once.
   let names = seen.get(dir);

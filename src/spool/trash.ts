@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno, mkdirp, tryUnlink } from './fs.js';
+import { discardInto, isErrno } from './fs.js';
 import { uniqueName } from './keys.js';
 import type { QueueStore } from './store.js';
 
@@ -31,15 +31,7 @@ export function trashDir(store: QueueStore): string {
 /** Moves a file into `trash/` (one rename). False when `file` was gone. */
 export function moveToTrash(store: QueueStore, file: string): boolean {
   const dir = trashDir(store);
-  const name = path.join(dir, uniqueName());
-  try {
-    fs.renameSync(file, name);
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) return tryUnlink(file); // an unusual filesystem: just delete
-    if (!fs.existsSync(file)) return false;
-    mkdirp(dir, store.modes);
-    fs.renameSync(file, name);
-  }
+  if (!discardInto(file, path.join(dir, uniqueName()), store.modes)) return false;
   parked.add(dir);
   return true;
 }
