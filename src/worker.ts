@@ -37,10 +37,13 @@ import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
 import type { QueueStore } from './spool/store.js';
 import { runRetention } from './spool/retention.js';
+import { runRetentionOnThread } from './spool/retention-thread.js';
 import { emptyTrash, hasParked } from './spool/trash.js';
 import type { Processor, WorkerOptions } from './types.js';
 
 const SCHEDULER_MODULE = './scheduler/index.js';
+/** Jobs finished since the last retention pass from which the next pass runs on the retention thread. */
+const RETENTION_THREAD_MIN_JOBS = 200;
 
 let workerCounter = 0;
 
@@ -129,6 +132,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private nextSchedulerRun = 0;
   private nextRetention = 0;
   private trashEmptying: Promise<void> | undefined;
+  private retentionOnThread: Promise<void> | undefined;
+  /** Jobs this Worker had finished (completed or failed) at its last retention pass. */
+  private finishedAtRetention = 0;
   private drainedSent = true;
   private schedulerHost: { close(): Promise<void> } | undefined;
   private slotWakeScheduled = false;
@@ -290,6 +296,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         }
         await this.running?.catch(() => undefined);
         await this.trashEmptying;
+        await this.retentionOnThread;
         this.teardown();
         await this.schedulerHost?.close();
         if (this.sandbox) await this.sandbox.close().catch((err: unknown) => this.emitError(err));
@@ -612,12 +619,31 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     return this.pausedCached;
   }
 
+  /**
+   * A retention pass, at most once a second. After a busy second it runs on the retention thread
+   * (retention-thread.ts), so removing that second's finished jobs does not stall the claim loop;
+   * otherwise it runs here, where a small pass costs less than the round trip.
+   */
   private retention(nowMs: number): void {
     this.nextRetention = nowMs + 1000;
-    try {
-      runRetention(this.store, nowMs, { removeOnComplete: this.opts.removeOnComplete, removeOnFail: this.opts.removeOnFail });
-    } catch (err) {
-      this.emitError(err);
+    const finished = this.processed + this.failedCount;
+    const busy = finished - this.finishedAtRetention >= RETENTION_THREAD_MIN_JOBS;
+    this.finishedAtRetention = finished;
+    const defaults = { removeOnComplete: this.opts.removeOnComplete, removeOnFail: this.opts.removeOnFail };
+    if (this.retentionOnThread) {
+      // The previous pass is still running there: this one would only find the lock taken.
+    } else if (busy) {
+      this.retentionOnThread = runRetentionOnThread(this.store, nowMs, defaults)
+        .then(() => undefined, (err: unknown) => this.emitError(err))
+        .finally(() => {
+          this.retentionOnThread = undefined;
+        });
+    } else {
+      try {
+        runRetention(this.store, nowMs, defaults);
+      } catch (err) {
+        this.emitError(err);
+      }
     }
     if (this.inflight.size === 0) this.emptyTrashWhileIdle();
   }

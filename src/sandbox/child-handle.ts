@@ -3,9 +3,8 @@
  * to send messages, learn that it exited and kill it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker as ThreadWorker } from 'node:worker_threads';
+import { isSourceUrl, siblingPath, threadEntry } from '../thread-entry.js';
 import type { ChildMessage, HostMessage } from './protocol.js';
 
 /** How to start a child. */
@@ -32,12 +31,11 @@ export interface ChildHandle {
 }
 
 const selfUrl = import.meta.url;
-const runningFromSource = selfUrl.endsWith('.ts');
+const runningFromSource = isSourceUrl(selfUrl);
 
 /** The child entry next to this module, with the flags needed to run it from TypeScript sources. */
 function childEntry(): { path: string; execArgv: string[] } {
-  const path = fileURLToPath(new URL(runningFromSource ? './child-main.ts' : './child-main.js', selfUrl));
-  return { path, execArgv: runningFromSource ? ['--import', 'tsx'] : [] };
+  return { path: siblingPath(selfUrl, 'child-main'), execArgv: runningFromSource ? ['--import', 'tsx'] : [] };
 }
 
 /** Flags the child inherits from this process, minus ones that would break a child (debug ports, eval). */
@@ -49,7 +47,7 @@ function inheritedExecArgv(): string[] {
 export function launchChild(opts: ChildLaunchOptions): ChildHandle {
   const entry = childEntry();
   const execArgv = withoutRepeatedImports([...inheritedExecArgv(), ...entry.execArgv, ...opts.execArgv]);
-  return opts.useWorkerThreads ? launchThread(entry.path, execArgv, opts) : launchProcess(entry.path, execArgv, opts);
+  return opts.useWorkerThreads ? launchThread(execArgv, opts) : launchProcess(entry.path, execArgv, opts);
 }
 
 function launchProcess(entryPath: string, execArgv: string[], opts: ChildLaunchOptions): ChildHandle {
@@ -86,20 +84,8 @@ function launchProcess(entryPath: string, execArgv: string[], opts: ChildLaunchO
   };
 }
 
-/**
- * Worker threads do not apply `--import` hooks to their entry module, so when running from the
- * TypeScript sources the thread starts from a one-line bootstrap that registers tsx first.
- */
-function threadEntry(entryPath: string): { entry: string; evaluate: boolean } {
-  if (!runningFromSource) return { entry: entryPath, evaluate: false };
-  // The ESM build of tsx's API sits next to the CommonJS one that require.resolve finds.
-  const api = pathToFileURL(createRequire(selfUrl).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const main = pathToFileURL(entryPath).href;
-  return { entry: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(main)}); })`, evaluate: true };
-}
-
-function launchThread(entryPath: string, execArgv: string[], opts: ChildLaunchOptions): ChildHandle {
-  const { entry, evaluate } = threadEntry(entryPath);
+function launchThread(execArgv: string[], opts: ChildLaunchOptions): ChildHandle {
+  const { entry, evaluate } = threadEntry(selfUrl, 'child-main');
   let lastError: Error | undefined;
   const worker = new ThreadWorker(entry, {
     eval: evaluate,

@@ -1,0 +1,128 @@
+/**
+ * Retention passes on a helper thread, one per process, shared by every Worker in it.
+ *
+ * A pass after a busy second removes about as many job files as the queue finished in it (a
+ * stat, a rename and an unlink each) and reads that second's events: about a fifth of a draining
+ * Worker's CPU. Run on the main thread it stalls the claim loop; on this thread it runs on
+ * another core while the loop goes on. The pass itself is the same code (retention.ts), under the
+ * same lock, so passes from threads and processes never overlap.
+ *
+ * The thread is started on first use and does not keep the process alive; if it cannot start or
+ * dies, the pass reports the error and the next one starts a new thread.
+ */
+import { Worker as ThreadWorker } from 'node:worker_threads';
+import type { KeepJobs } from '../types.js';
+import { SpoolkitError, type SpoolkitErrorCode } from '../errors.js';
+import type { FileModes } from './fs.js';
+import type { QueueStore } from './store.js';
+import { threadEntry } from '../thread-entry.js';
+
+/** What the thread needs to open the store and run one pass. */
+export interface RetentionRequest {
+  seq: number;
+  root: string;
+  name: string;
+  durability: 'durable' | 'fast';
+  modes: FileModes;
+  nowMs: number;
+  defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined };
+}
+
+/** The thread's answer: jobs removed, or the error as plain data. */
+export type RetentionReply =
+  | { seq: number; removed: number; error?: undefined }
+  | { seq: number; removed?: undefined; error: { message: string; code?: string; stack?: string; details?: Record<string, unknown> } };
+
+/**
+ * The thread's error as the caller would have seen it from a pass run in the process: a
+ * SpoolkitError with its code, or an Error carrying the system error's code (EISDIR...).
+ */
+function revive(e: NonNullable<RetentionReply['error']>): Error {
+  const err = e.code?.startsWith('ERR_') ? new SpoolkitError(e.code as SpoolkitErrorCode, e.message, e.details ? { details: e.details } : {}) : Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+interface Pending {
+  resolve(removed: number): void;
+  reject(err: Error): void;
+}
+
+class RetentionThread {
+  private thread: ThreadWorker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  /** Passes the thread completed (for tests). */
+  passes = 0;
+
+  /** Runs one pass for `store` on the thread; resolves with the number of jobs removed. */
+  run(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<number> {
+    const thread = this.thread ?? this.start();
+    const seq = ++this.seq;
+    const req: RetentionRequest = { seq, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults };
+    return new Promise<number>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      if (this.pending.size === 1) thread.ref();
+      thread.postMessage(req);
+    });
+  }
+
+  private start(): ThreadWorker {
+    const { entry, evaluate } = threadEntry(import.meta.url, 'retention-thread-main');
+    // No inherited Node flags: the thread loads only spoolkit's own modules, and flags such as
+    // --input-type or --eval that the app's process was started with would stop it starting.
+    const thread = new ThreadWorker(entry, { eval: evaluate, execArgv: [], stdout: false, stderr: false });
+    thread.unref();
+    thread.on('message', (reply: RetentionReply) => this.settle(reply));
+    thread.on('error', (err) => this.fail(thread, err));
+    thread.on('exit', (code) => this.fail(thread, new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The retention thread exited (code ${code}); the next pass starts a new one.`)));
+    this.thread = thread;
+    return thread;
+  }
+
+  private settle(reply: RetentionReply): void {
+    const p = this.pending.get(reply.seq);
+    if (!p) return;
+    this.pending.delete(reply.seq);
+    if (this.pending.size === 0) this.thread?.unref();
+    if (reply.error) p.reject(revive(reply.error));
+    else {
+      this.passes++;
+      p.resolve(reply.removed);
+    }
+  }
+
+  /** Ends the thread; passes waiting on it fail, and the next pass starts a new one. */
+  async stop(): Promise<void> {
+    const thread = this.thread;
+    if (!thread) return;
+    this.fail(thread, new SpoolkitError('ERR_CLOSED', 'The retention thread was stopped before the pass finished.'));
+    await thread.terminate();
+  }
+
+  private fail(thread: ThreadWorker, err: Error): void {
+    if (this.thread !== thread) return;
+    this.thread = undefined;
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of waiting) p.reject(err);
+  }
+}
+
+let shared: RetentionThread | undefined;
+
+/** Runs one retention pass for `store` on this process's retention thread. */
+export function runRetentionOnThread(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<number> {
+  shared ??= new RetentionThread();
+  return shared.run(store, nowMs, defaults);
+}
+
+/** Ends this process's retention thread, if one runs (tests; a later pass starts a new one). */
+export function stopRetentionThread(): Promise<void> {
+  return shared?.stop() ?? Promise.resolve();
+}
+
+/** Passes this process's retention thread has completed (tests). */
+export function retentionThreadPasses(): number {
+  return shared?.passes ?? 0;
+}
