@@ -3,8 +3,9 @@
 // `npm run bench`: spoolkit against BullMQ (on a private redis-server with AOF everysec, started
 // here) and against the raw filesystem ceiling, in one run on this machine. By default it measures
 // the last commit (its src/ is built into .tmp/bench-build/), so a half-edited tree cannot skew or
-// break a run. Every case runs in a fresh process, `--runs` times (default 3); the table shows
-// medians. Writes
+// break a run. Every case runs in a fresh process, `--runs` times (default 3), in rounds (every
+// case once, then every case again), so slow drift in the disk's state is shared by all systems;
+// the table shows medians. Writes
 // bench/results/latest.json (every run's numbers, the machine, the filesystem) and
 // bench/results/latest.md (the headline table for the README).
 //
@@ -163,13 +164,17 @@ const matrix = buildMatrix({ ...sizes, big: Boolean(argv.big) || (only?.includes
 // --- runs -------------------------------------------------------------------------------------
 const startedAt = new Date().toISOString();
 const cases = [];
+// Runs go in rounds: round 1 runs every case once, round 2 again, and so on. The disk's state
+// drifts over minutes (recent deletes, online discard), so back-to-back runs of one system would
+// let that drift favour whichever system ran at a good moment; rounds spread it over all of them.
+const tallies = matrix.map(() => ({ results: [], errors: [], loads: [] }));
 try {
-  for (const spec of matrix) {
-    const count = spec.runs ?? runs;
-    const results = [];
-    const errors = [];
-    const loads = [];
-    for (let i = 0; i < count; i++) {
+  const rounds = Math.max(0, ...matrix.map((spec) => spec.runs ?? runs));
+  for (let i = 0; i < rounds; i++) {
+    for (const [k, spec] of matrix.entries()) {
+      const count = spec.runs ?? runs;
+      if (i >= count) continue;
+      const { results, errors, loads } = tallies[k];
       const params = { ...spec.params, base, settleMs, redisPort: redis?.port };
       loads.push(Math.round(loadavg()[0] * 100) / 100);
       const t0 = Date.now();
@@ -182,6 +187,9 @@ try {
         log(`${spec.group} | ${spec.label} | ${spec.system} | run ${i + 1}/${count}: FAILED ${errors[errors.length - 1]}`);
       }
     }
+  }
+  for (const [k, spec] of matrix.entries()) {
+    const { results, errors, loads } = tallies[k];
     cases.push({ ...spec, commit, results, errors, loadavg1m: loads, median: summarize(spec.metric, results) });
   }
 } finally {
