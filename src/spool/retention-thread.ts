@@ -7,13 +7,15 @@
  * another core while the loop goes on. The pass itself is the same code (retention.ts), under the
  * same lock, so passes from threads and processes never overlap.
  *
- * The thread is started on first use and does not keep the process alive; if it cannot start or
- * dies, the pass reports the error and the next one starts a new thread.
+ * The thread is started on first use and does not keep the process alive. If it dies, the pass
+ * reports the error and the next one starts a new thread; if it cannot start at all (it ended
+ * before its first answer), the error is reported once and later passes run in the process.
  */
 import { Worker as ThreadWorker } from 'node:worker_threads';
 import type { KeepJobs } from '../types.js';
 import { SpoolkitError, type SpoolkitErrorCode } from '../errors.js';
 import type { FileModes } from './fs.js';
+import { runRetention } from './retention.js';
 import type { QueueStore } from './store.js';
 import { threadEntry } from '../thread-entry.js';
 
@@ -55,8 +57,17 @@ class RetentionThread {
   /** Passes the thread completed (for tests). */
   passes = 0;
 
+  /**
+   * Set when a thread ended before it ever answered: it cannot start here (an app bundled without
+   * the thread's module, a sandbox that forbids threads). Passes then run in the process.
+   */
+  private unusable = false;
+  /** Whether the current thread has answered at least once. */
+  private answered = false;
+
   /** Runs one pass for `store` on the thread; resolves with the number of jobs removed. */
   run(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<number> {
+    if (this.unusable) return new Promise((resolve) => resolve(runRetention(store, nowMs, defaults)));
     const thread = this.thread ?? this.start();
     const seq = ++this.seq;
     const req: RetentionRequest = { seq, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults };
@@ -74,9 +85,10 @@ class RetentionThread {
     const thread = new ThreadWorker(entry, { eval: evaluate, execArgv: [], stdout: false, stderr: false });
     thread.unref();
     thread.on('message', (reply: RetentionReply) => this.settle(reply));
-    thread.on('error', (err) => this.fail(thread, err));
-    thread.on('exit', (code) => this.fail(thread, new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The retention thread exited (code ${code}); the next pass starts a new one.`)));
+    thread.on('error', (err) => this.ended(thread, err));
+    thread.on('exit', (code) => this.ended(thread, new Error(`it exited with code ${code}`)));
     this.thread = thread;
+    this.answered = false;
     return thread;
   }
 
@@ -84,6 +96,7 @@ class RetentionThread {
     const p = this.pending.get(reply.seq);
     if (!p) return;
     this.pending.delete(reply.seq);
+    this.answered = true;
     if (this.pending.size === 0) this.thread?.unref();
     if (reply.error) p.reject(revive(reply.error));
     else {
@@ -98,6 +111,18 @@ class RetentionThread {
     if (!thread) return;
     this.fail(thread, new SpoolkitError('ERR_CLOSED', 'The retention thread was stopped before the pass finished.'));
     await thread.terminate();
+  }
+
+  /** The thread ended on its own: before it ever answered it cannot start here, so passes stay in the process from now on. */
+  private ended(thread: ThreadWorker, cause: Error): void {
+    if (this.thread !== thread) return;
+    const detail = cause.message;
+    if (!this.answered) {
+      this.unusable = true;
+      this.fail(thread, new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The retention thread could not start (${detail}); retention passes run in the worker's own thread from now on.`, { cause }));
+    } else {
+      this.fail(thread, new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The retention thread ended during a pass (${detail}); the next busy pass starts a new one.`, { cause }));
+    }
   }
 
   private fail(thread: ThreadWorker, err: Error): void {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -12,17 +13,19 @@ const script = `
 const dist = process.argv[1];
 const { Queue, Worker } = await import(dist + '/index.js');
 const { retentionThreadPasses } = await import(dist + '/spool/retention-thread.js');
-const spool = process.argv[2];
+const [spool, n, jobMs, concurrency] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
 const q = new Queue('q', { spool });
-await q.addBulk(Array.from({ length: 1000 }, (_, i) => ({ name: 'j', data: { i } })));
-const w = new Worker('q', async () => 'ok', { spool, concurrency: 8, removeOnComplete: { count: 5 } });
+await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'j', data: { i } })));
+const work = jobMs > 0 ? () => new Promise((r) => setTimeout(() => r('ok'), jobMs)) : async () => 'ok';
+const w = new Worker('q', work, { spool, concurrency, removeOnComplete: { count: 5 } });
 const errors = [];
 w.on('error', (e) => errors.push(e.message));
-const deadline = Date.now() + 15000;
+const started = Date.now();
+const deadline = started + 15000;
 let counts;
 while (Date.now() < deadline) {
   counts = await q.getJobCounts('completed', 'waiting');
-  if (counts.waiting === 0 && counts.completed === 5 && retentionThreadPasses() > 0) break;
+  if (counts.waiting === 0 && counts.completed === 5 && (retentionThreadPasses() > 0 || Date.now() > started + 3500)) break;
   await new Promise((r) => setTimeout(r, 20));
 }
 await w.close();
@@ -35,10 +38,33 @@ describe('retention thread in the built package', () => {
     assertBuilt();
     const spool = tmpSpool();
     // The process must end by itself after close(): the thread never keeps it alive.
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, join(repoRoot, 'dist'), spool], { timeout: 30_000 });
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, join(repoRoot, 'dist'), spool, '1000', '0', '8'], { timeout: 30_000 });
     const out = JSON.parse(stdout) as { counts: Record<string, number>; passes: number; errors: string[] };
     expect(out.errors).toEqual([]);
     expect(out.counts).toEqual({ completed: 5, waiting: 0 });
     expect(out.passes).toBeGreaterThan(0);
+  });
+
+  it('when the thread cannot start (its module is missing, as in a bundle), retention runs in the process after one error', async () => {
+    assertBuilt();
+    const spool = tmpSpool();
+    // A copy of dist/ inside the repository (so node_modules resolves) without the thread's module.
+    const parent = join(repoRoot, '.tmp');
+    mkdirSync(parent, { recursive: true });
+    const copy = join(parent, `dist-no-thread-${process.pid}`);
+    cpSync(join(repoRoot, 'dist'), copy, { recursive: true });
+    rmSync(join(copy, 'spool', 'retention-thread-main.js'));
+    try {
+      // About 2 s of work at 5 ms a job, 4 at a time: at least two busy passes, each of which
+      // would try (and fail) to start a thread again without the fallback.
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, copy, spool, '1500', '5', '4'], { timeout: 30_000 });
+      const out = JSON.parse(stdout) as { counts: Record<string, number>; passes: number; errors: string[] };
+      expect(out.errors).toHaveLength(1);
+      expect(out.errors[0]).toContain('The retention thread could not start');
+      expect(out.passes).toBe(0);
+      expect(out.counts).toEqual({ completed: 5, waiting: 0 });
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
