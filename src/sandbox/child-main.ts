@@ -8,7 +8,8 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { deserializeError, serializeError, type ChildMessage, type HostMessage, type JobSnapshot, type ProxiedMethod } from './protocol.js';
+import { deserializeError, serializeError } from '../serialized-error.js';
+import type { ChildMessage, HostMessage, JobSnapshot, ProxiedMethod } from './protocol.js';
 
 type ProcessorFn = (job: unknown, token: string | undefined, signal: AbortSignal) => unknown;
 

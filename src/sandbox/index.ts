@@ -21,7 +21,8 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { launchChild, type ChildHandle } from './child-handle.js';
-import { deserializeError, serializeError, PROXIED_METHODS, type ChildMessage, type JobSnapshot, type ProxiedMethod } from './protocol.js';
+import { deserializeError, serializeError } from '../serialized-error.js';
+import { PROXIED_METHODS, type ChildMessage, type JobSnapshot, type ProxiedMethod } from './protocol.js';
 
 export { PROXIED_METHODS } from './protocol.js';
 

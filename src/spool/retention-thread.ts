@@ -14,6 +14,7 @@
 import { Worker as ThreadWorker } from 'node:worker_threads';
 import type { KeepJobs } from '../types.js';
 import { SpoolkitError, type SpoolkitErrorCode } from '../errors.js';
+import { deserializeError, type SerializedError } from '../serialized-error.js';
 import type { FileModes } from './fs.js';
 import { runRetention } from './retention.js';
 import type { QueueStore } from './store.js';
@@ -33,15 +34,16 @@ export interface RetentionRequest {
 /** The thread's answer: jobs removed, or the error as plain data. */
 export type RetentionReply =
   | { seq: number; removed: number; error?: undefined }
-  | { seq: number; removed?: undefined; error: { message: string; code?: string; stack?: string; details?: Record<string, unknown> } };
+  | { seq: number; removed?: undefined; error: SerializedError & { details?: Record<string, unknown> } };
 
 /**
  * The thread's error as the caller would have seen it from a pass run in the process: a
  * SpoolkitError with its code, or an Error carrying the system error's code (EISDIR...).
  */
 function revive(e: NonNullable<RetentionReply['error']>): Error {
-  const err = e.code?.startsWith('ERR_') ? new SpoolkitError(e.code as SpoolkitErrorCode, e.message, e.details ? { details: e.details } : {}) : Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
-  if (e.stack) err.stack = e.stack;
+  if (typeof e.code !== 'string' || !e.code.startsWith('ERR_')) return deserializeError(e);
+  const err = new SpoolkitError(e.code as SpoolkitErrorCode, e.message, e.details ? { details: e.details } : {});
+  if (e.stack !== undefined) err.stack = e.stack;
   return err;
 }
 
