@@ -36,7 +36,7 @@ import { reclaimStalled } from './spool/reclaim.js';
 import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
 import type { QueueStore } from './spool/store.js';
-import { runRetention } from './spool/retention.js';
+import { IN_PROCESS_RETENTION_BUDGET, runRetention } from './spool/retention.js';
 import { runRetentionOnThread } from './spool/retention-thread.js';
 import { emptyTrash, hasParked } from './spool/trash.js';
 import type { Processor, WorkerOptions } from './types.js';
@@ -135,6 +135,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private retentionOnThread: Promise<void> | undefined;
   /** Jobs this Worker had finished (completed or failed) at its last retention pass. */
   private finishedAtRetention = 0;
+  /** The last retention pass stopped at its budget: the next one runs on the retention thread. */
+  private retentionBacklog = false;
   private drainedSent = true;
   private schedulerHost: { close(): Promise<void> } | undefined;
   private slotWakeScheduled = false;
@@ -620,27 +622,33 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   }
 
   /**
-   * A retention pass, at most once a second. After a busy second it runs on the retention thread
-   * (retention-thread.ts), so removing that second's finished jobs does not stall the claim loop;
-   * otherwise it runs here, where a small pass costs less than the round trip.
+   * A retention pass, at most once a second. A pass runs here within a small budget
+   * (IN_PROCESS_RETENTION_BUDGET), so it never stalls the claim loop or lease renewals. After a
+   * busy second, or when the last pass left work behind, it runs on the retention thread instead
+   * (retention-thread.ts), without a budget; a small pass costs less here than the round trip.
    */
   private retention(nowMs: number): void {
     this.nextRetention = nowMs + 1000;
     const finished = this.processed + this.failedCount;
-    const busy = finished - this.finishedAtRetention >= RETENTION_THREAD_MIN_JOBS;
+    const busy = finished - this.finishedAtRetention >= RETENTION_THREAD_MIN_JOBS || this.retentionBacklog;
     this.finishedAtRetention = finished;
     const defaults = { removeOnComplete: this.opts.removeOnComplete, removeOnFail: this.opts.removeOnFail };
     if (this.retentionOnThread) {
       // The previous pass is still running there: this one would only find the lock taken.
     } else if (busy) {
       this.retentionOnThread = runRetentionOnThread(this.store, nowMs, defaults)
-        .then(() => undefined, (err: unknown) => this.emitError(err))
+        .then(
+          (result) => {
+            this.retentionBacklog = result.more;
+          },
+          (err: unknown) => this.emitError(err),
+        )
         .finally(() => {
           this.retentionOnThread = undefined;
         });
     } else {
       try {
-        runRetention(this.store, nowMs, defaults);
+        this.retentionBacklog = runRetention(this.store, nowMs, defaults, IN_PROCESS_RETENTION_BUDGET).more;
       } catch (err) {
         this.emitError(err);
       }

@@ -216,13 +216,20 @@ export class EventTail {
     return `${this.seg}:${this.off}`;
   }
 
+  /** True when the last `read` stopped at its byte limit with more lines available. */
+  truncated = false;
+
   /** Reads every complete line available now (up to about `maxBytes`); `filter` skips lines before parsing. */
   read(maxBytes = 4 * 1024 * 1024, filter?: (line: string) => boolean): LoggedEvent[] {
     const out: LoggedEvent[] = [];
     this.filter = filter;
+    this.truncated = false;
     for (let hops = 0; hops < 16; hops++) {
       const got = this.readSegment(out, maxBytes);
-      if (got === 'more') return out;
+      if (got === 'more') {
+        this.truncated = true;
+        return out;
+      }
       // At the end of this segment: move on only when a later one exists.
       const segs = listSegments(this.dir);
       const later = segs.find((s) => s > this.seg);

@@ -16,7 +16,7 @@ import type { KeepJobs } from '../types.js';
 import { SpoolkitError, type SpoolkitErrorCode } from '../errors.js';
 import { deserializeError, type SerializedError } from '../serialized-error.js';
 import type { FileModes } from './fs.js';
-import { runRetention } from './retention.js';
+import { IN_PROCESS_RETENTION_BUDGET, runRetention, type RetentionResult } from './retention.js';
 import type { QueueStore } from './store.js';
 import { threadEntry } from '../thread-entry.js';
 
@@ -31,10 +31,10 @@ export interface RetentionRequest {
   defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined };
 }
 
-/** The thread's answer: jobs removed, or the error as plain data. */
+/** The thread's answer: what the pass did, or the error as plain data. */
 export type RetentionReply =
-  | { seq: number; removed: number; error?: undefined }
-  | { seq: number; removed?: undefined; error: SerializedError & { details?: Record<string, unknown> } };
+  | { seq: number; result: RetentionResult; error?: undefined }
+  | { seq: number; result?: undefined; error: SerializedError & { details?: Record<string, unknown> } };
 
 /**
  * The thread's error as the caller would have seen it from a pass run in the process: a
@@ -48,7 +48,7 @@ function revive(e: NonNullable<RetentionReply['error']>): Error {
 }
 
 interface Pending {
-  resolve(removed: number): void;
+  resolve(result: RetentionResult): void;
   reject(err: Error): void;
 }
 
@@ -67,13 +67,16 @@ class RetentionThread {
   /** Whether the current thread has answered at least once. */
   private answered = false;
 
-  /** Runs one pass for `store` on the thread; resolves with the number of jobs removed. */
-  run(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<number> {
-    if (this.unusable) return new Promise((resolve) => resolve(runRetention(store, nowMs, defaults)));
+  /**
+   * Runs one pass for `store` on the thread. Where no thread can run, the pass runs here within
+   * the in-process budget, and what it leaves is reported as `more` for the next one.
+   */
+  run(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<RetentionResult> {
+    if (this.unusable) return new Promise((resolve) => resolve(runRetention(store, nowMs, defaults, IN_PROCESS_RETENTION_BUDGET)));
     const thread = this.thread ?? this.start();
     const seq = ++this.seq;
     const req: RetentionRequest = { seq, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults };
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<RetentionResult>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       if (this.pending.size === 1) thread.ref();
       thread.postMessage(req);
@@ -103,7 +106,7 @@ class RetentionThread {
     if (reply.error) p.reject(revive(reply.error));
     else {
       this.passes++;
-      p.resolve(reply.removed);
+      p.resolve(reply.result);
     }
   }
 
@@ -139,7 +142,7 @@ class RetentionThread {
 let shared: RetentionThread | undefined;
 
 /** Runs one retention pass for `store` on this process's retention thread. */
-export function runRetentionOnThread(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<number> {
+export function runRetentionOnThread(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<RetentionResult> {
   shared ??= new RetentionThread();
   return shared.run(store, nowMs, defaults);
 }

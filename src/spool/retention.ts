@@ -7,6 +7,8 @@
  * saved position, keeps the finished ids in order in `retention.json`, and removes the jobs that
  * fall out of the newest `count` or are older than `age`. The setting of the most recent finished
  * job of each kind applies (as in BullMQ, where the finishing job's setting trims the set).
+ * A pass may be given a budget (events read, jobs removed); what it leaves stays in the state and
+ * the event log for the next pass, which it reports as `more`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -72,7 +74,11 @@ function toKeep(k: Keep | undefined, fallback: KeepJobs): KeepJobs | 'forever' {
   return k;
 }
 
-function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: number): string[] {
+/**
+ * Drops the entries of `list` that fall out of `keep`, at most `maxDrop` of them (the rest stay at
+ * the front of the list for the next pass). Returns the dropped ids.
+ */
+function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: number, maxDrop: number): string[] {
   if (keep === 'forever') return [];
   const drop: string[] = [];
   const limit = keep.limit && keep.limit > 0 ? keep.limit : Infinity;
@@ -86,7 +92,7 @@ function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: numbe
     const cutoff = nowMs - keep.age * 1000;
     while (cut < unique.length && unique[cut]![1] < cutoff) cut++;
   }
-  cut = Math.min(cut, limit === Infinity ? cut : limit);
+  cut = Math.min(cut, limit === Infinity ? cut : limit, maxDrop);
   for (let i = 0; i < cut; i++) drop.push(unique[i]![0]);
   list.length = 0;
   list.push(...unique.slice(cut));
@@ -135,19 +141,50 @@ function writeInPlace(store: QueueStore, file: string, text: string): void {
   }
 }
 
-/** Runs one retention pass for a queue. Returns the number of jobs removed (0 when another process holds the lock). */
-export function runRetention(store: QueueStore, nowMs: number, defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined } = {}): number {
+/** How much one pass may do; what is left waits for the next pass. */
+export interface RetentionBudget {
+  /** Most finished jobs removed. */
+  maxRemovals: number;
+  /** Reads of the event log, and about how many bytes each. */
+  maxEventReads: number;
+  maxEventBytes: number;
+}
+
+/**
+ * The budget of a pass run on a worker's own thread: about 10-25 ms of work on a slow disk, so a
+ * pass that finds a large backlog (another process's busy second, a retention setting lowered
+ * by a deploy) never stalls the worker's loop and its lease renewals. The rest goes to the
+ * retention thread (retention-thread.ts), which runs unbounded passes.
+ */
+export const IN_PROCESS_RETENTION_BUDGET: RetentionBudget = { maxRemovals: 500, maxEventReads: 1, maxEventBytes: 1024 * 1024 };
+
+/** A pass without limits (8 reads of up to 8 MiB of events, every removal due). */
+const UNBOUNDED: RetentionBudget = { maxRemovals: Infinity, maxEventReads: 8, maxEventBytes: 8 * 1024 * 1024 };
+
+/** What a pass did: jobs dropped from retention (0 when another process holds the lock), and whether its budget left work behind. */
+export interface RetentionResult {
+  removed: number;
+  more: boolean;
+}
+
+/** Runs one retention pass for a queue, within `budget`. */
+export function runRetention(
+  store: QueueStore,
+  nowMs: number,
+  defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined } = {},
+  budget: RetentionBudget = UNBOUNDED,
+): RetentionResult {
   const lock = path.join(store.dir, 'retention.lock');
   try {
     fs.mkdirSync(lock);
   } catch (err) {
-    if (!isErrno(err, 'EEXIST')) return 0;
+    if (!isErrno(err, 'EEXIST')) return { removed: 0, more: false };
     try {
       if (nowMs - fs.statSync(lock).mtimeMs > LOCK_STALE_MS) fs.rmdirSync(lock);
     } catch {
       // someone else cleaned it
     }
-    return 0;
+    return { removed: 0, more: false };
   }
   try {
     const file = path.join(store.dir, 'retention.json');
@@ -158,9 +195,10 @@ export function runRetention(store: QueueStore, nowMs: number, defaults: { remov
     const state = (copy?.stamp === stamp ? copy.state : loadState(file)) ?? { pos: '0', completed: [], failed: [] };
     const tail = new EventTail(path.join(store.dir, 'events'), state.pos);
     let changed = false;
+    let more = false;
     try {
-      for (let round = 0; round < 8; round++) {
-        const events = tail.read(8 * 1024 * 1024, (line) => line.startsWith('{"e":"completed"') || line.startsWith('{"e":"failed"'));
+      for (let round = 0; round < budget.maxEventReads; round++) {
+        const events = tail.read(budget.maxEventBytes, (line) => line.startsWith('{"e":"completed"') || line.startsWith('{"e":"failed"'));
         for (const e of events) {
           const id = typeof e.a.jobId === 'string' ? e.a.jobId : undefined;
           if (!id || e.k === true) continue;
@@ -176,13 +214,16 @@ export function runRetention(store: QueueStore, nowMs: number, defaults: { remov
         const pos = tail.position();
         if (pos !== state.pos) changed = true;
         state.pos = pos;
-        if (events.length === 0) break;
+        if (!tail.truncated) break;
+        // The last allowed read stopped at its byte limit: the rest waits for the next pass.
+        if (round === budget.maxEventReads - 1) more = true;
       }
     } finally {
       tail.close();
     }
-    const dropC = trim(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED), nowMs);
-    const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs);
+    const dropC = trim(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED), nowMs, budget.maxRemovals);
+    const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs, budget.maxRemovals - dropC.length);
+    if (dropC.length + dropF.length >= budget.maxRemovals) more = true;
     const removed = [...dropC.filter((id) => removeFinished(store, 'completed', id)), ...dropF.filter((id) => removeFinished(store, 'failed', id))];
     removeLogsOf(store, removed);
     // Saving only the read position is an optimisation (re-reading events is harmless), so it is
@@ -193,7 +234,7 @@ export function runRetention(store: QueueStore, nowMs: number, defaults: { remov
       stamp = stampOf(store, file);
     }
     cached.set(file, { stamp, state });
-    return dropC.length + dropF.length;
+    return { removed: dropC.length + dropF.length, more };
   } finally {
     try {
       fs.rmdirSync(lock);

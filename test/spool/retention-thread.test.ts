@@ -4,30 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from '../../src/index.js';
 import { retentionThreadPasses, runRetentionOnThread, stopRetentionThread } from '../../src/spool/retention-thread.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
-
-/** A queue with `n` jobs completed and kept (each keeps the newest 1000), drained by a real Worker. */
-async function completedQueue(n: number): Promise<Queue> {
-  const spool = tmpSpool();
-  const q = track(new Queue('q', { spool }));
-  await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'j', data: { i }, opts: { removeOnComplete: 1000 } })));
-  const w = new Worker('q', async () => 'ok', { spool, concurrency: 8 });
-  await waitFor(async () => (await q.getJobCounts('completed')).completed === n, 10_000, `${n} completed jobs`);
-  await w.close();
-  return q;
-}
-
-/** Makes the next pass keep only the newest `count` completed jobs (the latest event's setting applies). */
-function keepNewest(q: Queue, count: number): void {
-  q.store.events.append('completed', { jobId: 'not-a-job' }, { k: { count } });
-  q.store.events.flush();
-}
+import { completedQueue, keepNewest } from '../fixtures/core/retention.js';
 
 describe('retention on the helper thread', () => {
   it('removes what a pass in the process would remove, files and id names included', async () => {
     const q = await completedQueue(30);
     keepNewest(q, 5);
     // 26 ids fall out of the newest 5: 26 removed from the list (the placeholder id has no file).
-    expect(await runRetentionOnThread(q.store, Date.now(), {})).toBe(26);
+    expect(await runRetentionOnThread(q.store, Date.now(), {})).toEqual({ removed: 26, more: false });
     expect((await q.getJobCounts('completed')).completed).toBe(4);
     const left = fs.readdirSync(path.join(q.store.dir, 'completed'));
     expect(left).toHaveLength(4);
@@ -47,7 +31,7 @@ describe('retention on the helper thread', () => {
     expect(err.code).toBe('EISDIR');
     expect(err.message).toMatch(/^EISDIR/);
     fs.rmdirSync(state);
-    expect(await runRetentionOnThread(q.store, Date.now(), {})).toBe(4);
+    expect((await runRetentionOnThread(q.store, Date.now(), {})).removed).toBe(4);
     expect((await q.getJobCounts('completed')).completed).toBe(0);
   });
 
@@ -62,7 +46,7 @@ describe('retention on the helper thread', () => {
     fs.rmSync(path.join(q.store.dir, 'retention.lock'), { recursive: true, force: true });
     // The ended pass may have removed the jobs before the thread stopped; either way the new
     // thread's pass answers and nothing is left.
-    expect(typeof (await runRetentionOnThread(q.store, Date.now(), {}))).toBe('number');
+    expect(typeof (await runRetentionOnThread(q.store, Date.now(), {})).removed).toBe('number');
     expect(retentionThreadPasses()).toBeGreaterThan(before);
     expect((await q.getJobCounts('completed')).completed).toBe(0);
   });
@@ -93,5 +77,20 @@ describe('retention on the helper thread', () => {
     expect(fromThread?.code).toBe('EISDIR');
     await q.add('after', {});
     await waitFor(async () => (await q.getJobCounts('completed')).completed === 401, 10_000, 'the job added after the error');
+  });
+
+  it('a Worker that meets a backlog it did not make (more than one budgeted pass) sends the rest to the thread', async () => {
+    // 1,200 jobs finished elsewhere and kept; this Worker finishes one job that keeps none.
+    const q = await completedQueue(1200);
+    const spool = q.store.root;
+    const before = retentionThreadPasses();
+    await q.add('last', {}, { removeOnComplete: 0 });
+    const w = track(new Worker('q', async () => 'ok', { spool }));
+    const errors: unknown[] = [];
+    w.on('error', (e) => errors.push(e));
+    // The first pass in the process removes at most 500; the one after goes to the thread.
+    // (The thread's answer may arrive a moment after its removals show.)
+    await waitFor(async () => (await q.getJobCounts('completed')).completed === 0 && retentionThreadPasses() > before, 10_000, 'the backlog removed on the thread');
+    expect(errors).toEqual([]);
   });
 });

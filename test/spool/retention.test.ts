@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { runRetention } from '../../src/spool/retention.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
+import { completedQueue, keepNewest } from '../fixtures/core/retention.js';
 
 function finish(q: Queue, ids: string[], keep: unknown): void {
   for (const id of ids) q.store.events.append('completed', { jobId: id }, { k: keep });
@@ -14,12 +15,38 @@ describe('retention passes', () => {
   it('reads the state another process saved instead of its own copy of an older state', () => {
     const q = track(new Queue('q', { spool: tmpSpool() }));
     finish(q, ['a1', 'a2', 'a3', 'a4', 'a5'], { count: 10 });
-    expect(runRetention(q.store, Date.now())).toBe(0);
+    expect(runRetention(q.store, Date.now()).removed).toBe(0);
     // Another process's pass: it saw the same events, then a job finished there with { count: 1 }.
     const file = path.join(q.store.dir, 'retention.json');
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { pos: string };
     const now = Date.now();
     fs.writeFileSync(file, JSON.stringify({ pos: saved.pos, savedAt: now, completed: [['b1', now], ['b2', now], ['b3', now]], failed: [], keepCompleted: { count: 1 } }));
-    expect(runRetention(q.store, Date.now())).toBe(2);
+    expect(runRetention(q.store, Date.now()).removed).toBe(2);
+  });
+
+  it('a budgeted pass removes at most its share and says more is left; the next passes go on', async () => {
+    const q = await completedQueue(25);
+    keepNewest(q, 0);
+    const budget = { maxRemovals: 10, maxEventReads: 1, maxEventBytes: 1024 * 1024 };
+    // 26 ids fall out (25 jobs and the placeholder): 10, 10, then 6 and nothing left.
+    expect(runRetention(q.store, Date.now(), {}, budget)).toEqual({ removed: 10, more: true });
+    expect((await q.getJobCounts('completed')).completed).toBe(15);
+    expect(runRetention(q.store, Date.now(), {}, budget)).toEqual({ removed: 10, more: true });
+    expect(runRetention(q.store, Date.now(), {}, budget)).toEqual({ removed: 6, more: false });
+    expect((await q.getJobCounts('completed')).completed).toBe(0);
+  });
+
+  it('a pass whose event read stops at its byte budget says more is left, and later passes read on from there', async () => {
+    const q = await completedQueue(20);
+    keepNewest(q, 0);
+    // A few hundred bytes: a handful of event lines per pass.
+    const budget = { maxRemovals: 1000, maxEventReads: 1, maxEventBytes: 400 };
+    const first = runRetention(q.store, Date.now(), {}, budget);
+    expect(first.more).toBe(true);
+    let passes = 1;
+    for (let last = first; last.more && passes < 500; passes++) last = runRetention(q.store, Date.now(), {}, budget);
+    expect(passes).toBeGreaterThan(2);
+    expect(passes).toBeLessThan(500);
+    expect((await q.getJobCounts('completed')).completed).toBe(0);
   });
 });
