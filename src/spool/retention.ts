@@ -42,14 +42,14 @@ interface RetentionState {
  */
 const cached = new Map<string, { stamp: string; state: RetentionState }>();
 
-/** The state file's identity and last change, and the queue directory's (new after `obliterate`). */
-function stampOf(store: QueueStore, file: string): string {
+/** The state file's identity and last change, and the queue directory's (new after `obliterate`); and the file's size. */
+function stampOf(store: QueueStore, file: string): { stamp: string; bytes: number } {
   const dir = fs.statSync(store.dir).ino;
   try {
     const st = fs.statSync(file, { bigint: true });
-    return `${dir}:${st.ino}:${st.size}:${st.mtimeNs}`;
+    return { stamp: `${dir}:${st.ino}:${st.size}:${st.mtimeNs}`, bytes: Number(st.size) };
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return `${dir}:none`;
+    if (isErrno(err, 'ENOENT')) return { stamp: `${dir}:none`, bytes: 0 };
     throw err;
   }
 }
@@ -148,18 +148,23 @@ export interface RetentionBudget {
   /** Reads of the event log, and about how many bytes each. */
   maxEventReads: number;
   maxEventBytes: number;
+  /**
+   * Largest state file handled (its kept ids are parsed, trimmed and written back on every pass
+   * that removes anything, at a cost that grows with their number). A bigger one is left whole.
+   */
+  maxStateBytes: number;
 }
 
 /**
- * The budget of a pass run on a worker's own thread: about 10-25 ms of work on a slow disk, so a
+ * The budget of a pass run on a worker's own thread: a few tens of milliseconds of work on a slow disk, so a
  * pass that finds a large backlog (another process's busy second, a retention setting lowered
  * by a deploy) never stalls the worker's loop and its lease renewals. The rest goes to the
  * retention thread (retention-thread.ts), which runs unbounded passes.
  */
-export const IN_PROCESS_RETENTION_BUDGET: RetentionBudget = { maxRemovals: 500, maxEventReads: 1, maxEventBytes: 1024 * 1024 };
+export const IN_PROCESS_RETENTION_BUDGET: RetentionBudget = { maxRemovals: 250, maxEventReads: 1, maxEventBytes: 256 * 1024, maxStateBytes: 256 * 1024 };
 
 /** A pass without limits (8 reads of up to 8 MiB of events, every removal due). */
-const UNBOUNDED: RetentionBudget = { maxRemovals: Infinity, maxEventReads: 8, maxEventBytes: 8 * 1024 * 1024 };
+const UNBOUNDED: RetentionBudget = { maxRemovals: Infinity, maxEventReads: 8, maxEventBytes: 8 * 1024 * 1024, maxStateBytes: Infinity };
 
 /** What a pass did: jobs dropped from retention (0 when another process holds the lock), and whether its budget left work behind. */
 export interface RetentionResult {
@@ -188,7 +193,10 @@ export function runRetention(
   }
   try {
     const file = path.join(store.dir, 'retention.json');
-    let stamp = stampOf(store, file);
+    const seen = stampOf(store, file);
+    // About 5,000 kept ids: more than a budgeted pass should parse and rewrite.
+    if (seen.bytes > budget.maxStateBytes) return { removed: 0, more: true };
+    let stamp = seen.stamp;
     const copy = cached.get(file);
     // Taken out until the pass succeeds: a pass that throws half-way leaves only the file.
     cached.delete(file);
@@ -231,7 +239,7 @@ export function runRetention(
     if (dropC.length || dropF.length || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {
       state.savedAt = nowMs;
       writeInPlace(store, file, JSON.stringify(state));
-      stamp = stampOf(store, file);
+      stamp = stampOf(store, file).stamp;
     }
     cached.set(file, { stamp, state });
     return { removed: dropC.length + dropF.length, more };

@@ -88,7 +88,7 @@ describe('retention on the helper thread', () => {
     const w = track(new Worker('q', async () => 'ok', { spool }));
     const errors: unknown[] = [];
     w.on('error', (e) => errors.push(e));
-    // The first pass in the process removes at most 500; the one after goes to the thread.
+    // The first pass in the process removes at most 250; the one after goes to the thread.
     // (The thread's answer may arrive a moment after its removals show.)
     await waitFor(async () => (await q.getJobCounts('completed')).completed === 0 && retentionThreadPasses() > before, 10_000, 'the backlog removed on the thread');
     expect(errors).toEqual([]);

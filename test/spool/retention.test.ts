@@ -27,7 +27,7 @@ describe('retention passes', () => {
   it('a budgeted pass removes at most its share and says more is left; the next passes go on', async () => {
     const q = await completedQueue(25);
     keepNewest(q, 0);
-    const budget = { maxRemovals: 10, maxEventReads: 1, maxEventBytes: 1024 * 1024 };
+    const budget = { maxRemovals: 10, maxEventReads: 1, maxEventBytes: 1024 * 1024, maxStateBytes: Infinity };
     // 26 ids fall out (25 jobs and the placeholder): 10, 10, then 6 and nothing left.
     expect(runRetention(q.store, Date.now(), {}, budget)).toEqual({ removed: 10, more: true });
     expect((await q.getJobCounts('completed')).completed).toBe(15);
@@ -40,13 +40,27 @@ describe('retention passes', () => {
     const q = await completedQueue(20);
     keepNewest(q, 0);
     // A few hundred bytes: a handful of event lines per pass.
-    const budget = { maxRemovals: 1000, maxEventReads: 1, maxEventBytes: 400 };
+    const budget = { maxRemovals: 1000, maxEventReads: 1, maxEventBytes: 400, maxStateBytes: Infinity };
     const first = runRetention(q.store, Date.now(), {}, budget);
     expect(first.more).toBe(true);
     let passes = 1;
     for (let last = first; last.more && passes < 500; passes++) last = runRetention(q.store, Date.now(), {}, budget);
     expect(passes).toBeGreaterThan(2);
     expect(passes).toBeLessThan(500);
+    expect((await q.getJobCounts('completed')).completed).toBe(0);
+  });
+
+  it('a budgeted pass leaves a state file bigger than its budget whole, for an unbounded pass', async () => {
+    const q = await completedQueue(40);
+    // An unbounded pass records the 40 kept ids in the state file.
+    expect(runRetention(q.store, Date.now()).removed).toBe(0);
+    const file = path.join(q.store.dir, 'retention.json');
+    const bytes = fs.statSync(file).size;
+    keepNewest(q, 0);
+    const budget = { maxRemovals: 1000, maxEventReads: 1, maxEventBytes: 1024 * 1024, maxStateBytes: bytes - 1 };
+    expect(runRetention(q.store, Date.now(), {}, budget)).toEqual({ removed: 0, more: true });
+    expect((await q.getJobCounts('completed')).completed).toBe(40);
+    expect(runRetention(q.store, Date.now()).removed).toBe(41);
     expect((await q.getJobCounts('completed')).completed).toBe(0);
   });
 });
