@@ -47,6 +47,12 @@ function revive(e: NonNullable<RetentionReply['error']>): Error {
   return err;
 }
 
+/**
+ * Passes where no thread can run: the in-process budget, except that a large state file is
+ * handled too (left whole, nothing would ever be removed).
+ */
+const NO_THREAD_BUDGET = { ...IN_PROCESS_RETENTION_BUDGET, maxStateBytes: Infinity };
+
 interface Pending {
   resolve(result: RetentionResult): void;
   reject(err: Error): void;
@@ -72,7 +78,7 @@ class RetentionThread {
    * the in-process budget, and what it leaves is reported as `more` for the next one.
    */
   run(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<RetentionResult> {
-    if (this.unusable) return new Promise((resolve) => resolve(runRetention(store, nowMs, defaults, IN_PROCESS_RETENTION_BUDGET)));
+    if (this.unusable) return new Promise((resolve) => resolve(runRetention(store, nowMs, defaults, NO_THREAD_BUDGET)));
     const thread = this.thread ?? this.start();
     const seq = ++this.seq;
     const req: RetentionRequest = { seq, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults };

@@ -13,8 +13,14 @@ const script = `
 const dist = process.argv[1];
 const { Queue, Worker } = await import(dist + '/index.js');
 const { retentionThreadPasses } = await import(dist + '/spool/retention-thread.js');
-const [spool, n, jobMs, concurrency] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
+const [spool, n, jobMs, concurrency, bigState] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]), process.argv[6] === 'big-state'];
 const q = new Queue('q', { spool });
+if (bigState) {
+  // A retention state of about 400 KiB (failed jobs kept forever), above the in-process budget.
+  const { writeFileSync } = await import('node:fs');
+  const failed = Array.from({ length: 7000 }, (_, i) => ['kept-for-ever-' + String(i).padStart(30, '0'), Date.now()]);
+  writeFileSync(spool + '/queues/q/retention.json', JSON.stringify({ pos: '0', completed: [], failed, keepFailed: false }));
+}
 await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'j', data: { i } })));
 const work = jobMs > 0 ? () => new Promise((r) => setTimeout(() => r('ok'), jobMs)) : async () => 'ok';
 const w = new Worker('q', work, { spool, concurrency, removeOnComplete: { count: 5 } });
@@ -62,6 +68,24 @@ describe('retention thread in the built package', () => {
       expect(out.errors).toHaveLength(1);
       expect(out.errors[0]).toContain('The retention thread could not start');
       expect(out.passes).toBe(0);
+      expect(out.counts).toEqual({ completed: 5, waiting: 0 });
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('without a thread, a retention state too big for the in-process budget is still trimmed', async () => {
+    assertBuilt();
+    const spool = tmpSpool();
+    const parent = join(repoRoot, '.tmp');
+    mkdirSync(parent, { recursive: true });
+    const copy = join(parent, `dist-no-thread-big-${process.pid}`);
+    cpSync(join(repoRoot, 'dist'), copy, { recursive: true });
+    rmSync(join(copy, 'spool', 'retention-thread-main.js'));
+    try {
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, copy, spool, '600', '0', '8', 'big-state'], { timeout: 30_000 });
+      const out = JSON.parse(stdout) as { counts: Record<string, number>; passes: number; errors: string[] };
+      expect(out.errors).toHaveLength(1);
       expect(out.counts).toEqual({ completed: 5, waiting: 0 });
     } finally {
       rmSync(copy, { recursive: true, force: true });
