@@ -20,6 +20,7 @@ export type SpoolkitErrorCode =
   | 'ERR_JOB_TIMEOUT'
   | 'ERR_NOT_SUPPORTED'
   | 'ERR_CLOSED'
+  | 'ERR_HELPER_THREAD' // a helper thread (retention) could not start, or ended during its work
   | 'ERR_GENERATE_CONFLICT'
   | 'ERR_DOCKER';
 

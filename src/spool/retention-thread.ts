@@ -130,9 +130,9 @@ class RetentionThread {
     const detail = cause.message;
     if (!this.answered) {
       this.unusable = true;
-      this.fail(thread, new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The retention thread could not start (${detail}); retention passes run in the worker's own thread from now on.`, { cause }));
+      this.fail(thread, new SpoolkitError('ERR_HELPER_THREAD', `The retention thread could not start (${detail}); retention passes run in the worker's own thread from now on.`, { cause }));
     } else {
-      this.fail(thread, new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The retention thread ended during a pass (${detail}); the next busy pass starts a new one.`, { cause }));
+      this.fail(thread, new SpoolkitError('ERR_HELPER_THREAD', `The retention thread ended during a pass (${detail}); the next busy pass starts a new one.`, { cause }));
     }
   }
 

@@ -25,7 +25,7 @@ await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'j', data: { i } })
 const work = jobMs > 0 ? () => new Promise((r) => setTimeout(() => r('ok'), jobMs)) : async () => 'ok';
 const w = new Worker('q', work, { spool, concurrency, removeOnComplete: { count: 5 } });
 const errors = [];
-w.on('error', (e) => errors.push(e.message));
+w.on('error', (e) => errors.push(e.code + ' ' + e.message));
 const started = Date.now();
 const deadline = started + 15000;
 let counts;
@@ -66,7 +66,7 @@ describe('retention thread in the built package', () => {
       const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, copy, spool, '1500', '5', '4'], { timeout: 30_000 });
       const out = JSON.parse(stdout) as { counts: Record<string, number>; passes: number; errors: string[] };
       expect(out.errors).toHaveLength(1);
-      expect(out.errors[0]).toContain('The retention thread could not start');
+      expect(out.errors[0]).toMatch(/^ERR_HELPER_THREAD The retention thread could not start/);
       expect(out.passes).toBe(0);
       expect(out.counts).toEqual({ completed: 5, waiting: 0 });
     } finally {
