@@ -636,7 +636,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (this.retentionOnThread) {
       // The previous pass is still running there: this one would only find the lock taken.
     } else if (busy) {
-      this.retentionOnThread = runRetentionOnThread(this.store, nowMs, defaults)
+      // Started from a promise, so nothing thrown on the way can escape into the claim loop.
+      this.retentionOnThread = Promise.resolve()
+        .then(() => runRetentionOnThread(this.store, nowMs, defaults))
         .then(
           (result) => {
             this.retentionBacklog = result.more;

@@ -53,6 +53,10 @@ function revive(e: NonNullable<RetentionReply['error']>): Error {
  */
 const NO_THREAD_BUDGET = { ...IN_PROCESS_RETENTION_BUDGET, maxStateBytes: Infinity };
 
+function cannotStart(cause: Error): SpoolkitError {
+  return new SpoolkitError('ERR_HELPER_THREAD', `The retention thread could not start (${cause.message}); retention passes run in the worker's own thread from now on.`, { cause });
+}
+
 interface Pending {
   resolve(result: RetentionResult): void;
   reject(err: Error): void;
@@ -79,7 +83,14 @@ class RetentionThread {
    */
   run(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<RetentionResult> {
     if (this.unusable) return new Promise((resolve) => resolve(runRetention(store, nowMs, defaults, NO_THREAD_BUDGET)));
-    const thread = this.thread ?? this.start();
+    let thread: ThreadWorker;
+    try {
+      thread = this.thread ?? this.start();
+    } catch (err) {
+      // Refused at once (Node's permission model without --allow-worker, a thread limit).
+      this.unusable = true;
+      return Promise.reject(cannotStart(err instanceof Error ? err : new Error(String(err))));
+    }
     const seq = ++this.seq;
     const req: RetentionRequest = { seq, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults };
     return new Promise<RetentionResult>((resolve, reject) => {
@@ -127,12 +138,11 @@ class RetentionThread {
   /** The thread ended on its own: before it ever answered it cannot start here, so passes stay in the process from now on. */
   private ended(thread: ThreadWorker, cause: Error): void {
     if (this.thread !== thread) return;
-    const detail = cause.message;
     if (!this.answered) {
       this.unusable = true;
-      this.fail(thread, new SpoolkitError('ERR_HELPER_THREAD', `The retention thread could not start (${detail}); retention passes run in the worker's own thread from now on.`, { cause }));
+      this.fail(thread, cannotStart(cause));
     } else {
-      this.fail(thread, new SpoolkitError('ERR_HELPER_THREAD', `The retention thread ended during a pass (${detail}); the next busy pass starts a new one.`, { cause }));
+      this.fail(thread, new SpoolkitError('ERR_HELPER_THREAD', `The retention thread ended during a pass (${cause.message}); the next busy pass starts a new one.`, { cause }));
     }
   }
 

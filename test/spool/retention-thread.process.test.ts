@@ -91,4 +91,16 @@ describe('retention thread in the built package', () => {
       rmSync(copy, { recursive: true, force: true });
     }
   });
+
+  it("where threads are refused at once (Node's permission model without --allow-worker), the Worker goes on and retention runs in the process", async () => {
+    assertBuilt();
+    const spool = tmpSpool();
+    // umask 002 first: the permission model also refuses fchmod, which a stricter umask would need.
+    const flags = ['--experimental-permission', '--allow-fs-read=*', '--allow-fs-write=*', '--no-warnings', '--input-type=module'];
+    const { stdout } = await run(process.execPath, [...flags, '-e', `process.umask(0o002);\n${script}`, join(repoRoot, 'dist'), spool, '1000', '0', '8'], { timeout: 30_000 });
+    const out = JSON.parse(stdout) as { counts: Record<string, number>; passes: number; errors: string[] };
+    expect(out.errors).toEqual([expect.stringMatching(/^ERR_HELPER_THREAD The retention thread could not start/)]);
+    expect(out.passes).toBe(0);
+    expect(out.counts).toEqual({ completed: 5, waiting: 0 });
+  });
 });
