@@ -13,7 +13,7 @@
 //   --runs N        runs per case (default 3)
 //   --quick         small sizes and one run: a smoke test of the harness (not for reporting)
 //   --big           also measure with 1,000,000 jobs waiting (several minutes; --big-n to change)
-//   --only a,b      only these groups: enqueue, drain, cycle, latency, deletes, health, big
+//   --only a,b      only these groups: enqueue, drain, cycle, latency, deletes, health, backlog, big
 //   --no-bullmq     skip BullMQ even when redis-server is available
 //   --worktree      measure the working tree (builds dist/) instead of the last commit
 //   --no-build      with --worktree: use dist/ as it is
@@ -43,8 +43,8 @@ const settleMs = Number(argv['settle-ms'] ?? (quick ? 100 : 1000));
 const outDir = path.resolve(root, String(argv.out ?? 'bench/results'));
 const base = argv.dir ? path.resolve(String(argv.dir)) : path.join(root, '.tmp', 'bench');
 const sizes = quick
-  ? { n: 1000, durableN: 300, latencyCount: 200, rate: 200, healthN: 2000, bigN: 20_000 }
-  : { n: 10_000, durableN: 2_000, latencyCount: 1_000, rate: 200, healthN: 100_000, bigN: Number(argv['big-n'] ?? 1_000_000) };
+  ? { n: 1000, durableN: 300, latencyCount: 200, rate: 200, healthN: 2000, backlogN: 2000, bigN: 20_000 }
+  : { n: 10_000, durableN: 2_000, latencyCount: 1_000, rate: 200, healthN: 100_000, backlogN: 50_000, bigN: Number(argv['big-n'] ?? 1_000_000) };
 
 function log(msg) {
   process.stderr.write(`${msg}\n`);
@@ -82,6 +82,9 @@ function summarize(metric, results) {
       p99Ms: median(results.map((r) => r.p99Ms)),
       maxMs: median(results.map((r) => r.maxMs)),
     };
+  }
+  if (metric === 'backlog') {
+    return { n: results[0].n, maxStallMs: median(results.map((r) => r.maxStallMs)), goneSeconds: median(results.map((r) => r.goneSeconds)) };
   }
   return results[0];
 }
@@ -201,6 +204,7 @@ function brief(metric, r) {
   if (metric === 'opsPerSec') return `${Math.round(r.opsPerSec)}/s`;
   if (metric === 'latency') return `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`;
   if (metric === 'health') return `${r.wallMsMedian?.toFixed(0)} ms, ${r.rssMbMedian?.toFixed(0)} MB, exit ${r.exitCode}`;
+  if (metric === 'backlog') return `longest stall ${r.maxStallMs.toFixed(0)} ms, gone in ${r.goneSeconds.toFixed(1)} s`;
   if (metric === 'big') return `build ${Math.round(r.buildPerSec)}/s; at ${r.n}: add ${Math.round(r.atBig.addPerSec)}/s, drain ${Math.round(r.atBig.drainPerSec)}/s`;
   return JSON.stringify(r);
 }

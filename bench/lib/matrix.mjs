@@ -3,11 +3,11 @@
 // the case program under bench/cases/, its parameters, and how to read its headline number.
 
 /**
- * @typedef {{ group: string; label: string; system: string; caseName: string; params: Record<string, unknown>; metric: 'opsPerSec' | 'latency' | 'health' | 'big'; runs?: number }} CaseSpec
+ * @typedef {{ group: string; label: string; system: string; caseName: string; params: Record<string, unknown>; metric: 'opsPerSec' | 'latency' | 'health' | 'big' | 'backlog'; runs?: number }} CaseSpec
  */
 
 /**
- * @param {{ n: number; latencyCount: number; rate: number; durableN: number; healthN: number; bigN: number; big: boolean; bullmq: boolean }} o
+ * @param {{ n: number; latencyCount: number; rate: number; durableN: number; healthN: number; backlogN: number; bigN: number; big: boolean; bullmq: boolean }} o
  * @returns {CaseSpec[]}
  */
 export function buildMatrix(o) {
@@ -66,6 +66,9 @@ export function buildMatrix(o) {
 
   // Health
   m.push({ group: 'health', label: `spoolkit health with ${o.healthN.toLocaleString('en-US')} waiting`, system: 'spoolkit', caseName: 'health', params: { n: o.healthN, calls: 5 }, metric: 'health', runs: 1 });
+
+  // Retention of a backlog of finished jobs: the worker's longest event-loop stall
+  m.push({ group: 'backlog', label: `retention of ${o.backlogN.toLocaleString('en-US')} finished jobs`, system: 'spoolkit-fast', caseName: 'backlog', params: { n: o.backlogN }, metric: 'backlog' });
 
   // Huge backlog
   if (o.big) {

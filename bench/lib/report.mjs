@@ -12,6 +12,7 @@ function value(c) {
   if (c.metric === 'opsPerSec') return `${fmtRate(m.opsPerSec)}/s`;
   if (c.metric === 'latency') return `p50 ${fmtMs(m.p50Ms)} ms, p99 ${fmtMs(m.p99Ms)} ms`;
   if (c.metric === 'health') return `${m.wallMsMedian?.toFixed(0)} ms wall, ${m.rssMbMedian?.toFixed(0) ?? '?'} MB RSS, exit ${m.exitCode} (bare node ${m.nodeBareMs?.toFixed(0)} ms)`;
+  if (c.metric === 'backlog') return `the worker's event loop stalled at most ${m.maxStallMs.toFixed(0)} ms; backlog gone in ${m.goneSeconds.toFixed(1)} s`;
   if (c.metric === 'big') {
     return `backlog built at ${fmtRate(m.buildPerSec)}/s; add ${fmtRate(m.atSmall.addPerSec)} -> ${fmtRate(m.atBig.addPerSec)}/s, addBulk ${fmtRate(m.atSmall.addBulkPerSec)} -> ${fmtRate(m.atBig.addBulkPerSec)}/s, drain(c8) ${fmtRate(m.atSmall.drainPerSec)} -> ${fmtRate(m.atBig.drainPerSec)}/s (${m.small} -> ${m.n} waiting)`;
   }
@@ -67,6 +68,8 @@ export function headlineMarkdown(report) {
   out.push(`Raw fs with fsync of file and directory (write+fsync+rename+fsync): ${rate(fsyncRaw)} jobs/s; spoolkit durable runs ${report.options.sizes.durableN.toLocaleString('en-US')} jobs per enqueue case.`);
   const health = report.cases.find((c) => c.group === 'health');
   if (health?.median) out.push(`\`spoolkit health\` with ${health.median.n.toLocaleString('en-US')} waiting jobs: ${value(health)}.`);
+  const backlog = report.cases.find((c) => c.group === 'backlog');
+  if (backlog?.median) out.push(`Retention of ${backlog.median.n.toLocaleString('en-US')} finished jobs at once: ${value(backlog)}.`);
   for (const big of report.cases.filter((c) => c.group === 'big')) out.push(`${big.system}, ${big.label}: ${value(big)}.`);
   out.push('');
   const commits = [...new Set(report.cases.map((c) => c.commit ?? report.merged?.keptCommit ?? report.spoolkit?.commit).filter(Boolean).map((c) => String(c).slice(0, 7)))];
