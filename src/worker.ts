@@ -133,6 +133,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private nextRetention = 0;
   private trashEmptying: Promise<void> | undefined;
   private retentionOnThread: Promise<void> | undefined;
+  /** Stops the pass on the retention thread when this Worker closes. */
+  private retentionAbort: AbortController | undefined;
   /** Jobs this Worker had finished (completed or failed) at its last retention pass. */
   private finishedAtRetention = 0;
   /** The last retention pass stopped at its budget: the next one runs on the retention thread. */
@@ -298,6 +300,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         }
         await this.running?.catch(() => undefined);
         await this.trashEmptying;
+        // A long pass on the thread stops before its next removal; what it leaves waits for the next pass.
+        this.retentionAbort?.abort();
         await this.retentionOnThread;
         this.teardown();
         await this.schedulerHost?.close();
@@ -637,8 +641,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       // The previous pass is still running there: this one would only find the lock taken.
     } else if (busy) {
       // Started from a promise, so nothing thrown on the way can escape into the claim loop.
+      const abort = (this.retentionAbort = new AbortController());
       this.retentionOnThread = Promise.resolve()
-        .then(() => runRetentionOnThread(this.store, nowMs, defaults))
+        .then(() => runRetentionOnThread(this.store, nowMs, defaults, abort.signal))
         .then(
           (result) => {
             this.retentionBacklog = result.more;
@@ -647,6 +652,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         )
         .finally(() => {
           this.retentionOnThread = undefined;
+          this.retentionAbort = undefined;
         });
     } else {
       try {

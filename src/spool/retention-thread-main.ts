@@ -14,7 +14,8 @@ if (port) {
     let reply: RetentionReply;
     try {
       const store = QueueStore.open(req.root, req.name, { durability: req.durability, modes: req.modes });
-      reply = { seq: req.seq, result: runRetention(store, req.nowMs, req.defaults) };
+      const stop = new Int32Array(req.stop);
+      reply = { seq: req.seq, result: runRetention(store, req.nowMs, req.defaults, undefined, () => Atomics.load(stop, 0) === 1) };
     } catch (err) {
       const details = (err as { details?: unknown } | null)?.details;
       reply = { seq: req.seq, error: { ...serializeError(err), ...(details && typeof details === 'object' ? { details: details as Record<string, unknown> } : {}) } };

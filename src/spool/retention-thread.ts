@@ -29,6 +29,8 @@ export interface RetentionRequest {
   modes: FileModes;
   nowMs: number;
   defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined };
+  /** One 32-bit flag the caller sets to 1 to stop the pass before its next removal. */
+  stop: SharedArrayBuffer;
 }
 
 /** The thread's answer: what the pass did, or the error as plain data. */
@@ -81,8 +83,8 @@ class RetentionThread {
    * Runs one pass for `store` on the thread. Where no thread can run, the pass runs here within
    * the in-process budget, and what it leaves is reported as `more` for the next one.
    */
-  run(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<RetentionResult> {
-    if (this.unusable) return new Promise((resolve) => resolve(runRetention(store, nowMs, defaults, NO_THREAD_BUDGET)));
+  run(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults'], signal?: AbortSignal): Promise<RetentionResult> {
+    if (this.unusable) return new Promise((resolve) => resolve(runRetention(store, nowMs, defaults, NO_THREAD_BUDGET, () => signal?.aborted === true)));
     let thread: ThreadWorker;
     try {
       thread = this.thread ?? this.start();
@@ -92,7 +94,13 @@ class RetentionThread {
       return Promise.reject(cannotStart(err instanceof Error ? err : new Error(String(err))));
     }
     const seq = ++this.seq;
-    const req: RetentionRequest = { seq, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults };
+    const stop = new SharedArrayBuffer(4);
+    if (signal) {
+      const raise = (): void => void Atomics.store(new Int32Array(stop), 0, 1);
+      if (signal.aborted) raise();
+      else signal.addEventListener('abort', raise, { once: true });
+    }
+    const req: RetentionRequest = { seq, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults, stop };
     return new Promise<RetentionResult>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       if (this.pending.size === 1) thread.ref();
@@ -157,10 +165,13 @@ class RetentionThread {
 
 let shared: RetentionThread | undefined;
 
-/** Runs one retention pass for `store` on this process's retention thread. */
-export function runRetentionOnThread(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults']): Promise<RetentionResult> {
+/**
+ * Runs one retention pass for `store` on this process's retention thread. Aborting `signal` stops
+ * the pass before its next removal (it then resolves with `more: true`; nothing is lost).
+ */
+export function runRetentionOnThread(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults'], signal?: AbortSignal): Promise<RetentionResult> {
   shared ??= new RetentionThread();
-  return shared.run(store, nowMs, defaults);
+  return shared.run(store, nowMs, defaults, signal);
 }
 
 /** Ends this process's retention thread, if one runs (tests; a later pass starts a new one). */

@@ -27,8 +27,8 @@ type Keep = boolean | number | KeepJobs;
 interface RetentionState {
   pos: string;
   savedAt?: number;
-  completed: [string, number][];
-  failed: [string, number][];
+  completed: Entry[];
+  failed: Entry[];
   keepCompleted?: Keep;
   keepFailed?: Keep;
 }
@@ -74,13 +74,15 @@ function toKeep(k: Keep | undefined, fallback: KeepJobs): KeepJobs | 'forever' {
   return k;
 }
 
+type Entry = [id: string, finishedMs: number];
+
 /**
  * Drops the entries of `list` that fall out of `keep`, at most `maxDrop` of them (the rest stay at
- * the front of the list for the next pass). Returns the dropped ids.
+ * the front of the list for the next pass). Returns the dropped entries, oldest first.
  */
-function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: number, maxDrop: number): string[] {
+function trim(list: Entry[], keep: KeepJobs | 'forever', nowMs: number, maxDrop: number): Entry[] {
   if (keep === 'forever') return [];
-  const drop: string[] = [];
+  const drop: Entry[] = [];
   const limit = keep.limit && keep.limit > 0 ? keep.limit : Infinity;
   // Newest last; keep the latest entry per id.
   const latest = new Map<string, number>();
@@ -93,7 +95,7 @@ function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: numbe
     while (cut < unique.length && unique[cut]![1] < cutoff) cut++;
   }
   cut = Math.min(cut, limit === Infinity ? cut : limit, maxDrop);
-  for (let i = 0; i < cut; i++) drop.push(unique[i]![0]);
+  for (let i = 0; i < cut; i++) drop.push(unique[i]!);
   list.length = 0;
   list.push(...unique.slice(cut));
   return drop;
@@ -105,6 +107,19 @@ function trim(list: [string, number][], keep: KeepJobs | 'forever', nowMs: numbe
  */
 function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: string): boolean {
   return discardJobFile(store, id, store.filePath(place, id));
+}
+
+/**
+ * Removes dropped jobs in order until `shouldStop`, adding the ids whose files it removed to
+ * `removed`. Returns how many entries it dealt with (a file already gone counts as dealt with).
+ */
+function removeDropped(store: QueueStore, place: 'completed' | 'failed', dropped: Entry[], removed: string[], shouldStop: () => boolean): number {
+  for (let i = 0; i < dropped.length; i++) {
+    if (shouldStop()) return i;
+    const id = dropped[i]![0];
+    if (removeFinished(store, place, id)) removed.push(id);
+  }
+  return dropped.length;
 }
 
 /**
@@ -172,12 +187,16 @@ export interface RetentionResult {
   more: boolean;
 }
 
-/** Runs one retention pass for a queue, within `budget`. */
+/**
+ * Runs one retention pass for a queue, within `budget`. `shouldStop` is asked before each removal
+ * (a closing Worker); the entries not reached go back into the state for the next pass.
+ */
 export function runRetention(
   store: QueueStore,
   nowMs: number,
   defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined } = {},
   budget: RetentionBudget = UNBOUNDED,
+  shouldStop: () => boolean = () => false,
 ): RetentionResult {
   const lock = path.join(store.dir, 'retention.lock');
   try {
@@ -232,17 +251,23 @@ export function runRetention(
     const dropC = trim(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED), nowMs, budget.maxRemovals);
     const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs, budget.maxRemovals - dropC.length);
     if (dropC.length + dropF.length >= budget.maxRemovals) more = true;
-    const removed = [...dropC.filter((id) => removeFinished(store, 'completed', id)), ...dropF.filter((id) => removeFinished(store, 'failed', id))];
+    const removed: string[] = [];
+    const doneC = removeDropped(store, 'completed', dropC, removed, shouldStop);
+    const doneF = removeDropped(store, 'failed', dropF, removed, shouldStop);
+    // Entries not reached before a stop go back to the front, oldest first, as they were.
+    if (doneC < dropC.length) state.completed = dropC.slice(doneC).concat(state.completed);
+    if (doneF < dropF.length) state.failed = dropF.slice(doneF).concat(state.failed);
+    if (doneC < dropC.length || doneF < dropF.length) more = true;
     removeLogsOf(store, removed);
     // Saving only the read position is an optimisation (re-reading events is harmless), so it is
     // saved at most every 10 s unless jobs were removed.
-    if (dropC.length || dropF.length || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {
+    if (doneC || doneF || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {
       state.savedAt = nowMs;
       writeInPlace(store, file, JSON.stringify(state));
       stamp = stampOf(store, file).stamp;
     }
     cached.set(file, { stamp, state });
-    return { removed: dropC.length + dropF.length, more };
+    return { removed: doneC + doneF, more };
   } finally {
     try {
       fs.rmdirSync(lock);

@@ -93,4 +93,15 @@ describe('retention on the helper thread', () => {
     await waitFor(async () => (await q.getJobCounts('completed')).completed === 0 && retentionThreadPasses() > before, 10_000, 'the backlog removed on the thread');
     expect(errors).toEqual([]);
   });
+
+  it('an aborted signal stops the pass on the thread before its next removal; nothing is lost', async () => {
+    const q = await completedQueue(20);
+    keepNewest(q, 0);
+    const abort = new AbortController();
+    abort.abort();
+    expect(await runRetentionOnThread(q.store, Date.now(), {}, abort.signal)).toEqual({ removed: 0, more: true });
+    expect((await q.getJobCounts('completed')).completed).toBe(20);
+    expect((await runRetentionOnThread(q.store, Date.now(), {})).removed).toBe(21);
+    expect((await q.getJobCounts('completed')).completed).toBe(0);
+  });
 });

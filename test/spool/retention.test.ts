@@ -63,4 +63,16 @@ describe('retention passes', () => {
     expect(runRetention(q.store, Date.now()).removed).toBe(41);
     expect((await q.getJobCounts('completed')).completed).toBe(0);
   });
+
+  it('a pass told to stop puts the entries it did not reach back in order, and the next pass removes exactly those', async () => {
+    const q = await completedQueue(30);
+    keepNewest(q, 5);
+    // The newest 5 are jobs 27-30 and the placeholder: jobs 1-26 fall out.
+    let asked = 0;
+    expect(runRetention(q.store, Date.now(), {}, undefined, () => ++asked > 10)).toEqual({ removed: 10, more: true });
+    expect((await q.getJobCounts('completed')).completed).toBe(20);
+    expect(runRetention(q.store, Date.now()).removed).toBe(16);
+    const left = (await q.getJobs(['completed'])).map((j) => Number(j.id)).sort((a, b) => a - b);
+    expect(left).toEqual([27, 28, 29, 30]);
+  });
 });
