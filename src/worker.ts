@@ -132,9 +132,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private nextSchedulerRun = 0;
   private nextRetention = 0;
   private trashEmptying: Promise<void> | undefined;
-  private retentionOnThread: Promise<void> | undefined;
-  /** Stops the pass on the retention thread when this Worker closes. */
-  private retentionAbort: AbortController | undefined;
+  /** This Worker's pass on the retention thread, while it runs, and how to stop it (on close). */
+  private threadPass: { done: Promise<void>; abort: AbortController } | undefined;
   /** Jobs this Worker had finished (completed or failed) at its last retention pass. */
   private finishedAtRetention = 0;
   /** The last retention pass stopped at its budget: the next one runs on the retention thread. */
@@ -301,8 +300,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         await this.running?.catch(() => undefined);
         await this.trashEmptying;
         // A long pass on the thread stops before its next removal; what it leaves waits for the next pass.
-        this.retentionAbort?.abort();
-        await this.retentionOnThread;
+        this.threadPass?.abort.abort();
+        await this.threadPass?.done;
         this.teardown();
         await this.schedulerHost?.close();
         if (this.sandbox) await this.sandbox.close().catch((err: unknown) => this.emitError(err));
@@ -637,12 +636,12 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     const busy = finished - this.finishedAtRetention >= RETENTION_THREAD_MIN_JOBS || this.retentionBacklog;
     this.finishedAtRetention = finished;
     const defaults = { removeOnComplete: this.opts.removeOnComplete, removeOnFail: this.opts.removeOnFail };
-    if (this.retentionOnThread) {
+    if (this.threadPass) {
       // The previous pass is still running there: this one would only find the lock taken.
     } else if (busy) {
       // Started from a promise, so nothing thrown on the way can escape into the claim loop.
-      const abort = (this.retentionAbort = new AbortController());
-      this.retentionOnThread = Promise.resolve()
+      const abort = new AbortController();
+      const done = Promise.resolve()
         .then(() => runRetentionOnThread(this.store, nowMs, defaults, abort.signal))
         .then(
           (result) => {
@@ -651,9 +650,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           (err: unknown) => this.emitError(err),
         )
         .finally(() => {
-          this.retentionOnThread = undefined;
-          this.retentionAbort = undefined;
+          this.threadPass = undefined;
         });
+      this.threadPass = { done, abort };
     } else {
       try {
         this.retentionBacklog = runRetention(this.store, nowMs, defaults, IN_PROCESS_RETENTION_BUDGET).more;
