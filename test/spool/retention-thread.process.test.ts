@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ const w = new Worker('q', work, { spool, concurrency, removeOnComplete: { count:
 const errors = [];
 w.on('error', (e) => errors.push(e.code + ' ' + e.message));
 const started = Date.now();
-const deadline = started + 15000;
+const deadline = started + 25000;
 let counts;
 while (Date.now() < deadline) {
   counts = await q.getJobCounts('completed', 'waiting');
@@ -39,13 +39,40 @@ await q.close();
 console.log(JSON.stringify({ counts, passes: retentionThreadPasses(), errors }));
 `;
 
+interface ScriptOutput {
+  counts: Record<string, number>;
+  passes: number;
+  errors: string[];
+}
+
+/** Runs the script against the build at `dist` and returns what it printed. */
+async function runScript(dist: string, args: string[], nodeFlags: string[] = [], prelude = ''): Promise<ScriptOutput> {
+  const { stdout } = await run(process.execPath, [...nodeFlags, '--input-type=module', '-e', `${prelude}${script}`, dist, ...args], { timeout: 45_000 });
+  return JSON.parse(stdout) as ScriptOutput;
+}
+
+/**
+ * Calls `fn` with a copy of dist/ that lacks the thread's module, as a bundle might. The copy sits
+ * inside the repository so that node_modules resolves, and is removed afterwards.
+ */
+async function withoutThreadModule<T>(fn: (dist: string) => Promise<T>): Promise<T> {
+  const parent = join(repoRoot, '.tmp');
+  mkdirSync(parent, { recursive: true });
+  const copy = mkdtempSync(join(parent, 'dist-no-thread-'));
+  cpSync(join(repoRoot, 'dist'), copy, { recursive: true });
+  rmSync(join(copy, 'spool', 'retention-thread-main.js'));
+  try {
+    return await fn(copy);
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
 describe('retention thread in the built package', () => {
   it('a draining Worker trims finished jobs on the thread, and the process exits on its own', async () => {
     assertBuilt();
-    const spool = tmpSpool();
     // The process must end by itself after close(): the thread never keeps it alive.
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, join(repoRoot, 'dist'), spool, '1000', '0', '8'], { timeout: 30_000 });
-    const out = JSON.parse(stdout) as { counts: Record<string, number>; passes: number; errors: string[] };
+    const out = await runScript(join(repoRoot, 'dist'), [tmpSpool(), '1000', '0', '8']);
     expect(out.errors).toEqual([]);
     expect(out.counts).toEqual({ completed: 5, waiting: 0 });
     expect(out.passes).toBeGreaterThan(0);
@@ -53,52 +80,27 @@ describe('retention thread in the built package', () => {
 
   it('when the thread cannot start (its module is missing, as in a bundle), retention runs in the process after one error', async () => {
     assertBuilt();
-    const spool = tmpSpool();
-    // A copy of dist/ inside the repository (so node_modules resolves) without the thread's module.
-    const parent = join(repoRoot, '.tmp');
-    mkdirSync(parent, { recursive: true });
-    const copy = join(parent, `dist-no-thread-${process.pid}`);
-    cpSync(join(repoRoot, 'dist'), copy, { recursive: true });
-    rmSync(join(copy, 'spool', 'retention-thread-main.js'));
-    try {
-      // About 2 s of work at 5 ms a job, 4 at a time: at least two busy passes, each of which
-      // would try (and fail) to start a thread again without the fallback.
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, copy, spool, '1500', '5', '4'], { timeout: 30_000 });
-      const out = JSON.parse(stdout) as { counts: Record<string, number>; passes: number; errors: string[] };
-      expect(out.errors).toHaveLength(1);
-      expect(out.errors[0]).toMatch(/^ERR_HELPER_THREAD The retention thread could not start/);
-      expect(out.passes).toBe(0);
-      expect(out.counts).toEqual({ completed: 5, waiting: 0 });
-    } finally {
-      rmSync(copy, { recursive: true, force: true });
-    }
+    // About 2 s of work at 5 ms a job, 4 at a time: at least two busy passes, each of which
+    // would try (and fail) to start a thread again without the fallback.
+    const out = await withoutThreadModule((dist) => runScript(dist, [tmpSpool(), '1500', '5', '4']));
+    expect(out.errors).toHaveLength(1);
+    expect(out.errors[0]).toMatch(/^ERR_HELPER_THREAD The retention thread could not start/);
+    expect(out.passes).toBe(0);
+    expect(out.counts).toEqual({ completed: 5, waiting: 0 });
   });
 
   it('without a thread, a retention state too big for the in-process budget is still trimmed', async () => {
     assertBuilt();
-    const spool = tmpSpool();
-    const parent = join(repoRoot, '.tmp');
-    mkdirSync(parent, { recursive: true });
-    const copy = join(parent, `dist-no-thread-big-${process.pid}`);
-    cpSync(join(repoRoot, 'dist'), copy, { recursive: true });
-    rmSync(join(copy, 'spool', 'retention-thread-main.js'));
-    try {
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, copy, spool, '600', '0', '8', 'big-state'], { timeout: 30_000 });
-      const out = JSON.parse(stdout) as { counts: Record<string, number>; passes: number; errors: string[] };
-      expect(out.errors).toHaveLength(1);
-      expect(out.counts).toEqual({ completed: 5, waiting: 0 });
-    } finally {
-      rmSync(copy, { recursive: true, force: true });
-    }
+    const out = await withoutThreadModule((dist) => runScript(dist, [tmpSpool(), '600', '0', '8', 'big-state']));
+    expect(out.errors).toHaveLength(1);
+    expect(out.counts).toEqual({ completed: 5, waiting: 0 });
   });
 
   it("where threads are refused at once (Node's permission model without --allow-worker), the Worker goes on and retention runs in the process", async () => {
     assertBuilt();
-    const spool = tmpSpool();
     // umask 002 first: the permission model also refuses fchmod, which a stricter umask would need.
-    const flags = ['--experimental-permission', '--allow-fs-read=*', '--allow-fs-write=*', '--no-warnings', '--input-type=module'];
-    const { stdout } = await run(process.execPath, [...flags, '-e', `process.umask(0o002);\n${script}`, join(repoRoot, 'dist'), spool, '1000', '0', '8'], { timeout: 30_000 });
-    const out = JSON.parse(stdout) as { counts: Record<string, number>; passes: number; errors: string[] };
+    const flags = ['--experimental-permission', '--allow-fs-read=*', '--allow-fs-write=*', '--no-warnings'];
+    const out = await runScript(join(repoRoot, 'dist'), [tmpSpool(), '1000', '0', '8'], flags, 'process.umask(0o002);\n');
     expect(out.errors).toEqual([expect.stringMatching(/^ERR_HELPER_THREAD The retention thread could not start/)]);
     expect(out.passes).toBe(0);
     expect(out.counts).toEqual({ completed: 5, waiting: 0 });
