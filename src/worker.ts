@@ -626,9 +626,10 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   /**
    * A retention pass, at most once a second. A pass runs here within a small budget
-   * (IN_PROCESS_RETENTION_BUDGET), so it never stalls the claim loop or lease renewals. After a
-   * busy second, or when the last pass left work behind, it runs on the retention thread instead
-   * (retention-thread.ts), without a budget; a small pass costs less here than the round trip.
+   * (IN_PROCESS_RETENTION_BUDGET), so it holds up the claim loop and lease renewals for tens of
+   * milliseconds at most. After a busy second, or when the last pass left work behind, it runs on
+   * the retention thread instead (retention-thread.ts), without a budget; a small pass costs less
+   * here than the round trip.
    */
   private retention(nowMs: number): void {
     this.nextRetention = nowMs + 1000;

@@ -171,10 +171,10 @@ export interface RetentionBudget {
 }
 
 /**
- * The budget of a pass run on a worker's own thread: a few tens of milliseconds of work on a slow disk, so a
- * pass that finds a large backlog (another process's busy second, a retention setting lowered
- * by a deploy) never stalls the worker's loop and its lease renewals. The rest goes to the
- * retention thread (retention-thread.ts), which runs unbounded passes.
+ * The budget of a pass run on a worker's own thread: a few tens of milliseconds of work on a slow
+ * disk, so a pass that finds a large backlog (another process's busy second, a retention setting
+ * lowered by a deploy) holds up the worker's loop and its lease renewals no longer than that. The
+ * rest goes to the retention thread (retention-thread.ts), which runs unbounded passes.
  */
 export const IN_PROCESS_RETENTION_BUDGET: RetentionBudget = { maxRemovals: 250, maxEventReads: 1, maxEventBytes: 256 * 1024, maxStateBytes: 256 * 1024 };
 
