@@ -3,12 +3,12 @@
  * role): this Node binary, its flags, and the CLI's main module, run from TypeScript sources
  * through tsx when that is how this process runs.
  */
-import { fileURLToPath } from 'node:url';
+import { isSourceUrl, siblingPath } from '../thread-entry.js';
 
 /** argv that starts the spoolkit CLI in a new process; append the subcommand and its arguments. */
 export function spoolkitCliArgv(): string[] {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const main = fileURLToPath(new URL(fromSource ? './main.ts' : './main.js', import.meta.url));
+  const fromSource = isSourceUrl(import.meta.url);
+  const main = siblingPath(import.meta.url, 'main');
   const flags = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
   if (fromSource && !flags.some((a, i) => a === 'tsx' && flags[i - 1] === '--import')) flags.push('--import', 'tsx');
   return [process.execPath, ...flags, main];
