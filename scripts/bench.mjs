@@ -17,7 +17,8 @@
 //   --no-bullmq     skip BullMQ even when redis-server is available
 //   --worktree      measure the working tree (builds dist/) instead of the last commit
 //   --no-build      with --worktree: use dist/ as it is
-//   --settle-ms N   pause after `sync` before each timed part (default 1000)
+//   --settle-ms N   pause after `sync` before each timed part (default 1000); then the bench waits
+//                   until creating files is quick again (bench/lib/settle.mjs)
 //   --out DIR       where to write latest.json and latest.md (default bench/results)
 //   --dir DIR       where runs create their spools and files (default .tmp/bench; e.g. /dev/shm/x
 //                   to see the cost without the disk)

@@ -6,7 +6,7 @@
 import { opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openSystem } from '../lib/systems.mjs';
-import { freshDir, removeDir, settle } from '../lib/settle.mjs';
+import { freshDir, retireDir, settle } from '../lib/settle.mjs';
 import { nowNs } from '../lib/stats.mjs';
 
 /** True when `dir` holds no entry (reads one directory block, whatever the directory's size). */
@@ -36,7 +36,7 @@ export async function run(p) {
     let filled = 0;
     await new Promise((resolve) => filler.on('completed', () => { if (++filled === p.n) resolve(undefined); }));
     await filler.close();
-    await settle(p.settleMs);
+    await settle(p);
 
     let worst = 0;
     let last = nowNs();
@@ -64,6 +64,6 @@ export async function run(p) {
     if (goneMs === null) throw new Error(`the backlog of ${p.n} was not removed within ${timeoutMs} ms`);
     return { n: p.n, maxStallMs: Math.max(0, worst), goneSeconds: goneMs / 1000 };
   } finally {
-    removeDir(spool);
+    retireDir(spool);
   }
 }

@@ -3,7 +3,7 @@
 // concurrency 8) on a queue with `small` waiting jobs, then builds the backlog up to `n` waiting
 // jobs with addBulk in batches (timed, reported as the build rate) and measures the same rates again.
 import { openSystem, prefill, resetBullmq } from '../lib/systems.mjs';
-import { freshDir, removeDir, settle } from '../lib/settle.mjs';
+import { freshDir, retireDir, settle } from '../lib/settle.mjs';
 import { nowNs, perSecond } from '../lib/stats.mjs';
 
 async function addRate(queue, k) {
@@ -48,10 +48,10 @@ export async function run(p) {
     const sys = await openSystem({ ...p, spool });
     queue = new sys.Queue('bench', sys.queueOpts);
     const measure = async () => {
-      await settle(p.settleMs);
+      await settle(p);
       const add = await addRate(queue, probe);
       const addBulk = await bulkRate(queue, probe);
-      await settle(p.settleMs);
+      await settle(p);
       const drain = await drainRate(sys, 2 * probe, 8);
       return { addPerSec: add, addBulkPerSec: addBulk, drainPerSec: drain };
     };
@@ -67,6 +67,6 @@ export async function run(p) {
   } finally {
     await queue?.close();
     if (p.system === 'bullmq') await resetBullmq(/** @type {number} */ (p.redisPort));
-    if (spool) removeDir(spool);
+    if (spool) retireDir(spool);
   }
 }

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { openSystem, prefill, resetBullmq } from '../lib/systems.mjs';
 import { forkReady, childMain } from '../lib/child.mjs';
-import { freshDir, removeDir, settle } from '../lib/settle.mjs';
+import { freshDir, retireDir, settle } from '../lib/settle.mjs';
 import { nowNs, perSecond } from '../lib/stats.mjs';
 
 const self = fileURLToPath(import.meta.url);
@@ -42,7 +42,7 @@ export async function run(p) {
     const sys = await openSystem({ ...p, spool });
     queue = new sys.Queue('bench', sys.queueOpts);
     await prefill(queue, p.n);
-    await settle(p.settleMs);
+    await settle(p);
     if (procs === 1) {
       /** @type {(v: bigint) => void} */
       let finish = () => {};
@@ -83,7 +83,7 @@ export async function run(p) {
   } finally {
     await queue?.close();
     if (p.system === 'bullmq') await resetBullmq(/** @type {number} */ (p.redisPort));
-    if (spool) removeDir(spool);
+    if (spool) retireDir(spool);
   }
 }
 

@@ -3,7 +3,7 @@
 // (spoolkit only) the spool has run before: see bench/lib/prime.mjs.
 import { openSystem, resetBullmq } from '../lib/systems.mjs';
 import { primeSpareFiles } from '../lib/prime.mjs';
-import { freshDir, removeDir, settle } from '../lib/settle.mjs';
+import { freshDir, retireDir, settle } from '../lib/settle.mjs';
 import { nowNs, perSecond } from '../lib/stats.mjs';
 
 /**
@@ -17,7 +17,7 @@ export async function run(p) {
     queue = new sys.Queue('bench', sys.queueOpts);
     await queue.add('warmup', {});
     if (p.primed) await primeSpareFiles(queue, p.n);
-    await settle(p.settleMs);
+    const settled = await settle(p);
     const t0 = nowNs();
     if (p.how === 'add') {
       for (let i = 0; i < p.n; i++) await queue.add('noop', { i });
@@ -29,10 +29,10 @@ export async function run(p) {
       }
     }
     const elapsed = nowNs() - t0;
-    return { opsPerSec: perSecond(p.n, elapsed), n: p.n };
+    return { opsPerSec: perSecond(p.n, elapsed), n: p.n, settled };
   } finally {
     await queue?.close();
     if (p.system === 'bullmq') await resetBullmq(/** @type {number} */ (p.redisPort));
-    if (spool) removeDir(spool);
+    if (spool) retireDir(spool);
   }
 }

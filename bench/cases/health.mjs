@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { openSystem, prefill } from '../lib/systems.mjs';
-import { freshDir, removeDir, settle } from '../lib/settle.mjs';
+import { freshDir, retireDir, settle } from '../lib/settle.mjs';
 import { median, nowNs } from '../lib/stats.mjs';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -28,7 +28,7 @@ export async function run(p) {
     await prefill(queue, p.n, 5000);
     const prefillSeconds = Number(nowNs() - t0) / 1e9;
     await queue.close();
-    await settle(p.settleMs);
+    await settle(p);
     const env = { ...process.env, SPOOLKIT_SPOOL: spool, LOG_LEVEL: 'error' };
     const calls = p.calls ?? 5;
     const wallMs = [];
@@ -66,6 +66,6 @@ export async function run(p) {
       output: last.output.slice(0, 600),
     };
   } finally {
-    removeDir(spool);
+    retireDir(spool);
   }
 }

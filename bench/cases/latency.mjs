@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openSystem, resetBullmq } from '../lib/systems.mjs';
 import { forkReady, childMain } from '../lib/child.mjs';
 import { primeSpareFiles } from '../lib/prime.mjs';
-import { freshDir, removeDir, settle } from '../lib/settle.mjs';
+import { freshDir, retireDir, settle } from '../lib/settle.mjs';
 import { nowMs, percentile } from '../lib/stats.mjs';
 
 const self = fileURLToPath(import.meta.url);
@@ -26,7 +26,7 @@ export async function run(p) {
     queue = new sys.Queue('bench', sys.queueOpts);
     await queue.add('warmup', { t: nowMs(), i: -1 });
     if (p.primed) await primeSpareFiles(queue, total);
-    await settle(p.settleMs);
+    const settled = await settle(p);
     const params = { system: p.system, mode: p.mode, spool, redisPort: p.redisPort, concurrency: p.concurrency ?? 8 };
     const worker = await forkReady(self, ['--child', JSON.stringify(params)]);
     const intervalMs = 1000 / p.rate;
@@ -54,11 +54,12 @@ export async function run(p) {
       addP99Ms: percentile(addMs, 99),
       n: samples.length,
       rate: p.rate,
+      settled,
     };
   } finally {
     await queue?.close();
     if (p.system === 'bullmq') await resetBullmq(/** @type {number} */ (p.redisPort));
-    if (spool) removeDir(spool);
+    if (spool) retireDir(spool);
   }
 }
 

@@ -8,7 +8,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, r
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { forkReady, childMain } from '../lib/child.mjs';
-import { freshDir, removeDir, settle } from '../lib/settle.mjs';
+import { freshDir, removeDir, retireDir, settle } from '../lib/settle.mjs';
 import { nowNs, perSecond } from '../lib/stats.mjs';
 
 const PAYLOAD = JSON.stringify({ name: 'noop', data: { i: 0 }, opts: {}, timestamp: 0 });
@@ -68,10 +68,11 @@ export async function run(p) {
   const dirFd = layout(dir);
   try {
     if (p.shape === 'enqueue' || p.shape === 'cycle') {
-      await settle(p.settleMs);
+      let settled = await settle(p);
       if (p.afterDeletes) {
         churn(p.base, p.afterDeletes);
-        if (p.settleAfterDeletes !== false) await settle(p.settleMs);
+        if (p.settleAfterDeletes !== false) settled = await settle(p);
+        else settled = null;
       }
       const t0 = nowNs();
       for (let i = 0; i < p.n; i++) {
@@ -79,11 +80,11 @@ export async function run(p) {
         writeJob(dir, name, Boolean(p.fsync), dirFd);
         if (p.shape === 'cycle') drainList(dir, [name], 0);
       }
-      return { opsPerSec: perSecond(p.n, nowNs() - t0), n: p.n };
+      return { opsPerSec: perSecond(p.n, nowNs() - t0), n: p.n, settled };
     }
     // drain: prefill (untimed), then one or more processes race over the same names.
     for (let i = 0; i < p.n; i++) writeJob(dir, `${String(i).padStart(10, '0')}.json`, false, dirFd);
-    await settle(p.settleMs);
+    await settle(p);
     const procs = p.procs ?? 1;
     if (procs === 1) {
       const t0 = nowNs();
@@ -101,7 +102,7 @@ export async function run(p) {
     return { opsPerSec: perSecond(won, elapsed), n: won, procs };
   } finally {
     closeSync(dirFd);
-    removeDir(dir);
+    retireDir(dir);
   }
 }
 
