@@ -16,7 +16,7 @@ import type { KeepJobs } from '../types.js';
 import { SpoolkitError, type SpoolkitErrorCode } from '../errors.js';
 import { deserializeError, type SerializedError } from '../serialized-error.js';
 import type { FileModes } from './fs.js';
-import { IN_PROCESS_RETENTION_BUDGET, runRetention, type RetentionResult } from './retention.js';
+import { IN_PROCESS_RETENTION_BUDGET, runRetention, type RetentionBudget, type RetentionResult } from './retention.js';
 import type { QueueStore } from './store.js';
 import { threadEntry } from '../thread-entry.js';
 
@@ -50,10 +50,11 @@ function revive(e: NonNullable<RetentionReply['error']>): Error {
 }
 
 /**
- * Passes where no thread can run: the in-process budget, except that a large state file is
- * handled too (left whole, nothing would ever be removed).
+ * Passes where no thread can run: bounded as in-process passes are, but larger (up to 250
+ * removals a second, not 50, or retention would fall behind a busy worker), and a large state file
+ * is handled too (left whole, nothing would ever be removed).
  */
-const NO_THREAD_BUDGET = { ...IN_PROCESS_RETENTION_BUDGET, maxStateBytes: Infinity };
+const NO_THREAD_BUDGET: RetentionBudget = { ...IN_PROCESS_RETENTION_BUDGET, maxRemovals: 250, maxEventBytes: 256 * 1024, maxStateBytes: Infinity };
 
 function cannotStart(cause: Error): SpoolkitError {
   return new SpoolkitError('ERR_HELPER_THREAD', `The retention thread could not start (${cause.message}); retention passes run in the worker's own thread from now on.`, { cause });

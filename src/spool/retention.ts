@@ -171,12 +171,12 @@ export interface RetentionBudget {
 }
 
 /**
- * The budget of a pass run on a worker's own thread: a few tens of milliseconds of work on a slow
- * disk, so a pass that finds a large backlog (another process's busy second, a retention setting
- * lowered by a deploy) holds up the worker's loop and its lease renewals no longer than that. The
- * rest goes to the retention thread (retention-thread.ts), which runs unbounded passes.
+ * The budget of a pass run on a worker's own thread: a few milliseconds of work (about 4 ms on a
+ * slow disk), so a pass that finds a large backlog (another process's busy second, a retention
+ * setting lowered by a deploy) holds up the worker's loop and its lease renewals no longer than
+ * that. The rest goes to the retention thread (retention-thread.ts), which runs unbounded passes.
  */
-export const IN_PROCESS_RETENTION_BUDGET: RetentionBudget = { maxRemovals: 250, maxEventReads: 1, maxEventBytes: 256 * 1024, maxStateBytes: 256 * 1024 };
+export const IN_PROCESS_RETENTION_BUDGET: RetentionBudget = { maxRemovals: 50, maxEventReads: 1, maxEventBytes: 64 * 1024, maxStateBytes: 256 * 1024 };
 
 /** A pass without limits (8 reads of up to 8 MiB of events, every removal due). */
 const UNBOUNDED: RetentionBudget = { maxRemovals: Infinity, maxEventReads: 8, maxEventBytes: 8 * 1024 * 1024, maxStateBytes: Infinity };
