@@ -68,11 +68,11 @@ export async function run(p) {
   const dirFd = layout(dir);
   try {
     if (p.shape === 'enqueue' || p.shape === 'cycle') {
+      /** @type {import('../lib/settle.mjs').SettleReport | null} */
       let settled = await settle(p);
       if (p.afterDeletes) {
         churn(p.base, p.afterDeletes);
-        if (p.settleAfterDeletes !== false) settled = await settle(p);
-        else settled = null;
+        settled = p.settleAfterDeletes === false ? null : await settle(p);
       }
       const t0 = nowNs();
       for (let i = 0; i < p.n; i++) {

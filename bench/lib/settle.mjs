@@ -7,8 +7,8 @@
 // inode-table blocks wait to be written back ("recently" then means up to five minutes) that
 // state lasts until writeback, about 30-60 s here. So:
 // - a finished run's directory is not deleted but retired (renamed into `.retired/`, one
-//   rename); `purgeRetired` deletes them all when the bench ends, so no case pays for the deletes
-//   of the case before it;
+//   rename); scripts/bench.mjs removes its whole base directory when the bench ends, so no case
+//   pays for the deletes of the case before it;
 // - before each timed part, `settle` runs `sync`, pauses, then probes: it times a few hundred file
 //   creations next to where the case works and waits until they are quick again (or gives up
 //   after `MAX_QUIET_WAIT_MS` and says so).
@@ -68,16 +68,11 @@ export function freshDir(base, prefix) {
   return mkdtempSync(join(base, `${prefix}-`));
 }
 
-/** Sets a finished run's directory aside for `purgeRetired` (one rename: nothing is deleted now). */
+/** Sets a finished run's directory aside until the bench ends (one rename: nothing is deleted now). */
 export function retireDir(dir) {
   const retired = join(dirname(dir), '.retired');
   mkdirSync(retired, { recursive: true });
   renameSync(dir, join(retired, basename(dir)));
-}
-
-/** Deletes every directory retired under `base`. */
-export function purgeRetired(base) {
-  removeDir(join(base, '.retired'));
 }
 
 /** Deletes a directory now, whatever it holds (only for deletes that are the point of a case). */
