@@ -44,8 +44,8 @@ import type { Processor, WorkerOptions } from './types.js';
 const SCHEDULER_MODULE = './scheduler/index.js';
 /**
  * Jobs finished since the last retention pass from which the next pass runs on the retention
- * thread. Low: at 200 jobs/s a pass here cost about 6 ms of the loop once a second, enough to
- * show in the p99 of pickup latency.
+ * thread. Low: at 200 jobs/s a pass here cost about 6 ms of the loop once a second, while the
+ * jobs arriving meanwhile waited.
  */
 const RETENTION_THREAD_MIN_JOBS = 40;
 
@@ -630,7 +630,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   /**
    * A retention pass, at most once a second. A pass runs here within a small budget
-   * (IN_PROCESS_RETENTION_BUDGET), so it holds up the claim loop and lease renewals for tens of
+   * (IN_PROCESS_RETENTION_BUDGET), so it holds up the claim loop and lease renewals for a few
    * milliseconds at most. After a busy second, or when the last pass left work behind, it runs on
    * the retention thread instead (retention-thread.ts), without a budget; a small pass costs less
    * here than the round trip.

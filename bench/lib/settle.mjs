@@ -19,11 +19,11 @@ import { basename, dirname, join } from 'node:path';
 /** Files created by one probe (a few hundred can land in free slots before the slow ones and look quick). */
 const PROBE_FILES = 2000;
 /** A probe faster than this (creates per second) finds the disk quiet; slow states run at 1-5k/s, quiet ones at 25k/s and more here. */
-export const QUIET_CREATES_PER_SEC = 10_000;
+const QUIET_CREATES_PER_SEC = 10_000;
 /** Pause between probes that found the disk busy. */
 const PROBE_RETRY_MS = 5000;
 /** Longest wait for a quiet disk before the run goes ahead anyway. */
-export const MAX_QUIET_WAIT_MS = 150_000;
+const MAX_QUIET_WAIT_MS = 150_000;
 
 /**
  * What `settle` found: how long it waited for file creation to be quick again, the last
@@ -53,7 +53,7 @@ export async function settle(p) {
 }
 
 /** Creates `PROBE_FILES` empty files in a new directory under `base` and returns the rate; the directory is retired. */
-export function probeCreates(base) {
+function probeCreates(base) {
   const dir = freshDir(base, 'probe');
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < PROBE_FILES; i++) closeSync(openSync(join(dir, String(i)), 'wx'));
