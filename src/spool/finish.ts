@@ -55,7 +55,7 @@ export function appendHeld(store: QueueStore, file: string, patch: RecordPatch):
 /** Renames a file this process holds; false when it is gone (lease lost). */
 export function moveHeld(store: QueueStore, from: string, to: string): boolean {
   try {
-    renameInto(from, to, store.modes);
+    renameInto(from, to, store.modes, store.onDirCreated);
   } catch (err) {
     if (isErrno(err, 'ENOENT') && !fs.existsSync(from)) return false;
     return rethrowFs(err, to);

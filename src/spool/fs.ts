@@ -50,18 +50,27 @@ export function rethrowFs(err: unknown, at: string): never {
   throw spoolErrorFromErrno(err, at) ?? err;
 }
 
+/** Called with each directory `mkdirp` creates, parents first (durable stores fsync its parent). */
+export type OnDirCreated = (dir: string) => void;
+
 /** `mkdir -p` with spool modes. Returns true when it created anything. */
-export function mkdirp(dir: string, modes: FileModes): boolean {
+export function mkdirp(dir: string, modes: FileModes, onCreated?: OnDirCreated): boolean {
   try {
     fs.mkdirSync(dir, { mode: modes.dir });
     if (modes.chmodDirs) fs.chmodSync(dir, modes.dir);
+    onCreated?.(dir);
     return true;
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return false;
     if (!isErrno(err, 'ENOENT')) rethrowFs(err, dir);
   }
-  mkdirp(path.dirname(dir), modes);
-  return mkdirp(dir, modes);
+  mkdirp(path.dirname(dir), modes, onCreated);
+  return mkdirp(dir, modes, onCreated);
+}
+
+/** fsyncs the directory that holds `dir`, so a newly made `dir` survives a power loss. */
+export function fsyncParent(dir: string): void {
+  fsyncDir(path.dirname(dir));
 }
 
 /** Writes `data` to a new file at `file` (exclusive), fsyncing when `durable`. Returns the new inode. */
@@ -108,7 +117,7 @@ export function fsyncDir(dir: string): void {
  * buckets, so a producer can find its bucket gone between mkdir and rename). Throws ENOENT only
  * when `from` itself is gone.
  */
-export function renameInto(from: string, to: string, modes: FileModes): void {
+export function renameInto(from: string, to: string, modes: FileModes, onCreated?: OnDirCreated): void {
   for (let i = 0; ; i++) {
     try {
       fs.renameSync(from, to);
@@ -116,7 +125,7 @@ export function renameInto(from: string, to: string, modes: FileModes): void {
     } catch (err) {
       if (!isErrno(err, 'ENOENT') || i >= 20) rethrowFs(err, to);
       if (!fs.existsSync(from)) throw err;
-      mkdirp(path.dirname(to), modes);
+      mkdirp(path.dirname(to), modes, onCreated);
     }
   }
 }

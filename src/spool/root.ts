@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import type { Durability } from '../types.js';
-import { isErrno, mkdirp, rethrowFs, type FileModes } from './fs.js';
+import { isErrno, mkdirp, rethrowFs, type FileModes, type OnDirCreated } from './fs.js';
 
 /** Version of the on-disk format described in docs/spool-format.md. */
 export const SPOOL_FORMAT_VERSION = 1;
@@ -69,11 +69,14 @@ export function readSpoolMarker(root: string): SpoolMarker | null {
 
 const ensured = new Set<string>();
 
-/** Creates the spool root and its format marker when missing; refuses a newer format. Cached per process. */
-export function ensureSpoolRoot(root: string, modes: FileModes): void {
+/**
+ * Creates the spool root and its format marker when missing; refuses a newer format. Cached per
+ * process. `onCreated` gets each directory made (durable stores fsync its parent).
+ */
+export function ensureSpoolRoot(root: string, modes: FileModes, onCreated?: OnDirCreated): void {
   if (ensured.has(root)) return;
-  mkdirp(path.join(root, 'queues'), modes);
-  mkdirp(path.join(root, 'workers'), modes);
+  mkdirp(path.join(root, 'queues'), modes, onCreated);
+  mkdirp(path.join(root, 'workers'), modes, onCreated);
   const marker = readSpoolMarker(root);
   if (marker === null) {
     const tmp = path.join(root, `.spool.json.${process.pid}.tmp`);

@@ -28,7 +28,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Durability } from '../types.js';
 import { EventWriter } from './events.js';
-import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes } from './fs.js';
+import { fsyncDir, fsyncParent, isErrno, mkdirp, renameInto, rethrowFs, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes, type OnDirCreated } from './fs.js';
 import { PROCESS_TAG } from './keys.js';
 import { OrderedSet } from './ordered-set.js';
 import { writePooled } from './pool.js';
@@ -56,6 +56,11 @@ export class QueueStore {
   readonly durable: boolean;
   /** Directories whose fsync waits for `syncDeferredDirs` while a batch is open (durable mode). */
   private deferredDirs: Set<string> | undefined;
+  /**
+   * Durable mode: given to every `mkdir -p` of the spool, so the entry of each directory it makes
+   * is fsynced in its parent (deferred in a batch, like other directory fsyncs). Otherwise unset.
+   */
+  readonly onDirCreated: OnDirCreated | undefined;
   readonly modes: FileModes;
   readonly logger: Logger;
   readonly waiting: OrderedSet;
@@ -75,6 +80,7 @@ export class QueueStore {
   ) {
     this.dir = path.join(root, 'queues', name);
     this.durable = settings.durability === 'durable';
+    this.onDirCreated = this.durable ? (dir) => this.syncDir(path.dirname(dir)) : undefined;
     this.modes = settings.modes;
     this.logger = settings.logger ?? silentLogger;
     this.waiting = new OrderedSet(path.join(this.dir, 'waiting'), 'fifo');
@@ -104,7 +110,7 @@ export class QueueStore {
     const key = `${root}\0${name}\0${settings.durability}\0${settings.modes.file}`;
     let store = QueueStore.stores.get(key);
     if (!store) {
-      ensureSpoolRoot(root, settings.modes);
+      ensureSpoolRoot(root, settings.modes, settings.durability === 'durable' ? fsyncParent : undefined);
       const dir = path.join(root, 'queues', name);
       let writer = QueueStore.writers.get(dir);
       if (!writer) {
@@ -126,7 +132,7 @@ export class QueueStore {
   /** Creates the state directories (again, after an obliterate). */
   ensureDirs(): void {
     if (this.readOnly) return;
-    for (const d of STATE_DIRS) mkdirp(path.join(this.dir, d), this.modes);
+    for (const d of STATE_DIRS) mkdirp(path.join(this.dir, d), this.modes, this.onDirCreated);
   }
 
   /** Absolute path of a fixed-place job file. */
@@ -208,7 +214,7 @@ export class QueueStore {
 
   /** Renames a temp file to its destination (creating buckets), fsyncing the directory when durable. */
   publish(tmp: string, dest: string): void {
-    renameInto(tmp, dest, this.modes);
+    renameInto(tmp, dest, this.modes, this.onDirCreated);
     if (this.durable) this.syncDir(path.dirname(dest));
   }
 
@@ -272,7 +278,7 @@ export class QueueStore {
       } catch (err) {
         if (isErrno(err, 'EEXIST')) return false;
         if (isErrno(err, 'ENOENT') && i < 3) {
-          mkdirp(path.dirname(p), this.modes);
+          mkdirp(path.dirname(p), this.modes, this.onDirCreated);
           continue;
         }
         return rethrowFs(err, p);

@@ -4,9 +4,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 
-type Step = { kind: 'fsync' | 'link' | 'rename'; path: string; to?: string };
+type Step = { kind: 'fsync' | 'link' | 'rename' | 'mkdir'; path: string; to?: string };
 
-/** Records, in order, every fsync (by the path its descriptor was opened with), link and rename. */
+/** Records, in order, every fsync (by the path its descriptor was opened with), link, rename and directory made. */
 function recordSteps(): Step[] {
   const steps: Step[] = [];
   const opened = new Map<number, string>();
@@ -14,6 +14,7 @@ function recordSteps(): Step[] {
   const realFsync = fs.fsyncSync.bind(fs);
   const realLink = fs.linkSync.bind(fs);
   const realRename = fs.renameSync.bind(fs);
+  const realMkdir = fs.mkdirSync.bind(fs);
   vi.spyOn(fs, 'openSync').mockImplementation(((file: fs.PathLike, ...rest: unknown[]) => {
     const fd = (realOpen as (...a: unknown[]) => number)(file, ...rest);
     opened.set(fd, String(file));
@@ -31,6 +32,11 @@ function recordSteps(): Step[] {
     realRename(from, to);
     steps.push({ kind: 'rename', path: String(from), to: String(to) });
   });
+  vi.spyOn(fs, 'mkdirSync').mockImplementation(((dir: fs.PathLike, opts?: fs.MakeDirectoryOptions) => {
+    const made = realMkdir(dir, opts);
+    steps.push({ kind: 'mkdir', path: String(dir) });
+    return made;
+  }) as typeof fs.mkdirSync);
   return steps;
 }
 
@@ -60,6 +66,36 @@ describe('durable mode', () => {
     expect(setDirSync).toBeGreaterThan(publish);
   });
 
+  it('add into a new spool: each directory it makes is fsynced in its parent, the id shard before the job is visible', async () => {
+    const spool = tmpSpool();
+    const steps = recordSteps();
+    const q = track(new Queue('q', { spool, durability: 'durable' }));
+    const job = await q.add('x', { n: 1 });
+    vi.restoreAllMocks();
+    const made = steps.filter((s) => s.kind === 'mkdir');
+    // The queue's own directories, the id shard and the set's buckets.
+    expect(made.map((s) => s.path)).toContain(path.dirname(q.store.idPath(job.id!)));
+    expect(made.length).toBeGreaterThan(5);
+    for (const m of made) {
+      const at = steps.indexOf(m);
+      expect(steps.slice(at + 1).some((s) => s.kind === 'fsync' && s.path === path.dirname(m.path)), `fsync of the directory holding ${m.path}`).toBe(true);
+    }
+    const shard = path.dirname(q.store.idPath(job.id!));
+    const publish = steps.findIndex((s) => s.kind === 'rename' && s.to!.includes(`${path.sep}waiting${path.sep}`));
+    const shardEntrySync = steps.findIndex((s, i) => i > steps.findIndex((m) => m.kind === 'mkdir' && m.path === shard) && s.kind === 'fsync' && s.path === path.dirname(shard));
+    expect(shardEntrySync).toBeGreaterThan(-1);
+    expect(shardEntrySync).toBeLessThan(publish);
+  });
+
+  it('fast mode fsyncs nothing, not even for the directories it makes', async () => {
+    const steps = recordSteps();
+    const q = track(new Queue('q', { spool: tmpSpool() }));
+    await q.add('x', { n: 1 });
+    vi.restoreAllMocks();
+    expect(steps.some((s) => s.kind === 'mkdir')).toBe(true);
+    expect(steps.filter((s) => s.kind === 'fsync')).toEqual([]);
+  });
+
   it('addBulk: every file and every id directory is durable before the first job is visible, and each directory is fsynced once', async () => {
     const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
     await q.add('warm', {});
@@ -83,6 +119,8 @@ describe('durable mode', () => {
     }
     const dirSyncs = steps.filter((s) => s.kind === 'fsync' && fs.statSync(s.path, { throwIfNoEntry: false })?.isDirectory());
     expect(new Set(dirSyncs.map((s) => s.path)).size).toBe(dirSyncs.length);
-    expect(steps.filter((s) => s.kind === 'fsync').length).toBeLessThan(2 * n);
+    // One fsync per job file and per id-counter write; every other one is a directory's, each made once.
+    const counterWrites = steps.filter((s) => s.kind === 'rename' && s.to === path.join(q.store.dir, 'seq')).length;
+    expect(steps.filter((s) => s.kind === 'fsync').length).toBe(n + counterWrites + dirSyncs.length);
   });
 });
