@@ -132,7 +132,11 @@ export class QueueStore {
   /** Creates the state directories (again, after an obliterate). */
   ensureDirs(): void {
     if (this.readOnly) return;
-    for (const d of STATE_DIRS) mkdirp(path.join(this.dir, d), this.modes, this.onDirCreated);
+    // Durable mode: each parent of the directories made is fsynced once, not once per child.
+    const parents = new Set<string>();
+    const made = this.durable ? (dir: string) => void parents.add(path.dirname(dir)) : undefined;
+    for (const d of STATE_DIRS) mkdirp(path.join(this.dir, d), this.modes, made);
+    for (const dir of parents) this.syncDir(dir);
   }
 
   /** Absolute path of a fixed-place job file. */

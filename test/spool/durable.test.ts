@@ -80,6 +80,10 @@ describe('durable mode', () => {
       const at = steps.indexOf(m);
       expect(steps.slice(at + 1).some((s) => s.kind === 'fsync' && s.path === path.dirname(m.path)), `fsync of the directory holding ${m.path}`).toBe(true);
     }
+    // The queue's directory is fsynced once for all its state directories, and once after the
+    // first add writes the id counter (seq) into it.
+    const idLink = steps.findIndex((s) => s.kind === 'link' && s.to === q.store.idPath(job.id!));
+    expect(steps.slice(0, idLink).filter((s) => s.kind === 'fsync' && s.path === q.store.dir)).toHaveLength(2);
     const shard = path.dirname(q.store.idPath(job.id!));
     const publish = steps.findIndex((s) => s.kind === 'rename' && s.to!.includes(`${path.sep}waiting${path.sep}`));
     const shardEntrySync = steps.findIndex((s, i) => i > steps.findIndex((m) => m.kind === 'mkdir' && m.path === shard) && s.kind === 'fsync' && s.path === path.dirname(shard));
