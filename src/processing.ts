@@ -100,7 +100,7 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   rec.finishedOn = Date.now();
   rec.attemptsMade += 1;
   const keep = keepOf(rec.opts.removeOnComplete, ctx.removeOnComplete ?? DEFAULT_KEEP_COMPLETED);
-  const ok =
+  const finished =
     keep === true
       ? finishRemoved(ctx.store, claim)
       : finishToFile(
@@ -109,6 +109,8 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
           { ...startedFields(rec), returnvalue, finishedOn: rec.finishedOn, attemptsMade: rec.attemptsMade },
           'completed',
         );
+  // Durable mode: the event and the listeners wait for the shared directory fsync.
+  const ok = typeof finished === 'boolean' ? finished : await finished;
   if (!ok) {
     run.lost = true;
     return 'lost';
@@ -174,7 +176,8 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
   } else {
     rec.finishedOn = Date.now();
     const keep = keepOf(rec.opts.removeOnFail, ctx.removeOnFail ?? DEFAULT_KEEP_FAILED);
-    ok = keep === true ? finishRemoved(store, claim) : finishToFile(store, claim, { ...outcome, finishedOn: rec.finishedOn }, 'failed');
+    const finished = keep === true ? finishRemoved(store, claim) : finishToFile(store, claim, { ...outcome, finishedOn: rec.finishedOn }, 'failed');
+    ok = typeof finished === 'boolean' ? finished : await finished;
     if (ok) {
       store.events.append('failed', { jobId: claim.id, failedReason: rec.failedReason ?? '', prev: 'active' }, { k: keep });
       // As in BullMQ, any final failure with attemptsMade >= attempts (default 0) reports exhaustion.

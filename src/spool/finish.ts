@@ -52,24 +52,33 @@ export function appendHeld(store: QueueStore, file: string, patch: RecordPatch):
   }
 }
 
-/** Renames a file this process holds; false when it is gone (lease lost). */
-export function moveHeld(store: QueueStore, from: string, to: string): boolean {
+/**
+ * Renames a file this process holds; false when it is gone (lease lost). In durable mode the
+ * destination directory is fsynced, unless `syncDir` is false (the caller shares it).
+ */
+export function moveHeld(store: QueueStore, from: string, to: string, syncDir = true): boolean {
   try {
     renameInto(from, to, store.modes, store.onDirCreated);
   } catch (err) {
     if (isErrno(err, 'ENOENT') && !fs.existsSync(from)) return false;
     return rethrowFs(err, to);
   }
-  if (store.durable) fsyncDir(path.dirname(to));
+  if (store.durable && syncDir) fsyncDir(path.dirname(to));
   return true;
 }
 
-/** Moves the job to `completed/` or `failed/` with `patch`. False when the lease was lost. */
-export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch, place: 'completed' | 'failed'): boolean {
+/**
+ * Moves the job to `completed/` or `failed/` with `patch`. False when the lease was lost. In
+ * durable mode the result is a promise that settles once the destination directory is fsynced:
+ * one fsync for every job this process finished into it in the same turn of the event loop (group
+ * commit), instead of one per job.
+ */
+export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch, place: 'completed' | 'failed'): boolean | Promise<boolean> {
   if (!appendHeld(store, claim.path, { ...patch, st: place, g: claim.gen })) return false;
-  if (!moveHeld(store, claim.path, store.filePath(place, claim.id))) return false;
+  const to = store.filePath(place, claim.id);
+  if (!moveHeld(store, claim.path, to, false)) return false;
   releaseDedup(store, claim.rec);
-  return true;
+  return store.durable ? store.syncDirSoon(path.dirname(to)).then(() => true) : true;
 }
 
 /** Finishes a job whose retention is `true`: nothing is kept. False when the lease was lost. */

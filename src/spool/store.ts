@@ -56,6 +56,9 @@ export class QueueStore {
   readonly durable: boolean;
   /** Directories whose fsync waits for `syncDeferredDirs` while a batch is open (durable mode). */
   private deferredDirs: Set<string> | undefined;
+  /** Directories `syncDirSoon` fsyncs at the end of this turn of the event loop, and when it is done. */
+  private soonDirs: Set<string> | undefined;
+  private soonDone: Promise<void> | undefined;
   /**
    * Durable mode: given to every `mkdir -p` of the spool, so the entry of each directory it makes
    * is fsynced in its parent (deferred in a batch, like other directory fsyncs). Otherwise unset.
@@ -238,6 +241,29 @@ export class QueueStore {
     if (!dirs) return;
     this.deferredDirs = new Set();
     for (const dir of dirs) fsyncDir(dir);
+  }
+
+  /**
+   * Durable mode: fsyncs `dir` once this turn of the event loop ends, together with every other
+   * directory asked for in the same turn, each once. Resolves when they are synced.
+   */
+  syncDirSoon(dir: string): Promise<void> {
+    if (!this.soonDirs) {
+      const dirs = (this.soonDirs = new Set());
+      this.soonDone = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          this.soonDirs = undefined;
+          try {
+            for (const d of dirs) fsyncDir(d);
+            resolve();
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    }
+    this.soonDirs.add(dir);
+    return this.soonDone!;
   }
 
   /** Ends a batch; directories not synced yet are dropped (the batch failed and was undone). */

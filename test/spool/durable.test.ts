@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Queue } from '../../src/index.js';
-import { tmpSpool, track } from '../fixtures/core/helpers.js';
+import { Queue, Worker } from '../../src/index.js';
+import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
-type Step = { kind: 'fsync' | 'link' | 'rename' | 'mkdir'; path: string; to?: string };
+type Step = { kind: 'fsync' | 'link' | 'rename' | 'mkdir' | 'event'; path: string; to?: string };
 
 /** Records, in order, every fsync (by the path its descriptor was opened with), link, rename and directory made. */
 function recordSteps(): Step[] {
@@ -98,6 +98,45 @@ describe('durable mode', () => {
     vi.restoreAllMocks();
     expect(steps.some((s) => s.kind === 'mkdir')).toBe(true);
     expect(steps.filter((s) => s.kind === 'fsync')).toEqual([]);
+  });
+
+  it('finishing: each job is in completed/ or failed/ and that directory is fsynced before its event, one fsync shared by the jobs of a turn', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool, durability: 'durable' }));
+    const n = 48;
+    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'x', data: { i }, opts: { attempts: 1 } })));
+    const steps = recordSteps();
+    const w = track(
+      new Worker(
+        'q',
+        async (job) => {
+          if ((job.data as { i: number }).i % 4 === 0) throw new Error('planned');
+          return 'ok';
+        },
+        { spool, durability: 'durable', concurrency: 8 },
+      ),
+    );
+    w.on('completed', (job) => steps.push({ kind: 'event', path: `completed ${job.id}` }));
+    w.on('failed', (job) => steps.push({ kind: 'event', path: `failed ${job?.id}` }));
+    await waitFor(() => steps.filter((s) => s.kind === 'event').length === n, 20_000);
+    await w.close();
+    vi.restoreAllMocks();
+    for (const place of ['completed', 'failed'] as const) {
+      const dir = path.join(q.store.dir, place);
+      const events = steps.filter((s) => s.kind === 'event' && s.path.startsWith(`${place} `));
+      expect(events).toHaveLength(place === 'failed' ? n / 4 : n - n / 4);
+      for (const e of events) {
+        const id = e.path.split(' ')[1]!;
+        const moved = steps.findIndex((s) => s.kind === 'rename' && s.to === path.join(dir, `${id}.json`));
+        expect(moved, `job ${id} renamed into ${place}/`).toBeGreaterThan(-1);
+        const synced = steps.findIndex((s, i) => i > moved && s.kind === 'fsync' && s.path === dir);
+        expect(synced, `${place}/ fsynced after job ${id} moved`).toBeGreaterThan(moved);
+        expect(synced, `before the ${place} event of job ${id}`).toBeLessThan(steps.indexOf(e));
+      }
+    }
+    // Group commit: jobs finished in one turn of the event loop share the directory fsync.
+    const completedSyncs = steps.filter((s) => s.kind === 'fsync' && s.path === path.join(q.store.dir, 'completed')).length;
+    expect(completedSyncs).toBeLessThanOrEqual((n - n / 4) / 2);
   });
 
   it('addBulk: every file and every id directory is durable before the first job is visible, and each directory is fsynced once', async () => {
