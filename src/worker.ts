@@ -323,7 +323,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   private releaseAll(): void {
     for (const run of this.inflight.values()) {
-      if (run.lost) continue;
+      // A finished run only waits for its directory fsync (durable mode); it has nothing to put back.
+      if (run.lost || run.claim.finished) continue;
       run.lost = true;
       run.claim.released = true;
       run.controller.abort(new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} closed with force; job ${run.claim.id} was put back in the queue.`));
@@ -453,7 +454,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     const lost: string[] = [];
     const renewed: string[] = [];
     for (const run of this.inflight.values()) {
-      if (run.lost) continue;
+      if (run.lost || run.claim.finished) continue;
       let ok = false;
       try {
         ok = renewLease(run.claim);

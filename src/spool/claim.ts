@@ -32,6 +32,11 @@ export interface Claim {
   token: string;
   /** Set when this process gave the job up (lease lost, or put back by a forced close): its run writes nothing more. */
   released?: boolean;
+  /**
+   * Set once the job has left active/ for completed/ or failed/ (in durable mode its run still
+   * waits for the directory fsync): there is no lease left to renew.
+   */
+  finished?: boolean;
 }
 
 /** A file found corrupt while claiming. */

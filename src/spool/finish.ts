@@ -77,6 +77,7 @@ export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch
   if (!appendHeld(store, claim.path, { ...patch, st: place, g: claim.gen })) return false;
   const to = store.filePath(place, claim.id);
   if (!moveHeld(store, claim.path, to, false)) return false;
+  claim.finished = true;
   releaseDedup(store, claim.rec);
   return store.durable ? store.syncDirSoon(path.dirname(to)).then(() => true) : true;
 }

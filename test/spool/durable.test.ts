@@ -139,6 +139,34 @@ describe('durable mode', () => {
     expect(completedSyncs).toBeLessThanOrEqual((n - n / 4) / 2);
   });
 
+  it('a lease renewal while a finished job waits for its directory fsync reports no lost lease', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool, durability: 'durable' }));
+    const n = 300;
+    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'x', data: { i } })));
+    // Renewing every millisecond makes the renewal timer fire between a job's move into
+    // completed/ and the shared fsync that ends its run.
+    // A few slow jobs make sure some renewals find a job still running.
+    const processor = async (job: { data: unknown }): Promise<string> => {
+      if ((job.data as { i: number }).i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+      return 'ok';
+    };
+    const w = track(new Worker('q', processor, { spool, durability: 'durable', concurrency: 8, lockRenewTime: 1 }));
+    const errors: Error[] = [];
+    const lostIds: string[] = [];
+    let renewals = 0;
+    let done = 0;
+    w.on('error', (err) => errors.push(err));
+    w.on('lockRenewalFailed', (ids: string[]) => lostIds.push(...ids));
+    w.on('locksRenewed', () => renewals++);
+    w.on('completed', () => done++);
+    await waitFor(() => done === n, 30_000, `${n} jobs completed`);
+    await w.close();
+    expect(renewals).toBeGreaterThan(0);
+    expect(lostIds).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
   it('addBulk: every file and every id directory is durable before the first job is visible, and each directory is fsynced once', async () => {
     const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
     await q.add('warm', {});
