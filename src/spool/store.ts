@@ -56,9 +56,8 @@ export class QueueStore {
   readonly durable: boolean;
   /** Directories whose fsync waits for `syncDeferredDirs` while a batch is open (durable mode). */
   private deferredDirs: Set<string> | undefined;
-  /** Directories `syncDirSoon` fsyncs at the end of this turn of the event loop, and when it is done. */
-  private soonDirs: Set<string> | undefined;
-  private soonDone: Promise<void> | undefined;
+  /** The directories `syncDirSoon` fsyncs at the end of this turn of the event loop, and when that is done. */
+  private soon: { dirs: Set<string>; done: Promise<void> } | undefined;
   /**
    * Durable mode: given to every `mkdir -p` of the spool, so the entry of each directory it makes
    * is fsynced in its parent (deferred in a batch, like other directory fsyncs). Otherwise unset.
@@ -248,11 +247,11 @@ export class QueueStore {
    * directory asked for in the same turn, each once. Resolves when they are synced.
    */
   syncDirSoon(dir: string): Promise<void> {
-    if (!this.soonDirs) {
-      const dirs = (this.soonDirs = new Set());
-      this.soonDone = new Promise<void>((resolve, reject) => {
+    if (!this.soon) {
+      const dirs = new Set<string>();
+      const done = new Promise<void>((resolve, reject) => {
         setImmediate(() => {
-          this.soonDirs = undefined;
+          this.soon = undefined;
           try {
             for (const d of dirs) fsyncDir(d);
             resolve();
@@ -261,9 +260,10 @@ export class QueueStore {
           }
         });
       });
+      this.soon = { dirs, done };
     }
-    this.soonDirs.add(dir);
-    return this.soonDone!;
+    this.soon.dirs.add(dir);
+    return this.soon.done;
   }
 
   /** Ends a batch; directories not synced yet are dropped (the batch failed and was undone). */
