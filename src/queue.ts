@@ -411,11 +411,14 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     throw new NotSupportedError('Queue.trimEvents', 'the event log rotates by size on its own');
   }
 
-  /** Closes the queue (flushes pending events, returns unused automatic ids). */
+  /**
+   * Closes the queue: writes pending events and returns unused automatic ids, both best effort (on
+   * a full disk the events are dropped and the ids skipped; no job is affected).
+   */
   async close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
-        this.store.events.flush();
+        this.store.events.flushQuietly();
         IdAllocator.for(this.store).release();
       })();
     }

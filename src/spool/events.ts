@@ -2,7 +2,11 @@
  * The per-queue event log: append-only JSON lines in numbered segments under `<queue>/events/`.
  *
  * Writers buffer lines and append them with one `write` per batch on the next turn of the event
- * loop, through an `O_APPEND` descriptor, so lines from several processes never interleave. A
+ * loop, through an `O_APPEND` descriptor, so lines from several processes never interleave. Code
+ * that adds jobs in a loop of awaits never gives the event loop a turn (every step resolves in
+ * microtasks), so a batch is also written as soon as it holds `MAX_PENDING_LINES` lines or
+ * `MAX_PENDING_BYTES`, or its first line is `MAX_PENDING_MS` old: memory stays bounded and other
+ * processes (workers waiting on the log, `QueueEvents`) hear of new jobs while the loop runs. A
  * segment past `SEGMENT_BYTES` is closed and the next number opened; the writer that rotates
  * deletes segments older than the last `KEEP_SEGMENTS`. An event's id is `<segment>-<byte offset>`,
  * which readers pass back to resume (BullMQ's `lastEventId`).
@@ -18,6 +22,12 @@ import { isErrno, mkdirp, tryReaddir, tryUnlink, type FileModes } from './fs.js'
 export const SEGMENT_BYTES = 16 * 1024 * 1024;
 /** Segments kept after a rotation. */
 export const KEEP_SEGMENTS = 4;
+/** Queued lines that make `append` write the batch at once instead of on the next turn. */
+export const MAX_PENDING_LINES = 1024;
+/** Queued bytes (UTF-16 code units, close enough) that make `append` write the batch at once. */
+export const MAX_PENDING_BYTES = 256 * 1024;
+/** Age of the oldest queued line, ms, past which `append` writes the batch at once. */
+export const MAX_PENDING_MS = 2;
 
 /** One event as read back from the log. */
 export interface LoggedEvent {
@@ -51,6 +61,9 @@ let exitHookInstalled = false;
 /** Appends events for one queue. One instance per queue directory per process. */
 export class EventWriter {
   private lines: string[] = [];
+  /** Length of the queued lines, and when the first of them was queued (ms). */
+  private pendingChars = 0;
+  private pendingSince = 0;
   private scheduled = false;
   private fd: number | undefined;
   private seg = 0;
@@ -69,8 +82,11 @@ export class EventWriter {
 
   /** Queues an event; it is written on the next turn of the event loop (or by `flush`). */
   append(e: string, args: Record<string, unknown>, extra?: { k?: unknown }): void {
-    const line = extra?.k !== undefined ? { e, t: Date.now(), a: args, k: extra.k } : { e, t: Date.now(), a: args };
-    this.lines.push(JSON.stringify(line));
+    const t = Date.now();
+    const line = JSON.stringify(extra?.k !== undefined ? { e, t, a: args, k: extra.k } : { e, t, a: args });
+    if (this.lines.length === 0) this.pendingSince = t;
+    this.lines.push(line);
+    this.pendingChars += line.length;
     if (!liveWriters.has(this)) {
       liveWriters.add(this);
       if (!exitHookInstalled) {
@@ -80,18 +96,25 @@ export class EventWriter {
         });
       }
     }
+    if (this.lines.length >= MAX_PENDING_LINES || this.pendingChars >= MAX_PENDING_BYTES || t - this.pendingSince >= MAX_PENDING_MS) {
+      this.flushQuietly();
+      return;
+    }
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flushQuietly());
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flushQuietly();
+      });
     }
   }
 
   /** Writes every queued line now. */
   flush(): void {
-    this.scheduled = false;
     if (this.lines.length === 0) return;
     const text = this.lines.join('\n') + '\n';
     this.lines = [];
+    this.pendingChars = 0;
     this.writeOut(text, true);
   }
 
@@ -125,7 +148,8 @@ export class EventWriter {
     liveWriters.delete(this);
   }
 
-  private flushQuietly(): void {
+  /** Writes every queued line now; a failed write drops them (the log is advisory). */
+  flushQuietly(): void {
     try {
       this.flush();
     } catch {

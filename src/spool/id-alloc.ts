@@ -41,15 +41,24 @@ export class IdAllocator {
     return String(this.next++);
   }
 
-  /** Gives back the unused rest of the current block when the counter still ends with it. */
+  /**
+   * Gives back the unused rest of the current block when the counter still ends with it. Best
+   * effort: when the counter cannot be written (a full disk, a lock held too long), the rest of the
+   * block is skipped, which leaves a gap in the numbering and nothing else.
+   */
   release(): void {
     if (this.next >= this.end) return;
-    this.withLock(() => {
-      const current = this.readCounter();
-      if (current === this.end - 1) this.writeCounter(this.next - 1);
-    });
-    this.next = this.end = 0;
-    this.block = 1;
+    try {
+      this.withLock(() => {
+        const current = this.readCounter();
+        if (current === this.end - 1) this.writeCounter(this.next - 1);
+      });
+    } catch {
+      // the ids are skipped
+    } finally {
+      this.next = this.end = 0;
+      this.block = 1;
+    }
   }
 
   /** Forgets the reserved block (after the queue directory is removed). */

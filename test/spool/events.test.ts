@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EventWriter, listSegments } from '../../src/spool/events.js';
+import { EventWriter, listSegments, MAX_PENDING_BYTES, MAX_PENDING_LINES, MAX_PENDING_MS } from '../../src/spool/events.js';
 import { resolveModes } from '../../src/spool/fs.js';
 import { tmpSpool } from '../fixtures/core/helpers.js';
 
@@ -33,6 +33,70 @@ describe('EventWriter.isOwnTail', () => {
     } finally {
       mine.close();
       theirs.close();
+    }
+  });
+});
+
+describe('EventWriter batching', () => {
+  const lineCount = (dir: string): number => {
+    const segs = listSegments(dir);
+    if (segs.length === 0) return 0;
+    return fs.readFileSync(path.join(dir, seg(dir)), 'utf8').split('\n').length - 1;
+  };
+
+  it('writes on the next turn of the event loop, not at once, while the batch is small and young', async () => {
+    const dir = path.join(tmpSpool(), 'events');
+    const w = new EventWriter(dir, resolveModes(undefined));
+    try {
+      w.append('added', { jobId: '1' });
+      w.append('waiting', { jobId: '1' });
+      expect(lineCount(dir)).toBe(0);
+      await new Promise((r) => setImmediate(r));
+      expect(lineCount(dir)).toBe(2);
+    } finally {
+      w.close();
+    }
+  });
+
+  it(`writes at once when ${MAX_PENDING_LINES} lines are queued, so a loop that never yields holds little`, () => {
+    const dir = path.join(tmpSpool(), 'events');
+    const w = new EventWriter(dir, resolveModes(undefined));
+    try {
+      for (let i = 0; i < 4 * MAX_PENDING_LINES - 1; i++) w.append('added', { jobId: String(i) });
+      // Whatever the clock did, at most one batch's worth is still queued.
+      expect(lineCount(dir)).toBeGreaterThan(3 * MAX_PENDING_LINES - 1);
+    } finally {
+      w.close();
+    }
+    expect(lineCount(dir)).toBe(4 * MAX_PENDING_LINES - 1);
+  });
+
+  it('writes at once when the queued lines pass the byte bound', () => {
+    const dir = path.join(tmpSpool(), 'events');
+    const w = new EventWriter(dir, resolveModes(undefined));
+    try {
+      const big = 'x'.repeat(MAX_PENDING_BYTES / 4);
+      for (let i = 0; i < 4; i++) w.append('progress', { jobId: String(i), data: big });
+      expect(lineCount(dir)).toBe(4);
+    } finally {
+      w.close();
+    }
+  });
+
+  it(`writes at once when the oldest queued line is ${MAX_PENDING_MS} ms old`, () => {
+    const dir = path.join(tmpSpool(), 'events');
+    const w = new EventWriter(dir, resolveModes(undefined));
+    try {
+      w.append('added', { jobId: '1' });
+      expect(lineCount(dir)).toBe(0);
+      const until = Date.now() + MAX_PENDING_MS + 1;
+      while (Date.now() < until) {
+        // the event loop gets no turn here, as in a loop of awaited adds
+      }
+      w.append('added', { jobId: '2' });
+      expect(lineCount(dir)).toBe(2);
+    } finally {
+      w.close();
     }
   });
 });

@@ -174,6 +174,42 @@ describe('several worker processes on one spool', () => {
     const spares = fs.readdirSync(path.join(dir, 'free')).length + (fs.existsSync(path.join(dir, 'trash')) ? fs.readdirSync(path.join(dir, 'trash')).length : 0);
     expect(spares).toBe(n - 5);
   });
+
+  it('wake an idle worker in another process while a producer is still in a loop of awaited adds', async () => {
+    // A loop of awaited `add`s never gives the producer's event loop a turn; the event log must
+    // still be written as it goes, or workers elsewhere sleep until the loop ends or the poll.
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    await q.add('warm-up', {}); // makes the queue's directories
+    const worker = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, POLL_MS: '120000' });
+    await waitFor(() => readStarts(starts).length === 1, 10_000, 'warm-up job');
+    // The producer works about 1 ms between adds, without yielding, so the worker can keep up:
+    // woken by each flush of the log, it starts jobs throughout the loop; woken only by its
+    // once-a-second idle check, it would start them in bursts with long gaps between.
+    const loopMs = 2000;
+    const t0 = Date.now();
+    let added = 0;
+    while (Date.now() - t0 < loopMs && added < 20_000) {
+      await q.add('j', { added });
+      added++;
+      const until = performance.now() + 1;
+      while (performance.now() < until) {
+        // synchronous work of the producer
+      }
+    }
+    const loopEnd = Date.now();
+    await waitFor(() => readStarts(starts).length === added + 1, 20_000, 'every job of the loop started');
+    const during = readStarts(starts)
+      .slice(1)
+      .map((r) => r.at)
+      .filter((at) => at <= loopEnd);
+    expect(during.length).toBeGreaterThan(0);
+    const gaps = [during[0]! - t0, ...during.slice(1).map((at, i) => at - during[i]!), loopEnd - during[during.length - 1]!];
+    expect(Math.max(...gaps)).toBeLessThan(250);
+    worker.kill('SIGTERM');
+    expect(await exited(worker, 30_000)).toBe(0);
+  });
 });
 
 function findWaiting(spool: string): string {
