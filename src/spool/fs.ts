@@ -68,11 +68,6 @@ export function mkdirp(dir: string, modes: FileModes, onCreated?: OnDirCreated):
   return mkdirp(dir, modes, onCreated);
 }
 
-/** fsyncs the directory that holds `dir`, so a newly made `dir` survives a power loss. */
-export function fsyncParent(dir: string): void {
-  fsyncDir(path.dirname(dir));
-}
-
 /** Writes `data` to a new file at `file` (exclusive), fsyncing when `durable`. Returns the new inode. */
 export function writeNewFile(file: string, data: string, modes: FileModes, durable: boolean): number {
   const fd = fs.openSync(file, 'wx', modes.file);

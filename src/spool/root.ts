@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import type { Durability } from '../types.js';
-import { isErrno, mkdirp, rethrowFs, type FileModes, type OnDirCreated } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, rethrowFs, tryUnlink, writeNewFile, type FileModes, type OnDirCreated } from './fs.js';
 
 /** Version of the on-disk format described in docs/spool-format.md. */
 export const SPOOL_FORMAT_VERSION = 1;
@@ -67,23 +67,29 @@ export function readSpoolMarker(root: string): SpoolMarker | null {
   }
 }
 
-const ensured = new Set<string>();
+/** Roots checked in this process: `true` once a durable store checked it (and fsynced its entries). */
+const ensured = new Map<string, boolean>();
 
 /**
  * Creates the spool root and its format marker when missing; refuses a newer format. Cached per
- * process. `onCreated` gets each directory made (durable stores fsync its parent).
+ * process. `durable`: the marker is fsynced before it is linked into place, the parent of each
+ * directory made here is fsynced, and so is the root itself, once per process, even when a
+ * fast-mode store of this process made its entries first.
  */
-export function ensureSpoolRoot(root: string, modes: FileModes, onCreated?: OnDirCreated): void {
-  if (ensured.has(root)) return;
-  mkdirp(path.join(root, 'queues'), modes, onCreated);
-  mkdirp(path.join(root, 'workers'), modes, onCreated);
+export function ensureSpoolRoot(root: string, modes: FileModes, durable = false): void {
+  const done = ensured.get(root);
+  if (done === true || (done === false && !durable)) return;
+  const parents = new Set<string>();
+  const made: OnDirCreated | undefined = durable ? (dir) => void parents.add(path.dirname(dir)) : undefined;
+  mkdirp(path.join(root, 'queues'), modes, made);
+  mkdirp(path.join(root, 'workers'), modes, made);
   const marker = readSpoolMarker(root);
   if (marker === null) {
     const tmp = path.join(root, `.spool.json.${process.pid}.tmp`);
     const body = JSON.stringify({ format: 'spoolkit', version: SPOOL_FORMAT_VERSION, createdAt: Date.now() }) + '\n';
     try {
-      fs.writeFileSync(tmp, body, { mode: modes.file });
-      if (modes.chmodFiles) fs.chmodSync(tmp, modes.file);
+      tryUnlink(tmp); // left by a process of the same pid that died here
+      writeNewFile(tmp, body, modes, durable);
       // link fails with EEXIST when another process created the marker first; both are the same format.
       try {
         fs.linkSync(tmp, path.join(root, 'spool.json'));
@@ -93,16 +99,16 @@ export function ensureSpoolRoot(root: string, modes: FileModes, onCreated?: OnDi
     } catch (err) {
       rethrowFs(err, root);
     } finally {
-      try {
-        fs.unlinkSync(tmp);
-      } catch {
-        // already gone
-      }
+      tryUnlink(tmp);
     }
   } else if (marker.version > SPOOL_FORMAT_VERSION) {
     throw new ConfigError(`The spool at ${root} uses format version ${marker.version}, newer than this spoolkit supports (${SPOOL_FORMAT_VERSION}); upgrade spoolkit in every container that shares it.`);
   }
-  ensured.add(root);
+  if (durable) {
+    parents.add(root);
+    for (const dir of parents) fsyncDir(dir);
+  }
+  ensured.set(root, durable);
 }
 
 /** Forgets that `root` was checked (after it is removed, e.g. in tests). */

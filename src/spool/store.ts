@@ -28,7 +28,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Durability } from '../types.js';
 import { EventWriter } from './events.js';
-import { fsyncDir, fsyncParent, isErrno, mkdirp, renameInto, rethrowFs, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes, type OnDirCreated } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes, type OnDirCreated } from './fs.js';
 import { PROCESS_TAG } from './keys.js';
 import { OrderedSet } from './ordered-set.js';
 import { writePooled } from './pool.js';
@@ -112,7 +112,7 @@ export class QueueStore {
     const key = `${root}\0${name}\0${settings.durability}\0${settings.modes.file}`;
     let store = QueueStore.stores.get(key);
     if (!store) {
-      ensureSpoolRoot(root, settings.modes, settings.durability === 'durable' ? fsyncParent : undefined);
+      ensureSpoolRoot(root, settings.modes, settings.durability === 'durable');
       const dir = path.join(root, 'queues', name);
       let writer = QueueStore.writers.get(dir);
       if (!writer) {

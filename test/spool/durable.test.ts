@@ -194,4 +194,33 @@ describe('durable mode', () => {
     const counterWrites = steps.filter((s) => s.kind === 'rename' && s.to === path.join(q.store.dir, 'seq')).length;
     expect(steps.filter((s) => s.kind === 'fsync').length).toBe(n + counterWrites + dirSyncs.length);
   });
+
+  it('a new spool root: the format marker is fsynced before it is linked into place, and the root after it', () => {
+    const spool = tmpSpool();
+    const steps = recordSteps();
+    track(new Queue('q', { spool, durability: 'durable' }));
+    vi.restoreAllMocks();
+    const link = steps.findIndex((s) => s.kind === 'link' && s.to === path.join(spool, 'spool.json'));
+    expect(link).toBeGreaterThan(-1);
+    const markerSync = steps.findIndex((s) => s.kind === 'fsync' && s.path === steps[link]!.path);
+    expect(markerSync).toBeGreaterThan(-1);
+    expect(markerSync).toBeLessThan(link);
+    expect(steps.slice(link).some((s) => s.kind === 'fsync' && s.path === spool)).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(spool, 'spool.json'), 'utf8'))).toMatchObject({ format: 'spoolkit', version: 1 });
+  });
+
+  it('a durable queue opened after a fast one on the same root in this process still fsyncs the root', () => {
+    const spool = tmpSpool();
+    track(new Queue('q', { spool }));
+    const steps = recordSteps();
+    track(new Queue('q', { spool, durability: 'durable' }));
+    vi.restoreAllMocks();
+    // The fast queue made queues/, workers/ and spool.json without fsyncs; the durable one makes them durable.
+    expect(steps.filter((s) => s.kind === 'fsync' && s.path === spool)).toHaveLength(1);
+    // A second durable queue on the same root does not do it again.
+    const again = recordSteps();
+    track(new Queue('other', { spool, durability: 'durable' }));
+    vi.restoreAllMocks();
+    expect(again.filter((s) => s.kind === 'fsync' && s.path === spool)).toHaveLength(0);
+  });
 });
