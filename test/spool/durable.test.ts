@@ -167,6 +167,42 @@ describe('durable mode', () => {
     expect(errors).toEqual([]);
   });
 
+  it('close(true) while a finished job waits for its directory fsync leaves it completed and reports it', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool, durability: 'durable' }));
+    const job = await q.add('x', { n: 1 });
+    const w = track(new Worker('q', async () => 'ok', { spool, durability: 'durable', autorun: false }));
+    const errors: Error[] = [];
+    const completed: string[] = [];
+    w.on('error', (err) => errors.push(err));
+    w.on('completed', (j: { id?: string }) => completed.push(j.id!));
+    // Force the close in the window: right after the job's rename into completed/ (once the
+    // finishing code has run to its await), before the shared directory fsync.
+    let closing: Promise<void> | undefined;
+    let inWindow = false;
+    const completedDir = path.join(q.store.dir, 'completed');
+    const realRename = fs.renameSync.bind(fs);
+    vi.spyOn(fs, 'renameSync').mockImplementation((from: fs.PathLike, to: fs.PathLike) => {
+      realRename(from, to);
+      if (!closing && path.dirname(String(to)) === completedDir) {
+        queueMicrotask(() => {
+          // In the window: the file is in completed/, its event not sent yet.
+          inWindow = fs.existsSync(String(to)) && completed.length === 0;
+          closing = w.close(true);
+        });
+      }
+    });
+    void w.run();
+    await waitFor(() => closing !== undefined, 10_000, 'the forced close');
+    await closing;
+    vi.restoreAllMocks();
+    expect(inWindow).toBe(true);
+    expect(errors).toEqual([]);
+    expect(completed).toEqual([job.id]);
+    expect(await q.getJobState(job.id!)).toBe('completed');
+    expect((await q.getJobCounts('waiting', 'active')).waiting).toBe(0);
+  });
+
   it('addBulk: every file and every id directory is durable before the first job is visible, and each directory is fsynced once', async () => {
     const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
     await q.add('warm', {});

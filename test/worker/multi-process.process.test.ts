@@ -25,9 +25,11 @@ describe('several worker processes on one spool', () => {
     const starts = path.join(spool, 'starts.log');
     const q = track(new Queue('q', { spool }));
     const n = 300;
-    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'j', data: i })));
     const env = { SPOOL: spool, STARTS: starts, CONCURRENCY: '4', JOB_MS: '2' };
+    // Every worker is idle and watching before the jobs arrive, so all three race for them (a
+    // worker that started early could otherwise run the whole batch before the others were up).
     const procs = await Promise.all([startFixture(WORKER, env), startFixture(WORKER, env), startFixture(WORKER, env)]);
+    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'j', data: i })));
     await waitFor(async () => (await q.getCompletedCount()) === n || (await q.getJobCounts('completed')).completed === n, 60_000, 'all jobs completed');
     const recorded = readStarts(starts);
     const ids = recorded.map((r) => r.id);
