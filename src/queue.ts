@@ -7,6 +7,7 @@ import { NotSupportedError, SpoolkitError } from './errors.js';
 import { Job } from './job.js';
 import type { SchedulerHost } from './scheduler/host.js';
 import { addJobs, type AddSpec } from './spool/add.js';
+import { addWithOthers, runWaitingAdds } from './spool/add-batch.js';
 import * as admin from './spool/admin.js';
 import * as bulk from './spool/bulk.js';
 import { countJobs } from './spool/counts.js';
@@ -94,7 +95,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   private async addMany(specs: AddSpec[]): Promise<Job<DataType, ResultType, NameType>[]> {
     this.assertOpen();
-    const outcomes = addJobs(this.store, specs);
+    // Durable single adds of one turn share their directory fsyncs (group commit, add-batch.ts).
+    const outcomes = specs.length === 1 && this.store.durable && !this.inline ? [await addWithOthers(this.store, specs[0]!)] : addJobs(this.store, specs);
     const jobs = outcomes.map((o) => {
       const job = this.wrap(o.rec);
       if (o.added) this.emit('waiting', job);
@@ -418,6 +420,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   async close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
+        runWaitingAdds(this.store);
         this.store.events.flushQuietly();
         IdAllocator.for(this.store).release();
       })();

@@ -260,3 +260,107 @@ describe('durable mode', () => {
     expect(again.filter((s) => s.kind === 'fsync' && s.path === spool)).toHaveLength(0);
   });
 });
+
+describe('durable mode: adds made in one turn of the event loop (group commit)', () => {
+  it('share their directory fsyncs; every id directory is durable before the first job is visible, and each add resolves after its set directory is', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
+    await q.add('warm', {});
+    const steps = recordSteps();
+    const n = 40;
+    const jobs = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        q.add('x', { i }).then((job) => {
+          steps.push({ kind: 'event', path: job.id! });
+          return job;
+        }),
+      ),
+    );
+    vi.restoreAllMocks();
+    const publishes = steps.filter((s) => s.kind === 'rename' && s.to!.includes(`${path.sep}waiting${path.sep}`));
+    expect(publishes).toHaveLength(n);
+    const firstPublish = steps.indexOf(publishes[0]!);
+    const before = steps.slice(0, firstPublish);
+    for (const job of jobs) {
+      const link = before.find((s) => s.kind === 'link' && s.to === q.store.idPath(job.id!));
+      expect(link, `link of job ${job.id}`).toBeDefined();
+      expect(before.some((s) => s.kind === 'fsync' && s.path === link!.path)).toBe(true);
+      expect(before.some((s) => s.kind === 'fsync' && s.path === path.dirname(q.store.idPath(job.id!)))).toBe(true);
+    }
+    const firstResolve = steps.findIndex((s) => s.kind === 'event');
+    for (const dir of new Set(publishes.map((s) => path.dirname(s.to!)))) {
+      const syncs = steps.map((s, i) => (s.kind === 'fsync' && s.path === dir ? i : -1)).filter((i) => i >= 0);
+      expect(syncs).toHaveLength(1);
+      expect(syncs[0]).toBeGreaterThan(steps.indexOf(publishes[n - 1]!));
+      expect(syncs[0]).toBeLessThan(firstResolve);
+    }
+    // Each directory is fsynced once for all of them (adds made one by one fsync the set directory n times).
+    const dirSyncs = steps.filter((s) => s.kind === 'fsync' && fs.statSync(s.path, { throwIfNoEntry: false })?.isDirectory());
+    expect(new Set(dirSyncs.map((s) => s.path)).size).toBe(dirSyncs.length);
+  });
+
+  it('adds from separate callbacks of one turn (requests handled together) share the set directory fsync once adds come several per turn', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
+    await q.add('warm', {});
+    const waitingDirs = (steps: Step[]): string[] => steps.filter((s) => s.kind === 'fsync' && s.path.includes(`${path.sep}waiting${path.sep}`)).map((s) => s.path);
+    /** Eight adds, each from its own callback in one turn of the event loop, like eight requests. */
+    const round = async (): Promise<Step[]> => {
+      const steps = recordSteps();
+      const added: Promise<unknown>[] = [];
+      await new Promise<void>((resolve) => {
+        for (let i = 0; i < 8; i++) setImmediate(() => void added.push(q.add('x', { i })));
+        setImmediate(resolve);
+      });
+      await Promise.all(added);
+      vi.restoreAllMocks();
+      return steps;
+    };
+    await round(); // the first busy turn: adds are run as they come, and counted
+    for (let r = 0; r < 3; r++) {
+      const dirs = waitingDirs(await round());
+      // One fsync per set directory the eight jobs went to (usually one; two across a bucket boundary).
+      expect(dirs.length).toBe(new Set(dirs).size);
+      expect(dirs.length).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('a producer awaiting one add at a time does not wait for the event loop between adds', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
+    await new Promise((r) => setImmediate(r)); // a fresh turn
+    let turned = false;
+    setImmediate(() => (turned = true));
+    for (let i = 0; i < 5; i++) await q.add('x', { i });
+    expect(turned).toBe(false);
+    expect((await q.getJobCounts('waiting')).waiting).toBe(5);
+  });
+
+  it('fail one by one: a bad add fails alone and the others are added', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
+    const results = await Promise.allSettled([q.add('a', { n: 1 }), q.add('b', { n: 2n } as unknown as object), q.add('c', { n: 3 })]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_INVALID_JOB' });
+    const waiting = await q.getJobs(['waiting'], 0, -1, true);
+    expect(waiting.map((j) => j.name)).toEqual(['a', 'c']);
+  });
+
+  it('keep BullMQ semantics: one job per jobId, FIFO in call order', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
+    const [first, second] = await Promise.all([q.add('a', { n: 1 }, { jobId: 'same' }), q.add('b', { n: 2 }, { jobId: 'same' })]);
+    expect(first!.id).toBe('same');
+    expect(second!.id).toBe('same');
+    expect((await q.getJob('same'))!.data).toEqual({ n: 1 });
+    const more = await Promise.all(Array.from({ length: 10 }, (_, i) => q.add('x', { i })));
+    const waiting = await q.getJobs(['waiting'], 0, -1, true);
+    expect(waiting.map((j) => j.id)).toEqual(['same', ...more.map((j) => j.id)]);
+    expect(more.map((j) => (j.data as { i: number }).i)).toEqual([...Array(10).keys()]);
+  });
+
+  it('are not lost when the queue closes before the turn ends', async () => {
+    const spool = tmpSpool();
+    const q = new Queue('q', { spool, durability: 'durable' });
+    const pending = q.add('x', { n: 1 });
+    await q.close();
+    const job = await pending;
+    const reader = track(new Queue('q', { spool }));
+    expect((await reader.getJob(job.id!))!.data).toEqual({ n: 1 });
+  });
+});
