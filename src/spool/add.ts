@@ -37,6 +37,8 @@ export interface AddOutcome {
   added: boolean;
   /** Why it was not added. */
   reason?: 'duplicated' | 'deduplicated';
+  /** For `deduplicated`: the id the dropped job would have had. */
+  deduplicatedJobId?: string;
 }
 
 interface Prepared {
@@ -177,8 +179,7 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
       if (p.rec.id === '') p.rec.id = alloc.take();
       const holder = takeDedup(store, p, nowMs);
       if (holder !== undefined) {
-        p.outcome = { rec: { ...p.rec, id: holder }, added: false, reason: 'deduplicated' };
-        store.events.append('deduplicated', { jobId: holder, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: p.rec.id });
+        p.outcome = { rec: { ...p.rec, id: holder }, added: false, reason: 'deduplicated', deduplicatedJobId: p.rec.id };
         continue;
       }
       writeJobTmp(store, p);
@@ -189,7 +190,6 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
           if (p.dedupPath) tryUnlink(p.dedupPath);
           p.dedupPath = undefined;
           p.outcome = { rec: p.rec, added: false, reason: 'duplicated' };
-          store.events.append('duplicated', { jobId: p.rec.id });
           continue;
         }
       } else {
@@ -216,10 +216,14 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
   } finally {
     if (batch) store.stopDeferringDirSyncs();
   }
+  // Events only once the whole call has succeeded: a call that was undone told nobody anything.
   const out: AddOutcome[] = [];
   for (const p of list) {
-    if (p.outcome) {
-      out.push(p.outcome);
+    const o = p.outcome;
+    if (o) {
+      if (o.reason === 'deduplicated') store.events.append('deduplicated', { jobId: o.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: o.deduplicatedJobId });
+      else store.events.append('duplicated', { jobId: o.rec.id });
+      out.push(o);
       continue;
     }
     const { rec } = p;

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotSupportedError, Queue, QueueEvents } from '../../src/index.js';
 import { once, tmpSpool, track } from '../fixtures/core/helpers.js';
@@ -161,6 +163,33 @@ describe('Queue.addBulk', () => {
     ).rejects.toThrow(/function/);
     expect(await q.count()).toBe(0);
     expect((await q.add('c', {})).id).toBe('1');
+  });
+
+  it('tells nobody of a duplicate or deduplicated job when the call fails later and is undone', async () => {
+    const spool = tmpSpool();
+    const q = queue(spool);
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const heard: string[] = [];
+    events.on('duplicated', ({ jobId }: { jobId: string }) => heard.push(`duplicated ${jobId}`));
+    events.on('deduplicated', ({ jobId }: { jobId: string }) => heard.push(`deduplicated ${jobId}`));
+    await q.add('a', {}, { jobId: 'taken' });
+    const held = await q.add('b', {}, { deduplication: { id: 'k' } });
+    // A file where the delayed set's directory belongs makes the last job's publish fail (ENOTDIR).
+    const delayedDir = path.join(spool, 'queues', 'q', 'delayed');
+    fs.rmSync(delayedDir, { recursive: true, force: true });
+    fs.writeFileSync(delayedDir, 'not a directory');
+    const bulk = [
+      { name: 'c', data: 1, opts: { jobId: 'taken' } },
+      { name: 'd', data: 2, opts: { deduplication: { id: 'k' } } },
+      { name: 'e', data: 3, opts: { delay: 60_000 } },
+    ];
+    await expect(q.addBulk(bulk)).rejects.toThrow();
+    fs.rmSync(delayedDir);
+    const last = once<[{ jobId: string }]>(events, 'delayed');
+    await q.addBulk(bulk);
+    await last;
+    expect(heard).toEqual(['duplicated taken', `deduplicated ${held.id}`]);
   });
 });
 
