@@ -1,13 +1,14 @@
 // @ts-check
-// Enqueue rate: `add` one job at a time (each awaited), or `addBulk` in batches. With `primed`
-// (spoolkit only) the spool has run before: see bench/lib/prime.mjs.
+// Enqueue rate: `add` one job at a time (each awaited), or `addBulk` in batches. With `callers`,
+// that many `add` loops run at once, each awaiting its own adds (a web server handling several
+// requests). With `primed` (spoolkit only) the spool has run before: see bench/lib/prime.mjs.
 import { openSystem, resetBullmq } from '../lib/systems.mjs';
 import { primeSpareFiles } from '../lib/prime.mjs';
 import { freshDir, retireDir, settle } from '../lib/settle.mjs';
 import { nowNs, perSecond } from '../lib/stats.mjs';
 
 /**
- * @param {import('../lib/systems.mjs').SystemParams & { how: 'add' | 'addBulk'; n: number; batch?: number; primed?: boolean; base: string; settleMs?: number }} p
+ * @param {import('../lib/systems.mjs').SystemParams & { how: 'add' | 'addBulk'; n: number; callers?: number; batch?: number; primed?: boolean; base: string; settleMs?: number }} p
  */
 export async function run(p) {
   const spool = p.system === 'spoolkit' ? freshDir(p.base, 'enqueue') : undefined;
@@ -20,7 +21,12 @@ export async function run(p) {
     const settled = await settle(p);
     const t0 = nowNs();
     if (p.how === 'add') {
-      for (let i = 0; i < p.n; i++) await queue.add('noop', { i });
+      const callers = p.callers ?? 1;
+      let next = 0;
+      const caller = async () => {
+        for (let i = next++; i < p.n; i = next++) await queue.add('noop', { i });
+      };
+      await Promise.all(Array.from({ length: callers }, caller));
     } else {
       const batch = p.batch ?? 1000;
       for (let i = 0; i < p.n; i += batch) {

@@ -26,6 +26,9 @@ export function buildMatrix(o) {
   for (const s of systems) {
     m.push({ group: 'enqueue', label: 'add (one at a time)', system: s.system, caseName: 'enqueue', params: { ...s.params, how: 'add', n: nFor(s.system) }, metric: 'opsPerSec' });
   }
+  for (const s of systems) {
+    m.push({ group: 'enqueue', label: 'add from 8 callers at once (each awaits its own)', system: s.system, caseName: 'enqueue', params: { ...s.params, how: 'add', callers: 8, n: nFor(s.system) }, metric: 'opsPerSec' });
+  }
   for (const s of systems.filter((x) => x.params.system === 'spoolkit')) {
     m.push({ group: 'enqueue', label: 'add into a spool with spare files (one at a time)', system: s.system, caseName: 'enqueue', params: { ...s.params, how: 'add', primed: true, n: nFor(s.system) }, metric: 'opsPerSec' });
   }

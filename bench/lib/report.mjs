@@ -44,6 +44,7 @@ export function headlineMarkdown(report) {
   const lat = (c, k) => (c?.median ? fmtMs(c.median[k]) : c?.errors?.length ? 'failed' : '–');
   const rows = [
     ['`add`, one at a time (jobs/s)', (s) => rate(find(report, 'enqueue', s === 'raw-fs' ? 'write+rename' : 'add (', s)), (s) => (s === 'raw-fs' ? 'write+rename' : '')],
+    ['`add`, 8 callers at once (jobs/s)', (s) => (s === 'raw-fs' ? '–' : rate(find(report, 'enqueue', 'add from 8 callers', s)))],
     ['`add`, spool with spare files (jobs/s)', (s) => (s.startsWith('spoolkit') ? rate(find(report, 'enqueue', 'add into', s)) : '–')],
     ['`addBulk` (jobs/s)', (s) => (s === 'raw-fs' ? '–' : rate(find(report, 'enqueue', 'addBulk', s)))],
     ['`addBulk`, spool with spare files (jobs/s)', (s) => (s.startsWith('spoolkit') ? rate(find(report, 'enqueue', 'addBulk into', s)) : '–')],
