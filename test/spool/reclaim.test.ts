@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Queue } from '../../src/index.js';
+import { Queue, QueueEvents } from '../../src/index.js';
+import { newClaimTag } from '../../src/spool/claim.js';
 import { openQueueStore } from '../../src/spool/open.js';
-import { reclaimStalled } from '../../src/spool/reclaim.js';
-import { filesUnder, tmpSpool, track } from '../fixtures/core/helpers.js';
+import { reclaimStalled, type ReclaimResult } from '../../src/spool/reclaim.js';
+import { appendPatch } from '../../src/spool/record.js';
+import { filesUnder, once, tmpSpool, track } from '../fixtures/core/helpers.js';
 
 const SIX_MINUTES_MS = 6 * 60_000;
 
@@ -74,5 +76,85 @@ describe('stalled checker: temp files of an add that died', () => {
     expect(fs.existsSync(stale)).toBe(false);
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 1 });
     expect((await q.getJob('reused'))!.data).toEqual({ n: 2 });
+  });
+});
+
+/** Moves a waiting job's file to `active/` or `reclaiming/` as a claimer would; returns the new path. */
+function hold(spool: string, place: 'active' | 'reclaiming', id: string): string {
+  const queueDir = path.join(spool, 'queues', 'q');
+  const [published] = filesUnder(path.join(queueDir, 'waiting'));
+  expect(published).toBeDefined();
+  const store = openQueueStore('q', { spool });
+  const held = store.claimPath(place, id, newClaimTag());
+  fs.renameSync(published!, held);
+  return held;
+}
+
+function passAt(spool: string, nowMs: number): ReclaimResult {
+  const store = openQueueStore('q', { spool });
+  return reclaimStalled(store, { nowMs, lockDurationMs: 30_000, maxStalledCount: 1 });
+}
+
+describe('stalled checker: jobs whose holder died', () => {
+  it('puts back a job whose lease expired, counting the stall, and leaves a live lease alone', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('email', { n: 1 });
+    const held = hold(spool, 'active', job.id!);
+    expect(passAt(spool, Date.now()).stalled).toEqual([]);
+    expect(fs.existsSync(held)).toBe(true);
+    expect(passAt(spool, Date.now() + 31_000).stalled).toEqual([job.id]);
+    expect(fs.existsSync(held)).toBe(false);
+    expect(await q.getJobState(job.id!)).toBe('waiting');
+    expect((await q.getJob(job.id!))!.stalledCounter).toBe(1);
+  });
+
+  it('finishes a job whose holder recorded its outcome and died before the rename into completed/', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const job = await q.add('email', { n: 1 });
+    const held = hold(spool, 'active', job.id!);
+    appendPatch(held, { returnvalue: { sent: true }, finishedOn: Date.now(), attemptsMade: 1, st: 'completed', g: 0 });
+    const completed = once<[{ jobId: string; returnvalue: unknown }]>(events, 'completed');
+    expect(passAt(spool, Date.now() + 31_000)).toMatchObject({ finished: [job.id], stalled: [] });
+    expect(await q.getJobState(job.id!)).toBe('completed');
+    expect((await q.getJob(job.id!))!.returnvalue).toEqual({ sent: true });
+    expect((await completed)[0]).toMatchObject({ jobId: job.id, returnvalue: { sent: true } });
+  });
+
+  it('ignores an outcome recorded by a holder of an older generation: the job runs again', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('email', { n: 1 });
+    const held = hold(spool, 'active', job.id!);
+    appendPatch(held, { gen: 1, g: 0 });
+    appendPatch(held, { returnvalue: 'stale', st: 'completed', g: 0 });
+    expect(passAt(spool, Date.now() + 31_000).stalled).toEqual([job.id]);
+    expect(await q.getJobState(job.id!)).toBe('waiting');
+  });
+
+  it('finishes the move of a file left in reclaiming/ by a checker that died, once it is 10 s old', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('email', { n: 1 });
+    const held = hold(spool, 'reclaiming', job.id!);
+    expect(passAt(spool, Date.now()).stalled).toEqual([]);
+    expect(fs.existsSync(held)).toBe(true);
+    expect(passAt(spool, Date.now() + 11_000).stalled).toEqual([job.id]);
+    expect(await q.getJobState(job.id!)).toBe('waiting');
+  });
+
+  it('drops a held file whose job was removed meanwhile (its id no longer names it)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('email', { n: 1 });
+    const held = hold(spool, 'active', job.id!);
+    const [idName] = filesUnder(path.join(spool, 'queues', 'q', 'ids'));
+    fs.unlinkSync(idName!);
+    expect(passAt(spool, Date.now() + 31_000)).toMatchObject({ dropped: [job.id], stalled: [] });
+    expect(fs.existsSync(held)).toBe(false);
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 0, active: 0, completed: 0 });
   });
 });
