@@ -14,17 +14,6 @@ import fs from 'node:fs';
 import { isErrno, rethrowFs } from './fs.js';
 import type { Claim } from './claim.js';
 
-/** True while `claim` is still this process's lease. */
-export function checkLease(claim: Claim): boolean {
-  try {
-    fs.statSync(claim.path);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    return rethrowFs(err, claim.path);
-  }
-}
-
 /** Renews the lease (utimes); false when it was lost. */
 export function renewLease(claim: Claim, nowMs = Date.now()): boolean {
   try {

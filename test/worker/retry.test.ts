@@ -215,6 +215,34 @@ describe('attempts and retries', () => {
     expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(100);
   });
 
+  it('keeps data and progress written after moveToDelayed, before the DelayedError', async () => {
+    const { spool, q } = setup();
+    const seen: unknown[] = [];
+    track(
+      new Worker(
+        'q',
+        async (job, token) => {
+          seen.push(job.data);
+          if (job.data.step === 0) {
+            await job.moveToDelayed(Date.now() + 300, token);
+            await job.updateData({ step: 1 });
+            await job.updateProgress(50);
+            throw new DelayedError();
+          }
+          return 'done';
+        },
+        { spool },
+      ),
+    );
+    const job = await q.add('x', { step: 0 });
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'delayed', 2000);
+    const delayed = (await q.getJob(job.id!))!;
+    expect(delayed.data).toEqual({ step: 1 });
+    expect(delayed.progress).toBe(50);
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 5000);
+    expect(seen).toEqual([{ step: 0 }, { step: 1 }]);
+  });
+
   it('fails a job whose return value does not survive JSON', async () => {
     const { spool, q } = setup();
     track(new Worker('q', async () => ({ when: new Date() }), { spool }));
