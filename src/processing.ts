@@ -6,7 +6,7 @@
 import { computeBackoff } from './backoff.js';
 import { coerceError, isDelayedError, isUnrecoverableError, UnrecoverableError } from './errors.js';
 import { Job, type JobHost } from './job.js';
-import type { Claim } from './spool/claim.js';
+import { closeClaim, type Claim } from './spool/claim.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
 import { finishRemoved, finishToFile, requeue } from './spool/finish.js';
 import { delayedRoute, readyRoute } from './spool/routing.js';
@@ -61,8 +61,16 @@ function keepOf(v: boolean | number | KeepJobs | undefined, fallback: KeepJobs):
   return v === undefined ? fallback : v;
 }
 
-/** Calls the processor and records the outcome. Never throws. */
+/** Calls the processor and records the outcome, then closes the claim's descriptor. */
 export async function executeRun(ctx: ProcessingContext, run: RunningJob): Promise<RunOutcome> {
+  try {
+    return await runAndRecord(ctx, run);
+  } finally {
+    closeClaim(run.claim);
+  }
+}
+
+async function runAndRecord(ctx: ProcessingContext, run: RunningJob): Promise<RunOutcome> {
   const { claim, job } = run;
   const store = ctx.store;
   store.events.append('active', { jobId: claim.id, prev: 'waiting' });

@@ -160,7 +160,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.id = `${os.hostname()}-${process.pid}-${PROCESS_TAG}${(workerCounter++).toString(36)}`;
     if (typeof processor === 'function') this.processorFn = processor as Processor;
     else if (typeof processor === 'string' || processor instanceof URL) this.processorFile = processor;
-    this.claimer = new Claimer(this.store, this.id);
+    this.claimer = new Claimer(this.store, this.id, this.settings.lockDurationMs);
     this.pool = fastq.promise<unknown, RunningJob, void>(this, (run) => this.process(run), this.settings.concurrency);
     const ctx: ProcessingContext = {
       host: this,

@@ -30,6 +30,16 @@ export interface Claim {
   renewedAt: number;
   /** The lease token handed to the processor. */
   token: string;
+  /**
+   * The active file, still open for appending since the claim read it. The outcome is written
+   * through it until `appendUntilMs`: before then no lease can have expired, so the file is still
+   * this claim's. After it, the outcome is appended by path, which fails if the file was taken
+   * meanwhile. Closed (`closeClaim`) as soon as the file leaves `active/` by this claim's hand
+   * (finished, removed, put back, delayed): from then on another job may reuse the file.
+   */
+  fd?: number;
+  /** Until when (ms) `fd` may carry the outcome: the claim time plus half the lock duration, at most 1 s. */
+  appendUntilMs?: number;
   /** Set when this process gave the job up (lease lost, or put back by a forced close): its run writes nothing more. */
   released?: boolean;
   /**
@@ -48,10 +58,20 @@ export interface CorruptFile {
 /** Farthest a claimer jumps ahead in a listing after losing claims to another claimer. */
 const MAX_SKIP = 64;
 
+/**
+ * Longest a claim's descriptor carries its outcome, whatever the lock duration: fast jobs save an
+ * open and a close; a slower run appends by path, so even a worker configured with a much shorter
+ * lock duration than this one cannot take the file back within the window.
+ */
+const MAX_APPEND_WINDOW_MS = 1000;
+
 /** A tag unique to one claim on this host (no '.', so names parse). */
 export function newClaimTag(): string {
   return uniqueName();
 }
+
+/** Open flags of a claimed file kept open for the outcome: reads use explicit positions, writes append. */
+const READ_APPEND = fs.constants.O_RDWR | fs.constants.O_APPEND;
 
 /** Reused by `readActive` for files that fit (nearly all job files): one read, no stat. */
 const readBuf = Buffer.allocUnsafe(64 * 1024);
@@ -73,21 +93,54 @@ function readWhole(fd: number): string {
  * Reads and parses a claimed active file. A file that fits in 64 KiB is read with a single read
  * (a short read of a regular file is its end); if that text does not parse, it is read again the
  * careful way before the file is called corrupt, so a short read never quarantines a good job.
+ * With `keepOpen`, the file is opened for appending too and its descriptor returned (the caller
+ * closes it); a file this process may read but not write is read without one.
  */
-export function readActive(file: string): { rec: JobRecord } {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const n = fs.readSync(fd, readBuf, 0, readBuf.length, 0);
-    if (n < readBuf.length) {
-      try {
-        return { rec: parseJobRecord(readBuf.toString('utf8', 0, n), file) };
-      } catch {
-        // fall through to the careful read
-      }
+export function readActive(file: string, keepOpen = false): { rec: JobRecord; fd?: number } {
+  let fd: number;
+  let kept = false;
+  if (keepOpen) {
+    try {
+      fd = fs.openSync(file, READ_APPEND);
+      kept = true;
+    } catch (err) {
+      if (!isErrno(err, 'EACCES') && !isErrno(err, 'EPERM') && !isErrno(err, 'EROFS')) throw err;
+      fd = fs.openSync(file, 'r');
     }
-    return { rec: parseJobRecord(readWhole(fd), file) };
+  } else {
+    fd = fs.openSync(file, 'r');
+  }
+  let ok = false;
+  try {
+    const rec = parseOpen(fd, file);
+    ok = true;
+    return kept ? { rec, fd } : { rec };
   } finally {
+    if (!ok || !kept) fs.closeSync(fd);
+  }
+}
+
+function parseOpen(fd: number, file: string): JobRecord {
+  const n = fs.readSync(fd, readBuf, 0, readBuf.length, 0);
+  if (n < readBuf.length) {
+    try {
+      return parseJobRecord(readBuf.toString('utf8', 0, n), file);
+    } catch {
+      // fall through to the careful read
+    }
+  }
+  return parseJobRecord(readWhole(fd), file);
+}
+
+/** Closes the descriptor a claim kept (idempotent). */
+export function closeClaim(claim: Claim): void {
+  if (claim.fd === undefined) return;
+  const fd = claim.fd;
+  claim.fd = undefined;
+  try {
     fs.closeSync(fd);
+  } catch {
+    // Closing a descriptor of a regular file read and appended to cannot lose anything.
   }
 }
 
@@ -144,9 +197,15 @@ export class Claimer {
   /** Claims lost in a row. */
   private losses = 0;
 
+  /**
+   * @param lockDurationMs the lease length: with it, each claim keeps its file open to write the
+   *   outcome through for half of it, at most 1 s (the run must end with `closeClaim`); without,
+   *   claims keep nothing open and outcomes are appended by path
+   */
   constructor(
     private readonly store: QueueStore,
     private readonly tokenPrefix: string,
+    private readonly lockDurationMs?: number,
   ) {
     this.lifo = new SetCursor(store.lifo);
     this.waiting = new SetCursor(store.waiting);
@@ -220,6 +279,8 @@ export class Claimer {
   private take(e: SetEntry, corrupt: CorruptFile[]): Claim | 'lost' | 'corrupt' {
     const tag = newClaimTag();
     const dest = this.store.claimPath('active', e.id, tag);
+    // Taken before the rename that starts the lease, so the descriptor's window ends before half of it.
+    const claimedAt = Date.now();
     try {
       fs.renameSync(e.path, dest);
     } catch (err) {
@@ -232,9 +293,9 @@ export class Claimer {
       }
       return rethrowFs(err, dest);
     }
-    let read: { rec: JobRecord };
+    let read: { rec: JobRecord; fd?: number };
     try {
-      read = readActive(dest);
+      read = readActive(dest, this.lockDurationMs !== undefined);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return 'lost';
       const reason = err instanceof Error ? err.message : String(err);
@@ -243,12 +304,17 @@ export class Claimer {
       return 'corrupt';
     }
     if (read.rec.id !== e.id) {
+      if (read.fd !== undefined) fs.closeSync(read.fd);
       const reason = `file name says job ${e.id} but the record says ${read.rec.id}`;
       quarantine(this.store, e.id, dest, reason);
       corrupt.push({ id: e.id, reason });
       return 'corrupt';
     }
-    return { id: e.id, rec: read.rec, path: dest, tag, gen: read.rec.gen, renewedAt: Date.now(), token: `${this.tokenPrefix}:${tag}` };
+    const claim: Claim = { id: e.id, rec: read.rec, path: dest, tag, gen: read.rec.gen, renewedAt: claimedAt, token: `${this.tokenPrefix}:${tag}` };
+    if (read.fd !== undefined) {
+      claim.fd = read.fd;
+      claim.appendUntilMs = claimedAt + Math.min((this.lockDurationMs ?? 0) / 2, MAX_APPEND_WINDOW_MS);
+    }
+    return claim;
   }
 }
-

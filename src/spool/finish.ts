@@ -9,10 +9,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Claim } from './claim.js';
+import { closeClaim, type Claim } from './claim.js';
 import { readDedup } from './add.js';
 import { fsyncDir, isErrno, renameInto, rethrowFs, tryUnlink } from './fs.js';
-import { appendPatch, type JobRecord, type RecordPatch } from './record.js';
+import { appendPatch, writePatch, type JobRecord, type RecordPatch } from './record.js';
 import { discardJobFile } from './pool.js';
 import type { Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
@@ -53,6 +53,23 @@ export function appendHeld(store: QueueStore, file: string, patch: RecordPatch):
 }
 
 /**
+ * Appends a run's outcome to its claimed file: through the descriptor the claim kept, while no
+ * lease can have expired, else by path. The rename that follows checks that the file is still
+ * where the claim put it; a patch written into a file that was taken away meanwhile carries the
+ * claim's generation, which the taker raises, so it is ignored (record.ts).
+ */
+function appendOutcome(store: QueueStore, claim: Claim, patch: RecordPatch): boolean {
+  if (claim.fd === undefined || Date.now() >= (claim.appendUntilMs ?? 0)) return appendHeld(store, claim.path, patch);
+  try {
+    writePatch(claim.fd, patch);
+    if (store.durable) fs.fsyncSync(claim.fd);
+  } catch (err) {
+    return rethrowFs(err, claim.path);
+  }
+  return true;
+}
+
+/**
  * Renames a file this process holds; false when it is gone (lease lost). In durable mode the
  * destination directory is fsynced, unless `syncDir` is false (the caller shares it).
  */
@@ -74,9 +91,11 @@ export function moveHeld(store: QueueStore, from: string, to: string, syncDir = 
  * commit), instead of one per job.
  */
 export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch, place: 'completed' | 'failed'): boolean | Promise<boolean> {
-  if (!appendHeld(store, claim.path, { ...patch, st: place, g: claim.gen })) return false;
+  if (!appendOutcome(store, claim, { ...patch, st: place, g: claim.gen })) return false;
   const to = store.filePath(place, claim.id);
   if (!moveHeld(store, claim.path, to, false)) return false;
+  // The file has left the claim: nothing more may be written through its descriptor.
+  closeClaim(claim);
   claim.finished = true;
   releaseDedup(store, claim.rec);
   return store.durable ? store.syncDirSoon(path.dirname(to)).then(() => true) : true;
@@ -84,7 +103,10 @@ export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch
 
 /** Finishes a job whose retention is `true`: nothing is kept. False when the lease was lost. */
 export function finishRemoved(store: QueueStore, claim: Claim): boolean {
-  if (!discardJobFile(store, claim.id, claim.path)) return false;
+  const removed = discardJobFile(store, claim.id, claim.path);
+  // Removed or not, the file is no longer this claim's (a removed one may be reused by an add).
+  closeClaim(claim);
+  if (!removed) return false;
   releaseDedup(store, claim.rec);
   removeLogs(store, claim.id);
   return true;
@@ -94,8 +116,10 @@ export function finishRemoved(store: QueueStore, claim: Claim): boolean {
 export function requeue(store: QueueStore, claim: Claim, patch: RecordPatch, route: Route): boolean {
   const dest = route.set.pathFor(route.key, claim.id);
   const gen = claim.gen + 1;
-  if (!appendHeld(store, claim.path, { ...patch, gen, at: store.rel(dest), st: null, g: claim.gen })) return false;
+  if (!appendOutcome(store, claim, { ...patch, gen, at: store.rel(dest), st: null, g: claim.gen })) return false;
   if (!moveHeld(store, claim.path, dest)) return false;
+  // Back in a set, the file can be claimed, finished and reused by others while this run goes on.
+  closeClaim(claim);
   claim.rec.gen = gen;
   return true;
 }

@@ -143,10 +143,15 @@ const APPEND_EXISTING = fs.constants.O_WRONLY | fs.constants.O_APPEND;
 export function appendPatch(file: string, patch: RecordPatch): void {
   const fd = fs.openSync(file, APPEND_EXISTING);
   try {
-    fs.writeSync(fd, `${JSON.stringify(patch)}\n`);
+    writePatch(fd, patch);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Writes a patch line through a descriptor opened with O_APPEND (one write). */
+export function writePatch(fd: number, patch: RecordPatch): void {
+  fs.writeSync(fd, `${JSON.stringify(patch)}\n`);
 }
 
 /** Serialises a record; `data` is pre-serialised JSON when given (saves a second stringify on add). */

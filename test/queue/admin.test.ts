@@ -175,8 +175,12 @@ describe('getJobs', () => {
 describe('retention defaults', () => {
   it('keeps completed jobs by count: removeOnComplete: n keeps the newest n', async () => {
     const { spool, q } = setup();
-    track(new Worker('q', async () => 'ok', { spool }));
+    const w = track(new Worker('q', async () => 'ok', { spool }));
+    let done = 0;
+    w.on('completed', () => done++);
     for (let i = 0; i < 6; i++) await q.add('x', i, { removeOnComplete: 2 });
+    // Two can be complete before the rest have run: wait for all six, then for the trim.
+    await waitFor(() => done === 6, 5000);
     await waitFor(async () => (await q.getCompletedCount()) === 2, 5000);
     const kept = await q.getCompleted();
     expect(kept.map((j) => j.data).sort()).toEqual([4, 5]);

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Queue } from '../../src/index.js';
-import { Claimer, readActive } from '../../src/spool/claim.js';
+import { Claimer, closeClaim, readActive, type Claim } from '../../src/spool/claim.js';
+import { finishToFile } from '../../src/spool/finish.js';
+import { reclaimStalled } from '../../src/spool/reclaim.js';
 import { serializeRecord, RECORD_VERSION, type JobRecord } from '../../src/spool/record.js';
-import { tmpSpool, track } from '../fixtures/core/helpers.js';
+import { filesUnder, tmpSpool, track } from '../fixtures/core/helpers.js';
 
 function record(id: string, data: unknown, patches: string[] = []): string {
   const rec: JobRecord = {
@@ -112,5 +115,82 @@ describe('Claimers racing over one listing', () => {
     expect(claimer.claim(1).map((c) => c.rec.data)).toEqual([0]); // the listing is now cached
     await q.remove(jobs[1]!.id!);
     expect(claimer.claim(18).map((c) => c.rec.data)).toEqual(Array.from({ length: 18 }, (_, i) => i + 2));
+  });
+});
+
+describe('a claim keeps its file open for the outcome', () => {
+  async function claimOne(lockDurationMs = 30_000): Promise<{ q: Queue; claim: Claim; id: string }> {
+    const q = track(new Queue('q', { spool: tmpSpool() }));
+    const job = await q.add('j', { n: 1 });
+    const [claim] = new Claimer(q.store, 't', lockDurationMs).claim(1);
+    expect(claim).toBeDefined();
+    return { q, claim: claim!, id: job.id! };
+  }
+
+  it('writes the outcome through the kept descriptor, without opening the file again', async () => {
+    const { q, claim, id } = await claimOne();
+    expect(claim.fd).toBeTypeOf('number');
+    const opens = vi.spyOn(fs, 'openSync');
+    try {
+      expect(finishToFile(q.store, claim, { returnvalue: 'r', attemptsMade: 1, finishedOn: Date.now() }, 'completed')).toBe(true);
+      expect(opens.mock.calls.filter(([f]) => String(f).includes(claim.tag))).toEqual([]);
+    } finally {
+      opens.mockRestore();
+      closeClaim(claim);
+    }
+    expect(claim.fd).toBeUndefined();
+    expect(await q.getJobState(id)).toBe('completed');
+    expect((await q.getJob(id))!.returnvalue).toBe('r');
+  });
+
+  it('appends by path once half the lock duration has passed, and finds a file taken meanwhile lost', async () => {
+    const { q, claim, id } = await claimOne(1000);
+    expect(claim.appendUntilMs).toBeLessThanOrEqual(Date.now() + 500);
+    claim.appendUntilMs = Date.now() - 1; // as if the run had lasted past half the lease
+    // Someone took the file (as a reclaimer would, by rename): the path no longer names it.
+    const taken = q.store.claimPath('reclaiming', id, 'other');
+    fs.renameSync(claim.path, taken);
+    try {
+      expect(finishToFile(q.store, claim, { returnvalue: 'late', attemptsMade: 1 }, 'completed')).toBe(false);
+    } finally {
+      closeClaim(claim);
+    }
+    expect(fs.readFileSync(taken, 'utf8')).not.toContain('late');
+  });
+
+  it('a late outcome written into a file the stalled checker put back is ignored: the job runs again', async () => {
+    const { q, claim, id } = await claimOne();
+    const res = reclaimStalled(q.store, { nowMs: Date.now() + 31_000, lockDurationMs: 30_000, maxStalledCount: 1 });
+    expect(res.stalled).toEqual([id]);
+    try {
+      // Inside the descriptor's window the write lands in the put-back file, but the rename fails.
+      expect(finishToFile(q.store, claim, { returnvalue: 'stale', attemptsMade: 1 }, 'completed')).toBe(false);
+    } finally {
+      closeClaim(claim);
+    }
+    expect(await q.getJobState(id)).toBe('waiting');
+    // The write did land in the put-back file: only the generation guard keeps it out.
+    const withStale = filesUnder(q.store.dir).filter((f) => f.endsWith('.json') && fs.readFileSync(f, 'utf8').includes('"stale"'));
+    expect(withStale.map((f) => path.relative(q.store.dir, f).split(path.sep)[0])).toEqual(['lifo']);
+    const again = new Claimer(q.store, 'u').claim(1);
+    expect(again.map((c) => [c.id, c.rec.returnvalue, c.rec.st, c.rec.gen])).toEqual([[id, null, undefined, 1]]);
+  });
+
+  it('reads a file it may not write without keeping it open, and appends the outcome by path', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool() }));
+    const job = await q.add('j', { n: 1 });
+    const real = fs.openSync;
+    const opens = vi.spyOn(fs, 'openSync').mockImplementation(((file: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
+      if (typeof flags === 'number' && (flags & fs.constants.O_RDWR) !== 0) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      return real(file, flags ?? 'r', mode);
+    }) as typeof fs.openSync);
+    try {
+      const [claim] = new Claimer(q.store, 't', 30_000).claim(1);
+      expect(claim!.fd).toBeUndefined();
+      expect(finishToFile(q.store, claim!, { returnvalue: 'ok', attemptsMade: 1 }, 'completed')).toBe(true);
+    } finally {
+      opens.mockRestore();
+    }
+    expect((await q.getJob(job.id!))!.returnvalue).toBe('ok');
   });
 });
