@@ -171,7 +171,17 @@ describe('durable mode', () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool, durability: 'durable' }));
     const job = await q.add('x', { n: 1 });
-    const w = track(new Worker('q', async () => 'ok', { spool, durability: 'durable', autorun: false }));
+    let runSignal: AbortSignal | undefined;
+    const w = track(
+      new Worker(
+        'q',
+        async (_job, _token, signal) => {
+          runSignal = signal;
+          return 'ok';
+        },
+        { spool, durability: 'durable', autorun: false },
+      ),
+    );
     const errors: Error[] = [];
     const completed: string[] = [];
     w.on('error', (err) => errors.push(err));
@@ -201,6 +211,8 @@ describe('durable mode', () => {
     expect(completed).toEqual([job.id]);
     expect(await q.getJobState(job.id!)).toBe('completed');
     expect((await q.getJobCounts('waiting', 'active')).waiting).toBe(0);
+    // The finished run had nothing to put back: the close did not treat it as a run to abort.
+    expect(runSignal?.aborted).toBe(false);
   });
 
   it('addBulk: every file and every id directory is durable before the first job is visible, and each directory is fsynced once', async () => {
