@@ -111,12 +111,7 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   const finished =
     keep === true
       ? finishRemoved(ctx.store, claim)
-      : finishToFile(
-          ctx.store,
-          claim,
-          { ...startedFields(rec), returnvalue, finishedOn: rec.finishedOn, attemptsMade: rec.attemptsMade },
-          'completed',
-        );
+      : finishToFile(ctx.store, claim, withStartedFields(rec, { returnvalue, finishedOn: rec.finishedOn, attemptsMade: rec.attemptsMade }), 'completed');
   // Durable mode: the event and the listeners wait for the shared directory fsync.
   const ok = typeof finished === 'boolean' ? finished : await finished;
   if (!ok) {
@@ -130,9 +125,12 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   return 'completed';
 }
 
-/** Fields set when the job started, persisted with its outcome (claims write nothing). */
-function startedFields(rec: JobRecord): RecordPatch {
-  return { attemptsStarted: rec.attemptsStarted, processedOn: rec.processedOn ?? null, ...(rec.processedBy ? { processedBy: rec.processedBy } : {}) };
+/** Adds the fields set when the job started to an outcome patch (claims write nothing, so the outcome carries them). */
+function withStartedFields(rec: JobRecord, patch: RecordPatch): RecordPatch {
+  patch.attemptsStarted = rec.attemptsStarted;
+  patch.processedOn = rec.processedOn ?? null;
+  if (rec.processedBy) patch.processedBy = rec.processedBy;
+  return patch;
 }
 
 function updateStacktrace(stack: string[], err: Error, limit: number | undefined): string[] {
@@ -169,7 +167,7 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
   }
   if (run.lost) return 'lost';
   rec.attemptsMade += 1;
-  const outcome: RecordPatch = { ...startedFields(rec), attemptsMade: rec.attemptsMade, failedReason: rec.failedReason ?? '', stacktrace: rec.stacktrace };
+  const outcome = withStartedFields(rec, { attemptsMade: rec.attemptsMade, failedReason: rec.failedReason ?? '', stacktrace: rec.stacktrace });
   let ok: boolean;
   if (retry) {
     if (delay > 0) {

@@ -85,18 +85,29 @@ function resolveSettings(opts: WorkerOptions): Settings {
 
 /** Per-second ring of completions and failures for the last minute. */
 class MinuteCounter {
-  private readonly slots = new Array<[number, number, number]>(60).fill([0, 0, 0]);
+  /** Per slot (second % 60): the second it counts, then completions and failures in it. Updated in place (once per job). */
+  private readonly secs = new Float64Array(60);
+  private readonly counts = [new Uint32Array(60), new Uint32Array(60)] as const;
   add(kind: 0 | 1, nowMs = Date.now()): void {
     const sec = Math.floor(nowMs / 1000);
     const i = sec % 60;
-    const s = this.slots[i]!;
-    this.slots[i] = s[0] === sec ? [sec, s[1] + (kind === 0 ? 1 : 0), s[2] + (kind === 1 ? 1 : 0)] : [sec, kind === 0 ? 1 : 0, kind === 1 ? 1 : 0];
+    if (this.secs[i] !== sec) {
+      this.secs[i] = sec;
+      this.counts[0][i] = 0;
+      this.counts[1][i] = 0;
+    }
+    this.counts[kind][i]!++;
   }
   sums(nowMs = Date.now()): { completed: number; failed: number } {
     const sec = Math.floor(nowMs / 1000);
     let completed = 0;
     let failed = 0;
-    for (const [s, c, f] of this.slots) if (sec - s < 60) (completed += c), (failed += f);
+    for (let i = 0; i < 60; i++) {
+      if (sec - this.secs[i]! < 60) {
+        completed += this.counts[0][i]!;
+        failed += this.counts[1][i]!;
+      }
+    }
     return { completed, failed };
   }
 }

@@ -143,12 +143,13 @@ export class QueueStore {
 
   /** Absolute path of a fixed-place job file. */
   filePath(place: 'completed' | 'failed', id: string): string {
-    return path.join(this.dir, place, `${id}.json`);
+    // `dir` is normalized and ids never hold a separator: plain concatenation is the join (and cheaper, once per job).
+    return `${this.dir}${path.sep}${place}${path.sep}${id}.json`;
   }
 
   /** Path of a claimed (or held) job: `<place>/<id>.<tag>.json`; the tag is unique per claim. */
   claimPath(place: 'active' | 'reclaiming', id: string, tag: string): string {
-    return path.join(this.dir, place, `${id}.${tag}.json`);
+    return `${this.dir}${path.sep}${place}${path.sep}${id}.${tag}.json`;
   }
 
   /** The claimed or held files of a job (active/ and reclaiming/ are bounded by total concurrency). */

@@ -40,6 +40,28 @@ describe('readSpoolStatus', () => {
     expect((await readSpoolStatus(spool)).workers).toHaveLength(0);
   });
 
+  it('counts completions and failures of the last minute apart', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const w = track(
+      new Worker(
+        'q',
+        async (job) => {
+          if (job.name === 'bad') throw new Error('no');
+        },
+        { spool, heartbeatIntervalMs: 50 },
+      ),
+    );
+    await q.addBulk([...Array.from({ length: 3 }, () => ({ name: 'good', data: {} })), ...Array.from({ length: 2 }, () => ({ name: 'bad', data: {} }))]);
+    await waitFor(async () => (await q.getJobCounts('completed', 'failed')).failed === 2 && (await q.getCompletedCount()) === 3, 3000);
+    const s = await waitFor(async () => {
+      const st = await readSpoolStatus(spool);
+      return st.queues.q!.completedLastMinute + st.queues.q!.failedLastMinute === 5 ? st : undefined;
+    }, 3000);
+    expect(s!.queues.q).toMatchObject({ completedLastMinute: 3, failedLastMinute: 2 });
+    await w.close();
+  });
+
   it('reports a missing spool without creating it', async () => {
     const spool = path.join(tmpSpool(), 'nope');
     const s = await readSpoolStatus(spool);
