@@ -61,7 +61,9 @@ export function appendHeld(store: QueueStore, file: string, patch: RecordPatch):
 function appendOutcome(store: QueueStore, claim: Claim, patch: RecordPatch): boolean {
   if (claim.fd === undefined || Date.now() >= (claim.appendUntilMs ?? 0)) return appendHeld(store, claim.path, patch);
   try {
-    writePatch(claim.fd, patch);
+    // Named for its job, so that even a file reused for another job in the meantime (moved away by
+    // a `moveToDelayed` through another Job object, finished, removed and pooled) ignores the write.
+    writePatch(claim.fd, { ...patch, i: claim.id, ts: claim.rec.timestamp });
     if (store.durable) fs.fsyncSync(claim.fd);
   } catch (err) {
     return rethrowFs(err, claim.path);

@@ -4,7 +4,8 @@
  * later line is a patch (an object whose fields replace the record's; `null` removes an optional
  * field) appended with O_APPEND. A patch with a `g` field applies only if `g` is at least the
  * record's generation at that point, so a late write from a worker whose lease was taken is
- * ignored. A torn last line (a crash mid-append) is ignored.
+ * ignored; one with `i`/`ts` applies only to the job with that id and timestamp. A torn last line
+ * (a crash mid-append) is ignored.
  *
  * Files are untrusted input (another tool or a crash may have written them), so they are read
  * through `parseJobRecord`, which checks every field's type.
@@ -83,8 +84,10 @@ export function parseJobRecord(text: string, path: string): JobRecord {
       }
       if (typeof patch !== 'object' || patch === null) continue;
       if (typeof patch.g === 'number' && patch.g < ((r.gen as number | undefined) ?? 0)) continue;
+      // A patch that names another job (by id and timestamp) was written into a reused file late: skip it.
+      if ((typeof patch.i === 'string' && patch.i !== r.id) || (typeof patch.ts === 'number' && patch.ts !== r.timestamp)) continue;
       for (const [k, v] of Object.entries(patch)) {
-        if (k === 'g') continue;
+        if (k === 'g' || k === 'i' || k === 'ts') continue;
         if (v === null && OPTIONAL_FIELDS.has(k)) delete r[k];
         else r[k] = v;
       }
@@ -130,8 +133,12 @@ export function parseJobRecord(text: string, path: string): JobRecord {
   return rec;
 }
 
-/** A patch: fields to replace; `null` removes an optional field; `g` guards against stale writers. */
-export type RecordPatch = { [K in keyof JobRecord]?: JobRecord[K] | null } & { g?: number };
+/**
+ * A patch: fields to replace; `null` removes an optional field; `g` guards against stale writers;
+ * `i` and `ts` (the job's id and timestamp) guard a write through a kept descriptor against a file
+ * that was reused for another job meanwhile.
+ */
+export type RecordPatch = { [K in keyof JobRecord]?: JobRecord[K] | null } & { g?: number; i?: string; ts?: number };
 
 /** Open flags of a patch append: never O_CREAT, so a name that was taken away is not brought back as a stray file. */
 const APPEND_EXISTING = fs.constants.O_WRONLY | fs.constants.O_APPEND;

@@ -176,6 +176,28 @@ describe('a claim keeps its file open for the outcome', () => {
     expect(again.map((c) => [c.id, c.rec.returnvalue, c.rec.st, c.rec.gen])).toEqual([[id, null, undefined, 1]]);
   });
 
+  it('a late outcome written into a file reused for another job meanwhile is ignored by that job', async () => {
+    const { q, claim, id } = await claimOne();
+    // Another Job object moves the active job away (the run is not told), and the file is then
+    // reused for a new job, as the spare-file pool does: overwritten in place from its start.
+    await (await q.getJob(id))!.moveToDelayed(Date.now() + 60_000);
+    const [moved] = filesUnder(path.join(q.store.dir, 'delayed'));
+    const other = record('other-job', { fresh: true });
+    const fd = fs.openSync(moved!, 'r+');
+    fs.writeSync(fd, other, 0);
+    fs.ftruncateSync(fd, Buffer.byteLength(other));
+    fs.closeSync(fd);
+    try {
+      expect(finishToFile(q.store, claim, { returnvalue: 'stale', attemptsMade: 1, finishedOn: Date.now() }, 'completed')).toBe(false);
+    } finally {
+      closeClaim(claim);
+    }
+    const text = fs.readFileSync(moved!, 'utf8');
+    expect(text).toContain('"stale"'); // the write did land in the reused file
+    const { rec } = readActive(moved!);
+    expect([rec.id, rec.returnvalue, rec.st, rec.attemptsMade, rec.finishedOn]).toEqual(['other-job', null, undefined, 0, undefined]);
+  });
+
   it('reads a file it may not write without keeping it open, and appends the outcome by path', async () => {
     const q = track(new Queue('q', { spool: tmpSpool() }));
     const job = await q.add('j', { n: 1 });

@@ -26,4 +26,20 @@ describe('job record patches', () => {
     const rec = parseJobRecord([first, '{"gen":2,"g":0}', '{"progress":42}', ''].join('\n'), 'x');
     expect(rec.progress).toBe(42);
   });
+
+  it('skips a patch that names another job by id or timestamp, and the guard fields do not reach the record', () => {
+    const text = [
+      first,
+      '{"progress":10,"i":"7","ts":1}',
+      '{"progress":20,"i":"8","ts":1}',
+      '{"progress":30,"i":"7","ts":2}',
+      '{"returnvalue":"theirs","i":"8"}',
+      '{"returnvalue":"mine","ts":1}',
+      '',
+    ].join('\n');
+    const rec = parseJobRecord(text, 'x');
+    expect([rec.progress, rec.returnvalue, rec.id, rec.timestamp]).toEqual([10, 'mine', '7', 1]);
+    expect(Object.keys(rec)).not.toContain('i');
+    expect(Object.keys(rec)).not.toContain('ts');
+  });
 });
