@@ -28,10 +28,10 @@ import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { $, argv, fs, path, which } from 'zx';
 import { startRedis } from '../bench/lib/redis-server.mjs';
-import { describeMachine } from '../bench/lib/machine.mjs';
+import { briefMachine, describeMachine } from '../bench/lib/machine.mjs';
 import { buildMatrix } from '../bench/lib/matrix.mjs';
 import { median } from '../bench/lib/stats.mjs';
-import { headlineMarkdown, fullTable } from '../bench/lib/report.mjs';
+import { headlineMarkdown, fullTable, machineGroups } from '../bench/lib/report.mjs';
 
 $.verbose = false;
 const root = path.resolve(import.meta.dirname, '..');
@@ -116,6 +116,7 @@ async function writeMarkdown(rep) {
 // --- set-up -----------------------------------------------------------------------------------
 await fs.mkdirp(base);
 const machine = describeMachine(base);
+const machineBrief = briefMachine(machine);
 log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.kernel}, node ${machine.node}, ${machine.filesystem.type} (${machine.filesystem.options})`);
 
 const commit = (await $`git rev-parse HEAD`.nothrow()).stdout.trim() || null;
@@ -194,7 +195,7 @@ try {
   }
   for (const [k, spec] of matrix.entries()) {
     const { results, errors, loads } = tallies[k];
-    cases.push({ ...spec, commit, results, errors, loadavg1m: loads, median: summarize(spec.metric, results) });
+    cases.push({ ...spec, commit, machine: machineBrief, results, errors, loadavg1m: loads, median: summarize(spec.metric, results) });
   }
 } finally {
   await redis?.stop();
@@ -232,9 +233,10 @@ if (quick) {
     // Kept cases keep the commit they measured (cases merged in before carry none of their own).
     const kept = previous.cases
       .filter((c) => !groups.has(c.group))
-      .map((c) => ({ ...c, commit: c.commit ?? previous.merged?.keptCommit ?? previous.spoolkit?.commit ?? null }));
+      .map((c) => ({ ...c, commit: c.commit ?? previous.merged?.keptCommit ?? previous.spoolkit?.commit ?? null, machine: c.machine ?? briefMachine(previous.machine) }));
     report.cases = [...kept, ...cases];
     report.merged = { from: previous.startedAt, keptGroups: [...new Set(kept.map((c) => c.group))], keptCommit: previous.spoolkit?.commit ?? null };
+    if (machineGroups(report).length > 1) log('note: the kept groups ran on other hardware; latest.md names the machine of each group.');
     report.startedAt = previous.startedAt;
   }
   await fs.writeJson(latest, report, { spaces: 2 });

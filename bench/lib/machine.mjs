@@ -28,3 +28,9 @@ export function describeMachine(dir) {
     loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
+
+/** What a single case records of its machine: everything but the load at the run's start. */
+export function briefMachine(m) {
+  const { loadavgAtStart: _load, ...rest } = m;
+  return rest;
+}

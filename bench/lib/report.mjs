@@ -60,7 +60,6 @@ export function headlineMarkdown(report) {
     }],
   ];
   const fsyncRaw = find(report, 'enqueue', 'write+fsync', 'raw-fs');
-  const m = report.machine;
   const out = [];
   out.push(`| ${report.options.sizes.n.toLocaleString('en-US')} no-op jobs, medians of ${report.options.runs} runs | ${systems.map((s) => s[1]).join(' | ')} |`);
   out.push(`|---|${systems.map(() => '---:').join('|')}|`);
@@ -74,6 +73,34 @@ export function headlineMarkdown(report) {
   for (const big of report.cases.filter((c) => c.group === 'big')) out.push(`${big.system}, ${big.label}: ${value(big)}.`);
   out.push('');
   const commits = [...new Set(report.cases.map((c) => c.commit ?? report.merged?.keptCommit ?? report.spoolkit?.commit).filter(Boolean).map((c) => String(c).slice(0, 7)))];
-  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}; ${m.filesystem.type} on ${m.filesystem.source} (${m.filesystem.options}). Redis: ${report.redis.version ?? `skipped: ${report.redis.skipped}`}, AOF everysec. Runs between ${report.startedAt} and ${report.finishedAt}; spoolkit commit ${commits.join(', ') || 'unknown'}.`);
+  const tail = `Redis: ${report.redis.version ?? `skipped: ${report.redis.skipped}`}, AOF everysec. Runs between ${report.startedAt} and ${report.finishedAt}; spoolkit commit ${commits.join(', ') || 'unknown'}.`;
+  const machines = machineGroups(report);
+  if (machines.length <= 1) out.push(`Machine: ${describe(machines[0]?.machine ?? report.machine)}. ${tail}`);
+  else {
+    // A merged report whose groups ran on different hardware says which ran where: their numbers do not compare.
+    out.push(`Machines (groups measured on different hardware do not compare): ${machines.map((g) => `${describe(g.machine)} for ${g.groups.join(', ')}`).join('; ')}. ${tail}`);
+  }
   return `${out.join('\n')}\n`;
+}
+
+/** One line for a machine: CPU, cores, memory, kernel, Node, and the benchmark's filesystem. */
+function describe(m) {
+  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}; ${m.filesystem.type} on ${m.filesystem.source} (${m.filesystem.options})`;
+}
+
+/**
+ * The machines a report's cases ran on, each with its groups, in order of first appearance. A case
+ * without its own `machine` (written before cases carried one) ran on the report's.
+ */
+export function machineGroups(report) {
+  /** @type {Map<string, { machine: any; groups: string[] }>} */
+  const byKey = new Map();
+  for (const c of report.cases) {
+    const machine = c.machine ?? report.machine;
+    const key = `${machine.cpuModel}|${machine.cores}|${machine.kernel}|${machine.node}|${machine.filesystem?.type}|${machine.filesystem?.source}`;
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = { machine, groups: [] }));
+    if (!g.groups.includes(c.group)) g.groups.push(c.group);
+  }
+  return [...byKey.values()];
 }
