@@ -48,6 +48,8 @@ const SCHEDULER_MODULE = './scheduler/index.js';
  * jobs arriving meanwhile waited.
  */
 const RETENTION_THREAD_MIN_JOBS = 40;
+/** The least time between heartbeat writes made early because the worker went idle. */
+const IDLE_HEARTBEAT_MIN_GAP_MS = 250;
 
 let workerCounter = 0;
 
@@ -141,6 +143,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private timers: NodeJS.Timeout[] = [];
   private processed = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** When the heartbeat file was last written (ms). */
+  private lastHeartbeatAt = 0;
   private failedCount = 0;
   private nextStalledCheck = 0;
   private nextDelayedCheck = 0;
@@ -433,7 +437,20 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.heartbeatTimer.unref();
   }
 
+  /**
+   * When the worker runs out of jobs, writes the pending heartbeat of `heartbeatSoon` at once, so
+   * a `status` right after a burst shows its counts instead of the ones from before it. At most
+   * one such early write every 250 ms, so a trickle of single jobs does not write once per job.
+   */
+  private heartbeatOnIdle(nowMs: number): void {
+    if (!this.heartbeatTimer || nowMs - this.lastHeartbeatAt < IDLE_HEARTBEAT_MIN_GAP_MS) return;
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    this.heartbeat();
+  }
+
   private heartbeat(): void {
+    this.lastHeartbeatAt = Date.now();
     try {
       writeHeartbeat(
         this.store.root,
@@ -620,6 +637,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         if (claims.length > 0) continue;
         if (this.inflight.size === 0 && !this.drainedSent) {
           this.drainedSent = true;
+          this.heartbeatOnIdle(nowMs);
           this.store.events.append('drained', {});
           this.emit('drained');
           if (hasParked(this.store)) this.emptyTrashWhileIdle();

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from '../../src/index.js';
+import { readHeartbeats } from '../../src/spool/heartbeat.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 describe('worker scheduler passes', () => {
@@ -41,6 +42,32 @@ describe('worker heartbeat', () => {
       }, 5_000);
       const status = await readSpoolStatus(spool);
       expect(status.queues.hb?.completedLastMinute).toBe(3);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('writes the counts as soon as the worker runs out of jobs, when a heartbeat is pending', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('hb-idle', { spool }));
+    // Jobs that take 300 ms: the first heartbeat (at start) is older than the 250 ms gap when they finish.
+    const w = new Worker('hb-idle', async () => new Promise((r) => setTimeout(() => r('ok'), 300)), { spool, concurrency: 3, heartbeatIntervalMs: 60_000, autorun: false });
+    try {
+      await q.addBulk([1, 2, 3].map((i) => ({ name: 'x', data: { i } })));
+      const seen: number[] = [];
+      let completed = 0;
+      w.on('completed', () => void completed++);
+      // Read the heartbeat the moment the worker says it is idle: the timed write would come a second later.
+      const drained = new Promise<void>((resolve) => {
+        w.on('drained', () => {
+          if (completed < 3) return;
+          seen.push(...readHeartbeats(spool).filter((hb) => hb.workerId === w.id).map((hb) => hb.processed));
+          resolve();
+        });
+      });
+      void w.run();
+      await drained;
+      expect(seen).toEqual([3]);
     } finally {
       await w.close();
     }
