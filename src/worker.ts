@@ -32,6 +32,7 @@ import { readHeartbeats, removeHeartbeat, writeHeartbeat } from './spool/heartbe
 import { renewLease } from './spool/lease.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import { promoteDue } from './spool/promote.js';
+import { pruneIdRanges } from './spool/id-index.js';
 import { reclaimStalled } from './spool/reclaim.js';
 import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
@@ -517,6 +518,13 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   private stalledCheck(nowMs: number): void {
     this.nextStalledCheck = nowMs + this.settings.stalledIntervalMs;
+    if (this.store.formatVersion >= 2 && !this.store.readOnly) {
+      try {
+        pruneIdRanges(this.store.dir);
+      } catch (err) {
+        this.emitError(err);
+      }
+    }
     if (this.opts.skipStalledCheck) return;
     try {
       const deadOwners = this.deadOwnerJobs(nowMs);

@@ -8,8 +8,13 @@ import { ConfigError } from '../errors.js';
 import type { Durability } from '../types.js';
 import { fsyncDir, isErrno, mkdirp, rethrowFs, tryUnlink, writeNewFile, type FileModes, type OnDirCreated } from './fs.js';
 
-/** Version of the on-disk format described in docs/spool-format.md. */
-export const SPOOL_FORMAT_VERSION = 1;
+/**
+ * Version of the on-disk format described in docs/spool-format.md, written into new spools.
+ * Version 2 files automatic (integer) ids in the id index by number range; a spool made at
+ * version 1 keeps its layout (every id under a hash shard), so older processes sharing it go on
+ * working. A spoolkit refuses a spool whose version is newer than this.
+ */
+export const SPOOL_FORMAT_VERSION = 2;
 
 /** The default spool directory, relative to the working directory. */
 export const DEFAULT_SPOOL_DIR = '.spool';
@@ -67,23 +72,24 @@ export function readSpoolMarker(root: string): SpoolMarker | null {
   }
 }
 
-/** Roots checked in this process: `true` once a durable store checked it (and fsynced its entries). */
-const ensured = new Map<string, boolean>();
+/** Roots checked in this process: `durable` once a durable store checked it (and fsynced its entries), and the root's format version. */
+const ensured = new Map<string, { durable: boolean; version: number }>();
 
 /**
  * Creates the spool root and its format marker when missing; refuses a newer format. Cached per
  * process. `durable`: the marker is fsynced before it is linked into place, the parent of each
  * directory made here is fsynced, and so is the root itself, once per process, even when a
- * fast-mode store of this process made its entries first.
+ * fast-mode store of this process made its entries first. Returns the spool's format version
+ * (the one a new marker was written with, or the existing marker's).
  */
-export function ensureSpoolRoot(root: string, modes: FileModes, durable = false): void {
+export function ensureSpoolRoot(root: string, modes: FileModes, durable = false): number {
   const done = ensured.get(root);
-  if (done === true || (done === false && !durable)) return;
+  if (done && (done.durable || !durable)) return done.version;
   const parents = new Set<string>();
   const made: OnDirCreated | undefined = durable ? (dir) => void parents.add(path.dirname(dir)) : undefined;
   mkdirp(path.join(root, 'queues'), modes, made);
   mkdirp(path.join(root, 'workers'), modes, made);
-  const marker = readSpoolMarker(root);
+  let marker = readSpoolMarker(root);
   if (marker === null) {
     const tmp = path.join(root, `.spool.json.${process.pid}.tmp`);
     const body = JSON.stringify({ format: 'spoolkit', version: SPOOL_FORMAT_VERSION, createdAt: Date.now() }) + '\n';
@@ -101,14 +107,28 @@ export function ensureSpoolRoot(root: string, modes: FileModes, durable = false)
     } finally {
       tryUnlink(tmp);
     }
-  } else if (marker.version > SPOOL_FORMAT_VERSION) {
-    throw new ConfigError(`The spool at ${root} uses format version ${marker.version}, newer than this spoolkit supports (${SPOOL_FORMAT_VERSION}); upgrade spoolkit in every container that shares it.`);
+    // Another process may have written its marker first: its version is the spool's.
+    marker = readSpoolMarker(root);
+  }
+  const version = marker?.version ?? SPOOL_FORMAT_VERSION;
+  if (version > SPOOL_FORMAT_VERSION) {
+    throw new ConfigError(`The spool at ${root} uses format version ${version}, newer than this spoolkit supports (${SPOOL_FORMAT_VERSION}); upgrade spoolkit in every container that shares it.`);
   }
   if (durable) {
     parents.add(root);
     for (const dir of parents) fsyncDir(dir);
   }
-  ensured.set(root, durable);
+  ensured.set(root, { durable, version });
+  return version;
+}
+
+/** The format version of the spool at `root` for readers: its marker's, or the current one when it has none (yet) or it is unreadable. */
+export function spoolFormatVersion(root: string): number {
+  try {
+    return readSpoolMarker(root)?.version ?? SPOOL_FORMAT_VERSION;
+  } catch {
+    return SPOOL_FORMAT_VERSION;
+  }
 }
 
 /** Forgets that `root` was checked (after it is removed, e.g. in tests). */

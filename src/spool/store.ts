@@ -9,7 +9,7 @@
  *     active/<id>.<claim>.json   claimed jobs, one name per claim (the lease)
  *     completed/<id>.json  failed/<id>.json   finished jobs
  *     reclaiming/<id>.<claim>.json   jobs being moved by a reclaimer or an admin operation
- *     ids/<2 hex>/<id>       id index: a hard link to the job file, created exclusively (dedup)
+ *     ids/<shard>/<id>       id index: a hard link to the job file, created exclusively (dedup; id-index.ts)
  *     dedup/<sha1>.json      deduplication keys
  *     logs/<id>.jsonl        job log rows
  *     events/<seg>.jsonl     event log (events.ts)
@@ -32,7 +32,8 @@ import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryUnlink, writeNewFi
 import { PROCESS_TAG } from './keys.js';
 import { OrderedSet } from './ordered-set.js';
 import { writePooled } from './pool.js';
-import { ensureSpoolRoot } from './root.js';
+import { idShard } from './id-index.js';
+import { ensureSpoolRoot, spoolFormatVersion } from './root.js';
 
 /** The fixed state directories of a queue. */
 export const STATE_DIRS = ['waiting', 'lifo', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'reclaiming', 'ids', 'dedup', 'logs', 'events', 'corrupt', 'tmp', 'free', 'trash'] as const;
@@ -47,6 +48,8 @@ export interface StoreSettings {
   logger?: Logger;
   /** Never create directories (status readers). */
   readOnly?: boolean;
+  /** The spool's format version (root.ts); decides the id index layout (id-index.ts). */
+  formatVersion: number;
 }
 
 let tmpCounter = 0;
@@ -91,16 +94,19 @@ export class QueueStore {
     this.events = events;
     this.local = local;
     this.readOnly = !!settings.readOnly;
+    this.formatVersion = settings.formatVersion;
     this.ensureDirs();
   }
 
   /** True for stores opened by readers that must not create anything. */
   readonly readOnly: boolean;
+  /** The spool's format version (decides where id index entries go). */
+  readonly formatVersion: number;
 
   /** A store for reading only: creates nothing, shares nothing with writers. */
   static openReadOnly(root: string, name: string, modes: FileModes): QueueStore {
     const dir = path.join(root, 'queues', name);
-    return new QueueStore(root, name, { durability: 'fast', modes, readOnly: true }, new EventWriter(path.join(dir, 'events'), modes), new EventEmitter());
+    return new QueueStore(root, name, { durability: 'fast', modes, readOnly: true, formatVersion: spoolFormatVersion(root) }, new EventWriter(path.join(dir, 'events'), modes), new EventEmitter());
   }
 
   private static stores = new Map<string, QueueStore>();
@@ -108,11 +114,11 @@ export class QueueStore {
   private static wakers = new Map<string, EventEmitter>();
 
   /** The store for `root`/`name` with these settings (one per combination per process). */
-  static open(root: string, name: string, settings: StoreSettings): QueueStore {
+  static open(root: string, name: string, settings: Omit<StoreSettings, 'formatVersion'>): QueueStore {
     const key = `${root}\0${name}\0${settings.durability}\0${settings.modes.file}`;
     let store = QueueStore.stores.get(key);
     if (!store) {
-      ensureSpoolRoot(root, settings.modes, settings.durability === 'durable');
+      const formatVersion = ensureSpoolRoot(root, settings.modes, settings.durability === 'durable');
       const dir = path.join(root, 'queues', name);
       let writer = QueueStore.writers.get(dir);
       if (!writer) {
@@ -125,7 +131,7 @@ export class QueueStore {
         waker.setMaxListeners(0);
         QueueStore.wakers.set(dir, waker);
       }
-      store = new QueueStore(root, name, settings, writer, waker);
+      store = new QueueStore(root, name, { ...settings, formatVersion }, writer, waker);
       QueueStore.stores.set(key, store);
     }
     return store;
@@ -291,7 +297,7 @@ export class QueueStore {
 
   /** Path of a job's id-index entry: a hard link to the job file itself. */
   idPath(id: string): string {
-    return path.join(this.dir, 'ids', shard(id), id);
+    return path.join(this.dir, 'ids', idShard(id, this.formatVersion), id);
   }
 
   /**
@@ -308,7 +314,8 @@ export class QueueStore {
         return true;
       } catch (err) {
         if (isErrno(err, 'EEXIST')) return false;
-        if (isErrno(err, 'ENOENT') && i < 3) {
+        // ENOENT: the shard directory is missing (new, or an empty range pruned meanwhile): make it.
+        if (isErrno(err, 'ENOENT') && i < 5) {
           mkdirp(path.dirname(p), this.modes, this.onDirCreated);
           continue;
         }
@@ -344,16 +351,6 @@ export function claimIdOf(name: string): string | undefined {
   const base = name.slice(0, -5);
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(0, dot) : undefined;
-}
-
-/** Two hex characters spreading ids over 256 index directories. */
-export function shard(id: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return ((h >>> 0) & 0xff).toString(16).padStart(2, '0');
 }
 
 /** File name of a deduplication key (ids are free-form, so they are hashed). */

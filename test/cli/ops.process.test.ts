@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from '../../src/queue.js';
+import { SPOOL_FORMAT_VERSION } from '../../src/spool/root.js';
 import { assertBuilt, runCli, tempDir, type CliResult } from './helpers.js';
 
 const dir = tempDir('spoolkit-ops-');
@@ -111,7 +112,7 @@ describe('spoolkit status', () => {
   it('prints a table of queues and workers', async () => {
     const r = await cli('status');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`spool ${spool} (format 1)`);
+    expect(r.stdout).toContain(`spool ${spool} (format ${SPOOL_FORMAT_VERSION})`);
     expect(r.stdout).toMatch(/QUEUE\s+WAITING\s+ACTIVE\s+DELAYED\s+PRIORITIZED\s+COMPLETED\s+FAILED\s+OLDEST\s+DONE\/1M\s+FAILED\/1M\s+STATE/);
     expect(r.stdout).toMatch(/^mail\s+\d+/m);
     expect(r.stdout).toContain('Workers: 0 live, 0 stale');

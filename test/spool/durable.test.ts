@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Queue, Worker } from '../../src/index.js';
+import { Queue, SPOOL_FORMAT_VERSION, Worker } from '../../src/index.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 type Step = { kind: 'fsync' | 'link' | 'rename' | 'mkdir' | 'event'; path: string; to?: string };
@@ -254,7 +254,7 @@ describe('durable mode', () => {
     expect(markerSync).toBeGreaterThan(-1);
     expect(markerSync).toBeLessThan(link);
     expect(steps.slice(link).some((s) => s.kind === 'fsync' && s.path === spool)).toBe(true);
-    expect(JSON.parse(fs.readFileSync(path.join(spool, 'spool.json'), 'utf8'))).toMatchObject({ format: 'spoolkit', version: 1 });
+    expect(JSON.parse(fs.readFileSync(path.join(spool, 'spool.json'), 'utf8'))).toMatchObject({ format: 'spoolkit', version: SPOOL_FORMAT_VERSION });
   });
 
   it('a durable queue opened after a fast one on the same root in this process still fsyncs the root', () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { checkSpool, Queue, readSpoolStatus, resolveSpoolRoot, Worker } from '../../src/index.js';
+import { SPOOL_FORMAT_VERSION } from '../../src/spool/root.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 describe('resolveSpoolRoot', () => {
@@ -29,7 +30,7 @@ describe('readSpoolStatus', () => {
     await q.pause();
     await waitFor(async () => (await readSpoolStatus(spool)).queues.q!.completedLastMinute === 1, 3000);
     const s = await readSpoolStatus(spool);
-    expect(s.formatVersion).toBe(1);
+    expect(s.formatVersion).toBe(SPOOL_FORMAT_VERSION);
     expect(s.queues.q!.counts).toMatchObject({ waiting: 1, delayed: 1, completed: 1, active: 0 });
     expect(s.queues.q!.paused).toBe(true);
     expect(s.queues.q!.oldestWaitingAgeMs).toBeGreaterThanOrEqual(0);
