@@ -33,6 +33,7 @@ import { renewLease } from './spool/lease.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import { promoteDue } from './spool/promote.js';
 import { pruneIdRanges } from './spool/id-index.js';
+import { processGoneOnThisHost } from './spool/process-gone.js';
 import { reclaimStalled } from './spool/reclaim.js';
 import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
@@ -548,13 +549,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     const host = os.hostname();
     for (const hb of readHeartbeats(this.store.root, nowMs)) {
       if (hb.hostname !== host || hb.pid === process.pid || !hb.queues.includes(this.name) || !hb.activeClaims?.length) continue;
-      let alive = true;
-      try {
-        process.kill(hb.pid, 0);
-      } catch (err) {
-        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-      }
-      if (!alive) {
+      if (processGoneOnThisHost(hb.hostname, hb.pid)) {
         for (const name of hb.activeClaims) out.add(name);
         removeHeartbeat(this.store.root, hb.workerId);
       }

@@ -1,19 +1,42 @@
 /**
  * Automatic job ids: per-queue increasing integers, as in BullMQ. The counter lives in
- * `<queue>/seq`; a process reserves a block of ids under a short lock (`seq.lock`, a directory
- * created exclusively) and hands them out from memory. Blocks start at one id and double up to
- * 256, so a single producer gets 1, 2, 3, ... with no gaps; concurrent producers interleave by
- * block. `release()` returns an unused tail when nobody reserved after it.
+ * `<queue>/seq`; a process reserves a block of ids under a short lock and hands them out from
+ * memory. Blocks start at one id and double up to 256, so a single producer gets 1, 2, 3, ...
+ * with no gaps; concurrent producers interleave by block. `release()` returns an unused tail when
+ * nobody reserved after it.
+ *
+ * The lock is `seq.lock`, a symbolic link created exclusively whose target names its holder
+ * (`<hostname> <pid> <process tag>`). A waiter breaks it at once when the holder was a process
+ * on this host that no longer exists, and after 10 s otherwise. Older spoolkit versions made
+ * `seq.lock` a directory; both kinds exclude each other, and a stale directory is broken after
+ * 10 s. Breaking a lock twice by mistake costs nothing worse than skipped ids: two processes
+ * given the same id both try to link it into the id index, and the loser takes another.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import { isErrno, rethrowFs, sleepSync, tryReadText } from './fs.js';
+import { PROCESS_TAG } from './keys.js';
+import { processGoneOnThisHost } from './process-gone.js';
 import type { QueueStore } from './store.js';
 
 const MAX_BLOCK = 256;
 const LOCK_STALE_MS = 10_000;
 const LOCK_WAIT_MS = 10_000;
+
+/** The target of a lock this process holds: unique to this process. */
+const LOCK_OWNER = `${os.hostname()} ${process.pid} ${PROCESS_TAG}`;
+
+/** True when a lock's owner (`<hostname> <pid> <tag>`) is a process known to be gone. */
+export function lockOwnerGone(owner: string): boolean {
+  const [hostname = '', pidText = '', tag = ''] = owner.split(' ');
+  const pid = Number(pidText);
+  // The same host and pid with another tag is an earlier process whose pid this one now has (a
+  // restarted container's processes start with the same pids).
+  if (hostname === os.hostname() && pid === process.pid) return tag !== PROCESS_TAG;
+  return processGoneOnThisHost(hostname, pid);
+}
 
 /** Hands out automatic ids for one queue directory. */
 export class IdAllocator {
@@ -92,7 +115,7 @@ export class IdAllocator {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        fs.mkdirSync(lock);
+        fs.symlinkSync(LOCK_OWNER, lock);
         break;
       } catch (err) {
         if (isErrno(err, 'ENOENT')) {
@@ -101,14 +124,7 @@ export class IdAllocator {
         }
         if (!isErrno(err, 'EEXIST')) rethrowFs(err, lock);
       }
-      try {
-        if (Date.now() - fs.statSync(lock).mtimeMs > LOCK_STALE_MS) {
-          fs.rmdirSync(lock); // its holder died
-          continue;
-        }
-      } catch {
-        continue;
-      }
+      if (breakAbandonedLock(lock)) continue;
       if (Date.now() - started > LOCK_WAIT_MS) {
         throw new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Timed out waiting for the id counter lock ${lock}; if no spoolkit process is running, remove it.`);
       }
@@ -118,10 +134,37 @@ export class IdAllocator {
       fn();
     } finally {
       try {
-        fs.rmdirSync(lock);
+        // Only our own: a lock broken as stale meanwhile may now be another process's.
+        if (fs.readlinkSync(lock) === LOCK_OWNER) fs.unlinkSync(lock);
       } catch {
-        // removed by a stale-lock breaker; nothing to do
+        // gone already (broken as stale); nothing to do
       }
     }
   }
+}
+
+/**
+ * Removes `lock` when its holder is gone or it is older than the stale limit. True when the lock
+ * was removed or vanished (try to take it again), false while it is held.
+ */
+function breakAbandonedLock(lock: string): boolean {
+  let st: fs.Stats;
+  let owner: string | undefined;
+  try {
+    st = fs.lstatSync(lock);
+    if (st.isSymbolicLink()) owner = fs.readlinkSync(lock);
+  } catch {
+    return true;
+  }
+  const stale = Date.now() - st.mtimeMs > LOCK_STALE_MS;
+  if (!stale && !(owner !== undefined && lockOwnerGone(owner))) return false;
+  try {
+    if (owner === undefined) fs.rmdirSync(lock); // an older version's lock directory
+    else if (fs.readlinkSync(lock) === owner) fs.unlinkSync(lock); // still the one judged above
+  } catch (err) {
+    // Gone meanwhile: try again. Anything else (not ours to remove, not a lock at all): wait, so
+    // the caller's time limit ends it with an error that names the lock.
+    return isErrno(err, 'ENOENT');
+  }
+  return true;
 }

@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
+import { lockOwnerGone } from '../../src/spool/id-alloc.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
-import { exited } from '../fixtures/core/procs.js';
+import { exited, startFixture } from '../fixtures/core/procs.js';
 
 describe('automatic ids: the counter lock across processes', () => {
-  it('an add waits while another process holds the lock, then takes the next id', async () => {
+  it('an add waits while another process holds the lock (a directory, as older versions made it), then takes the next id', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
     expect((await q.add('a', {})).id).toBe('1');
@@ -28,5 +29,26 @@ describe('automatic ids: the counter lock across processes', () => {
     expect(fs.existsSync(released)).toBe(true);
     expect(job.id).toBe('11');
     expect(await exited(holder)).toBe(0);
+  });
+
+  it('a producer killed while holding the lock does not hold up the others: its lock is broken at once', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    expect((await q.add('a', {})).id).toBe('1');
+    const lock = path.join(q.store.dir, 'seq.lock');
+    const holder = await startFixture('id-lock-holder.ts', { SPOOL: spool });
+    // The lock names its holder, a live process: not to be broken.
+    const owner = fs.readlinkSync(lock);
+    expect(owner.split(' ')[1]).toBe(String(holder.pid));
+    expect(lockOwnerGone(owner)).toBe(false);
+    holder.kill('SIGKILL');
+    expect(await exited(holder)).toBe('SIGKILL');
+    expect(lockOwnerGone(owner)).toBe(true);
+    // The lock is fresh, far from the 10 s stale limit; the add breaks it because its holder is gone.
+    const started = Date.now();
+    const job = await q.add('b', {});
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(job.id).toBe('2');
+    expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined(); // lstat: the link's target never exists
   });
 });

@@ -1,11 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
+import { lockOwnerGone } from '../../src/spool/id-alloc.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 
 describe('automatic ids: the counter lock', () => {
-  it('breaks a lock left by a process that died holding it, once it is 10 s old', async () => {
+  it('breaks a lock directory (as older versions made) once it is 10 s old', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
     expect((await q.add('a', {})).id).toBe('1');
@@ -16,6 +19,58 @@ describe('automatic ids: the counter lock', () => {
     fs.utimesSync(lock, then, then);
     const q2 = track(new Queue('q', { spool }));
     expect((await q2.add('b', {})).id).toBe('2');
-    expect(fs.existsSync(lock)).toBe(false);
+    expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined(); // lstat: the link's target never exists
+  });
+
+  /** A queue whose counter is at 1, and the path of its lock. */
+  async function queueAtOne(): Promise<{ spool: string; lock: string }> {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    expect((await q.add('a', {})).id).toBe('1');
+    await q.close();
+    return { spool, lock: path.join(spool, 'queues', 'q', 'seq.lock') };
+  }
+
+  it('holds the lock as a link naming this process, and removes it after use', async () => {
+    const { spool, lock } = await queueAtOne();
+    const q = track(new Queue('q', { spool }));
+    const store = q.store;
+    const writeAtomic = store.writeAtomic.bind(store);
+    let seen: string | undefined;
+    store.writeAtomic = (file: string, text: string) => {
+      if (file.endsWith('seq')) seen = fs.readlinkSync(lock);
+      return writeAtomic(file, text);
+    };
+    expect((await q.add('b', {})).id).toBe('2');
+    expect(seen?.split(' ').slice(0, 2)).toEqual([os.hostname(), String(process.pid)]);
+    expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined(); // lstat: the link's target never exists
+  });
+
+  it('breaks at once a lock whose holder was a process on this host that is gone', async () => {
+    const { spool, lock } = await queueAtOne();
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    fs.symlinkSync(`${os.hostname()} ${gone} k3f9`, lock);
+    const q = track(new Queue('q', { spool }));
+    const started = Date.now();
+    expect((await q.add('b', {})).id).toBe('2');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined(); // lstat: the link's target never exists
+  });
+
+  it('treats a lock with its own pid but another tag as an earlier process (a restarted container)', () => {
+    expect(lockOwnerGone(`${os.hostname()} ${process.pid} zzzz-not-this-process`)).toBe(true);
+    expect(lockOwnerGone(`${os.hostname()} 1 k3f9`)).toBe(false); // pid 1 exists
+    expect(lockOwnerGone(`another-host ${process.pid} k3f9`)).toBe(false);
+    expect(lockOwnerGone('garbage')).toBe(false);
+  });
+
+  it('breaks a lock held from another host only once it is 10 s old', async () => {
+    const { spool, lock } = await queueAtOne();
+    fs.symlinkSync('another-host 4242 k3f9', lock);
+    const then = new Date(Date.now() - 11_000);
+    fs.lutimesSync(lock, then, then);
+    const q = track(new Queue('q', { spool }));
+    expect((await q.add('b', {})).id).toBe('2');
+    expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined(); // lstat: the link's target never exists
   });
 });
