@@ -9,7 +9,8 @@
  * (`<hostname> <pid> <process tag>`). A waiter breaks it at once when the holder was a process
  * on this host that no longer exists, and after 10 s otherwise. Older spoolkit versions made
  * `seq.lock` a directory; both kinds exclude each other, and a stale directory is broken after
- * 10 s. Breaking a lock twice by mistake costs nothing worse than skipped ids: two processes
+ * 10 s; on a filesystem without symbolic links this process locks with a directory too. Breaking
+ * a lock twice by mistake costs nothing worse than skipped ids: two processes
  * given the same id both try to link it into the id index, and the loser takes another.
  */
 import fs from 'node:fs';
@@ -24,6 +25,9 @@ import type { QueueStore } from './store.js';
 const MAX_BLOCK = 256;
 const LOCK_STALE_MS = 10_000;
 const LOCK_WAIT_MS = 10_000;
+
+/** Errors of `symlink(2)` on a filesystem that has no symbolic links. */
+const SYMLINK_UNSUPPORTED = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'];
 
 /** The target of a lock this process holds: unique to this process. */
 const LOCK_OWNER = `${os.hostname()} ${process.pid} ${PROCESS_TAG}`;
@@ -43,6 +47,8 @@ export class IdAllocator {
   private next = 0;
   private end = 0; // exclusive
   private block = 1;
+  /** Set once `symlink(2)` failed for want of support: this queue is then locked with a directory, which names no holder. */
+  private lockAsDirectory = false;
 
   constructor(private readonly store: QueueStore) {}
 
@@ -113,13 +119,20 @@ export class IdAllocator {
   private withLock(fn: () => void): void {
     const lock = path.join(this.store.dir, 'seq.lock');
     const started = Date.now();
+    let asDir = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        fs.symlinkSync(LOCK_OWNER, lock);
+        asDir = this.lockAsDirectory;
+        if (asDir) fs.mkdirSync(lock);
+        else fs.symlinkSync(LOCK_OWNER, lock);
         break;
       } catch (err) {
         if (isErrno(err, 'ENOENT')) {
           this.store.ensureDirs();
+          continue;
+        }
+        if (!asDir && SYMLINK_UNSUPPORTED.some((code) => isErrno(err, code))) {
+          this.lockAsDirectory = true; // a filesystem without symbolic links: lock the way older versions did
           continue;
         }
         if (!isErrno(err, 'EEXIST')) rethrowFs(err, lock);
@@ -135,7 +148,8 @@ export class IdAllocator {
     } finally {
       try {
         // Only our own: a lock broken as stale meanwhile may now be another process's.
-        if (fs.readlinkSync(lock) === LOCK_OWNER) fs.unlinkSync(lock);
+        if (asDir) fs.rmdirSync(lock);
+        else if (fs.readlinkSync(lock) === LOCK_OWNER) fs.unlinkSync(lock);
       } catch {
         // gone already (broken as stale); nothing to do
       }

@@ -73,4 +73,27 @@ describe('automatic ids: the counter lock', () => {
     expect((await q.add('b', {})).id).toBe('2');
     expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined(); // lstat: the link's target never exists
   });
+
+  it('locks with a directory on a filesystem without symbolic links', async () => {
+    const { spool, lock } = await queueAtOne();
+    const q = track(new Queue('q', { spool }));
+    const symlinkSync = fs.symlinkSync;
+    const store = q.store;
+    const writeAtomic = store.writeAtomic.bind(store);
+    let heldAsDir = false;
+    store.writeAtomic = (file: string, text: string) => {
+      if (file.endsWith('seq')) heldAsDir = fs.lstatSync(lock).isDirectory();
+      return writeAtomic(file, text);
+    };
+    fs.symlinkSync = () => {
+      throw Object.assign(new Error('EPERM: operation not permitted, symlink'), { code: 'EPERM' });
+    };
+    try {
+      expect((await q.add('b', {})).id).toBe('2');
+    } finally {
+      fs.symlinkSync = symlinkSync;
+    }
+    expect(heldAsDir).toBe(true);
+    expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined();
+  });
 });
