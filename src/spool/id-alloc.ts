@@ -5,13 +5,13 @@
  * with no gaps; concurrent producers interleave by block. `release()` returns an unused tail when
  * nobody reserved after it.
  *
- * The lock is `seq.lock`, a symbolic link created exclusively whose target names its holder
- * (`<hostname> <pid> <process tag>`). A waiter breaks it at once when the holder was a process
- * on this host that no longer exists, and after 10 s otherwise. Older spoolkit versions made
- * `seq.lock` a directory; both kinds exclude each other, and a stale directory is broken after
- * 10 s; on a filesystem without symbolic links this process locks with a directory too. Breaking
- * a lock twice by mistake costs nothing worse than skipped ids: two processes
- * given the same id both try to link it into the id index, and the loser takes another.
+ * The lock is `seq.lock`. In a version 2 spool it is a symbolic link created exclusively whose
+ * target names its holder (`<hostname> <pid> <process tag>`); a waiter breaks it at once when the
+ * holder was a process on this host that no longer exists, and after 10 s otherwise. In a version
+ * 1 spool, which older spoolkit versions may share, and on a filesystem without symbolic links, it
+ * is a directory, broken after 10 s. Both kinds exclude each other. Breaking a lock twice by
+ * mistake costs nothing worse than skipped ids: two processes given the same id both try to link
+ * it into the id index, and the loser takes another.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -47,10 +47,16 @@ export class IdAllocator {
   private next = 0;
   private end = 0; // exclusive
   private block = 1;
-  /** Set once `symlink(2)` failed for want of support: this queue is then locked with a directory, which names no holder. */
-  private lockAsDirectory = false;
+  /**
+   * Lock with a directory, which names no holder: in a version 1 spool (older processes sharing
+   * it know only that kind and cannot remove a link), and once `symlink(2)` failed for want of
+   * support.
+   */
+  private lockAsDirectory: boolean;
 
-  constructor(private readonly store: QueueStore) {}
+  constructor(private readonly store: QueueStore) {
+    this.lockAsDirectory = store.formatVersion < 2;
+  }
 
   private static all = new Map<string, IdAllocator>();
 

@@ -96,4 +96,22 @@ describe('automatic ids: the counter lock', () => {
     expect(heldAsDir).toBe(true);
     expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined();
   });
+
+  it('locks with a directory in a version 1 spool, which older versions may share', async () => {
+    const spool = tmpSpool();
+    fs.mkdirSync(spool, { recursive: true });
+    fs.writeFileSync(path.join(spool, 'spool.json'), JSON.stringify({ format: 'spoolkit', version: 1, createdAt: Date.now() }) + '\n');
+    const q = track(new Queue('q', { spool }));
+    const lock = path.join(q.store.dir, 'seq.lock');
+    const store = q.store;
+    const writeAtomic = store.writeAtomic.bind(store);
+    let heldAsDir = false;
+    store.writeAtomic = (file: string, text: string) => {
+      if (file.endsWith('seq')) heldAsDir = fs.lstatSync(lock).isDirectory();
+      return writeAtomic(file, text);
+    };
+    expect((await q.add('a', {})).id).toBe('1');
+    expect(heldAsDir).toBe(true);
+    expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined();
+  });
 });
