@@ -7,6 +7,19 @@ import { Queue } from '../../src/index.js';
 import { lockOwnerGone } from '../../src/spool/id-alloc.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 
+/** Calls `look` on the lock each time `q` writes its id counter (while it holds the lock); returns the last result. */
+function whileLocked<T>(q: Queue, look: (lock: string) => T): () => T | undefined {
+  const store = q.store;
+  const lock = path.join(store.dir, 'seq.lock');
+  const writeAtomic = store.writeAtomic.bind(store);
+  let seen: T | undefined;
+  store.writeAtomic = (file: string, text: string) => {
+    if (file.endsWith('seq')) seen = look(lock);
+    return writeAtomic(file, text);
+  };
+  return () => seen;
+}
+
 describe('automatic ids: the counter lock', () => {
   it('breaks a lock directory (as older versions made) once it is 10 s old', async () => {
     const spool = tmpSpool();
@@ -34,15 +47,9 @@ describe('automatic ids: the counter lock', () => {
   it('holds the lock as a link naming this process, and removes it after use', async () => {
     const { spool, lock } = await queueAtOne();
     const q = track(new Queue('q', { spool }));
-    const store = q.store;
-    const writeAtomic = store.writeAtomic.bind(store);
-    let seen: string | undefined;
-    store.writeAtomic = (file: string, text: string) => {
-      if (file.endsWith('seq')) seen = fs.readlinkSync(lock);
-      return writeAtomic(file, text);
-    };
+    const owner = whileLocked(q, (l) => fs.readlinkSync(l));
     expect((await q.add('b', {})).id).toBe('2');
-    expect(seen?.split(' ').slice(0, 2)).toEqual([os.hostname(), String(process.pid)]);
+    expect(owner()?.split(' ').slice(0, 2)).toEqual([os.hostname(), String(process.pid)]);
     expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined(); // lstat: the link's target never exists
   });
 
@@ -78,13 +85,7 @@ describe('automatic ids: the counter lock', () => {
     const { spool, lock } = await queueAtOne();
     const q = track(new Queue('q', { spool }));
     const symlinkSync = fs.symlinkSync;
-    const store = q.store;
-    const writeAtomic = store.writeAtomic.bind(store);
-    let heldAsDir = false;
-    store.writeAtomic = (file: string, text: string) => {
-      if (file.endsWith('seq')) heldAsDir = fs.lstatSync(lock).isDirectory();
-      return writeAtomic(file, text);
-    };
+    const heldAsDir = whileLocked(q, (l) => fs.lstatSync(l).isDirectory());
     fs.symlinkSync = () => {
       throw Object.assign(new Error('EPERM: operation not permitted, symlink'), { code: 'EPERM' });
     };
@@ -93,7 +94,7 @@ describe('automatic ids: the counter lock', () => {
     } finally {
       fs.symlinkSync = symlinkSync;
     }
-    expect(heldAsDir).toBe(true);
+    expect(heldAsDir()).toBe(true);
     expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined();
   });
 
@@ -103,15 +104,9 @@ describe('automatic ids: the counter lock', () => {
     fs.writeFileSync(path.join(spool, 'spool.json'), JSON.stringify({ format: 'spoolkit', version: 1, createdAt: Date.now() }) + '\n');
     const q = track(new Queue('q', { spool }));
     const lock = path.join(q.store.dir, 'seq.lock');
-    const store = q.store;
-    const writeAtomic = store.writeAtomic.bind(store);
-    let heldAsDir = false;
-    store.writeAtomic = (file: string, text: string) => {
-      if (file.endsWith('seq')) heldAsDir = fs.lstatSync(lock).isDirectory();
-      return writeAtomic(file, text);
-    };
+    const heldAsDir = whileLocked(q, (l) => fs.lstatSync(l).isDirectory());
     expect((await q.add('a', {})).id).toBe('1');
-    expect(heldAsDir).toBe(true);
+    expect(heldAsDir()).toBe(true);
     expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined();
   });
 });
