@@ -6,8 +6,8 @@
  *   directories whatever the spool holds;
  * - automatic ids in a version 2 spool: `n<id without its last three digits>` (`n0` for 1-999,
  *   `n1` for 1000-1999, `n1234` for 1234000-1234999). Consecutive adds then link into the same
- *   small, recently used directory, so an add into a spool of a million jobs costs what it costs
- *   in an empty one; spread by hash, every link lands in another large directory of the index.
+ *   small, recently used directory (spread by hash, every link lands in another directory that
+ *   grows with the index), and durable adds made together fsync that one directory once.
  *
  * Range directories empty out as jobs are removed and are never reused, so `pruneIdRanges`
  * removes empty ones (a worker runs it with its stalled check).

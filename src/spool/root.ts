@@ -10,9 +10,10 @@ import { fsyncDir, isErrno, mkdirp, rethrowFs, tryUnlink, writeNewFile, type Fil
 
 /**
  * Version of the on-disk format described in docs/spool-format.md, written into new spools.
- * Version 2 files automatic (integer) ids in the id index by number range; a spool made at
- * version 1 keeps its layout (every id under a hash shard), so older processes sharing it go on
- * working. A spoolkit refuses a spool whose version is newer than this.
+ * Version 2 files automatic (integer) ids in the id index by number range (id-index.ts) and makes
+ * the id counter lock a link naming its holder (id-alloc.ts); a spool made at version 1 keeps the
+ * version 1 way of both, so older processes sharing it go on working. A spoolkit refuses a spool
+ * whose version is newer than this.
  */
 export const SPOOL_FORMAT_VERSION = 2;
 
