@@ -33,7 +33,7 @@ import { renewLease } from './spool/lease.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import { promoteDue } from './spool/promote.js';
 import { pruneIdRanges } from './spool/id-index.js';
-import { processGoneOnThisHost } from './spool/process-gone.js';
+import { taggedProcessGone } from './spool/process-gone.js';
 import { reclaimStalled } from './spool/reclaim.js';
 import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
@@ -461,6 +461,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           kind: 'worker',
           hostname: os.hostname(),
           pid: process.pid,
+          processTag: PROCESS_TAG,
           queues: [this.name],
           startedAt: this.startedAt,
           heartbeatAt: Date.now(),
@@ -543,13 +544,16 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     }
   }
 
-  /** Claim names (active files) held by workers on this host whose process is gone: recovered at once. */
+  /**
+   * Claim names (active files) held by workers on this host whose process is gone, including an
+   * earlier process whose pid this one now has: recovered at once.
+   */
   private deadOwnerJobs(nowMs: number): Set<string> {
     const out = new Set<string>();
     const host = os.hostname();
     for (const hb of readHeartbeats(this.store.root, nowMs)) {
-      if (hb.hostname !== host || hb.pid === process.pid || !hb.queues.includes(this.name) || !hb.activeClaims?.length) continue;
-      if (processGoneOnThisHost(hb.hostname, hb.pid)) {
+      if (hb.hostname !== host || !hb.queues.includes(this.name) || !hb.activeClaims?.length) continue;
+      if (taggedProcessGone(hb.hostname, hb.pid, hb.processTag)) {
         for (const name of hb.activeClaims) out.add(name);
         removeHeartbeat(this.store.root, hb.workerId);
       }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { ConfigError } from '../errors.js';
 import { resolveModes } from '../spool/fs.js';
 import { removeHeartbeat, writeHeartbeat } from '../spool/heartbeat.js';
-import { uniqueName } from '../spool/keys.js';
+import { PROCESS_TAG, uniqueName } from '../spool/keys.js';
 
 /** Writes and removes one scheduler loop's heartbeat file. */
 export class SchedulerHeartbeat {
@@ -37,6 +37,7 @@ export class SchedulerHeartbeat {
         kind: 'scheduler',
         hostname: os.hostname(),
         pid: process.pid,
+        processTag: PROCESS_TAG,
         queues,
         startedAt: this.startedAt,
         heartbeatAt: now,

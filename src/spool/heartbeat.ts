@@ -18,6 +18,8 @@ export interface WorkerHeartbeat {
   kind: HeartbeatKind;
   hostname: string;
   pid: number;
+  /** The writer's process tag: with `hostname` and `pid`, tells a dead process from a later one that got its pid. Absent in files of older versions. */
+  processTag?: string;
   queues: string[];
   startedAt: number;
   heartbeatAt: number;
@@ -82,6 +84,7 @@ export function readHeartbeats(root: string, nowMs = Date.now()): WorkerHeartbea
         kind: hb.kind === 'scheduler' ? 'scheduler' : 'worker',
         hostname: String(hb.hostname ?? ''),
         pid: Number(hb.pid ?? 0),
+        ...(typeof hb.processTag === 'string' ? { processTag: hb.processTag } : {}),
         queues: Array.isArray(hb.queues) ? hb.queues.map(String) : [],
         startedAt: Number(hb.startedAt ?? 0),
         heartbeatAt: hb.heartbeatAt,

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import { isErrno, rethrowFs, sleepSync, tryReadText } from './fs.js';
 import { PROCESS_TAG } from './keys.js';
-import { processGoneOnThisHost } from './process-gone.js';
+import { taggedProcessGone } from './process-gone.js';
 import type { QueueStore } from './store.js';
 
 const MAX_BLOCK = 256;
@@ -35,11 +35,7 @@ const LOCK_OWNER = `${os.hostname()} ${process.pid} ${PROCESS_TAG}`;
 /** True when a lock's owner (`<hostname> <pid> <tag>`) is a process known to be gone. */
 export function lockOwnerGone(owner: string): boolean {
   const [hostname = '', pidText = '', tag = ''] = owner.split(' ');
-  const pid = Number(pidText);
-  // The same host and pid with another tag is an earlier process whose pid this one now has (a
-  // restarted container's processes start with the same pids).
-  if (hostname === os.hostname() && pid === process.pid) return tag !== PROCESS_TAG;
-  return processGoneOnThisHost(hostname, pid);
+  return taggedProcessGone(hostname, Number(pidText), tag);
 }
 
 /** Hands out automatic ids for one queue directory. */

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Queue, QueueEvents } from '../../src/index.js';
-import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { Queue, QueueEvents, Worker } from '../../src/index.js';
+import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 import { exited, startFixture } from '../fixtures/core/procs.js';
 
 const WORKER = 'worker-proc.ts';
@@ -80,6 +80,60 @@ describe('several worker processes on one spool', () => {
     expect(readStarts(starts)).toHaveLength(2);
     rescuer.kill('SIGTERM');
     expect(await exited(rescuer)).toBe(0);
+  });
+
+  it('recover at once the jobs of a dead worker whose pid this process now has (a restarted container)', async () => {
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    const victim = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '60000', LOCK_MS: '60000', HEARTBEAT_MS: '50' });
+    const job = await q.add('long', {});
+    await waitFor(() => readStarts(starts).length === 1, 10_000, 'first start');
+    const dir = path.join(spool, 'workers');
+    const hbFile = await waitFor(
+      () => fs.readdirSync(dir).find((f) => f.endsWith('.json') && fs.readFileSync(path.join(dir, f), 'utf8').includes('activeClaims":["')),
+      5000,
+      'heartbeat naming the claim',
+    ).then((f) => f!);
+    victim.kill('SIGKILL');
+    await exited(victim);
+    // As after a container restart: the dead worker's heartbeat names the pid this process has now.
+    const hb = JSON.parse(fs.readFileSync(path.join(dir, hbFile), 'utf8')) as { pid: number; processTag?: string };
+    expect(hb.processTag).toMatch(/^[0-9a-z]{4}$/);
+    fs.writeFileSync(path.join(dir, hbFile), JSON.stringify({ ...hb, pid: process.pid }));
+    const killedAt = Date.now();
+    const reruns: string[] = [];
+    const rescuer = track(
+      new Worker('q', async (j) => void reruns.push(j.id!), { spool, lockDuration: 60_000, stalledInterval: 200, pollIntervalMs: 100 }),
+    );
+    rescuer.on('error', () => {});
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 20_000, 'rerun');
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+    expect(reruns).toEqual([job.id]);
+    expect(fs.existsSync(path.join(dir, hbFile))).toBe(false);
+  });
+
+  it('leave alone a job held by another Worker of this same process', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    let starts = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holder = track(
+      new Worker('q', async () => { starts++; await held; }, { spool, lockDuration: 60_000, heartbeatIntervalMs: 50 }),
+    );
+    const job = await q.add('long', {});
+    await waitFor(() => starts === 1, 5000, 'start');
+    await sleep(200); // a heartbeat naming the claim
+    const sibling = track(new Worker('q', async () => void starts++, { spool, lockDuration: 60_000, stalledInterval: 100, pollIntervalMs: 50 }));
+    await sleep(1000); // about ten stalled checks of the sibling
+    expect(starts).toBe(1);
+    expect(await q.getJobState(job.id!)).toBe('active');
+    release();
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 5000, 'completed');
+    expect(starts).toBe(1);
+    await holder.close();
+    await sibling.close();
   });
 
   it('close() on SIGTERM finishes in-flight jobs and leaves unstarted ones waiting', async () => {

@@ -1,0 +1,38 @@
+import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { PROCESS_TAG } from '../../src/spool/keys.js';
+import { processGoneOnThisHost, taggedProcessGone } from '../../src/spool/process-gone.js';
+
+const host = os.hostname();
+
+describe('processGoneOnThisHost', () => {
+  it('reports a live pid alive, and never judges another host or a nonsense pid', () => {
+    expect(processGoneOnThisHost(host, process.pid)).toBe(false);
+    expect(processGoneOnThisHost(host, 1)).toBe(false);
+    expect(processGoneOnThisHost('another-host', 2 ** 22 + 7)).toBe(false);
+    expect(processGoneOnThisHost(host, 0)).toBe(false);
+    expect(processGoneOnThisHost(host, Number.NaN)).toBe(false);
+  });
+
+  it('reports a pid that no process has as gone', () => {
+    // Above Linux's largest pid_max (2^22), so no process can have it.
+    expect(processGoneOnThisHost(host, 2 ** 22 + 7)).toBe(true);
+  });
+});
+
+describe('taggedProcessGone', () => {
+  it('takes this host and pid with another tag for an earlier process that had this pid', () => {
+    expect(taggedProcessGone(host, process.pid, PROCESS_TAG === 'zzzz' ? 'yyyy' : 'zzzz')).toBe(true);
+  });
+
+  it('takes this host, pid and tag for this process, and a record without a tag as this process', () => {
+    expect(taggedProcessGone(host, process.pid, PROCESS_TAG)).toBe(false);
+    expect(taggedProcessGone(host, process.pid, undefined)).toBe(false);
+  });
+
+  it('asks the system about any other pid, whatever the tag', () => {
+    expect(taggedProcessGone(host, 1, 'zzzz')).toBe(false);
+    expect(taggedProcessGone(host, 2 ** 22 + 7, undefined)).toBe(true);
+    expect(taggedProcessGone('another-host', process.pid, 'zzzz')).toBe(false);
+  });
+});
