@@ -19,6 +19,25 @@ function readStarts(file: string): { id: string; pid: number; at: number }[] {
     });
 }
 
+/**
+ * Starts a worker process with a long lease, lets it claim one job and write a heartbeat naming
+ * the claim, then SIGKILLs it. Returns the job and the dead worker's heartbeat file.
+ */
+async function killWorkerHoldingJob(spool: string, starts: string, q: Queue): Promise<{ jobId: string; heartbeat: string }> {
+  const victim = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '60000', LOCK_MS: '60000', HEARTBEAT_MS: '50' });
+  const job = await q.add('long', {});
+  await waitFor(() => readStarts(starts).length === 1, 10_000, 'first start');
+  const dir = path.join(spool, 'workers');
+  const name = await waitFor(
+    () => fs.readdirSync(dir).find((f) => f.endsWith('.json') && fs.readFileSync(path.join(dir, f), 'utf8').includes('activeClaims":["')),
+    5000,
+    'heartbeat naming the claim',
+  );
+  victim.kill('SIGKILL');
+  await exited(victim);
+  return { jobId: job.id!, heartbeat: path.join(dir, name!) };
+}
+
 describe('several worker processes on one spool', () => {
   it('never run a job twice while its lease is live, and complete every job', async () => {
     const spool = tmpSpool();
@@ -66,16 +85,10 @@ describe('several worker processes on one spool', () => {
     const spool = tmpSpool();
     const starts = path.join(spool, 'starts.log');
     const q = track(new Queue('q', { spool }));
-    const victim = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '60000', LOCK_MS: '60000', HEARTBEAT_MS: '50' });
-    const job = await q.add('long', {});
-    await waitFor(() => readStarts(starts).length === 1, 10_000, 'first start');
-    const hb = path.join(spool, 'workers');
-    await waitFor(() => fs.readdirSync(hb).some((f) => fs.readFileSync(path.join(hb, f), 'utf8').includes('activeClaims":["')), 5000, 'heartbeat naming the claim');
-    victim.kill('SIGKILL');
-    await exited(victim);
+    const { jobId } = await killWorkerHoldingJob(spool, starts, q);
     const killedAt = Date.now();
     const rescuer = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, LOCK_MS: '60000', STALLED_MS: '200' });
-    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 20_000, 'rerun');
+    await waitFor(async () => (await q.getJobState(jobId)) === 'completed', 20_000, 'rerun');
     expect(Date.now() - killedAt).toBeLessThan(30_000);
     expect(readStarts(starts)).toHaveLength(2);
     rescuer.kill('SIGTERM');
@@ -86,31 +99,21 @@ describe('several worker processes on one spool', () => {
     const spool = tmpSpool();
     const starts = path.join(spool, 'starts.log');
     const q = track(new Queue('q', { spool }));
-    const victim = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '60000', LOCK_MS: '60000', HEARTBEAT_MS: '50' });
-    const job = await q.add('long', {});
-    await waitFor(() => readStarts(starts).length === 1, 10_000, 'first start');
-    const dir = path.join(spool, 'workers');
-    const hbFile = await waitFor(
-      () => fs.readdirSync(dir).find((f) => f.endsWith('.json') && fs.readFileSync(path.join(dir, f), 'utf8').includes('activeClaims":["')),
-      5000,
-      'heartbeat naming the claim',
-    ).then((f) => f!);
-    victim.kill('SIGKILL');
-    await exited(victim);
+    const { jobId, heartbeat } = await killWorkerHoldingJob(spool, starts, q);
     // As after a container restart: the dead worker's heartbeat names the pid this process has now.
-    const hb = JSON.parse(fs.readFileSync(path.join(dir, hbFile), 'utf8')) as { pid: number; processTag?: string };
+    const hb = JSON.parse(fs.readFileSync(heartbeat, 'utf8')) as { pid: number; processTag?: string };
     expect(hb.processTag).toMatch(/^[0-9a-z]{4}$/);
-    fs.writeFileSync(path.join(dir, hbFile), JSON.stringify({ ...hb, pid: process.pid }));
+    fs.writeFileSync(heartbeat, JSON.stringify({ ...hb, pid: process.pid }));
     const killedAt = Date.now();
     const reruns: string[] = [];
     const rescuer = track(
       new Worker('q', async (j) => void reruns.push(j.id!), { spool, lockDuration: 60_000, stalledInterval: 200, pollIntervalMs: 100 }),
     );
     rescuer.on('error', () => {});
-    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 20_000, 'rerun');
+    await waitFor(async () => (await q.getJobState(jobId)) === 'completed', 20_000, 'rerun');
     expect(Date.now() - killedAt).toBeLessThan(30_000);
-    expect(reruns).toEqual([job.id]);
-    expect(fs.existsSync(path.join(dir, hbFile))).toBe(false);
+    expect(reruns).toEqual([jobId]);
+    expect(fs.existsSync(heartbeat)).toBe(false);
   });
 
   it('leave alone a job held by another Worker of this same process', async () => {
