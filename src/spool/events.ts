@@ -55,6 +55,20 @@ export function listSegments(dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
+/** How every line the writers produce begins. */
+const LINE_START = Buffer.from('{"e":"');
+
+/** One line's event, or undefined for a torn or foreign line. */
+function parseEvent(text: string): Omit<LoggedEvent, 'id'> | undefined {
+  try {
+    const parsed = JSON.parse(text) as Omit<LoggedEvent, 'id'>;
+    if (typeof parsed.e === 'string') return { e: parsed.e, t: parsed.t, a: parsed.a ?? {}, k: parsed.k };
+  } catch {
+    // torn or foreign
+  }
+  return undefined;
+}
+
 const liveWriters = new Set<EventWriter>();
 let exitHookInstalled = false;
 
@@ -74,6 +88,14 @@ export class EventWriter {
    * computed end too small, which reads as "someone else wrote": the safe direction.
    */
   private ownEnd: { seg: number; size: number } | undefined;
+  /**
+   * Set when an append of this process found the segment grown since its previous one: another
+   * process wrote in between, and the file-change event of that write may be read only after
+   * this append, when the size matches `ownEnd` again. `isOwnTail` then reports news once.
+   */
+  private foreignAppend = false;
+  /** The segment size at which `isOwnTail` last reported news: an append found at that size was already told. */
+  private newsToldAt: { seg: number; size: number } | undefined;
 
   constructor(
     readonly dir: string,
@@ -126,9 +148,16 @@ export class EventWriter {
    */
   isOwnTail(changedFile: string | null): boolean {
     const own = this.ownEnd;
+    if (this.foreignAppend) {
+      this.foreignAppend = false;
+      return false;
+    }
     if (!own || this.fd === undefined || own.seg !== this.seg || changedFile !== segName(this.seg)) return false;
     try {
-      return fs.fstatSync(this.fd).size === own.size;
+      const size = fs.fstatSync(this.fd).size;
+      if (size === own.size) return true;
+      this.newsToldAt = { seg: own.seg, size };
+      return false;
     } catch {
       return false;
     }
@@ -165,6 +194,30 @@ export class EventWriter {
     if (this.modes.chmodFiles) fs.fchmodSync(this.fd, this.modes.file);
   }
 
+  /**
+   * Leaves a full segment for the newest one, or a new one after it. A process that wrote little
+   * may still hold a segment that others filled and left several segments ago: it must not
+   * append there, where readers no longer look. Returns the size of the segment now open.
+   */
+  private rotate(): number {
+    fs.closeSync(this.fd!);
+    this.fd = undefined;
+    let next = Math.max(this.seg + 1, listSegments(this.dir).at(-1) ?? 0);
+    for (;;) {
+      const fd = fs.openSync(path.join(this.dir, segName(next)), 'a', this.modes.file);
+      const size = fs.fstatSync(fd).size;
+      if (size < SEGMENT_BYTES) {
+        if (this.modes.chmodFiles) fs.fchmodSync(fd, this.modes.file);
+        this.fd = fd;
+        this.seg = next;
+        for (const old of listSegments(this.dir)) if (old <= next - KEEP_SEGMENTS) tryUnlink(path.join(this.dir, segName(old)));
+        return size;
+      }
+      fs.closeSync(fd);
+      next++;
+    }
+  }
+
   private writeOut(text: string, retry: boolean): void {
     if (this.fd === undefined) this.open();
     const fd = this.fd!;
@@ -176,18 +229,15 @@ export class EventWriter {
       if (retry) this.writeOut(text, false);
       return;
     }
-    if (st.size >= SEGMENT_BYTES) {
-      fs.closeSync(fd);
-      this.fd = undefined;
-      const next = this.seg + 1;
-      this.fd = fs.openSync(path.join(this.dir, segName(next)), 'a', this.modes.file);
-      if (this.modes.chmodFiles) fs.fchmodSync(this.fd, this.modes.file);
-      this.seg = next;
-      for (const old of listSegments(this.dir)) if (old <= next - KEEP_SEGMENTS) tryUnlink(path.join(this.dir, segName(old)));
+    let size = st.size;
+    if (size >= SEGMENT_BYTES) size = this.rotate();
+    else if (this.ownEnd && this.ownEnd.seg === this.seg && this.ownEnd.size !== size) {
+      const told = this.newsToldAt;
+      if (!told || told.seg !== this.seg || told.size !== size) this.foreignAppend = true;
     }
     try {
       const n = fs.writeSync(this.fd!, text);
-      this.ownEnd = { seg: this.seg, size: st.size >= SEGMENT_BYTES ? n : st.size + n };
+      this.ownEnd = { seg: this.seg, size: size + n };
     } catch (err) {
       if (retry && (isErrno(err, 'EBADF') || isErrno(err, 'ENOENT'))) {
         this.fd = undefined;
@@ -258,6 +308,7 @@ export class EventTail {
       const segs = listSegments(this.dir);
       const later = segs.find((s) => s > this.seg);
       if (later === undefined) {
+        if (got === 'missing' && segs.includes(this.seg)) continue; // made again since: read it from its start
         if (got === 'missing' && segs.length > 0 && segs[segs.length - 1]! < this.seg) {
           // The log was reset (queue obliterated): start over at its beginning.
           this.moveTo(segs[0]!);
@@ -299,32 +350,66 @@ export class EventTail {
         throw err;
       }
     }
-    const size = fs.fstatSync(this.fd).size;
+    const st = fs.fstatSync(this.fd);
+    const size = st.size;
     if (size < this.off) this.off = 0;
-    if (size === this.off) return 'eof';
-    const len = Math.min(size - this.off, maxBytes);
-    const buf = Buffer.allocUnsafe(len);
-    const n = fs.readSync(this.fd, buf, 0, len, this.off);
+    if (size === this.off) {
+      if (st.nlink > 0) return 'eof';
+      // Read to its end and removed: trimmed behind this reader, or the queue was obliterated. A
+      // segment of the same name made later belongs to a new log and is read from its start.
+      this.close();
+      this.off = 0;
+      this.skipFirst = false;
+      return 'missing';
+    }
+    const avail = size - this.off;
+    let len = Math.min(avail, maxBytes);
+    let buf = Buffer.allocUnsafe(len);
+    let n = fs.readSync(this.fd, buf, 0, len, this.off);
+    // A line longer than the window (a big return value): widen it until the line fits, or
+    // nothing would ever move this reader past that line.
+    while (n === len && len < avail && buf.indexOf(10) < 0) {
+      len = Math.min(avail, len * 2);
+      buf = Buffer.allocUnsafe(len);
+      n = fs.readSync(this.fd, buf, 0, len, this.off);
+    }
     let start = 0;
     for (;;) {
       const nl = buf.indexOf(10, start);
       if (nl < 0 || nl >= n) break;
       const lineOff = this.off + start;
-      const text = buf.toString('utf8', start, nl);
+      const lineStart = start;
       start = nl + 1;
       if (this.skipFirst) {
         this.skipFirst = false;
         continue;
       }
-      if (this.filter && !this.filter(text)) continue;
-      try {
-        const parsed = JSON.parse(text) as Omit<LoggedEvent, 'id'>;
-        if (typeof parsed.e === 'string') out.push({ id: `${this.seg}-${lineOff}`, e: parsed.e, t: parsed.t, a: parsed.a ?? {}, k: parsed.k });
-      } catch {
-        // A torn or foreign line: skip it.
-      }
+      this.parseLine(buf, lineStart, nl, lineOff, out);
     }
     this.off += start;
     return size - this.off > 0 && start > 0 ? 'more' : 'eof';
+  }
+
+  private parseLine(buf: Buffer, from: number, to: number, lineOff: number, out: LoggedEvent[]): void {
+    const text = buf.toString('utf8', from, to);
+    if (!this.filter || this.filter(text)) {
+      const ev = parseEvent(text);
+      if (ev) {
+        out.push({ id: `${this.seg}-${lineOff}`, ...ev });
+        return;
+      }
+    }
+    // A batch cut short (its writer killed inside write(2), or a full disk) leaves a fragment
+    // without its newline, and the next batch's first line is appended straight after it. Find
+    // where that complete line starts: the one suffix that parses whole (a suffix starting inside
+    // the fragment would carry the fragment's rest in front of a complete line). Most lines hold
+    // no second line start, so this costs one byte search.
+    for (let k = buf.indexOf(LINE_START, from + 1); k >= 0 && k < to; k = buf.indexOf(LINE_START, k + 1)) {
+      const rest = buf.toString('utf8', k, to);
+      const ev = parseEvent(rest);
+      if (!ev) continue;
+      if (!this.filter || this.filter(rest)) out.push({ id: `${this.seg}-${lineOff + (k - from)}`, ...ev });
+      return;
+    }
   }
 }

@@ -104,3 +104,82 @@ describe('event log segments', () => {
     expect(fs.existsSync(dir)).toBe(true);
   });
 });
+
+describe('event log edge cases', () => {
+  const line = (e: string, a: Record<string, unknown>): string => `${JSON.stringify({ e, t: 1, a })}\n`;
+  const segPath = (dir: string, n: number): string => path.join(dir, `${String(n).padStart(10, '0')}.jsonl`);
+  const ids = (events: { a: Record<string, unknown> }[]): unknown[] => events.map((e) => e.a.jobId);
+
+  it('reads a line longer than its window, and the lines after it', () => {
+    const dir = path.join(tmpSpool(), 'events');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(segPath(dir, 1), line('added', { jobId: 'a' }));
+    const reader = new EventTail(dir, '1:0');
+    expect(ids(reader.read(64 * 1024))).toEqual(['a']);
+    fs.appendFileSync(segPath(dir, 1), line('completed', { jobId: 'big', returnvalue: 'y'.repeat(200 * 1024) }) + line('completed', { jobId: 'b' }));
+    const got = reader.read(64 * 1024);
+    expect(ids(got)).toEqual(['big', 'b']);
+    expect((got[0]!.a.returnvalue as string).length).toBe(200 * 1024);
+    reader.close();
+  });
+
+  it('a writer holding a segment that others filled and left appends to the newest one, where readers are', () => {
+    const dir = path.join(tmpSpool(), 'events');
+    const writer = new EventWriter(dir, resolveModes(undefined));
+    writer.append('added', { jobId: 'a' });
+    writer.flush(); // its descriptor is on segment 1 from here on
+    // Meanwhile other processes filled segments 1 and 2 and went on to 3.
+    fs.truncateSync(segPath(dir, 1), SEGMENT_BYTES);
+    fs.writeFileSync(segPath(dir, 2), '');
+    fs.truncateSync(segPath(dir, 2), SEGMENT_BYTES);
+    fs.writeFileSync(segPath(dir, 3), line('added', { jobId: 'c' }));
+    const reader = new EventTail(dir, '3:0');
+    writer.append('added', { jobId: 'b' });
+    writer.flush();
+    expect(ids(reader.read())).toEqual(['c', 'b']);
+    expect(fs.statSync(segPath(dir, 2)).size).toBe(SEGMENT_BYTES);
+    writer.close();
+    reader.close();
+  });
+
+  it('a reader whose segment was removed under it (queue obliterated) reads the new log from its start', () => {
+    const spool = tmpSpool();
+    const dir = path.join(spool, 'events');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(segPath(dir, 1), line('added', { jobId: '1' }) + line('added', { jobId: '2' }));
+    const reader = new EventTail(dir, '0');
+    expect(ids(reader.read())).toEqual(['1', '2']);
+    // As obliterate does: the directory moves away and goes; a new log starts at segment 1.
+    fs.renameSync(dir, path.join(spool, 'gone'));
+    fs.rmSync(path.join(spool, 'gone'), { recursive: true });
+    fs.mkdirSync(dir);
+    fs.writeFileSync(segPath(dir, 1), line('added', { jobId: '1' }) + line('added', { jobId: '2' }) + line('added', { jobId: '3' }));
+    expect(ids(reader.read())).toEqual(['1', '2', '3']);
+    expect(reader.position()).toBe(`1:${fs.statSync(segPath(dir, 1)).size}`);
+    reader.close();
+  });
+
+  it('a batch cut short does not take the next batch first line with it', () => {
+    const dir = path.join(tmpSpool(), 'events');
+    fs.mkdirSync(dir, { recursive: true });
+    // A writer killed inside write(2): a fragment with no newline.
+    fs.writeFileSync(segPath(dir, 1), '{"e":"progress","t":1,"a":{"jobId":"1","data":"xx');
+    const everything = new EventTail(dir, '0');
+    const finishedOnly = new EventTail(dir, '0');
+    const writer = new EventWriter(dir, resolveModes(undefined));
+    writer.append('completed', { jobId: '2', returnvalue: { e: 'inner' } });
+    writer.append('completed', { jobId: '3' });
+    writer.flush();
+    const got = everything.read();
+    expect(ids(got)).toEqual(['2', '3']);
+    expect(got[0]!.a.returnvalue).toEqual({ e: 'inner' });
+    // Retention reads with a filter on the line's start; the recovered line passes it.
+    const filtered = finishedOnly.read(64 * 1024, (l) => l.startsWith('{"e":"completed"'));
+    expect(ids(filtered)).toEqual(['2', '3']);
+    // The recovered event's id resumes after it.
+    expect(ids(new EventTail(dir, got[0]!.id).read())).toEqual(['3']);
+    writer.close();
+    everything.close();
+    finishedOnly.close();
+  });
+});

@@ -75,9 +75,11 @@ describe('EventWriter batching', () => {
     const dir = path.join(tmpSpool(), 'events');
     const w = new EventWriter(dir, resolveModes(undefined));
     try {
-      const big = 'x'.repeat(MAX_PENDING_BYTES / 4);
-      for (let i = 0; i < 4; i++) w.append('progress', { jobId: String(i), data: big });
-      expect(lineCount(dir)).toBe(4);
+      // Two lines pass the bound, so both are written whether the bound or (on a slow machine,
+      // more than MAX_PENDING_MS between the appends) the age limit fires first.
+      const big = 'x'.repeat(MAX_PENDING_BYTES / 2);
+      for (let i = 0; i < 2; i++) w.append('progress', { jobId: String(i), data: big });
+      expect(lineCount(dir)).toBe(2);
     } finally {
       w.close();
     }
@@ -97,6 +99,31 @@ describe('EventWriter batching', () => {
       expect(lineCount(dir)).toBe(2);
     } finally {
       w.close();
+    }
+  });
+});
+
+describe('EventWriter.isOwnTail after interleaved appends', () => {
+  it('reports news once when another writer appended between two of this writer appends', () => {
+    const dir = path.join(tmpSpool(), 'events');
+    const modes = resolveModes(undefined);
+    const mine = new EventWriter(dir, modes);
+    const theirs = new EventWriter(dir, modes);
+    try {
+      mine.append('added', { jobId: '1' });
+      mine.flush();
+      const name = seg(dir);
+      theirs.append('added', { jobId: '2' });
+      theirs.flush();
+      // This writer appends again before its file-change callback for the other append has run:
+      // the size matches its own end again, but the other append is still news.
+      mine.append('completed', { jobId: '1' });
+      mine.flush();
+      expect(mine.isOwnTail(name)).toBe(false);
+      expect(mine.isOwnTail(name)).toBe(true);
+    } finally {
+      mine.close();
+      theirs.close();
     }
   });
 });
