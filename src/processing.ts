@@ -150,11 +150,10 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
   rec.failedReason = err.message;
   rec.stacktrace = updateStacktrace(rec.stacktrace, err, rec.opts.stackTraceLimit);
   const attempts = rec.opts.attempts ?? 0;
-  const startedTooOften = !!ctx.maxStartedAttempts && rec.attemptsStarted >= ctx.maxStartedAttempts;
   let retry = false;
   let delay = 0;
   let finalErr = err;
-  if (rec.attemptsMade + 1 < attempts && !isUnrecoverableError(err) && !startedTooOften) {
+  if (rec.attemptsMade + 1 < attempts && !isUnrecoverableError(err)) {
     try {
       job.applyRecord(rec);
       const d = await computeBackoff(rec.opts.backoff, rec.attemptsMade + 1, err, job, ctx.backoffStrategy);

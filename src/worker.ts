@@ -319,6 +319,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           await this.whenIdle();
         }
         await this.running?.catch(() => undefined);
+        // Whatever the loop started before it saw `stopping` is waited for too.
+        if (!force) await this.whenIdle();
         await this.trashEmptying;
         // A long pass on the thread stops before its next removal; what it leaves waits for the next pass.
         this.threadPass?.abort.abort();
@@ -619,6 +621,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       if (nowMs >= this.nextStalledCheck) this.stalledCheck(nowMs);
       if (nowMs >= this.nextSchedulerRun) await this.runSchedulers(nowMs);
       if (nowMs >= this.nextRetention) this.retention(nowMs);
+      // close() may have been called during the awaits above: start nothing more.
+      if (this.stopping) break;
       const free = this.settings.concurrency - this.inflight.size;
       if (free > 0 && !this.pausedLocal) {
         // A wake-up may mean someone added a delayed job due sooner than we knew: re-check, at most every 10 ms.

@@ -168,10 +168,13 @@ export function changePriority(store: QueueStore, id: string, priority: number, 
   return ok;
 }
 
-/** Moves a job this process holds to delayed until `timestamp`; the attempt is not counted. */
+/**
+ * Moves a job this process holds to delayed until `timestamp`. The attempt is not counted
+ * (`attemptsMade` stays), but the start is: `attemptsStarted` is kept, as BullMQ keeps it.
+ */
 export function moveClaimToDelayed(store: QueueStore, claim: Claim, timestamp: number): boolean {
   const delay = Math.max(0, timestamp - Date.now());
-  const ok = requeue(store, claim, { delay }, delayedRoute(store, timestamp, claim.rec.priority, !!claim.rec.opts.lifo));
+  const ok = requeue(store, claim, { delay, attemptsStarted: claim.rec.attemptsStarted }, delayedRoute(store, timestamp, claim.rec.priority, !!claim.rec.opts.lifo));
   if (ok) {
     claim.rec.delay = delay;
     store.events.append('delayed', { jobId: claim.id, delay: timestamp });
@@ -187,6 +190,8 @@ export function moveActiveToDelayed(store: QueueStore, id: string, timestamp: nu
     if (!h) continue;
     const ok = placeHeld(store, h.held, delayedRoute(store, timestamp, h.rec.priority, !!h.rec.opts.lifo), {
       delay: Math.max(0, timestamp - Date.now()),
+      // A claim writes nothing, so the stored count is the one before the start being delayed.
+      attemptsStarted: h.rec.attemptsStarted + 1,
       gen: h.rec.gen + 1,
       g: h.rec.gen,
     });

@@ -261,3 +261,77 @@ describe('attempts and retries', () => {
     expect((await q.getJob(b.id!))!.stacktrace).toHaveLength(0);
   });
 });
+
+describe('started attempts (BullMQ attemptsStarted, maxStartedAttempts)', () => {
+  it('a job that delays itself keeps counting its starts', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const seen: number[] = [];
+    const w = track(
+      new Worker(
+        'q',
+        async (job, token) => {
+          seen.push(job.attemptsStarted);
+          if (seen.length < 4) {
+            await job.moveToDelayed(Date.now() + 10, token);
+            throw new DelayedError();
+          }
+          return 'done';
+        },
+        { spool, pollIntervalMs: 20 },
+      ),
+    );
+    const job = await q.add('d', {});
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 10_000, 'completed');
+    expect(seen).toEqual([1, 2, 3, 4]);
+    const done = (await q.getJob(job.id!))!;
+    expect(done.attemptsStarted).toBe(4);
+    expect(done.attemptsMade).toBe(1); // the completing run; the delays did not count
+    await w.close();
+  });
+
+  it('maxStartedAttempts fails the start past the limit, and does not cut retries short before it', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    let calls = 0;
+    const w = track(
+      new Worker(
+        'q',
+        async () => {
+          calls++;
+          throw new Error('boom');
+        },
+        { spool, maxStartedAttempts: 2 },
+      ),
+    );
+    const job = await q.add('r', {}, { attempts: 5 });
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'failed', 10_000, 'failed');
+    const failed = (await q.getJob(job.id!))!;
+    expect(calls).toBe(2);
+    expect(failed.failedReason).toBe('job started more than allowable limit');
+    expect(failed.attemptsStarted).toBe(3);
+    await w.close();
+  });
+
+  it('maxStartedAttempts also stops a job that keeps delaying itself', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    let calls = 0;
+    const w = track(
+      new Worker(
+        'q',
+        async (job, token) => {
+          calls++;
+          await job.moveToDelayed(Date.now() + 10, token);
+          throw new DelayedError();
+        },
+        { spool, maxStartedAttempts: 2, pollIntervalMs: 20 },
+      ),
+    );
+    const job = await q.add('loop', {});
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'failed', 10_000, 'failed');
+    expect(calls).toBe(2);
+    expect((await q.getJob(job.id!))!.failedReason).toBe('job started more than allowable limit');
+    await w.close();
+  });
+});
