@@ -40,6 +40,8 @@ export interface Claim {
   fd?: number;
   /** Until when (ms) `fd` may carry the outcome: the claim time plus half the lock duration, at most 1 s. */
   appendUntilMs?: number;
+  /** Set once `utimes` was refused (the file has another owner): the lease is renewed by appending. */
+  renewByAppend?: boolean;
   /** Set when this process gave the job up (lease lost, or put back by a forced close): its run writes nothing more. */
   released?: boolean;
   /**

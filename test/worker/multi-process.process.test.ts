@@ -139,6 +139,29 @@ describe('several worker processes on one spool', () => {
     await sibling.close();
   });
 
+  // A job file belongs to whoever added it (the web user); a worker running as another user of
+  // the same group may write it but not set its times. Needs root, to start the worker as that user.
+  it.skipIf(process.getuid?.() !== 0)('renew the lease of a job file that another user owns, with group write only', async () => {
+    const spool = tmpSpool();
+    fs.chmodSync(spool, 0o775);
+    const starts = path.join(spool, 'starts.log');
+    fs.writeFileSync(starts, '', { mode: 0o666 });
+    fs.chmodSync(starts, 0o666);
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('long', {});
+    const file = fs.readdirSync(path.join(spool, 'queues', 'q', 'waiting'), { recursive: true, withFileTypes: true }).find((e) => e.isFile());
+    expect(fs.statSync(path.join(file!.parentPath, file!.name)).uid).toBe(0);
+    // Lease 1 s, renewed every 0.5 s, job 2.5 s, stalled checks every 0.2 s.
+    const worker = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '2500', LOCK_MS: '1000', STALLED_MS: '200' }, 15_000, { uid: 4102, gid: 0 });
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 20_000, 'completed');
+    expect(readStarts(starts)).toHaveLength(1);
+    const done = (await q.getJob(job.id!))!;
+    expect(done.stalledCounter).toBe(0);
+    expect(done.returnvalue).toEqual({ by: worker.pid, data: {} });
+    worker.kill('SIGTERM');
+    expect(await exited(worker)).toBe(0);
+  });
+
   it('close() on SIGTERM finishes in-flight jobs and leaves unstarted ones waiting', async () => {
     const spool = tmpSpool();
     const starts = path.join(spool, 'starts.log');
