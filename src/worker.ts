@@ -33,7 +33,7 @@ import { renewLease } from './spool/lease.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import { promoteDue } from './spool/promote.js';
 import { pruneIdRanges } from './spool/id-index.js';
-import { taggedProcessGone } from './spool/process-gone.js';
+import { PID_NAMESPACE, taggedProcessGone } from './spool/process-gone.js';
 import { reclaimStalled } from './spool/reclaim.js';
 import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
@@ -464,6 +464,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           hostname: os.hostname(),
           pid: process.pid,
           processTag: PROCESS_TAG,
+          pidNamespace: PID_NAMESPACE,
           queues: [this.name],
           startedAt: this.startedAt,
           heartbeatAt: Date.now(),
@@ -547,15 +548,15 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   }
 
   /**
-   * Claim names (active files) held by workers on this host whose process is gone, including an
-   * earlier process whose pid this one now has: recovered at once.
+   * Claim names (active files) held by workers of this host and pid namespace whose process is
+   * gone, including an earlier process whose pid this one now has: recovered at once.
    */
   private deadOwnerJobs(nowMs: number): Set<string> {
     const out = new Set<string>();
     const host = os.hostname();
     for (const hb of readHeartbeats(this.store.root, nowMs)) {
       if (hb.hostname !== host || !hb.queues.includes(this.name) || !hb.activeClaims?.length) continue;
-      if (taggedProcessGone(hb.hostname, hb.pid, hb.processTag)) {
+      if (taggedProcessGone(hb.hostname, hb.pidNamespace, hb.pid, hb.processTag)) {
         for (const name of hb.activeClaims) out.add(name);
         removeHeartbeat(this.store.root, hb.workerId);
       }

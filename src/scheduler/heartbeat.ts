@@ -8,6 +8,7 @@ import os from 'node:os';
 import { ConfigError } from '../errors.js';
 import { resolveModes } from '../spool/fs.js';
 import { removeHeartbeat, writeHeartbeat } from '../spool/heartbeat.js';
+import { PID_NAMESPACE } from '../spool/process-gone.js';
 import { PROCESS_TAG, uniqueName } from '../spool/keys.js';
 
 /** Writes and removes one scheduler loop's heartbeat file. */
@@ -38,6 +39,7 @@ export class SchedulerHeartbeat {
         hostname: os.hostname(),
         pid: process.pid,
         processTag: PROCESS_TAG,
+        pidNamespace: PID_NAMESPACE,
         queues,
         startedAt: this.startedAt,
         heartbeatAt: now,

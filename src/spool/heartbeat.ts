@@ -20,6 +20,8 @@ export interface WorkerHeartbeat {
   pid: number;
   /** The writer's process tag: with `hostname` and `pid`, tells a dead process from a later one that got its pid. Absent in files of older versions. */
   processTag?: string;
+  /** The writer's pid namespace (`pid:[…]`, '' without /proc): only a reader in the same one can check `pid`. Absent in files of older versions. */
+  pidNamespace?: string;
   queues: string[];
   startedAt: number;
   heartbeatAt: number;
@@ -85,6 +87,7 @@ export function readHeartbeats(root: string, nowMs = Date.now()): WorkerHeartbea
         hostname: String(hb.hostname ?? ''),
         pid: Number(hb.pid ?? 0),
         ...(typeof hb.processTag === 'string' ? { processTag: hb.processTag } : {}),
+        ...(typeof hb.pidNamespace === 'string' ? { pidNamespace: hb.pidNamespace } : {}),
         queues: Array.isArray(hb.queues) ? hb.queues.map(String) : [],
         startedAt: Number(hb.startedAt ?? 0),
         heartbeatAt: hb.heartbeatAt,

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import { isErrno, rethrowFs, sleepSync, tryReadText } from './fs.js';
 import { PROCESS_TAG } from './keys.js';
-import { taggedProcessGone } from './process-gone.js';
+import { PID_NAMESPACE, taggedProcessGone } from './process-gone.js';
 import type { QueueStore } from './store.js';
 
 const MAX_BLOCK = 256;
@@ -30,12 +30,15 @@ const LOCK_WAIT_MS = 10_000;
 const SYMLINK_UNSUPPORTED = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'];
 
 /** The target of a lock this process holds: unique to this process. */
-const LOCK_OWNER = `${os.hostname()} ${process.pid} ${PROCESS_TAG}`;
+const LOCK_OWNER = `${os.hostname()} ${process.pid} ${PROCESS_TAG} ${PID_NAMESPACE || '-'}`;
 
-/** True when a lock's owner (`<hostname> <pid> <tag>`) is a process known to be gone. */
+/**
+ * True when a lock's owner (`<hostname> <pid> <tag> <pid namespace or ->`) is a process known to
+ * be gone. Owners written by older versions name no namespace and are left to the lock's age.
+ */
 export function lockOwnerGone(owner: string): boolean {
-  const [hostname = '', pidText = '', tag = ''] = owner.split(' ');
-  return taggedProcessGone(hostname, Number(pidText), tag);
+  const [hostname = '', pidText = '', tag = '', ns] = owner.split(' ');
+  return taggedProcessGone(hostname, ns === undefined ? undefined : ns === '-' ? '' : ns, Number(pidText), tag);
 }
 
 /** Hands out automatic ids for one queue directory. */

@@ -5,6 +5,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { lockOwnerGone } from '../../src/spool/id-alloc.js';
+import { PROCESS_TAG } from '../../src/spool/keys.js';
+import { PID_NAMESPACE } from '../../src/spool/process-gone.js';
+
+/** How a lock owner names this process's pid namespace. */
+const NS = PID_NAMESPACE || '-';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 
 /** Calls `look` on the lock each time `q` writes its id counter (while it holds the lock); returns the last result. */
@@ -56,7 +61,7 @@ describe('automatic ids: the counter lock', () => {
   it('breaks at once a lock whose holder was a process on this host that is gone', async () => {
     const { spool, lock } = await queueAtOne();
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
-    fs.symlinkSync(`${os.hostname()} ${gone} k3f9`, lock);
+    fs.symlinkSync(`${os.hostname()} ${gone} k3f9 ${NS}`, lock);
     const q = track(new Queue('q', { spool }));
     const started = Date.now();
     expect((await q.add('b', {})).id).toBe('2');
@@ -64,10 +69,17 @@ describe('automatic ids: the counter lock', () => {
     expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined(); // lstat: the link's target never exists
   });
 
-  it('treats a lock with its own pid but another tag as an earlier process (a restarted container)', () => {
-    expect(lockOwnerGone(`${os.hostname()} ${process.pid} zzzz-not-this-process`)).toBe(true);
-    expect(lockOwnerGone(`${os.hostname()} 1 k3f9`)).toBe(false); // pid 1 exists
-    expect(lockOwnerGone(`another-host ${process.pid} k3f9`)).toBe(false);
+  it('treats a lock with its own pid but another tag as an earlier process, in its own pid namespace only', () => {
+    expect(lockOwnerGone(`${os.hostname()} ${process.pid} zzzz-not-this-process ${NS}`)).toBe(true);
+    expect(lockOwnerGone(`${os.hostname()} ${process.pid} ${PROCESS_TAG} ${NS}`)).toBe(false);
+    expect(lockOwnerGone(`${os.hostname()} 1 k3f9 ${NS}`)).toBe(false); // pid 1 exists
+    expect(lockOwnerGone(`another-host ${process.pid} k3f9 ${NS}`)).toBe(false);
+    // Another container under the same hostname: its pids mean nothing here.
+    expect(lockOwnerGone(`${os.hostname()} ${process.pid} zzzz pid:[1]`)).toBe(false);
+    expect(lockOwnerGone(`${os.hostname()} ${2 ** 22 + 7} k3f9 pid:[1]`)).toBe(false);
+    // An older version's owner names no namespace: left to the lock's age.
+    expect(lockOwnerGone(`${os.hostname()} ${2 ** 22 + 7} k3f9`)).toBe(false);
+    expect(lockOwnerGone(`${os.hostname()} ${2 ** 22 + 7} k3f9 ${NS}`)).toBe(true);
     expect(lockOwnerGone('garbage')).toBe(false);
   });
 

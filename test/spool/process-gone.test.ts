@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { PROCESS_TAG } from '../../src/spool/keys.js';
-import { processGoneOnThisHost, taggedProcessGone } from '../../src/spool/process-gone.js';
+import { PID_NAMESPACE, processGoneOnThisHost, taggedProcessGone } from '../../src/spool/process-gone.js';
 
 const host = os.hostname();
 
@@ -21,18 +21,30 @@ describe('processGoneOnThisHost', () => {
 });
 
 describe('taggedProcessGone', () => {
-  it('takes this host and pid with another tag for an earlier process that had this pid', () => {
-    expect(taggedProcessGone(host, process.pid, PROCESS_TAG === 'zzzz' ? 'yyyy' : 'zzzz')).toBe(true);
+  const ns = PID_NAMESPACE;
+
+  it('takes this host, namespace and pid with another tag for an earlier process that had this pid', () => {
+    expect(taggedProcessGone(host, ns, process.pid, PROCESS_TAG === 'zzzz' ? 'yyyy' : 'zzzz')).toBe(true);
   });
 
-  it('takes this host, pid and tag for this process, and a record without a tag as this process', () => {
-    expect(taggedProcessGone(host, process.pid, PROCESS_TAG)).toBe(false);
-    expect(taggedProcessGone(host, process.pid, undefined)).toBe(false);
+  it('takes this host, namespace, pid and tag for this process, and a record without a tag as this process', () => {
+    expect(taggedProcessGone(host, ns, process.pid, PROCESS_TAG)).toBe(false);
+    expect(taggedProcessGone(host, ns, process.pid, undefined)).toBe(false);
   });
 
-  it('asks the system about any other pid, whatever the tag', () => {
-    expect(taggedProcessGone(host, 1, 'zzzz')).toBe(false);
-    expect(taggedProcessGone(host, 2 ** 22 + 7, undefined)).toBe(true);
-    expect(taggedProcessGone('another-host', process.pid, 'zzzz')).toBe(false);
+  it('asks the system about any other pid of this namespace, whatever the tag', () => {
+    expect(taggedProcessGone(host, ns, 1, 'zzzz')).toBe(false);
+    expect(taggedProcessGone(host, ns, 2 ** 22 + 7, undefined)).toBe(true);
+    expect(taggedProcessGone('another-host', ns, process.pid, 'zzzz')).toBe(false);
+  });
+
+  it('never judges a record from another pid namespace (another container under the same hostname) or one naming none', () => {
+    expect(taggedProcessGone(host, 'pid:[1]', 2 ** 22 + 7, 'zzzz')).toBe(false);
+    expect(taggedProcessGone(host, 'pid:[1]', process.pid, 'zzzz')).toBe(false);
+    expect(taggedProcessGone(host, undefined, 2 ** 22 + 7, 'zzzz')).toBe(false);
+  });
+
+  it('knows this process namespace on Linux', () => {
+    if (process.platform === 'linux') expect(PID_NAMESPACE).toMatch(/^pid:\[\d+\]$/);
   });
 });

@@ -1,9 +1,11 @@
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, Worker } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 import { exited, startFixture } from '../fixtures/core/procs.js';
+import { PID_NAMESPACE } from '../../src/spool/process-gone.js';
 
 const WORKER = 'worker-proc.ts';
 
@@ -20,11 +22,11 @@ function readStarts(file: string): { id: string; pid: number; at: number }[] {
 }
 
 /**
- * Starts a worker process with a long lease, lets it claim one job and write a heartbeat naming
- * the claim, then SIGKILLs it. Returns the job and the dead worker's heartbeat file.
+ * Starts a worker process with a long lease and lets it claim one job and write a heartbeat
+ * naming the claim. Returns the process, the job and the worker's heartbeat file.
  */
-async function killWorkerHoldingJob(spool: string, starts: string, q: Queue): Promise<{ jobId: string; heartbeat: string }> {
-  const victim = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '60000', LOCK_MS: '60000', HEARTBEAT_MS: '50' });
+async function workerHoldingJob(spool: string, starts: string, q: Queue): Promise<{ child: ChildProcess; jobId: string; heartbeat: string }> {
+  const child = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, JOB_MS: '60000', LOCK_MS: '60000', HEARTBEAT_MS: '50' });
   const job = await q.add('long', {});
   await waitFor(() => readStarts(starts).length === 1, 10_000, 'first start');
   const dir = path.join(spool, 'workers');
@@ -33,9 +35,15 @@ async function killWorkerHoldingJob(spool: string, starts: string, q: Queue): Pr
     5000,
     'heartbeat naming the claim',
   );
-  victim.kill('SIGKILL');
-  await exited(victim);
-  return { jobId: job.id!, heartbeat: path.join(dir, name!) };
+  return { child, jobId: job.id!, heartbeat: path.join(dir, name!) };
+}
+
+/** As `workerHoldingJob`, then SIGKILLs the worker. */
+async function killWorkerHoldingJob(spool: string, starts: string, q: Queue): Promise<{ jobId: string; heartbeat: string }> {
+  const { child, jobId, heartbeat } = await workerHoldingJob(spool, starts, q);
+  child.kill('SIGKILL');
+  await exited(child);
+  return { jobId, heartbeat };
 }
 
 describe('several worker processes on one spool', () => {
@@ -95,12 +103,12 @@ describe('several worker processes on one spool', () => {
     expect(await exited(rescuer)).toBe(0);
   });
 
-  it('recover at once the jobs of a dead worker whose pid this process now has (a restarted container)', async () => {
+  it('recover at once the jobs of a dead worker whose pid this process now has', async () => {
     const spool = tmpSpool();
     const starts = path.join(spool, 'starts.log');
     const q = track(new Queue('q', { spool }));
     const { jobId, heartbeat } = await killWorkerHoldingJob(spool, starts, q);
-    // As after a container restart: the dead worker's heartbeat names the pid this process has now.
+    // The dead worker's pid is this process's now (pids wrap around).
     const hb = JSON.parse(fs.readFileSync(heartbeat, 'utf8')) as { pid: number; processTag?: string };
     expect(hb.processTag).toMatch(/^[0-9a-z]{4}$/);
     fs.writeFileSync(heartbeat, JSON.stringify({ ...hb, pid: process.pid }));
@@ -114,6 +122,29 @@ describe('several worker processes on one spool', () => {
     expect(Date.now() - killedAt).toBeLessThan(30_000);
     expect(reruns).toEqual([jobId]);
     expect(fs.existsSync(heartbeat)).toBe(false);
+  });
+
+  it('leave alone a job held by a worker in another pid namespace under the same hostname', async () => {
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    const { child: holder, jobId, heartbeat: file } = await workerHoldingJob(spool, starts, q);
+    // Paused (alive, writing nothing), its heartbeat made to say what a worker in another
+    // container with the same hostname would: a pid namespace not ours, a pid that means nothing here.
+    holder.kill('SIGSTOP');
+    const hb = JSON.parse(fs.readFileSync(file, 'utf8')) as { pidNamespace?: string };
+    expect(hb.pidNamespace).toBe(PID_NAMESPACE);
+    fs.writeFileSync(file, JSON.stringify({ ...hb, pid: 2 ** 22 + 7, pidNamespace: 'pid:[1]' }));
+    const other: string[] = [];
+    const w = track(new Worker('q', async (j) => void other.push(j.id!), { spool, lockDuration: 60_000, stalledInterval: 100, pollIntervalMs: 50 }));
+    await sleep(1000); // about ten stalled checks
+    expect(other).toEqual([]);
+    expect(await q.getJobState(jobId)).toBe('active');
+    expect(fs.existsSync(file)).toBe(true);
+    await w.close();
+    holder.kill('SIGCONT');
+    holder.kill('SIGKILL');
+    await exited(holder);
   });
 
   it('leave alone a job held by another Worker of this same process', async () => {
