@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { SpoolkitError } from '../errors.js';
 import { isErrno, rethrowFs, tryUnlink } from './fs.js';
 import { SetCursor, type SetEntry } from './ordered-set.js';
 import { uniqueName } from './keys.js';
@@ -149,14 +150,6 @@ export function closeClaim(claim: Claim): void {
 /** Moves an unparseable file to `corrupt/` and records a failed job with the reason. */
 export function quarantine(store: QueueStore, id: string, file: string, reason: string): void {
   const dest = path.join(store.dir, 'corrupt', `${id}.${Date.now()}.json`);
-  try {
-    fs.renameSync(file, dest);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return;
-    rethrowFs(err, dest);
-  }
-  // The index entry may be another name of the corrupt file: replace it with the failed record.
-  store.removeIdEntry(id);
   const now = Date.now();
   const rec: JobRecord = {
     v: RECORD_VERSION,
@@ -177,8 +170,19 @@ export function quarantine(store: QueueStore, id: string, file: string, reason: 
     finishedOn: now,
     gen: 0,
   };
+  // The failed record is written first: if that fails, the file is still where it was and
+  // nothing was lost; once the file has moved, only renames and links remain.
   const { tmp } = store.writeTmp(serializeRecord(rec));
   try {
+    fs.renameSync(file, dest);
+  } catch (err) {
+    tryUnlink(tmp);
+    if (isErrno(err, 'ENOENT')) return;
+    rethrowFs(err, dest);
+  }
+  try {
+    // The index entry may be another name of the corrupt file: replace it with the failed record.
+    store.removeIdEntry(id);
     store.linkIdEntry(tmp, id);
     store.publish(tmp, store.filePath('failed', id));
   } catch (err) {
@@ -226,10 +230,33 @@ export class Claimer {
     for (const c of this.prio.values()) c.reset();
   }
 
-  /** Claims up to `n` jobs. Corrupt files met on the way are quarantined and reported. */
+  /** An error met after some jobs were claimed: thrown by the next call, once those are handed over. */
+  private deferredError: unknown;
+
+  /**
+   * Claims up to `n` jobs. Corrupt files met on the way are quarantined and reported. An error
+   * after some claims returns those (their leases are live and must run) and is thrown next time.
+   */
   claim(n: number, corrupt: CorruptFile[] = []): Claim[] {
+    if (this.deferredError !== undefined) {
+      const err = this.deferredError;
+      this.deferredError = undefined;
+      throw err;
+    }
     const out: Claim[] = [];
     if (n <= 0) return out;
+    try {
+      this.claimInto(n, out, corrupt);
+    } catch (err) {
+      // A job put back sits behind the cursor: list again next time, so order is kept.
+      this.reset();
+      if (out.length === 0) throw err;
+      this.deferredError = err;
+    }
+    return out;
+  }
+
+  private claimInto(n: number, out: Claim[], corrupt: CorruptFile[]): void {
     // New LIFO jobs sort before anything cached, so the LIFO set is re-read when someone may have
     // added one (a wake-up), and at least every 50 ms.
     const now = Date.now();
@@ -257,7 +284,6 @@ export class Claimer {
         if (out.length >= n) break;
       }
     }
-    return out;
   }
 
   private drain(cursor: SetCursor, n: number, out: Claim[], corrupt: CorruptFile[]): void {
@@ -300,6 +326,16 @@ export class Claimer {
       read = readActive(dest, this.lockDurationMs !== undefined);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return 'lost';
+      if (!(err instanceof SpoolkitError && err.code === 'ERR_SPOOL_CORRUPT')) {
+        // The system failed (EMFILE, EIO), not the file: put the job back as it was. If even that
+        // fails, it stays in active/ and comes back when its lease expires.
+        try {
+          fs.renameSync(dest, e.path);
+        } catch {
+          // left to the stalled checker
+        }
+        throw err;
+      }
       const reason = err instanceof Error ? err.message : String(err);
       quarantine(this.store, e.id, dest, reason);
       corrupt.push({ id: e.id, reason });

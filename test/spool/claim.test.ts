@@ -216,3 +216,37 @@ describe('a claim keeps its file open for the outcome', () => {
     expect((await q.getJob(job.id!))!.returnvalue).toBe('ok');
   });
 });
+
+describe('Claimer on a failing system call', () => {
+  it('puts a job back when reading it fails for want of descriptors, and hands over the claims made before', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await q.add('x', i)).id!);
+    const c = new Claimer(q.store, 'w', 30_000);
+    // The second open of a claimed file fails as it would with every descriptor in use.
+    let activeOpens = 0;
+    const real = fs.openSync;
+    const spy = vi.spyOn(fs, 'openSync').mockImplementation(((file: fs.PathLike, ...rest: unknown[]) => {
+      if (String(file).includes(`${path.sep}active${path.sep}`) && ++activeOpens === 2) {
+        throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE', errno: -24, syscall: 'open' });
+      }
+      return (real as (...a: unknown[]) => number)(file, ...rest);
+    }) as typeof fs.openSync);
+    const claims: Claim[] = [];
+    try {
+      const first = c.claim(3);
+      expect(first.map((x) => x.id)).toEqual([ids[0]]);
+      claims.push(...first);
+      expect(await q.getJobState(ids[1]!)).toBe('waiting');
+      expect(() => c.claim(3)).toThrow(/EMFILE/);
+      const rest = c.claim(3);
+      claims.push(...rest);
+      expect(rest.map((x) => x.id)).toEqual([ids[1], ids[2]]);
+    } finally {
+      spy.mockRestore();
+      for (const claim of claims) closeClaim(claim);
+    }
+    expect(filesUnder(path.join(spool, 'queues', 'q', 'corrupt'))).toEqual([]);
+  });
+});
