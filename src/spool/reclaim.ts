@@ -110,7 +110,14 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
   if (rec.st) {
     if (moveHeld(store, held, store.filePath(rec.st, id))) {
       result.finished.push(id);
-      store.events.append(rec.st, rec.st === 'completed' ? { jobId: id, returnvalue: rec.returnvalue, prev: 'active' } : { jobId: id, failedReason: rec.failedReason ?? '', prev: 'active' });
+      // The job's own retention setting goes with the event, as a worker's would; without one,
+      // the retention pass applies its default.
+      const keep = rec.st === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail;
+      store.events.append(
+        rec.st,
+        rec.st === 'completed' ? { jobId: id, returnvalue: rec.returnvalue, prev: 'active' } : { jobId: id, failedReason: rec.failedReason ?? '', prev: 'active' },
+        keep === undefined ? undefined : { k: keep },
+      );
     }
     return;
   }

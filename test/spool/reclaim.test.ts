@@ -124,6 +124,27 @@ describe('stalled checker: jobs whose holder died', () => {
     expect((await completed)[0]).toMatchObject({ jobId: job.id, returnvalue: { sent: true } });
   });
 
+  it('writes the finished job\'s own retention setting with the event it logs, for the retention pass', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const kept = await q.add('kept', {}, { removeOnComplete: false });
+    const plain = await q.add('plain', {});
+    for (const job of [kept, plain]) {
+      const held = hold(spool, 'active', job.id!);
+      appendPatch(held, { returnvalue: null, finishedOn: Date.now(), attemptsMade: 1, st: 'completed', g: 0 });
+    }
+    expect(passAt(spool, Date.now() + 31_000).finished.sort()).toEqual([kept.id, plain.id].sort());
+    q.store.events.flush();
+    const dir = path.join(spool, 'queues', 'q', 'events');
+    const lines = fs
+      .readdirSync(dir)
+      .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n'))
+      .filter((l) => l.startsWith('{"e":"completed"'))
+      .map((l) => JSON.parse(l) as { a: { jobId: string }; k?: unknown });
+    expect(lines.find((l) => l.a.jobId === kept.id)).toMatchObject({ k: false });
+    expect(lines.find((l) => l.a.jobId === plain.id)!.k).toBeUndefined();
+  });
+
   it('ignores an outcome recorded by a holder of an older generation: the job runs again', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
