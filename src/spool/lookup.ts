@@ -117,6 +117,8 @@ export function readJob(store: QueueStore, id: string): { rec: JobRecord; loc: L
   // Only the index name left: the job is being removed (or an add died before publishing it).
   if (nlink < 2) return undefined;
   const rec = parseJobRecord(text, file);
+  // Removed and its file reused for another job between the open and the read: gone.
+  if (rec.id !== id) return undefined;
   return { rec, loc: placeOf(store, id, rec, ino) };
 }
 

@@ -18,7 +18,9 @@ export function patchStored(store: QueueStore, id: string, what: string, patch: 
   const file = store.idPath(id);
   try {
     if (fs.statSync(file).nlink >= 2) {
-      appendPatch(file, patch);
+      // Named (`i`): if the job is removed and its file reused for another job between the stat
+      // and the write, readers of that job skip this patch.
+      appendPatch(file, { ...patch, i: id });
       return;
     }
   } catch (err) {

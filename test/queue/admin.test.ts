@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, Worker, type Job } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { parseJobRecord } from '../../src/spool/record.js';
 
 function setup() {
   const spool = tmpSpool();
@@ -227,5 +228,21 @@ describe('retention defaults', () => {
     for (let i = 1; i <= 3; i++) await q.add('x', i);
     await waitFor(async () => (await q.getCompletedCount()) === 2, 5000);
     expect(await keep.getState()).toBe('completed');
+  });
+});
+
+describe('an id whose file was reused for another job', () => {
+  it('finds nothing through it and changes nothing of the other job', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const a = await q.add('a', { v: 1 });
+    const b = await q.add('b', { v: 2 });
+    // As in the moment between a removal reusing a's file for b's record and a's index name going.
+    const aFile = q.store.idPath(a.id!);
+    fs.writeFileSync(aFile, fs.readFileSync(q.store.idPath(b.id!), 'utf8'));
+    expect(await q.getJob(a.id!)).toBeUndefined();
+    await a.updateData({ v: 99 });
+    expect(fs.readFileSync(aFile, 'utf8')).toContain('"v":99');
+    expect(parseJobRecord(fs.readFileSync(aFile, 'utf8'), aFile).data).toEqual({ v: 2 });
   });
 });
