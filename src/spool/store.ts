@@ -54,6 +54,9 @@ export interface StoreSettings {
 
 let tmpCounter = 0;
 
+/** Tries of a link into the id index whose directory keeps vanishing (pruned between mkdir and link). */
+const MAX_LINK_TRIES = 64;
+
 export class QueueStore {
   readonly dir: string;
   readonly durable: boolean;
@@ -315,7 +318,9 @@ export class QueueStore {
       } catch (err) {
         if (isErrno(err, 'EEXIST')) return false;
         // ENOENT: the shard directory is missing (new, or an empty range pruned meanwhile): make it.
-        if (isErrno(err, 'ENOENT') && i < 5) {
+        // A pruner can remove it again between the mkdir and the link, so this is retried; but
+        // ENOENT for want of the source file would never end, so that is checked once in a while.
+        if (isErrno(err, 'ENOENT') && i < MAX_LINK_TRIES && (i % 8 !== 7 || fs.existsSync(file))) {
           mkdirp(path.dirname(p), this.modes, this.onDirCreated);
           continue;
         }

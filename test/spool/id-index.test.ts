@@ -108,3 +108,12 @@ describe('pruning empty id ranges', () => {
     await w.close();
   });
 });
+
+describe('linkIdEntry', () => {
+  it('throws, and does not retry for ever, when the file to link is missing', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const missing = path.join(q.store.dir, 'tmp', 'never-written');
+    expect(() => q.store.linkIdEntry(missing, '123456')).toThrow(/ENOENT|no such file/);
+  });
+});
