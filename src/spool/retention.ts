@@ -21,6 +21,8 @@ import { isErrno, tryReaddir, tryReadText } from './fs.js';
 import type { QueueStore } from './store.js';
 
 const LOCK_STALE_MS = 30_000;
+/** How often a long pass marks its lock as still held (well within `LOCK_STALE_MS`). */
+const LOCK_REFRESH_MS = 5_000;
 
 type Keep = boolean | number | KeepJobs;
 
@@ -252,8 +254,24 @@ export function runRetention(
     const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs, budget.maxRemovals - dropC.length);
     if (dropC.length + dropF.length >= budget.maxRemovals) more = true;
     const removed: string[] = [];
-    const doneC = removeDropped(store, 'completed', dropC, removed, shouldStop);
-    const doneF = removeDropped(store, 'failed', dropF, removed, shouldStop);
+    // A pass with many removals (on the retention thread, unbudgeted) can outlast LOCK_STALE_MS:
+    // its lock's time is renewed as it goes, so no other process takes it for abandoned and runs
+    // a second pass over the same state file.
+    let lockTouchedAt = Date.now();
+    const stopOrRenewLock = (): boolean => {
+      const now = Date.now();
+      if (now - lockTouchedAt >= LOCK_REFRESH_MS) {
+        lockTouchedAt = now;
+        try {
+          fs.utimesSync(lock, now / 1000, now / 1000);
+        } catch {
+          // broken meanwhile: the pass goes on; the state file is rewritten whole
+        }
+      }
+      return shouldStop();
+    };
+    const doneC = removeDropped(store, 'completed', dropC, removed, stopOrRenewLock);
+    const doneF = removeDropped(store, 'failed', dropF, removed, stopOrRenewLock);
     // Entries not reached before a stop go back to the front, oldest first, as they were.
     if (doneC < dropC.length) state.completed = dropC.slice(doneC).concat(state.completed);
     if (doneF < dropF.length) state.failed = dropF.slice(doneF).concat(state.failed);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { runRetention } from '../../src/spool/retention.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
@@ -74,5 +74,31 @@ describe('retention passes', () => {
     expect(runRetention(q.store, Date.now()).removed).toBe(16);
     const left = (await q.getJobs(['completed'])).map((j) => Number(j.id)).sort((a, b) => a - b);
     expect(left).toEqual([27, 28, 29, 30]);
+  });
+});
+
+describe('retention lock', () => {
+  it('is renewed while a long pass removes jobs, so no other process takes it for abandoned', async () => {
+    const q = await completedQueue(12);
+    keepNewest(q, 0);
+    const lock = path.join(q.store.dir, 'retention.lock');
+    const start = Date.now();
+    // Each removal takes 3 s of this clock: the pass runs for about 36 s, past the 30 s after
+    // which another process may break the lock.
+    let clock = start;
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => clock);
+    const lockAges: number[] = [];
+    try {
+      const res = runRetention(q.store, start, {}, undefined, () => {
+        lockAges.push(clock - fs.statSync(lock).mtimeMs);
+        clock += 3000;
+        return false;
+      });
+      expect(res.removed).toBeGreaterThanOrEqual(12);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lockAges.length).toBeGreaterThanOrEqual(12);
+    expect(Math.max(...lockAges)).toBeLessThan(10_000);
   });
 });
