@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Claim } from './claim.js';
 import { newClaimTag } from './claim.js';
 import { appendHeld, moveHeld, releaseDedup, removeLogs, requeue } from './finish.js';
-import { isErrno, rethrowFs, tryStat, tryUnlink } from './fs.js';
+import { isErrno, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
 import { leaseTime, renewLease } from './lease.js';
 import { readJob, type Located } from './lookup.js';
 import { discardJobFile } from './pool.js';
@@ -43,7 +43,10 @@ export function hold(store: QueueStore, file: string, id: string): { held: strin
     if (isErrno(err, 'ENOENT')) return undefined;
     return rethrowFs(err, held);
   }
-  return { held, rec: parseJobRecord(fs.readFileSync(held, 'utf8'), held) };
+  const text = tryReadText(held);
+  // Taken from the hold at once: only a process that judged it abandoned does that; it is theirs.
+  if (text === undefined) return undefined;
+  return { held, rec: parseJobRecord(text, held) };
 }
 
 /** Files a held job under `route` with `patch`. */
@@ -77,7 +80,9 @@ export function removeJob(store: QueueStore, id: string): number {
     let removed = false;
     if (loc.place === 'active') {
       if (isLocked(store, id)) return 0;
-      for (const c of store.findClaimed(id)) removed = discardJobFile(store, id, c.path) || removed;
+      // A file in reclaiming/ is being moved by someone right now (or left by a dead process,
+      // which the stalled checker finishes): only an active file whose lease ran out is taken.
+      for (const c of store.findClaimed(id)) if (c.place === 'active') removed = discardJobFile(store, id, c.path) || removed;
     } else {
       removed = discardJobFile(store, id, loc.path);
     }

@@ -9,7 +9,7 @@ import type { JobType } from '../types.js';
 import { forgetJob, isLocked, retryFinished } from './admin.js';
 import { isErrno, rethrowFs, tryReaddir, tryStat } from './fs.js';
 import { IdAllocator } from './id-alloc.js';
-import { keyMs, lifoKeyTime } from './keys.js';
+import { isDiscardName, keyMs, lifoKeyTime } from './keys.js';
 import { leaseTime } from './lease.js';
 import { readJob } from './lookup.js';
 import type { SetEntry } from './ordered-set.js';
@@ -58,7 +58,7 @@ function flatList(store: QueueStore, dirs: string[]): Listed[] {
     const dir = path.join(store.dir, d);
     for (const name of tryReaddir(dir)) {
       const claimed = d === 'active' || d === 'reclaiming';
-      const id = claimed ? claimIdOf(name) : name.endsWith('.json') ? name.slice(0, -5) : undefined;
+      const id = claimed ? (isDiscardName(name) ? undefined : claimIdOf(name)) : name.endsWith('.json') ? name.slice(0, -5) : undefined;
       if (id === undefined) continue;
       const file = path.join(dir, name);
       const st = tryStat(file);

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { tryReadText, tryReaddir } from './fs.js';
 import type { CountCache } from './ordered-set.js';
+import { isDiscardName } from './keys.js';
 import type { QueueStore } from './store.js';
 
 /** Counts per BullMQ v6 state. */
@@ -33,7 +34,7 @@ function cacheFor(store: QueueStore): CountCache {
 
 function countJsonFiles(dir: string): number {
   let n = 0;
-  for (const name of tryReaddir(dir)) if (name.endsWith('.json')) n++;
+  for (const name of tryReaddir(dir)) if (name.endsWith('.json') && !isDiscardName(name)) n++;
   return n;
 }
 

@@ -26,6 +26,16 @@ export function uniqueName(): string {
   return `${process.pid.toString(36)}${PROCESS_TAG}${(++nameCounter).toString(36)}`;
 }
 
+/** Tag of a held file (`reclaiming/<id>.<tag>.json`) whose job is being discarded (never a claim tag: those have no '-'). */
+export const DISCARD_TAG_PREFIX = 'rm-';
+
+/** True when a `reclaiming/` name is a discard in progress rather than a job being moved. */
+export function isDiscardName(name: string): boolean {
+  // The tag is the last dotted part (ids may hold dots and dashes, tags hold no dot).
+  const tagAt = name.lastIndexOf('.', name.length - 6) + 1;
+  return tagAt > 0 && name.startsWith(DISCARD_TAG_PREFIX, tagAt);
+}
+
 let lastMs = 0;
 let counter = 0;
 

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { discardInto, isErrno, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
-import { uniqueName } from './keys.js';
+import { DISCARD_TAG_PREFIX, uniqueName } from './keys.js';
 import type { QueueStore } from './store.js';
 import { moveToTrash, trashDir } from './trash.js';
 import { isIntegerId } from './validate.js';
@@ -131,30 +131,47 @@ export function writePooled(store: QueueStore, tmp: string, text: string): boole
 }
 
 /**
- * Discards a job's file: frees its id (only if the index still names this very file) and moves
- * the file into the pool. False when `file` was already gone.
+ * Discards a job's file: takes it out of view under a hold name, frees its id (only if the index
+ * still names this very file) and moves the file into the pool. False when `file` was already
+ * gone (moved or removed by someone else; then its id is not ours to free).
  *
- * The id name goes first, so a reader never finds a pooled (or already reused) file through it.
- * An automatic id is never issued twice, so while `file` exists the index name can only be this
- * job's: a check that the file is still there is enough. A custom id may have been removed and
- * added again meanwhile, so its index name is unlinked only when it is the same inode.
+ * The hold comes first so that no other process can move the file (retry it, claim it, re-file
+ * it) between the id's unlink and the recycle: that would leave a live job without its id name.
+ * The id name goes before the recycle, so a reader never finds a pooled (or already reused) file
+ * through it. If the process dies after the hold, the stalled checker finishes the discard
+ * (`finishDiscard`). An automatic id is never issued twice, so while the held file exists the
+ * index name can only be this job's; a custom id may have been removed and added again, so its
+ * index name is unlinked only when it is the same inode.
  */
 export function discardJobFile(store: QueueStore, id: string, file: string): boolean {
-  let ino: number;
+  const held = store.claimPath('reclaiming', id, DISCARD_TAG_PREFIX + uniqueName());
   try {
-    ino = fs.statSync(file).ino;
+    fs.renameSync(file, held);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return false;
     return rethrowFs(err, file);
   }
+  finishDiscard(store, id, held);
+  return true;
+}
+
+/** Frees the id of a held file (when the index names it) and recycles the file. False when it was gone. */
+export function finishDiscard(store: QueueStore, id: string, held: string): boolean {
   const idFile = store.idPath(id);
   if (isIntegerId(id)) tryUnlink(idFile);
   else {
+    let ino: number;
+    try {
+      ino = fs.statSync(held).ino;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return false;
+      return rethrowFs(err, held);
+    }
     try {
       if (fs.statSync(idFile).ino === ino) tryUnlink(idFile);
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) rethrowFs(err, idFile);
     }
   }
-  return recycle(store, file);
+  return recycle(store, held);
 }

@@ -10,8 +10,8 @@
  *   and a `stalled` event. Past `maxStalledCount`, it is marked with a deferred failure: the next
  *   claimer fails it at once with "job stalled more than allowable limit" (BullMQ's semantics).
  *
- * Files left in `reclaiming/` by a process that died mid-move, and temp files of an `add` that
- * died between its id link and its publishing rename, are finished by later passes.
+ * Files left in `reclaiming/` by a process that died mid-move or mid-removal, and temp files of an
+ * `add` that died between its id link and its publishing rename, are finished by later passes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,9 +19,11 @@ import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { newClaimTag, quarantine } from './claim.js';
 import { appendHeld, moveHeld } from './finish.js';
 import { leaseTime } from './lease.js';
+import { finishDiscard } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { readyRoute } from './routing.js';
 import { claimIdOf, type QueueStore } from './store.js';
+import { isDiscardName } from './keys.js';
 
 /** A process that died mid-move leaves files this old in reclaiming/. */
 const LEFTOVER_MS = 10_000;
@@ -78,6 +80,11 @@ export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): Reclaim
     const file = path.join(store.dir, 'reclaiming', name);
     const st = tryStat(file);
     if (!st || opts.nowMs - leaseTime(st) < LEFTOVER_MS) continue;
+    // A removal that died after taking the file out of view: finish it.
+    if (isDiscardName(name)) {
+      if (finishDiscard(store, id, file)) result.dropped.push(id);
+      continue;
+    }
     resolve(store, id, file, opts, result);
   }
   recoverTmp(store, opts.nowMs);

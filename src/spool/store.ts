@@ -9,6 +9,7 @@
  *     active/<id>.<claim>.json   claimed jobs, one name per claim (the lease)
  *     completed/<id>.json  failed/<id>.json   finished jobs
  *     reclaiming/<id>.<claim>.json   jobs being moved by a reclaimer or an admin operation
+ *     reclaiming/<id>.rm-<tag>.json  jobs being removed (taken out of view before their id is freed)
  *     ids/<shard>/<id>       id index: a hard link to the job file, created exclusively (dedup; id-index.ts)
  *     dedup/<sha1>.json      deduplication keys
  *     logs/<id>.jsonl        job log rows
@@ -29,7 +30,7 @@ import { silentLogger } from '../log.js';
 import type { Durability } from '../types.js';
 import { EventWriter } from './events.js';
 import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes, type OnDirCreated } from './fs.js';
-import { PROCESS_TAG } from './keys.js';
+import { PROCESS_TAG, isDiscardName } from './keys.js';
 import { OrderedSet } from './ordered-set.js';
 import { writePooled } from './pool.js';
 import { idShard } from './id-index.js';
@@ -161,7 +162,7 @@ export class QueueStore {
     return `${this.dir}${path.sep}${place}${path.sep}${id}.${tag}.json`;
   }
 
-  /** The claimed or held files of a job (active/ and reclaiming/ are bounded by total concurrency). */
+  /** The claimed or held files of a job, not those being discarded (active/ and reclaiming/ are bounded by total concurrency). */
   findClaimed(id: string): { place: 'active' | 'reclaiming'; path: string }[] {
     const out: { place: 'active' | 'reclaiming'; path: string }[] = [];
     for (const place of ['active', 'reclaiming'] as const) {
@@ -172,7 +173,7 @@ export class QueueStore {
         if (isErrno(err, 'ENOENT')) continue;
         throw err;
       }
-      for (const n of names) if (claimIdOf(n) === id) out.push({ place, path: path.join(this.dir, place, n) });
+      for (const n of names) if (claimIdOf(n) === id && !isDiscardName(n)) out.push({ place, path: path.join(this.dir, place, n) });
     }
     return out;
   }

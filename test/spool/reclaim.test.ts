@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents } from '../../src/index.js';
 import { newClaimTag } from '../../src/spool/claim.js';
+import { DISCARD_TAG_PREFIX } from '../../src/spool/keys.js';
 import { openQueueStore } from '../../src/spool/open.js';
 import { reclaimStalled, type ReclaimResult } from '../../src/spool/reclaim.js';
 import { appendPatch } from '../../src/spool/record.js';
@@ -177,5 +178,55 @@ describe('stalled checker: jobs whose holder died', () => {
     expect(passAt(spool, Date.now() + 31_000)).toMatchObject({ dropped: [job.id], stalled: [] });
     expect(fs.existsSync(held)).toBe(false);
     expect(await q.getJobCounts()).toMatchObject({ waiting: 0, active: 0, completed: 0 });
+  });
+});
+
+describe('stalled checker: removals that died after taking the file out of view', () => {
+  /** Holds a job's file as `discardJobFile` does before it frees the id, as a process that died right there leaves it. */
+  function holdForDiscard(spool: string, file: string, id: string): string {
+    const store = openQueueStore('q', { spool });
+    const held = store.claimPath('reclaiming', id, `${DISCARD_TAG_PREFIX}${newClaimTag()}`);
+    fs.renameSync(file, held);
+    return held;
+  }
+
+  it('finishes the removal once the held file is 10 s old: id freed, file made a spare, nothing counted meanwhile', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const auto = await q.add('auto', { n: 1 });
+    const custom = await q.add('custom', { n: 2 }, { jobId: 'order-7' });
+    const queueDir = path.join(spool, 'queues', 'q');
+    const files = filesUnder(path.join(queueDir, 'waiting'));
+    expect(files).toHaveLength(2);
+    const ids = files.map((f) => path.basename(f).split('.')[1]!);
+    const held = files.map((f, i) => holdForDiscard(spool, f, ids[i]!));
+    // Being removed is no state: not active, not listed, not locked.
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 0, active: 0 });
+    expect(await q.getActive()).toEqual([]);
+    expect(passAt(spool, Date.now()).dropped).toEqual([]);
+    expect(passAt(spool, Date.now() + 11_000).dropped.sort()).toEqual([auto.id, custom.id].sort());
+    for (const h of held) expect(fs.existsSync(h)).toBe(false);
+    expect(filesUnder(path.join(queueDir, 'ids'))).toEqual([]);
+    expect(filesUnder(path.join(queueDir, 'free'))).toHaveLength(2);
+    expect(await q.getJob(auto.id!)).toBeUndefined();
+    // The custom id can be used again.
+    expect((await q.add('custom', { n: 3 }, { jobId: 'order-7' })).data).toEqual({ n: 3 });
+    expect((await q.getJob('order-7'))!.data).toEqual({ n: 3 });
+  });
+
+  it('leaves the id of a custom-id job added again meanwhile: only the held file goes', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.add('first', { n: 1 }, { jobId: 'dup.rm-x' });
+    const queueDir = path.join(spool, 'queues', 'q');
+    const [file] = filesUnder(path.join(queueDir, 'waiting'));
+    const held = holdForDiscard(spool, file!, 'dup.rm-x');
+    // The interrupted removal had freed the id; a new job took it.
+    fs.unlinkSync(q.store.idPath('dup.rm-x'));
+    await q.add('second', { n: 2 }, { jobId: 'dup.rm-x' });
+    expect(passAt(spool, Date.now() + 11_000).dropped).toEqual(['dup.rm-x']);
+    expect(fs.existsSync(held)).toBe(false);
+    expect((await q.getJob('dup.rm-x'))!.data).toEqual({ n: 2 });
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 1, active: 0 });
   });
 });
