@@ -4,7 +4,8 @@
  * Nothing lists completed/ or failed/ per job. Instead the event log is the journal: every
  * `completed` and `failed` event carries the job's retention setting (`k`). A pass (at most once a
  * second per worker; one process at a time, under `retention.lock`) reads the events since its
- * saved position, keeps the finished ids in order in `retention.json`, and removes the jobs that
+ * saved position, keeps the finished ids in order in its state file (`retention.json` or
+ * `retention.b.json`, written by turns so a crash never tears both), and removes the jobs that
  * fall out of the newest `count` or are older than `age`. The setting of the most recent finished
  * job of each kind applies (as in BullMQ, where the finishing job's setting trims the set).
  * A pass may be given a budget (events read, jobs removed); what it leaves stays in the state and
@@ -17,22 +18,32 @@ import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './defaults.js';
 import { EventTail } from './events.js';
 import { removeLogs } from './finish.js';
 import { discardJobFile } from './pool.js';
-import { isErrno, tryReaddir, tryReadText } from './fs.js';
+import { isErrno, tryReaddir, tryReadText, tryStat } from './fs.js';
+import { parseJobRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
 const LOCK_STALE_MS = 30_000;
+/** How often a pass also looks in completed/ and failed/ for finished jobs whose event was never written. */
+const SWEEP_INTERVAL_MS = 5 * 60_000;
+/** A finished job's event is in the log within milliseconds; one missing after this long never comes. */
+const SWEEP_SETTLE_MS = 60_000;
 /** How often a long pass marks its lock as still held (well within `LOCK_STALE_MS`). */
 const LOCK_REFRESH_MS = 5_000;
 
 type Keep = boolean | number | KeepJobs;
 
 interface RetentionState {
+  /** Write count: of the two state files, the valid one with the higher `seq` is current. */
+  seq?: number;
   pos: string;
   savedAt?: number;
   completed: Entry[];
   failed: Entry[];
   keepCompleted?: Keep;
   keepFailed?: Keep;
+  /** When the last sweep for unlogged finished jobs ran, and the change time up to which it looked. */
+  sweptAt?: number;
+  sweptTo?: number;
 }
 
 /**
@@ -42,22 +53,32 @@ interface RetentionState {
  * of reading the file and the events again. Were two stamps ever equal by chance, the copy would
  * only be behind, and re-reading events is harmless.
  */
-const cached = new Map<string, { stamp: string; state: RetentionState }>();
+const cached = new Map<string, { stamp: string; state: RetentionState; slot: number }>();
 
-/** The state file's identity and last change, and the queue directory's (new after `obliterate`); and the file's size. */
-function stampOf(store: QueueStore, file: string): { stamp: string; bytes: number } {
-  const dir = fs.statSync(store.dir).ino;
-  try {
-    const st = fs.statSync(file, { bigint: true });
-    return { stamp: `${dir}:${st.ino}:${st.size}:${st.mtimeNs}`, bytes: Number(st.size) };
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return { stamp: `${dir}:none`, bytes: 0 };
-    throw err;
+/**
+ * The two state files. Each pass that saves writes the one not holding the current state, so a
+ * process killed mid-write tears only that one and the other still holds the previous state.
+ */
+export const RETENTION_STATE_FILES = ['retention.json', 'retention.b.json'] as const;
+
+/** The state files' identities and last changes, and the queue directory's (new after `obliterate`); and the larger file's size. */
+function stampOf(store: QueueStore): { stamp: string; bytes: number } {
+  let stamp = String(fs.statSync(store.dir).ino);
+  let bytes = 0;
+  for (const name of RETENTION_STATE_FILES) {
+    try {
+      const st = fs.statSync(path.join(store.dir, name), { bigint: true });
+      stamp += `:${st.ino}:${st.size}:${st.mtimeNs}`;
+      bytes = Math.max(bytes, Number(st.size));
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      stamp += ':none';
+    }
   }
+  return { stamp, bytes };
 }
 
-function loadState(file: string): RetentionState | undefined {
-  const text = tryReadText(file);
+function parseState(text: string | undefined): RetentionState | undefined {
   if (!text) return undefined;
   try {
     const s = JSON.parse(text) as RetentionState;
@@ -66,6 +87,16 @@ function loadState(file: string): RetentionState | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The current state (the valid file with the higher `seq`) and its slot; slot -1 when there is none. */
+function loadState(store: QueueStore): { state: RetentionState | undefined; slot: number } {
+  let best: { state: RetentionState | undefined; slot: number } = { state: undefined, slot: -1 };
+  RETENTION_STATE_FILES.forEach((name, slot) => {
+    const state = parseState(tryReadText(path.join(store.dir, name)));
+    if (state && (!best.state || (state.seq ?? 0) > (best.state.seq ?? 0))) best = { state, slot };
+  });
+  return best;
 }
 
 function toKeep(k: Keep | undefined, fallback: KeepJobs): KeepJobs | 'forever' {
@@ -137,9 +168,9 @@ function removeLogsOf(store: QueueStore, removed: string[]): void {
 }
 
 /**
- * Rewrites the state file in place (no new inode: creating and freeing inodes is the slow path
- * on ext4). Only retention passes read it, one at a time under the lock; a torn file after a
- * crash reads as no state, and the pass starts over from the oldest kept event.
+ * Rewrites a state file in place (no new inode: creating and freeing inodes is the slow path on
+ * ext4). Only retention passes read it, one at a time under the lock. A file torn by a crash
+ * (new text over a longer old one, not yet truncated) does not parse, and the other file is used.
  */
 function writeInPlace(store: QueueStore, file: string, text: string): void {
   let fd: number;
@@ -158,6 +189,49 @@ function writeInPlace(store: QueueStore, file: string, text: string): void {
   }
 }
 
+/**
+ * Adds to the state the finished jobs that changed between the last sweep and a minute ago and
+ * that it does not know: their `completed`/`failed` event was never written (a worker killed
+ * right after the move, before its buffered events were written). Jobs kept forever (their own
+ * `removeOnComplete`/`removeOnFail` is `false`) are left out, as their events leave them out.
+ * False when the directories hold more than `maxNames` names (nothing done).
+ */
+function sweepUnlogged(store: QueueStore, state: RetentionState, nowMs: number, maxNames: number): boolean {
+  const names = { completed: tryReaddir(path.join(store.dir, 'completed')), failed: tryReaddir(path.join(store.dir, 'failed')) };
+  if (names.completed.length + names.failed.length > maxNames) return false;
+  const from = state.sweptTo ?? 0;
+  const to = nowMs - SWEEP_SETTLE_MS;
+  for (const place of ['completed', 'failed'] as const) {
+    const list = state[place];
+    const known = new Set(list.map((e) => e[0]));
+    const found: Entry[] = [];
+    for (const name of names[place]) {
+      if (!name.endsWith('.json')) continue;
+      const id = name.slice(0, -5);
+      if (known.has(id)) continue;
+      const file = path.join(store.dir, place, name);
+      const st = tryStat(file);
+      if (!st || st.ctimeMs <= from || st.ctimeMs > to) continue;
+      let rec: JobRecord;
+      try {
+        rec = parseJobRecord(fs.readFileSync(file, 'utf8'), file);
+      } catch {
+        continue;
+      }
+      if ((place === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail) === false) continue;
+      found.push([id, rec.finishedOn ?? st.mtimeMs]);
+    }
+    if (found.length > 0) {
+      list.push(...found);
+      // Trimming by age walks the list from its oldest entry.
+      list.sort((a, b) => a[1] - b[1]);
+    }
+  }
+  state.sweptAt = nowMs;
+  state.sweptTo = to;
+  return true;
+}
+
 /** How much one pass may do; what is left waits for the next pass. */
 export interface RetentionBudget {
   /** Most finished jobs removed. */
@@ -170,6 +244,8 @@ export interface RetentionBudget {
    * that removes anything, at a cost that grows with their number). A bigger one is left whole.
    */
   maxStateBytes: number;
+  /** Most names in completed/ and failed/ a due sweep lists (unlimited when absent); past it the sweep waits for a pass without this limit. */
+  maxSweepNames?: number;
 }
 
 /**
@@ -178,7 +254,7 @@ export interface RetentionBudget {
  * setting lowered by a deploy) holds up the worker's loop and its lease renewals no longer than
  * that. The rest goes to the retention thread (retention-thread.ts), which runs unbounded passes.
  */
-export const IN_PROCESS_RETENTION_BUDGET: RetentionBudget = { maxRemovals: 50, maxEventReads: 1, maxEventBytes: 64 * 1024, maxStateBytes: 256 * 1024 };
+export const IN_PROCESS_RETENTION_BUDGET: RetentionBudget = { maxRemovals: 50, maxEventReads: 1, maxEventBytes: 64 * 1024, maxStateBytes: 256 * 1024, maxSweepNames: 2000 };
 
 /** A pass without limits (8 reads of up to 8 MiB of events, every removal due). */
 const UNBOUNDED: RetentionBudget = { maxRemovals: Infinity, maxEventReads: 8, maxEventBytes: 8 * 1024 * 1024, maxStateBytes: Infinity };
@@ -213,15 +289,17 @@ export function runRetention(
     return { removed: 0, more: false };
   }
   try {
-    const file = path.join(store.dir, 'retention.json');
-    const seen = stampOf(store, file);
+    const key = store.dir;
+    const seen = stampOf(store);
     // About 5,000 kept ids: more than a budgeted pass should parse and rewrite.
     if (seen.bytes > budget.maxStateBytes) return { removed: 0, more: true };
     let stamp = seen.stamp;
-    const copy = cached.get(file);
-    // Taken out until the pass succeeds: a pass that throws half-way leaves only the file.
-    cached.delete(file);
-    const state = (copy?.stamp === stamp ? copy.state : loadState(file)) ?? { pos: '0', completed: [], failed: [] };
+    const copy = cached.get(key);
+    // Taken out until the pass succeeds: a pass that throws half-way leaves only the files.
+    cached.delete(key);
+    const loaded = copy?.stamp === stamp ? copy : loadState(store);
+    const state = loaded.state ?? { pos: '0', completed: [], failed: [] };
+    let slot = loaded.slot;
     const tail = new EventTail(path.join(store.dir, 'events'), state.pos);
     let changed = false;
     let more = false;
@@ -249,6 +327,13 @@ export function runRetention(
       }
     } finally {
       tail.close();
+    }
+    // Caught up with the log: any finished job older than a minute that the state does not know
+    // lost its event (its process died between the move into completed/ or failed/ and the write).
+    let swept = false;
+    if (!more && nowMs - (state.sweptAt ?? 0) >= SWEEP_INTERVAL_MS) {
+      swept = sweepUnlogged(store, state, nowMs, budget.maxSweepNames ?? Infinity);
+      if (!swept) more = true;
     }
     const dropC = trim(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED), nowMs, budget.maxRemovals);
     const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs, budget.maxRemovals - dropC.length);
@@ -279,12 +364,14 @@ export function runRetention(
     removeLogsOf(store, removed);
     // Saving only the read position is an optimisation (re-reading events is harmless), so it is
     // saved at most every 10 s unless jobs were removed.
-    if (doneC || doneF || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {
+    if (doneC || doneF || swept || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {
       state.savedAt = nowMs;
-      writeInPlace(store, file, JSON.stringify(state));
-      stamp = stampOf(store, file).stamp;
+      state.seq = (state.seq ?? 0) + 1;
+      slot = slot === 0 ? 1 : 0;
+      writeInPlace(store, path.join(store.dir, RETENTION_STATE_FILES[slot]!), JSON.stringify(state));
+      stamp = stampOf(store).stamp;
     }
-    cached.set(file, { stamp, state });
+    cached.set(key, { stamp, state, slot });
     return { removed: doneC + doneF, more };
   } finally {
     try {

@@ -17,11 +17,49 @@ describe('retention passes', () => {
     finish(q, ['a1', 'a2', 'a3', 'a4', 'a5'], { count: 10 });
     expect(runRetention(q.store, Date.now()).removed).toBe(0);
     // Another process's pass: it saw the same events, then a job finished there with { count: 1 }.
-    const file = path.join(q.store.dir, 'retention.json');
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { pos: string };
+    const saved = JSON.parse(fs.readFileSync(path.join(q.store.dir, 'retention.json'), 'utf8')) as { pos: string; seq: number };
+    expect(saved.seq).toBe(1);
     const now = Date.now();
-    fs.writeFileSync(file, JSON.stringify({ pos: saved.pos, savedAt: now, completed: [['b1', now], ['b2', now], ['b3', now]], failed: [], keepCompleted: { count: 1 } }));
+    // It saves into the other state file, one write later.
+    const other = path.join(q.store.dir, 'retention.b.json');
+    fs.writeFileSync(other, JSON.stringify({ seq: 2, pos: saved.pos, savedAt: now, completed: [['b1', now], ['b2', now], ['b3', now]], failed: [], keepCompleted: { count: 1 } }));
     expect(runRetention(q.store, Date.now()).removed).toBe(2);
+  });
+
+  it('passes over a state file torn by a crash mid-write for the other one, which still knows the kept jobs', async () => {
+    const q = await completedQueue(6);
+    const dir = q.store.dir;
+    const stateOf = (name: string): { seq?: number } | undefined => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as { seq?: number };
+      } catch {
+        return undefined;
+      }
+    };
+    const t0 = Date.now();
+    expect(runRetention(q.store, t0).removed).toBe(0);
+    finish(q, ['gone-1'], { count: 100 });
+    expect(runRetention(q.store, t0 + 11_000).removed).toBe(0);
+    finish(q, ['gone-2'], { count: 100 });
+    expect(runRetention(q.store, t0 + 22_000).removed).toBe(0);
+    // The saves went to the two files by turns: the newer one is one write ahead.
+    const seqs = [stateOf('retention.json')!.seq!, stateOf('retention.b.json')!.seq!];
+    expect(Math.abs(seqs[0]! - seqs[1]!)).toBe(1);
+    const newest = seqs[0]! > seqs[1]! ? 'retention.json' : 'retention.b.json';
+    // The newest is torn: a shorter text written over a longer one, killed before the truncate.
+    fs.appendFileSync(path.join(dir, newest), '],"keepFailed":5}');
+    expect(stateOf(newest)).toBeUndefined();
+    // And the events of the six jobs have rotated out of the log since: only the state knows them.
+    const events = path.join(dir, 'events');
+    const segments = fs.readdirSync(events).sort();
+    for (const s of segments) fs.unlinkSync(path.join(events, s));
+    const next = String(Number(segments.at(-1)!.slice(0, 10)) + 1).padStart(10, '0');
+    fs.writeFileSync(path.join(events, `${next}.jsonl`), `${JSON.stringify({ e: 'completed', t: Date.now(), a: { jobId: 'not-a-job' }, k: { count: 0 } })}\n`);
+    // The six jobs and the id without a file that the older state knows, and the placeholder, all fall out.
+    expect(runRetention(q.store, t0 + 33_000).removed).toBe(8);
+    expect((await q.getJobCounts('completed')).completed).toBe(0);
+    // The torn file was the one written next, whole again.
+    expect(stateOf(newest)?.seq).toBe(Math.max(...seqs));
   });
 
   it('a budgeted pass removes at most its share and says more is left; the next passes go on', async () => {
