@@ -28,6 +28,8 @@ export const MAX_PENDING_LINES = 1024;
 export const MAX_PENDING_BYTES = 256 * 1024;
 /** Age of the oldest queued line, ms, past which `append` writes the batch at once. */
 export const MAX_PENDING_MS = 2;
+/** How long a reader that moved on to a newer segment still reads lines appended late to the one it left. */
+export const LATE_APPEND_GRACE_MS = 10_000;
 
 /** One event as read back from the log. */
 export interface LoggedEvent {
@@ -256,6 +258,12 @@ export class EventTail {
   private fd: number | undefined;
   private skipFirst = false;
   private filter: ((line: string) => boolean) | undefined;
+  /**
+   * The segment this reader moved on from, and where it stopped there. A writer that checked the
+   * segment's size just before another process rotated still appends its batch there, a moment
+   * after readers left: for `LATE_APPEND_GRACE_MS` each read also picks up such lines.
+   */
+  private left: { seg: number; off: number; until: number } | undefined;
 
   /**
    * `from`: `$` (only new events), `0` (every kept event), an event id `<seg>-<off>` to resume
@@ -298,6 +306,7 @@ export class EventTail {
     const out: LoggedEvent[] = [];
     this.filter = filter;
     this.truncated = false;
+    if (this.left) this.readLeft(out, maxBytes);
     for (let hops = 0; hops < 16; hops++) {
       const got = this.readSegment(out, maxBytes);
       if (got === 'more') {
@@ -316,7 +325,10 @@ export class EventTail {
         }
         return out;
       }
-      if (got === 'eof') this.readSegment(out, maxBytes); // late appends to the old segment
+      if (got === 'eof') {
+        this.readSegment(out, maxBytes); // late appends to the old segment
+        this.left = { seg: this.seg, off: this.off, until: Date.now() + LATE_APPEND_GRACE_MS };
+      }
       this.moveTo(later);
     }
     return out;
@@ -331,6 +343,34 @@ export class EventTail {
         // already closed
       }
       this.fd = undefined;
+    }
+  }
+
+  /** Reads lines appended to the segment this reader left, while its grace lasts. */
+  private readLeft(out: LoggedEvent[], maxBytes: number): void {
+    const left = this.left!;
+    let size: number;
+    try {
+      size = Date.now() > left.until ? -1 : fs.statSync(path.join(this.dir, segName(left.seg))).size;
+    } catch {
+      size = -1;
+    }
+    if (size < 0) {
+      this.left = undefined;
+      return;
+    }
+    if (size <= left.off) return;
+    const here = { seg: this.seg, off: this.off, fd: this.fd, skipFirst: this.skipFirst };
+    this.seg = left.seg;
+    this.off = left.off;
+    this.fd = undefined;
+    this.skipFirst = false;
+    try {
+      this.readSegment(out, maxBytes);
+      left.off = this.off;
+    } finally {
+      this.close();
+      ({ seg: this.seg, off: this.off, fd: this.fd, skipFirst: this.skipFirst } = here);
     }
   }
 

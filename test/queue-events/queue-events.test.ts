@@ -123,6 +123,25 @@ describe('event log edge cases', () => {
     reader.close();
   });
 
+  it('a reader that moved on to a newer segment still gets a batch appended late to the old one (a writer that lost the race with a rotation)', () => {
+    const dir = path.join(tmpSpool(), 'events');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(segPath(dir, 1), line('added', { jobId: 'a' }));
+    const reader = new EventTail(dir, '1:0');
+    expect(ids(reader.read())).toEqual(['a']);
+    // Another process rotated; the reader moves on.
+    fs.writeFileSync(segPath(dir, 2), line('added', { jobId: 'b' }));
+    expect(ids(reader.read())).toEqual(['b']);
+    // A writer that had checked segment 1's size just before the rotation appends there now.
+    fs.appendFileSync(segPath(dir, 1), line('completed', { jobId: 'a' }));
+    fs.appendFileSync(segPath(dir, 2), line('added', { jobId: 'c' }));
+    expect(ids(reader.read())).toEqual(['a', 'c']);
+    // Each late line once; and the reader's position stays in the newest segment.
+    expect(ids(reader.read())).toEqual([]);
+    expect(reader.position()).toBe(`2:${fs.statSync(segPath(dir, 2)).size}`);
+    reader.close();
+  });
+
   it('a writer holding a segment that others filled and left appends to the newest one, where readers are', () => {
     const dir = path.join(tmpSpool(), 'events');
     const writer = new EventWriter(dir, resolveModes(undefined));
