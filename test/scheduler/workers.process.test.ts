@@ -65,10 +65,14 @@ describe('scheduler runs processed by Workers', () => {
     expect(ms1.length).toBeGreaterThanOrEqual(3);
     expect(ms1[0]).toBe(firstMillis);
     expect(pending).toBeGreaterThan(ms1.at(-1) as number);
-    // Retention removed every finished run, and the pending one waits as a delayed job.
+    // Retention removed every finished run, and the pending one waits as a delayed job. One more
+    // may wait: a run that fell due as the workers stopped (the pass that saw it due enqueued the
+    // next one; no worker claimed it any more).
     const counts1 = await queue.getJobCounts();
     expect(counts1.completed).toBe(0);
-    expect((counts1.delayed ?? 0) + (counts1.waiting ?? 0)).toBe(1);
+    const waiting1 = (counts1.delayed ?? 0) + (counts1.waiting ?? 0);
+    expect(waiting1).toBeGreaterThanOrEqual(1);
+    expect(waiting1).toBeLessThanOrEqual(2);
 
     // Several runs fall due while nothing runs.
     await sleep(2600);
@@ -96,9 +100,12 @@ describe('scheduler runs processed by Workers', () => {
     expect(json?.iterationCount).toBeGreaterThanOrEqual(ms.length + 1);
     expect(json?.iterationCount).toBeLessThanOrEqual(ms.length + 2);
 
+    // Removing the scheduler takes its pending (delayed) run; a run already due stays, as in BullMQ.
+    const dueBefore = (await queue.getJobs(['waiting'])).length;
     expect(await queue.removeJobScheduler('beat')).toBe(true);
     const counts = await queue.getJobCounts();
-    expect((counts.delayed ?? 0) + (counts.waiting ?? 0) + (counts.active ?? 0)).toBe(0);
+    expect((counts.delayed ?? 0) + (counts.active ?? 0)).toBe(0);
+    expect(counts.waiting ?? 0).toBe(dueBefore);
   });
 
   it('two `spoolkit scheduler` processes feed a Worker that runs no scheduler passes: each run once', async () => {
