@@ -12,7 +12,8 @@
  * which readers pass back to resume (BullMQ's `lastEventId`).
  *
  * Line format: `{"e":<event name>,"t":<ms>,"a":<BullMQ event args>}` plus optional spoolkit
- * fields (`k`: the finished job's retention setting, read by the retention pass).
+ * fields (`k`: the finished job's retention setting, read by the retention pass; `l`: written
+ * late, by the retention sweep, for a job whose own event died with its worker).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,6 +44,8 @@ export interface LoggedEvent {
   a: Record<string, unknown>;
   /** Retention setting of a finished job (completed/failed events only). */
   k?: unknown;
+  /** 1 on an event written late on behalf of a process that died before writing it (retention has counted that job already). */
+  l?: 1;
 }
 
 function segName(n: number): string {
@@ -64,7 +67,7 @@ const LINE_START = Buffer.from('{"e":"');
 function parseEvent(text: string): Omit<LoggedEvent, 'id'> | undefined {
   try {
     const parsed = JSON.parse(text) as Omit<LoggedEvent, 'id'>;
-    if (typeof parsed.e === 'string') return { e: parsed.e, t: parsed.t, a: parsed.a ?? {}, k: parsed.k };
+    if (typeof parsed.e === 'string') return parsed.l === 1 ? { e: parsed.e, t: parsed.t, a: parsed.a ?? {}, k: parsed.k, l: 1 } : { e: parsed.e, t: parsed.t, a: parsed.a ?? {}, k: parsed.k };
   } catch {
     // torn or foreign
   }
@@ -105,9 +108,10 @@ export class EventWriter {
   ) {}
 
   /** Queues an event; it is written on the next turn of the event loop (or by `flush`). */
-  append(e: string, args: Record<string, unknown>, extra?: { k?: unknown }): void {
+  append(e: string, args: Record<string, unknown>, extra?: { k?: unknown; late?: boolean }): void {
     const t = Date.now();
-    const line = JSON.stringify(extra?.k !== undefined ? { e, t, a: args, k: extra.k } : { e, t, a: args });
+    let line = JSON.stringify(extra?.k !== undefined ? { e, t, a: args, k: extra.k } : { e, t, a: args });
+    if (extra?.late) line = `${line.slice(0, -1)},"l":1}`;
     if (this.lines.length === 0) this.pendingSince = t;
     this.lines.push(line);
     this.pendingChars += line.length;

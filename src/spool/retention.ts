@@ -192,8 +192,10 @@ function writeInPlace(store: QueueStore, file: string, text: string): void {
 /**
  * Adds to the state the finished jobs that changed between the last sweep and a minute ago and
  * that it does not know: their `completed`/`failed` event was never written (a worker killed
- * right after the move, before its buffered events were written). Jobs kept forever (their own
- * `removeOnComplete`/`removeOnFail` is `false`) are left out, as their events leave them out.
+ * right after the move, before its buffered events were written). It writes those events now,
+ * marked late (`l`), which later passes skip. Jobs kept forever (their own
+ * `removeOnComplete`/`removeOnFail` is `false`) are left out, as their events leave them out
+ * (their events may well have been written: there is no telling).
  * False when the directories hold more than `maxNames` names (nothing done).
  */
 function sweepUnlogged(store: QueueStore, state: RetentionState, nowMs: number, maxNames: number): boolean {
@@ -220,6 +222,12 @@ function sweepUnlogged(store: QueueStore, state: RetentionState, nowMs: number, 
       }
       if ((place === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail) === false) continue;
       found.push([id, rec.finishedOn ?? st.mtimeMs]);
+      // Listeners (QueueEvents, waitUntilFinished) learn of the outcome late rather than never.
+      store.events.append(
+        place,
+        place === 'completed' ? { jobId: id, returnvalue: rec.returnvalue, prev: 'active' } : { jobId: id, failedReason: rec.failedReason ?? '', prev: 'active' },
+        { late: true },
+      );
     }
     if (found.length > 0) {
       list.push(...found);
@@ -308,7 +316,7 @@ export function runRetention(
         const events = tail.read(budget.maxEventBytes, (line) => line.startsWith('{"e":"completed"') || line.startsWith('{"e":"failed"'));
         for (const e of events) {
           const id = typeof e.a.jobId === 'string' ? e.a.jobId : undefined;
-          if (!id || e.k === true) continue;
+          if (!id || e.k === true || e.l === 1) continue;
           const k = e.k as Keep | undefined;
           if (e.e === 'completed') {
             state.keepCompleted = k;

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Queue, Worker } from '../../src/index.js';
-import { runRetention } from '../../src/spool/retention.js';
+import { Queue, QueueEvents, Worker } from '../../src/index.js';
+import { RETENTION_STATE_FILES, runRetention } from '../../src/spool/retention.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 import { exited, startFixture } from '../fixtures/core/procs.js';
 
@@ -35,10 +35,23 @@ describe('retention: finished jobs whose event was lost with their worker', () =
     runRetention(q.store, Date.now());
     // The worker's own passes knew nothing of the orphan: it stays, with the newest.
     expect((await q.getJobs(['completed'])).map((j) => j.id).sort()).toEqual([orphan.id, newest].sort());
-    // Minutes later a pass sweeps completed/: the orphan is found and trimmed.
+    // Minutes later a pass sweeps completed/: the orphan is found and trimmed, and its event,
+    // written late for it, reaches listeners.
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const late = new Promise<{ jobId: string; returnvalue: unknown }>((resolve) => events.on('completed', (args: { jobId: string; returnvalue: unknown }) => args.jobId === orphan.id && resolve(args)));
     runRetention(q.store, Date.now() + SIX_MINUTES_MS);
     expect((await q.getJobs(['completed'])).map((j) => j.id)).toEqual([newest]);
     expect(await q.getJob(orphan.id!)).toBeUndefined();
+    q.store.events.flush();
+    expect(await late).toEqual({ jobId: orphan.id, returnvalue: 'ok', prev: 'active' });
+    expect(completedEventsFor(q.store.dir, orphan.id!)).toBe(1);
+    // Later passes skip the late event (the orphan is not listed again), and write no second one.
+    expect(runRetention(q.store, Date.now() + SIX_MINUTES_MS + 11_000).removed).toBe(0);
+    expect(completedEventsFor(q.store.dir, orphan.id!)).toBe(1);
+    const states = RETENTION_STATE_FILES.map((f) => JSON.parse(fs.readFileSync(path.join(q.store.dir, f), 'utf8')) as { seq: number; completed: [string, number][] });
+    const current = states.reduce((a, b) => (a.seq > b.seq ? a : b));
+    expect(current.completed.map((e) => e[0])).toEqual([newest]);
   });
 
   it('leaves a job kept forever by its own setting, though its event was lost too', async () => {
