@@ -567,8 +567,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private promote(nowMs: number): void {
     try {
       const res = promoteDue(this.store, nowMs);
-      this.nextDelayedCheck = res.nextDueMs ?? nowMs + this.settings.pollIntervalMs;
+      // Looked at again by the poll interval at the latest: a job re-filed sooner by another
+      // process is found even when no file-change event tells of it.
+      this.nextDelayedCheck = Math.min(res.nextDueMs ?? Infinity, nowMs + this.settings.pollIntervalMs);
       if (res.promoted.length) this.claimer.reset();
+      for (const name of res.quarantined) this.emitError(new SpoolkitError('ERR_SPOOL_CORRUPT', `A file in delayed/ names no set to promote it into; it was moved to corrupt/${name}.`));
     } catch (err) {
       this.emitError(err);
       this.nextDelayedCheck = nowMs + this.settings.pollIntervalMs;
@@ -655,7 +658,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           if (hasParked(this.store)) this.emptyTrashWhileIdle();
         }
       }
-      const until = Math.min(this.nextStalledCheck, this.nextSchedulerRun, this.nextDelayedCheck, Date.now() + s.pollIntervalMs);
+      let until = Math.min(this.nextStalledCheck, this.nextSchedulerRun, Date.now() + s.pollIntervalMs);
+      // Promotion waits for a free slot (freeing one wakes the loop): until then its due time must
+      // not make this a busy loop. A wake-up it skipped as too soon after the last check is taken
+      // 10 ms after that check, not a poll interval later.
+      if (s.concurrency - this.inflight.size > 0 && !this.pausedLocal) {
+        until = Math.min(until, this.nextDelayedCheck);
+        if (this.delayedDirty) until = Math.min(until, this.lastDelayedCheck + 10);
+      }
       await this.sleep(until - Date.now());
       lastYield = Date.now();
     }

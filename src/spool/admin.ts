@@ -16,12 +16,12 @@ import { isErrno, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
 import { leaseTime, renewLease } from './lease.js';
 import { readJob, type Located } from './lookup.js';
 import { discardJobFile } from './pool.js';
-import { promoteOne } from './promote.js';
 import { parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
 import { readDedup } from './add.js';
 import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
+import { MOVE_TAG_PREFIX, uniqueName } from './keys.js';
 
 /** True when the job is active under a lease that has not expired. */
 export function isLocked(store: QueueStore, id: string, lockDurationMs = DEFAULT_LOCK_DURATION_MS): boolean {
@@ -34,9 +34,13 @@ export function isLocked(store: QueueStore, id: string, lockDurationMs = DEFAULT
 
 const SET_PLACES = new Set(['waiting', 'lifo', 'prioritized', 'delayed']);
 
-/** Takes a file out of view (into reclaiming/); returns the held path and record, or undefined when it moved. */
-export function hold(store: QueueStore, file: string, id: string): { held: string; rec: JobRecord } | undefined {
-  const held = store.claimPath('reclaiming', id, newClaimTag());
+/**
+ * Takes a file out of view (into reclaiming/); returns the held path and record, or undefined when
+ * it moved. `tag` is a move's (`mv-`, the default: a leftover goes back to the set its record
+ * names) or a claim's (a leftover is treated as a stalled active job).
+ */
+export function hold(store: QueueStore, file: string, id: string, tag = MOVE_TAG_PREFIX + uniqueName()): { held: string; rec: JobRecord } | undefined {
+  const held = store.claimPath('reclaiming', id, tag);
   try {
     fs.renameSync(file, held);
   } catch (err) {
@@ -138,25 +142,42 @@ export function retryFinished(
   return readJob(store, id)?.rec;
 }
 
+/** The route and patch of a delayed job promoted now: queued as if added now (as BullMQ does), with no delay left. */
+function promotedNow(store: QueueStore, rec: JobRecord): { route: Route; patch: RecordPatch } {
+  return { route: readyRoute(store, rec.priority, !!rec.opts.lifo), patch: { delay: 0 } };
+}
+
 /** Promotes a delayed job now. False when it is not delayed. */
 export function promoteJob(store: QueueStore, id: string): boolean {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const found = readJob(store, id);
-    if (!found || found.loc.place !== 'delayed') return false;
-    if (promoteOne(store, found.loc.path, id)) {
-      store.wakeLocal();
-      return true;
-    }
-  }
-  return false;
+  if (!moveInSets(store, id, new Set(['delayed']), (rec) => promotedNow(store, rec))) return false;
+  store.events.append('waiting', { jobId: id, prev: 'delayed' });
+  store.wakeLocal();
+  return true;
+}
+
+/** Promotes the delayed job whose file is `file` now (promoteJobs). False when it moved meanwhile. */
+export function promoteFile(store: QueueStore, file: string, id: string): boolean {
+  const h = hold(store, file, id);
+  if (!h) return false;
+  const { route, patch } = promotedNow(store, h.rec);
+  if (!placeHeld(store, h.held, route, patch)) return false;
+  store.events.append('waiting', { jobId: id, prev: 'delayed' });
+  return true;
 }
 
 /** Re-files a delayed job to be due `delayMs` from now. */
 export function changeDelay(store: QueueStore, id: string, delayMs: number): boolean {
-  return moveInSets(store, id, new Set(['delayed']), (rec) => ({
-    route: delayedRoute(store, Date.now() + delayMs, rec.priority, !!rec.opts.lifo),
-    patch: { delay: delayMs },
-  }));
+  let due = 0;
+  const ok = moveInSets(store, id, new Set(['delayed']), (rec) => {
+    due = Date.now() + delayMs;
+    return { route: delayedRoute(store, due, rec.priority, !!rec.opts.lifo), patch: { delay: delayMs } };
+  });
+  if (ok) {
+    // Workers sleep until the first due time they know of: tell them (BullMQ emits it too).
+    store.events.append('delayed', { jobId: id, delay: due });
+    store.wakeLocal();
+  }
+  return ok;
 }
 
 /** Re-files a waiting, prioritized or delayed job under a new priority / lifo. */
@@ -183,6 +204,8 @@ export function moveClaimToDelayed(store: QueueStore, claim: Claim, timestamp: n
   if (ok) {
     claim.rec.delay = delay;
     store.events.append('delayed', { jobId: claim.id, delay: timestamp });
+    // This process's own workers ignore its own events: wake them, the job may be due soonest.
+    store.wakeLocal();
   }
   return ok;
 }
@@ -191,7 +214,8 @@ export function moveClaimToDelayed(store: QueueStore, claim: Claim, timestamp: n
 export function moveActiveToDelayed(store: QueueStore, id: string, timestamp: number): boolean {
   for (const c of store.findClaimed(id)) {
     if (c.place !== 'active') continue;
-    const h = hold(store, c.path, id);
+    // Held as a claim: were this process to die here, the job comes back as a stalled one.
+    const h = hold(store, c.path, id, newClaimTag());
     if (!h) continue;
     const ok = placeHeld(store, h.held, delayedRoute(store, timestamp, h.rec.priority, !!h.rec.opts.lifo), {
       delay: Math.max(0, timestamp - Date.now()),
@@ -200,7 +224,10 @@ export function moveActiveToDelayed(store: QueueStore, id: string, timestamp: nu
       gen: h.rec.gen + 1,
       g: h.rec.gen,
     });
-    if (ok) store.events.append('delayed', { jobId: id, delay: timestamp });
+    if (ok) {
+      store.events.append('delayed', { jobId: id, delay: timestamp });
+      store.wakeLocal();
+    }
     return ok;
   }
   return false;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { JobType } from '../types.js';
-import { forgetJob, isLocked, retryFinished } from './admin.js';
+import { forgetJob, isLocked, promoteFile, retryFinished } from './admin.js';
 import { isErrno, rethrowFs, tryReaddir, tryStat } from './fs.js';
 import { IdAllocator } from './id-alloc.js';
 import { isDiscardName, keyMs, lifoKeyTime } from './keys.js';
@@ -14,7 +14,6 @@ import { leaseTime } from './lease.js';
 import { readJob } from './lookup.js';
 import type { SetEntry } from './ordered-set.js';
 import { discardJobFile } from './pool.js';
-import { promoteOne } from './promote.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { claimIdOf, type QueueStore } from './store.js';
 
@@ -227,7 +226,7 @@ export function promoteAll(store: QueueStore, count: number): number {
   let n = 0;
   for (const e of [...store.delayed.entries(false)]) {
     if (count > 0 && n >= count) break;
-    if (promoteOne(store, e.path, e.id)) n++;
+    if (promoteFile(store, e.path, e.id)) n++;
   }
   if (n > 0) store.wakeLocal();
   return n;

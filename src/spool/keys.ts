@@ -36,6 +36,15 @@ export function isDiscardName(name: string): boolean {
   return tagAt > 0 && name.startsWith(DISCARD_TAG_PREFIX, tagAt);
 }
 
+/** Tag prefix of a held file whose job an admin operation is moving between sets (it goes back to its set if that process dies). */
+export const MOVE_TAG_PREFIX = 'mv-';
+
+/** True when a `reclaiming/` name is a job being moved between sets by an admin operation. */
+export function isMoveName(name: string): boolean {
+  const tagAt = name.lastIndexOf('.', name.length - 6) + 1;
+  return tagAt > 0 && name.startsWith(MOVE_TAG_PREFIX, tagAt);
+}
+
 let lastMs = 0;
 let counter = 0;
 

@@ -11,7 +11,9 @@
  *   claimer fails it at once with "job stalled more than allowable limit" (BullMQ's semantics).
  *
  * Files left in `reclaiming/` by a process that died mid-move or mid-removal, and temp files of an
- * `add` that died between its id link and its publishing rename, are finished by later passes.
+ * `add` that died between its id link and its publishing rename, are finished by later passes: a
+ * removal is completed, a move between sets (`mv-` tag) goes back to the set its record names,
+ * and a job held by a reclaimer is resolved as above.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +25,8 @@ import { finishDiscard } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { readyRoute } from './routing.js';
 import { claimIdOf, type QueueStore } from './store.js';
-import { isDiscardName } from './keys.js';
+import { isDiscardName, isMoveName } from './keys.js';
+import { placeOfRel } from './lookup.js';
 
 /** A process that died mid-move leaves files this old in reclaiming/. */
 const LEFTOVER_MS = 10_000;
@@ -41,6 +44,8 @@ export interface ReclaimResult {
   finished: string[];
   /** Files dropped because their job no longer exists. */
   dropped: string[];
+  /** Jobs a move between sets left held when its process died, filed back where their records say. */
+  returned: string[];
 }
 
 /** Options of a pass. */
@@ -56,7 +61,7 @@ export interface ReclaimOptions {
 
 /** Runs one pass over active/, reclaiming/ and tmp/. */
 export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): ReclaimResult {
-  const result: ReclaimResult = { stalled: [], finished: [], dropped: [] };
+  const result: ReclaimResult = { stalled: [], finished: [], dropped: [], returned: [] };
   const activeDir = path.join(store.dir, 'active');
   for (const name of tryReaddir(activeDir)) {
     const id = claimIdOf(name);
@@ -85,6 +90,8 @@ export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): Reclaim
       if (finishDiscard(store, id, file)) result.dropped.push(id);
       continue;
     }
+    // A move between sets that died: back to the set its record names, not counted as a stall.
+    if (isMoveName(name) && putBack(store, id, file, result)) continue;
     resolve(store, id, file, opts, result);
   }
   recoverTmp(store, opts.nowMs);
@@ -146,6 +153,28 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
   result.stalled.push(id);
   store.events.append('stalled', { jobId: id });
   store.events.append('waiting', { jobId: id, prev: 'active' });
+}
+
+/**
+ * Files a job held by a move that died back where its record says: its finished place (`st`:
+ * a retry that had not yet written its patch), else its `at` set path (the old one if the move
+ * had not written its patch, the new one if it had). False when the record names no set (then it
+ * is resolved as a stalled job).
+ */
+function putBack(store: QueueStore, id: string, held: string, result: ReclaimResult): boolean {
+  let rec: JobRecord;
+  try {
+    rec = parseJobRecord(fs.readFileSync(held, 'utf8'), held);
+  } catch {
+    return false;
+  }
+  const idStat = tryStat(store.idPath(id));
+  const st = tryStat(held);
+  if (!st || !idStat || idStat.ino !== st.ino) return false;
+  const dest = rec.st ? store.filePath(rec.st, id) : rec.at && placeOfRel(rec.at) ? path.join(store.dir, rec.at) : undefined;
+  if (!dest) return false;
+  if (moveHeld(store, held, dest)) result.returned.push(id);
+  return true;
 }
 
 /** Publishes jobs whose `add` died between linking the id and the publishing rename; drops other stale temp files. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents } from '../../src/index.js';
 import { newClaimTag } from '../../src/spool/claim.js';
-import { DISCARD_TAG_PREFIX } from '../../src/spool/keys.js';
+import { DISCARD_TAG_PREFIX, MOVE_TAG_PREFIX } from '../../src/spool/keys.js';
 import { openQueueStore } from '../../src/spool/open.js';
 import { reclaimStalled, type ReclaimResult } from '../../src/spool/reclaim.js';
 import { appendPatch } from '../../src/spool/record.js';
@@ -228,5 +228,36 @@ describe('stalled checker: removals that died after taking the file out of view'
     expect(fs.existsSync(held)).toBe(false);
     expect((await q.getJob('dup.rm-x'))!.data).toEqual({ n: 2 });
     expect(await q.getJobCounts()).toMatchObject({ waiting: 1, active: 0 });
+  });
+});
+
+describe('stalled checker: moves between sets that died half-way', () => {
+  it('files a delayed job held by a dead changeDelay back into delayed: not started, not counted as a stall', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('later', { n: 1 }, { delay: 3_600_000 });
+    const queueDir = path.join(spool, 'queues', 'q');
+    const [file] = filesUnder(path.join(queueDir, 'delayed'));
+    const store = openQueueStore('q', { spool });
+    const held = store.claimPath('reclaiming', job.id!, `${MOVE_TAG_PREFIX}${newClaimTag()}`);
+    fs.renameSync(file!, held);
+    expect(passAt(spool, Date.now() + 11_000)).toMatchObject({ returned: [job.id], stalled: [] });
+    expect(fs.existsSync(file!)).toBe(true);
+    expect(await q.getJobState(job.id!)).toBe('delayed');
+    expect((await q.getJob(job.id!))!.stalledCounter).toBe(0);
+  });
+
+  it('files a finished job held by a dead retry back into completed/', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('done', {});
+    const held = hold(spool, 'active', job.id!);
+    appendPatch(held, { returnvalue: 'ok', finishedOn: Date.now(), attemptsMade: 1, st: 'completed', g: 0 });
+    expect(passAt(spool, Date.now() + 31_000).finished).toEqual([job.id]);
+    const store = openQueueStore('q', { spool });
+    const again = store.claimPath('reclaiming', job.id!, `${MOVE_TAG_PREFIX}${newClaimTag()}`);
+    fs.renameSync(store.filePath('completed', job.id!), again);
+    expect(passAt(spool, Date.now() + 11_000)).toMatchObject({ returned: [job.id], stalled: [] });
+    expect(await q.getJobState(job.id!)).toBe('completed');
   });
 });
