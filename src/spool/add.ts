@@ -9,7 +9,9 @@
 import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
-import { isErrno, rethrowFs, tryReadText, tryUnlink, writeNewFileQuick } from './fs.js';
+import path from 'node:path';
+import { fsyncDir, isErrno, renameInto, rethrowFs, tryReadText, tryUnlink } from './fs.js';
+import { uniqueName } from './keys.js';
 import { IdAllocator } from './id-alloc.js';
 import { validateJobOptions } from './job-options.js';
 import { locate } from './lookup.js';
@@ -97,44 +99,139 @@ function writeJobTmp(store: QueueStore, p: Prepared): void {
   p.tmp = store.writeJobTmp(serializeRecord(p.rec, p.dataJson));
 }
 
-/** Takes the deduplication key, or returns the id of the job holding it. */
+/** A simple-mode key this young whose job cannot be found is an add still in progress (its key is taken before its id link). */
+const YOUNG_DEDUP_MS = 10_000;
+
+function dedupBody(p: Prepared, nowMs: number): string {
+  const d = p.spec.opts.deduplication!;
+  return JSON.stringify({ id: d.id, jobId: p.rec.id, expiresAt: d.ttl ? nowMs + d.ttl : null });
+}
+
+/**
+ * Takes the deduplication key, or returns the id of the job holding it. The key is created whole
+ * (written under a temp name, then hard-linked: `link` fails if the name exists), so no reader
+ * ever sees it empty. A key is held while its ttl runs, or in simple mode while its job exists
+ * and has not finished (or is younger than `YOUNG_DEDUP_MS`: its add may still be running). A
+ * stale key is replaced only if it is still the very file judged stale.
+ */
 function takeDedup(store: QueueStore, p: Prepared, nowMs: number): string | undefined {
   const d = p.spec.opts.deduplication;
   if (!d) return undefined;
   const file = dedupFile(store, d.id);
-  const body = JSON.stringify({ id: d.id, jobId: p.rec.id, expiresAt: d.ttl ? nowMs + d.ttl : null });
   for (let i = 0; i < 5; i++) {
-    try {
-      writeNewFileQuick(file, body, store.modes, store.durable);
+    if (createWhole(store, file, dedupBody(p, nowMs))) {
       p.dedupPath = file;
       return undefined;
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) {
-        store.ensureDirs();
-        continue;
-      }
-      if (!isErrno(err, 'EEXIST')) rethrowFs(err, file);
     }
-    const held = readDedup(file);
-    if (held && (held.expiresAt === null || held.expiresAt > nowMs)) {
-      // Simple mode holds the key until the job finishes; a key whose job is gone is stale.
-      if (held.expiresAt !== null || locate(store, held.jobId)) return held.jobId;
-    }
-    tryUnlink(file);
+    const held = readDedupWithInode(file);
+    if (!held) continue; // removed meanwhile: take it
+    if (held.key && stillHeld(store, held.key, held.ctimeMs, nowMs)) return held.key.jobId;
+    removeIfSame(file, held.ino);
   }
   throw new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not take deduplication key ${JSON.stringify(d.id)} after several tries; another process keeps replacing it.`);
 }
 
-/** Reads a deduplication key file; undefined when missing or unreadable. */
-export function readDedup(file: string): { id: string; jobId: string; expiresAt: number | null } | undefined {
-  const text = tryReadText(file);
-  if (text === undefined) return undefined;
+function stillHeld(store: QueueStore, key: DedupKey, ctimeMs: number, nowMs: number): boolean {
+  if (key.expiresAt !== null) return key.expiresAt > nowMs;
+  const loc = locate(store, key.jobId);
+  if (!loc) return nowMs - ctimeMs < YOUNG_DEDUP_MS;
+  // A finished job gave its key back (a crash between its finish and the release left it here).
+  return loc.place !== 'completed' && loc.place !== 'failed';
+}
+
+/** Creates `file` with `text`, whole, unless it exists. False when it exists. */
+function createWhole(store: QueueStore, file: string, text: string): boolean {
+  const tmp = store.writeJobTmp(text);
   try {
-    const v = JSON.parse(text) as { id: string; jobId: string; expiresAt: number | null };
+    for (let tries = 0; ; tries++) {
+      try {
+        fs.linkSync(tmp, file);
+        if (store.durable) fsyncDir(path.dirname(file));
+        return true;
+      } catch (err) {
+        if (isErrno(err, 'EEXIST')) return false;
+        if (isErrno(err, 'ENOENT') && tries === 0) {
+          store.ensureDirs();
+          continue;
+        }
+        return rethrowFs(err, file);
+      }
+    }
+  } finally {
+    tryUnlink(tmp);
+  }
+}
+
+/**
+ * Removes `file` only if it is still the inode `ino`: renamed aside first, and linked back if it
+ * turns out to be a newer file (another process replaced it meanwhile; its key stands).
+ */
+export function removeIfSame(file: string, ino: number): void {
+  const aside = `${file}.${uniqueName()}.old`;
+  try {
+    fs.renameSync(file, aside);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    rethrowFs(err, file);
+  }
+  try {
+    if (fs.statSync(aside).ino !== ino) {
+      try {
+        fs.linkSync(aside, file);
+      } catch (err) {
+        // a third process made a key meanwhile: the newest stands
+        if (!isErrno(err, 'EEXIST')) rethrowFs(err, file);
+      }
+    }
+  } finally {
+    tryUnlink(aside);
+  }
+}
+
+/** A deduplication key as stored. */
+export interface DedupKey {
+  id: string;
+  jobId: string;
+  expiresAt: number | null;
+}
+
+/** Reads a key with its inode and change time; `key` undefined when unparseable; undefined when missing. */
+export function readDedupWithInode(file: string): { key: DedupKey | undefined; ino: number; ctimeMs: number } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    return rethrowFs(err, file);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    return { key: parseDedup(fs.readFileSync(fd, 'utf8')), ino: st.ino, ctimeMs: st.ctimeMs };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function parseDedup(text: string): DedupKey | undefined {
+  try {
+    const v = JSON.parse(text) as DedupKey;
     return typeof v.jobId === 'string' ? v : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Reads a deduplication key file; undefined when missing or unreadable. */
+export function readDedup(file: string): DedupKey | undefined {
+  const text = tryReadText(file);
+  return text === undefined ? undefined : parseDedup(text);
+}
+
+/** Points a key this add took at the job's final id (an automatic id was taken again). */
+function retargetDedup(store: QueueStore, p: Prepared, nowMs: number): void {
+  if (!p.dedupPath) return;
+  const tmp = store.writeJobTmp(dedupBody(p, nowMs));
+  renameInto(tmp, p.dedupPath, store.modes);
 }
 
 /** Links the job's temp file into the id index; false when a live job already holds the id. */
@@ -198,6 +295,7 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
           tryUnlink(p.tmp!);
           p.rec.id = alloc.take();
           writeJobTmp(store, p);
+          retargetDedup(store, p, nowMs);
         }
       }
       p.idTaken = true;

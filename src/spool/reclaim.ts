@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { newClaimTag, quarantine } from './claim.js';
-import { appendHeld, moveHeld } from './finish.js';
+import { appendHeld, moveHeld, releaseDedup } from './finish.js';
 import { leaseTime } from './lease.js';
 import { finishDiscard } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
@@ -124,6 +124,8 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
   if (rec.st) {
     if (moveHeld(store, held, store.filePath(rec.st, id))) {
       result.finished.push(id);
+      // Its owner died before giving back its deduplication key, as a finished job does.
+      releaseDedup(store, rec);
       // The job's own retention setting goes with the event, as a worker's would; without one,
       // the retention pass applies its default.
       const keep = rec.st === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail;

@@ -125,6 +125,31 @@ describe('stalled checker: jobs whose holder died', () => {
     expect((await completed)[0]).toMatchObject({ jobId: job.id, returnvalue: { sent: true } });
   });
 
+  it('gives back the deduplication key of a job its dead holder had finished, as a finish does', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('email', { n: 1 }, { deduplication: { id: 'mail-7' } });
+    const held = hold(spool, 'active', job.id!);
+    appendPatch(held, { returnvalue: null, finishedOn: Date.now(), attemptsMade: 1, st: 'completed', g: 0 });
+    expect(passAt(spool, Date.now() + 31_000).finished).toEqual([job.id]);
+    expect(await q.getDeduplicationJobId('mail-7')).toBeNull();
+    const next = await q.add('email', { n: 2 }, { deduplication: { id: 'mail-7' } });
+    expect(next.id).not.toBe(job.id);
+  });
+
+  it('a key left by a finished job (released by nobody) does not hold back a new add', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('email', { n: 1 }, { deduplication: { id: 'mail-8' } });
+    const held = hold(spool, 'active', job.id!);
+    // Finished by hand into completed/, its key still there.
+    fs.renameSync(held, q.store.filePath('completed', job.id!));
+    expect(await q.getDeduplicationJobId('mail-8')).toBe(job.id);
+    const next = await q.add('email', { n: 2 }, { deduplication: { id: 'mail-8' } });
+    expect(next.id).not.toBe(job.id);
+    expect(await q.getDeduplicationJobId('mail-8')).toBe(next.id);
+  });
+
   it('writes the finished job\'s own retention setting with the event it logs, for the retention pass', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
