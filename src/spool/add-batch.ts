@@ -9,6 +9,7 @@
  * `addJobs` is all or nothing and undoes everything when one job fails, so when a shared run
  * fails, each add runs again alone: one bad add fails only its own caller.
  */
+import { SpoolkitError } from '../errors.js';
 import { addJobs, type AddOutcome, type AddSpec } from './add.js';
 import type { QueueStore } from './store.js';
 
@@ -75,7 +76,13 @@ export function runWaitingAdds(store: QueueStore): void {
     let outcomes: AddOutcome[] | undefined;
     try {
       outcomes = addJobs(store, batch.map((p) => p.spec));
-    } catch {
+    } catch (err) {
+      // Failed after a job became visible: every job of the run is added (addJobs says how), so
+      // none may run again alone; each caller gets the error.
+      if (err instanceof SpoolkitError && (err.details as { committed?: boolean } | undefined)?.committed) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
       // Nothing of the shared run is left; each add runs alone below and gets its own result.
     }
     if (outcomes) {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
 import path from 'node:path';
-import { fsyncDir, isErrno, renameInto, rethrowFs, tryReadText, tryUnlink } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryReadText, tryUnlink } from './fs.js';
 import { uniqueName } from './keys.js';
 import { IdAllocator } from './id-alloc.js';
 import { validateJobOptions } from './job-options.js';
@@ -248,6 +248,24 @@ function takeId(store: QueueStore, p: Prepared, nowMs: number): boolean {
   return store.linkIdEntry(p.tmp!, p.rec.id);
 }
 
+/**
+ * The error of a call that failed after its first job became visible. Every job of the call has
+ * its file and id name by then: those not yet published stay in `tmp/`, and the stalled checker
+ * publishes them (reclaim.ts). The error says so, with `details.committed`, so that nobody adds
+ * them again.
+ */
+function committedError(list: Prepared[], err: unknown): SpoolkitError {
+  const published = list.filter((p) => p.published).map((p) => p.rec.id);
+  const pending = list.filter((p) => p.tmp && p.idTaken && !p.published).map((p) => p.rec.id);
+  const cause = err instanceof Error ? err : new Error(String(err));
+  const code = err instanceof SpoolkitError ? err.code : 'ERR_SPOOL_UNWRITABLE';
+  return new SpoolkitError(
+    code,
+    `Adding ${list.length} job(s) failed after ${published.length} became visible (${cause.message}). The jobs are added all the same: ${pending.length === 0 ? 'all are visible' : `the other ${pending.length} are published by a worker's stalled check within about five minutes`}, and durability is not confirmed. Do not add them again; fix the cause above.`,
+    { cause, details: { committed: true, published, pending } },
+  );
+}
+
 function rollback(store: QueueStore, list: Prepared[]): void {
   for (const p of list) {
     try {
@@ -300,15 +318,25 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
       }
       p.idTaken = true;
     }
-    // Every id name is durable before any job becomes visible.
-    if (batch) store.syncDeferredDirs();
+    if (batch) {
+      // What can fail is done before the first job becomes visible: the set directories exist
+      // (a new bucket is a new directory: it can meet a full disk) and every id name is durable.
+      const dirs = new Set<string>();
+      for (const p of list) if (p.tmp && p.idTaken) dirs.add(path.dirname(destOf(p)));
+      for (const dir of dirs) mkdirp(dir, store.modes, store.onDirCreated);
+      store.syncDeferredDirs();
+    }
     for (const p of list) {
       if (!p.tmp || !p.idTaken) continue;
-      store.publish(p.tmp, destOf(p));
-      p.published = true;
+      store.publish(p.tmp, destOf(p), () => (p.published = true));
     }
     if (batch) store.syncDeferredDirs();
   } catch (err) {
+    // Once a job is visible a worker may have claimed it: nothing is undone from there on.
+    if (list.some((p) => p.published)) {
+      appendAddedEvents(store, list.filter((p) => p.published));
+      throw committedError(list, err);
+    }
     rollback(store, list);
     throw err;
   } finally {
@@ -324,12 +352,17 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
       out.push(o);
       continue;
     }
-    const { rec } = p;
-    store.events.append('added', { jobId: rec.id, name: rec.name });
-    if (p.route.place === 'delayed') store.events.append('delayed', { jobId: rec.id, delay: rec.timestamp + rec.delay });
-    else store.events.append('waiting', { jobId: rec.id });
-    out.push({ rec, added: true });
+    appendAddedEvents(store, [p]);
+    out.push({ rec: p.rec, added: true });
   }
   store.wakeLocal();
   return out;
+}
+
+function appendAddedEvents(store: QueueStore, added: Prepared[]): void {
+  for (const { rec, route } of added) {
+    store.events.append('added', { jobId: rec.id, name: rec.name });
+    if (route.place === 'delayed') store.events.append('delayed', { jobId: rec.id, delay: rec.timestamp + rec.delay });
+    else store.events.append('waiting', { jobId: rec.id });
+  }
 }

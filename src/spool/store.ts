@@ -230,8 +230,9 @@ export class QueueStore {
   }
 
   /** Renames a temp file to its destination (creating buckets), fsyncing the directory when durable. */
-  publish(tmp: string, dest: string): void {
+  publish(tmp: string, dest: string, onVisible?: () => void): void {
     renameInto(tmp, dest, this.modes, this.onDirCreated);
+    onVisible?.();
     if (this.durable) this.syncDir(path.dirname(dest));
   }
 
