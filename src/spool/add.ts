@@ -131,7 +131,8 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number): string | unde
   throw new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not take deduplication key ${JSON.stringify(d.id)} after several tries; another process keeps replacing it.`);
 }
 
-function stillHeld(store: QueueStore, key: DedupKey, ctimeMs: number, nowMs: number): boolean {
+/** True while a key holds its deduplication id: its ttl runs, or (simple mode) its job exists unfinished or may still be being added. */
+export function stillHeld(store: QueueStore, key: DedupKey, ctimeMs: number, nowMs: number): boolean {
   if (key.expiresAt !== null) return key.expiresAt > nowMs;
   const loc = locate(store, key.jobId);
   if (!loc) return nowMs - ctimeMs < YOUNG_DEDUP_MS;

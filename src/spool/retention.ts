@@ -18,7 +18,8 @@ import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './defaults.js';
 import { EventTail } from './events.js';
 import { removeLogs } from './finish.js';
 import { discardJobFile } from './pool.js';
-import { isErrno, tryReaddir, tryReadText, tryStat } from './fs.js';
+import { isErrno, tryReaddir, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { readDedupWithInode, removeIfSame, stillHeld } from './add.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
@@ -196,11 +197,9 @@ function writeInPlace(store: QueueStore, file: string, text: string): void {
  * marked late (`l`), which later passes skip. Jobs kept forever (their own
  * `removeOnComplete`/`removeOnFail` is `false`) are left out, as their events leave them out
  * (their events may well have been written: there is no telling).
- * False when the directories hold more than `maxNames` names (nothing done).
  */
-function sweepUnlogged(store: QueueStore, state: RetentionState, nowMs: number, maxNames: number): boolean {
+function sweepUnlogged(store: QueueStore, state: RetentionState, nowMs: number): void {
   const names = { completed: tryReaddir(path.join(store.dir, 'completed')), failed: tryReaddir(path.join(store.dir, 'failed')) };
-  if (names.completed.length + names.failed.length > maxNames) return false;
   const from = state.sweptTo ?? 0;
   const to = nowMs - SWEEP_SETTLE_MS;
   for (const place of ['completed', 'failed'] as const) {
@@ -237,7 +236,35 @@ function sweepUnlogged(store: QueueStore, state: RetentionState, nowMs: number, 
   }
   state.sweptAt = nowMs;
   state.sweptTo = to;
-  return true;
+}
+
+/** How many names a sweep lists. */
+function sweepNameCount(store: QueueStore): number {
+  return ['completed', 'failed', 'dedup'].reduce((n, d) => n + tryReaddir(path.join(store.dir, d)).length, 0);
+}
+
+/**
+ * Removes deduplication keys that hold nothing any more (a ttl key past its time, a simple-mode
+ * key whose job is gone or finished), and names left aside by a replacement that died: nothing
+ * else would remove a key whose id is never used again.
+ */
+function sweepDedupKeys(store: QueueStore, nowMs: number): void {
+  const dir = path.join(store.dir, 'dedup');
+  for (const name of tryReaddir(dir)) {
+    const file = path.join(dir, name);
+    if (name.endsWith('.old')) {
+      const st = tryStat(file);
+      if (st && nowMs - st.ctimeMs > SWEEP_SETTLE_MS) tryUnlink(file);
+      continue;
+    }
+    if (!name.endsWith('.json')) continue;
+    const held = readDedupWithInode(file);
+    if (!held) continue;
+    if (held.key && stillHeld(store, held.key, held.ctimeMs, nowMs)) continue;
+    // An unreadable key older than a minute is a leftover too (keys are created whole).
+    if (!held.key && nowMs - held.ctimeMs < SWEEP_SETTLE_MS) continue;
+    removeIfSame(file, held.ino);
+  }
 }
 
 /** How much one pass may do; what is left waits for the next pass. */
@@ -252,7 +279,7 @@ export interface RetentionBudget {
    * that removes anything, at a cost that grows with their number). A bigger one is left whole.
    */
   maxStateBytes: number;
-  /** Most names in completed/ and failed/ a due sweep lists (unlimited when absent); past it the sweep waits for a pass without this limit. */
+  /** Most names in completed/ and failed/, and in dedup/, a due sweep lists (unlimited when absent); past it the sweep waits for a pass without this limit. */
   maxSweepNames?: number;
 }
 
@@ -340,8 +367,13 @@ export function runRetention(
     // lost its event (its process died between the move into completed/ or failed/ and the write).
     let swept = false;
     if (!more && nowMs - (state.sweptAt ?? 0) >= SWEEP_INTERVAL_MS) {
-      swept = sweepUnlogged(store, state, nowMs, budget.maxSweepNames ?? Infinity);
-      if (!swept) more = true;
+      // A pass on a worker's own thread leaves a big sweep to the helper thread.
+      if (budget.maxSweepNames !== undefined && sweepNameCount(store) > budget.maxSweepNames) more = true;
+      else {
+        sweepUnlogged(store, state, nowMs);
+        sweepDedupKeys(store, nowMs);
+        swept = true;
+      }
     }
     const dropC = trim(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED), nowMs, budget.maxRemovals);
     const dropF = trim(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED), nowMs, budget.maxRemovals - dropC.length);

@@ -62,6 +62,23 @@ describe('retention passes', () => {
     expect(stateOf(newest)?.seq).toBe(Math.max(...seqs));
   });
 
+  it('a sweep removes deduplication keys that hold nothing any more, and keeps the others', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool() }));
+    const now = Date.now();
+    await q.add('a', {}, { deduplication: { id: 'expired', ttl: 1 } });
+    await q.add('b', {}, { deduplication: { id: 'running', ttl: 3_600_000 } });
+    const live = await q.add('c', {}, { deduplication: { id: 'live' } });
+    const gone = await q.add('d', {}, { deduplication: { id: 'gone' } });
+    // The job of 'gone' vanished without giving its key back (removed by hand).
+    fs.unlinkSync(q.store.idPath(gone.id!));
+    const dedupDir = path.join(q.store.dir, 'dedup');
+    expect(fs.readdirSync(dedupDir)).toHaveLength(4);
+    runRetention(q.store, now + 6 * 60_000);
+    expect(fs.readdirSync(dedupDir)).toHaveLength(2);
+    expect(await q.getDeduplicationJobId('live')).toBe(live.id);
+    expect(await q.getDeduplicationJobId('running')).not.toBeNull();
+  });
+
   it('a budgeted pass removes at most its share and says more is left; the next passes go on', async () => {
     const q = await completedQueue(25);
     keepNewest(q, 0);
