@@ -21,12 +21,19 @@ export interface FileModes {
 
 let processUmask: number | undefined;
 
+/** The process umask; 0o777 (strips everything: always chmod) when it cannot be read. */
 function currentProcessUmask(): number {
   if (processUmask === undefined) {
-    // Reading the umask means setting it; set it back at once. Done once per process.
-    const old = process.umask(0o022);
-    process.umask(old);
-    processUmask = old;
+    try {
+      // Reading the umask means setting it; set it back at once. Done once per process.
+      const old = process.umask(0o022);
+      process.umask(old);
+      processUmask = old;
+    } catch {
+      // A worker thread may not set the umask: read it from the kernel instead.
+      const m = /^Umask:\s*([0-7]+)$/m.exec(tryReadText('/proc/self/status') ?? '');
+      processUmask = m ? parseInt(m[1]!, 8) : 0o777;
+    }
   }
   return processUmask;
 }
