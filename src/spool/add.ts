@@ -6,11 +6,12 @@
  * rename (reclaim.ts); an index entry with no other name is a leftover that `add` replaces once it
  * is older than `STALE_ID_MS`.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
 import path from 'node:path';
-import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryReadText, tryUnlink } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
 import { uniqueName } from './keys.js';
 import { IdAllocator } from './id-alloc.js';
 import { validateJobOptions } from './job-options.js';
@@ -239,14 +240,46 @@ function retargetDedup(store: QueueStore, p: Prepared, nowMs: number): void {
 function takeId(store: QueueStore, p: Prepared, nowMs: number): boolean {
   if (store.linkIdEntry(p.tmp!, p.rec.id)) return true;
   // An index entry that is the job's only name is a leftover (removal or add interrupted) once old enough.
+  // Replacing it takes a lock per id, so two producers never both judge it stale and each
+  // replace the other's fresh entry. A producer that finds the lock taken lets the holder win.
+  const lock = path.join(store.dir, 'tmp', `idlock-${createHash('sha1').update(p.rec.id).digest('hex')}`);
+  if (!takeReplaceLock(store, lock, nowMs)) return false;
   try {
-    const st = fs.statSync(store.idPath(p.rec.id));
-    if (st.nlink > 1 || nowMs - st.ctimeMs < STALE_ID_MS) return false;
-  } catch {
-    // gone meanwhile: try again below
+    try {
+      const st = fs.statSync(store.idPath(p.rec.id));
+      if (st.nlink > 1 || nowMs - st.ctimeMs < STALE_ID_MS) return false;
+      store.removeIdEntry(p.rec.id);
+    } catch (err) {
+      // gone meanwhile: link below
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+    return store.linkIdEntry(p.tmp!, p.rec.id);
+  } finally {
+    tryUnlink(lock);
   }
-  store.removeIdEntry(p.rec.id);
-  return store.linkIdEntry(p.tmp!, p.rec.id);
+}
+
+/** A replace lock this old was left by a process that died holding it. */
+const REPLACE_LOCK_STALE_MS = 10_000;
+
+/** Takes the lock (an exclusively created file); false when another process holds it. */
+function takeReplaceLock(store: QueueStore, lock: string, nowMs: number): boolean {
+  for (let i = 0; i < 2; i++) {
+    try {
+      fs.closeSync(fs.openSync(lock, 'wx', store.modes.file));
+      return true;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) {
+        store.ensureDirs();
+        continue;
+      }
+      if (!isErrno(err, 'EEXIST')) return rethrowFs(err, lock);
+    }
+    const st = tryStat(lock);
+    if (!st || nowMs - st.ctimeMs < REPLACE_LOCK_STALE_MS) return false;
+    tryUnlink(lock);
+  }
+  return false;
 }
 
 /**
