@@ -95,9 +95,25 @@ function destOf(p: Prepared): string {
   return p.route.set.pathFor(p.route.key, p.rec.id);
 }
 
-function writeJobTmp(store: QueueStore, p: Prepared): void {
+function writeJobTmp(store: QueueStore, p: Prepared, bulk: string | undefined): void {
   p.rec.at = store.rel(destOf(p));
-  p.tmp = store.writeJobTmp(serializeRecord(p.rec, p.dataJson));
+  p.tmp = store.writeJobTmp(serializeRecord(p.rec, p.dataJson), bulk === undefined ? undefined : bulkTmpPath(store, bulk));
+}
+
+/**
+ * Temp files of a call that adds several jobs are named `b-<tag>-<n>`, and once every one of
+ * them has its id name, `b-<tag>.commit` is made. The stalled checker publishes the leftovers of
+ * a call killed after that point, and undoes (id names and files) those of a call killed before
+ * it: a bulk comes out all or nothing across a crash too.
+ */
+let bulkTmpCounter = 0;
+function bulkTmpPath(store: QueueStore, bulk: string): string {
+  return path.join(store.dir, 'tmp', `b-${bulk}-${(bulkTmpCounter++).toString(36)}`);
+}
+
+/** The commit marker of a bulk's temp files. */
+export function bulkCommitPath(store: QueueStore, bulk: string): string {
+  return path.join(store.dir, 'tmp', `b-${bulk}.commit`);
 }
 
 /** A simple-mode key this young whose job cannot be found is an add still in progress (its key is taken before its id link). */
@@ -322,6 +338,8 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
   const alloc = IdAllocator.for(store);
   // Durable bulk adds fsync each touched directory once per phase instead of once per job.
   const batch = list.length > 1;
+  const bulk = batch ? uniqueName() : undefined;
+  let commit: string | undefined;
   if (batch) store.deferDirSyncs();
   try {
     for (const p of list) {
@@ -331,7 +349,7 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
         p.outcome = { rec: { ...p.rec, id: holder }, added: false, reason: 'deduplicated', deduplicatedJobId: p.rec.id };
         continue;
       }
-      writeJobTmp(store, p);
+      writeJobTmp(store, p, bulk);
       if (p.spec.opts.jobId !== undefined) {
         if (!takeId(store, p, nowMs)) {
           tryUnlink(p.tmp!);
@@ -346,7 +364,7 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
           if (i > 100) throw new SpoolkitError('ERR_SPOOL_CORRUPT', `The id counter of queue ${store.name} is behind its jobs; fix ${store.dir}/seq.`);
           tryUnlink(p.tmp!);
           p.rec.id = alloc.take();
-          writeJobTmp(store, p);
+          writeJobTmp(store, p, bulk);
           retargetDedup(store, p, nowMs);
         }
       }
@@ -358,6 +376,13 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
       const dirs = new Set<string>();
       for (const p of list) if (p.tmp && p.idTaken) dirs.add(path.dirname(destOf(p)));
       for (const dir of dirs) mkdirp(dir, store.modes, store.onDirCreated);
+      // Every job has its file and id name: from here a crash leaves the bulk to be published.
+      if (list.some((p) => p.tmp && p.idTaken)) {
+        commit = bulkCommitPath(store, bulk!);
+        // An empty file: only its name counts, so only its directory is fsynced.
+        fs.closeSync(fs.openSync(commit, 'wx', store.modes.file));
+        if (store.durable) fsyncDir(path.dirname(commit));
+      }
       store.syncDeferredDirs();
     }
     for (const p of list) {
@@ -365,6 +390,7 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
       store.publish(p.tmp, destOf(p), () => (p.published = true));
     }
     if (batch) store.syncDeferredDirs();
+    if (commit) tryUnlink(commit);
   } catch (err) {
     // Once a job is visible a worker may have claimed it: nothing is undone from there on.
     if (list.some((p) => p.published)) {
@@ -372,6 +398,7 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
       throw committedError(list, err);
     }
     rollback(store, list);
+    if (commit) tryUnlink(commit);
     throw err;
   } finally {
     if (batch) store.stopDeferringDirSyncs();

@@ -179,22 +179,43 @@ function putBack(store: QueueStore, id: string, held: string, result: ReclaimRes
   return true;
 }
 
-/** Publishes jobs whose `add` died between linking the id and the publishing rename; drops other stale temp files. */
+/**
+ * Publishes jobs whose `add` died between linking the id and the publishing rename; drops other
+ * stale temp files. A bulk's temp files (`b-<tag>-<n>`) are published only when the bulk had
+ * committed (`b-<tag>.commit` exists); otherwise the bulk is undone: id names and files.
+ */
 function recoverTmp(store: QueueStore, nowMs: number): void {
   const dir = path.join(store.dir, 'tmp');
-  for (const name of tryReaddir(dir)) {
+  const names = tryReaddir(dir);
+  const markers = new Set(names.filter((n) => n.startsWith('b-') && n.endsWith('.commit')));
+  const bulksLeft = new Set<string>();
+  for (const name of names) {
+    if (markers.has(name)) continue;
     const file = path.join(dir, name);
     const st = tryStat(file);
-    if (!st || nowMs - st.mtimeMs < TMP_LEFTOVER_MS) continue;
+    const bulk = name.startsWith('b-') ? name.slice(0, name.lastIndexOf('-')) : undefined;
+    if (!st || nowMs - st.mtimeMs < TMP_LEFTOVER_MS) {
+      if (st && bulk) bulksLeft.add(bulk);
+      continue;
+    }
     if (st.nlink >= 2) {
       try {
         const rec = parseJobRecord(fs.readFileSync(file, 'utf8'), file);
         const idStat = tryStat(store.idPath(rec.id));
-        if (rec.at && idStat?.ino === st.ino && moveHeld(store, file, path.join(store.dir, rec.at))) continue;
+        const named = idStat?.ino === st.ino;
+        if (bulk && !markers.has(`${bulk}.commit`)) {
+          // Killed before every job of its bulk had an id: none of them is added.
+          if (named) store.removeIdEntry(rec.id);
+        } else if (rec.at && named && moveHeld(store, file, path.join(store.dir, rec.at))) continue;
       } catch {
         // not a job file: drop it
       }
     }
     tryUnlink(file);
+  }
+  // A marker whose bulk has no temp file left has done its work.
+  for (const m of markers) {
+    const st = tryStat(path.join(dir, m));
+    if (st && nowMs - st.mtimeMs >= TMP_LEFTOVER_MS && !bulksLeft.has(m.slice(0, -'.commit'.length))) tryUnlink(path.join(dir, m));
   }
 }

@@ -15,7 +15,7 @@
  *     logs/<id>.jsonl        job log rows
  *     events/<seg>.jsonl     event log (events.ts)
  *     corrupt/               unparseable files, kept for inspection
- *     tmp/                   temp files before their rename
+ *     tmp/                   temp files before their rename (a bulk's: b-<tag>-<n>, and b-<tag>.commit)
  *     free/<slot>            spare job files (inodes) for reuse (pool.ts)
  *     trash/<n>              removed job files beyond the pool, deleted when idle (trash.ts)
  *     paused                 marker: nobody claims while it exists
@@ -206,8 +206,7 @@ export class QueueStore {
   }
 
   /** Writes a job file to a temp path, reusing a spare inode from the pool when there is one (pool.ts). */
-  writeJobTmp(text: string): string {
-    const tmp = this.tmpPath();
+  writeJobTmp(text: string, tmp = this.tmpPath()): string {
     if (writePooled(this, tmp, text)) return tmp;
     return this.writeTmp(text, false, tmp).tmp;
   }

@@ -61,11 +61,15 @@ describe('an add that fails part-way', () => {
     expect(pending).toHaveLength(3);
     expect(err.message).toMatch(/Do not add them again/);
     for (const id of published) expect(await q.getJobState(id)).toBe('waiting');
-    expect(filesUnder(path.join(q.store.dir, 'tmp'))).toHaveLength(3);
+    // The three, and the bulk's commit marker: they are to be published.
+    const tmp = filesUnder(path.join(q.store.dir, 'tmp'));
+    expect(tmp.filter((f) => !f.endsWith('.commit'))).toHaveLength(3);
+    expect(tmp.filter((f) => f.endsWith('.commit'))).toHaveLength(1);
     // Minutes later a stalled check publishes the rest.
     reclaimStalled(q.store, { nowMs: Date.now() + 6 * 60_000, lockDurationMs: 30_000, maxStalledCount: 1 });
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 5 });
     for (const id of pending) expect(await q.getJobState(id)).toBe('waiting');
+    expect(filesUnder(path.join(q.store.dir, 'tmp'))).toEqual([]);
   });
 
   it('concurrent durable adds sharing a failed run that had made jobs visible are not added again one by one', async () => {
