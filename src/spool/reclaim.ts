@@ -194,7 +194,9 @@ function recoverTmp(store: QueueStore, nowMs: number): void {
     const file = path.join(dir, name);
     const st = tryStat(file);
     const bulk = name.startsWith('b-') ? name.slice(0, name.lastIndexOf('-')) : undefined;
-    if (!st || nowMs - st.mtimeMs < TMP_LEFTOVER_MS) {
+    // The later of mtime and ctime: a spare file renamed in from the pool keeps its old mtime
+    // until it is rewritten, but the rename set its ctime.
+    if (!st || nowMs - Math.max(st.mtimeMs, st.ctimeMs) < TMP_LEFTOVER_MS) {
       if (st && bulk) bulksLeft.add(bulk);
       continue;
     }

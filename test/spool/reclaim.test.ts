@@ -38,7 +38,8 @@ describe('stalled checker: temp files of an add that died', () => {
     const queueDir = path.join(spool, 'queues', 'q');
     const tmp = unpublish(queueDir, SIX_MINUTES_MS);
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 0 });
-    pass(spool);
+    // Six minutes on (the rename that left it in tmp/ set its ctime to now).
+    passAt(spool, Date.now() + SIX_MINUTES_MS);
     expect(fs.existsSync(tmp)).toBe(false);
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 1 });
     expect(await q.getJobState(job.id!)).toBe('waiting');
@@ -53,6 +54,20 @@ describe('stalled checker: temp files of an add that died', () => {
     pass(spool);
     expect(fs.existsSync(tmp)).toBe(true);
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 0 });
+  });
+
+  it('leaves a spare file just taken from the pool alone, though its mtime is old (an add is about to rewrite it)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const queueDir = path.join(spool, 'queues', 'q');
+    const spare = path.join(queueDir, 'tmp', 'taken-spare');
+    fs.writeFileSync(spare, 'an old job');
+    const then = new Date(Date.now() - SIX_MINUTES_MS);
+    // Old mtime, fresh ctime: what a rename out of free/ leaves.
+    fs.utimesSync(spare, then, then);
+    pass(spool);
+    expect(fs.existsSync(spare)).toBe(true);
+    void q;
   });
 
   it('deletes an old temp file that never got an id name, and one whose id now names another job', async () => {
@@ -72,7 +87,7 @@ describe('stalled checker: temp files of an add that died', () => {
     fs.renameSync(idName!, path.join(spool, 'elsewhere'));
     expect(fs.statSync(stale).nlink).toBe(2);
     await q.add('new', { n: 2 }, { jobId: 'reused' });
-    pass(spool);
+    passAt(spool, Date.now() + SIX_MINUTES_MS);
     expect(fs.existsSync(unlinked)).toBe(false);
     expect(fs.existsSync(stale)).toBe(false);
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 1 });
