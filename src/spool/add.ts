@@ -275,6 +275,12 @@ function takeId(store: QueueStore, p: Prepared, nowMs: number): boolean {
   }
 }
 
+/** True when a job holds `id`: its index entry has another name, or is too young to be a leftover. */
+function idHeld(store: QueueStore, id: string, nowMs: number): boolean {
+  const st = tryStat(store.idPath(id));
+  return st !== undefined && (st.nlink > 1 || nowMs - st.ctimeMs < STALE_ID_MS);
+}
+
 /** A replace lock this old was left by a process that died holding it. */
 const REPLACE_LOCK_STALE_MS = 10_000;
 
@@ -344,6 +350,12 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
   try {
     for (const p of list) {
       if (p.rec.id === '') p.rec.id = alloc.take();
+      // BullMQ checks a custom id before the deduplication key: a job that repeats both is
+      // `duplicated`, not `deduplicated`. The link in takeId stays the atomic check.
+      if (p.spec.opts.jobId !== undefined && p.spec.opts.deduplication && idHeld(store, p.rec.id, nowMs)) {
+        p.outcome = { rec: p.rec, added: false, reason: 'duplicated' };
+        continue;
+      }
       const holder = takeDedup(store, p, nowMs);
       if (holder !== undefined) {
         p.outcome = { rec: { ...p.rec, id: holder }, added: false, reason: 'deduplicated', deduplicatedJobId: p.rec.id };

@@ -15,6 +15,7 @@ import moveToDelayed from './move-to-delayed.js';
 import progressData from './progress-data.js';
 import jobIdDuplicates from './job-id-duplicates.js';
 import deduplication from './deduplication.js';
+import jobIdWithDedup from './job-id-with-dedup.js';
 import removeOnComplete from './remove-on-complete.js';
 import pauseResume from './pause-resume.js';
 import retryFailed from './retry-failed.js';
@@ -24,5 +25,5 @@ import drainClean from './drain-clean.js';
 export const scenarios: Scenario[] = [
   fifo, priority, lifo, delay, addBulk, retryFixed, retryExhausted, retryRequeueOrder, unrecoverable,
   customBackoff, customBackoffLinear, moveToDelayed, progressData, jobIdDuplicates, deduplication,
-  removeOnComplete, pauseResume, retryFailed, getJobs, drainClean,
+  jobIdWithDedup, removeOnComplete, pauseResume, retryFailed, getJobs, drainClean,
 ];
