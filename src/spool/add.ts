@@ -399,7 +399,15 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
     }
     for (const p of list) {
       if (!p.tmp || !p.idTaken) continue;
-      store.publish(p.tmp, destOf(p), () => (p.published = true));
+      try {
+        store.publish(p.tmp, destOf(p), () => (p.published = true));
+      } catch (err) {
+        // A committed bulk is never undone, so a temp file gone from under its rename was
+        // published by a stalled check (a bulk that took minutes to publish): so is this job.
+        if (!commit || !isErrno(err, 'ENOENT') || fs.existsSync(p.tmp)) throw err;
+        p.published = true;
+        if (store.durable) store.syncDir(path.dirname(destOf(p)));
+      }
     }
     if (batch) store.syncDeferredDirs();
     if (commit) tryUnlink(commit);

@@ -181,23 +181,41 @@ function putBack(store: QueueStore, id: string, held: string, result: ReclaimRes
 
 /**
  * Publishes jobs whose `add` died between linking the id and the publishing rename; drops other
- * stale temp files. A bulk's temp files (`b-<tag>-<n>`) are published only when the bulk had
+ * stale temp files. A bulk's temp files (`b-<tag>-<n>`) are judged together, once the newest of
+ * them and of its marker is old (a bulk that takes longer than `TMP_LEFTOVER_MS` to write is
+ * still being written while its last file is young): they are published when the bulk had
  * committed (`b-<tag>.commit` exists); otherwise the bulk is undone: id names and files.
  */
 function recoverTmp(store: QueueStore, nowMs: number): void {
   const dir = path.join(store.dir, 'tmp');
   const names = tryReaddir(dir);
   const markers = new Set(names.filter((n) => n.startsWith('b-') && n.endsWith('.commit')));
-  const bulksLeft = new Set<string>();
+  const files: { name: string; file: string; st: fs.Stats; bulk: string | undefined }[] = [];
+  // The newest change of each bulk's files and marker.
+  const bulkNewest = new Map<string, number>();
+  const touch = (bulk: string, ms: number): void => {
+    bulkNewest.set(bulk, Math.max(bulkNewest.get(bulk) ?? 0, ms));
+  };
   for (const name of names) {
-    if (markers.has(name)) continue;
     const file = path.join(dir, name);
     const st = tryStat(file);
-    const bulk = name.startsWith('b-') ? name.slice(0, name.lastIndexOf('-')) : undefined;
+    if (!st) continue;
     // The later of mtime and ctime: a spare file renamed in from the pool keeps its old mtime
-    // until it is rewritten, but the rename set its ctime.
-    if (!st || nowMs - Math.max(st.mtimeMs, st.ctimeMs) < TMP_LEFTOVER_MS) {
-      if (st && bulk) bulksLeft.add(bulk);
+    // until it is rewritten, but the rename set its ctime (and a bulk's link sets it too).
+    const changed = Math.max(st.mtimeMs, st.ctimeMs);
+    if (markers.has(name)) {
+      touch(name.slice(0, -'.commit'.length), changed);
+      continue;
+    }
+    const bulk = name.startsWith('b-') ? name.slice(0, name.lastIndexOf('-')) : undefined;
+    if (bulk) touch(bulk, changed);
+    files.push({ name, file, st, bulk });
+  }
+  const young = (ms: number): boolean => nowMs - ms < TMP_LEFTOVER_MS;
+  const bulksLeft = new Set<string>();
+  for (const { file, st, bulk } of files) {
+    if (bulk ? young(bulkNewest.get(bulk)!) : young(Math.max(st.mtimeMs, st.ctimeMs))) {
+      if (bulk) bulksLeft.add(bulk);
       continue;
     }
     if (st.nlink >= 2) {
@@ -217,7 +235,7 @@ function recoverTmp(store: QueueStore, nowMs: number): void {
   }
   // A marker whose bulk has no temp file left has done its work.
   for (const m of markers) {
-    const st = tryStat(path.join(dir, m));
-    if (st && nowMs - st.mtimeMs >= TMP_LEFTOVER_MS && !bulksLeft.has(m.slice(0, -'.commit'.length))) tryUnlink(path.join(dir, m));
+    const bulk = m.slice(0, -'.commit'.length);
+    if (!young(bulkNewest.get(bulk) ?? 0) && !bulksLeft.has(bulk)) tryUnlink(path.join(dir, m));
   }
 }

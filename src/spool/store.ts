@@ -282,7 +282,8 @@ export class QueueStore {
     this.deferredDirs = undefined;
   }
 
-  private syncDir(dir: string): void {
+  /** fsyncs `dir` now, or with the next `syncDeferredDirs` while deferring. */
+  syncDir(dir: string): void {
     if (this.deferredDirs) this.deferredDirs.add(dir);
     else fsyncDir(dir);
   }

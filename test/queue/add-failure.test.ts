@@ -72,6 +72,29 @@ describe('an add that fails part-way', () => {
     expect(filesUnder(path.join(q.store.dir, 'tmp'))).toEqual([]);
   });
 
+  it('a committed bulk whose publishing takes minutes: the jobs a stalled check published meanwhile count as published', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const rename = fs.renameSync.bind(fs);
+    let publishes = 0;
+    let checked = false;
+    vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+      if (!checked && String(to).includes(`${path.sep}waiting${path.sep}`) && ++publishes === 3) {
+        // Minutes into the publishing, a worker's stalled check publishes the bulk's leftovers.
+        checked = true;
+        reclaimStalled(q.store, { nowMs: Date.now() + 6 * 60_000, lockDurationMs: 30_000, maxStalledCount: 1 });
+      }
+      rename(from, to);
+    });
+    const jobs = await q.addBulk(Array.from({ length: 5 }, (_, i) => ({ name: 'j', data: { i } })));
+    vi.restoreAllMocks();
+    expect(checked).toBe(true);
+    expect(jobs).toHaveLength(5);
+    expect(await q.getJobCounts('waiting')).toEqual({ waiting: 5 });
+    for (const j of jobs) expect(await q.getJobState(j.id!)).toBe('waiting');
+    expect(filesUnder(path.join(q.store.dir, 'tmp'))).toEqual([]);
+  });
+
   it('concurrent durable adds sharing a failed run that had made jobs visible are not added again one by one', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool, durability: 'durable' }));

@@ -95,6 +95,57 @@ describe('stalled checker: temp files of an add that died', () => {
   });
 });
 
+describe('stalled checker: a bulk still being written', () => {
+  /** Moves the waiting jobs into tmp/ as an uncommitted bulk's temp files, in order, 60 ms apart from the first. */
+  async function bulkInProgress(queueDir: string): Promise<{ files: string[]; changedMs: number[] }> {
+    const waiting = filesUnder(path.join(queueDir, 'waiting')).sort();
+    const files: string[] = [];
+    for (const [i, f] of waiting.entries()) {
+      if (i === 1) await new Promise((r) => setTimeout(r, 60));
+      const tmp = path.join(queueDir, 'tmp', `b-slowbulk-${i}`);
+      fs.renameSync(f, tmp);
+      files.push(tmp);
+    }
+    const changedMs = files.map((f) => {
+      const st = fs.statSync(f);
+      return Math.max(st.mtimeMs, st.ctimeMs);
+    });
+    return { files, changedMs };
+  }
+
+  it('leaves the whole bulk while its newest file is young, though its first files are old; undoes it once all are old', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.addBulk([1, 2, 3].map((n) => ({ name: 'j', data: { n } })));
+    const queueDir = path.join(spool, 'queues', 'q');
+    const { files, changedMs } = await bulkInProgress(queueDir);
+    expect(changedMs[1]! - changedMs[0]!).toBeGreaterThan(40);
+    // Five minutes and 20 ms after the first file: it is old, the others are not.
+    passAt(spool, changedMs[0]! + 5 * 60_000 + 20);
+    for (const f of files) expect(fs.existsSync(f)).toBe(true);
+    expect(filesUnder(path.join(queueDir, 'ids'))).toHaveLength(3);
+    // Once the newest is old too, the uncommitted bulk is undone whole.
+    passAt(spool, Math.max(...changedMs) + 5 * 60_000 + 1);
+    expect(filesUnder(path.join(queueDir, 'tmp'))).toEqual([]);
+    expect(filesUnder(path.join(queueDir, 'ids'))).toEqual([]);
+    expect(await q.getJobCounts('waiting', 'active')).toEqual({ waiting: 0, active: 0 });
+  });
+
+  it('a committed bulk is published whole once its newest file and marker are old, not file by file', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.addBulk([1, 2, 3].map((n) => ({ name: 'j', data: { n } })));
+    const queueDir = path.join(spool, 'queues', 'q');
+    const { files, changedMs } = await bulkInProgress(queueDir);
+    fs.writeFileSync(path.join(queueDir, 'tmp', 'b-slowbulk.commit'), '');
+    passAt(spool, changedMs[0]! + 5 * 60_000 + 20);
+    for (const f of files) expect(fs.existsSync(f)).toBe(true);
+    passAt(spool, Date.now() + SIX_MINUTES_MS);
+    expect(filesUnder(path.join(queueDir, 'tmp'))).toEqual([]);
+    expect(await q.getJobCounts('waiting')).toEqual({ waiting: 3 });
+  });
+});
+
 /** Moves a waiting job's file to `active/` or `reclaiming/` as a claimer would; returns the new path. */
 function hold(spool: string, place: 'active' | 'reclaiming', id: string): string {
   const queueDir = path.join(spool, 'queues', 'q');
