@@ -3,6 +3,7 @@
  * so they work from any process that shares it (web, worker, sandbox child). While a worker in
  * this process holds the job's lease, progress and data updates go through that lease.
  */
+import fs from 'node:fs';
 import { DelayedError, SpoolkitError } from './errors.js';
 import type { Claim } from './spool/claim.js';
 import { readJob, stateOf } from './spool/lookup.js';
@@ -14,6 +15,7 @@ import * as admin from './spool/admin.js';
 import type { JobJson, JobProgress, JobsOptions, JobState } from './types.js';
 import type { QueueEvents } from './queue-events.js';
 import { tryUnlink } from './spool/fs.js';
+import { checkDelayMs, checkPriority, checkTimestampMs } from './spool/job-options.js';
 
 /** What a Job needs from the Queue or Worker it came from. */
 export interface JobHost {
@@ -221,8 +223,12 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
       tryUnlink(logPath(store, id));
       return;
     }
-    const rows = readLogRows(store, id).slice(-keepLogs);
-    store.writeAtomic(logPath(store, id), rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+    const all = readLogRows(store, id);
+    if (all.length <= keepLogs) return; // nothing to trim (and no file made for a job without logs)
+    const rows = all.slice(-keepLogs);
+    store.writeAtomic(logPath(store, id), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    // Removed meanwhile: its logs go with it, as appendLog does.
+    if (!fs.existsSync(store.idPath(id))) tryUnlink(logPath(store, id));
   }
 
   /** Replaces the job's data. */
@@ -305,6 +311,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   /** Changes the delay of a delayed job (counted from now). */
   async changeDelay(delay: number): Promise<void> {
     const id = this.requireId('changeDelay');
+    checkDelayMs(delay, `changeDelay of job ${id}`);
     if (!admin.changeDelay(this.queue.store, id, delay)) {
       throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the delayed state; only delayed jobs can change delay.`, { details: { jobId: id } });
     }
@@ -314,8 +321,12 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   /** Changes the priority (and/or lifo) of a waiting, prioritized or delayed job. */
   async changePriority(opts: { priority?: number; lifo?: boolean }): Promise<void> {
     const id = this.requireId('changePriority');
+    if (opts.priority !== undefined) checkPriority(opts.priority, `changePriority of job ${id}`);
     if (!admin.changePriority(this.queue.store, id, opts.priority ?? 0, !!opts.lifo)) {
-      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not waiting, prioritized or delayed, so its priority cannot change.`, { details: { jobId: id } });
+      // Active or finished: as BullMQ, the priority is stored (a retry files the job by it).
+      const found = readJob(this.queue.store, id);
+      if (!found) throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. changePriority: the job does not exist in queue ${this.queue.name}.`, { details: { jobId: id } });
+      patchStored(this.queue.store, id, 'changePriority', { priority: opts.priority ?? 0, opts: { ...found.rec.opts, priority: opts.priority ?? 0, lifo: !!opts.lifo } });
     }
     this.priority = opts.priority ?? 0;
   }
@@ -326,6 +337,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
    */
   async moveToDelayed(timestamp: number, token?: string): Promise<void> {
     const id = this.requireId('moveToDelayed');
+    checkTimestampMs(timestamp, 'moveToDelayed timestamp', `job ${id}`);
     const active = this._active;
     if (active) {
       if (token !== undefined && token !== active.claim.token) {

@@ -28,6 +28,27 @@ function checkKeep(v: unknown, field: string): void {
   throw bad(`${field} must be true, false, a count or { age, count }.`);
 }
 
+/** Checks a priority (`where` names the job or call in the message). */
+export function checkPriority(p: unknown, where: string): number {
+  if (typeof p !== 'number' || !Number.isInteger(p)) throw bad(`Priority should not be float (${where}, priority ${String(p)}); use an integer.`);
+  if (p < 0 || p > MAX_PRIORITY) throw bad(`Priority should be between 0 and ${MAX_PRIORITY} (${where}, priority ${p}).`);
+  return p;
+}
+
+/** Checks a delay in ms. */
+export function checkDelayMs(d: unknown, where: string): number {
+  if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) throw bad(`delay must be a number of ms >= 0 (${where}, delay ${String(d)}).`);
+  return d;
+}
+
+/** Checks a time in ms since the epoch (`field` is the option's or argument's name). */
+export function checkTimestampMs(t: unknown, field: string, where: string): number {
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
+    throw bad(`${field} must be a time in ms since the epoch, a finite number >= 0 such as Date.now() (${where}, got ${typeof t === 'string' ? JSON.stringify(t) : String(t)}).`);
+  }
+  return t;
+}
+
 /** Throws when `opts` holds an invalid or unsupported option. */
 export function validateJobOptions(opts: JobsOptions, name: string): void {
   if (opts.repeat !== undefined) {
@@ -37,14 +58,10 @@ export function validateJobOptions(opts: JobsOptions, name: string): void {
   for (const f of ['failParentOnFailure', 'continueParentOnFailure', 'ignoreDependencyOnFailure', 'removeDependencyOnFailure'] as const) {
     if (opts[f]) throw new NotSupportedError(`Flows (the ${f} option)`);
   }
-  const p = opts.priority;
-  if (p !== undefined) {
-    if (typeof p !== 'number' || !Number.isInteger(p)) throw bad(`Priority should not be float (job ${JSON.stringify(name)}, priority ${String(p)}); use an integer.`);
-    if (p < 0 || p > MAX_PRIORITY) throw bad(`Priority should be between 0 and ${MAX_PRIORITY} (job ${JSON.stringify(name)}, priority ${p}).`);
-  }
-  if (opts.delay !== undefined && (typeof opts.delay !== 'number' || !(opts.delay >= 0) || !Number.isFinite(opts.delay))) {
-    throw bad(`delay must be a number of ms >= 0 (job ${JSON.stringify(name)}, delay ${String(opts.delay)}).`);
-  }
+  const job = `job ${JSON.stringify(name)}`;
+  if (opts.priority !== undefined) checkPriority(opts.priority, job);
+  if (opts.delay !== undefined) checkDelayMs(opts.delay, job);
+  if (opts.timestamp !== undefined) checkTimestampMs(opts.timestamp, 'timestamp', job);
   if (opts.attempts !== undefined && (typeof opts.attempts !== 'number' || !Number.isInteger(opts.attempts) || opts.attempts < 0)) {
     throw bad(`attempts must be an integer >= 0 (job ${JSON.stringify(name)}).`);
   }

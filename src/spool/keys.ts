@@ -55,6 +55,8 @@ function tick(ms: number): { ms: number; n: number } {
 }
 
 function pad13(ms: number): string {
+  // Inputs are checked at the API; a NaN here would file a job where no reader looks.
+  if (Number.isNaN(ms)) throw new RangeError('A spool key time must be a number (got NaN).');
   return String(Math.max(0, Math.min(MAX_MS, Math.floor(ms)))).padStart(13, '0');
 }
 

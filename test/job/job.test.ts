@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, Worker } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
@@ -64,6 +66,21 @@ describe('Job methods', () => {
     expect(await q.getJobLogs(job.id!, 0, 0, false)).toEqual({ logs: ['three'], count: 2 });
     await job.clearLogs();
     expect((await q.getJobLogs(job.id!)).count).toBe(0);
+  });
+
+  it('clearLogs(keep) trims to the last rows, and makes no log file for a job that has none or was removed', async () => {
+    const { q } = setup();
+    const job = await q.add('x', {});
+    for (const r of ['a', 'b', 'c']) await job.log(r);
+    await job.clearLogs(2);
+    expect(await q.getJobLogs(job.id!)).toEqual({ logs: ['b', 'c'], count: 2 });
+    const logsDir = path.join(q.store.dir, 'logs');
+    const bare = await q.add('x', {});
+    await bare.clearLogs(5);
+    expect(fs.existsSync(path.join(logsDir, `${bare.id}.jsonl`))).toBe(false);
+    await q.remove(job.id!);
+    await job.clearLogs(1);
+    expect(fs.existsSync(path.join(logsDir, `${job.id}.jsonl`))).toBe(false);
   });
 
   it('getState follows the job through its states', async () => {
@@ -136,6 +153,41 @@ describe('Job methods', () => {
     await c.changePriority({ priority: 9 });
     expect(await c.getState()).toBe('prioritized');
     expect((await q.getJob(c.id!))!.priority).toBe(9);
+  });
+
+  it('changeDelay, changePriority and moveToDelayed refuse values that would file a job where it never runs; the job stays as it was', async () => {
+    const { q } = setup();
+    const d = await q.add('x', {}, { delay: 60_000 });
+    for (const bad of [NaN, -1, Infinity, '10' as unknown as number]) {
+      await expect(d.changeDelay(bad)).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/delay must be a number of ms >= 0/) });
+    }
+    expect(await d.getState()).toBe('delayed');
+    expect((await q.getJob(d.id!))!.delay).toBe(60_000);
+    const w = await q.add('x', {});
+    for (const bad of [1.5, -1, 2 ** 21, '3' as unknown as number]) {
+      await expect(w.changePriority({ priority: bad })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB' });
+    }
+    expect(await w.getState()).toBe('waiting');
+    await expect(w.moveToDelayed(NaN)).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/moveToDelayed timestamp must be a time in ms/) });
+    expect(await q.getJobCounts('waiting', 'delayed', 'prioritized')).toEqual({ waiting: 1, delayed: 1, prioritized: 0 });
+  });
+
+  it('changePriority of an active job stores the priority, as BullMQ does', async () => {
+    const { spool, q } = setup();
+    const job = await q.add('x', {}, { priority: 3 });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const worker = track(new Worker('q', async () => held, { spool }));
+    await waitFor(async () => (await job.getState()) === 'active', 3000);
+    await job.changePriority({ priority: 7 });
+    expect((await q.getJob(job.id!))!.priority).toBe(7);
+    expect((await q.getJob(job.id!))!.opts.priority).toBe(7);
+    release();
+    await waitFor(async () => (await job.getState()) === 'completed', 3000);
+    await worker.close();
+    await expect((await q.getJob(job.id!))!.changePriority({ priority: 1 })).resolves.toBeUndefined();
+    await q.remove(job.id!);
+    await expect(job.changePriority({ priority: 1 })).rejects.toMatchObject({ code: 'ERR_JOB_NOT_FOUND' });
   });
 
   it('asJSON uses BullMQ string fields; toJSON drops the queue', async () => {

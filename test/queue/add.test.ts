@@ -89,6 +89,16 @@ describe('Queue.add', () => {
     await expect(q.add('a', {}, { jobId: 'x'.repeat(200) })).resolves.toBeTruthy();
   });
 
+  it('refuses a timestamp that is not a finite number of ms (it would file the job where no reader looks)', async () => {
+    const q = queue();
+    for (const bad of [NaN, -5, Infinity, '1700000000000', new Date()]) {
+      await expect(q.add('a', {}, { timestamp: bad as unknown as number, delay: 1000 })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/timestamp must be a time in ms since the epoch/) });
+    }
+    expect(await q.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 0, delayed: 0 });
+    const ok = await q.add('a', {}, { timestamp: 1_700_000_000_000 });
+    expect(ok.timestamp).toBe(1_700_000_000_000);
+  });
+
   it('refuses data that does not survive JSON, naming the field', async () => {
     const q = queue();
     const cyclic: Record<string, unknown> = { a: 1 };
