@@ -33,7 +33,7 @@ import { renewLease } from './spool/lease.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import { promoteDue } from './spool/promote.js';
 import { pruneIdRanges } from './spool/id-index.js';
-import { PID_NAMESPACE, taggedProcessGone } from './spool/process-gone.js';
+import { LIVENESS_TAG, PID_NAMESPACE, taggedProcessGone } from './spool/process-gone.js';
 import { reclaimStalled } from './spool/reclaim.js';
 import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
@@ -463,7 +463,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           kind: 'worker',
           hostname: os.hostname(),
           pid: process.pid,
-          processTag: PROCESS_TAG,
+          processTag: LIVENESS_TAG,
           pidNamespace: PID_NAMESPACE,
           queues: [this.name],
           startedAt: this.startedAt,

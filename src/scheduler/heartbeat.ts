@@ -8,8 +8,8 @@ import os from 'node:os';
 import { ConfigError } from '../errors.js';
 import { resolveModes } from '../spool/fs.js';
 import { removeHeartbeat, writeHeartbeat } from '../spool/heartbeat.js';
-import { PID_NAMESPACE } from '../spool/process-gone.js';
-import { PROCESS_TAG, uniqueName } from '../spool/keys.js';
+import { LIVENESS_TAG, PID_NAMESPACE } from '../spool/process-gone.js';
+import { uniqueName } from '../spool/keys.js';
 
 /** Writes and removes one scheduler loop's heartbeat file. */
 export class SchedulerHeartbeat {
@@ -38,7 +38,7 @@ export class SchedulerHeartbeat {
         kind: 'scheduler',
         hostname: os.hostname(),
         pid: process.pid,
-        processTag: PROCESS_TAG,
+        processTag: LIVENESS_TAG,
         pidNamespace: PID_NAMESPACE,
         queues,
         startedAt: this.startedAt,

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import { isErrno, rethrowFs, sleepSync, tryReadText } from './fs.js';
 import { PROCESS_TAG } from './keys.js';
-import { PID_NAMESPACE, taggedProcessGone } from './process-gone.js';
+import { LIVENESS_TAG, PID_NAMESPACE, taggedProcessGone } from './process-gone.js';
 import type { QueueStore } from './store.js';
 
 const MAX_BLOCK = 256;
@@ -29,8 +29,12 @@ const LOCK_WAIT_MS = 10_000;
 /** Errors of `symlink(2)` on a filesystem that has no symbolic links. */
 const SYMLINK_UNSUPPORTED = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'];
 
-/** The target of a lock this process holds: unique to this process. */
-const LOCK_OWNER = `${os.hostname()} ${process.pid} ${PROCESS_TAG} ${PID_NAMESPACE || '-'}`;
+/**
+ * The target of a lock this thread holds: `<hostname> <pid> <liveness tag> <pid namespace or ->
+ * <thread tag>`. The first four judge the holder (the same for every thread of a process); the
+ * last makes it unique to this thread, so a release never removes another thread's lock.
+ */
+const LOCK_OWNER = `${os.hostname()} ${process.pid} ${LIVENESS_TAG} ${PID_NAMESPACE || '-'} ${PROCESS_TAG}`;
 
 /**
  * True when a lock's owner (`<hostname> <pid> <tag> <pid namespace or ->`) is a process known to

@@ -20,6 +20,31 @@ function readPidNamespace(): string {
 /** This process's pid namespace as Linux names it (`pid:[4026531836]`), or '' where /proc does not say. */
 export const PID_NAMESPACE = readPidNamespace();
 
+/**
+ * This process's start time in clock ticks since boot (`/proc/self/stat`, field 22): the same in
+ * every thread of the process, different for a later process that gets the same pid.
+ */
+function readStartTicks(): number | undefined {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name (which may hold spaces) start with field 3.
+    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
+    return ticks !== undefined && /^\d+$/.test(ticks) ? Number(ticks) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const START_TICKS = readStartTicks();
+
+/**
+ * Names this process, all its threads alike, in heartbeats and lock owners: its start time where
+ * /proc tells it. (`PROCESS_TAG` differs per thread: each thread loads its own copy of the
+ * modules, and names made from it must be unique per thread.) Elsewhere a per-thread random tag,
+ * which is never used to judge this pid gone.
+ */
+export const LIVENESS_TAG = START_TICKS !== undefined ? `t${START_TICKS.toString(36)}` : `r${PROCESS_TAG}`;
+
 /** True when `hostname` is this host and no process `pid` exists on it. Says nothing of namespaces. */
 export function processGoneOnThisHost(hostname: string, pid: number): boolean {
   if (hostname !== os.hostname() || !Number.isSafeInteger(pid) || pid <= 0) return false;
@@ -33,13 +58,14 @@ export function processGoneOnThisHost(hostname: string, pid: number): boolean {
 }
 
 /**
- * Whether the process a spool file names by host, pid namespace, pid and process tag (the random
- * `PROCESS_TAG` each process picks at start) is known to be gone. Only a record from this host
- * and this pid namespace is judged; a record without a namespace (older versions) never is. In
- * it, this process's pid with another tag is an earlier process whose pid this one now has.
+ * Whether the process a spool file names by host, pid namespace, pid and tag (`LIVENESS_TAG`, or
+ * an older version's random tag) is known to be gone. Only a record from this host and this pid
+ * namespace is judged; a record without a namespace (older versions) never is. In it, this
+ * process's pid with another tag is an earlier process whose pid this one now has (judged only
+ * where the tag is this process's start time, the same in all its threads).
  */
 export function taggedProcessGone(hostname: string, pidNamespace: string | undefined, pid: number, tag: string | undefined): boolean {
   if (hostname !== os.hostname() || pidNamespace !== PID_NAMESPACE) return false;
-  if (pid === process.pid) return tag !== undefined && tag !== PROCESS_TAG;
+  if (pid === process.pid) return START_TICKS !== undefined && tag !== undefined && tag !== LIVENESS_TAG;
   return processGoneOnThisHost(hostname, pid);
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { lockOwnerGone } from '../../src/spool/id-alloc.js';
-import { PROCESS_TAG } from '../../src/spool/keys.js';
+import { LIVENESS_TAG } from '../../src/spool/process-gone.js';
 import { PID_NAMESPACE } from '../../src/spool/process-gone.js';
 
 /** How a lock owner names this process's pid namespace. */
@@ -71,7 +71,9 @@ describe('automatic ids: the counter lock', () => {
 
   it('treats a lock with its own pid but another tag as an earlier process, in its own pid namespace only', () => {
     expect(lockOwnerGone(`${os.hostname()} ${process.pid} zzzz-not-this-process ${NS}`)).toBe(true);
-    expect(lockOwnerGone(`${os.hostname()} ${process.pid} ${PROCESS_TAG} ${NS}`)).toBe(false);
+    expect(lockOwnerGone(`${os.hostname()} ${process.pid} ${LIVENESS_TAG} ${NS}`)).toBe(false);
+    // Another thread of this process: same liveness tag, its own thread tag.
+    expect(lockOwnerGone(`${os.hostname()} ${process.pid} ${LIVENESS_TAG} ${NS} zzzz`)).toBe(false);
     expect(lockOwnerGone(`${os.hostname()} 1 k3f9 ${NS}`)).toBe(false); // pid 1 exists
     expect(lockOwnerGone(`another-host ${process.pid} k3f9 ${NS}`)).toBe(false);
     // Another container under the same hostname: its pids mean nothing here.

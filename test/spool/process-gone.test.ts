@@ -1,7 +1,7 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { PROCESS_TAG } from '../../src/spool/keys.js';
-import { PID_NAMESPACE, processGoneOnThisHost, taggedProcessGone } from '../../src/spool/process-gone.js';
+import { LIVENESS_TAG, PID_NAMESPACE, processGoneOnThisHost, taggedProcessGone } from '../../src/spool/process-gone.js';
 
 const host = os.hostname();
 
@@ -24,11 +24,17 @@ describe('taggedProcessGone', () => {
   const ns = PID_NAMESPACE;
 
   it('takes this host, namespace and pid with another tag for an earlier process that had this pid', () => {
-    expect(taggedProcessGone(host, ns, process.pid, PROCESS_TAG === 'zzzz' ? 'yyyy' : 'zzzz')).toBe(true);
+    expect(taggedProcessGone(host, ns, process.pid, LIVENESS_TAG === 'zzzz' ? 'yyyy' : 'zzzz')).toBe(true);
+  });
+
+  it('names the process by its start time, the same in every thread (a thread loads its own copy of the modules)', () => {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    expect(LIVENESS_TAG).toBe(`t${ticks.toString(36)}`);
   });
 
   it('takes this host, namespace, pid and tag for this process, and a record without a tag as this process', () => {
-    expect(taggedProcessGone(host, ns, process.pid, PROCESS_TAG)).toBe(false);
+    expect(taggedProcessGone(host, ns, process.pid, LIVENESS_TAG)).toBe(false);
     expect(taggedProcessGone(host, ns, process.pid, undefined)).toBe(false);
   });
 

@@ -110,7 +110,7 @@ describe('several worker processes on one spool', () => {
     const { jobId, heartbeat } = await killWorkerHoldingJob(spool, starts, q);
     // The dead worker's pid is this process's now (pids wrap around).
     const hb = JSON.parse(fs.readFileSync(heartbeat, 'utf8')) as { pid: number; processTag?: string };
-    expect(hb.processTag).toMatch(/^[0-9a-z]{4}$/);
+    expect(hb.processTag).toMatch(/^t[0-9a-z]+$/); // the process's start time
     fs.writeFileSync(heartbeat, JSON.stringify({ ...hb, pid: process.pid }));
     const killedAt = Date.now();
     const reruns: string[] = [];
