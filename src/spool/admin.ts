@@ -13,7 +13,7 @@ import type { Claim } from './claim.js';
 import { newClaimTag } from './claim.js';
 import { appendHeld, moveHeld, releaseDedup, removeLogs, requeue } from './finish.js';
 import { isErrno, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
-import { leaseTime, renewLease } from './lease.js';
+import { leaseLive, renewLease } from './lease.js';
 import { readJob, type Located } from './lookup.js';
 import { discardJobFile } from './pool.js';
 import { parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
@@ -23,12 +23,12 @@ import { readDedup } from './add.js';
 import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
 import { MOVE_TAG_PREFIX, uniqueName } from './keys.js';
 
-/** True when the job is active under a lease that has not expired. */
+/** True when the job is active under a lease that has not expired (by its owner's lease length where the claim names it). */
 export function isLocked(store: QueueStore, id: string, lockDurationMs = DEFAULT_LOCK_DURATION_MS): boolean {
   const now = Date.now();
   return store.findClaimed(id).some((c) => {
     const st = tryStat(c.path);
-    return !!st && now - leaseTime(st) < lockDurationMs;
+    return !!st && leaseLive(path.basename(c.path), st, now, lockDurationMs);
   });
 }
 

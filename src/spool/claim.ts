@@ -14,6 +14,7 @@ import { SpoolkitError } from '../errors.js';
 import { isErrno, rethrowFs, tryUnlink } from './fs.js';
 import { SetCursor, type SetEntry } from './ordered-set.js';
 import { uniqueName } from './keys.js';
+import { LEASE_MARK } from './lease.js';
 import { parseJobRecord, RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
@@ -68,9 +69,13 @@ const MAX_SKIP = 64;
  */
 const MAX_APPEND_WINDOW_MS = 1000;
 
-/** A tag unique to one claim on this host (no '.', so names parse). */
-export function newClaimTag(): string {
-  return uniqueName();
+/**
+ * A tag unique to one claim on this host (no '.', so names parse). A worker's claim ends with
+ * `~<lockDuration in ms, base 36>`: the lease's length is the owner's, as with BullMQ's lock
+ * TTL, so a checker or a remover configured with another `lockDuration` judges it rightly.
+ */
+export function newClaimTag(lockDurationMs?: number): string {
+  return lockDurationMs === undefined ? uniqueName() : `${uniqueName()}${LEASE_MARK}${lockDurationMs.toString(36)}`;
 }
 
 /** Open flags of a claimed file kept open for the outcome: reads use explicit positions, writes append. */
@@ -305,7 +310,7 @@ export class Claimer {
   }
 
   private take(e: SetEntry, corrupt: CorruptFile[]): Claim | 'lost' | 'corrupt' {
-    const tag = newClaimTag();
+    const tag = newClaimTag(this.lockDurationMs);
     const dest = this.store.claimPath('active', e.id, tag);
     // Taken before the rename that starts the lease, so the descriptor's window ends before half of it.
     const claimedAt = Date.now();

@@ -55,6 +55,23 @@ function appendEmptyLine(file: string): void {
   }
 }
 
+/** Separates a claim tag from the lease length it carries (`<unique>~<ms, base 36>`). */
+export const LEASE_MARK = '~';
+
+/** The lease length an active file's name carries, or undefined (older claims, holds). */
+export function leaseMsOfName(name: string): number | undefined {
+  const end = name.endsWith('.json') ? name.length - 5 : name.length;
+  const mark = name.lastIndexOf(LEASE_MARK, end);
+  if (mark < 0 || name.indexOf('.', mark) !== end) return undefined;
+  const ms = parseInt(name.slice(mark + 1, end), 36);
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
+}
+
+/** True while an active file's lease runs: its owner's lease length when its name carries one, else `fallbackMs`. */
+export function leaseLive(name: string, st: fs.Stats, nowMs: number, fallbackMs: number): boolean {
+  return nowMs - leaseTime(st) < (leaseMsOfName(name) ?? fallbackMs);
+}
+
 /** Lease time of an active file from its stat. */
 export function leaseTime(st: fs.Stats): number {
   return Math.max(st.ctimeMs, st.mtimeMs);

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { newClaimTag, quarantine } from './claim.js';
 import { appendHeld, moveHeld, releaseDedup } from './finish.js';
-import { leaseTime } from './lease.js';
+import { leaseLive, leaseTime } from './lease.js';
 import { finishDiscard } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { readyRoute } from './routing.js';
@@ -69,7 +69,7 @@ export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): Reclaim
     const file = path.join(activeDir, name);
     const st = tryStat(file);
     if (!st) continue;
-    if (opts.nowMs - leaseTime(st) < opts.lockDurationMs && !opts.deadOwners?.has(name)) continue;
+    if (leaseLive(name, st, opts.nowMs, opts.lockDurationMs) && !opts.deadOwners?.has(name)) continue;
     const held = store.claimPath('reclaiming', id, newClaimTag());
     try {
       fs.renameSync(file, held);
