@@ -13,6 +13,7 @@ export type SpoolkitErrorCode =
   | 'ERR_INVALID_JOB' // bad job input (name, id, data, options)
   | 'ERR_JOB_NOT_FOUND'
   | 'ERR_JOB_LOCKED' // the job is active under a live lease
+  | 'ERR_JOB_SCHEDULER' // the job is the pending run of a standing job scheduler
   | 'ERR_SPOOL_CORRUPT' // a spool file could not be parsed
   | 'ERR_SPOOL_UNWRITABLE'
   | 'ERR_SPOOL_FULL' // ENOSPC / EDQUOT

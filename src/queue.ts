@@ -133,6 +133,15 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     return { added: true, job };
   }
 
+  /** SchedulerHost: removes a run's job in one of `states` (not started), even while its scheduler stands. */
+  async removeReservedJob(jobId: string, states: readonly string[]): Promise<boolean> {
+    this.assertOpen();
+    if (!states.includes(await this.getJobState(jobId))) return false;
+    const n = admin.removeJob(this.store, jobId, { schedulerRun: true });
+    if (n > 0) this.emit('removed', jobId);
+    return n > 0;
+  }
+
   /** The job with this id, or undefined. */
   async getJob(jobId: string): Promise<Job<DataType, ResultType, NameType> | undefined> {
     if (typeof jobId !== 'string' || jobId === '') return undefined;

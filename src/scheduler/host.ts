@@ -15,6 +15,12 @@ export interface SchedulerHost {
    * existing job, when a job with that id already exists in any state.
    */
   addReservedJob(name: string, data: unknown, opts: JobsOptions & { jobId: string }): Promise<{ added: boolean; job: Job }>;
+  /**
+   * Removes a run's job if its state is one of `states`, even while its scheduler stands (the
+   * scheduler replacing its own run). True when removed. Optional: without it, the job's own
+   * `remove()` is used.
+   */
+  removeReservedJob?(jobId: string, states: readonly string[]): Promise<boolean>;
   /** Current time in ms; tests may replace it. */
   now(): number;
 }

@@ -14,8 +14,8 @@ import type { Job } from '../job.js';
 import { DEFAULT_RESCAN_MS } from './defaults.js';
 import type { SchedulerHost } from './host.js';
 import { countRunsBetween, latestRunAtOrBefore, nextRunAfter, scheduleOf } from './schedule.js';
-import { KEPT_MARKERS, listMarkerMillis, listSchedulerDirs, pruneMarkers, readMarker, readScheduler } from './store.js';
-import { CLAIM_GRACE_MS, enqueueTick, finishTick } from './tick.js';
+import { deleteMarker, KEPT_MARKERS, listMarkerMillis, listSchedulerDirs, pruneMarkers, readMarker, readScheduler } from './store.js';
+import { CLAIM_GRACE_MS, enqueueTick, finishTick, removePendingJob } from './tick.js';
 import type { StoredScheduler, TickMarker } from './types.js';
 
 /** What one pass did. */
@@ -64,14 +64,23 @@ export async function runSchedulerPass(host: SchedulerHost, opts: SchedulerPassO
   for (const dir of await listSchedulerDirs(host)) {
     let def: StoredScheduler | undefined;
     try {
-      // Fast path: the newest run is still ahead, so there is nothing to do until it is due.
+      // Fast path: the newest run of the current definition is still ahead, so there is nothing
+      // to do until it is due.
       const newest = (await listMarkerMillis(dir)).at(-1);
-      if (newest !== undefined && newest > host.now()) {
-        if (result.nextRunMs === null || newest < result.nextRunMs) result.nextRunMs = newest;
-        continue;
-      }
       def = await readScheduler(dir);
       if (def === undefined) continue;
+      if (newest !== undefined && newest > host.now()) {
+        const marker = await readMarker(dir, newest);
+        if (marker !== undefined && marker.generation === def.generation) {
+          if (result.nextRunMs === null || newest < result.nextRunMs) result.nextRunMs = newest;
+          continue;
+        }
+        // A run ahead left by an older definition (a redefinition raced a pass): it is dead.
+        if (marker !== undefined && marker.generation < def.generation) {
+          await removePendingJob(host, marker.jobId);
+          await deleteMarker(dir, newest);
+        }
+      }
       const r = await advanceScheduler(host, dir, def);
       for (const job of r.added) if (job.id !== undefined) result.enqueued.push(String(job.id));
       if (r.skipped > 0) result.skipped[def.id] = r.skipped;

@@ -2,7 +2,7 @@
  * Whether a queue has schedulers at all, in one `stat`. Kept apart from the rest of the scheduler
  * code so a Worker can ask without loading the cron parser.
  */
-import { statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** `<queueDir>/schedulers`. */
@@ -14,6 +14,35 @@ export function schedulersDirOf(queueDir: string): string {
 export function hasSchedulers(queueDir: string): boolean {
   try {
     return statSync(schedulersDirOf(queueDir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The directory name for a scheduler id. */
+export function encodeSchedulerId(id: string): string {
+  const encoded = encodeURIComponent(id);
+  return encoded.startsWith('.') ? `%2E${encoded.slice(1)}` : encoded;
+}
+
+/**
+ * True when the job of the run of `schedulerId` at `millis` belongs to a scheduler that still
+ * stands: the scheduler exists and the run's marker is of its current generation. As in BullMQ,
+ * such a job cannot be removed directly (nor by `drain`); runs of a removed or redefined
+ * scheduler can.
+ */
+export function isStandingRun(queueDir: string, schedulerId: string, millis: number): boolean {
+  const dir = join(schedulersDirOf(queueDir), encodeSchedulerId(schedulerId));
+  const generationOf = (file: string): unknown => (JSON.parse(readFileSync(file, 'utf8')) as { generation?: unknown }).generation;
+  try {
+    const current = generationOf(join(dir, 'scheduler.json'));
+    if (current === undefined || generationOf(join(dir, 'ticks', `${millis}.json`)) !== current) return false;
+    // Only the scheduler's newest run stands (BullMQ keeps the one its scheduler points at).
+    for (const name of readdirSync(join(dir, 'ticks'))) {
+      const m = /^(\d+)\.json$/.exec(name);
+      if (m && Number(m[1]) > millis && generationOf(join(dir, 'ticks', name)) === current) return false;
+    }
+    return true;
   } catch {
     return false;
   }

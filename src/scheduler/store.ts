@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { SchedulerHost } from './host.js';
-import { schedulersDirOf } from './presence.js';
+import { encodeSchedulerId, schedulersDirOf } from './presence.js';
 import { createFileExclusive, ensureDir, listDir, readJson, removeFile, writeFileAtomic } from './files.js';
 import type { StoredScheduler, TickMarker } from './types.js';
 
@@ -27,11 +27,7 @@ export function schedulersDir(host: Pick<SchedulerHost, 'queueDir'>): string {
   return schedulersDirOf(host.queueDir);
 }
 
-/** The directory name for a scheduler id. */
-export function encodeSchedulerId(id: string): string {
-  const encoded = encodeURIComponent(id);
-  return encoded.startsWith('.') ? `%2E${encoded.slice(1)}` : encoded;
-}
+export { encodeSchedulerId };
 
 /** The directory of one scheduler. */
 export function schedulerDir(host: Pick<SchedulerHost, 'queueDir'>, id: string): string {

@@ -68,10 +68,13 @@ export async function finishTick(host: SchedulerHost, dir: string, def: StoredSc
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  // Removed or redefined while the job was being added: take back the run if it has not started.
+  // Removed or redefined while the job was being added: take back the run if it has not started,
+  // and its marker, which the commit may have re-made after the redefinition dropped it (a
+  // future marker of a dead generation would hold back the new schedule's passes).
   const current = await readScheduler(dir);
   if (current === undefined || current.generation !== def.generation) {
     await removePendingJob(host, marker.jobId);
+    await deleteMarker(dir, marker.millis);
   }
   return { outcome: added ? 'added' : 'existing', job, marker: { ...marker, phase: 'enqueued' } };
 }
@@ -97,6 +100,7 @@ export async function addTickJob(host: SchedulerHost, def: StoredScheduler, mark
  * can look jobs up. True when a job was removed.
  */
 export async function removePendingJob(host: SchedulerHost, jobId: string, states: readonly string[] = PENDING_STATES): Promise<boolean> {
+  if (host.removeReservedJob) return host.removeReservedJob(jobId, states);
   const getJob = (host as Partial<JobLookup>).getJob;
   if (typeof getJob !== 'function') return false;
   const job = (await getJob.call(host, jobId)) as Partial<RemovableJob> | undefined;

@@ -1,6 +1,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import { ConfigError } from '../errors.js';
 import type { JobSchedulerTemplate, JobSchedulerTemplateOptions, RepeatOptions, ScheduleSpec } from './types.js';
+import { validateJobOptions } from '../spool/job-options.js';
+import type { JobsOptions } from '../types.js';
 
 /**
  * Longest scheduler id accepted, in UTF-8 bytes: every run's job id `repeat:<id>:<13-digit ms>`
@@ -153,6 +155,8 @@ export function normalizeTemplate(id: string, template: JobSchedulerTemplate | u
       throw new ConfigError(`template.opts.${key} is not allowed on a job scheduler: ${why}.`);
     }
   }
+  // Checked now as add will check each run's options, so a rejected call stores nothing.
+  validateJobOptions(opts as JobsOptions, name);
   return { name, data: JSON.parse(json) as unknown, opts: JSON.parse(JSON.stringify(opts)) as JobSchedulerTemplateOptions };
 }
 

@@ -22,6 +22,8 @@ import { dedupFile, type QueueStore } from './store.js';
 import { readDedup } from './add.js';
 import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
 import { MOVE_TAG_PREFIX, uniqueName } from './keys.js';
+import { isStandingRun } from '../scheduler/presence.js';
+import { SpoolkitError } from '../errors.js';
 
 /** True when the job is active under a lease that has not expired (by its owner's lease length where the claim names it). */
 export function isLocked(store: QueueStore, id: string, lockDurationMs = DEFAULT_LOCK_DURATION_MS): boolean {
@@ -76,11 +78,14 @@ function moveInSets(store: QueueStore, id: string, places: Set<string>, fn: (rec
  * Removes a job in any state except active under a live lease. Returns 1 when removed, 0 when it
  * is locked or does not exist (BullMQ's `queue.remove`).
  */
-export function removeJob(store: QueueStore, id: string): number {
+export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: boolean } = {}): number {
   for (let attempt = 0; attempt < 5; attempt++) {
     const found = readJob(store, id);
     if (!found) return 0;
     const { loc, rec } = found;
+    if (!opts.schedulerRun && isStandingSchedulerRun(store, rec, loc.place)) {
+      throw new SpoolkitError('ERR_JOB_SCHEDULER', `Job ${id} belongs to a job scheduler and cannot be removed directly. remove`, { details: { jobId: id, jobSchedulerId: rec.repeatJobKey } });
+    }
     let removed = false;
     if (loc.place === 'active') {
       if (isLocked(store, id)) return 0;
@@ -96,6 +101,12 @@ export function removeJob(store: QueueStore, id: string): number {
     return 1;
   }
   return 0;
+}
+
+/** True for the pending (not started) run of a job scheduler that still stands: BullMQ refuses to remove it directly or drain it. */
+export function isStandingSchedulerRun(store: QueueStore, rec: JobRecord, place: string): boolean {
+  const millis = rec.opts.prevMillis;
+  return rec.repeatJobKey !== undefined && SET_PLACES.has(place) && typeof millis === 'number' && isStandingRun(store.dir, rec.repeatJobKey, millis);
 }
 
 /** Removes a deduplication key (optionally only when `jobId` holds it). Returns 1 when removed. */

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { JobType } from '../types.js';
-import { forgetJob, isLocked, promoteFile, retryFinished } from './admin.js';
+import { forgetJob, isLocked, isStandingSchedulerRun, promoteFile, retryFinished } from './admin.js';
 import { isErrno, rethrowFs, tryReaddir, tryStat } from './fs.js';
 import { IdAllocator } from './id-alloc.js';
 import { isDiscardName, keyMs, lifoKeyTime } from './keys.js';
@@ -118,20 +118,22 @@ export function drain(store: QueueStore, delayed: boolean): number {
   const types = ['waiting', 'prioritized', ...(delayed ? ['delayed'] : [])];
   for (const type of types) {
     for (const e of [...setEntries(store, type, false)]) {
-      n += removeSetEntry(store, e) ? 1 : 0;
+      n += removeSetEntry(store, e, type) ? 1 : 0;
     }
   }
   prune(store);
   return n;
 }
 
-function removeSetEntry(store: QueueStore, e: SetEntry): boolean {
+function removeSetEntry(store: QueueStore, e: SetEntry, place: string): boolean {
   let rec: JobRecord | undefined;
   try {
     rec = parseJobRecord(fs.readFileSync(e.path, 'utf8'), e.path);
   } catch {
     rec = undefined;
   }
+  // A job scheduler's next run stays, as with BullMQ's drain.
+  if (rec && isStandingSchedulerRun(store, rec, place)) return false;
   if (!discardJobFile(store, e.id, e.path)) return false;
   if (rec) forgetJob(store, rec);
   return true;
@@ -176,7 +178,7 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
       } catch {
         continue;
       }
-      if (rec.timestamp > cutoff) continue;
+      if (rec.timestamp > cutoff || isStandingSchedulerRun(store, rec, type)) continue;
       if (!discardJobFile(store, e.id, e.path)) continue;
       forgetJob(store, rec);
       removed.push(e.id);

@@ -246,3 +246,31 @@ describe('an id whose file was reused for another job', () => {
     expect(parseJobRecord(fs.readFileSync(aFile, 'utf8'), aFile).data).toEqual({ v: 2 });
   });
 });
+
+describe("a job scheduler's next run", () => {
+  it('cannot be removed directly, drained or cleaned, as in BullMQ; once its scheduler is gone or redefined it can', async () => {
+    const { q } = setup();
+    const first = await q.upsertJobScheduler('nightly', { every: 3_600_000 }, { name: 'report' });
+    const delayed = await q.getJobs(['delayed']);
+    const next = delayed.find((j) => j.repeatJobKey === 'nightly') ?? first;
+    expect(await next.getState()).toBe('delayed');
+    const plain = await q.add('plain', {}, { delay: 3_600_000 });
+    await expect(q.remove(next.id!)).rejects.toMatchObject({ code: 'ERR_JOB_SCHEDULER', message: `Job ${next.id} belongs to a job scheduler and cannot be removed directly. remove` });
+    await expect(next.remove()).rejects.toMatchObject({ code: 'ERR_JOB_SCHEDULER' });
+    await q.drain(true);
+    expect(await q.getJobState(plain.id!)).toBe('unknown');
+    expect(await q.getJobState(next.id!)).toBe('delayed');
+    expect(await q.clean(0, 0, 'delayed')).toEqual([]);
+    expect(await q.getJobState(next.id!)).toBe('delayed');
+    // A redefinition still takes back its own pending run.
+    const replaced = await q.upsertJobScheduler('nightly', { every: 7_200_000 }, { name: 'report' });
+    expect(await q.getJobState(next.id!)).toBe('unknown');
+    const pending = (await q.getJobs(['delayed', 'waiting'])).filter((j) => j.repeatJobKey === 'nightly');
+    expect(pending.map((j) => j.id)).toContain(replaced.id);
+    // Without its scheduler, a run is an ordinary job.
+    const orphan = await q.add('orphan', {}, { delay: 60_000 });
+    await q.removeJobScheduler('nightly');
+    for (const j of pending) if ((await q.getJobState(j.id!)) !== 'unknown') expect(await q.remove(j.id!)).toBe(1);
+    expect(await q.remove(orphan.id!)).toBe(1);
+  });
+});

@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { getJobScheduler, getJobSchedulers, getJobSchedulersCount, removeJobScheduler, runSchedulerPass, upsertJobScheduler } from '../../src/scheduler/index.js';
+import { schedulerDir } from '../../src/scheduler/store.js';
 import { createFileHost, type FileHost } from './file-host.js';
 
 const T0 = Date.UTC(2025, 0, 15, 10, 0, 0, 250);
@@ -92,6 +93,46 @@ describe('upsertJobScheduler', () => {
     await expect(upsertJobScheduler(host, 'a/b', { every: 1000 })).rejects.toThrow(/path separator/);
     expect(await getJobSchedulersCount(host)).toBe(0);
     expect(host.jobIds()).toEqual([]);
+  });
+
+  it('a template option that add would refuse is refused at upsert, and nothing is stored', async () => {
+    for (const opts of [{ priority: -1 }, { attempts: 'three' }, { removeOnComplete: 'yes' }, { backoff: { type: 'fixed', jitter: 2 } }]) {
+      await expect(upsertJobScheduler(host, 'bad', { every: 1000 }, { opts: opts as never })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB' });
+    }
+    expect(await getJobSchedulersCount(host)).toBe(0);
+    expect(host.jobIds()).toEqual([]);
+    clock += 20_000;
+    expect((await runSchedulerPass(host)).problems).toEqual([]);
+  });
+
+  it('re-upserting an unchanged scheduler does not enqueue again a run that already ran (promoted early, then removed)', async () => {
+    await upsertJobScheduler(host, 'ev', { every: 60_000 });
+    const ahead = `repeat:ev:${T0 + 60_000}`;
+    expect(host.jobIds()).toContain(ahead);
+    // Promoted by hand, run, and removed by retention before its slot.
+    host.deleteJob(ahead);
+    clock += 10_000;
+    const again = await upsertJobScheduler(host, 'ev', { every: 60_000 });
+    expect(again).toBeUndefined();
+    expect(host.jobIds()).not.toContain(ahead);
+    expect(host.addedLog().filter((l) => l.id === ahead)).toHaveLength(1);
+  });
+
+  it('a run ahead left by an older definition (a redefinition racing a pass) does not hold back the new schedule', async () => {
+    await upsertJobScheduler(host, 'ev', { every: 3_600_000 });
+    const dir = schedulerDir(host, 'ev');
+    await upsertJobScheduler(host, 'ev', { every: 1000 });
+    // What a pass of the old definition re-commits after the redefinition dropped it.
+    const stale = T0 + 3_600_000;
+    writeFileSync(join(dir, 'ticks', `${stale}.json`), `${JSON.stringify({ schedulerId: 'ev', generation: 1, millis: stale, jobId: `repeat:ev:${stale}`, iteration: 1, skipped: 0, skippedTotal: 0, phase: 'enqueued', claimedAt: T0 })}\n`);
+    const enqueued: string[] = [];
+    for (let k = 1; k <= 3; k++) {
+      clock = T0 + k * 1000;
+      enqueued.push(...(await runSchedulerPass(host)).enqueued);
+    }
+    // Each pass enqueues the run ahead of the new schedule (the first pass also the one due).
+    expect(enqueued).toEqual([1000, 2000, 3000, 4000].map((d) => `repeat:ev:${T0 + d}`));
+    expect(readdirSync(join(dir, 'ticks'))).not.toContain(`${stale}.json`);
   });
 
   it('concurrent upserts of one new scheduler (replicas booting together) create one first run', async () => {
