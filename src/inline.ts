@@ -8,7 +8,7 @@
  */
 import { ConfigError } from './errors.js';
 import type { Job } from './job.js';
-import { executeRun, startRun, type ProcessingContext } from './processing.js';
+import { executeRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
 import { newClaimTag, readActive, type Claim } from './spool/claim.js';
 import { readJob } from './spool/lookup.js';
 import { promoteJob } from './spool/admin.js';
@@ -76,18 +76,25 @@ function claimById(store: QueueStore, id: string): Claim | undefined {
 export async function runInline(host: { name: string; store: QueueStore }, job: Job): Promise<void> {
   const ctx = contextFor(host);
   const id = job.id!;
+  let last: RunningJob | undefined;
   for (let round = 0; round < 1000; round++) {
     const found = readJob(host.store, id);
     if (!found) break;
     if (found.loc.place === 'delayed') {
-      promoteJob(host.store, id);
+      promoteJob(host.store, id, true);
       continue;
     }
+    // A paused queue runs nothing, inline or not: the job waits for resume() and a worker.
+    if (host.store.isPaused()) break;
     const claim = claimById(host.store, id);
     if (!claim) break;
-    const outcome = await executeRun(ctx, startRun(ctx, claim));
+    last = startRun(ctx, claim);
+    const outcome = await executeRun(ctx, last);
     if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost') break;
   }
   const final = readJob(host.store, id);
   if (final) job.applyRecord(final.rec);
+  // Removed on finishing (removeOnComplete / removeOnFail: true): the run's own job object has
+  // the outcome, as a Worker's completed or failed event does.
+  else if (last) job.applyRecord(last.job.toRecord());
 }

@@ -33,6 +33,9 @@ export class QueueEvents extends EventEmitter {
   private readyResolve!: () => void;
   private readonly ready: Promise<void>;
   private scheduled = false;
+  private pumping = false;
+  /** Pending waitUntilFinished calls, each with how to end it when this closes. */
+  private readonly waits = new Set<(err: Error) => void>();
 
   constructor(name: string, opts: QueueEventsOptions = {}) {
     super();
@@ -43,6 +46,9 @@ export class QueueEvents extends EventEmitter {
     this.ready = new Promise((r) => (this.readyResolve = r));
     if (opts.autorun !== false) {
       this.run().catch((err: unknown) => this.emitError(err));
+    } else {
+      // Ready as BullMQ's is once connected: the store is open; run() starts the tailing.
+      this.readyResolve();
     }
   }
 
@@ -86,6 +92,12 @@ export class QueueEvents extends EventEmitter {
   /** @internal Reads and emits every event available now. */
   pump(): void {
     if (!this.tail || this.closed) return;
+    // Called again from a listener (waitUntilFinished in a handler): reading now would deliver
+    // later events before the rest of this batch; read once the batch is done.
+    if (this.pumping) {
+      this.schedule();
+      return;
+    }
     let events: LoggedEvent[];
     try {
       events = this.tail.read();
@@ -93,7 +105,12 @@ export class QueueEvents extends EventEmitter {
       this.emitError(err);
       return;
     }
-    for (const ev of events) this.deliver(ev);
+    this.pumping = true;
+    try {
+      for (const ev of events) this.deliver(ev);
+    } finally {
+      this.pumping = false;
+    }
   }
 
   private deliver(ev: LoggedEvent): void {
@@ -124,11 +141,14 @@ export class QueueEvents extends EventEmitter {
       const finish = (fn: () => void): void => {
         if (done) return;
         done = true;
+        this.waits.delete(abort);
         this.off(`completed:${jobId}`, onCompleted);
         this.off(`failed:${jobId}`, onFailed);
         for (const t of timers) clearTimeout(t), clearInterval(t);
         fn();
       };
+      const abort = (err: Error): void => finish(() => reject(err));
+      this.waits.add(abort);
       const onCompleted = (args: Record<string, unknown>): void => finish(() => resolve(args.returnvalue as R));
       const onFailed = (args: Record<string, unknown>): void => finish(() => reject(new Error(String(args.failedReason ?? 'failed'))));
       const check = (): void => {
@@ -154,13 +174,14 @@ export class QueueEvents extends EventEmitter {
       this.pump();
       check();
       if (done) return;
-      timers.push(setInterval(check, STATE_RECHECK_MS));
+      // Unref'd: a wait alone does not keep the process alive (the app's own handles do).
+      timers.push(setInterval(check, STATE_RECHECK_MS).unref());
       if (ttl !== undefined && ttl > 0) {
         timers.push(
           setTimeout(
             () => finish(() => reject(new Error(`Job wait ${jobName} timed out before finishing, no finish notification arrived after ${ttl}ms (id=${jobId})`))),
             ttl,
-          ),
+          ).unref(),
         );
       }
     });
@@ -170,6 +191,7 @@ export class QueueEvents extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const abort of [...this.waits]) abort(new SpoolkitError('ERR_CLOSED', `QueueEvents for queue ${this.name} was closed while waitUntilFinished waited; the job goes on, wait with an open QueueEvents.`));
     this.watcher?.close();
     if (this.timer) clearInterval(this.timer);
     this.tail?.close();

@@ -44,6 +44,37 @@ describe('inline mode', () => {
     }
   });
 
+  it('a job removed on finishing still carries its result or failure, and a delayed job keeps its delay', async () => {
+    const spool = tmpSpool();
+    track(new Worker('q', async (job) => {
+      if (job.name === 'bad') throw new Error('boom');
+      return { ok: job.name };
+    }, { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    const done = await q.add('good', {}, { removeOnComplete: true });
+    expect(done.returnvalue).toEqual({ ok: 'good' });
+    expect(done.finishedOn).toBeGreaterThan(0);
+    expect(done.attemptsMade).toBe(1);
+    expect(await q.getJob(done.id!)).toBeUndefined();
+    const failed = await q.add('bad', {}, { removeOnFail: true });
+    expect(failed.failedReason).toBe('boom');
+    expect(failed.finishedOn).toBeGreaterThan(0);
+    const later = await q.add('later', {}, { delay: 50 });
+    expect(later.returnvalue).toEqual({ ok: 'later' });
+    expect(later.delay).toBe(50);
+  });
+
+  it('runs nothing on a paused queue: the job waits for resume and a worker', async () => {
+    const spool = tmpSpool();
+    const ran: string[] = [];
+    track(new Worker('q', async (job) => void ran.push(job.id!), { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    await q.pause();
+    const job = await q.add('x', {});
+    expect(ran).toEqual([]);
+    expect(await job.getState()).toBe('waiting');
+  });
+
   it('emits QueueEvents like a real worker', async () => {
     const spool = tmpSpool();
     track(new Worker('q', async () => 'r', { spool, inline: true }));

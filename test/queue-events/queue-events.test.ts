@@ -63,6 +63,43 @@ describe('QueueEvents', () => {
     await waitFor(() => names.length === 3, 3000);
   });
 
+  it('waitUntilFinished called from a listener does not deliver later events before the rest of the batch', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    for (const n of ['a', 'b', 'c']) await q.add(n, {});
+    q.store.events.flush();
+    const jobA = (await q.getJob('1'))!;
+    const events = track(new QueueEvents('q', { spool, lastEventId: '0', autorun: false }));
+    const order: string[] = [];
+    let late: Promise<unknown> | undefined;
+    events.on('added', (a: { name: string }) => {
+      order.push(`added:${a.name}`);
+      if (late || a.name !== 'a') return;
+      // A new event reaches the log while this batch is being delivered, and the listener waits
+      // for a job (which reads the log at once).
+      q.store.events.append('added', { jobId: '99', name: 'd' });
+      q.store.events.flush();
+      late = jobA.waitUntilFinished(events, 100).catch(() => undefined);
+    });
+    events.on('waiting', (a: { jobId: string }) => order.push(`waiting:${a.jobId}`));
+    void events.run();
+    await waitFor(() => order.includes('added:d'), 3000);
+    await late;
+    expect(order.indexOf('added:d')).toBeGreaterThan(order.indexOf('waiting:3'));
+  });
+
+  it('waitUntilReady resolves without run() when autorun is false, as BullMQ; close() ends pending waits with ERR_CLOSED', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const events = new QueueEvents('q', { spool, autorun: false });
+    await events.waitUntilReady();
+    void events.run();
+    const job = await q.add('never-run', {});
+    const wait = job.waitUntilFinished(events);
+    await events.close();
+    await expect(wait).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
   it('only sees new events by default', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
