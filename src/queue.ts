@@ -11,6 +11,7 @@ import { addWithOthers, runWaitingAdds } from './spool/add-batch.js';
 import * as admin from './spool/admin.js';
 import * as bulk from './spool/bulk.js';
 import { countJobs } from './spool/counts.js';
+import { STALE_HEARTBEAT_MS } from './spool/defaults.js';
 import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { IdAllocator } from './spool/id-alloc.js';
 import { readJob, stateOf } from './spool/lookup.js';
@@ -356,7 +357,9 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** Workers serving this queue, from their heartbeat files. */
   async getWorkers(): Promise<WorkerHeartbeat[]> {
-    return ofKind(readHeartbeats(this.store.root), 'worker').filter((w) => w.queues.includes(this.name));
+    // A worker killed without closing leaves its heartbeat: listed only while it is fresh, as a
+    // dead BullMQ worker's connection drops out of CLIENT LIST.
+    return ofKind(readHeartbeats(this.store.root), 'worker').filter((w) => w.queues.includes(this.name) && w.ageMs < STALE_HEARTBEAT_MS);
   }
 
   /** Number of workers serving this queue. */

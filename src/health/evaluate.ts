@@ -136,9 +136,15 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
     }
   }
 
-  if (totals.waiting > input.thresholds.maxWaiting) backlog.push(`${totals.waiting} jobs waiting (more than ${input.thresholds.maxWaiting})`);
+  // Ready to run: waiting and prioritized alike (a worker takes both).
+  const ready = totals.waiting + totals.prioritized;
+  if (ready > input.thresholds.maxWaiting) backlog.push(`${ready} jobs waiting (more than ${input.thresholds.maxWaiting})`);
   if (oldest !== null && oldest > input.thresholds.maxAgeMs) backlog.push(`the oldest waiting job has waited ${oldest} ms (more than ${input.thresholds.maxAgeMs} ms)`);
-  if (totals.waiting > 0 && workers.live === 0 && status) backlog.push(`${totals.waiting} jobs waiting and no live worker`);
+  if (workers.live === 0 && status) {
+    // `oldest` also counts delayed jobs past their due time, which only a worker promotes.
+    if (ready > 0) backlog.push(`${ready} jobs waiting and no live worker`);
+    else if (oldest !== null) backlog.push(`delayed jobs are due (the oldest for ${oldest} ms) and no live worker`);
+  }
 
   const unhealthy = reasons.length > 0 || (input.thresholds.strict && backlog.length > 0);
   if (input.thresholds.strict && backlog.length > 0) reasons.push(...backlog.map((b) => `Backlog (--strict): ${b}.`));

@@ -349,7 +349,9 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
   if (batch) store.deferDirSyncs();
   try {
     for (const p of list) {
-      if (p.rec.id === '') p.rec.id = alloc.take();
+      // Every add takes a number, custom ids too, as BullMQ's counter counts every add.
+      const counted = alloc.take();
+      if (p.rec.id === '') p.rec.id = counted;
       // BullMQ checks a custom id before the deduplication key: a job that repeats both is
       // `duplicated`, not `deduplicated`. The link in takeId stays the atomic check.
       if (p.spec.opts.jobId !== undefined && p.spec.opts.deduplication && idHeld(store, p.rec.id, nowMs)) {

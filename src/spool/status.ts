@@ -54,6 +54,9 @@ function oldestWaiting(store: QueueStore, nowMs: number): number | null {
   }
   const lastLifo = store.lifo.entries(true).next();
   if (!lastLifo.done) oldest = Math.min(oldest, lifoKeyTime(lastLifo.value.key));
+  // A delayed job past its due time waits since then (only a worker promotes it).
+  const firstDelayed = store.delayed.entries(false).next();
+  if (!firstDelayed.done && keyMs(firstDelayed.value.key) <= nowMs) oldest = Math.min(oldest, keyMs(firstDelayed.value.key));
   return oldest === Infinity ? null : Math.max(0, nowMs - oldest);
 }
 

@@ -91,6 +91,15 @@ describe('evaluateHealth', () => {
     expect(report.backlog).toEqual(['1 jobs waiting and no live worker']);
   });
 
+  it('counts prioritized jobs as waiting, and due delayed jobs with no live worker, as a backlog', () => {
+    const prioritized = { ...queue(0, 500), counts: { ...counts(0), prioritized: 11 } };
+    const a = run({ role: 'web', status: { root: '/spool', formatVersion: 1, queues: { q: prioritized }, workers: [] } }).report;
+    expect(a.backlog).toEqual(['11 jobs waiting (more than 10)', '11 jobs waiting and no live worker']);
+    const dueDelayed = { ...queue(0, 120_000), counts: { ...counts(0), delayed: 3 } };
+    const b = run({ role: 'web', status: { root: '/spool', formatVersion: 1, queues: { q: dueDelayed }, workers: [] } }).report;
+    expect(b.backlog).toEqual(['the oldest waiting job has waited 120000 ms (more than 1000 ms)', 'delayed jobs are due (the oldest for 120000 ms) and no live worker']);
+  });
+
   it('keeps the line under the size Docker stores, dropping per-queue detail first', () => {
     const queues = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`queue-number-${i}`, queue(1)]));
     const { report } = run({ status: { root: '/spool', formatVersion: 1, queues, workers: [beat('me', 1)] } });

@@ -77,6 +77,17 @@ describe('Queue.add', () => {
     expect((await q.getJob('k'))?.data).toEqual({ v: 2 });
   });
 
+  it('counts every add in the automatic ids, custom ids and duplicates too, as BullMQ does', async () => {
+    const q = queue();
+    const ids: string[] = [];
+    ids.push((await q.add('a', {})).id!);
+    ids.push((await q.add('b', {}, { jobId: 'custom-1' })).id!);
+    ids.push((await q.add('c', {})).id!);
+    ids.push((await q.add('d', {}, { jobId: 'custom-1' })).id!);
+    ids.push((await q.add('e', {})).id!);
+    expect(ids).toEqual(['1', 'custom-1', '3', 'custom-1', '5']);
+  });
+
   it('refuses invalid custom ids with BullMQ messages or a path reason', async () => {
     const q = queue();
     await expect(q.add('a', {}, { jobId: '42' })).rejects.toThrow(/Custom Id cannot be integers/);

@@ -274,3 +274,18 @@ describe("a job scheduler's next run", () => {
     expect(await q.remove(orphan.id!)).toBe(1);
   });
 });
+
+describe('getWorkers', () => {
+  it('lists a worker while its heartbeat is fresh, not one killed without closing', async () => {
+    const { spool, q } = setup();
+    const w = track(new Worker('q', async () => undefined, { spool }));
+    await w.waitUntilReady();
+    await waitFor(async () => (await q.getWorkersCount()) === 1, 3000);
+    // A worker killed long ago left its heartbeat file behind.
+    const [file] = fs.readdirSync(path.join(spool, 'workers')).map((n) => path.join(spool, 'workers', n));
+    const hb = JSON.parse(fs.readFileSync(file!, 'utf8')) as Record<string, unknown>;
+    const stale = path.join(path.dirname(file!), 'dead-worker.json');
+    fs.writeFileSync(stale, JSON.stringify({ ...hb, workerId: 'dead-worker', heartbeatAt: Date.now() - 120_000 }));
+    expect((await q.getWorkers()).map((h) => h.workerId)).toEqual([hb.workerId]);
+  });
+});

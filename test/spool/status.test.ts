@@ -41,6 +41,16 @@ describe('readSpoolStatus', () => {
     expect((await readSpoolStatus(spool)).workers).toHaveLength(0);
   });
 
+  it('counts a delayed job past its due time as waiting since then (only a worker promotes it)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.add('x', {}, { delay: 60_000 });
+    expect((await readSpoolStatus(spool)).queues.q!.oldestWaitingAgeMs).toBeNull();
+    const due = (await readSpoolStatus(spool, { nowMs: Date.now() + 180_000 })).queues.q!.oldestWaitingAgeMs;
+    expect(due).toBeGreaterThan(110_000);
+    expect(due).toBeLessThanOrEqual(120_000 + 1000);
+  });
+
   it('counts completions and failures of the last minute apart', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
