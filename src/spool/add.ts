@@ -337,9 +337,21 @@ function rollback(store: QueueStore, list: Prepared[]): void {
 
 /**
  * Adds jobs, all or nothing: every check and every temp file is done before the first job is
- * published; on an error, what was done is undone and the error is thrown.
+ * published; on an error, what was done is undone and the error is thrown. A call whose files
+ * vanished before anything was published (the queue was obliterated under it: its directory
+ * renamed away) is undone and made once more in the new directory.
  */
 export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now()): AddOutcome[] {
+  try {
+    return addJobsOnce(store, specs, nowMs);
+  } catch (err) {
+    if (err instanceof SpoolkitError || !isErrno(err, 'ENOENT')) throw err;
+    store.ensureDirs();
+    return addJobsOnce(store, specs, nowMs);
+  }
+}
+
+function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOutcome[] {
   const list = specs.map((s) => prepare(store, s, nowMs));
   const alloc = IdAllocator.for(store);
   // Durable bulk adds fsync each touched directory once per phase instead of once per job.
@@ -377,6 +389,7 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
         for (let i = 0; !store.linkIdEntry(p.tmp!, p.rec.id); i++) {
           if (i > 100) throw new SpoolkitError('ERR_SPOOL_CORRUPT', `The id counter of queue ${store.name} is behind its jobs; fix ${store.dir}/seq.`);
           tryUnlink(p.tmp!);
+          alloc.skipPast(Number(p.rec.id));
           p.rec.id = alloc.take();
           writeJobTmp(store, p, bulk);
           retargetDedup(store, p, nowMs);

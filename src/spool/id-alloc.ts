@@ -99,6 +99,20 @@ export class IdAllocator {
     }
   }
 
+  /**
+   * After an automatic id turned out taken: the counter is behind the jobs (another process still
+   * hands out a block it reserved before an obliterate reset the counter, or `seq` was lost).
+   * Moves the counter past `id` by a whole block, which is past any block another process can
+   * hold there, and drops this process's block.
+   */
+  skipPast(id: number): void {
+    this.withLock(() => {
+      const current = this.readCounter();
+      if (current < id + MAX_BLOCK) this.writeCounter(id + MAX_BLOCK);
+    });
+    this.next = this.end = 0;
+  }
+
   /** Forgets the reserved block (after the queue directory is removed). */
   reset(): void {
     this.next = this.end = 0;

@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { SpoolkitError } from '../../src/errors.js';
 import { reclaimStalled } from '../../src/spool/reclaim.js';
+import { obliterate } from '../../src/spool/bulk.js';
+import { IdAllocator } from '../../src/spool/id-alloc.js';
 import { delayedRoute } from '../../src/spool/routing.js';
 import { filesUnder, tmpSpool, track } from '../fixtures/core/helpers.js';
 
@@ -118,4 +120,37 @@ describe('an add that fails part-way', () => {
     // Four jobs, not eight.
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 4 });
   });
+
+  it('an add whose queue is obliterated under it (by another process) is made again in the new queue, not failed with a raw ENOENT', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.add('old', {});
+    const link = fs.linkSync.bind(fs);
+    let obliterated = false;
+    vi.spyOn(fs, 'linkSync').mockImplementation((from, to) => {
+      if (!obliterated && String(to).includes(`${path.sep}ids${path.sep}`)) {
+        obliterated = true;
+        obliterate(q.store, true);
+      }
+      link(from, to);
+    });
+    const job = await q.add('new', { n: 1 });
+    vi.restoreAllMocks();
+    expect(obliterated).toBe(true);
+    expect(await q.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    expect((await q.getJob(job.id!))!.name).toBe('new');
+  });
+
+  it('an automatic id found taken far ahead of the counter (a lost seq, or a block reserved before an obliterate) moves the counter past it', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.addBulk(Array.from({ length: 150 }, (_, i) => ({ name: 'j', data: { i } })));
+    fs.writeFileSync(path.join(q.store.dir, 'seq'), '0\n');
+    IdAllocator.for(q.store).reset();
+    const job = await q.add('after', {});
+    expect(Number(job.id)).toBeGreaterThan(150);
+    expect(await q.getJobCounts('waiting')).toEqual({ waiting: 151 });
+    expect((await q.getJob('1'))!.name).toBe('j');
+  });
 });
+
