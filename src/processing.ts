@@ -3,6 +3,7 @@
  * rules (attempts, backoff, UnrecoverableError, DelayedError, removeOn*). Shared by `Worker` and
  * inline mode, so both produce the same job fields, events and results.
  */
+import fs from 'node:fs';
 import { computeBackoff } from './backoff.js';
 import { coerceError, isDelayedError, isUnrecoverableError, UnrecoverableError } from './errors.js';
 import { Job, type JobHost } from './job.js';
@@ -10,7 +11,7 @@ import { closeClaim, type Claim } from './spool/claim.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
 import { finishRemoved, finishToFile, requeue } from './spool/finish.js';
 import { delayedRoute, readyRoute } from './spool/routing.js';
-import type { JobRecord, RecordPatch } from './spool/record.js';
+import { parseJobRecord, type JobRecord, type RecordPatch } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { toJsonStrict } from './spool/validate.js';
 import type { BackoffStrategy, JobProgress, KeepJobs, Processor } from './types.js';
@@ -169,6 +170,9 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
   const outcome = withStartedFields(rec, { attemptsMade: rec.attemptsMade, failedReason: rec.failedReason ?? '', stacktrace: rec.stacktrace });
   let ok: boolean;
   if (retry) {
+    // A changePriority made while the job ran is in its file: the retry is filed by it (BullMQ
+    // reads the priority from the job's hash).
+    refreshPriority(claim.path, rec);
     if (delay > 0) {
       rec.delay = delay;
       const due = Date.now() + delay;
@@ -197,4 +201,15 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
   ctx.emit('failed', job, finalErr, 'active');
   if (retry) store.wakeLocal();
   return retry ? 'retried' : 'failed';
+}
+
+/** Takes the priority and lifo flag stored in the claimed file (patched by changePriority meanwhile), keeping `rec`'s when it cannot be read. */
+function refreshPriority(file: string, rec: JobRecord): void {
+  try {
+    const stored = parseJobRecord(fs.readFileSync(file, 'utf8'), file);
+    rec.priority = stored.priority;
+    rec.opts = { ...rec.opts, priority: stored.opts.priority, lifo: stored.opts.lifo };
+  } catch {
+    // lost or unreadable: the run's own copy stands
+  }
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, Worker } from '../../src/index.js';
-import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { filesUnder, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function setup() {
   const spool = tmpSpool();
@@ -188,6 +188,31 @@ describe('Job methods', () => {
     await expect((await q.getJob(job.id!))!.changePriority({ priority: 1 })).resolves.toBeUndefined();
     await q.remove(job.id!);
     await expect(job.changePriority({ priority: 1 })).rejects.toMatchObject({ code: 'ERR_JOB_NOT_FOUND' });
+  });
+
+  it('a retry of a job whose priority changed while it ran is filed under the new priority', async () => {
+    const { spool, q } = setup();
+    const job = await q.add('x', {}, { priority: 3, attempts: 2 });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const worker = track(new Worker('q', async (j) => {
+      if (j.attemptsMade === 0) {
+        await held;
+        throw new Error('again');
+      }
+    }, { spool, autorun: false }));
+    void worker.run();
+    await waitFor(async () => (await job.getState()) === 'active', 3000);
+    await job.changePriority({ priority: 8 });
+    // Claims nothing more (the retry stays where it is filed); the running job goes on.
+    await worker.pause(true);
+    release();
+    await waitFor(async () => (await job.getState()) === 'prioritized', 3000);
+    const files = filesUnder(path.join(q.store.dir, 'prioritized'));
+    expect(files).toHaveLength(1);
+    expect(path.relative(path.join(q.store.dir, 'prioritized'), files[0]!).split(path.sep)[0]).toBe('0000008');
+    expect((await q.getJob(job.id!))!.priority).toBe(8);
+    await worker.close();
   });
 
   it('asJSON uses BullMQ string fields; toJSON drops the queue', async () => {
