@@ -69,7 +69,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   ) {
     this.name = name;
     this.data = data;
-    this.opts = opts;
+    this.opts = withAttempts(opts);
     this.id = id ?? opts.jobId;
     this.timestamp = opts.timestamp ?? Date.now();
     this.delay = opts.delay ?? 0;
@@ -124,7 +124,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     this.id = rec.id;
     this.name = rec.name as NameType;
     this.data = rec.data as DataType;
-    this.opts = rec.opts;
+    this.opts = withAttempts(rec.opts);
     this.progress = rec.progress;
     this.returnvalue = rec.returnvalue as ReturnType;
     this.failedReason = rec.failedReason as string;
@@ -419,4 +419,9 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   static delayedError(): DelayedError {
     return new DelayedError();
   }
+}
+
+/** Job options as BullMQ's Job shows them: `attempts` 0 when not given. */
+function withAttempts(opts: JobsOptions): JobsOptions {
+  return opts.attempts === undefined ? { attempts: 0, ...opts } : opts;
 }

@@ -47,6 +47,8 @@ export function startRun(ctx: ProcessingContext, claim: Claim, nowMs = Date.now(
   const rec = claim.rec;
   rec.attemptsStarted += 1;
   rec.processedOn = nowMs;
+  // Running now: no delay left (BullMQ sets it to 0 when a delayed job is promoted).
+  rec.delay = 0;
   if (ctx.processedBy) rec.processedBy = ctx.processedBy;
   const job = Job.fromRecord(ctx.host, rec);
   job.token = claim.token;
@@ -121,7 +123,9 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   }
   ctx.store.events.append('completed', { jobId: claim.id, returnvalue, prev: 'active' }, { k: keep });
   job.applyRecord(rec);
-  // As in BullMQ, local listeners get the processor's own result (undefined stays undefined).
+  // As in BullMQ, local listeners get the processor's own result (undefined stays undefined),
+  // on the job too; the stored value is null.
+  if (result === undefined) (job as { returnvalue: unknown }).returnvalue = undefined;
   ctx.emit('completed', job, result, 'active');
   return 'completed';
 }
@@ -130,6 +134,7 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
 function withStartedFields(rec: JobRecord, patch: RecordPatch): RecordPatch {
   patch.attemptsStarted = rec.attemptsStarted;
   patch.processedOn = rec.processedOn ?? null;
+  patch.delay = 0;
   if (rec.processedBy) patch.processedBy = rec.processedBy;
   return patch;
 }
@@ -154,7 +159,10 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
   let retry = false;
   let delay = 0;
   let finalErr = err;
-  if (rec.attemptsMade + 1 < attempts && !isUnrecoverableError(err)) {
+  // No retry past maxStartedAttempts either (BullMQ's hasReachedMaxStartedAttempts): the job
+  // fails with its own error, not with a later start's "started more than allowable limit".
+  const startsLeft = !ctx.maxStartedAttempts || rec.attemptsStarted < ctx.maxStartedAttempts;
+  if (rec.attemptsMade + 1 < attempts && !isUnrecoverableError(err) && startsLeft) {
     try {
       job.applyRecord(rec);
       const d = await computeBackoff(rec.opts.backoff, rec.attemptsMade + 1, err, job, ctx.backoffStrategy);

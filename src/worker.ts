@@ -139,6 +139,10 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private closing: Promise<void> | undefined;
   private stopping = false;
   private pausedLocal = false;
+  /** A waiting pause() saw the running jobs end: the loop counts as stopped (isRunning). */
+  private pauseSettled = false;
+  /** `concurrency` as given (jobs run at its whole part). */
+  private concurrencyAsGiven: number;
   private wakeUp: (() => void) | undefined;
   private wakePending = false;
   private watcher: fs.FSWatcher | undefined;
@@ -171,8 +175,21 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   constructor(name: string, processor?: string | URL | null | Processor<DataType, ResultType, NameType>, opts: WorkerOptions = {}) {
     super();
     this.name = name;
-    this.opts = opts;
     this.settings = resolveSettings(opts);
+    // BullMQ's defaults, filled in as its Worker does (drainDelay and runRetryDelay are reported
+    // only: the spool has no blocking fetch to delay).
+    this.opts = {
+      drainDelay: 5,
+      concurrency: 1,
+      lockDuration: DEFAULT_LOCK_DURATION_MS,
+      maxStalledCount: DEFAULT_MAX_STALLED_COUNT,
+      stalledInterval: DEFAULT_STALLED_INTERVAL_MS,
+      autorun: true,
+      runRetryDelay: 15_000,
+      ...opts,
+      lockRenewTime: opts.lockRenewTime ?? this.settings.lockRenewMs,
+    };
+    this.concurrencyAsGiven = opts.concurrency ?? 1;
     this.store = openQueueStore(name, opts, opts.logger);
     this.id = `${os.hostname()}-${process.pid}-${PROCESS_TAG}${(workerCounter++).toString(36)}`;
     if (typeof processor === 'function') this.processorFn = processor as Processor;
@@ -223,11 +240,12 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   /** Jobs processed in parallel. */
   get concurrency(): number {
-    return this.settings.concurrency;
+    return this.concurrencyAsGiven;
   }
 
   set concurrency(n: number) {
     const c = Math.floor(positiveInt(n, 'concurrency', 1));
+    this.concurrencyAsGiven = n;
     this.settings.concurrency = c;
     this.pool.concurrency = c;
     this.wake();
@@ -238,9 +256,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     // The spool needs no connection; the store was opened in the constructor.
   }
 
-  /** True while the loop runs. */
+  /** True while the loop runs (as in BullMQ, not once a waiting pause() has let the running jobs end). */
   isRunning(): boolean {
-    return this.running !== undefined && !this.stopping;
+    return this.running !== undefined && !this.stopping && !(this.pausedLocal && this.pauseSettled);
   }
 
   /** True while paused locally. */
@@ -251,8 +269,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   /** Starts processing. Resolves when the worker closes. */
   async run(): Promise<void> {
     if (this.inline) throw new SpoolkitError('ERR_CONFIG', `Worker for queue ${this.name} is in inline mode: jobs run inside queue.add(); do not call run().`);
+    // Closed: nothing to run (BullMQ's run() resolves too).
+    if (this.closing) return;
     if (this.running) throw new SpoolkitError('ERR_CONFIG', `Worker for queue ${this.name} is already running.`);
-    if (this.closing) throw new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} is closed; create a new Worker.`);
     this.running = this.loop();
     return this.running;
   }
@@ -261,16 +280,22 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   async pause(doNotWaitActive?: boolean): Promise<void> {
     if (this.pausedLocal) return;
     this.pausedLocal = true;
-    if (!doNotWaitActive) await this.whenIdle();
+    if (!doNotWaitActive) {
+      await this.whenIdle();
+      if (this.pausedLocal) this.pauseSettled = true;
+    }
     this.emit('paused');
   }
 
-  /** Resumes after `pause()`. */
+  /** Resumes after `pause()`; starts a worker that was never run, as BullMQ's resume() does. */
   async resume(): Promise<void> {
-    if (!this.pausedLocal) return;
+    const start = !this.running && !this.closing && !this.inline;
+    if (!this.pausedLocal && !start) return;
     this.pausedLocal = false;
+    this.pauseSettled = false;
     this.emit('resumed');
-    this.wake();
+    if (start) this.run().catch((err: unknown) => this.emitError(err));
+    else this.wake();
   }
 
   /** Aborts the signal of one running job. True when it was running here. */
@@ -310,7 +335,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   async close(force = false): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
-        this.emit('closing', 'closing');
+        this.emit('closing', 'closing queue');
         this.stopping = true;
         this.wake();
         if (force) this.releaseAll();

@@ -290,7 +290,7 @@ describe('started attempts (BullMQ attemptsStarted, maxStartedAttempts)', () => 
     await w.close();
   });
 
-  it('maxStartedAttempts fails the start past the limit, and does not cut retries short before it', async () => {
+  it('maxStartedAttempts: the last start allowed fails with its own error, no retry past it (BullMQ: hasReachedMaxStartedAttempts)', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
     let calls = 0;
@@ -308,8 +308,9 @@ describe('started attempts (BullMQ attemptsStarted, maxStartedAttempts)', () => 
     await waitFor(async () => (await q.getJobState(job.id!)) === 'failed', 10_000, 'failed');
     const failed = (await q.getJob(job.id!))!;
     expect(calls).toBe(2);
-    expect(failed.failedReason).toBe('job started more than allowable limit');
-    expect(failed.attemptsStarted).toBe(3);
+    expect(failed.failedReason).toBe('boom');
+    expect(failed.attemptsStarted).toBe(2);
+    expect(failed.attemptsMade).toBe(2);
     await w.close();
   });
 
