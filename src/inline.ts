@@ -81,7 +81,7 @@ export async function runInline(host: { name: string; store: QueueStore }, job: 
     const found = readJob(host.store, id);
     if (!found) break;
     if (found.loc.place === 'delayed') {
-      promoteJob(host.store, id, true);
+      promoteJob(host.store, id);
       continue;
     }
     // A paused queue runs nothing, inline or not: the job waits for resume() and a worker.

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isRole, parseInteger, ROLES } from '../config.js';
+import { STALE_HEARTBEAT_MS } from '../spool/defaults.js';
 
 /** Parsed health options. */
 export interface HealthArgs {
@@ -21,7 +22,7 @@ export interface HealthArgs {
 }
 
 /** Defaults: generous, because a backlog alone is not a failure unless --strict asks. */
-export const HEALTH_DEFAULTS = { maxWaiting: 1000, maxAgeMs: 60_000, staleAfterMs: 30_000 } as const;
+export const HEALTH_DEFAULTS = { maxWaiting: 1000, maxAgeMs: 60_000, staleAfterMs: STALE_HEARTBEAT_MS } as const;
 
 /** The `--help` text of `spoolkit health`. */
 export const HEALTH_HELP = `Usage: spoolkit health [options]

@@ -9,7 +9,7 @@ import type { SchedulerHost } from './host.js';
 import { advanceScheduler, latestOfGeneration } from './pass.js';
 import { firstRun, localTimeZone, nextRunAfter, scheduleOf } from './schedule.js';
 import { deleteMarker, listMarkerMillis, listSchedulerDirs, readMarker, readScheduler, removeSchedulerDir, schedulerDir, withSchedulerLock, writeScheduler } from './store.js';
-import { addTickJob, PENDING_STATES, removePendingJob } from './tick.js';
+import { addTickJob, lookupJob, PENDING_STATES, removePendingJob } from './tick.js';
 import type { JobSchedulerJson, JobSchedulerTemplate, RepeatOptions, ScheduleSpec, StoredScheduler, TickMarker } from './types.js';
 import { normalizeRepeatOptions, normalizeTemplate, validateSchedulerId } from './validate.js';
 
@@ -42,7 +42,7 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
     if (r.latest !== undefined && r.latest.millis > host.now()) {
       // A committed run's job is there, or it already ran (promoted early) and is gone: never
       // enqueued again. Only a run whose add may not have finished is added (create-if-absent).
-      if (r.latest.phase === 'enqueued') return (await findJob(host, r.latest.jobId)) as Job;
+      if (r.latest.phase === 'enqueued') return (await lookupJob(host, r.latest.jobId)) as Job;
       return (await addTickJob(host, existing, r.latest)).job;
     }
     return undefined as unknown as Job;
@@ -76,12 +76,6 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
   if (existing) await dropFutureMarkers(host, dir, generation, now);
   const r = await advanceScheduler(host, dir, def);
   return (r.added[0] ?? (r.latest && r.latest.millis > host.now() ? (await addTickJob(host, def, r.latest)).job : undefined)) as Job;
-}
-
-/** The job `jobId` through the host's `getJob`, or undefined. */
-async function findJob(host: SchedulerHost, jobId: string): Promise<Job | undefined> {
-  const getJob = (host as Partial<{ getJob(id: string): Promise<Job | undefined> }>).getJob;
-  return typeof getJob === 'function' ? getJob.call(host, jobId) : undefined;
 }
 
 /** The scheduler `id` in BullMQ's `JobSchedulerJson` shape, or undefined. */

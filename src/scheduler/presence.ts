@@ -19,6 +19,14 @@ export function hasSchedulers(queueDir: string): boolean {
   }
 }
 
+/** A run marker's file name: `<ms>.json` under `ticks/`. */
+export const MARKER_NAME = /^(\d+)\.json$/;
+
+/** The file of the run marker at `millis` in a scheduler's directory. */
+export function markerPath(dir: string, millis: number): string {
+  return join(dir, 'ticks', `${millis}.json`);
+}
+
 /** The directory name for a scheduler id. */
 export function encodeSchedulerId(id: string): string {
   const encoded = encodeURIComponent(id);
@@ -36,11 +44,11 @@ export function isStandingRun(queueDir: string, schedulerId: string, millis: num
   const generationOf = (file: string): unknown => (JSON.parse(readFileSync(file, 'utf8')) as { generation?: unknown }).generation;
   try {
     const current = generationOf(join(dir, 'scheduler.json'));
-    if (current === undefined || generationOf(join(dir, 'ticks', `${millis}.json`)) !== current) return false;
+    if (current === undefined || generationOf(markerPath(dir, millis)) !== current) return false;
     // Only the scheduler's newest run stands (BullMQ keeps the one its scheduler points at).
     for (const name of readdirSync(join(dir, 'ticks'))) {
-      const m = /^(\d+)\.json$/.exec(name);
-      if (m && Number(m[1]) > millis && generationOf(join(dir, 'ticks', name)) === current) return false;
+      const m = MARKER_NAME.exec(name);
+      if (m && Number(m[1]) > millis && generationOf(markerPath(dir, Number(m[1]))) === current) return false;
     }
     return true;
   } catch {

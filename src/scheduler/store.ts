@@ -13,14 +13,12 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { SchedulerHost } from './host.js';
-import { encodeSchedulerId, schedulersDirOf } from './presence.js';
+import { encodeSchedulerId, MARKER_NAME, markerPath, schedulersDirOf } from './presence.js';
 import { createFileExclusive, ensureDir, listDir, readJson, removeFile, writeFileAtomic } from './files.js';
 import type { StoredScheduler, TickMarker } from './types.js';
 
 /** Markers kept per scheduler after pruning; older ones are deleted. */
 export const KEPT_MARKERS = 8;
-
-const MARKER_NAME = /^(\d+)\.json$/;
 
 /** `<queueDir>/schedulers`. */
 export function schedulersDir(host: Pick<SchedulerHost, 'queueDir'>): string {
@@ -181,8 +179,4 @@ async function breakIfStale(root: string, lock: string): Promise<void> {
   } catch {
     // Someone else broke it (or its holder released it) first.
   }
-}
-
-function markerPath(dir: string, millis: number): string {
-  return join(dir, 'ticks', `${millis}.json`);
 }

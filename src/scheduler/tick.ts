@@ -101,9 +101,7 @@ export async function addTickJob(host: SchedulerHost, def: StoredScheduler, mark
  */
 export async function removePendingJob(host: SchedulerHost, jobId: string, states: readonly string[] = PENDING_STATES): Promise<boolean> {
   if (host.removeReservedJob) return host.removeReservedJob(jobId, states);
-  const getJob = (host as Partial<JobLookup>).getJob;
-  if (typeof getJob !== 'function') return false;
-  const job = (await getJob.call(host, jobId)) as Partial<RemovableJob> | undefined;
+  const job = (await lookupJob(host, jobId)) as Partial<RemovableJob> | undefined;
   if (!job || typeof job.getState !== 'function' || typeof job.remove !== 'function') return false;
   const state = await job.getState();
   if (!states.includes(state)) return false;
@@ -136,4 +134,10 @@ async function passedBy(dir: string, generation: number, millis: number): Promis
     if (marker && marker.generation === generation) return true;
   }
   return false;
+}
+
+/** The job `jobId` through the host's `getJob` (the Queue has it), or undefined. */
+export async function lookupJob(host: SchedulerHost, jobId: string): Promise<unknown> {
+  const getJob = (host as Partial<JobLookup>).getJob;
+  return typeof getJob === 'function' ? getJob.call(host, jobId) : undefined;
 }

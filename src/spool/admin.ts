@@ -154,16 +154,13 @@ export function retryFinished(
 }
 
 /** The route and patch of a delayed job promoted now: queued as if added now (as BullMQ does), with no delay left. */
-function promotedNow(store: QueueStore, rec: JobRecord, keepDelay = false): { route: Route; patch: RecordPatch } {
-  return { route: readyRoute(store, rec.priority, !!rec.opts.lifo), patch: keepDelay ? {} : { delay: 0 } };
+function promotedNow(store: QueueStore, rec: JobRecord): { route: Route; patch: RecordPatch } {
+  return { route: readyRoute(store, rec.priority, !!rec.opts.lifo), patch: { delay: 0 } };
 }
 
-/**
- * Promotes a delayed job now. False when it is not delayed. `keepDelay`: the record keeps its
- * delay, as when a worker promotes a due job (inline mode, which does not wait for delays).
- */
-export function promoteJob(store: QueueStore, id: string, keepDelay = false): boolean {
-  if (!moveInSets(store, id, new Set(['delayed']), (rec) => promotedNow(store, rec, keepDelay))) return false;
+/** Promotes a delayed job now. False when it is not delayed. */
+export function promoteJob(store: QueueStore, id: string): boolean {
+  if (!moveInSets(store, id, new Set(['delayed']), (rec) => promotedNow(store, rec))) return false;
   store.events.append('waiting', { jobId: id, prev: 'delayed' });
   store.wakeLocal();
   return true;

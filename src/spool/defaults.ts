@@ -22,5 +22,5 @@ export const DEFAULT_KEEP_COMPLETED: KeepJobs = { age: 24 * 3600, count: 1000 };
 /** Retention of failed jobs by default: seven days, at most 10000. */
 export const DEFAULT_KEEP_FAILED: KeepJobs = { age: 7 * 24 * 3600, count: 10_000 };
 
-/** A heartbeat older than this is stale: its worker is not listed by getWorkers (health's default limit too). */
+/** A heartbeat older than this is stale: its worker is not listed by getWorkers, and health's `--stale-after-ms` defaults to it. */
 export const STALE_HEARTBEAT_MS = 30_000;
