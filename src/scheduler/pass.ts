@@ -49,6 +49,9 @@ export interface AdvanceResult {
 /** Most loop rounds per scheduler and pass: a catch-up run plus the run ahead, with room for races. */
 const MAX_ROUNDS = 6;
 
+/** Shortest wait before looking again at a run another pass has claimed and not yet committed. */
+const CLAIM_RECHECK_MIN_MS = 20;
+
 /** When rounds run out, the next pass is wanted this much later. */
 const RETRY_AFTER_MS = 1000;
 
@@ -113,7 +116,11 @@ export async function advanceScheduler(host: SchedulerHost, dir: string, def: St
       if (latest.phase === 'claimed') {
         const age = now - latest.claimedAt;
         if (age < CLAIM_GRACE_MS) {
-          out.nextDueMs = latest.claimedAt + CLAIM_GRACE_MS;
+          // Another pass is adding this run now. Look again when the run is due, or, if it is
+          // due already, after a wait that doubles with the claim's age (a sub-second schedule
+          // must not stall for the whole grace); finish the claimer's work only after the grace.
+          const again = Math.max(latest.millis, now + Math.max(CLAIM_RECHECK_MIN_MS, age));
+          out.nextDueMs = Math.min(latest.claimedAt + CLAIM_GRACE_MS, again);
           return out;
         }
         await finishTick(host, dir, def, latest);

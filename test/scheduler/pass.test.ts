@@ -163,16 +163,35 @@ describe('runSchedulerPass', () => {
     let r = await runSchedulerPass(host);
     expect(r.enqueued).toEqual([]);
     expect(r.nextRunMs).toBe(T0 + 2000);
-    // Due, but the claim is younger than the grace period: its claimer may still be adding the job.
+    // Due, but the claim is younger than the grace period: its claimer may still be adding the
+    // job. The pass looks again after a wait as long as the claim's age (1 s here).
     clock = T0 + 2000;
     r = await runSchedulerPass(host);
     expect(r.enqueued).toEqual([]);
+    expect(r.nextRunMs).toBe(T0 + 3000);
+    expect(host.jobIds()).not.toContain(id('ev', T0 + 2000));
+    // The waits double, and never pass the end of the grace.
+    clock = T0 + 9000;
+    r = await runSchedulerPass(host);
     expect(r.nextRunMs).toBe(T0 + 1000 + CLAIM_GRACE_MS);
     expect(host.jobIds()).not.toContain(id('ev', T0 + 2000));
     clock = T0 + 1000 + CLAIM_GRACE_MS;
     r = await runSchedulerPass(host);
     expect(host.jobIds()).toContain(id('ev', T0 + 2000));
     expect(JSON.parse(readFileSync(markerPath, 'utf8')).phase).toBe('enqueued');
+  });
+
+  it('looks again within milliseconds at a due run another pass claimed a moment ago', async () => {
+    await upsertJobScheduler(host, 'ev', { every: 100 });
+    const dir = schedulerDir(host, 'ev');
+    clock = T0 + 100;
+    const prev = JSON.parse(readFileSync(join(dir, 'ticks', `${T0 + 100}.json`), 'utf8'));
+    // Another replica claimed the run at T0+200 5 ms ago and is adding its job.
+    clock = T0 + 205;
+    writeFileSync(join(dir, 'ticks', `${T0 + 200}.json`), JSON.stringify({ ...prev, millis: T0 + 200, jobId: id('ev', T0 + 200), iteration: prev.iteration + 1, phase: 'claimed', claimedAt: T0 + 200 }));
+    const r = await runSchedulerPass(host);
+    expect(r.enqueued).toEqual([]);
+    expect(r.nextRunMs).toBe(T0 + 205 + 20);
   });
 
   it('a slow replica that claims a run already passed by drops its claim', async () => {
