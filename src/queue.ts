@@ -35,6 +35,24 @@ async function scheduler(): Promise<Record<string, (...args: unknown[]) => Promi
   }
 }
 
+/** True for a value that can be a job id (BullMQ answers "unknown" or "missing" for any other). */
+function isIdLike(id: unknown): id is string {
+  return typeof id === 'string' && id !== '';
+}
+
+/** The id when it can name a job; else BullMQ's "Missing key" error (a missing job gets it later). */
+function idOrMissing(jobId: unknown, command: string): string {
+  if (isIdLike(jobId)) return jobId;
+  throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${String(jobId)}. ${command}`, { details: { jobId } });
+}
+
+/** Jobs waiting at one priority (> 0). */
+function countPriority(store: QueueStore, priority: number): number {
+  let n = 0;
+  for (const _ of store.prioritized(priority).entries(false)) n++;
+  return n;
+}
+
 const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
 
 export class Queue<DataType = any, ResultType = any, NameType extends string = string> extends EventEmitter implements SchedulerHost {
@@ -81,9 +99,22 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     return Date.now();
   }
 
-  /** Resolves at once: the spool needs no connection. */
-  async waitUntilReady(): Promise<void> {
-    this.assertOpen();
+  /** Resolves at once: the spool needs no connection (also after close(), as BullMQ's does). */
+  async waitUntilReady(): Promise<void> {}
+
+  /** BullMQ's queue prefix (`bull` unless `opts.prefix` says otherwise); the spool does not use it. */
+  get prefix(): string {
+    return this.opts.prefix ?? 'bull';
+  }
+
+  /** `<prefix>:<name>`, as BullMQ names a queue (for labels and logs; nothing is stored under it). */
+  get qualifiedName(): string {
+    return `${this.prefix}:${this.name}`;
+  }
+
+  /** `<prefix>:<name>:<type>`, BullMQ's key name for a part of the queue (for labels and logs). */
+  toKey(type: string): string {
+    return `${this.qualifiedName}:${type}`;
   }
 
   private assertOpen(): void {
@@ -94,15 +125,13 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     return Job.fromRecord<DataType, ResultType, NameType>(this, rec);
   }
 
-  private async addMany(specs: AddSpec[]): Promise<Job<DataType, ResultType, NameType>[]> {
+  private async addMany(specs: AddSpec[], bulkCall: boolean): Promise<Job<DataType, ResultType, NameType>[]> {
     this.assertOpen();
     // Durable single adds of one turn share their directory fsyncs (group commit, add-batch.ts).
     const outcomes = specs.length === 1 && this.store.durable && !this.inline ? [await addWithOthers(this.store, specs[0]!)] : addJobs(this.store, specs);
-    const jobs = outcomes.map((o) => {
-      const job = this.wrap(o.rec);
-      if (o.added) this.emit('waiting', job);
-      return job;
-    });
+    const jobs = outcomes.map((o) => this.wrap(o.rec));
+    // As BullMQ: every add() call emits the local `waiting`, a duplicate too; addBulk none.
+    if (!bulkCall) this.emit('waiting', jobs[0]!);
     if (this.inline) {
       for (let i = 0; i < jobs.length; i++) if (outcomes[i]!.added) await runInline(this, jobs[i]!);
     }
@@ -111,13 +140,13 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** Adds a job. A duplicate `jobId` returns a job carrying the existing id (BullMQ). */
   async add(name: NameType, data: DataType, opts?: JobsOptions): Promise<Job<DataType, ResultType, NameType>> {
-    const [job] = await this.addMany([{ name, data, opts: { ...this.jobsOpts, ...opts } }]);
+    const [job] = await this.addMany([{ name, data, opts: { ...this.jobsOpts, ...opts } }], false);
     return job!;
   }
 
   /** Adds jobs, all or nothing. */
   async addBulk(jobs: { name: NameType; data: DataType; opts?: BulkJobOptions }[]): Promise<Job<DataType, ResultType, NameType>[]> {
-    return this.addMany(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...this.jobsOpts, ...j.opts } })));
+    return this.addMany(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...this.jobsOpts, ...j.opts } })), true);
   }
 
   /** SchedulerHost: adds a job under a spoolkit-chosen id (':' allowed), create-if-absent. */
@@ -145,31 +174,36 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** The job with this id, or undefined. */
   async getJob(jobId: string): Promise<Job<DataType, ResultType, NameType> | undefined> {
-    if (typeof jobId !== 'string' || jobId === '') return undefined;
+    this.assertOpen();
+    if (!isIdLike(jobId)) return undefined;
     const found = readJob(this.store, jobId);
     return found ? this.wrap(found.rec) : undefined;
   }
 
   /** The state of a job, or `unknown`. */
   async getJobState(jobId: string): Promise<JobState | 'unknown'> {
+    this.assertOpen();
+    if (!isIdLike(jobId)) return 'unknown';
     const found = readJob(this.store, jobId);
     return found ? stateOf(found.loc.place) : 'unknown';
   }
 
   /**
-   * Jobs of the given states. For each state, `start`..`end` (inclusive; -1 = to the end) of its
-   * jobs; `asc` true lists them in processing order (oldest finished first for finished states),
-   * false (the default) in reverse.
+   * Jobs of the given states (all when none are given). For each state, `start`..`end` of its
+   * jobs, inclusive, as a Redis range (-1 is the last); `asc` true lists them in processing order
+   * (oldest finished first for finished states), false (the default) in reverse.
    */
   async getJobs(types?: JobType[] | JobType, start = 0, end = -1, asc = false): Promise<Job<DataType, ResultType, NameType>[]> {
-    const list = types === undefined ? ALL_TYPES : Array.isArray(types) ? types : [types];
+    this.assertOpen();
+    const list = types === undefined || (Array.isArray(types) && types.length === 0) ? ALL_TYPES : Array.isArray(types) ? types : [types];
     const seen = new Set<string>();
     const out: Job<DataType, ResultType, NameType>[] = [];
     for (const t of list) {
       const type = bulk.normalizeType(t);
       if (seen.has(type)) continue;
       seen.add(type);
-      if (type === 'waiting-children') continue;
+      // Always empty: no flows, and pausing leaves jobs waiting (BullMQ v6).
+      if (type === 'waiting-children' || type === 'paused') continue;
       for (const rec of bulk.readListed(this.store, bulk.listState(this.store, type, start, end, asc))) out.push(this.wrap(rec));
     }
     return out;
@@ -177,12 +211,13 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** Counts per state; with no arguments, every v6 state. */
   async getJobCounts(...types: JobType[]): Promise<{ [index: string]: number }> {
+    this.assertOpen();
     const all = countJobs(this.store) as unknown as Record<string, number>;
     const wanted = types.length ? types : ALL_TYPES;
     const out: Record<string, number> = {};
     for (const t of wanted) {
       const key = bulk.normalizeType(t);
-      out[t === 'wait' || t === 'paused' ? t : key] = all[key] ?? 0;
+      out[t === 'wait' ? t : key] = all[key] ?? 0;
     }
     return out;
   }
@@ -204,8 +239,24 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   async getActiveCount(): Promise<number> {
     return this.getJobCountByTypes('active');
   }
-  async getDelayedCount(): Promise<number> {
-    return this.getJobCountByTypes('delayed');
+  /** Delayed jobs; with `timestamp` (ms), only those due at or before it. */
+  async getDelayedCount(timestamp?: number): Promise<number> {
+    if (timestamp === undefined) return this.getJobCountByTypes('delayed');
+    this.assertOpen();
+    if (!Number.isSafeInteger(timestamp)) throw new SpoolkitError('ERR_USAGE', `timestamp must be a safe integer in milliseconds, got ${String(timestamp)}.`);
+    return bulk.countDelayedDue(this.store, timestamp);
+  }
+
+  /** Jobs waiting to run at each of the given priorities (0: jobs without a priority). */
+  async getCountsPerPriority(priorities: number[]): Promise<{ [index: string]: number }> {
+    this.assertOpen();
+    const all = countJobs(this.store);
+    const known = new Set(this.store.priorities());
+    const out: Record<string, number> = {};
+    for (const p of new Set(priorities)) {
+      out[`${p}`] = p === 0 ? all.waiting : known.has(p) ? countPriority(this.store, p) : 0;
+    }
+    return out;
   }
   async getPrioritizedCount(): Promise<number> {
     return this.getJobCountByTypes('prioritized');
@@ -270,6 +321,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** True while the queue is paused. */
   async isPaused(): Promise<boolean> {
+    this.assertOpen();
     return this.store.isPaused();
   }
 
@@ -291,31 +343,41 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     type: 'completed' | 'wait' | 'waiting' | 'active' | 'paused' | 'prioritized' | 'delayed' | 'failed' = 'completed',
   ): Promise<string[]> {
     this.assertOpen();
-    const t = type === 'wait' || type === 'paused' ? 'waiting' : type;
-    const ids = bulk.clean(this.store, grace, limit, t);
+    const t = type === 'wait' ? 'waiting' : type;
+    // 'paused' is an empty state in BullMQ v6: paused jobs stay waiting.
+    const ids = t === 'paused' ? [] : bulk.clean(this.store, grace, limit, t);
     this.store.events.append('cleaned', { count: ids.length });
-    this.emit('cleaned', ids, type);
+    this.emit('cleaned', ids, t === 'waiting' ? 'wait' : t);
     return ids;
   }
 
-  /** Removes the queue and everything in it. Refuses while jobs are active unless `force`. */
+  /**
+   * Removes the queue and everything in it. Pauses it first, as BullMQ does, and refuses while
+   * jobs are active unless `force` (the queue then stays paused).
+   */
   async obliterate(opts: ObliterateOpts = {}): Promise<void> {
-    this.assertOpen();
+    await this.pause();
     bulk.obliterate(this.store, !!opts.force);
   }
 
-  /** Removes a job; 1 when removed, 0 when locked by a worker or missing. */
+  /** Removes a job; 0 when a worker holds it, else 1 (also for a job that does not exist, as in BullMQ). */
   async remove(jobId: string, _opts: { removeChildren?: boolean } = {}): Promise<number> {
     this.assertOpen();
+    if (!isIdLike(jobId)) return 1;
     const n = admin.removeJob(this.store, jobId);
     if (n > 0) this.emit('removed', jobId);
+    else if (!admin.isLocked(this.store, jobId) && !readJob(this.store, jobId)) return 1;
     return n;
   }
 
   /** Moves failed (or completed) jobs finished before `timestamp` back to waiting. */
   async retryJobs(opts: { count?: number; state?: 'completed' | 'failed'; timestamp?: number } = {}): Promise<void> {
     this.assertOpen();
-    bulk.retryJobs(this.store, opts.state ?? 'failed', opts.count ?? 1000, opts.timestamp ?? Date.now());
+    const state = opts.state ?? 'failed';
+    if (state !== 'completed' && state !== 'failed') {
+      throw new SpoolkitError('ERR_USAGE', `retryJobs retries 'completed' or 'failed' jobs, got state ${JSON.stringify(state)}.`);
+    }
+    bulk.retryJobs(this.store, state, opts.count ?? 1000, opts.timestamp ?? Date.now());
   }
 
   /** Promotes every delayed job to waiting. */
@@ -327,18 +389,22 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** Log rows of a job. */
   async getJobLogs(jobId: string, start = 0, end = -1, asc = true): Promise<{ logs: string[]; count: number }> {
-    const rows = readLogRows(this.store, jobId);
+    this.assertOpen();
+    const rows = isIdLike(jobId) ? readLogRows(this.store, jobId) : [];
     const ordered = asc ? rows : [...rows].reverse();
-    return { logs: ordered.slice(start, end < 0 ? undefined : end + 1), count: rows.length };
+    return { logs: bulk.sliceRange(ordered, start, end), count: rows.length };
   }
 
-  /** Appends a log row to a job; returns the number of rows. */
+  /** Appends a log row to a job; returns the number of rows (kept to the last `keepLogs` when > 0). */
   async addJobLog(jobId: string, logRow: string, keepLogs?: number): Promise<number> {
-    return appendLog(this.store, jobId, logRow, keepLogs);
+    this.assertOpen();
+    return appendLog(this.store, idOrMissing(jobId, 'addLog'), logRow, keepLogs);
   }
 
   /** Sets a job's progress. */
   async updateJobProgress(jobId: string, progress: JobProgress): Promise<void> {
+    this.assertOpen();
+    jobId = idOrMissing(jobId, 'updateProgress');
     toJsonStrict(progress, 'progress');
     patchStored(this.store, jobId, 'updateProgress', { progress });
     this.store.events.append('progress', { jobId, data: progress });
@@ -347,16 +413,29 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** The id of the job holding a deduplication key, or null. */
   async getDeduplicationJobId(id: string): Promise<string | null> {
+    this.assertOpen();
     return admin.deduplicationJobId(this.store, id);
   }
 
   /** Frees a deduplication key; 1 when it existed. */
   async removeDeduplicationKey(id: string): Promise<number> {
+    this.assertOpen();
     return admin.removeDeduplicationKey(this.store, id);
+  }
+
+  /** BullMQ's older name of {@link getDeduplicationJobId}. */
+  async getDebounceJobId(id: string): Promise<string | null> {
+    return this.getDeduplicationJobId(id);
+  }
+
+  /** BullMQ's older name of {@link removeDeduplicationKey}. */
+  async removeDebounceKey(id: string): Promise<number> {
+    return this.removeDeduplicationKey(id);
   }
 
   /** Workers serving this queue, from their heartbeat files. */
   async getWorkers(): Promise<WorkerHeartbeat[]> {
+    this.assertOpen();
     // A worker killed without closing leaves its heartbeat: listed only while it is fresh, as a
     // dead BullMQ worker's connection drops out of CLIENT LIST.
     return ofKind(readHeartbeats(this.store.root), 'worker').filter((w) => w.queues.includes(this.name) && w.ageMs < STALE_HEARTBEAT_MS);
@@ -423,6 +502,47 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** Not supported: the event log is trimmed by size. */
   async trimEvents(_maxLength: number): Promise<number> {
     throw new NotSupportedError('Queue.trimEvents', 'the event log rotates by size on its own');
+  }
+  /** Not supported: rate limits. */
+  async getGlobalRateLimit(): Promise<never> {
+    throw new NotSupportedError('Queue.getGlobalRateLimit');
+  }
+  /** Not supported: rate limits. */
+  async removeGlobalRateLimit(): Promise<never> {
+    throw new NotSupportedError('Queue.removeGlobalRateLimit');
+  }
+  /** Not supported: rate limits. */
+  async removeRateLimitKey(): Promise<never> {
+    throw new NotSupportedError('Queue.removeRateLimitKey');
+  }
+  /** Not supported: metrics (BullMQ's export includes the completed/failed totals of getMetrics). */
+  async exportPrometheusMetrics(_globalVariables?: Record<string, string>): Promise<never> {
+    throw new NotSupportedError('Queue.exportPrometheusMetrics', 'read getJobCounts() or readSpoolStatus() and export those');
+  }
+  /** Not supported: Redis metadata. */
+  async getMeta(): Promise<never> {
+    throw new NotSupportedError('Queue.getMeta');
+  }
+  /** Not supported: Redis version. */
+  async getVersion(): Promise<never> {
+    throw new NotSupportedError('Queue.getVersion', 'SPOOL_FORMAT_VERSION names the spool format');
+  }
+  /** Not supported: QueueEvents are not connections to list; see getWorkers() for workers. */
+  async getQueueEvents(): Promise<never> {
+    throw new NotSupportedError('Queue.getQueueEvents');
+  }
+  /** Not supported: flows. */
+  async getDependencies(): Promise<never> {
+    throw new NotSupportedError('Queue.getDependencies', 'flows are not supported');
+  }
+  /** Not supported: orphaned job keys are a Redis matter; the stalled check tidies the spool. */
+  async removeOrphanedJobs(): Promise<never> {
+    throw new NotSupportedError('Queue.removeOrphanedJobs');
+  }
+
+  /** Closes the queue, as BullMQ's `disconnect()` closes its connection. */
+  async disconnect(): Promise<void> {
+    return this.close();
   }
 
   /**

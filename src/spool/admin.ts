@@ -97,7 +97,7 @@ export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: 
     }
     if (!removed) continue;
     forgetJob(store, rec, true);
-    store.events.append('removed', { jobId: id, prev: loc.place === 'lifo' ? 'waiting' : loc.place });
+    store.events.append('removed', { jobId: id, prev: loc.place === 'lifo' || loc.place === 'waiting' ? 'wait' : loc.place });
     return 1;
   }
   return 0;
@@ -166,12 +166,14 @@ export function promoteJob(store: QueueStore, id: string): boolean {
   return true;
 }
 
-/** Promotes the delayed job whose file is `file` now (promoteJobs). False when it moved meanwhile. */
+/**
+ * Promotes the delayed job whose file is `file` now (promoteJobs). Unlike `job.promote()`, it
+ * keeps the job's `delay`, as BullMQ's promoteJobs does. False when it moved meanwhile.
+ */
 export function promoteFile(store: QueueStore, file: string, id: string): boolean {
   const h = hold(store, file, id);
   if (!h) return false;
-  const { route, patch } = promotedNow(store, h.rec);
-  if (!placeHeld(store, h.held, route, patch)) return false;
+  if (!placeHeld(store, h.held, promotedNow(store, h.rec).route, {})) return false;
   store.events.append('waiting', { jobId: id, prev: 'delayed' });
   return true;
 }

@@ -25,9 +25,12 @@ export interface Listed {
   at: number;
 }
 
-/** Normalises a type name (`wait` and `paused` are `waiting`). */
+/**
+ * Normalises a type name: `wait` is `waiting`. `paused` stays a state of its own, always empty:
+ * in BullMQ v6 pausing is a queue flag and paused jobs stay `waiting`.
+ */
 export function normalizeType(t: JobType): string {
-  if (t === 'wait' || t === 'paused') return 'waiting';
+  if (t === 'wait') return 'waiting';
   if (t === 'repeat') throw new SpoolkitError('ERR_NOT_SUPPORTED', `The 'repeat' job type is not supported by spoolkit: BullMQ v6 has no repeatable jobs; use getJobSchedulers(). See docs/bullmq-differences.md.`);
   return t;
 }
@@ -68,24 +71,47 @@ function flatList(store: QueueStore, dirs: string[]): Listed[] {
 }
 
 /**
- * Lists one state in processing order (`asc`) or its reverse, entries `start`..`end` inclusive
- * (`end` -1: to the end). Finished and active jobs are ordered by time.
+ * Entries `start`..`end` (inclusive) of a list, read as Redis reads a range: a negative index
+ * counts from the end (-1 is the last entry), out-of-range ends are clipped.
+ */
+export function sliceRange<T>(list: T[], start: number, end: number): T[] {
+  const n = list.length;
+  const from = start < 0 ? Math.max(0, n + start) : start;
+  const to = end < 0 ? n + end : Math.min(end, n - 1);
+  return from > to ? [] : list.slice(from, to + 1);
+}
+
+/**
+ * Lists one state in processing order (`asc`) or its reverse, entries `start`..`end` inclusive,
+ * as a Redis range (negative indexes count from the end). Finished and active jobs are ordered by
+ * time. A range that needs no length (`start` >= 0, `end` >= 0 or -1) stops reading early.
  */
 export function listState(store: QueueStore, type: string, start: number, end: number, asc: boolean): Listed[] {
-  const last = end < 0 ? Infinity : end;
   if (type === 'active' || type === 'completed' || type === 'failed') {
     const all = flatList(store, type === 'active' ? ['active', 'reclaiming'] : [type]);
     all.sort((a, b) => (asc ? a.at - b.at : b.at - a.at) || (a.id < b.id ? -1 : 1));
-    return all.slice(start, last === Infinity ? undefined : last + 1);
+    return sliceRange(all, start, end);
   }
+  const streamed = start >= 0 && end >= -1;
+  const last = !streamed || end === -1 ? Infinity : end;
   const out: Listed[] = [];
   let i = 0;
   for (const e of setEntries(store, type, !asc)) {
     if (i > last) break;
-    if (i >= start) out.push({ id: e.id, path: e.path, at: e.path.includes(`${path.sep}lifo${path.sep}`) ? lifoKeyTime(e.key) : keyMs(e.key) });
+    if (!streamed || i >= start) out.push({ id: e.id, path: e.path, at: e.path.includes(`${path.sep}lifo${path.sep}`) ? lifoKeyTime(e.key) : keyMs(e.key) });
     i++;
   }
-  return out;
+  return streamed ? out : sliceRange(out, start, end);
+}
+
+/** Delayed jobs due at or before `timestampMs`. */
+export function countDelayedDue(store: QueueStore, timestampMs: number): number {
+  let n = 0;
+  for (const e of store.delayed.entries(false)) {
+    if (keyMs(e.key) > timestampMs) break;
+    n++;
+  }
+  return n;
 }
 
 /** Reads the records of listed jobs (following a job that moved meanwhile; skipping vanished ones). */
@@ -154,6 +180,8 @@ export function prune(store: QueueStore, nowMs = Date.now()): void {
 export function clean(store: QueueStore, graceMs: number, limit: number, type: string, nowMs = Date.now()): string[] {
   const cutoff = nowMs - graceMs;
   const removed: string[] = [];
+  // BullMQ: a limit of 0 means no limit; a negative one removes nothing.
+  if (limit < 0) return removed;
   const max = limit > 0 ? limit : Infinity;
   if (type === 'completed' || type === 'failed' || type === 'active') {
     const listed = listState(store, type, 0, -1, true);
@@ -184,6 +212,8 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
       removed.push(e.id);
     }
     prune(store, nowMs);
+    // BullMQ lists cleaned waiting jobs from the newest down.
+    if (type === 'waiting') removed.reverse();
   }
   return removed;
 }
@@ -193,7 +223,7 @@ export function obliterate(store: QueueStore, force: boolean): void {
   if (!force) {
     const live = flatList(store, ['active']).filter((l) => isLocked(store, l.id));
     if (live.length > 0) {
-      throw new SpoolkitError('ERR_JOB_LOCKED', `Cannot obliterate queue ${store.name} with active jobs (${live.length}); close its workers first or pass { force: true }.`);
+      throw new SpoolkitError('ERR_JOB_LOCKED', `Cannot obliterate queue with active jobs (queue ${store.name}: ${live.length} active); close its workers first or pass { force: true }.`);
     }
   }
   const trash = path.join(store.root, 'queues', `.trash-${store.name}-${process.pid}-${Date.now()}`);

@@ -54,7 +54,7 @@ export function logPath(store: QueueStore, id: string): string {
 }
 
 /**
- * Appends a log row; trims to the last `keepLogs` rows when given. Returns the number of rows.
+ * Appends a log row; trims to the last `keepLogs` rows when that is above 0. Returns the number of rows.
  * Throws ERR_JOB_NOT_FOUND, as BullMQ does, when the job does not exist. The check comes after the
  * append, and a removal frees the id before it deletes the logs, so a row racing a removal is
  * never left behind: either the remover sees the log file or this call sees the id gone.
@@ -74,10 +74,10 @@ export function appendLog(store: QueueStore, id: string, row: string, keepLogs?:
     throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. addLog: the job does not exist in queue ${store.name} (it may have been removed).`, { details: { jobId: id } });
   }
   const rows = readLogRows(store, id);
-  if (keepLogs !== undefined && rows.length > keepLogs) {
-    const kept = keepLogs === 0 ? [] : rows.slice(-keepLogs);
-    if (kept.length === 0) tryUnlink(file);
-    else store.writeAtomic(file, kept.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  // As in BullMQ, 0 (or less) keeps every row.
+  if (keepLogs !== undefined && keepLogs > 0 && rows.length > keepLogs) {
+    const kept = rows.slice(-keepLogs);
+    store.writeAtomic(file, kept.map((r) => JSON.stringify(r)).join('\n') + '\n');
     return kept.length;
   }
   return rows.length;

@@ -27,9 +27,10 @@ function pathProblem(value: string): string | undefined {
 /** Throws a ConfigError unless `name` is a usable queue name. */
 export function assertQueueName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new ConfigError(`Queue name must be a non-empty string, got ${describe(name)}; pass a name such as 'emails'.`);
+    throw new ConfigError(`Queue name must be provided: a non-empty string, got ${describe(name)}; pass a name such as 'emails'.`);
   }
-  const problem = pathProblem(name) ?? (name.includes(':') ? "contains ':'" : undefined) ?? (name.startsWith('.') ? "starts with '.'" : undefined);
+  if (name.includes(':')) throw new ConfigError(`Queue name cannot contain : (got ${JSON.stringify(name)}); use letters, digits, '-', '_' or '.'.`);
+  const problem = pathProblem(name) ?? (name.startsWith('.') ? "starts with '.'" : undefined);
   if (problem) throw new ConfigError(`Queue name ${JSON.stringify(name)} ${problem}; use letters, digits, '-', '_' or '.'.`);
   if (Buffer.byteLength(name) > MAX_QUEUE_NAME_BYTES) {
     throw new ConfigError(`Queue name ${JSON.stringify(name.slice(0, 20))}... is longer than ${MAX_QUEUE_NAME_BYTES} bytes; use a shorter name.`);

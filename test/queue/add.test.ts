@@ -156,7 +156,7 @@ describe('Queue.add', () => {
 
   it('refuses bad queue names', () => {
     const spool = tmpSpool();
-    expect(() => new Queue('a:b', { spool })).toThrow(/contains ':'/);
+    expect(() => new Queue('a:b', { spool })).toThrow(/^Queue name cannot contain :/);
     expect(() => new Queue('../x', { spool })).toThrow(/path separator/);
     expect(() => new Queue('', { spool })).toThrow(/non-empty/);
   });

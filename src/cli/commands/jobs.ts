@@ -144,18 +144,22 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option(...spoolOption)
     .action(async (queueName: string, ids: string[], flags: { spool?: string }) => {
       const root = existingSpoolRoot(flags.spool);
-      let missing = 0;
+      let failed = 0;
       await withQueue(root, queueName, async (queue) => {
         for (const id of ids) {
-          const removed = await queue.remove(id);
-          if (removed) process.stdout.write(`Removed job ${id} from queue "${queueName}".\n`);
-          else {
-            missing++;
+          // remove() answers 1 for a missing job, as BullMQ does: look first.
+          if ((await queue.getJobState(id)) === 'unknown') {
+            failed++;
             process.stderr.write(`spoolkit: no job "${id}" in queue "${queueName}".\n`);
+          } else if (await queue.remove(id)) {
+            process.stdout.write(`Removed job ${id} from queue "${queueName}".\n`);
+          } else {
+            failed++;
+            process.stderr.write(`spoolkit: job "${id}" in queue "${queueName}" is held by a running worker; try again once it finishes.\n`);
           }
         }
       });
-      setExitCode(missing > 0 ? 1 : 0);
+      setExitCode(failed > 0 ? 1 : 0);
     });
 
   jobs
