@@ -2,9 +2,10 @@
  * Errors thrown by spoolkit. Every spoolkit error carries a stable `code` so callers branch on
  * codes, never on message text. Messages say what was wrong and how to fix it.
  *
- * `UnrecoverableError` and `DelayedError` keep BullMQ's names and semantics so processors written
- * for BullMQ behave the same here; they are classified by `name` as well as `instanceof`, because
- * errors thrown in a sandboxed processor cross a process boundary as plain objects.
+ * `UnrecoverableError`, `DelayedError` and `WaitingError` keep BullMQ's names and semantics so
+ * processors written for BullMQ behave the same here; they are classified by `name` as well as
+ * `instanceof`, because errors thrown in a sandboxed processor cross a process boundary as plain
+ * objects.
  */
 
 export type SpoolkitErrorCode =
@@ -89,6 +90,17 @@ export class DelayedError extends Error {
   }
 }
 
+/**
+ * Thrown by a processor after `job.moveToWait(token)`: the worker neither completes nor fails the
+ * job, which waits at the front of the queue; the attempt is not counted.
+ */
+export class WaitingError extends Error {
+  constructor(message = 'bullmq:movedToWait') {
+    super(message);
+    Object.defineProperty(this, 'name', { value: 'WaitingError', enumerable: false, configurable: true });
+  }
+}
+
 /** True for an UnrecoverableError, including one that crossed a process boundary. */
 export function isUnrecoverableError(err: unknown): boolean {
   return err instanceof UnrecoverableError || (isErrorLike(err) && err.name === 'UnrecoverableError');
@@ -97,6 +109,11 @@ export function isUnrecoverableError(err: unknown): boolean {
 /** True for a DelayedError, including one that crossed a process boundary. */
 export function isDelayedError(err: unknown): boolean {
   return err instanceof DelayedError || (isErrorLike(err) && err.name === 'DelayedError');
+}
+
+/** True for a WaitingError, including one that crossed a process boundary. */
+export function isWaitingError(err: unknown): boolean {
+  return err instanceof WaitingError || (isErrorLike(err) && err.name === 'WaitingError');
 }
 
 function isErrorLike(value: unknown): value is { name: unknown; message: unknown } {

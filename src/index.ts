@@ -5,6 +5,7 @@ export {
   NotSupportedError,
   UnrecoverableError,
   DelayedError,
+  WaitingError,
 } from './errors.js';
 export type { SpoolkitErrorCode } from './errors.js';
 export type { RepeatOptions, JobSchedulerTemplateOptions, JobSchedulerTemplate, JobSchedulerJson, JobSchedulerTemplateJson, SchedulerLoopOptions, SchedulerPassResult, SchedulerPassOptions } from './scheduler/index.js';

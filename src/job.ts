@@ -4,7 +4,7 @@
  * this process holds the job's lease, progress and data updates go through that lease.
  */
 import fs from 'node:fs';
-import { DelayedError, SpoolkitError } from './errors.js';
+import { DelayedError, NotSupportedError, SpoolkitError } from './errors.js';
 import type { Claim } from './spool/claim.js';
 import { readJob, stateOf } from './spool/lookup.js';
 import { RECORD_VERSION, type JobRecord } from './spool/record.js';
@@ -12,7 +12,7 @@ import type { QueueStore } from './spool/store.js';
 import { appendLog, readLogRows, patchFromRun, patchStored, logPath } from './spool/update.js';
 import { toJsonStrict } from './spool/validate.js';
 import * as admin from './spool/admin.js';
-import type { JobJson, JobProgress, JobsOptions, JobState } from './types.js';
+import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState } from './types.js';
 import type { QueueEvents } from './queue-events.js';
 import { tryUnlink } from './spool/fs.js';
 import { checkDelayMs, checkPriority, checkTimestampMs } from './spool/job-options.js';
@@ -93,7 +93,8 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
         return s;
       }
     };
-    const job = new Job<D, R, N>(host, json.name as N, parse(json.data) as D, json.opts ?? {}, jobId ?? json.id);
+    // As BullMQ: missing data is {}, null stays null.
+    const job = new Job<D, R, N>(host, json.name as N, parse(json.data || '{}') as D, json.opts ?? {}, jobId ?? json.id);
     job.progress = json.progress ?? 0;
     job.attemptsMade = json.attemptsMade ?? 0;
     job.attemptsStarted = json.attemptsStarted ?? 0;
@@ -101,8 +102,8 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     job.timestamp = json.timestamp;
     job.delay = json.delay ?? 0;
     job.priority = json.priority ?? 0;
-    const reason = parse(json.failedReason);
-    job.failedReason = (typeof reason === 'string' ? reason : json.failedReason) as string;
+    // Kept as given, as BullMQ keeps it (asJSON's form is JSON-encoded; the stored one is not).
+    if (json.failedReason) job.failedReason = json.failedReason;
     job.stacktrace = (parse(json.stacktrace) as string[] | null) ?? [];
     job.returnvalue = parse(json.returnvalue) as R;
     if (json.processedOn !== undefined) job.processedOn = json.processedOn;
@@ -245,10 +246,23 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     patchStored(this.queue.store, id, 'updateData', { data });
   }
 
-  /** The job's current state, or `unknown` when it no longer exists. */
+  /** The job's current state, or `unknown` when it no longer exists (or was never added). */
   async getState(): Promise<JobState | 'unknown'> {
-    const found = readJob(this.queue.store, this.requireId('getState'));
+    if (this.id === undefined) return 'unknown';
+    const found = readJob(this.queue.store, this.id);
     return found ? stateOf(found.loc.place) : 'unknown';
+  }
+
+  /**
+   * True when the job is in `state` (BullMQ's names: `wait` and `waiting` are the waiting list,
+   * `paused` is waiting while the queue is paused; `waiting-children` is always false).
+   */
+  async isInState(state: JobState | 'wait' | 'paused'): Promise<boolean> {
+    if (!IN_STATE_NAMES.has(state)) throw new SpoolkitError('ERR_INVALID_JOB', `Unknown job state: ${String(state)}; use one of ${[...IN_STATE_NAMES].join(', ')}.`);
+    const current = await this.getState();
+    if (state === 'wait') return current === 'waiting';
+    if (state === 'paused') return current === 'waiting' && this.queue.store.isPaused();
+    return current === state;
   }
 
   /** True when completed. */
@@ -271,10 +285,9 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     return (await this.getState()) === 'active';
   }
 
-  /** True when waiting (or prioritized). */
+  /** True when waiting (a prioritized job is not, as in BullMQ). */
   async isWaiting(): Promise<boolean> {
-    const s = await this.getState();
-    return s === 'waiting' || s === 'prioritized';
+    return (await this.getState()) === 'waiting';
   }
 
   /** Always false: spoolkit has no flows. */
@@ -284,7 +297,9 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
 
   /** Removes the job. Throws ERR_JOB_LOCKED while a worker holds its lease. */
   async remove(_opts: { removeChildren?: boolean } = {}): Promise<void> {
-    const id = this.requireId('remove');
+    // Never added: nothing to remove (BullMQ resolves too).
+    if (this.id === undefined) return;
+    const id = this.id;
     const n = admin.removeJob(this.queue.store, id);
     if (n === 0 && admin.isLocked(this.queue.store, id)) {
       throw new SpoolkitError('ERR_JOB_LOCKED', `Job ${id} could not be removed because it is locked by another worker; wait for it to finish or stop that worker.`, { details: { jobId: id } });
@@ -295,7 +310,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   async retry(state: 'completed' | 'failed' = 'failed', opts: { resetAttemptsMade?: boolean; resetAttemptsStarted?: boolean } = {}): Promise<void> {
     const id = this.requireId('retry');
     const rec = admin.retryFinished(this.queue.store, id, state, opts);
-    if (!rec) throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the ${state} state, so it cannot be retried; retry(state) takes 'completed' or 'failed'.`, { details: { jobId: id } });
+    if (!rec) throw this.notInState(id, state, 'reprocessJob', `retry(state) takes 'completed' or 'failed'`);
     this.applyRecord(rec);
   }
 
@@ -303,7 +318,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   async promote(): Promise<void> {
     const id = this.requireId('promote');
     if (!admin.promoteJob(this.queue.store, id)) {
-      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the delayed state; only delayed jobs can be promoted.`, { details: { jobId: id } });
+      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the delayed state. promote: only delayed jobs can be promoted.`, { details: { jobId: id } });
     }
     this.delay = 0;
   }
@@ -312,52 +327,104 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   async changeDelay(delay: number): Promise<void> {
     const id = this.requireId('changeDelay');
     checkDelayMs(delay, `changeDelay of job ${id}`);
-    if (!admin.changeDelay(this.queue.store, id, delay)) {
-      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the delayed state; only delayed jobs can change delay.`, { details: { jobId: id } });
-    }
+    if (!admin.changeDelay(this.queue.store, id, delay)) throw this.notInState(id, 'delayed', 'changeDelay', 'only delayed jobs can change delay');
     this.delay = delay;
   }
 
-  /** Changes the priority (and/or lifo) of a waiting, prioritized or delayed job. */
+  /**
+   * Changes the priority of a job; a waiting or prioritized one is re-filed (`lifo` puts it first).
+   * Only the `priority` field changes: `opts` stays as added, as in BullMQ.
+   */
   async changePriority(opts: { priority?: number; lifo?: boolean }): Promise<void> {
     const id = this.requireId('changePriority');
     if (opts.priority !== undefined) checkPriority(opts.priority, `changePriority of job ${id}`);
     if (!admin.changePriority(this.queue.store, id, opts.priority ?? 0, !!opts.lifo)) {
       // Active or finished: as BullMQ, the priority is stored (a retry files the job by it).
       const found = readJob(this.queue.store, id);
-      if (!found) throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. changePriority: the job does not exist in queue ${this.queue.name}.`, { details: { jobId: id } });
-      patchStored(this.queue.store, id, 'changePriority', { priority: opts.priority ?? 0, opts: { ...found.rec.opts, priority: opts.priority ?? 0, lifo: !!opts.lifo } });
+      if (!found) throw this.missingKey(id, 'changePriority');
+      patchStored(this.queue.store, id, 'changePriority', { priority: opts.priority ?? 0 });
     }
     this.priority = opts.priority ?? 0;
   }
 
   /**
    * Moves the active job to delayed until `timestamp` (ms) without counting the attempt. The
-   * processor must then throw `DelayedError` so the worker leaves the job alone.
+   * processor must then throw `DelayedError` so the worker leaves the job alone. With a token, only
+   * the worker holding that lease may move it (BullMQ's lock check); without, any active job moves.
    */
   async moveToDelayed(timestamp: number, token?: string): Promise<void> {
     const id = this.requireId('moveToDelayed');
     checkTimestampMs(timestamp, 'moveToDelayed timestamp', `job ${id}`);
     const active = this._active;
     if (active) {
-      if (token !== undefined && token !== active.claim.token) {
-        throw new SpoolkitError('ERR_LEASE_LOST', `Missing lock for job ${id}. moveToDelayed: the token does not match this worker's lease.`);
-      }
-      active.claim.rec.progress = this.progress;
-      active.claim.rec.data = this.data;
-      if (!admin.moveClaimToDelayed(this.queue.store, active.claim, timestamp)) {
-        throw new SpoolkitError('ERR_LEASE_LOST', `Missing lock for job ${id}. moveToDelayed: the lease was lost.`);
-      }
-    } else if (!admin.moveActiveToDelayed(this.queue.store, id, timestamp)) {
-      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not active, so it cannot be moved to delayed.`);
+      this.syncRun(active, token, 'moveToDelayed');
+      if (!admin.moveClaimToDelayed(this.queue.store, active.claim, timestamp)) throw this.moveRefused(id, 'no-lock', 'moveToDelayed');
+    } else {
+      const result = admin.moveActiveToDelayed(this.queue.store, id, timestamp, token);
+      if (result !== 'moved') throw this.moveRefused(id, result, 'moveToDelayed');
     }
     this.delay = Math.max(0, timestamp - Date.now());
   }
 
-  /** Renews the lease when this process holds it; returns 1 on success, 0 otherwise. */
-  async extendLock(_token: string, _duration: number): Promise<number> {
+  /**
+   * Moves the active job back to the front of the queue without counting the attempt (the start
+   * stays counted); returns 0 (BullMQ's rate-limit TTL: spoolkit has no limiter). The processor
+   * must then throw `WaitingError` so the worker leaves the job alone. Without a token, a job that
+   * is not active is left as it is, as in BullMQ.
+   */
+  async moveToWait(token?: string): Promise<number> {
+    const id = this.requireId('moveToWait');
     const active = this._active;
-    if (!active) return 0;
+    if (active) {
+      this.syncRun(active, token, MOVE_TO_WAIT_CMD);
+      if (!admin.moveClaimToWait(this.queue.store, active.claim)) throw this.moveRefused(id, 'no-lock', MOVE_TO_WAIT_CMD);
+      return 0;
+    }
+    const result = admin.moveActiveToWait(this.queue.store, id, token);
+    if (result !== 'moved' && result !== 'not-active') throw this.moveRefused(id, result, MOVE_TO_WAIT_CMD);
+    return 0;
+  }
+
+  /** Checks `token` against the run's lease and copies the run's progress and data into its record, before the run is moved. */
+  private syncRun(active: ActiveContext, token: string | undefined, cmd: string): void {
+    if (token !== undefined && token !== active.claim.token) throw this.moveRefused(active.claim.id, 'lock-mismatch', cmd);
+    active.claim.rec.progress = this.progress;
+    active.claim.rec.data = this.data;
+  }
+
+  /** BullMQ's error for a refused move of an active job (its text first, then a hint). */
+  private moveRefused(id: string, why: Exclude<admin.ActiveMoveResult, 'moved'>, cmd: string): SpoolkitError {
+    const details = { details: { jobId: id } };
+    switch (why) {
+      case 'missing':
+        return this.missingKey(id, cmd);
+      case 'not-active':
+        return new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the active state. ${cmd}`, details);
+      case 'no-lock':
+        return new SpoolkitError('ERR_LEASE_LOST', `Missing lock for job ${id}. ${cmd}: no worker holds its lease any more (it finished, moved or was taken back).`, details);
+      case 'lock-mismatch':
+        return new SpoolkitError('ERR_LEASE_LOST', `Lock mismatch for job ${id}. Cmd ${cmd} from active: the token is not the lease of the worker running the job.`, details);
+    }
+  }
+
+  /** BullMQ's error for a job that does not exist (its text first, then a hint). */
+  private missingKey(id: string, cmd: string): SpoolkitError {
+    return new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. ${cmd}: the job does not exist in queue ${this.queue.name} (it may have been removed).`, { details: { jobId: id } });
+  }
+
+  /** BullMQ's error for a job that is missing, or not in `state` (its text first, then a hint). */
+  private notInState(id: string, state: string, cmd: string, hint: string): SpoolkitError {
+    if (!readJob(this.queue.store, id)) return this.missingKey(id, cmd);
+    return new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the ${state} state. ${cmd}: ${hint}.`, { details: { jobId: id } });
+  }
+
+  /**
+   * Renews the lease when this process runs the job under `token`; returns 1 on success, 0
+   * otherwise. The lease keeps its owner's length, whatever `duration` says.
+   */
+  async extendLock(token: string, _duration: number): Promise<number> {
+    const active = this._active;
+    if (!active || token !== active.claim.token) return 0;
     return admin.renewClaim(active.claim) ? 1 : 0;
   }
 
@@ -377,12 +444,15 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     return queueEvents._waitFor<ReturnType>(id, this.name, this.queue.store, ttl);
   }
 
-  /** The JSON form (data, stacktrace and returnvalue as JSON strings), as in BullMQ. */
+  /**
+   * The JSON form (data, failedReason, stacktrace and returnvalue as JSON strings), as in BullMQ:
+   * undefined data is `{}`, and keys whose value is undefined are left out.
+   */
   asJSON(): JobJson {
-    const json: JobJson = {
+    const json: Record<string, unknown> = {
       id: this.id ?? '',
       name: this.name,
-      data: JSON.stringify(this.data ?? {}),
+      data: JSON.stringify(this.data === undefined ? {} : this.data),
       opts: this.opts,
       progress: this.progress,
       attemptsMade: this.attemptsMade,
@@ -394,14 +464,15 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
       stacktrace: JSON.stringify(this.stacktrace),
       returnvalue: JSON.stringify(this.returnvalue),
       stalledCounter: this.stalledCounter,
+      finishedOn: this.finishedOn,
+      processedOn: this.processedOn,
+      processedBy: this.processedBy,
+      repeatJobKey: this.repeatJobKey,
+      deduplicationId: this.deduplicationId,
+      deferredFailure: this.deferredFailure,
     };
-    if (this.finishedOn !== undefined) json.finishedOn = this.finishedOn;
-    if (this.processedOn !== undefined) json.processedOn = this.processedOn;
-    if (this.processedBy !== undefined) json.processedBy = this.processedBy;
-    if (this.repeatJobKey !== undefined) json.repeatJobKey = this.repeatJobKey;
-    if (this.deduplicationId !== undefined) json.deduplicationId = this.deduplicationId;
-    if (this.deferredFailure !== undefined) json.deferredFailure = this.deferredFailure;
-    return json;
+    for (const key of Object.keys(json)) if (json[key] === undefined) delete json[key];
+    return json as unknown as JobJson;
   }
 
   /** The JSON form plus queue names, as handed to sandboxed processors. */
@@ -415,10 +486,96 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     return rest;
   }
 
+  /** Adds a job through `queue.add` (BullMQ's `Job.create`). */
+  static async create<D = any, R = any, N extends string = string>(queue: JobProducer<D, R, N>, name: N, data: D, opts?: JobsOptions): Promise<Job<D, R, N>> {
+    return queue.add(name, data, opts);
+  }
+
+  /** Adds jobs through `queue.addBulk` (BullMQ's `Job.createBulk`). */
+  static async createBulk<D = any, R = any, N extends string = string>(queue: JobProducer<D, R, N>, jobs: { name: N; data: D; opts?: BulkJobOptions }[]): Promise<Job<D, R, N>[]> {
+    return queue.addBulk(jobs);
+  }
+
+  /** Appends a row to a job's log through `queue.addJobLog`; returns the number of rows. */
+  static async addJobLog(queue: Pick<JobProducer, 'addJobLog'>, jobId: string, logRow: string, keepLogs?: number): Promise<number> {
+    return queue.addJobLog(jobId, logRow, keepLogs);
+  }
+
+  /** Not supported: spoolkit has no flows. */
+  async getChildrenValues(): Promise<never> {
+    throw noFlows('job.getChildrenValues');
+  }
+
+  /** Not supported: spoolkit has no flows. */
+  async getFailedChildrenValues(): Promise<never> {
+    throw noFlows('job.getFailedChildrenValues');
+  }
+
+  /** Not supported: spoolkit has no flows. */
+  async getIgnoredChildrenFailures(): Promise<never> {
+    throw noFlows('job.getIgnoredChildrenFailures');
+  }
+
+  /** Not supported: spoolkit has no flows. */
+  async getDependencies(_opts?: unknown): Promise<never> {
+    throw noFlows('job.getDependencies');
+  }
+
+  /** Not supported: spoolkit has no flows. */
+  async getDependenciesCount(_opts?: unknown): Promise<never> {
+    throw noFlows('job.getDependenciesCount');
+  }
+
+  /** Not supported: spoolkit has no flows. */
+  async removeChildDependency(): Promise<never> {
+    throw noFlows('job.removeChildDependency');
+  }
+
+  /** Not supported: spoolkit has no flows. */
+  async moveToWaitingChildren(_token?: string, _opts?: unknown): Promise<never> {
+    throw noFlows('job.moveToWaitingChildren');
+  }
+
+  /** Not supported: spoolkit has no flows. */
+  async removeUnprocessedChildren(): Promise<never> {
+    throw noFlows('job.removeUnprocessedChildren');
+  }
+
+  /** Not supported: jobs are finished by the Worker that runs them (no manual processing). */
+  async moveToCompleted(_returnValue?: unknown, _token?: string, _fetchNext?: boolean): Promise<never> {
+    throw noManualProcessing('job.moveToCompleted');
+  }
+
+  /** Not supported: jobs are finished by the Worker that runs them (no manual processing). */
+  async moveToFailed(_err?: Error, _token?: string, _fetchNext?: boolean): Promise<never> {
+    throw noManualProcessing('job.moveToFailed');
+  }
+
   /** Throws `DelayedError`; a convenience for `moveToDelayed` flows. */
   static delayedError(): DelayedError {
     return new DelayedError();
   }
+}
+
+/** What `Job.create`, `Job.createBulk` and `Job.addJobLog` need from a queue. */
+export interface JobProducer<D = any, R = any, N extends string = string> {
+  add(name: N, data: D, opts?: JobsOptions): Promise<Job<D, R, N>>;
+  addBulk(jobs: { name: N; data: D; opts?: BulkJobOptions }[]): Promise<Job<D, R, N>[]>;
+  addJobLog(jobId: string, logRow: string, keepLogs?: number): Promise<number>;
+}
+
+/** BullMQ's command name for moveToWait, used in its error texts. */
+const MOVE_TO_WAIT_CMD = 'moveJobFromActiveToWait';
+
+/** States `isInState` knows (BullMQ's, plus spoolkit's aliases). */
+const IN_STATE_NAMES: ReadonlySet<string> = new Set(['completed', 'failed', 'active', 'delayed', 'prioritized', 'waiting', 'waiting-children', 'wait', 'paused']);
+
+function noFlows(method: string): NotSupportedError {
+  return new NotSupportedError(method, 'spoolkit has no flows (parent and child jobs)');
+}
+
+function noManualProcessing(method: string): NotSupportedError {
+  return new NotSupportedError(method, 'jobs are completed or failed by the Worker running them; there is no manual processing');
 }
 
 /** Job options as BullMQ's Job shows them: `attempts` 0 when not given. */

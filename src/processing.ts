@@ -1,17 +1,16 @@
 /**
  * Running one claimed job: call the processor, then complete, retry or fail it with BullMQ's
- * rules (attempts, backoff, UnrecoverableError, DelayedError, removeOn*). Shared by `Worker` and
- * inline mode, so both produce the same job fields, events and results.
+ * rules (attempts, backoff, UnrecoverableError, DelayedError, WaitingError, removeOn*). Shared by
+ * `Worker` and inline mode, so both produce the same job fields, events and results.
  */
-import fs from 'node:fs';
 import { computeBackoff } from './backoff.js';
-import { coerceError, isDelayedError, isUnrecoverableError, UnrecoverableError } from './errors.js';
+import { coerceError, isDelayedError, isUnrecoverableError, isWaitingError, UnrecoverableError } from './errors.js';
 import { Job, type JobHost } from './job.js';
 import { closeClaim, type Claim } from './spool/claim.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
-import { finishRemoved, finishToFile, requeue } from './spool/finish.js';
+import { finishRemoved, finishToFile, refreshPriority, requeue, startedFields } from './spool/finish.js';
 import { delayedRoute, readyRoute } from './spool/routing.js';
-import { parseJobRecord, type JobRecord, type RecordPatch } from './spool/record.js';
+import type { JobRecord, RecordPatch } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { toJsonStrict } from './spool/validate.js';
 import type { BackoffStrategy, JobProgress, KeepJobs, Processor } from './types.js';
@@ -40,7 +39,7 @@ export interface RunningJob {
 }
 
 /** How a run ended. */
-export type RunOutcome = 'completed' | 'failed' | 'retried' | 'delayed' | 'lost';
+export type RunOutcome = 'completed' | 'failed' | 'retried' | 'delayed' | 'waiting' | 'lost';
 
 /** Prepares the Job object for a claim (attemptsStarted + 1, processedOn, token). */
 export function startRun(ctx: ProcessingContext, claim: Claim, nowMs = Date.now()): RunningJob {
@@ -90,6 +89,7 @@ async function runAndRecord(ctx: ProcessingContext, run: RunningJob): Promise<Ru
     if (run.lost) return 'lost';
     const err = coerceError(thrown);
     if (isDelayedError(err)) return 'delayed';
+    if (isWaitingError(err)) return 'waiting';
     return await fail(ctx, run, err);
   } finally {
     job._active = undefined;
@@ -132,11 +132,7 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
 
 /** Adds the fields set when the job started to an outcome patch (claims write nothing, so the outcome carries them). */
 function withStartedFields(rec: JobRecord, patch: RecordPatch): RecordPatch {
-  patch.attemptsStarted = rec.attemptsStarted;
-  patch.processedOn = rec.processedOn ?? null;
-  patch.delay = 0;
-  if (rec.processedBy) patch.processedBy = rec.processedBy;
-  return patch;
+  return { ...patch, ...startedFields(rec), delay: 0 };
 }
 
 function updateStacktrace(stack: string[], err: Error, limit: number | undefined): string[] {
@@ -209,15 +205,4 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
   ctx.emit('failed', job, finalErr, 'active');
   if (retry) store.wakeLocal();
   return retry ? 'retried' : 'failed';
-}
-
-/** Takes the priority and lifo flag stored in the claimed file (patched by changePriority meanwhile), keeping `rec`'s when it cannot be read. */
-function refreshPriority(file: string, rec: JobRecord): void {
-  try {
-    const stored = parseJobRecord(fs.readFileSync(file, 'utf8'), file);
-    rec.priority = stored.priority;
-    rec.opts = { ...rec.opts, priority: stored.opts.priority, lifo: stored.opts.lifo };
-  } catch {
-    // lost or unreadable: the run's own copy stands
-  }
 }

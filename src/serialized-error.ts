@@ -1,9 +1,10 @@
 /**
  * Errors flattened for a process or thread boundary. Values cross such boundaries by structured
  * clone, so errors travel as plain objects and are rebuilt on the other side with their `name`,
- * which is how UnrecoverableError and DelayedError keep their meaning across the boundary.
+ * which is how UnrecoverableError, DelayedError and WaitingError keep their meaning across the
+ * boundary.
  */
-import { DelayedError, UnrecoverableError } from './errors.js';
+import { DelayedError, UnrecoverableError, WaitingError } from './errors.js';
 
 /** An error flattened for a process or thread boundary. */
 export interface SerializedError {
@@ -30,13 +31,15 @@ export function serializeError(err: unknown): SerializedError {
 }
 
 /**
- * Rebuilds an error from its serialized form. UnrecoverableError and DelayedError come back as
- * instances of spoolkit's own classes, so both `instanceof` and name checks classify them.
+ * Rebuilds an error from its serialized form. UnrecoverableError, DelayedError and WaitingError
+ * come back as instances of spoolkit's own classes, so both `instanceof` and name checks classify
+ * them.
  */
 export function deserializeError(data: SerializedError): Error {
   let err: Error;
   if (data.name === 'UnrecoverableError') err = new UnrecoverableError(data.message);
   else if (data.name === 'DelayedError') err = new DelayedError(data.message);
+  else if (data.name === 'WaitingError') err = new WaitingError(data.message);
   else {
     err = new Error(data.message);
     if (data.name !== 'Error') Object.defineProperty(err, 'name', { value: data.name, enumerable: false, configurable: true, writable: true });

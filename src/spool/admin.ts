@@ -1,6 +1,6 @@
 /**
  * Operations on one job outside the worker's claim/finish path: remove, retry a finished job,
- * promote, change delay or priority, move an active job to delayed.
+ * promote, change delay or priority, move an active job to delayed or back to waiting.
  *
  * Moving a job between places first takes it out of view of claimers by renaming it into
  * `reclaiming/<id>.<tag>.json` (one rename: a concurrent claimer either got it first or sees
@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Claim } from './claim.js';
 import { newClaimTag } from './claim.js';
-import { appendHeld, moveHeld, releaseDedup, removeLogs, requeue } from './finish.js';
+import { appendHeld, moveHeld, refreshPriority, releaseDedup, removeLogs, requeue, startedFields } from './finish.js';
 import { isErrno, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
 import { leaseLive, renewLease } from './lease.js';
 import { readJob, type Located } from './lookup.js';
@@ -193,13 +193,17 @@ export function changeDelay(store: QueueStore, id: string, delayMs: number): boo
   return ok;
 }
 
-/** Re-files a waiting, prioritized or delayed job under a new priority / lifo. */
+/**
+ * Re-files a waiting, prioritized or delayed job under a new priority; `lifo` puts a waiting one
+ * first. Only the `priority` field changes: the job's options stay as added (as BullMQ keeps them),
+ * and a delayed job keeps its own lifo option for when it falls due.
+ */
 export function changePriority(store: QueueStore, id: string, priority: number, lifo: boolean): boolean {
   const ok = moveInSets(store, id, SET_PLACES, (rec, loc) => {
-    const patch: RecordPatch = { priority, opts: { ...rec.opts, priority, lifo } };
+    const patch: RecordPatch = { priority };
     if (loc.place === 'delayed') {
       const due = Number(path.basename(loc.path).slice(0, 13));
-      return { route: delayedRoute(store, due, priority, lifo), patch };
+      return { route: delayedRoute(store, due, priority, !!rec.opts.lifo), patch };
     }
     return { route: readyRoute(store, priority, lifo), patch };
   });
@@ -209,41 +213,99 @@ export function changePriority(store: QueueStore, id: string, priority: number, 
 
 /**
  * Moves a job this process holds to delayed until `timestamp`. The attempt is not counted
- * (`attemptsMade` stays), but the start is: `attemptsStarted` is kept, as BullMQ keeps it.
+ * (`attemptsMade` stays), but the start is: `attemptsStarted`, `processedOn` and `processedBy` are
+ * kept, as BullMQ keeps them. The job is filed under its stored priority (changePriority may have
+ * changed it while it ran).
  */
 export function moveClaimToDelayed(store: QueueStore, claim: Claim, timestamp: number): boolean {
   const delay = Math.max(0, timestamp - Date.now());
-  const ok = requeue(store, claim, { delay, attemptsStarted: claim.rec.attemptsStarted }, delayedRoute(store, timestamp, claim.rec.priority, !!claim.rec.opts.lifo));
+  refreshPriority(claim.path, claim.rec);
+  const ok = requeue(store, claim, { ...startedFields(claim.rec), delay }, delayedRoute(store, timestamp, claim.rec.priority, !!claim.rec.opts.lifo));
   if (ok) {
     claim.rec.delay = delay;
-    store.events.append('delayed', { jobId: claim.id, delay: timestamp });
-    // This process's own workers ignore its own events: wake them, the job may be due soonest.
-    store.wakeLocal();
+    announceDelayed(store, claim.id, timestamp);
   }
   return ok;
 }
 
-/** Moves an active job held by another process (e.g. a sandbox parent) to delayed. */
-export function moveActiveToDelayed(store: QueueStore, id: string, timestamp: number): boolean {
-  for (const c of store.findClaimed(id)) {
-    if (c.place !== 'active') continue;
+/**
+ * Moves a job this process holds back to the front of the queue (BullMQ's moveToWait): the start
+ * stays counted, the attempt is not (`attemptsMade` stays).
+ */
+export function moveClaimToWait(store: QueueStore, claim: Claim): boolean {
+  refreshPriority(claim.path, claim.rec);
+  const ok = requeue(store, claim, { ...startedFields(claim.rec), delay: 0 }, readyRoute(store, claim.rec.priority, !!claim.rec.opts.lifo, true));
+  if (ok) announceWaiting(store, claim.id);
+  return ok;
+}
+
+/** How a move of an active job by a caller that does not hold its claim ended. */
+export type ActiveMoveResult = 'moved' | 'missing' | 'not-active' | 'no-lock' | 'lock-mismatch';
+
+/**
+ * Moves an active job held by another process (or by a worker of this one, through a job object
+ * that is not its run's) to delayed. With a token, only the claim that token names may be moved.
+ */
+export function moveActiveToDelayed(store: QueueStore, id: string, timestamp: number, token?: string): ActiveMoveResult {
+  const result = moveActive(store, id, token, (rec) => ({
+    route: delayedRoute(store, timestamp, rec.priority, !!rec.opts.lifo),
+    // A claim writes nothing, so the stored count is the one before the start being delayed.
+    patch: { delay: Math.max(0, timestamp - Date.now()), attemptsStarted: rec.attemptsStarted + 1 },
+  }));
+  if (result === 'moved') announceDelayed(store, id, timestamp);
+  return result;
+}
+
+/** Moves an active job held by another process back to the front of the queue; see moveActiveToDelayed. */
+export function moveActiveToWait(store: QueueStore, id: string, token?: string): ActiveMoveResult {
+  const result = moveActive(store, id, token, (rec) => ({
+    route: readyRoute(store, rec.priority, !!rec.opts.lifo, true),
+    patch: { delay: 0, attemptsStarted: rec.attemptsStarted + 1 },
+  }));
+  if (result === 'moved') announceWaiting(store, id);
+  return result;
+}
+
+/** The claim tag a lease token names (`<worker id>:<claim tag>`). */
+export function tagOfToken(token: string): string {
+  return token.slice(token.lastIndexOf(':') + 1);
+}
+
+/** The tag of a claimed file `<id>.<tag>.json`. */
+function tagOfClaimFile(file: string, id: string): string {
+  return path.basename(file).slice(id.length + 1, -'.json'.length);
+}
+
+/**
+ * Finds the job's active claim (the one `token` names, when given), holds it as a claim, and files
+ * it where `fn` says. Without a token any active claim is taken (BullMQ's token '0').
+ */
+function moveActive(store: QueueStore, id: string, token: string | undefined, fn: (rec: JobRecord) => { route: Route; patch: RecordPatch }): ActiveMoveResult {
+  const active = store.findClaimed(id).filter((c) => c.place === 'active');
+  const tag = token === undefined ? undefined : tagOfToken(token);
+  const mine = tag === undefined ? active : active.filter((c) => tagOfClaimFile(c.path, id) === tag);
+  if (mine.length === 0 && active.length > 0) return 'lock-mismatch';
+  for (const c of mine) {
     // Held as a claim: were this process to die here, the job comes back as a stalled one.
     const h = hold(store, c.path, id, newClaimTag());
     if (!h) continue;
-    const ok = placeHeld(store, h.held, delayedRoute(store, timestamp, h.rec.priority, !!h.rec.opts.lifo), {
-      delay: Math.max(0, timestamp - Date.now()),
-      // A claim writes nothing, so the stored count is the one before the start being delayed.
-      attemptsStarted: h.rec.attemptsStarted + 1,
-      gen: h.rec.gen + 1,
-      g: h.rec.gen,
-    });
-    if (ok) {
-      store.events.append('delayed', { jobId: id, delay: timestamp });
-      store.wakeLocal();
-    }
-    return ok;
+    const { route, patch } = fn(h.rec);
+    if (placeHeld(store, h.held, route, { ...patch, gen: h.rec.gen + 1, g: h.rec.gen })) return 'moved';
   }
-  return false;
+  if (!readJob(store, id)) return 'missing';
+  return token === undefined ? 'not-active' : 'no-lock';
+}
+
+/** Tells workers a job was delayed until `timestamp` (this process's own workers ignore its own events: wake them, the job may be due soonest). */
+function announceDelayed(store: QueueStore, id: string, timestamp: number): void {
+  store.events.append('delayed', { jobId: id, delay: timestamp });
+  store.wakeLocal();
+}
+
+/** Tells workers an active job is waiting again. */
+function announceWaiting(store: QueueStore, id: string): void {
+  store.events.append('waiting', { jobId: id, prev: 'active' });
+  store.wakeLocal();
 }
 
 /** Renews a lease this process holds. */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { closeClaim, type Claim } from './claim.js';
 import { readDedup } from './add.js';
 import { fsyncDir, isErrno, renameInto, rethrowFs, tryUnlink } from './fs.js';
-import { appendPatch, writePatch, type JobRecord, type RecordPatch } from './record.js';
+import { appendPatch, parseJobRecord, writePatch, type JobRecord, type RecordPatch } from './record.js';
 import { discardJobFile } from './pool.js';
 import type { Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
@@ -112,6 +112,29 @@ export function finishRemoved(store: QueueStore, claim: Claim): boolean {
   releaseDedup(store, claim.rec);
   removeLogs(store, claim.id);
   return true;
+}
+
+/**
+ * The fields set when a run started, for the patch that ends it (claims write nothing, so the
+ * outcome or move carries them): `attemptsStarted`, `processedOn` and `processedBy`.
+ */
+export function startedFields(rec: JobRecord): RecordPatch {
+  const patch: RecordPatch = { attemptsStarted: rec.attemptsStarted, processedOn: rec.processedOn ?? null };
+  if (rec.processedBy) patch.processedBy = rec.processedBy;
+  return patch;
+}
+
+/**
+ * Takes the priority stored in a claimed file (changePriority patches it while the job runs) into
+ * the run's record, keeping the run's own when the file cannot be read. BullMQ files a retried or
+ * moved job by the priority in its hash.
+ */
+export function refreshPriority(file: string, rec: JobRecord): void {
+  try {
+    rec.priority = parseJobRecord(fs.readFileSync(file, 'utf8'), file).priority;
+  } catch {
+    // lost or unreadable: the run's own copy stands
+  }
 }
 
 /** Puts the job back into a set (retry, delay, release), raising its generation. False when the lease was lost. */

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createSandboxedProcessor, type SandboxedProcessor, type SandboxHostJob } from '../../src/sandbox/index.js';
 import { isDelayedError, isUnrecoverableError, UnrecoverableError } from '../../src/errors.js';
+import { Queue, Worker } from '../../src/index.js';
+import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/runtime/sandbox/${name}`, import.meta.url));
 
@@ -80,6 +82,19 @@ for (const useWorkerThreads of [false, true]) {
       expect(plain.name).toBe('TypeError');
       expect(plain.code).toBe('E_FIXTURE');
       expect(plain.stack).toContain('throws.mjs');
+    });
+
+    it('under a Worker, moveToWait with WaitingError puts the job back and it runs again, its start counted', async () => {
+      const spool = tmpSpool();
+      const q = track(new Queue('q', { spool }));
+      const results: unknown[] = [];
+      const w = track(new Worker('q', fixture('move-to-wait.mjs'), { spool, useWorkerThreads, pollIntervalMs: 20 }));
+      w.on('completed', (_job: unknown, value: unknown) => results.push(value));
+      w.on('failed', (_job: unknown, err: Error) => results.push(`failed: ${err.message}`));
+      const job = await q.add('m', {});
+      await waitFor(() => results.length > 0, 15_000);
+      expect(results).toEqual([{ attemptsStarted: 2, attemptsMade: 0 }]);
+      expect((await q.getJob(job.id!))!.attemptsMade).toBe(1);
     });
 
     it('forwards abort to the processor signal', async () => {
