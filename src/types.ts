@@ -187,10 +187,10 @@ export interface WorkerOptions extends SpoolOptions {
   skipLockRenewal?: boolean;
   /** Accepted; the idle poll interval is `pollIntervalMs`. */
   drainDelay?: number;
-  /** Worker default for jobs without their own `removeOnComplete`. */
-  removeOnComplete?: KeepJobs;
-  /** Worker default for jobs without their own `removeOnFail`. */
-  removeOnFail?: KeepJobs;
+  /** Worker default for jobs without their own `removeOnComplete` (any form a job takes; `{ count: -1 }` keeps all). */
+  removeOnComplete?: boolean | number | KeepJobs;
+  /** Worker default for jobs without their own `removeOnFail` (any form a job takes; `{ count: -1 }` keeps all). */
+  removeOnFail?: boolean | number | KeepJobs;
   /** Custom backoff strategies. */
   settings?: { backoffStrategy?: BackoffStrategy };
   /** For file processors: run them in worker threads instead of child processes. */

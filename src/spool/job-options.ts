@@ -12,20 +12,32 @@ function bad(message: string): SpoolkitError {
   return new SpoolkitError('ERR_INVALID_JOB', message);
 }
 
-function checkKeep(v: unknown, field: string): void {
-  if (v === undefined || typeof v === 'boolean') return;
+/** A `removeOnComplete` / `removeOnFail` setting, of a job or a Worker. */
+export type KeepSetting = boolean | number | KeepJobs;
+
+/**
+ * What is wrong with a `removeOnComplete` / `removeOnFail` value (`field` names it); undefined
+ * when it is usable. As in BullMQ, a negative count (-1, or `{ count: -1 }`) keeps every job.
+ */
+export function keepProblem(v: unknown, field: string): string | undefined {
+  if (v === undefined || typeof v === 'boolean') return undefined;
   if (typeof v === 'number') {
-    if (!Number.isInteger(v) || v < 0) throw bad(`${field} must be true, false, a count >= 0 or { age, count }, got ${v}.`);
-    return;
+    return Number.isInteger(v) ? undefined : `${field} must be true, false, a whole count (-1 keeps all) or { age, count }, got ${v}.`;
   }
   if (typeof v === 'object' && v !== null) {
     const k = v as KeepJobs;
-    for (const f of ['age', 'count', 'limit'] as const) {
-      if (k[f] !== undefined && (typeof k[f] !== 'number' || !(k[f]! >= 0))) throw bad(`${field}.${f} must be a number >= 0 (age is in seconds).`);
+    if (k.count !== undefined && !(typeof k.count === 'number' && Number.isFinite(k.count))) return `${field}.count must be a number (-1 keeps all).`;
+    for (const f of ['age', 'limit'] as const) {
+      if (k[f] !== undefined && (typeof k[f] !== 'number' || !(k[f]! >= 0))) return `${field}.${f} must be a number >= 0 (age is in seconds).`;
     }
-    return;
+    return undefined;
   }
-  throw bad(`${field} must be true, false, a count or { age, count }.`);
+  return `${field} must be true, false, a count or { age, count }.`;
+}
+
+function checkKeep(v: unknown, field: string): void {
+  const problem = keepProblem(v, field);
+  if (problem) throw bad(problem);
 }
 
 /** Checks a priority (`where` names the job or call in the message). */

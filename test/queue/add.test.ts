@@ -143,7 +143,15 @@ describe('Queue.add', () => {
     await expect(q.add('a', {}, { delay: -1 })).rejects.toThrow(/delay must be/);
     await expect(q.add('a', {}, { attempts: 1.5 })).rejects.toThrow(/attempts must be an integer/);
     await expect(q.add('a', {}, { backoff: { type: 'fixed', jitter: 2 } })).rejects.toThrow(/jitter/);
-    await expect(q.add('a', {}, { removeOnComplete: -1 })).rejects.toThrow(/removeOnComplete/);
+    await expect(q.add('a', {}, { removeOnComplete: 1.5 })).rejects.toThrow(/removeOnComplete/);
+  });
+
+  it('accepts a negative removeOnComplete / removeOnFail count, which keeps every job (BullMQ)', async () => {
+    const q = queue();
+    for (const keep of [-1, { count: -1 }, { count: -1, age: 60 }]) {
+      const job = await q.add('a', {}, { removeOnComplete: keep, removeOnFail: keep });
+      expect((await q.getJob(job.id!))?.opts.removeOnComplete).toEqual(keep);
+    }
   });
 
   it('throws NotSupportedError for v5 repeat and flows, never a silent no-op', async () => {
