@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
 import { uniqueName } from './keys.js';
 import { IdAllocator } from './id-alloc.js';
-import { validateJobOptions } from './job-options.js';
+import { storedJobOptions, validateJobOptions, withoutUnsetOptions } from './job-options.js';
 import { locate } from './lookup.js';
 import { RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
@@ -56,16 +56,20 @@ interface Prepared {
   outcome?: AddOutcome;
 }
 
-function prepare(store: QueueStore, spec: AddSpec, nowMs: number): Prepared {
-  assertJobName(spec.name);
-  const opts = spec.opts;
-  validateJobOptions(opts, spec.name);
-  if (opts.jobId !== undefined) assertJobId(opts.jobId, spec.reserved);
+function prepare(store: QueueStore, given: AddSpec, nowMs: number): Prepared {
+  assertJobName(given.name);
+  const checked = withoutUnsetOptions(given.opts);
+  validateJobOptions(checked, given.name);
+  if (checked.jobId !== undefined) assertJobId(checked.jobId, given.reserved);
+  const opts = storedJobOptions(checked);
+  const spec: AddSpec = { ...given, opts };
   const dataJson = toJsonStrict(spec.data, 'job data');
-  if (opts.sizeLimit !== undefined && Buffer.byteLength(dataJson) > opts.sizeLimit) {
+  // sizeLimit 0 is no limit (BullMQ).
+  if (opts.sizeLimit && Buffer.byteLength(dataJson) > opts.sizeLimit) {
     throw new SpoolkitError('ERR_INVALID_JOB', `The size of job ${spec.name} exceeds the limit ${opts.sizeLimit} bytes (${Buffer.byteLength(dataJson)} bytes of JSON data); send less data or store it elsewhere and pass a reference.`);
   }
-  const timestamp = opts.timestamp ?? nowMs;
+  // BullMQ: opts.timestamp || Date.now(), so 0 is now too.
+  const timestamp = opts.timestamp || nowMs;
   const delay = opts.delay ?? 0;
   const priority = opts.priority ?? 0;
   const rec: JobRecord = {
@@ -86,7 +90,7 @@ function prepare(store: QueueStore, spec: AddSpec, nowMs: number): Prepared {
     gen: 0,
   };
   if (opts.deduplication) rec.deduplicationId = opts.deduplication.id;
-  if (opts.repeatJobKey) rec.repeatJobKey = opts.repeatJobKey;
+  if (checked.repeatJobKey) rec.repeatJobKey = checked.repeatJobKey;
   const route = delay > 0 ? delayedRoute(store, timestamp + delay, priority, !!opts.lifo) : readyRoute(store, priority, !!opts.lifo);
   return { spec, rec, dataJson, route };
 }
@@ -121,7 +125,7 @@ const YOUNG_DEDUP_MS = 10_000;
 
 function dedupBody(p: Prepared, nowMs: number): string {
   const d = p.spec.opts.deduplication!;
-  return JSON.stringify({ id: d.id, jobId: p.rec.id, expiresAt: d.ttl ? nowMs + d.ttl : null });
+  return JSON.stringify({ id: d.id, jobId: p.rec.id, expiresAt: d.ttl !== undefined && d.ttl > 0 ? nowMs + d.ttl : null });
 }
 
 /**

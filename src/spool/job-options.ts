@@ -2,6 +2,7 @@
  * Checks job options at `add`, with BullMQ's rules and messages where BullMQ has them, and
  * refuses the BullMQ features spoolkit does not implement instead of ignoring them.
  */
+import { normalizeBackoff } from '../backoff.js';
 import { NotSupportedError, SpoolkitError } from '../errors.js';
 import type { JobsOptions, KeepJobs } from '../types.js';
 
@@ -61,8 +62,37 @@ export function checkTimestampMs(t: unknown, field: string, where: string): numb
   return t;
 }
 
+/** Options that BullMQ reads as not set when they are null (it adds the job with their defaults, and stores nothing for them). */
+const NULL_MEANS_UNSET = ['priority', 'delay', 'attempts', 'backoff', 'timestamp', 'keepLogs', 'removeOnComplete', 'removeOnFail', 'deduplication', 'jobId'] as const;
+
+/**
+ * The options without those given as "not set": a null among NULL_MEANS_UNSET, and `jobId: ''`
+ * (BullMQ gives such a job an automatic id). Applied before validation, so they are not stored.
+ */
+export function withoutUnsetOptions(opts: JobsOptions): JobsOptions {
+  let out: JobsOptions | undefined;
+  for (const key of NULL_MEANS_UNSET) {
+    if ((opts[key] as unknown) === null || (key === 'jobId' && opts.jobId === '')) {
+      out ??= { ...opts };
+      delete out[key];
+    }
+  }
+  return out ?? opts;
+}
+
+/**
+ * The options as stored with the job, as BullMQ's Job makes them: a numeric `backoff` becomes
+ * `{ type: 'fixed', delay }`, and `repeatJobKey` leaves `opts` (it is a field of the job).
+ */
+export function storedJobOptions(opts: JobsOptions): JobsOptions {
+  const { repeatJobKey: _repeatJobKey, ...stored } = opts;
+  if (typeof stored.backoff === 'number') stored.backoff = normalizeBackoff(stored.backoff)!;
+  return stored;
+}
+
 /** Throws when `opts` holds an invalid or unsupported option. */
 export function validateJobOptions(opts: JobsOptions, name: string): void {
+  if (Object.prototype.hasOwnProperty.call(opts, 'debounce')) throw bad('Debounce option has been removed. Use deduplication option instead');
   if (opts.repeat !== undefined) {
     throw new NotSupportedError('The repeat option of add()', 'BullMQ v6 removed it too; use queue.upsertJobScheduler(id, { every | pattern }, { name, data })');
   }
@@ -84,18 +114,19 @@ export function validateJobOptions(opts: JobsOptions, name: string): void {
     } else if (typeof b !== 'object' || b === null || typeof b.type !== 'string') {
       throw bad(`backoff must be a delay in ms or { type: 'fixed' | 'exponential' | <custom>, delay, jitter }.`);
     } else if (b.jitter !== undefined && !(b.jitter >= 0 && b.jitter <= 1)) {
-      throw bad(`backoff.jitter must be between 0 and 1, got ${String(b.jitter)}.`);
+      throw bad(`Jitter should be between 0 and 1 (backoff.jitter ${String(b.jitter)}).`);
     }
   }
   checkKeep(opts.removeOnComplete, 'removeOnComplete');
   checkKeep(opts.removeOnFail, 'removeOnFail');
-  if (opts.sizeLimit !== undefined && !(typeof opts.sizeLimit === 'number' && opts.sizeLimit > 0)) throw bad(`sizeLimit must be a number of bytes > 0.`);
+  if (opts.sizeLimit !== undefined && !(typeof opts.sizeLimit === 'number' && opts.sizeLimit >= 0)) throw bad(`sizeLimit must be a number of bytes >= 0 (0: no limit).`);
   if (opts.keepLogs !== undefined && !(typeof opts.keepLogs === 'number' && opts.keepLogs >= 0)) throw bad(`keepLogs must be a number >= 0.`);
   const d = opts.deduplication;
   if (d !== undefined) {
     if (typeof d !== 'object' || d === null || typeof d.id !== 'string' || d.id === '') throw bad(`deduplication must be { id: string, ttl?: ms }.`);
     if (d.extend || d.replace) throw new NotSupportedError('Debounce deduplication (extend/replace)', 'use { id } or { id, ttl }');
     if (d.keepLastIfActive) throw new NotSupportedError('deduplication.keepLastIfActive');
-    if (d.ttl !== undefined && !(typeof d.ttl === 'number' && d.ttl > 0)) throw bad(`deduplication.ttl must be a number of ms > 0.`);
+    // As in BullMQ, a ttl of 0 or less is simple mode (the key lives until the job finishes).
+    if (d.ttl !== undefined && !(typeof d.ttl === 'number' && Number.isFinite(d.ttl))) throw bad(`deduplication.ttl must be a number of ms (0 or less: no ttl).`);
   }
 }
