@@ -11,13 +11,15 @@ import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
 import path from 'node:path';
-import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryStat, tryUnlink } from './fs.js';
 import { uniqueName } from './keys.js';
+import { refileDelayed } from './admin.js';
 import { IdAllocator } from './id-alloc.js';
 import { storedJobOptions, validateJobOptions, withoutUnsetOptions } from './job-options.js';
 import { locate } from './lookup.js';
 import { RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
+import { readDedupWithInode, type DedupKey } from './dedup-key.js';
 import { dedupFile, type QueueStore } from './store.js';
 import { assertJobId, assertJobName, toJsonStrict } from './validate.js';
 
@@ -208,45 +210,6 @@ export function removeIfSame(file: string, ino: number): void {
   } finally {
     tryUnlink(aside);
   }
-}
-
-/** A deduplication key as stored. */
-export interface DedupKey {
-  id: string;
-  jobId: string;
-  expiresAt: number | null;
-}
-
-/** Reads a key with its inode and change time; `key` undefined when unparseable; undefined when missing. */
-export function readDedupWithInode(file: string): { key: DedupKey | undefined; ino: number; ctimeMs: number } | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    return rethrowFs(err, file);
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    return { key: parseDedup(fs.readFileSync(fd, 'utf8')), ino: st.ino, ctimeMs: st.ctimeMs };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function parseDedup(text: string): DedupKey | undefined {
-  try {
-    const v = JSON.parse(text) as DedupKey;
-    return typeof v.jobId === 'string' ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Reads a deduplication key file; undefined when missing or unreadable. */
-export function readDedup(file: string): DedupKey | undefined {
-  const text = tryReadText(file);
-  return text === undefined ? undefined : parseDedup(text);
 }
 
 /** Points a key this add took at the job's final id (an automatic id was taken again). */
@@ -447,8 +410,10 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   for (const p of list) {
     const o = p.outcome;
     if (o) {
-      if (o.reason === 'deduplicated') store.events.append('deduplicated', { jobId: o.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: o.deduplicatedJobId });
-      else store.events.append('duplicated', { jobId: o.rec.id });
+      if (o.reason === 'deduplicated') {
+        store.events.append('deduplicated', { jobId: o.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: o.deduplicatedJobId });
+        if (p.spec.opts.deduplication!.reschedule) rescheduleHolder(store, o.rec.id, p.rec);
+      } else store.events.append('duplicated', { jobId: o.rec.id });
       out.push(o);
       continue;
     }
@@ -457,6 +422,15 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   }
   store.wakeLocal();
   return out;
+}
+
+/**
+ * `deduplication.reschedule`: a holder that is delayed is re-filed to be due after the dropped
+ * add's own delay, counted from its timestamp, with that delay stored (BullMQ's deduplicateJob).
+ * A holder that is not delayed is left as it is.
+ */
+function rescheduleHolder(store: QueueStore, holderId: string, dropped: JobRecord): void {
+  refileDelayed(store, holderId, dropped.timestamp + Math.max(0, dropped.delay), dropped.delay);
 }
 
 function appendAddedEvents(store: QueueStore, added: Prepared[]): void {

@@ -20,7 +20,8 @@ import { EventTail } from './events.js';
 import { removeLogs } from './finish.js';
 import { discardJobFile } from './pool.js';
 import { isErrno, tryReaddir, tryReadText, tryStat, tryUnlink } from './fs.js';
-import { readDedupWithInode, removeIfSame, stillHeld } from './add.js';
+import { removeIfSame, stillHeld } from './add.js';
+import { readDedupWithInode } from './dedup-key.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 

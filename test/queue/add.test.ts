@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotSupportedError, Queue, QueueEvents, type JobsOptions } from '../../src/index.js';
-import { once, tmpSpool, track } from '../fixtures/core/helpers.js';
+import { once, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function queue(spool = tmpSpool(), name = 'q'): Queue {
   return track(new Queue(name, { spool }));
@@ -323,6 +323,39 @@ describe('deduplication', () => {
     const c = await q.add('a', {}, { deduplication: { id: 't', ttl: 150 } });
     expect(c.id).not.toBe(a.id);
     expect(await q.count()).toBe(2);
+  });
+
+  it('reschedule: a duplicate re-files a delayed holder to be due after its own delay, stored, with a delayed event', async () => {
+    const spool = tmpSpool();
+    const q = queue(spool);
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const delayed: { jobId: string; delay: number }[] = [];
+    events.on('delayed', (args: { jobId: string; delay: number }) => delayed.push(args));
+    const a = await q.add('a', {}, { delay: 60_000, deduplication: { id: 'r', ttl: 10_000, reschedule: true } });
+    const before = Date.now();
+    const b = await q.add('b', {}, { delay: 500, deduplication: { id: 'r', ttl: 10_000, reschedule: true } });
+    const after = Date.now();
+    expect(b.id).toBe(a.id);
+    await waitFor(() => delayed.length === 2, 3000, 'two delayed events');
+    // The second is the holder's, due 500 ms after the duplicate's timestamp.
+    expect(delayed[1]!.jobId).toBe(a.id);
+    expect(delayed[1]!.delay).toBeGreaterThanOrEqual(before + 500);
+    expect(delayed[1]!.delay).toBeLessThanOrEqual(after + 500);
+    const held = (await q.getJob(a.id!))!;
+    expect([held.name, held.delay, await held.getState()]).toEqual(['a', 500, 'delayed']);
+    expect(await q.count()).toBe(1);
+  });
+
+  it('reschedule leaves a holder that is not delayed as it is; with replace or extend it is not supported', async () => {
+    const q = queue();
+    const a = await q.add('a', {}, { deduplication: { id: 'w', reschedule: true } });
+    expect((await q.add('b', {}, { delay: 5000, deduplication: { id: 'w', reschedule: true } })).id).toBe(a.id);
+    const held = (await q.getJob(a.id!))!;
+    expect([held.delay, await held.getState()]).toEqual([0, 'waiting']);
+    for (const mode of [{ replace: true }, { extend: true }]) {
+      await expect(q.add('c', {}, { delay: 10, deduplication: { id: 'x', ttl: 100, reschedule: true, ...mode } })).rejects.toBeInstanceOf(NotSupportedError);
+    }
   });
 
   it('removeDeduplicationKey frees the key', async () => {
