@@ -71,7 +71,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     this.data = data;
     this.opts = withAttempts(opts);
     this.id = id ?? opts.jobId;
-    this.timestamp = opts.timestamp ?? Date.now();
+    this.timestamp = opts.timestamp || Date.now();
     this.delay = opts.delay ?? 0;
     this.priority = opts.priority ?? 0;
   }

@@ -13,7 +13,8 @@ import { delayedRoute, readyRoute } from './spool/routing.js';
 import type { JobRecord, RecordPatch } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { toJsonStrict } from './spool/validate.js';
-import type { BackoffStrategy, JobProgress, KeepJobs, Processor } from './types.js';
+import type { KeepSetting } from './spool/job-options.js';
+import type { BackoffStrategy, JobProgress, Processor } from './types.js';
 
 /** What processing needs from its caller. */
 export interface ProcessingContext {
@@ -21,8 +22,8 @@ export interface ProcessingContext {
   store: QueueStore;
   processor: Processor;
   processedBy?: string;
-  removeOnComplete?: KeepJobs;
-  removeOnFail?: KeepJobs;
+  removeOnComplete?: KeepSetting;
+  removeOnFail?: KeepSetting;
   backoffStrategy?: BackoffStrategy;
   maxStartedAttempts?: number;
   /** Local event emission (`active`, `completed`, `failed`, `progress`). */
@@ -59,7 +60,7 @@ export function startRun(ctx: ProcessingContext, claim: Claim, nowMs = Date.now(
   return run;
 }
 
-function keepOf(v: boolean | number | KeepJobs | undefined, fallback: KeepJobs): boolean | number | KeepJobs {
+function keepOf(v: KeepSetting | undefined, fallback: KeepSetting): KeepSetting {
   return v === undefined ? fallback : v;
 }
 

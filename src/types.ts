@@ -39,7 +39,7 @@ export interface BackoffOptions {
 export interface DeduplicationOptions {
   /** The deduplication key. */
   id: string;
-  /** Milliseconds the key stays taken; without it the key lives until the job completes or fails. */
+  /** Milliseconds the key stays taken; without it (or 0 or less) the key lives until the job completes or fails. */
   ttl?: number;
   /** Not supported (debounce mode): throws. */
   extend?: boolean;
@@ -47,6 +47,8 @@ export interface DeduplicationOptions {
   replace?: boolean;
   /** Not supported: throws. */
   keepLastIfActive?: boolean;
+  /** A duplicate add re-files a delayed holder to be due after the duplicate's own `delay`. */
+  reschedule?: boolean;
 }
 
 /** Options of one job (BullMQ `JobsOptions`). */
@@ -187,10 +189,10 @@ export interface WorkerOptions extends SpoolOptions {
   skipLockRenewal?: boolean;
   /** Accepted; the idle poll interval is `pollIntervalMs`. */
   drainDelay?: number;
-  /** Worker default for jobs without their own `removeOnComplete`. */
-  removeOnComplete?: KeepJobs;
-  /** Worker default for jobs without their own `removeOnFail`. */
-  removeOnFail?: KeepJobs;
+  /** Worker default for jobs without their own `removeOnComplete` (any form a job takes; `{ count: -1 }` keeps all). */
+  removeOnComplete?: boolean | number | KeepJobs;
+  /** Worker default for jobs without their own `removeOnFail` (any form a job takes; `{ count: -1 }` keeps all). */
+  removeOnFail?: boolean | number | KeepJobs;
   /** Custom backoff strategies. */
   settings?: { backoffStrategy?: BackoffStrategy };
   /** For file processors: run them in worker threads instead of child processes. */

@@ -30,6 +30,7 @@ import {
 import { PROCESS_TAG } from './spool/keys.js';
 import { readHeartbeats, removeHeartbeat, writeHeartbeat } from './spool/heartbeat.js';
 import { renewLease } from './spool/lease.js';
+import { keepProblem } from './spool/job-options.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import { promoteDue } from './spool/promote.js';
 import { pruneIdRanges } from './spool/id-index.js';
@@ -72,8 +73,16 @@ function positiveInt(v: unknown, name: string, dflt: number, min = 1): number {
   return v;
 }
 
+/** Checks a Worker's `removeOnComplete` / `removeOnFail` with a job's rules. */
+function checkWorkerKeep(v: unknown, name: 'removeOnComplete' | 'removeOnFail'): void {
+  const problem = keepProblem(v, name);
+  if (problem) throw new ConfigError(`Worker option ${problem} Fix the Worker's options: { count: n } keeps the newest n, { age: s } those younger than s seconds, { count: -1 } or false keeps all.`);
+}
+
 function resolveSettings(opts: WorkerOptions): Settings {
   if (opts.limiter) throw new NotSupportedError('The Worker limiter option', 'spoolkit has no rate limiter yet; limit concurrency instead');
+  checkWorkerKeep(opts.removeOnComplete, 'removeOnComplete');
+  checkWorkerKeep(opts.removeOnFail, 'removeOnFail');
   const lockDurationMs = positiveInt(opts.lockDuration, 'lockDuration', DEFAULT_LOCK_DURATION_MS);
   const lockRenewMs = positiveInt(opts.lockRenewTime, 'lockRenewTime', Math.max(1, Math.floor(lockDurationMs / 2)));
   return {

@@ -1,7 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { ConfigError } from '../errors.js';
 import type { JobSchedulerTemplate, JobSchedulerTemplateOptions, RepeatOptions, ScheduleSpec } from './types.js';
-import { validateJobOptions } from '../spool/job-options.js';
+import { validateJobOptions, withoutUnsetOptions } from '../spool/job-options.js';
 import type { JobsOptions } from '../types.js';
 
 /**
@@ -146,10 +146,12 @@ export function normalizeTemplate(id: string, template: JobSchedulerTemplate | u
   if (json === undefined) {
     throw new ConfigError(`template.data of job scheduler "${id}" cannot be serialized as JSON; pass plain objects, arrays, strings, numbers and booleans.`);
   }
-  const opts = (template?.opts ?? {}) as Record<string, unknown>;
-  if (opts === null || typeof opts !== 'object') {
-    throw new ConfigError(`template.opts must be an object of job options; got ${describe(opts)}.`);
+  const given = (template?.opts ?? {}) as Record<string, unknown>;
+  if (given === null || typeof given !== 'object') {
+    throw new ConfigError(`template.opts must be an object of job options; got ${describe(given)}.`);
   }
+  // A null option is not set, as in add.
+  const opts = withoutUnsetOptions(given as JobsOptions) as Record<string, unknown>;
   for (const [key, why] of Object.entries(FORBIDDEN_TEMPLATE_OPTIONS)) {
     if (Object.prototype.hasOwnProperty.call(opts, key) && opts[key] !== undefined) {
       throw new ConfigError(`template.opts.${key} is not allowed on a job scheduler: ${why}.`);

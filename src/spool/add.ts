@@ -11,13 +11,15 @@ import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
 import path from 'node:path';
-import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryStat, tryUnlink } from './fs.js';
 import { uniqueName } from './keys.js';
+import { refileDelayed } from './admin.js';
 import { IdAllocator } from './id-alloc.js';
-import { validateJobOptions } from './job-options.js';
+import { storedJobOptions, validateJobOptions, withoutUnsetOptions } from './job-options.js';
 import { locate } from './lookup.js';
 import { RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
+import { readDedupWithInode, type DedupKey } from './dedup-key.js';
 import { dedupFile, type QueueStore } from './store.js';
 import { assertJobId, assertJobName, toJsonStrict } from './validate.js';
 
@@ -56,16 +58,20 @@ interface Prepared {
   outcome?: AddOutcome;
 }
 
-function prepare(store: QueueStore, spec: AddSpec, nowMs: number): Prepared {
-  assertJobName(spec.name);
-  const opts = spec.opts;
-  validateJobOptions(opts, spec.name);
-  if (opts.jobId !== undefined) assertJobId(opts.jobId, spec.reserved);
+function prepare(store: QueueStore, given: AddSpec, nowMs: number): Prepared {
+  assertJobName(given.name);
+  const checked = withoutUnsetOptions(given.opts);
+  validateJobOptions(checked, given.name);
+  if (checked.jobId !== undefined) assertJobId(checked.jobId, given.reserved);
+  const opts = storedJobOptions(checked);
+  const spec: AddSpec = { ...given, opts };
   const dataJson = toJsonStrict(spec.data, 'job data');
-  if (opts.sizeLimit !== undefined && Buffer.byteLength(dataJson) > opts.sizeLimit) {
+  // sizeLimit 0 is no limit (BullMQ).
+  if (opts.sizeLimit && Buffer.byteLength(dataJson) > opts.sizeLimit) {
     throw new SpoolkitError('ERR_INVALID_JOB', `The size of job ${spec.name} exceeds the limit ${opts.sizeLimit} bytes (${Buffer.byteLength(dataJson)} bytes of JSON data); send less data or store it elsewhere and pass a reference.`);
   }
-  const timestamp = opts.timestamp ?? nowMs;
+  // BullMQ: opts.timestamp || Date.now(), so 0 is now too.
+  const timestamp = opts.timestamp || nowMs;
   const delay = opts.delay ?? 0;
   const priority = opts.priority ?? 0;
   const rec: JobRecord = {
@@ -86,7 +92,7 @@ function prepare(store: QueueStore, spec: AddSpec, nowMs: number): Prepared {
     gen: 0,
   };
   if (opts.deduplication) rec.deduplicationId = opts.deduplication.id;
-  if (opts.repeatJobKey) rec.repeatJobKey = opts.repeatJobKey;
+  if (checked.repeatJobKey) rec.repeatJobKey = checked.repeatJobKey;
   const route = delay > 0 ? delayedRoute(store, timestamp + delay, priority, !!opts.lifo) : readyRoute(store, priority, !!opts.lifo);
   return { spec, rec, dataJson, route };
 }
@@ -121,7 +127,7 @@ const YOUNG_DEDUP_MS = 10_000;
 
 function dedupBody(p: Prepared, nowMs: number): string {
   const d = p.spec.opts.deduplication!;
-  return JSON.stringify({ id: d.id, jobId: p.rec.id, expiresAt: d.ttl ? nowMs + d.ttl : null });
+  return JSON.stringify({ id: d.id, jobId: p.rec.id, expiresAt: d.ttl !== undefined && d.ttl > 0 ? nowMs + d.ttl : null });
 }
 
 /**
@@ -204,45 +210,6 @@ export function removeIfSame(file: string, ino: number): void {
   } finally {
     tryUnlink(aside);
   }
-}
-
-/** A deduplication key as stored. */
-export interface DedupKey {
-  id: string;
-  jobId: string;
-  expiresAt: number | null;
-}
-
-/** Reads a key with its inode and change time; `key` undefined when unparseable; undefined when missing. */
-export function readDedupWithInode(file: string): { key: DedupKey | undefined; ino: number; ctimeMs: number } | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    return rethrowFs(err, file);
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    return { key: parseDedup(fs.readFileSync(fd, 'utf8')), ino: st.ino, ctimeMs: st.ctimeMs };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function parseDedup(text: string): DedupKey | undefined {
-  try {
-    const v = JSON.parse(text) as DedupKey;
-    return typeof v.jobId === 'string' ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Reads a deduplication key file; undefined when missing or unreadable. */
-export function readDedup(file: string): DedupKey | undefined {
-  const text = tryReadText(file);
-  return text === undefined ? undefined : parseDedup(text);
 }
 
 /** Points a key this add took at the job's final id (an automatic id was taken again). */
@@ -443,8 +410,10 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   for (const p of list) {
     const o = p.outcome;
     if (o) {
-      if (o.reason === 'deduplicated') store.events.append('deduplicated', { jobId: o.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: o.deduplicatedJobId });
-      else store.events.append('duplicated', { jobId: o.rec.id });
+      if (o.reason === 'deduplicated') {
+        store.events.append('deduplicated', { jobId: o.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: o.deduplicatedJobId });
+        if (p.spec.opts.deduplication!.reschedule) rescheduleHolder(store, o.rec.id, p.rec);
+      } else store.events.append('duplicated', { jobId: o.rec.id });
       out.push(o);
       continue;
     }
@@ -453,6 +422,15 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   }
   store.wakeLocal();
   return out;
+}
+
+/**
+ * `deduplication.reschedule`: a holder that is delayed is re-filed to be due after the dropped
+ * add's own delay, counted from its timestamp, with that delay stored (BullMQ's deduplicateJob).
+ * A holder that is not delayed is left as it is.
+ */
+function rescheduleHolder(store: QueueStore, holderId: string, dropped: JobRecord): void {
+  refileDelayed(store, holderId, dropped.timestamp + Math.max(0, dropped.delay), dropped.delay);
 }
 
 function appendAddedEvents(store: QueueStore, added: Prepared[]): void {

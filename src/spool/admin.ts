@@ -19,7 +19,7 @@ import { discardJobFile } from './pool.js';
 import { parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
-import { readDedup } from './add.js';
+import { readDedup } from './dedup-key.js';
 import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
 import { MOVE_TAG_PREFIX, uniqueName } from './keys.js';
 import { isStandingRun } from '../scheduler/presence.js';
@@ -180,14 +180,15 @@ export function promoteFile(store: QueueStore, file: string, id: string): boolea
 
 /** Re-files a delayed job to be due `delayMs` from now. */
 export function changeDelay(store: QueueStore, id: string, delayMs: number): boolean {
-  let due = 0;
-  const ok = moveInSets(store, id, new Set(['delayed']), (rec) => {
-    due = Date.now() + delayMs;
-    return { route: delayedRoute(store, due, rec.priority, !!rec.opts.lifo), patch: { delay: delayMs } };
-  });
+  return refileDelayed(store, id, Date.now() + delayMs, delayMs);
+}
+
+/** Re-files a delayed job to be due at `dueMs`, storing `delay`. False when it is not delayed. */
+export function refileDelayed(store: QueueStore, id: string, dueMs: number, delay: number): boolean {
+  const ok = moveInSets(store, id, new Set(['delayed']), (rec) => ({ route: delayedRoute(store, dueMs, rec.priority, !!rec.opts.lifo), patch: { delay } }));
   if (ok) {
     // Workers sleep until the first due time they know of: tell them (BullMQ emits it too).
-    store.events.append('delayed', { jobId: id, delay: due });
+    store.events.append('delayed', { jobId: id, delay: dueMs });
     store.wakeLocal();
   }
   return ok;

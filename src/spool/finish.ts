@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { closeClaim, type Claim } from './claim.js';
-import { readDedup } from './add.js';
+import { readDedup } from './dedup-key.js';
 import { fsyncDir, isErrno, renameInto, rethrowFs, tryUnlink } from './fs.js';
 import { appendPatch, parseJobRecord, writePatch, type JobRecord, type RecordPatch } from './record.js';
 import { discardJobFile } from './pool.js';

@@ -2,6 +2,7 @@
  * Checks job options at `add`, with BullMQ's rules and messages where BullMQ has them, and
  * refuses the BullMQ features spoolkit does not implement instead of ignoring them.
  */
+import { normalizeBackoff } from '../backoff.js';
 import { NotSupportedError, SpoolkitError } from '../errors.js';
 import type { JobsOptions, KeepJobs } from '../types.js';
 
@@ -12,20 +13,32 @@ function bad(message: string): SpoolkitError {
   return new SpoolkitError('ERR_INVALID_JOB', message);
 }
 
-function checkKeep(v: unknown, field: string): void {
-  if (v === undefined || typeof v === 'boolean') return;
+/** A `removeOnComplete` / `removeOnFail` setting, of a job or a Worker. */
+export type KeepSetting = boolean | number | KeepJobs;
+
+/**
+ * What is wrong with a `removeOnComplete` / `removeOnFail` value (`field` names it); undefined
+ * when it is usable. As in BullMQ, a negative count (-1, or `{ count: -1 }`) keeps every job.
+ */
+export function keepProblem(v: unknown, field: string): string | undefined {
+  if (v === undefined || typeof v === 'boolean') return undefined;
   if (typeof v === 'number') {
-    if (!Number.isInteger(v) || v < 0) throw bad(`${field} must be true, false, a count >= 0 or { age, count }, got ${v}.`);
-    return;
+    return Number.isInteger(v) ? undefined : `${field} must be true, false, a whole count (-1 keeps all) or { age, count }, got ${v}.`;
   }
   if (typeof v === 'object' && v !== null) {
     const k = v as KeepJobs;
-    for (const f of ['age', 'count', 'limit'] as const) {
-      if (k[f] !== undefined && (typeof k[f] !== 'number' || !(k[f]! >= 0))) throw bad(`${field}.${f} must be a number >= 0 (age is in seconds).`);
+    if (k.count !== undefined && !(typeof k.count === 'number' && Number.isFinite(k.count))) return `${field}.count must be a number (-1 keeps all).`;
+    for (const f of ['age', 'limit'] as const) {
+      if (k[f] !== undefined && (typeof k[f] !== 'number' || !(k[f]! >= 0))) return `${field}.${f} must be a number >= 0 (age is in seconds).`;
     }
-    return;
+    return undefined;
   }
-  throw bad(`${field} must be true, false, a count or { age, count }.`);
+  return `${field} must be true, false, a count or { age, count }.`;
+}
+
+function checkKeep(v: unknown, field: string): void {
+  const problem = keepProblem(v, field);
+  if (problem) throw bad(problem);
 }
 
 /** Checks a priority (`where` names the job or call in the message). */
@@ -49,8 +62,37 @@ export function checkTimestampMs(t: unknown, field: string, where: string): numb
   return t;
 }
 
+/** Options that BullMQ reads as not set when they are null (it adds the job with their defaults, and stores nothing for them). */
+const NULL_MEANS_UNSET = ['priority', 'delay', 'attempts', 'backoff', 'timestamp', 'keepLogs', 'removeOnComplete', 'removeOnFail', 'deduplication', 'jobId'] as const;
+
+/**
+ * The options without those given as "not set": a null among NULL_MEANS_UNSET, and `jobId: ''`
+ * (BullMQ gives such a job an automatic id). Applied before validation, so they are not stored.
+ */
+export function withoutUnsetOptions(opts: JobsOptions): JobsOptions {
+  let out: JobsOptions | undefined;
+  for (const key of NULL_MEANS_UNSET) {
+    if ((opts[key] as unknown) === null || (key === 'jobId' && opts.jobId === '')) {
+      out ??= { ...opts };
+      delete out[key];
+    }
+  }
+  return out ?? opts;
+}
+
+/**
+ * The options as stored with the job, as BullMQ's Job makes them: a numeric `backoff` becomes
+ * `{ type: 'fixed', delay }`, and `repeatJobKey` leaves `opts` (it is a field of the job).
+ */
+export function storedJobOptions(opts: JobsOptions): JobsOptions {
+  const { repeatJobKey: _repeatJobKey, ...stored } = opts;
+  if (typeof stored.backoff === 'number') stored.backoff = normalizeBackoff(stored.backoff)!;
+  return stored;
+}
+
 /** Throws when `opts` holds an invalid or unsupported option. */
 export function validateJobOptions(opts: JobsOptions, name: string): void {
+  if (Object.prototype.hasOwnProperty.call(opts, 'debounce')) throw bad('Debounce option has been removed. Use deduplication option instead');
   if (opts.repeat !== undefined) {
     throw new NotSupportedError('The repeat option of add()', 'BullMQ v6 removed it too; use queue.upsertJobScheduler(id, { every | pattern }, { name, data })');
   }
@@ -72,18 +114,19 @@ export function validateJobOptions(opts: JobsOptions, name: string): void {
     } else if (typeof b !== 'object' || b === null || typeof b.type !== 'string') {
       throw bad(`backoff must be a delay in ms or { type: 'fixed' | 'exponential' | <custom>, delay, jitter }.`);
     } else if (b.jitter !== undefined && !(b.jitter >= 0 && b.jitter <= 1)) {
-      throw bad(`backoff.jitter must be between 0 and 1, got ${String(b.jitter)}.`);
+      throw bad(`Jitter should be between 0 and 1 (backoff.jitter ${String(b.jitter)}).`);
     }
   }
   checkKeep(opts.removeOnComplete, 'removeOnComplete');
   checkKeep(opts.removeOnFail, 'removeOnFail');
-  if (opts.sizeLimit !== undefined && !(typeof opts.sizeLimit === 'number' && opts.sizeLimit > 0)) throw bad(`sizeLimit must be a number of bytes > 0.`);
+  if (opts.sizeLimit !== undefined && !(typeof opts.sizeLimit === 'number' && opts.sizeLimit >= 0)) throw bad(`sizeLimit must be a number of bytes >= 0 (0: no limit).`);
   if (opts.keepLogs !== undefined && !(typeof opts.keepLogs === 'number' && opts.keepLogs >= 0)) throw bad(`keepLogs must be a number >= 0.`);
   const d = opts.deduplication;
   if (d !== undefined) {
     if (typeof d !== 'object' || d === null || typeof d.id !== 'string' || d.id === '') throw bad(`deduplication must be { id: string, ttl?: ms }.`);
     if (d.extend || d.replace) throw new NotSupportedError('Debounce deduplication (extend/replace)', 'use { id } or { id, ttl }');
     if (d.keepLastIfActive) throw new NotSupportedError('deduplication.keepLastIfActive');
-    if (d.ttl !== undefined && !(typeof d.ttl === 'number' && d.ttl > 0)) throw bad(`deduplication.ttl must be a number of ms > 0.`);
+    // As in BullMQ, a ttl of 0 or less is simple mode (the key lives until the job finishes).
+    if (d.ttl !== undefined && !(typeof d.ttl === 'number' && Number.isFinite(d.ttl))) throw bad(`deduplication.ttl must be a number of ms (0 or less: no ttl).`);
   }
 }

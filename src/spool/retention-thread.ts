@@ -12,7 +12,7 @@
  * before its first answer), the error is reported once and later passes run in the process.
  */
 import { Worker as ThreadWorker } from 'node:worker_threads';
-import type { KeepJobs } from '../types.js';
+import type { KeepSetting } from './job-options.js';
 import { SpoolkitError, type SpoolkitErrorCode } from '../errors.js';
 import { deserializeError, type SerializedError } from '../serialized-error.js';
 import type { FileModes } from './fs.js';
@@ -28,7 +28,7 @@ export interface RetentionRequest {
   durability: 'durable' | 'fast';
   modes: FileModes;
   nowMs: number;
-  defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined };
+  defaults: { removeOnComplete?: KeepSetting | undefined; removeOnFail?: KeepSetting | undefined };
   /** One 32-bit flag the caller sets to 1 to stop the pass before its next removal. */
   stop: SharedArrayBuffer;
 }

@@ -14,12 +14,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KeepJobs } from '../types.js';
+import type { KeepSetting } from './job-options.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './defaults.js';
 import { EventTail } from './events.js';
 import { removeLogs } from './finish.js';
 import { discardJobFile } from './pool.js';
 import { isErrno, tryReaddir, tryReadText, tryStat, tryUnlink } from './fs.js';
-import { readDedupWithInode, removeIfSame, stillHeld } from './add.js';
+import { removeIfSame, stillHeld } from './add.js';
+import { readDedupWithInode } from './dedup-key.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
@@ -31,7 +33,7 @@ const SWEEP_SETTLE_MS = 60_000;
 /** How often a long pass marks its lock as still held (well within `LOCK_STALE_MS`). */
 const LOCK_REFRESH_MS = 5_000;
 
-type Keep = boolean | number | KeepJobs;
+type Keep = KeepSetting;
 
 interface RetentionState {
   /** Write count: of the two state files, the valid one with the higher `seq` is current. */
@@ -100,12 +102,13 @@ function loadState(store: QueueStore): { state: RetentionState | undefined; slot
   return best;
 }
 
-function toKeep(k: Keep | undefined, fallback: KeepJobs): KeepJobs | 'forever' {
-  if (k === undefined) return fallback;
-  if (k === false) return 'forever';
-  if (k === true) return { count: 0 };
-  if (typeof k === 'number') return { count: k };
-  return k;
+/** The setting as bounds, or 'forever'; a negative count bounds nothing (BullMQ's -1: keep all). */
+function toKeep(k: Keep | undefined, fallback: Keep): KeepJobs | 'forever' {
+  const setting = k ?? fallback;
+  if (setting === false) return 'forever';
+  if (setting === true) return { count: 0 };
+  if (typeof setting === 'number') return setting < 0 ? 'forever' : { count: setting };
+  return setting;
 }
 
 type Entry = [id: string, finishedMs: number];
@@ -123,12 +126,12 @@ function trim(list: Entry[], keep: KeepJobs | 'forever', nowMs: number, maxDrop:
   for (let i = 0; i < list.length; i++) latest.set(list[i]![0], i);
   const unique = list.filter((e, i) => latest.get(e[0]) === i);
   let cut = 0;
-  if (keep.count !== undefined) cut = Math.max(0, unique.length - keep.count);
+  if (keep.count !== undefined && keep.count >= 0) cut = Math.max(0, unique.length - keep.count);
   if (keep.age !== undefined) {
     const cutoff = nowMs - keep.age * 1000;
     while (cut < unique.length && unique[cut]![1] < cutoff) cut++;
   }
-  cut = Math.min(cut, limit === Infinity ? cut : limit, maxDrop);
+  cut = Math.min(cut, unique.length, limit, maxDrop);
   for (let i = 0; i < cut; i++) drop.push(unique[i]!);
   list.length = 0;
   list.push(...unique.slice(cut));
@@ -307,7 +310,7 @@ export interface RetentionResult {
 export function runRetention(
   store: QueueStore,
   nowMs: number,
-  defaults: { removeOnComplete?: KeepJobs | undefined; removeOnFail?: KeepJobs | undefined } = {},
+  defaults: { removeOnComplete?: KeepSetting | undefined; removeOnFail?: KeepSetting | undefined } = {},
   budget: RetentionBudget = UNBOUNDED,
   shouldStop: () => boolean = () => false,
 ): RetentionResult {

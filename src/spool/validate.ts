@@ -57,6 +57,7 @@ export function assertJobId(id: unknown, reserved = false): asserts id is string
   if (problem) throw invalidJob(`jobId ${JSON.stringify(id)} ${problem}; job ids become file names, so use another id.`);
   if (Buffer.byteLength(id) > MAX_ID_BYTES) throw invalidJob(`jobId ${JSON.stringify(id.slice(0, 20))}... is longer than ${MAX_ID_BYTES} bytes; use a shorter id (e.g. a hash).`);
   if (!reserved) {
+    if (id === '0' || id.startsWith('0:')) throw invalidJob(`JobId cannot be '0' or start with '0:' (jobId ${JSON.stringify(id)}); use another id, such as 'job-0'.`);
     if (isIntegerId(id)) throw invalidJob(`Custom Id cannot be integers (jobId ${JSON.stringify(id)}); automatic ids are integers, so prefix yours (e.g. 'order-${id}').`);
     if (id.includes(':')) throw invalidJob(`Custom Id cannot contain : (jobId ${JSON.stringify(id)}); use another separator such as '-'.`);
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Queue, QueueEvents, Worker } from '../../src/index.js';
+import { Job, Queue, QueueEvents, Worker } from '../../src/index.js';
 import { filesUnder, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function setup() {
@@ -284,5 +284,14 @@ describe('waitUntilFinished', () => {
     const events = track(new QueueEvents('q', { spool }));
     const job = await q.add('x', {});
     await expect(job.waitUntilFinished(events, 100)).rejects.toThrow(/timed out before finishing/);
+  });
+});
+
+describe('new Job', () => {
+  it('takes a timestamp of 0 as now, as BullMQ (opts.timestamp || Date.now())', () => {
+    const { q } = setup();
+    const before = Date.now();
+    expect(new Job(q, 'n', {}, { timestamp: 0 }).timestamp).toBeGreaterThanOrEqual(before);
+    expect(new Job(q, 'n', {}, { timestamp: 1000 }).timestamp).toBe(1000);
   });
 });

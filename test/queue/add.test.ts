@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NotSupportedError, Queue, QueueEvents } from '../../src/index.js';
-import { once, tmpSpool, track } from '../fixtures/core/helpers.js';
+import { NotSupportedError, Queue, QueueEvents, type JobsOptions } from '../../src/index.js';
+import { once, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function queue(spool = tmpSpool(), name = 'q'): Queue {
   return track(new Queue(name, { spool }));
@@ -143,7 +143,15 @@ describe('Queue.add', () => {
     await expect(q.add('a', {}, { delay: -1 })).rejects.toThrow(/delay must be/);
     await expect(q.add('a', {}, { attempts: 1.5 })).rejects.toThrow(/attempts must be an integer/);
     await expect(q.add('a', {}, { backoff: { type: 'fixed', jitter: 2 } })).rejects.toThrow(/jitter/);
-    await expect(q.add('a', {}, { removeOnComplete: -1 })).rejects.toThrow(/removeOnComplete/);
+    await expect(q.add('a', {}, { removeOnComplete: 1.5 })).rejects.toThrow(/removeOnComplete/);
+  });
+
+  it('accepts a negative removeOnComplete / removeOnFail count, which keeps every job (BullMQ)', async () => {
+    const q = queue();
+    for (const keep of [-1, { count: -1 }, { count: -1, age: 60 }]) {
+      const job = await q.add('a', {}, { removeOnComplete: keep, removeOnFail: keep });
+      expect((await q.getJob(job.id!))?.opts.removeOnComplete).toEqual(keep);
+    }
   });
 
   it('throws NotSupportedError for v5 repeat and flows, never a silent no-op', async () => {
@@ -214,7 +222,80 @@ describe('Queue.addBulk', () => {
   });
 });
 
+describe('job options as BullMQ reads them', () => {
+  it('a null option is not set: the job gets its default and nothing is stored for it', async () => {
+    const q = queue();
+    const keys = ['priority', 'delay', 'attempts', 'backoff', 'timestamp', 'keepLogs', 'removeOnComplete', 'removeOnFail', 'deduplication', 'jobId'];
+    for (const key of keys) {
+      const before = Date.now();
+      const job = await q.add('a', {}, { [key]: null } as JobsOptions);
+      const stored = (await q.getJob(job.id!))!;
+      expect(stored.opts, key).toEqual({ attempts: 0 });
+      expect(await q.getJobState(job.id!), key).toBe('waiting');
+      expect([stored.priority, stored.delay, stored.timestamp >= before], key).toEqual([0, 0, true]);
+    }
+    expect(await q.count()).toBe(keys.length);
+  });
+
+  it("jobId '' gets an automatic id", async () => {
+    expect((await queue().add('a', {}, { jobId: '' })).id).toBe('1');
+  });
+
+  it('sizeLimit 0 is no limit', async () => {
+    expect((await queue().add('a', { big: 'x'.repeat(1000) }, { sizeLimit: 0 })).id).toBe('1');
+  });
+
+  it('timestamp 0 is now, for the stored job and its due time', async () => {
+    const q = queue();
+    const before = Date.now();
+    const job = await q.add('a', {}, { timestamp: 0, delay: 60_000 });
+    expect(job.timestamp).toBeGreaterThanOrEqual(before);
+    expect((await q.getJob(job.id!))!.timestamp).toBe(job.timestamp);
+    // Due a minute from now, not in 1970: not promoted by a due check.
+    expect(await q.getJobState(job.id!)).toBe('delayed');
+  });
+
+  it('a numeric backoff is stored as { type: fixed, delay }; repeatJobKey is a job field, not an option', async () => {
+    const q = queue();
+    const job = await q.add('a', {}, { backoff: 1000, repeatJobKey: 'sched' });
+    const stored = (await q.getJob(job.id!))!;
+    for (const j of [job, stored]) {
+      expect(j.opts.backoff).toEqual({ type: 'fixed', delay: 1000 });
+      expect(j.opts).not.toHaveProperty('repeatJobKey');
+      expect(j.repeatJobKey).toBe('sched');
+    }
+  });
+
+  it('refuses the removed debounce option with BullMQ\'s message and adds nothing', async () => {
+    const q = queue();
+    await expect(q.add('a', {}, { debounce: { id: 'x' } } as JobsOptions)).rejects.toMatchObject({
+      code: 'ERR_INVALID_JOB',
+      message: 'Debounce option has been removed. Use deduplication option instead',
+    });
+    expect(await q.count()).toBe(0);
+  });
+
+  it("words the jobId '0' and jitter errors as BullMQ does", async () => {
+    const q = queue();
+    for (const jobId of ['0', '0:x']) {
+      await expect(q.add('a', {}, { jobId })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^JobId cannot be '0' or start with '0:'/) });
+    }
+    for (const jitter of [1.5, -0.1]) {
+      await expect(q.add('a', {}, { backoff: { type: 'fixed', delay: 10, jitter } })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^Jitter should be between 0 and 1/) });
+    }
+  });
+});
+
 describe('deduplication', () => {
+  it('a ttl of 0 or less is simple mode (BullMQ)', async () => {
+    const q = queue();
+    const a = await q.add('a', {}, { deduplication: { id: 'z', ttl: 0 } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await q.add('a', {}, { deduplication: { id: 'z', ttl: -5 } })).id).toBe(a.id);
+    expect(await q.getDeduplicationJobId('z')).toBe(a.id);
+    expect(await q.count()).toBe(1);
+  });
+
   it('simple mode: a second add with the same id is dropped until the first job finishes', async () => {
     const spool = tmpSpool();
     const q = queue(spool);
@@ -242,6 +323,39 @@ describe('deduplication', () => {
     const c = await q.add('a', {}, { deduplication: { id: 't', ttl: 150 } });
     expect(c.id).not.toBe(a.id);
     expect(await q.count()).toBe(2);
+  });
+
+  it('reschedule: a duplicate re-files a delayed holder to be due after its own delay, stored, with a delayed event', async () => {
+    const spool = tmpSpool();
+    const q = queue(spool);
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const delayed: { jobId: string; delay: number }[] = [];
+    events.on('delayed', (args: { jobId: string; delay: number }) => delayed.push(args));
+    const a = await q.add('a', {}, { delay: 60_000, deduplication: { id: 'r', ttl: 10_000, reschedule: true } });
+    const before = Date.now();
+    const b = await q.add('b', {}, { delay: 500, deduplication: { id: 'r', ttl: 10_000, reschedule: true } });
+    const after = Date.now();
+    expect(b.id).toBe(a.id);
+    await waitFor(() => delayed.length === 2, 3000, 'two delayed events');
+    // The second is the holder's, due 500 ms after the duplicate's timestamp.
+    expect(delayed[1]!.jobId).toBe(a.id);
+    expect(delayed[1]!.delay).toBeGreaterThanOrEqual(before + 500);
+    expect(delayed[1]!.delay).toBeLessThanOrEqual(after + 500);
+    const held = (await q.getJob(a.id!))!;
+    expect([held.name, held.delay, await held.getState()]).toEqual(['a', 500, 'delayed']);
+    expect(await q.count()).toBe(1);
+  });
+
+  it('reschedule leaves a holder that is not delayed as it is; with replace or extend it is not supported', async () => {
+    const q = queue();
+    const a = await q.add('a', {}, { deduplication: { id: 'w', reschedule: true } });
+    expect((await q.add('b', {}, { delay: 5000, deduplication: { id: 'w', reschedule: true } })).id).toBe(a.id);
+    const held = (await q.getJob(a.id!))!;
+    expect([held.delay, await held.getState()]).toEqual([0, 'waiting']);
+    for (const mode of [{ replace: true }, { extend: true }]) {
+      await expect(q.add('c', {}, { delay: 10, deduplication: { id: 'x', ttl: 100, reschedule: true, ...mode } })).rejects.toBeInstanceOf(NotSupportedError);
+    }
   });
 
   it('removeDeduplicationKey frees the key', async () => {

@@ -81,6 +81,10 @@ describe('template', () => {
     }
   });
 
+  it('takes a null option as not set, as add does, and stores nothing for it', () => {
+    expect(normalizeTemplate('s', { opts: { attempts: 2, priority: null, backoff: null, removeOnComplete: null } as never }).opts).toEqual({ attempts: 2 });
+  });
+
   it('refuses data that is not JSON', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;

@@ -12,6 +12,19 @@ function finish(q: Queue, ids: string[], keep: unknown): void {
 }
 
 describe('retention passes', () => {
+  it('a negative count keeps every job, as a job setting and as the default (BullMQ: -1 keeps all)', async () => {
+    const q = await completedQueue(5);
+    for (const keep of [{ count: -1 }, -1]) {
+      finish(q, ['not-a-job'], keep);
+      expect(runRetention(q.store, Date.now())).toEqual({ removed: 0, more: false });
+    }
+    // A job without its own setting (its event carries none) falls back to the Worker's.
+    q.store.events.append('completed', { jobId: 'other' });
+    q.store.events.flush();
+    expect(runRetention(q.store, Date.now(), { removeOnComplete: { count: -1 } })).toEqual({ removed: 0, more: false });
+    expect((await q.getJobCounts('completed')).completed).toBe(5);
+  });
+
   it('reads the state another process saved instead of its own copy of an older state', () => {
     const q = track(new Queue('q', { spool: tmpSpool() }));
     finish(q, ['a1', 'a2', 'a3', 'a4', 'a5'], { count: 10 });

@@ -1,0 +1,45 @@
+/**
+ * Reading deduplication keys (`dedup/<id>.json`): the id of the job holding the key and when the
+ * key expires (null in simple mode, where it lives until its job finishes). Made whole by `add`.
+ */
+import fs from 'node:fs';
+import { isErrno, rethrowFs, tryReadText } from './fs.js';
+
+/** A deduplication key as stored. */
+export interface DedupKey {
+  id: string;
+  jobId: string;
+  expiresAt: number | null;
+}
+
+/** Reads a key with its inode and change time; `key` undefined when unparseable; undefined when missing. */
+export function readDedupWithInode(file: string): { key: DedupKey | undefined; ino: number; ctimeMs: number } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    return rethrowFs(err, file);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    return { key: parseDedup(fs.readFileSync(fd, 'utf8')), ino: st.ino, ctimeMs: st.ctimeMs };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function parseDedup(text: string): DedupKey | undefined {
+  try {
+    const v = JSON.parse(text) as DedupKey;
+    return typeof v.jobId === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a deduplication key file; undefined when missing or unreadable. */
+export function readDedup(file: string): DedupKey | undefined {
+  const text = tryReadText(file);
+  return text === undefined ? undefined : parseDedup(text);
+}
