@@ -59,7 +59,7 @@ export class QueueEvents extends EventEmitter {
 
   /** Starts tailing. Resolves when closed. */
   async run(): Promise<void> {
-    if (this.running) throw new SpoolkitError('ERR_CONFIG', `QueueEvents for queue ${this.name} is already running.`);
+    if (this.running) throw new SpoolkitError('ERR_CONFIG', `Queue Events is already running (queue ${this.name}); call run() once.`);
     if (this.closed) throw new SpoolkitError('ERR_CLOSED', `QueueEvents for queue ${this.name} is closed.`);
     this.tail = new EventTail(path.join(this.store.dir, 'events'), this.opts.lastEventId ?? '$');
     try {
@@ -107,7 +107,15 @@ export class QueueEvents extends EventEmitter {
     }
     this.pumping = true;
     try {
-      for (const ev of events) this.deliver(ev);
+      for (const ev of events) {
+        // A listener that throws must not cost the other listeners the rest of the batch (the
+        // log has moved past it): its error goes to `error`, as BullMQ's emit does.
+        try {
+          this.deliver(ev);
+        } catch (err) {
+          this.emitError(err);
+        }
+      }
     } finally {
       this.pumping = false;
     }
@@ -124,8 +132,15 @@ export class QueueEvents extends EventEmitter {
   }
 
   private emitError(err: unknown): void {
-    if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
-    else this.store.logger.error('queue-events:error', { queue: this.name, err });
+    if (this.listenerCount('error') > 0) {
+      try {
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+        return;
+      } catch (listenerErr) {
+        err = listenerErr;
+      }
+    }
+    this.store.logger.error('queue-events:error', { queue: this.name, err });
   }
 
   /**

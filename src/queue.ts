@@ -164,11 +164,11 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   }
 
   /** SchedulerHost: removes a run's job in one of `states` (not started), even while its scheduler stands. */
-  async removeReservedJob(jobId: string, states: readonly string[]): Promise<boolean> {
+  async removeReservedJob(jobId: string, states: readonly string[], opts: { quiet?: boolean } = {}): Promise<boolean> {
     this.assertOpen();
     if (!states.includes(await this.getJobState(jobId))) return false;
-    const n = admin.removeJob(this.store, jobId, { schedulerRun: true });
-    if (n > 0) this.emit('removed', jobId);
+    const n = admin.removeJob(this.store, jobId, { schedulerRun: true, quiet: opts.quiet });
+    if (n > 0 && !opts.quiet) this.emit('removed', jobId);
     return n > 0;
   }
 

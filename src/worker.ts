@@ -27,6 +27,7 @@ import {
   DEFAULT_POLL_INTERVAL_MS,
   DEFAULT_STALLED_INTERVAL_MS,
 } from './spool/defaults.js';
+import { isDrained } from './spool/counts.js';
 import { PROCESS_TAG } from './spool/keys.js';
 import { readHeartbeats, removeHeartbeat, writeHeartbeat } from './spool/heartbeat.js';
 import { renewLease } from './spool/lease.js';
@@ -687,7 +688,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         if (this.inflight.size === 0 && !this.drainedSent) {
           this.drainedSent = true;
           this.heartbeatOnIdle(nowMs);
-          this.store.events.append('drained', {});
+          // The log's `drained` means what BullMQ's does: no job left waiting, active or delayed
+          // anywhere. This worker's own `drained` only says it found nothing more to do.
+          if (isDrained(this.store)) this.store.events.append('drained', {});
           this.emit('drained');
           if (hasParked(this.store)) this.emptyTrashWhileIdle();
         }

@@ -51,12 +51,16 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
   const generation = (existing?.generation ?? 0) + 1;
   const zone = spec.pattern !== undefined && spec.tz === undefined ? localTimeZone() : undefined;
   let first = firstRun(scheduleOf({ spec, zone }), now);
-  const previous = existing ? await latestOfGeneration(dir, await listMarkerMillis(dir), existing.generation) : undefined;
-  let takenBack = false;
-  if (existing && previous) takenBack = await removePendingJob(host, previous.jobId, PENDING_STATES);
-  if (existing && previous && takenBack && keepsEverySlot(existing, spec) && previous.millis > now) {
-    // Same interval: the replaced run keeps its slot instead of firing at once (BullMQ's rule).
-    first = { firstTickMs: previous.millis, anchorMs: existing.anchorMs };
+  // Every run of the old definition that has not started is taken back (the run due now as well
+  // as the run kept ahead), quietly, as BullMQ replaces its pending job without a `removed` event.
+  const takenBack = existing ? await takeBackPendingRuns(host, dir, existing.generation) : [];
+  const dueTakenBack = takenBack.filter((m) => m.millis <= now);
+  if (existing && keepsEverySlot(existing, spec) && takenBack.length > 0) {
+    // Same interval: the new definition keeps the old one's slot instead of firing at once
+    // (BullMQ's rule): a run that was due runs now under the new definition; otherwise the run
+    // ahead keeps its time.
+    const slot = dueTakenBack.length > 0 ? Math.min(...dueTakenBack.map((m) => m.millis)) : takenBack[0]!.millis;
+    first = { firstTickMs: slot, anchorMs: existing.anchorMs };
   }
   const def: StoredScheduler = {
     format: 1,
@@ -73,7 +77,11 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
     fingerprint,
   };
   await writeScheduler(dir, def);
-  if (existing) await dropFutureMarkers(host, dir, generation, now);
+  if (existing) {
+    await dropFutureMarkers(host, dir, generation, now);
+    // A due run taken back never ran: its marker goes, so the new definition may run that time.
+    for (const m of dueTakenBack) await deleteMarker(dir, m.millis);
+  }
   const r = await advanceScheduler(host, dir, def);
   return (r.added[0] ?? (r.latest && r.latest.millis > host.now() ? (await addTickJob(host, def, r.latest)).job : undefined)) as Job;
 }
@@ -171,12 +179,23 @@ function keepsEverySlot(existing: StoredScheduler, spec: StoredScheduler['spec']
 }
 
 /** After a redefinition: markers of older generations for runs still ahead are dropped, with their jobs if not started. */
+/** Takes back the not-started runs of `generation`, newest first; resolves the markers of those taken back. */
+async function takeBackPendingRuns(host: SchedulerHost, dir: string, generation: number): Promise<TickMarker[]> {
+  const taken: TickMarker[] = [];
+  for (const millis of (await listMarkerMillis(dir)).reverse()) {
+    const marker = await readMarker(dir, millis);
+    if (marker === undefined || marker.generation !== generation) continue;
+    if (await removePendingJob(host, marker.jobId, PENDING_STATES, { quiet: true })) taken.push(marker);
+  }
+  return taken;
+}
+
 async function dropFutureMarkers(host: SchedulerHost, dir: string, generation: number, now: number): Promise<void> {
   for (const millis of await listMarkerMillis(dir)) {
     if (millis <= now) continue;
     const marker = await readMarker(dir, millis);
     if (marker === undefined || marker.generation >= generation) continue;
-    await removePendingJob(host, marker.jobId, PENDING_STATES);
+    await removePendingJob(host, marker.jobId, PENDING_STATES, { quiet: true });
     await deleteMarker(dir, millis);
   }
 }

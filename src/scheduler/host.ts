@@ -17,10 +17,11 @@ export interface SchedulerHost {
   addReservedJob(name: string, data: unknown, opts: JobsOptions & { jobId: string }): Promise<{ added: boolean; job: Job }>;
   /**
    * Removes a run's job if its state is one of `states`, even while its scheduler stands (the
-   * scheduler replacing its own run). True when removed. Optional: without it, the job's own
+   * scheduler replacing its own run). True when removed. `quiet`: no `removed` event (a
+   * redefinition replacing its run, as BullMQ does it). Optional: without it, the job's own
    * `remove()` is used.
    */
-  removeReservedJob?(jobId: string, states: readonly string[]): Promise<boolean>;
+  removeReservedJob?(jobId: string, states: readonly string[], opts?: { quiet?: boolean }): Promise<boolean>;
   /** Current time in ms; tests may replace it. */
   now(): number;
 }

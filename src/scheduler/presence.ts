@@ -2,7 +2,7 @@
  * Whether a queue has schedulers at all, in one `stat`. Kept apart from the rest of the scheduler
  * code so a Worker can ask without loading the cron parser.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** `<queueDir>/schedulers`. */
@@ -36,21 +36,16 @@ export function encodeSchedulerId(id: string): string {
 /**
  * True when the job of the run of `schedulerId` at `millis` belongs to a scheduler that still
  * stands: the scheduler exists and the run's marker is of its current generation. As in BullMQ,
- * such a job cannot be removed directly (nor by `drain`); runs of a removed or redefined
- * scheduler can.
+ * such a job cannot be removed directly (nor by `drain` or `clean`) while it has not started;
+ * runs of a removed or redefined scheduler can. Every not-started run stands: the run due now
+ * and the run kept ahead (BullMQ has only one; removing either would lose a run).
  */
 export function isStandingRun(queueDir: string, schedulerId: string, millis: number): boolean {
   const dir = join(schedulersDirOf(queueDir), encodeSchedulerId(schedulerId));
   const generationOf = (file: string): unknown => (JSON.parse(readFileSync(file, 'utf8')) as { generation?: unknown }).generation;
   try {
     const current = generationOf(join(dir, 'scheduler.json'));
-    if (current === undefined || generationOf(markerPath(dir, millis)) !== current) return false;
-    // Only the scheduler's newest run stands (BullMQ keeps the one its scheduler points at).
-    for (const name of readdirSync(join(dir, 'ticks'))) {
-      const m = MARKER_NAME.exec(name);
-      if (m && Number(m[1]) > millis && generationOf(markerPath(dir, Number(m[1]))) === current) return false;
-    }
-    return true;
+    return current !== undefined && generationOf(markerPath(dir, millis)) === current;
   } catch {
     return false;
   }

@@ -99,8 +99,8 @@ export async function addTickJob(host: SchedulerHost, def: StoredScheduler, mark
  * Removes a run's job if it has not started yet (delayed, waiting or prioritized), when the host
  * can look jobs up. True when a job was removed.
  */
-export async function removePendingJob(host: SchedulerHost, jobId: string, states: readonly string[] = PENDING_STATES): Promise<boolean> {
-  if (host.removeReservedJob) return host.removeReservedJob(jobId, states);
+export async function removePendingJob(host: SchedulerHost, jobId: string, states: readonly string[] = PENDING_STATES, opts: { quiet?: boolean } = {}): Promise<boolean> {
+  if (host.removeReservedJob) return host.removeReservedJob(jobId, states, opts);
   const job = (await lookupJob(host, jobId)) as Partial<RemovableJob> | undefined;
   if (!job || typeof job.getState !== 'function' || typeof job.remove !== 'function') return false;
   const state = await job.getState();

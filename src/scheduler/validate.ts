@@ -48,13 +48,13 @@ export function normalizeRepeatOptions(repeat: RepeatOptions | undefined, now: n
   }
   const { pattern, every } = repeat;
   if (pattern !== undefined && every !== undefined) {
-    throw new ConfigError('Both .pattern and .every are set for this job scheduler; keep exactly one of them.');
+    throw new ConfigError('Both .pattern and .every options are defined for this repeatable job; keep exactly one of them.');
   }
   if (pattern === undefined && every === undefined) {
-    throw new ConfigError('Either .pattern or .every must be set for this job scheduler, e.g. { every: 60000 } or { pattern: "0 */5 * * * *" }.');
+    throw new ConfigError('Either .pattern or .every options must be defined for this repeatable job, e.g. { every: 60000 } or { pattern: "0 */5 * * * *" }.');
   }
   if (repeat.immediately && repeat.startDate !== undefined) {
-    throw new ConfigError('Both .immediately and .startDate are set for this job scheduler; drop one (immediately runs now, startDate runs no earlier than that date).');
+    throw new ConfigError('Both .immediately and .startDate options are defined for this repeatable job; drop one (immediately runs now, startDate runs no earlier than that date).');
   }
   const spec: ScheduleSpec = {};
   if (every !== undefined) {

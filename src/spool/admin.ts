@@ -78,13 +78,13 @@ function moveInSets(store: QueueStore, id: string, places: Set<string>, fn: (rec
  * Removes a job in any state except active under a live lease. Returns 1 when removed, 0 when it
  * is locked or does not exist (BullMQ's `queue.remove`).
  */
-export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: boolean } = {}): number {
+export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: boolean; quiet?: boolean } = {}): number {
   for (let attempt = 0; attempt < 5; attempt++) {
     const found = readJob(store, id);
     if (!found) return 0;
     const { loc, rec } = found;
     if (!opts.schedulerRun && isStandingSchedulerRun(store, rec, loc.place)) {
-      throw new SpoolkitError('ERR_JOB_SCHEDULER', `Job ${id} belongs to a job scheduler and cannot be removed directly. remove`, { details: { jobId: id, jobSchedulerId: rec.repeatJobKey } });
+      throw new SpoolkitError('ERR_JOB_SCHEDULER', `Job ${id} belongs to a job scheduler and cannot be removed directly. removeJob`, { details: { jobId: id, jobSchedulerId: rec.repeatJobKey } });
     }
     let removed = false;
     if (loc.place === 'active') {
@@ -97,7 +97,7 @@ export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: 
     }
     if (!removed) continue;
     forgetJob(store, rec, true);
-    store.events.append('removed', { jobId: id, prev: loc.place === 'lifo' || loc.place === 'waiting' ? 'wait' : loc.place });
+    if (!opts.quiet) store.events.append('removed', { jobId: id, prev: loc.place === 'lifo' || loc.place === 'waiting' ? 'wait' : loc.place });
     return 1;
   }
   return 0;

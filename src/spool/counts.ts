@@ -38,6 +38,15 @@ function countJsonFiles(dir: string): number {
   return n;
 }
 
+/**
+ * True when the queue is drained as BullMQ's event log means it: nothing active and nothing
+ * delayed (the caller has just found nothing waiting). Read when a worker goes idle, not per job.
+ */
+export function isDrained(store: QueueStore): boolean {
+  if (countJsonFiles(path.join(store.dir, 'active')) + countJsonFiles(path.join(store.dir, 'reclaiming')) > 0) return false;
+  return store.delayed.entries(false).next().done === true;
+}
+
 /** Counts every state of a queue. */
 export function countJobs(store: QueueStore, nowMs = Date.now(), cache: CountCache = cacheFor(store)): JobCounts {
   let prioritized = 0;

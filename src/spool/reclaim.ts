@@ -153,8 +153,9 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
     }) && moveHeld(store, held, dest);
   if (!ok) return;
   result.stalled.push(id);
-  store.events.append('stalled', { jobId: id });
+  // BullMQ's order: the job is waiting again, then reported stalled.
   store.events.append('waiting', { jobId: id, prev: 'active' });
+  store.events.append('stalled', { jobId: id });
 }
 
 /**

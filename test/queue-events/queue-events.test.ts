@@ -239,3 +239,47 @@ describe('event log edge cases', () => {
     finishedOnly.close();
   });
 });
+
+describe('QueueEvents as BullMQ delivers them', () => {
+  it('a listener that throws costs nobody the rest of the batch; its error goes to error', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const seen: string[] = [];
+    const errors: string[] = [];
+    events.on('error', (err: Error) => errors.push(err.message));
+    events.on('added', ({ jobId }: { jobId: string }) => {
+      seen.push(`added:${jobId}`);
+      if (jobId === '2') throw new Error('listener threw');
+    });
+    events.on('waiting', ({ jobId }: { jobId: string }) => seen.push(`waiting:${jobId}`));
+    await q.addBulk([1, 2, 3].map((n) => ({ name: 'x', data: n })));
+    await waitFor(() => seen.length === 6, 3000);
+    expect(seen).toEqual(['added:1', 'waiting:1', 'added:2', 'waiting:2', 'added:3', 'waiting:3']);
+    expect(errors).toEqual(['listener threw']);
+  });
+
+  it('drained is written only when nothing is left waiting, active or delayed', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const log: string[] = [];
+    for (const e of ['completed', 'drained', 'delayed']) events.on(e, () => log.push(e));
+    const w = track(new Worker('q', async () => 'ok', { spool, pollIntervalMs: 20 }));
+    let localDrained = 0;
+    w.on('drained', () => localDrained++);
+    // A delayed job stays behind the one that runs: the queue is not drained.
+    await q.add('later', {}, { delay: 60_000 });
+    await q.add('now', {});
+    await waitFor(() => log.includes('completed') && localDrained > 0, 3000);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(log.filter((e) => e === 'drained')).toEqual([]);
+    // Once the delayed job is gone too, the next idle moment is a drain.
+    await q.drain(true);
+    await q.add('last', {});
+    await waitFor(() => log.includes('drained'), 3000);
+    expect(log.filter((e) => e === 'completed')).toHaveLength(2);
+  });
+});

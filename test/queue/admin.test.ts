@@ -255,16 +255,26 @@ describe("a job scheduler's next run", () => {
     const next = delayed.find((j) => j.repeatJobKey === 'nightly') ?? first;
     expect(await next.getState()).toBe('delayed');
     const plain = await q.add('plain', {}, { delay: 3_600_000 });
-    await expect(q.remove(next.id!)).rejects.toMatchObject({ code: 'ERR_JOB_SCHEDULER', message: `Job ${next.id} belongs to a job scheduler and cannot be removed directly. remove` });
+    await expect(q.remove(next.id!)).rejects.toMatchObject({ code: 'ERR_JOB_SCHEDULER', message: `Job ${next.id} belongs to a job scheduler and cannot be removed directly. removeJob` });
     await expect(next.remove()).rejects.toMatchObject({ code: 'ERR_JOB_SCHEDULER' });
     await q.drain(true);
     expect(await q.getJobState(plain.id!)).toBe('unknown');
     expect(await q.getJobState(next.id!)).toBe('delayed');
     expect(await q.clean(0, 0, 'delayed')).toEqual([]);
     expect(await q.getJobState(next.id!)).toBe('delayed');
-    // A redefinition still takes back its own pending run.
+    // The run due now stands as well (BullMQ's only job of the scheduler): not removed, drained or cleaned.
+    expect(first.id).not.toBe(next.id);
+    expect(await q.getJobState(first.id!)).toBe('waiting');
+    await expect(q.remove(first.id!)).rejects.toMatchObject({ code: 'ERR_JOB_SCHEDULER' });
+    expect(await q.clean(0, 0, 'wait')).toEqual([]);
+    await q.drain();
+    expect(await q.getJobState(first.id!)).toBe('waiting');
+    // A redefinition still takes back its own pending runs, without a removed event.
+    const removedEvents: string[] = [];
+    q.on('removed', (id: string) => removedEvents.push(id));
     const replaced = await q.upsertJobScheduler('nightly', { every: 7_200_000 }, { name: 'report' });
     expect(await q.getJobState(next.id!)).toBe('unknown');
+    expect(removedEvents).toEqual([]);
     const pending = (await q.getJobs(['delayed', 'waiting'])).filter((j) => j.repeatJobKey === 'nightly');
     expect(pending.map((j) => j.id)).toContain(replaced.id);
     // Without its scheduler, a run is an ordinary job.

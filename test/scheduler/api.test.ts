@@ -71,11 +71,29 @@ describe('upsertJobScheduler', () => {
 
   it('every with the same interval keeps its slot when only the template changes', async () => {
     await upsertJobScheduler(host, 'ev', { every: 60_000 }, { data: { v: 1 } });
-    const pending = `repeat:ev:${T0 + 60_000}`;
+    const ahead = `repeat:ev:${T0 + 60_000}`;
+    // The run due at T0 has not started: like BullMQ's waiting job, it runs with the new data.
     clock += 10_000;
     const job = await upsertJobScheduler(host, 'ev', { every: 60_000 }, { data: { v: 2 } });
-    expect(job.id).toBe(pending);
-    expect(host.readJob(pending)!.data).toEqual({ v: 2 });
+    expect(job.id).toBe(`repeat:ev:${T0}`);
+    expect(host.readJob(`repeat:ev:${T0}`)!.data).toEqual({ v: 2 });
+    expect(host.readJob(ahead)!.data).toEqual({ v: 2 });
+    expect(host.jobIds()).toEqual([`repeat:ev:${T0}`, ahead]);
+    // Once the due run has started, only the run ahead is replaced, in its own slot.
+    host.setState(`repeat:ev:${T0}`, 'active');
+    const again = await upsertJobScheduler(host, 'ev', { every: 60_000 }, { data: { v: 3 } });
+    expect(again.id).toBe(ahead);
+    expect(host.readJob(ahead)!.data).toEqual({ v: 3 });
+    expect(host.readJob(`repeat:ev:${T0}`)!.data).toEqual({ v: 2 });
+  });
+
+  it('a changed interval takes back the run due now as well as the run ahead: no run of the old definition is left', async () => {
+    await upsertJobScheduler(host, 'ev', { every: 60_000 }, { data: { v: 1 } });
+    clock += 10_000;
+    await upsertJobScheduler(host, 'ev', { every: 30_000 }, { data: { v: 2 } });
+    const left = host.jobIds().map((id) => host.readJob(id)!.data);
+    expect(left).not.toContainEqual({ v: 1 });
+    expect(left.length).toBeGreaterThan(0);
   });
 
   it('a redefinition leaves a started run alone', async () => {
@@ -130,8 +148,9 @@ describe('upsertJobScheduler', () => {
       clock = T0 + k * 1000;
       enqueued.push(...(await runSchedulerPass(host)).enqueued);
     }
-    // Each pass enqueues the run ahead of the new schedule (the first pass also the one due).
-    expect(enqueued).toEqual([1000, 2000, 3000, 4000].map((d) => `repeat:ev:${T0 + d}`));
+    // The upsert enqueued the new schedule's first run and the one ahead (T0, T0+1000); each
+    // pass enqueues the next run ahead, the stale marker notwithstanding.
+    expect(enqueued).toEqual([2000, 3000, 4000].map((d) => `repeat:ev:${T0 + d}`));
     expect(readdirSync(join(dir, 'ticks'))).not.toContain(`${stale}.json`);
   });
 

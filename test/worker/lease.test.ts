@@ -61,6 +61,9 @@ describe('leases and stalled jobs', () => {
     const job = await q.add('x', {});
     await waitFor(() => firstSignal !== undefined, 3000);
     const stalledEvent = once<[{ jobId: string }]>(events, 'stalled');
+    const order: string[] = [];
+    events.on('waiting', (a: { jobId: string; prev?: string }) => a.prev === 'active' && order.push('waiting:active'));
+    events.on('stalled', () => order.push('stalled'));
     const ran: number[] = [];
     const rescuer = track(
       new Worker(
@@ -74,6 +77,8 @@ describe('leases and stalled jobs', () => {
     );
     const localStalled = once<[string, string]>(rescuer, 'stalled');
     expect((await stalledEvent)[0].jobId).toBe(job.id);
+    // BullMQ's order: back to waiting first, then stalled.
+    expect(order).toEqual(['waiting:active', 'stalled']);
     expect((await localStalled)[0]).toBe(job.id);
     await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 5000);
     expect(ran).toEqual([1]);
