@@ -6,12 +6,18 @@ import { EventTail, EventWriter, listSegments, SEGMENT_BYTES } from '../../src/s
 import { resolveModes } from '../../src/spool/fs.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
+/** A queue and a ready QueueEvents on a fresh spool. */
+async function queueWithEvents(): Promise<{ spool: string; q: Queue; events: QueueEvents }> {
+  const spool = tmpSpool();
+  const q = track(new Queue('q', { spool }));
+  const events = track(new QueueEvents('q', { spool }));
+  await events.waitUntilReady();
+  return { spool, q, events };
+}
+
 describe('QueueEvents', () => {
   it('delivers the lifecycle of a job with BullMQ argument shapes and per-job events', async () => {
-    const spool = tmpSpool();
-    const q = track(new Queue('q', { spool }));
-    const events = track(new QueueEvents('q', { spool }));
-    await events.waitUntilReady();
+    const { spool, q, events } = await queueWithEvents();
     const seen: [string, Record<string, unknown>][] = [];
     for (const e of ['added', 'waiting', 'active', 'progress', 'completed', 'failed', 'delayed']) {
       events.on(e, (args: Record<string, unknown>, id: string) => {
@@ -242,10 +248,7 @@ describe('event log edge cases', () => {
 
 describe('QueueEvents as BullMQ delivers them', () => {
   it('a listener that throws costs nobody the rest of the batch; its error goes to error', async () => {
-    const spool = tmpSpool();
-    const q = track(new Queue('q', { spool }));
-    const events = track(new QueueEvents('q', { spool }));
-    await events.waitUntilReady();
+    const { spool, q, events } = await queueWithEvents();
     const seen: string[] = [];
     const errors: string[] = [];
     events.on('error', (err: Error) => errors.push(err.message));
@@ -261,10 +264,7 @@ describe('QueueEvents as BullMQ delivers them', () => {
   });
 
   it('drained is written only when nothing is left waiting, active or delayed', async () => {
-    const spool = tmpSpool();
-    const q = track(new Queue('q', { spool }));
-    const events = track(new QueueEvents('q', { spool }));
-    await events.waitUntilReady();
+    const { spool, q, events } = await queueWithEvents();
     const log: string[] = [];
     for (const e of ['completed', 'drained', 'delayed']) events.on(e, () => log.push(e));
     const w = track(new Worker('q', async () => 'ok', { spool, pollIntervalMs: 20 }));
