@@ -4,7 +4,7 @@
  * which is how UnrecoverableError, DelayedError and WaitingError keep their meaning across the
  * boundary.
  */
-import { DelayedError, UnrecoverableError, WaitingError } from './errors.js';
+import { coerceError, DelayedError, UnrecoverableError, WaitingError } from './errors.js';
 
 /** An error flattened for a process or thread boundary. */
 export interface SerializedError {
@@ -12,22 +12,42 @@ export interface SerializedError {
   message: string;
   stack?: string;
   code?: unknown;
+  /** The error's other own properties that survive a structured clone (`extra`, `details` ...). */
+  props?: Record<string, unknown>;
 }
 
-/** Flattens anything thrown into a {@link SerializedError}. */
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof Error) {
-    const out: SerializedError = { name: err.name, message: err.message };
-    if (err.stack !== undefined) out.stack = err.stack;
-    const code = (err as { code?: unknown }).code;
-    if (code !== undefined && isCloneablePrimitive(code)) out.code = code;
-    return out;
+/**
+ * Flattens anything thrown into a {@link SerializedError}. A value that is not an Error gets the
+ * message an in-process run would give it (coerceError), so a sandbox fails a job with the same
+ * reason as the same processor run in-process.
+ */
+export function serializeError(thrown: unknown): SerializedError {
+  const err = coerceError(thrown);
+  const out: SerializedError = { name: err.name, message: err.message };
+  if (thrown instanceof Error && err.stack !== undefined) out.stack = err.stack;
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined && isCloneablePrimitive(code)) out.code = code;
+  if (thrown instanceof Error) {
+    const props = cloneableProps(thrown);
+    if (props) out.props = props;
   }
-  if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') {
-    const e = err as { name?: unknown; message: string };
-    return { name: typeof e.name === 'string' ? e.name : 'Error', message: e.message };
+  return out;
+}
+
+/** Own enumerable properties of an error besides name, message, stack and code that can be cloned. */
+function cloneableProps(err: Error): Record<string, unknown> | undefined {
+  let props: Record<string, unknown> | undefined;
+  for (const key of Object.keys(err)) {
+    if (key === 'name' || key === 'message' || key === 'stack' || key === 'code') continue;
+    const value = (err as unknown as Record<string, unknown>)[key];
+    try {
+      structuredClone(value);
+    } catch {
+      continue;
+    }
+    (props ??= {})[key] = value;
   }
-  return { name: 'Error', message: typeof err === 'string' ? err : `Non-error thrown: ${String(err)}` };
+  return props;
 }
 
 /**
@@ -46,6 +66,7 @@ export function deserializeError(data: SerializedError): Error {
   }
   if (data.stack !== undefined) err.stack = data.stack;
   if (data.code !== undefined) (err as { code?: unknown }).code = data.code;
+  if (data.props) Object.assign(err, data.props);
   return err;
 }
 

@@ -20,6 +20,7 @@ import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
 import { Claimer, type Claim, type CorruptFile } from './spool/claim.js';
 import { DEFAULT_RESCAN_MS } from './scheduler/defaults.js';
 import { hasSchedulers } from './scheduler/presence.js';
+import { processorFilePath } from './sandbox/processor-path.js';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_LOCK_DURATION_MS,
@@ -203,13 +204,17 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.store = openQueueStore(name, opts, opts.logger);
     this.id = `${os.hostname()}-${process.pid}-${PROCESS_TAG}${(workerCounter++).toString(36)}`;
     if (typeof processor === 'function') this.processorFn = processor as Processor;
-    else if (typeof processor === 'string' || processor instanceof URL) this.processorFile = processor;
+    else if (typeof processor === 'string' || processor instanceof URL) this.processorFile = processorFilePath(processor);
     this.claimer = new Claimer(this.store, this.id, this.settings.lockDurationMs);
     this.pool = fastq.promise<unknown, RunningJob, void>(this, (run) => this.process(run), this.settings.concurrency);
     const ctx: ProcessingContext = {
       host: this,
       store: this.store,
-      processor: (job, token, signal) => this.processorFn!(job, token, signal),
+      // A file processor is loaded by run(); inline mode never runs the loop, so it loads here.
+      processor: async (job, token, signal) => {
+        if (!this.processorFn) await this.ensureProcessor();
+        return this.processorFn!(job, token, signal);
+      },
       emit: (event, ...args) => {
         this.emit(event, ...args);
       },
@@ -398,11 +403,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     const busy = (): boolean => [...this.inflight.values()].some((r) => !r.lost);
     while (busy()) {
       await new Promise<void>((r) => {
-        const t = setTimeout(r, 250);
-        this.once('_slot', () => {
+        // One listener per wait, removed whichever comes first (a long close() must not pile them up).
+        const done = (): void => {
           clearTimeout(t);
+          this.off('_slot', done);
           r();
-        });
+        };
+        const t = setTimeout(done, 250);
+        this.once('_slot', done);
       });
     }
   }

@@ -8,6 +8,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import { NotSupportedError } from '../errors.js';
 import { deserializeError, serializeError } from '../serialized-error.js';
 import type { ChildMessage, HostMessage, JobSnapshot, ProxiedMethod } from './protocol.js';
 
@@ -83,8 +84,15 @@ function buildJob(runId: number, snapshot: JobSnapshot): Record<string, unknown>
   };
   job.moveToDelayed = (timestamp: unknown, token?: unknown) => call(runId, 'moveToDelayed', [timestamp, token]);
   job.moveToWait = (token?: unknown) => call(runId, 'moveToWait', [token]);
+  // Flow methods reject as they do on an in-process job, instead of being missing.
+  for (const method of FLOW_METHODS) {
+    job[method] = () => Promise.reject(new NotSupportedError(`job.${method}`, 'spoolkit has no flows (parent and child jobs)'));
+  }
   return job;
 }
+
+/** BullMQ's flow methods of a sandboxed job. */
+const FLOW_METHODS = ['getChildrenValues', 'getFailedChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies', 'getDependenciesCount', 'moveToWaitingChildren'] as const;
 
 async function run(processor: Promise<ProcessorFn>, message: Extract<HostMessage, { t: 'run' }>): Promise<void> {
   const controller = new AbortController();
@@ -105,6 +113,27 @@ async function run(processor: Promise<ProcessorFn>, message: Extract<HostMessage
   } finally {
     aborts.delete(message.runId);
   }
+}
+
+// A child process that throws outside a job's await (a timer, an unhandled rejection) fails the
+// jobs it runs with that error, then exits: its state is unknown. (A worker thread's error already
+// reaches the host as the thread's 'error' event.)
+if (isMainThread) {
+  const crash = (err: unknown): void => {
+    const error = serializeError(err);
+    const running = [...aborts.keys()];
+    aborts.clear();
+    if (running.length === 0 || typeof process.send !== 'function') process.exit(1);
+    // Exit once the last report has left: IPC sends are asynchronous.
+    running.forEach((runId, i) => {
+      const report: ChildMessage = { t: 'done', runId, ok: false, error, rssBytes: process.memoryUsage.rss(), fatal: true };
+      process.send!(report, () => {
+        if (i === running.length - 1) process.exit(1);
+      });
+    });
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
 }
 
 const processor = loadProcessor(processorFile());

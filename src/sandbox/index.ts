@@ -17,10 +17,9 @@
  * job exceeds `maxMemoryMb`; the next job starts a fresh child. Nothing is dropped: a child is
  * only retired between jobs.
  */
-import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { launchChild, type ChildHandle } from './child-handle.js';
+import { processorFilePath } from './processor-path.js';
 import { deserializeError, serializeError } from '../serialized-error.js';
 import { PROXIED_METHODS, type ChildMessage, type JobSnapshot, type ProxiedMethod } from './protocol.js';
 
@@ -112,11 +111,6 @@ export function snapshotJob(job: SandboxHostJob): JobSnapshot {
   }
 }
 
-function toPath(file: string | URL): string {
-  if (file instanceof URL || file.startsWith('file:')) return fileURLToPath(file);
-  return isAbsolute(file) ? file : resolvePath(file);
-}
-
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) throw new ConfigError(`Sandbox option ${name} must be a number >= 0, got ${String(value)}`);
@@ -128,7 +122,7 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
  * process or worker thread. See the module comment for abort, kill and recycling rules.
  */
 export function createSandboxedProcessor(file: string | URL, opts: SandboxOptions = {}): SandboxedProcessor {
-  const path = toPath(file);
+  const path = processorFilePath(file);
   const useWorkerThreads = opts.useWorkerThreads ?? false;
   const killGraceMs = nonNegative('killGraceMs', opts.killGraceMs, 5000);
   const maxJobsPerChild = nonNegative('maxJobsPerChild', opts.maxJobsPerChild, 0);
@@ -264,7 +258,8 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
             if (message.ok) finish(() => resolve(message.value), message.rssBytes);
             else {
               const error = deserializeError(message.error);
-              finish(() => reject(error), message.rssBytes);
+              // A child that crashed is exiting: it must not take another job.
+              finish(() => reject(error), message.rssBytes, message.fatal === true);
             }
             return;
           default: {

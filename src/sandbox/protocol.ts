@@ -28,4 +28,4 @@ export type ChildMessage =
   | { t: 'init-error'; error: SerializedError }
   | { t: 'call'; runId: number; callId: number; method: ProxiedMethod; args: unknown[] }
   | { t: 'done'; runId: number; ok: true; value: unknown; rssBytes: number }
-  | { t: 'done'; runId: number; ok: false; error: SerializedError; rssBytes: number };
+  | { t: 'done'; runId: number; ok: false; error: SerializedError; rssBytes: number; fatal?: boolean };

@@ -84,6 +84,25 @@ for (const useWorkerThreads of [false, true]) {
       expect(plain.stack).toContain('throws.mjs');
     });
 
+    it('carries what an in-process run would: a non-Error value, extra error properties, NotSupportedError for flows', async () => {
+      const p = sandbox('throws.mjs', { useWorkerThreads });
+      const object = (await p(hostJob({ kind: 'object' })).catch((e: unknown) => e)) as Error;
+      expect(object.message).toBe('Non-error thrown: {"a":1}');
+      const extra = (await p(hostJob({ kind: 'extra' })).catch((e: unknown) => e)) as Error & { extra?: unknown; retryable?: unknown };
+      expect([extra.message, extra.extra, extra.retryable]).toEqual(['with extras', { a: 1 }, false]);
+      const flow = (await p(hostJob({ kind: 'flow' })).catch((e: unknown) => e)) as Error & { code?: string };
+      expect(flow.code).toBe('ERR_NOT_SUPPORTED');
+      expect(flow.message).toMatch(/^job\.getChildrenValues is not supported by spoolkit/);
+    });
+
+    it('fails the running job with the error a child throws outside its await', async () => {
+      const p = sandbox('throws.mjs', { useWorkerThreads });
+      const err = (await p(hostJob({ kind: 'async-crash' })).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/async crash/);
+      // The crashed child is gone; the next job gets a new one.
+      await expect(p(hostJob({ kind: 'plain' }))).rejects.toThrow('plain failure');
+    });
+
     it('under a Worker, moveToWait with WaitingError puts the job back and it runs again, its start counted', async () => {
       const spool = tmpSpool();
       const q = track(new Queue('q', { spool }));
@@ -171,6 +190,22 @@ describe('pooling and recycling', () => {
     expect(second.pid).toBe(first.pid);
     expect(third.pid).not.toBe(second.pid);
     expect(p.stats().recycled).toBe(1);
+  });
+
+  it('a Worker or sandbox given a processor file that does not exist refuses at once, with BullMQ\'s words', () => {
+    expect(() => createSandboxedProcessor(fixture('missing.mjs'))).toThrow(/^File .*missing\.mjs does not exist/);
+    const spool = tmpSpool();
+    expect(() => new Worker('q', fixture('missing.mjs'), { spool, autorun: false })).toThrow(/^File .*missing\.mjs does not exist/);
+    expect(() => new Worker('q', new URL('file:///nowhere/p.mjs'), { spool, autorun: false })).toThrow(/^URL file:\/\/\/nowhere\/p\.mjs does not exist in the local file system/);
+  });
+
+  it('inline mode runs a processor file too', async () => {
+    const spool = tmpSpool();
+    track(new Worker('inl', fixture('commonjs.cjs'), { spool, inline: true }));
+    const q = track(new Queue('inl', { spool, inline: true }));
+    const job = await q.add('x', { n: 2 });
+    expect(await job.getState()).toBe('completed');
+    expect(job.failedReason).toBeUndefined();
   });
 
   it('close() stops every child and later calls reject', async () => {

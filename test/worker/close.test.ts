@@ -28,3 +28,22 @@ describe('Worker.close() while the loop awaits', () => {
     expect(await q.getJobState(lateId)).toBe('waiting');
   });
 });
+
+describe('Worker.close() waiting for a long job', () => {
+  it('keeps one wake-up listener however long it waits (none left over)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const w = new Worker('q', () => held, { spool, pollIntervalMs: 20 });
+    await q.add('long', {});
+    await waitFor(async () => (await q.getActiveCount()) === 1, 3000, 'the job to start');
+    const closing = w.close();
+    // Each wait of 250 ms used to add a listener and leave it behind.
+    await sleep(1300);
+    expect(w.listenerCount('_slot')).toBeLessThanOrEqual(1);
+    release();
+    await closing;
+    expect(w.listenerCount('_slot')).toBe(0);
+  });
+});
