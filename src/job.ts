@@ -258,7 +258,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
    * `paused` is waiting while the queue is paused; `waiting-children` is always false).
    */
   async isInState(state: JobState | 'wait' | 'paused'): Promise<boolean> {
-    if (!IN_STATE_NAMES.has(state)) throw new SpoolkitError('ERR_INVALID_JOB', `Unknown job state: ${String(state)}; use one of ${[...IN_STATE_NAMES].join(', ')}.`);
+    if (!IN_STATE_NAMES.has(state)) throw new SpoolkitError('ERR_USAGE', `Unknown job state: ${String(state)}; use one of ${[...IN_STATE_NAMES].join(', ')}.`);
     const current = await this.getState();
     if (state === 'wait') return current === 'waiting';
     if (state === 'paused') return current === 'waiting' && this.queue.store.isPaused();

@@ -133,7 +133,9 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
 
 /** Adds the fields set when the job started to an outcome patch (claims write nothing, so the outcome carries them). */
 function withStartedFields(rec: JobRecord, patch: RecordPatch): RecordPatch {
-  return { ...patch, ...startedFields(rec), delay: 0 };
+  // Into the patch itself: one object per outcome, on the hot path.
+  startedFields(rec, patch).delay = 0;
+  return patch;
 }
 
 function updateStacktrace(stack: string[], err: Error, limit: number | undefined): string[] {

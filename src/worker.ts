@@ -210,11 +210,13 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     const ctx: ProcessingContext = {
       host: this,
       store: this.store,
-      // A file processor is loaded by run(); inline mode never runs the loop, so it loads here.
-      processor: async (job, token, signal) => {
-        if (!this.processorFn) await this.ensureProcessor();
-        return this.processorFn!(job, token, signal);
-      },
+      // A file processor is loaded by run(); inline mode never runs the loop, so it may load here.
+      processor: this.processorFn
+        ? (job, token, signal) => this.processorFn!(job, token, signal)
+        : async (job, token, signal) => {
+            if (!this.processorFn) await this.ensureProcessor();
+            return this.processorFn!(job, token, signal);
+          },
       emit: (event, ...args) => {
         this.emit(event, ...args);
       },
@@ -382,8 +384,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   private releaseAll(): void {
     for (const run of this.inflight.values()) {
-      // A finished run only waits for its directory fsync (durable mode); it has nothing to put back.
-      if (run.lost || run.claim.finished) continue;
+      // A finished run only waits for its directory fsync (durable mode), and a run that moved its
+      // job back to a set holds nothing: neither has anything to put back.
+      if (run.lost || run.claim.finished || run.claim.moved) continue;
       run.lost = true;
       run.claim.released = true;
       run.controller.abort(new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} closed with force; job ${run.claim.id} was put back in the queue.`));
@@ -531,7 +534,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     const lost: string[] = [];
     const renewed: string[] = [];
     for (const run of this.inflight.values()) {
-      if (run.lost || run.claim.finished) continue;
+      if (run.lost || run.claim.finished || run.claim.moved) continue;
       let ok = false;
       try {
         ok = renewLease(run.claim);
@@ -790,7 +793,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     } catch (err) {
       this.emitError(err);
     } finally {
-      this.inflight.delete(run.claim.id);
+      // A job this run moved back to a set (moveToWait) may already run again here under the same
+      // id: only this run's own entry goes.
+      if (this.inflight.get(run.claim.id) === run) this.inflight.delete(run.claim.id);
       this.heartbeatSoon();
       this.emit('_slot');
       // Wake on the next turn, so slots freed in the same turn are refilled by one claim round.

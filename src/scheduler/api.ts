@@ -150,6 +150,8 @@ export function toJson(def: StoredScheduler, latest: TickMarker | undefined): Jo
   if (spec.pattern !== undefined) out.pattern = spec.pattern;
   if (spec.every !== undefined) out.every = spec.every;
   if (spec.every !== undefined && def.anchorMs !== undefined && def.anchorMs !== 0) out.offset = def.anchorMs;
+  // BullMQ lists offset 0 for a pattern scheduler (it has no grid offset).
+  if (spec.pattern !== undefined) out.offset = 0;
   const hasData = canonicalJson(def.template.data) !== '{}';
   const hasOpts = Object.keys(def.template.opts).length > 0;
   if (hasData || hasOpts) {
@@ -178,7 +180,6 @@ function keepsEverySlot(existing: StoredScheduler, spec: StoredScheduler['spec']
   );
 }
 
-/** After a redefinition: markers of older generations for runs still ahead are dropped, with their jobs if not started. */
 /** Takes back the not-started runs of `generation`, newest first; resolves the markers of those taken back. */
 async function takeBackPendingRuns(host: SchedulerHost, dir: string, generation: number): Promise<TickMarker[]> {
   const taken: TickMarker[] = [];
@@ -190,6 +191,7 @@ async function takeBackPendingRuns(host: SchedulerHost, dir: string, generation:
   return taken;
 }
 
+/** After a redefinition: markers of older generations for runs still ahead are dropped, with their jobs if not started. */
 async function dropFutureMarkers(host: SchedulerHost, dir: string, generation: number, now: number): Promise<void> {
   for (const millis of await listMarkerMillis(dir)) {
     if (millis <= now) continue;

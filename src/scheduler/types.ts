@@ -70,7 +70,7 @@ export interface JobSchedulerJson<D = unknown> {
   every?: number;
   /** The time (ms since the epoch) of the most recently enqueued run: the pending one while it is in the future. */
   next?: number;
-  /** For `every`: the grid offset within each interval. */
+  /** For `every`: the grid offset within each interval; 0 for a `pattern` (as BullMQ lists it). */
   offset?: number;
   template?: JobSchedulerTemplateJson<D>;
   /** spoolkit: runs skipped because they fell due while no scheduler pass ran (see docs/scheduler.md). */

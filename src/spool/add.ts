@@ -64,7 +64,7 @@ function prepare(store: QueueStore, given: AddSpec, nowMs: number): Prepared {
   validateJobOptions(checked, given.name);
   if (checked.jobId !== undefined) assertJobId(checked.jobId, given.reserved);
   const opts = storedJobOptions(checked);
-  const spec: AddSpec = { ...given, opts };
+  const spec: AddSpec = opts === given.opts ? given : { ...given, opts };
   const dataJson = toJsonStrict(spec.data, 'job data');
   // sizeLimit 0 is no limit (BullMQ).
   if (opts.sizeLimit && Buffer.byteLength(dataJson) > opts.sizeLimit) {
@@ -407,18 +407,28 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   }
   // Events only once the whole call has succeeded: a call that was undone told nobody anything.
   const out: AddOutcome[] = [];
+  const reschedules: [string, JobRecord][] = [];
   for (const p of list) {
     const o = p.outcome;
     if (o) {
       if (o.reason === 'deduplicated') {
         store.events.append('deduplicated', { jobId: o.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: o.deduplicatedJobId });
-        if (p.spec.opts.deduplication!.reschedule) rescheduleHolder(store, o.rec.id, p.rec);
+        if (p.spec.opts.deduplication!.reschedule) reschedules.push([o.rec.id, p.rec]);
       } else store.events.append('duplicated', { jobId: o.rec.id });
       out.push(o);
       continue;
     }
     appendAddedEvents(store, [p]);
     out.push({ rec: p.rec, added: true });
+  }
+  // The call has succeeded: a reschedule that fails (a full disk) leaves the holder as it was
+  // and is logged; it must not make a caller retry adds that were made.
+  for (const [holderId, dropped] of reschedules) {
+    try {
+      rescheduleHolder(store, holderId, dropped);
+    } catch (err) {
+      store.logger.error('add:reschedule-failed', { queue: store.name, jobId: holderId, err });
+    }
   }
   store.wakeLocal();
   return out;

@@ -186,11 +186,8 @@ export function changeDelay(store: QueueStore, id: string, delayMs: number): boo
 /** Re-files a delayed job to be due at `dueMs`, storing `delay`. False when it is not delayed. */
 export function refileDelayed(store: QueueStore, id: string, dueMs: number, delay: number): boolean {
   const ok = moveInSets(store, id, new Set(['delayed']), (rec) => ({ route: delayedRoute(store, dueMs, rec.priority, !!rec.opts.lifo), patch: { delay } }));
-  if (ok) {
-    // Workers sleep until the first due time they know of: tell them (BullMQ emits it too).
-    store.events.append('delayed', { jobId: id, delay: dueMs });
-    store.wakeLocal();
-  }
+  // Workers sleep until the first due time they know of: tell them (BullMQ emits it too).
+  if (ok) announceDelayed(store, id, dueMs);
   return ok;
 }
 
@@ -268,7 +265,7 @@ export function moveActiveToWait(store: QueueStore, id: string, token?: string):
 }
 
 /** The claim tag a lease token names (`<worker id>:<claim tag>`). */
-export function tagOfToken(token: string): string {
+function tagOfToken(token: string): string {
   return token.slice(token.lastIndexOf(':') + 1);
 }
 

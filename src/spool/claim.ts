@@ -51,6 +51,11 @@ export interface Claim {
    * waits for the directory fsync): there is no lease left to renew.
    */
   finished?: boolean;
+  /**
+   * Set once this run put the job back in a set itself (moveToDelayed, moveToWait): the job may
+   * be claimed again at once, by this worker too; this run holds no lease any more.
+   */
+  moved?: boolean;
 }
 
 /** A file found corrupt while claiming. */

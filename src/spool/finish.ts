@@ -118,8 +118,9 @@ export function finishRemoved(store: QueueStore, claim: Claim): boolean {
  * The fields set when a run started, for the patch that ends it (claims write nothing, so the
  * outcome or move carries them): `attemptsStarted`, `processedOn` and `processedBy`.
  */
-export function startedFields(rec: JobRecord): RecordPatch {
-  const patch: RecordPatch = { attemptsStarted: rec.attemptsStarted, processedOn: rec.processedOn ?? null };
+export function startedFields(rec: JobRecord, patch: RecordPatch = {}): RecordPatch {
+  patch.attemptsStarted = rec.attemptsStarted;
+  patch.processedOn = rec.processedOn ?? null;
   if (rec.processedBy) patch.processedBy = rec.processedBy;
   return patch;
 }
@@ -145,6 +146,7 @@ export function requeue(store: QueueStore, claim: Claim, patch: RecordPatch, rou
   if (!moveHeld(store, claim.path, dest)) return false;
   // Back in a set, the file can be claimed, finished and reused by others while this run goes on.
   closeClaim(claim);
+  claim.moved = true;
   claim.rec.gen = gen;
   return true;
 }

@@ -85,6 +85,7 @@ export function withoutUnsetOptions(opts: JobsOptions): JobsOptions {
  * `{ type: 'fixed', delay }`, and `repeatJobKey` leaves `opts` (it is a field of the job).
  */
 export function storedJobOptions(opts: JobsOptions): JobsOptions {
+  if (typeof opts.backoff !== 'number' && opts.repeatJobKey === undefined) return opts;
   const { repeatJobKey: _repeatJobKey, ...stored } = opts;
   if (typeof stored.backoff === 'number') stored.backoff = normalizeBackoff(stored.backoff)!;
   return stored;

@@ -134,6 +134,37 @@ describe('Job, as BullMQ shows it', () => {
     await waitFor(() => waitingPrev.includes(`${a.id}:active`), 3000);
   });
 
+  it('moveToWait with spare slots: the job runs again at once under its own lease, is neither stalled nor renewed as the moved run, and completes', async () => {
+    const { spool, q } = setup();
+    const starts: number[] = [];
+    const stalled: string[] = [];
+    const errors: string[] = [];
+    const worker = track(
+      new Worker(
+        'q',
+        async (job, token) => {
+          starts.push(job.attemptsStarted);
+          if (job.attemptsStarted === 1) {
+            await job.moveToWait(token);
+            // The second run has started by now (a free slot, woken at once): this one ends later.
+            await sleep(100);
+            throw new WaitingError();
+          }
+          await sleep(1500);
+          return 'ok';
+        },
+        { spool, concurrency: 2, lockDuration: 600, stalledInterval: 200, pollIntervalMs: 20 },
+      ),
+    );
+    worker.on('stalled', (id: string) => stalled.push(id));
+    worker.on('error', (err: Error) => errors.push(err.message));
+    const job = await q.add('x', {});
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 6000);
+    expect(starts).toEqual([1, 2]);
+    expect(stalled).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
   it('moveToWait from outside: a wrong token is refused, a job that is not active is left alone, a removed one is missing', async () => {
     const { spool, q } = setup();
     const held = heldWorker(spool);
@@ -163,7 +194,7 @@ describe('Job, as BullMQ shows it', () => {
     await q.pause();
     expect(await plain.isInState('paused')).toBe(true);
     expect(await plain.isInState('delayed')).toBe(false);
-    await expect(plain.isInState('nope' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^Unknown job state: nope/) });
+    await expect(plain.isInState('nope' as never)).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringMatching(/^Unknown job state: nope/) });
   });
 
   it('extendLock renews only for the token of the running lease', async () => {

@@ -226,7 +226,7 @@ describe('getJobScheduler(s)', () => {
     });
     await upsertJobScheduler(host, 'cr', { pattern: '0 0 9 * * *', tz: 'Europe/Paris' });
     const cr = await getJobScheduler(host, 'cr');
-    expect(cr).toEqual({ key: 'cr', name: 'cr', next: Date.UTC(2025, 0, 16, 8), iterationCount: 1, tz: 'Europe/Paris', pattern: '0 0 9 * * *', skippedCount: 0, done: false });
+    expect(cr).toEqual({ key: 'cr', name: 'cr', next: Date.UTC(2025, 0, 16, 8), iterationCount: 1, tz: 'Europe/Paris', pattern: '0 0 9 * * *', offset: 0, skippedCount: 0, done: false }); // BullMQ lists offset 0 for a pattern
     expect(await getJobScheduler(host, 'missing')).toBeUndefined();
   });
 
