@@ -10,7 +10,7 @@ import { addJobs, type AddSpec } from './spool/add.js';
 import { addWithOthers, runWaitingAdds } from './spool/add-batch.js';
 import * as admin from './spool/admin.js';
 import * as bulk from './spool/bulk.js';
-import { countJobs } from './spool/counts.js';
+import { countJobs, countPerPriority } from './spool/counts.js';
 import { STALE_HEARTBEAT_MS } from './spool/defaults.js';
 import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { IdAllocator } from './spool/id-alloc.js';
@@ -44,13 +44,6 @@ function isIdLike(id: unknown): id is string {
 function idOrMissing(jobId: unknown, command: string): string {
   if (isIdLike(jobId)) return jobId;
   throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${String(jobId)}. ${command}`, { details: { jobId } });
-}
-
-/** Jobs waiting at one priority (> 0). */
-function countPriority(store: QueueStore, priority: number): number {
-  let n = 0;
-  for (const _ of store.prioritized(priority).entries(false)) n++;
-  return n;
 }
 
 const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
@@ -250,13 +243,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** Jobs waiting to run at each of the given priorities (0: jobs without a priority). */
   async getCountsPerPriority(priorities: number[]): Promise<{ [index: string]: number }> {
     this.assertOpen();
-    const all = countJobs(this.store);
-    const known = new Set(this.store.priorities());
-    const out: Record<string, number> = {};
-    for (const p of new Set(priorities)) {
-      out[`${p}`] = p === 0 ? all.waiting : known.has(p) ? countPriority(this.store, p) : 0;
-    }
-    return out;
+    return countPerPriority(this.store, priorities);
   }
   async getPrioritizedCount(): Promise<number> {
     return this.getJobCountByTypes('prioritized');

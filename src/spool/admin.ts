@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Claim } from './claim.js';
-import { newClaimTag } from './claim.js';
+import { claimTagOfToken, newClaimTag } from './claim.js';
 import { appendHeld, moveHeld, refreshPriority, releaseDedup, removeLogs, requeue, startedFields } from './finish.js';
 import { isErrno, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
 import { leaseLive, renewLease } from './lease.js';
@@ -18,7 +18,7 @@ import { readJob, type Located } from './lookup.js';
 import { discardJobFile } from './pool.js';
 import { parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
-import { dedupFile, type QueueStore } from './store.js';
+import { claimTagOf, dedupFile, type QueueStore } from './store.js';
 import { readDedup } from './dedup-key.js';
 import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
 import { MOVE_TAG_PREFIX, uniqueName } from './keys.js';
@@ -217,8 +217,7 @@ export function changePriority(store: QueueStore, id: string, priority: number, 
  */
 export function moveClaimToDelayed(store: QueueStore, claim: Claim, timestamp: number): boolean {
   const delay = Math.max(0, timestamp - Date.now());
-  refreshPriority(claim.path, claim.rec);
-  const ok = requeue(store, claim, { ...startedFields(claim.rec), delay }, delayedRoute(store, timestamp, claim.rec.priority, !!claim.rec.opts.lifo));
+  const ok = requeueStarted(store, claim, delay, (rec) => delayedRoute(store, timestamp, rec.priority, !!rec.opts.lifo));
   if (ok) {
     claim.rec.delay = delay;
     announceDelayed(store, claim.id, timestamp);
@@ -231,10 +230,18 @@ export function moveClaimToDelayed(store: QueueStore, claim: Claim, timestamp: n
  * stays counted, the attempt is not (`attemptsMade` stays).
  */
 export function moveClaimToWait(store: QueueStore, claim: Claim): boolean {
-  refreshPriority(claim.path, claim.rec);
-  const ok = requeue(store, claim, { ...startedFields(claim.rec), delay: 0 }, readyRoute(store, claim.rec.priority, !!claim.rec.opts.lifo, true));
+  const ok = requeueStarted(store, claim, 0, (rec) => readyRoute(store, rec.priority, !!rec.opts.lifo, true));
   if (ok) announceWaiting(store, claim.id);
   return ok;
+}
+
+/**
+ * Puts a job this process holds back in a set with the fields of the start it made, filed under
+ * its stored priority (changePriority may have changed it while it ran).
+ */
+function requeueStarted(store: QueueStore, claim: Claim, delay: number, routeOf: (rec: JobRecord) => Route): boolean {
+  refreshPriority(claim.path, claim.rec);
+  return requeue(store, claim, startedFields(claim.rec, { delay }), routeOf(claim.rec));
 }
 
 /** How a move of an active job by a caller that does not hold its claim ended. */
@@ -264,24 +271,14 @@ export function moveActiveToWait(store: QueueStore, id: string, token?: string):
   return result;
 }
 
-/** The claim tag a lease token names (`<worker id>:<claim tag>`). */
-function tagOfToken(token: string): string {
-  return token.slice(token.lastIndexOf(':') + 1);
-}
-
-/** The tag of a claimed file `<id>.<tag>.json`. */
-function tagOfClaimFile(file: string, id: string): string {
-  return path.basename(file).slice(id.length + 1, -'.json'.length);
-}
-
 /**
  * Finds the job's active claim (the one `token` names, when given), holds it as a claim, and files
  * it where `fn` says. Without a token any active claim is taken (BullMQ's token '0').
  */
 function moveActive(store: QueueStore, id: string, token: string | undefined, fn: (rec: JobRecord) => { route: Route; patch: RecordPatch }): ActiveMoveResult {
   const active = store.findClaimed(id).filter((c) => c.place === 'active');
-  const tag = token === undefined ? undefined : tagOfToken(token);
-  const mine = tag === undefined ? active : active.filter((c) => tagOfClaimFile(c.path, id) === tag);
+  const tag = token === undefined ? undefined : claimTagOfToken(token);
+  const mine = tag === undefined ? active : active.filter((c) => claimTagOf(path.basename(c.path)) === tag);
   if (mine.length === 0 && active.length > 0) return 'lock-mismatch';
   for (const c of mine) {
     // Held as a claim: were this process to die here, the job comes back as a stalled one.

@@ -83,6 +83,11 @@ export function newClaimTag(lockDurationMs?: number): string {
   return lockDurationMs === undefined ? uniqueName() : `${uniqueName()}${LEASE_MARK}${lockDurationMs.toString(36)}`;
 }
 
+/** The claim tag a lease token names (tokens are `<worker id>:<claim tag>`, made by the Claimer). */
+export function claimTagOfToken(token: string): string {
+  return token.slice(token.lastIndexOf(':') + 1);
+}
+
 /** Open flags of a claimed file kept open for the outcome: reads use explicit positions, writes append. */
 const READ_APPEND = fs.constants.O_RDWR | fs.constants.O_APPEND;
 

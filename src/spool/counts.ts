@@ -47,6 +47,21 @@ export function isDrained(store: QueueStore): boolean {
   return store.delayed.entries(false).next().done === true;
 }
 
+/**
+ * Jobs waiting to run at each of `priorities` (0: jobs without a priority, LIFO ones included),
+ * through the same cached leaf counts as countJobs; only the sets asked for are read.
+ */
+export function countPerPriority(store: QueueStore, priorities: number[], nowMs = Date.now()): Record<string, number> {
+  const cache = cacheFor(store);
+  const known = new Set(store.priorities());
+  const out: Record<string, number> = {};
+  for (const p of new Set(priorities)) {
+    if (p === 0) out[`${p}`] = store.waiting.count(cache, nowMs, store.dir) + store.lifo.count(cache, nowMs, store.dir);
+    else out[`${p}`] = known.has(p) ? store.prioritized(p).count(cache, nowMs, store.dir) : 0;
+  }
+  return out;
+}
+
 /** Counts every state of a queue. */
 export function countJobs(store: QueueStore, nowMs = Date.now(), cache: CountCache = cacheFor(store)): JobCounts {
   let prioritized = 0;

@@ -360,6 +360,14 @@ export function claimIdOf(name: string): string | undefined {
   return dot > 0 ? base.slice(0, dot) : undefined;
 }
 
+/** The claim tag of a claimed file name `<id>.<tag>.json`; undefined for any other name. */
+export function claimTagOf(name: string): string | undefined {
+  if (!name.endsWith('.json')) return undefined;
+  const base = name.slice(0, -5);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(dot + 1) : undefined;
+}
+
 /** File name of a deduplication key (ids are free-form, so they are hashed). */
 export function dedupFile(store: QueueStore, dedupId: string): string {
   return path.join(store.dir, 'dedup', `${createHash('sha1').update(dedupId).digest('hex')}.json`);
