@@ -19,6 +19,7 @@ export type SpoolkitErrorCode =
   | 'ERR_SPOOL_UNWRITABLE'
   | 'ERR_SPOOL_FULL' // ENOSPC / EDQUOT
   | 'ERR_LEASE_LOST'
+  | 'ERR_ADD_UNDONE' // an addBulk undone by another process before it committed: nothing was added
   | 'ERR_JOB_TIMEOUT'
   | 'ERR_NOT_SUPPORTED'
   | 'ERR_CLOSED'

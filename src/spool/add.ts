@@ -3,24 +3,24 @@
  * into the id index (`link` fails with EEXIST when the id is taken: the atomic `jobId` dedup
  * across processes), then renamed into its set, the moment it becomes visible. If the process
  * dies between the link and the rename, the stalled checker finds the temp file and finishes the
- * rename (reclaim.ts); an index entry with no other name is a leftover that `add` replaces once it
+ * rename (tmp-recovery.ts); an index entry with no other name is a leftover that `add` replaces once it
  * is older than `STALE_ID_MS`.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
 import path from 'node:path';
 import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryStat, tryUnlink } from './fs.js';
-import { uniqueName } from './keys.js';
 import { refileDelayed } from './admin.js';
 import { IdAllocator } from './id-alloc.js';
 import { storedJobOptions, validateJobOptions, withoutUnsetOptions } from './job-options.js';
 import { locate } from './lookup.js';
 import { RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
-import { readDedupWithInode, type DedupKey } from './dedup-key.js';
+import { readDedupWithInode, removeIfSame, type DedupKey } from './dedup-key.js';
 import { dedupFile, type QueueStore } from './store.js';
+import { withIdLock } from './id-lock.js';
+import { DeadAddRecovery, undoTempJob } from './tmp-recovery.js';
 import { assertJobId, assertJobName, toJsonStrict } from './validate.js';
 
 /** An id-index entry this old that points at no job is a crash leftover. */
@@ -107,19 +107,44 @@ function writeJobTmp(store: QueueStore, p: Prepared, bulk: string | undefined): 
 }
 
 /**
- * Temp files of a call that adds several jobs are named `b-<tag>-<n>`, and once every one of
- * them has its id name, `b-<tag>.commit` is made. The stalled checker publishes the leftovers of
- * a call killed after that point, and undoes (id names and files) those of a call killed before
- * it: a bulk comes out all or nothing across a crash too.
+ * Temp files of a call that adds several jobs are named `b-<tag>-<n>`, where the tag starts with
+ * the writer's key (tmp-owner.ts). Before the first of them, the call makes `b-<tag>.open`; once
+ * every one of them has its id name, it renames that to `b-<tag>.commit`. Another process that
+ * takes the call for dead (tmp-recovery.ts) renames `.open` to `.undo` instead before undoing it:
+ * one rename decides, so a call is either published whole or undone whole, even when its
+ * producer was only stalled and wakes up later (its commit then fails, and nothing was added).
  */
 let bulkTmpCounter = 0;
+let bulkCounter = 0;
 function bulkTmpPath(store: QueueStore, bulk: string): string {
   return path.join(store.dir, 'tmp', `b-${bulk}-${(bulkTmpCounter++).toString(36)}`);
 }
 
-/** The commit marker of a bulk's temp files. */
-export function bulkCommitPath(store: QueueStore, bulk: string): string {
-  return path.join(store.dir, 'tmp', `b-${bulk}.commit`);
+/** A marker of a bulk's temp files: its intent (`open`), its commit, or another process's decision to undo it. */
+export function bulkMarkerPath(store: QueueStore, bulk: string, kind: 'open' | 'commit' | 'undo'): string {
+  return path.join(store.dir, 'tmp', `b-${bulk}.${kind}`);
+}
+
+/** Makes a bulk's `.open` marker (recreating the queue's directories if it was obliterated). */
+function openBulk(store: QueueStore, bulk: string): string {
+  const file = bulkMarkerPath(store, bulk, 'open');
+  for (let i = 0; ; i++) {
+    try {
+      fs.closeSync(fs.openSync(file, 'wx', store.modes.file));
+      return file;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') || i > 0) return rethrowFs(err, file);
+      store.ensureDirs();
+    }
+  }
+}
+
+/** The error of a bulk that another process undid before it could commit. */
+function undoneError(store: QueueStore): SpoolkitError {
+  return new SpoolkitError(
+    'ERR_ADD_UNDONE',
+    `addBulk into queue ${store.name} was undone before it committed, twice: its process stopped writing for seconds each time (stalled or frozen), and another process took it for dead. Nothing was added; add the jobs again.`,
+  );
 }
 
 /** A simple-mode key this young whose job cannot be found is an add still in progress (its key is taken before its id link). */
@@ -137,7 +162,7 @@ function dedupBody(p: Prepared, nowMs: number): string {
  * and has not finished (or is younger than `YOUNG_DEDUP_MS`: its add may still be running). A
  * stale key is replaced only if it is still the very file judged stale.
  */
-function takeDedup(store: QueueStore, p: Prepared, nowMs: number): string | undefined {
+function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: DeadAddRecovery): string | undefined {
   const d = p.spec.opts.deduplication;
   if (!d) return undefined;
   const file = dedupFile(store, d.id);
@@ -148,7 +173,11 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number): string | unde
     }
     const held = readDedupWithInode(file);
     if (!held) continue; // removed meanwhile: take it
-    if (held.key && stillHeld(store, held.key, held.ctimeMs, nowMs)) return held.key.jobId;
+    if (held.key && stillHeld(store, held.key, held.ctimeMs, nowMs)) {
+      // Held by an add whose process died before publishing (its bulk undone frees the key)?
+      if (recovery.run(nowMs)) continue;
+      return held.key.jobId;
+    }
     removeIfSame(file, held.ino);
   }
   throw new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not take deduplication key ${JSON.stringify(d.id)} after several tries; another process keeps replacing it.`);
@@ -186,32 +215,6 @@ function createWhole(store: QueueStore, file: string, text: string): boolean {
   }
 }
 
-/**
- * Removes `file` only if it is still the inode `ino`: renamed aside first, and linked back if it
- * turns out to be a newer file (another process replaced it meanwhile; its key stands).
- */
-export function removeIfSame(file: string, ino: number): void {
-  const aside = `${file}.${uniqueName()}.old`;
-  try {
-    fs.renameSync(file, aside);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return;
-    rethrowFs(err, file);
-  }
-  try {
-    if (fs.statSync(aside).ino !== ino) {
-      try {
-        fs.linkSync(aside, file);
-      } catch (err) {
-        // a third process made a key meanwhile: the newest stands
-        if (!isErrno(err, 'EEXIST')) rethrowFs(err, file);
-      }
-    }
-  } finally {
-    tryUnlink(aside);
-  }
-}
-
 /** Points a key this add took at the job's final id (an automatic id was taken again). */
 function retargetDedup(store: QueueStore, p: Prepared, nowMs: number): void {
   if (!p.dedupPath) return;
@@ -219,15 +222,19 @@ function retargetDedup(store: QueueStore, p: Prepared, nowMs: number): void {
   renameInto(tmp, p.dedupPath, store.modes);
 }
 
-/** Links the job's temp file into the id index; false when a live job already holds the id. */
-function takeId(store: QueueStore, p: Prepared, nowMs: number): boolean {
+/**
+ * Links the job's temp file into the id index; false when a live job already holds the id. An
+ * id held by the files of an add whose process died before publishing them is freed or settled
+ * first (`recovery`), so an app that adds again after a crash is not told its job exists while
+ * the stalled checker is about to undo it.
+ */
+function takeId(store: QueueStore, p: Prepared, nowMs: number, recovery: DeadAddRecovery): boolean {
   if (store.linkIdEntry(p.tmp!, p.rec.id)) return true;
-  // An index entry that is the job's only name is a leftover (removal or add interrupted) once old enough.
-  // Replacing it takes a lock per id, so two producers never both judge it stale and each
-  // replace the other's fresh entry. A producer that finds the lock taken lets the holder win.
-  const lock = path.join(store.dir, 'tmp', `idlock-${createHash('sha1').update(p.rec.id).digest('hex')}`);
-  if (!takeReplaceLock(store, lock, nowMs)) return false;
-  try {
+  if (recovery.run(nowMs) && store.linkIdEntry(p.tmp!, p.rec.id)) return true;
+  // An index entry that is the job's only name is a leftover (removal or add interrupted) once
+  // old enough. Replacing it takes the id's lock, so two producers never both judge it stale and
+  // each replace the other's fresh entry. A producer that finds the lock taken lets the holder win.
+  const took = withIdLock(store, p.rec.id, nowMs, () => {
     try {
       const st = fs.statSync(store.idPath(p.rec.id));
       if (st.nlink > 1 || nowMs - st.ctimeMs < STALE_ID_MS) return false;
@@ -237,38 +244,17 @@ function takeId(store: QueueStore, p: Prepared, nowMs: number): boolean {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
     return store.linkIdEntry(p.tmp!, p.rec.id);
-  } finally {
-    tryUnlink(lock);
-  }
+  });
+  return took === true;
 }
 
 /** True when a job holds `id`: its index entry has another name, or is too young to be a leftover. */
-function idHeld(store: QueueStore, id: string, nowMs: number): boolean {
-  const st = tryStat(store.idPath(id));
-  return st !== undefined && (st.nlink > 1 || nowMs - st.ctimeMs < STALE_ID_MS);
-}
-
-/** A replace lock this old was left by a process that died holding it. */
-const REPLACE_LOCK_STALE_MS = 10_000;
-
-/** Takes the lock (an exclusively created file); false when another process holds it. */
-function takeReplaceLock(store: QueueStore, lock: string, nowMs: number): boolean {
-  for (let i = 0; i < 2; i++) {
-    try {
-      fs.closeSync(fs.openSync(lock, 'wx', store.modes.file));
-      return true;
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) {
-        store.ensureDirs();
-        continue;
-      }
-      if (!isErrno(err, 'EEXIST')) return rethrowFs(err, lock);
-    }
-    const st = tryStat(lock);
-    if (!st || nowMs - st.ctimeMs < REPLACE_LOCK_STALE_MS) return false;
-    tryUnlink(lock);
-  }
-  return false;
+function idHeld(store: QueueStore, id: string, nowMs: number, recovery: DeadAddRecovery): boolean {
+  const held = (): boolean => {
+    const st = tryStat(store.idPath(id));
+    return st !== undefined && (st.nlink > 1 || nowMs - st.ctimeMs < STALE_ID_MS);
+  };
+  return held() && !(recovery.run(nowMs) && !held());
 }
 
 /**
@@ -303,16 +289,30 @@ function rollback(store: QueueStore, list: Prepared[]): void {
 }
 
 /**
+ * Undoes what is left of this call's temp files after another process decided to undo the call:
+ * the files it wrote after that process listed them. The same safe way as that process: an id
+ * name goes only while it is still this call's file.
+ */
+function undoLeftovers(store: QueueStore, list: Prepared[], nowMs: number): void {
+  for (const p of list) {
+    const st = p.tmp && !p.published ? tryStat(p.tmp) : undefined;
+    if (st) undoTempJob(store, p.tmp!, st.ino, p.rec, nowMs);
+  }
+}
+
+/**
  * Adds jobs, all or nothing: every check and every temp file is done before the first job is
  * published; on an error, what was done is undone and the error is thrown. A call whose files
- * vanished before anything was published (the queue was obliterated under it: its directory
- * renamed away) is undone and made once more in the new directory.
+ * vanished before anything was published is undone and made once more: the queue was obliterated
+ * under it (its directory renamed away), or the call stalled long enough for another process to
+ * take it for dead and undo it (tmp-recovery.ts).
  */
 export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now()): AddOutcome[] {
   try {
     return addJobsOnce(store, specs, nowMs);
   } catch (err) {
-    if (err instanceof SpoolkitError || !isErrno(err, 'ENOENT')) throw err;
+    const undone = err instanceof SpoolkitError && err.code === 'ERR_ADD_UNDONE';
+    if (!undone && (err instanceof SpoolkitError || !isErrno(err, 'ENOENT'))) throw err;
     store.ensureDirs();
     return addJobsOnce(store, specs, nowMs);
   }
@@ -323,8 +323,11 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   const alloc = IdAllocator.for(store);
   // Durable bulk adds fsync each touched directory once per phase instead of once per job.
   const batch = list.length > 1;
-  const bulk = batch ? uniqueName() : undefined;
+  const bulk = batch ? `${store.tmpWriterKey()}-${(bulkCounter++).toString(36)}` : undefined;
+  const recovery = new DeadAddRecovery(store);
+  let intent: string | undefined;
   let commit: string | undefined;
+  let undoneElsewhere = false;
   if (batch) store.deferDirSyncs();
   try {
     for (const p of list) {
@@ -333,18 +336,19 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       if (p.rec.id === '') p.rec.id = counted;
       // BullMQ checks a custom id before the deduplication key: a job that repeats both is
       // `duplicated`, not `deduplicated`. The link in takeId stays the atomic check.
-      if (p.spec.opts.jobId !== undefined && p.spec.opts.deduplication && idHeld(store, p.rec.id, nowMs)) {
+      if (p.spec.opts.jobId !== undefined && p.spec.opts.deduplication && idHeld(store, p.rec.id, nowMs, recovery)) {
         p.outcome = { rec: p.rec, added: false, reason: 'duplicated' };
         continue;
       }
-      const holder = takeDedup(store, p, nowMs);
+      const holder = takeDedup(store, p, nowMs, recovery);
       if (holder !== undefined) {
         p.outcome = { rec: { ...p.rec, id: holder }, added: false, reason: 'deduplicated', deduplicatedJobId: p.rec.id };
         continue;
       }
+      if (bulk !== undefined && intent === undefined) intent = openBulk(store, bulk);
       writeJobTmp(store, p, bulk);
       if (p.spec.opts.jobId !== undefined) {
-        if (!takeId(store, p, nowMs)) {
+        if (!takeId(store, p, nowMs, recovery)) {
           tryUnlink(p.tmp!);
           p.tmp = undefined;
           if (p.dedupPath) tryUnlink(p.dedupPath);
@@ -371,10 +375,19 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       for (const p of list) if (p.tmp && p.idTaken) dirs.add(path.dirname(destOf(p)));
       for (const dir of dirs) mkdirp(dir, store.modes, store.onDirCreated);
       // Every job has its file and id name: from here a crash leaves the bulk to be published.
-      if (list.some((p) => p.tmp && p.idTaken)) {
-        commit = bulkCommitPath(store, bulk!);
+      if (intent && list.some((p) => p.tmp && p.idTaken)) {
+        const to = bulkMarkerPath(store, bulk!, 'commit');
+        try {
+          fs.renameSync(intent, to);
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT')) return rethrowFs(err, to);
+          // Renamed to `.undo` by a process that took this call for dead: it undoes the files.
+          undoneElsewhere = true;
+          throw undoneError(store);
+        }
+        intent = undefined;
+        commit = to;
         // An empty file: only its name counts, so only its directory is fsynced.
-        fs.closeSync(fs.openSync(commit, 'wx', store.modes.file));
         if (store.durable) fsyncDir(path.dirname(commit));
       }
       store.syncDeferredDirs();
@@ -393,13 +406,30 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
     }
     if (batch) store.syncDeferredDirs();
     if (commit) tryUnlink(commit);
+    // A bulk with nothing to add (all duplicates) never committed.
+    if (intent) tryUnlink(intent);
   } catch (err) {
     // Once a job is visible a worker may have claimed it: nothing is undone from there on.
     if (list.some((p) => p.published)) {
       appendAddedEvents(store, list.filter((p) => p.published));
       throw committedError(list, err);
     }
-    rollback(store, list);
+    // An uncommitted bulk is undone by whoever renames its `.open` to `.undo`: this call, unless
+    // another process decided first (then that process undoes every file and id name).
+    let ours = !undoneElsewhere;
+    if (intent) {
+      const undo = bulkMarkerPath(store, bulk!, 'undo');
+      try {
+        fs.renameSync(intent, undo);
+        intent = undo;
+      } catch {
+        ours = false;
+        intent = undefined;
+      }
+    }
+    if (ours) rollback(store, list);
+    else undoLeftovers(store, list, nowMs);
+    if (intent) tryUnlink(intent);
     if (commit) tryUnlink(commit);
     throw err;
   } finally {

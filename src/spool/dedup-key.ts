@@ -3,7 +3,8 @@
  * key expires (null in simple mode, where it lives until its job finishes). Made whole by `add`.
  */
 import fs from 'node:fs';
-import { isErrno, rethrowFs, tryReadText } from './fs.js';
+import { isErrno, rethrowFs, tryReadText, tryUnlink } from './fs.js';
+import { uniqueName } from './keys.js';
 
 /** A deduplication key as stored. */
 export interface DedupKey {
@@ -42,4 +43,30 @@ function parseDedup(text: string): DedupKey | undefined {
 export function readDedup(file: string): DedupKey | undefined {
   const text = tryReadText(file);
   return text === undefined ? undefined : parseDedup(text);
+}
+
+/**
+ * Removes `file` only if it is still the inode `ino`: renamed aside first, and linked back if it
+ * turns out to be a newer file (another process replaced it meanwhile; its key stands).
+ */
+export function removeIfSame(file: string, ino: number): void {
+  const aside = `${file}.${uniqueName()}.old`;
+  try {
+    fs.renameSync(file, aside);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    rethrowFs(err, file);
+  }
+  try {
+    if (fs.statSync(aside).ino !== ino) {
+      try {
+        fs.linkSync(aside, file);
+      } catch (err) {
+        // a third process made a key meanwhile: the newest stands
+        if (!isErrno(err, 'EEXIST')) rethrowFs(err, file);
+      }
+    }
+  } finally {
+    tryUnlink(aside);
+  }
 }

@@ -27,11 +27,10 @@ import { readyRoute } from './routing.js';
 import { claimIdOf, type QueueStore } from './store.js';
 import { isDiscardName, isMoveName } from './keys.js';
 import { placeOfRel } from './lookup.js';
+import { recoverTmp } from './tmp-recovery.js';
 
 /** A process that died mid-move leaves files this old in reclaiming/. */
 const LEFTOVER_MS = 10_000;
-/** Temp files this old are leftovers (a large addBulk writes every file before publishing any). */
-const TMP_LEFTOVER_MS = 5 * 60_000;
 
 /** Reason given to jobs that stalled too often. */
 export const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
@@ -180,63 +179,3 @@ function putBack(store: QueueStore, id: string, held: string, result: ReclaimRes
   return true;
 }
 
-/**
- * Publishes jobs whose `add` died between linking the id and the publishing rename; drops other
- * stale temp files. A bulk's temp files (`b-<tag>-<n>`) are judged together, once the newest of
- * them and of its marker is old (a bulk that takes longer than `TMP_LEFTOVER_MS` to write is
- * still being written while its last file is young): they are published when the bulk had
- * committed (`b-<tag>.commit` exists); otherwise the bulk is undone: id names and files.
- */
-function recoverTmp(store: QueueStore, nowMs: number): void {
-  const dir = path.join(store.dir, 'tmp');
-  const names = tryReaddir(dir);
-  const markers = new Set(names.filter((n) => n.startsWith('b-') && n.endsWith('.commit')));
-  const files: { name: string; file: string; st: fs.Stats; bulk: string | undefined }[] = [];
-  // The newest change of each bulk's files and marker.
-  const bulkNewest = new Map<string, number>();
-  const touch = (bulk: string, ms: number): void => {
-    bulkNewest.set(bulk, Math.max(bulkNewest.get(bulk) ?? 0, ms));
-  };
-  for (const name of names) {
-    const file = path.join(dir, name);
-    const st = tryStat(file);
-    if (!st) continue;
-    // The later of mtime and ctime: a spare file renamed in from the pool keeps its old mtime
-    // until it is rewritten, but the rename set its ctime (and a bulk's link sets it too).
-    const changed = Math.max(st.mtimeMs, st.ctimeMs);
-    if (markers.has(name)) {
-      touch(name.slice(0, -'.commit'.length), changed);
-      continue;
-    }
-    const bulk = name.startsWith('b-') ? name.slice(0, name.lastIndexOf('-')) : undefined;
-    if (bulk) touch(bulk, changed);
-    files.push({ name, file, st, bulk });
-  }
-  const young = (ms: number): boolean => nowMs - ms < TMP_LEFTOVER_MS;
-  const bulksLeft = new Set<string>();
-  for (const { file, st, bulk } of files) {
-    if (bulk ? young(bulkNewest.get(bulk)!) : young(Math.max(st.mtimeMs, st.ctimeMs))) {
-      if (bulk) bulksLeft.add(bulk);
-      continue;
-    }
-    if (st.nlink >= 2) {
-      try {
-        const rec = parseJobRecord(fs.readFileSync(file, 'utf8'), file);
-        const idStat = tryStat(store.idPath(rec.id));
-        const named = idStat?.ino === st.ino;
-        if (bulk && !markers.has(`${bulk}.commit`)) {
-          // Killed before every job of its bulk had an id: none of them is added.
-          if (named) store.removeIdEntry(rec.id);
-        } else if (rec.at && named && moveHeld(store, file, path.join(store.dir, rec.at))) continue;
-      } catch {
-        // not a job file: drop it
-      }
-    }
-    tryUnlink(file);
-  }
-  // A marker whose bulk has no temp file left has done its work.
-  for (const m of markers) {
-    const bulk = m.slice(0, -'.commit'.length);
-    if (!young(bulkNewest.get(bulk) ?? 0) && !bulksLeft.has(bulk)) tryUnlink(path.join(dir, m));
-  }
-}

@@ -20,8 +20,8 @@ import { EventTail } from './events.js';
 import { removeLogs } from './finish.js';
 import { discardJobFile } from './pool.js';
 import { isErrno, tryReaddir, tryReadText, tryStat, tryUnlink } from './fs.js';
-import { removeIfSame, stillHeld } from './add.js';
-import { readDedupWithInode } from './dedup-key.js';
+import { stillHeld } from './add.js';
+import { readDedupWithInode, removeIfSame } from './dedup-key.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 

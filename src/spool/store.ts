@@ -30,7 +30,8 @@ import { silentLogger } from '../log.js';
 import type { Durability } from '../types.js';
 import { EventWriter } from './events.js';
 import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryUnlink, writeNewFile, writeNewFileQuick, type FileModes, type OnDirCreated } from './fs.js';
-import { PROCESS_TAG, isDiscardName } from './keys.js';
+import { isDiscardName } from './keys.js';
+import { OWNER_REFRESH_MS, TMP_OWNER_KEY, writeTmpOwner } from './tmp-owner.js';
 import { OrderedSet } from './ordered-set.js';
 import { writePooled } from './pool.js';
 import { idShard } from './id-index.js';
@@ -149,6 +150,8 @@ export class QueueStore {
     const made = this.durable ? (dir: string) => void parents.add(path.dirname(dir)) : undefined;
     for (const d of STATE_DIRS) mkdirp(path.join(this.dir, d), this.modes, made);
     for (const dir of parents) this.syncDir(dir);
+    // A new tmp/ (the queue was obliterated under this process) needs the owner file again.
+    if (this.tmpOwnerWrittenAt !== 0) writeTmpOwner(path.join(this.dir, 'tmp'), this.modes);
   }
 
   /** Absolute path of a fixed-place job file. */
@@ -200,9 +203,25 @@ export class QueueStore {
     return names.filter((n) => /^\d{7}$/.test(n)).map(Number).sort((a, b) => a - b);
   }
 
+  /** When this process last wrote its owner file into tmp/ (0: not yet). */
+  private tmpOwnerWrittenAt = 0;
+
+  /**
+   * This process's key for the start of its temp names (tmp-owner.ts). Its owner file is written
+   * before the first temp name is handed out, and again every hour, so that an owner file left
+   * unchanged for a day with no temp file of its own can be taken for a writer gone elsewhere.
+   */
+  tmpWriterKey(nowMs = Date.now()): string {
+    if (nowMs - this.tmpOwnerWrittenAt > OWNER_REFRESH_MS && !this.readOnly) {
+      this.tmpOwnerWrittenAt = nowMs;
+      writeTmpOwner(path.join(this.dir, 'tmp'), this.modes);
+    }
+    return TMP_OWNER_KEY;
+  }
+
   /** A fresh temp file path inside the queue. */
   tmpPath(): string {
-    return path.join(this.dir, 'tmp', `${process.pid}-${PROCESS_TAG}-${(tmpCounter++).toString(36)}.tmp`);
+    return path.join(this.dir, 'tmp', `${this.tmpWriterKey()}-${(tmpCounter++).toString(36)}.tmp`);
   }
 
   /** Writes a job file to a temp path, reusing a spare inode from the pool when there is one (pool.ts). */

@@ -7,7 +7,7 @@ import { reclaimStalled } from '../../src/spool/reclaim.js';
 import { obliterate } from '../../src/spool/bulk.js';
 import { IdAllocator } from '../../src/spool/id-alloc.js';
 import { delayedRoute } from '../../src/spool/routing.js';
-import { filesUnder, tmpSpool, track } from '../fixtures/core/helpers.js';
+import { filesUnder, tmpSpool, track, tmpFiles } from '../fixtures/core/helpers.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -42,7 +42,7 @@ describe('an add that fails part-way', () => {
     vi.restoreAllMocks();
     expect(visible(q.store.dir).filter((f) => f !== top)).toEqual([]);
     expect(filesUnder(path.join(q.store.dir, 'ids'))).toEqual([]);
-    expect(filesUnder(path.join(q.store.dir, 'tmp'))).toEqual([]);
+    expect(tmpFiles(q.store.dir)).toEqual([]);
   });
 
   it('a failure after the first job is visible undoes nothing: the error says so, and the rest are published by the stalled check', async () => {
@@ -64,14 +64,14 @@ describe('an add that fails part-way', () => {
     expect(err.message).toMatch(/Do not add them again/);
     for (const id of published) expect(await q.getJobState(id)).toBe('waiting');
     // The three, and the bulk's commit marker: they are to be published.
-    const tmp = filesUnder(path.join(q.store.dir, 'tmp'));
+    const tmp = tmpFiles(q.store.dir);
     expect(tmp.filter((f) => !f.endsWith('.commit'))).toHaveLength(3);
     expect(tmp.filter((f) => f.endsWith('.commit'))).toHaveLength(1);
     // Minutes later a stalled check publishes the rest.
     reclaimStalled(q.store, { nowMs: Date.now() + 6 * 60_000, lockDurationMs: 30_000, maxStalledCount: 1 });
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 5 });
     for (const id of pending) expect(await q.getJobState(id)).toBe('waiting');
-    expect(filesUnder(path.join(q.store.dir, 'tmp'))).toEqual([]);
+    expect(tmpFiles(q.store.dir)).toEqual([]);
   });
 
   it('a committed bulk whose publishing takes minutes: the jobs a stalled check published meanwhile count as published', async () => {
@@ -94,7 +94,7 @@ describe('an add that fails part-way', () => {
     expect(jobs).toHaveLength(5);
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 5 });
     for (const j of jobs) expect(await q.getJobState(j.id!)).toBe('waiting');
-    expect(filesUnder(path.join(q.store.dir, 'tmp'))).toEqual([]);
+    expect(tmpFiles(q.store.dir)).toEqual([]);
   });
 
   it('concurrent durable adds sharing a failed run that had made jobs visible are not added again one by one', async () => {

@@ -7,7 +7,7 @@ import { DISCARD_TAG_PREFIX, MOVE_TAG_PREFIX } from '../../src/spool/keys.js';
 import { openQueueStore } from '../../src/spool/open.js';
 import { reclaimStalled, type ReclaimResult } from '../../src/spool/reclaim.js';
 import { appendPatch } from '../../src/spool/record.js';
-import { filesUnder, once, tmpSpool, track } from '../fixtures/core/helpers.js';
+import { filesUnder, once, tmpSpool, track, tmpFiles } from '../fixtures/core/helpers.js';
 
 const SIX_MINUTES_MS = 6 * 60_000;
 
@@ -126,7 +126,7 @@ describe('stalled checker: a bulk still being written', () => {
     expect(filesUnder(path.join(queueDir, 'ids'))).toHaveLength(3);
     // Once the newest is old too, the uncommitted bulk is undone whole.
     passAt(spool, Math.max(...changedMs) + 5 * 60_000 + 1);
-    expect(filesUnder(path.join(queueDir, 'tmp'))).toEqual([]);
+    expect(tmpFiles(queueDir)).toEqual([]);
     expect(filesUnder(path.join(queueDir, 'ids'))).toEqual([]);
     expect(await q.getJobCounts('waiting', 'active')).toEqual({ waiting: 0, active: 0 });
   });
@@ -141,7 +141,7 @@ describe('stalled checker: a bulk still being written', () => {
     passAt(spool, changedMs[0]! + 5 * 60_000 + 20);
     for (const f of files) expect(fs.existsSync(f)).toBe(true);
     passAt(spool, Date.now() + SIX_MINUTES_MS);
-    expect(filesUnder(path.join(queueDir, 'tmp'))).toEqual([]);
+    expect(tmpFiles(queueDir)).toEqual([]);
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 3 });
   });
 });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { removeIfSame } from '../../src/spool/add.js';
+import { removeIfSame } from '../../src/spool/dedup-key.js';
 import { tmpSpool } from '../fixtures/core/helpers.js';
 
 describe('removeIfSame (replacing a stale key or id entry)', () => {
