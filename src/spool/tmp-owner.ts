@@ -3,13 +3,14 @@
  * its files in `tmp/`; the stalled checker cannot tell them from the files of an `add` still at
  * work, except by age (five minutes, reclaim.ts) or by knowing that their writer is gone.
  *
- * Every temp name of an add starts with its writer's key, `<pid>-<process tag>` (`<key>-<n>.tmp`
+ * Every temp name of an add starts with its writer's key, `<pid>-<10 random characters>` (`<key>-<n>.tmp`
  * for a single job, `b-<key>-<n>-<m>` and `b-<key>-<n>.commit` for a bulk), and the writer leaves
  * `tmp/o-<key>` saying which process it is: host, pid namespace, pid and start time, as heartbeats
  * do. A reader on the same host and in the same pid namespace can then tell that the writer is
  * gone (even if its pid was reused) and recover its files at once; anywhere else the owner is
  * never judged gone, and the age rule stands.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +18,12 @@ import { PROCESS_TAG } from './keys.js';
 import { LIVENESS_TAG, PID_NAMESPACE, taggedProcessGone } from './process-gone.js';
 import type { FileModes } from './fs.js';
 
-/** This thread's writer key in temp names. */
-export const TMP_OWNER_KEY = `${process.pid}-${PROCESS_TAG}`;
+/**
+ * This thread's writer key in temp names: its pid and ten random characters (the process tag and
+ * six more). Pids repeat across containers that share a volume, so the key must not: an owner
+ * file overwritten by another writer with the same key would make one writer judged by the other.
+ */
+export const TMP_OWNER_KEY = `${process.pid}-${PROCESS_TAG}${(randomBytes(4).readUInt32BE(0) % 36 ** 6).toString(36).padStart(6, '0')}`;
 
 /** How often a writer rewrites its owner file (store.ts), so that its age says it is still there. */
 export const OWNER_REFRESH_MS = 3600_000;
@@ -56,7 +61,7 @@ export function writeTmpOwner(tmpDir: string, modes: FileModes): void {
  * owner file), or undefined for other names (id locks, names of older versions).
  */
 export function ownerKeyOf(name: string): string | undefined {
-  const m = /^(?:b-|o-)?(\d+-[0-9a-z]{4})(?:-|$)/.exec(name);
+  const m = /^(?:b-|o-)?(\d+-[0-9a-z]{10})(?:-|$)/.exec(name);
   return m?.[1];
 }
 

@@ -26,7 +26,7 @@ function deadPid(): number {
 
 /** Writes the owner file of a writer key, as that writer would (`pidNamespace` differs for another container). */
 function writeOwner(queueDir: string, pid: number, tag: string, pidNamespace = PID_NAMESPACE): string {
-  const key = `${pid}-${tag}`;
+  const key = `${pid}-${tag}000000`;
   fs.writeFileSync(path.join(queueDir, 'tmp', `o-${key}`), JSON.stringify({ hostname: os.hostname(), pidNamespace, pid, tag: 't1' }));
   return key;
 }
@@ -56,11 +56,14 @@ function passNow(spool: string, laterMs = 0): void {
 
 describe('temp files of a writer known gone', () => {
   it('names every temp file of an add after its writer, and leaves an owner file saying who that is', async () => {
-    expect(ownerKeyOf('123-ab0z-1k.tmp')).toBe('123-ab0z');
-    expect(ownerKeyOf('b-123-ab0z-4-17')).toBe('123-ab0z');
-    expect(ownerKeyOf('b-123-ab0z-4.commit')).toBe('123-ab0z');
-    expect(ownerKeyOf('o-123-ab0z')).toBe('123-ab0z');
+    expect(TMP_OWNER_KEY).toMatch(new RegExp(`^${process.pid}-[0-9a-z]{10}$`));
+    expect(ownerKeyOf('123-ab0z12cd34-1k.tmp')).toBe('123-ab0z12cd34');
+    expect(ownerKeyOf('b-123-ab0z12cd34-4-17')).toBe('123-ab0z12cd34');
+    expect(ownerKeyOf('b-123-ab0z12cd34-4.open')).toBe('123-ab0z12cd34');
+    expect(ownerKeyOf('o-123-ab0z12cd34')).toBe('123-ab0z12cd34');
     expect(ownerKeyOf('idlock-0a1b')).toBeUndefined();
+    // Names of older versions: no writer key.
+    expect(ownerKeyOf('123-ab0z-1k.tmp')).toBeUndefined();
     expect(ownerKeyOf('b-1x2y3z4-5')).toBeUndefined();
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
@@ -78,12 +81,12 @@ describe('temp files of a writer known gone', () => {
     const pid = deadPid();
     const gone = writeOwner(q.store.dir, pid, 'aaaa');
     const elsewhere = writeOwner(q.store.dir, pid, 'bbbb', 'pid:[1]');
-    fs.writeFileSync(path.join(dir, `o-${pid}-cccc`), '{"hostname":');
+    fs.writeFileSync(path.join(dir, `o-${pid}-cccc000000`), '{"hostname":');
     const owners = new TmpOwners(dir);
     expect(owners.gone(gone)).toBe(true);
     expect(owners.gone(elsewhere)).toBe(false);
-    expect(owners.gone(`${pid}-cccc`)).toBe(false);
-    expect(owners.gone(`${pid}-dddd`)).toBe(false);
+    expect(owners.gone(`${pid}-cccc000000`)).toBe(false);
+    expect(owners.gone(`${pid}-dddd000000`)).toBe(false);
   });
 
   it('a stalled check publishes the committed bulk of a gone writer at once, and drops its owner file once nothing of it is left', async () => {
