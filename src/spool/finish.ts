@@ -28,9 +28,13 @@ export function releaseDedup(store: QueueStore, rec: JobRecord): void {
 /**
  * Removes a job's log file if it has one. Call it after the job's id name is gone: `appendLog`
  * checks for the id after appending, so a row that races with the removal is removed by one side.
+ * Most jobs have no log file: it is looked up first, because a failed unlink costs Node an error
+ * object with a stack trace (a `removeOnComplete: true` worker paid that once per job). A file
+ * made after the lookup was made after the id name went, so its writer removes it.
  */
 export function removeLogs(store: QueueStore, id: string): void {
-  tryUnlink(path.join(store.dir, 'logs', `${id}.jsonl`));
+  const file = `${store.dir}${path.sep}logs${path.sep}${id}.jsonl`;
+  if (fs.existsSync(file)) tryUnlink(file);
 }
 
 /** Appends a patch to a file this process holds; false when the file is gone. */
