@@ -28,9 +28,13 @@ export function releaseDedup(store: QueueStore, rec: JobRecord): void {
 /**
  * Removes a job's log file if it has one. Call it after the job's id name is gone: `appendLog`
  * checks for the id after appending, so a row that races with the removal is removed by one side.
+ * Most jobs have no log file: it is looked up first, because a failed unlink costs Node an error
+ * object with a stack trace (a `removeOnComplete: true` worker paid that once per job). A file
+ * made after the lookup was made after the id name went, so its writer removes it.
  */
 export function removeLogs(store: QueueStore, id: string): void {
-  tryUnlink(path.join(store.dir, 'logs', `${id}.jsonl`));
+  const file = `${store.dir}${path.sep}logs${path.sep}${id}.jsonl`;
+  if (fs.existsSync(file)) tryUnlink(file);
 }
 
 /** Appends a patch to a file this process holds; false when the file is gone. */
@@ -56,14 +60,17 @@ export function appendHeld(store: QueueStore, file: string, patch: RecordPatch):
  * Appends a run's outcome to its claimed file: through the descriptor the claim kept, while no
  * lease can have expired, else by path. The rename that follows checks that the file is still
  * where the claim put it; a patch written into a file that was taken away meanwhile carries the
- * claim's generation, which the taker raises, so it is ignored (record.ts).
+ * claim's generation, which the taker raises, so it is ignored (record.ts). `patch` is the
+ * caller's own fresh object: fields are added to it, not to a copy (once per job).
  */
 function appendOutcome(store: QueueStore, claim: Claim, patch: RecordPatch): boolean {
   if (claim.fd === undefined || Date.now() >= (claim.appendUntilMs ?? 0)) return appendHeld(store, claim.path, patch);
   try {
     // Named for its job, so that even a file reused for another job in the meantime (moved away by
     // a `moveToDelayed` through another Job object, finished, removed and pooled) ignores the write.
-    writePatch(claim.fd, { ...patch, i: claim.id, ts: claim.rec.timestamp });
+    patch.i = claim.id;
+    patch.ts = claim.rec.timestamp;
+    writePatch(claim.fd, patch);
     if (store.durable) fs.fsyncSync(claim.fd);
   } catch (err) {
     return rethrowFs(err, claim.path);
@@ -87,13 +94,16 @@ export function moveHeld(store: QueueStore, from: string, to: string, syncDir = 
 }
 
 /**
- * Moves the job to `completed/` or `failed/` with `patch`. False when the lease was lost. In
- * durable mode the result is a promise that settles once the destination directory is fsynced:
- * one fsync for every job this process finished into it in the same turn of the event loop (group
- * commit), instead of one per job.
+ * Moves the job to `completed/` or `failed/` with `patch`, an object made for this call (the
+ * fields that guard the write are added to it). False when the lease was lost. In durable mode the
+ * result is a promise that settles once the destination directory is fsynced: one fsync for every
+ * job this process finished into it in the same turn of the event loop (group commit), instead of
+ * one per job.
  */
 export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch, place: 'completed' | 'failed'): boolean | Promise<boolean> {
-  if (!appendOutcome(store, claim, { ...patch, st: place, g: claim.gen })) return false;
+  patch.st = place;
+  patch.g = claim.gen;
+  if (!appendOutcome(store, claim, patch)) return false;
   const to = store.filePath(place, claim.id);
   if (!moveHeld(store, claim.path, to, false)) return false;
   // The file has left the claim: nothing more may be written through its descriptor.

@@ -173,7 +173,8 @@ export class SetCursor {
       while (this.idx < this.files.length) {
         const name = this.files[this.idx++]!;
         const parsed = parseEntryName(name);
-        if (parsed) return { key: parsed.key, id: parsed.id, path: path.join(this.leafDir, name) };
+        // `leafDir` is a joined path and listed names hold no separator: concatenation is the join.
+        if (parsed) return { key: parsed.key, id: parsed.id, path: `${this.leafDir}${path.sep}${name}` };
       }
       if (!this.refill()) return undefined;
     }

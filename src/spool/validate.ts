@@ -75,9 +75,13 @@ export function assertJobName(name: unknown): asserts name is string {
  * properties are allowed: JSON drops them and they read back as undefined.
  */
 export function toJsonStrict(value: unknown, what: string): string {
-  checkJson(value, what, new Set());
+  // A primitive (a processor's usual null) needs no cycle set.
+  checkJson(value, what, value !== null && typeof value === 'object' ? new Set() : NO_CYCLES);
   return JSON.stringify(value);
 }
+
+/** The cycle set of a primitive value: never added to (checkJson returns before it would). */
+const NO_CYCLES: Set<object> = new Set();
 
 function checkJson(value: unknown, at: string, stack: Set<object>): void {
   switch (typeof value) {

@@ -143,6 +143,19 @@ describe('a claim keeps its file open for the outcome', () => {
     expect((await q.getJob(id))!.returnvalue).toBe('r');
   });
 
+  it('writes the outcome as one line: the patch, then st and g, then i and ts through the descriptor (or without them by path)', async () => {
+    for (const byPath of [false, true]) {
+      const { q, claim, id } = await claimOne();
+      if (byPath) claim.appendUntilMs = Date.now() - 1;
+      const finishedOn = Date.now();
+      expect(finishToFile(q.store, claim, { returnvalue: { ok: 1 }, attemptsMade: 1, finishedOn }, 'completed')).toBe(true);
+      closeClaim(claim);
+      const last = fs.readFileSync(q.store.filePath('completed', id), 'utf8').trimEnd().split('\n').at(-1);
+      const guard = byPath ? {} : { i: id, ts: claim.rec.timestamp };
+      expect(last).toBe(JSON.stringify({ returnvalue: { ok: 1 }, attemptsMade: 1, finishedOn, st: 'completed', g: claim.gen, ...guard }));
+    }
+  });
+
   it('appends by path once half the lock duration has passed, and finds a file taken meanwhile lost', async () => {
     const { q, claim, id } = await claimOne(1000);
     expect(claim.appendUntilMs).toBeLessThanOrEqual(Date.now() + 500);

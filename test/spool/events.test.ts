@@ -127,3 +127,28 @@ describe('EventWriter.isOwnTail after interleaved appends', () => {
     }
   });
 });
+
+describe('EventWriter line format', () => {
+  it('writes each event as JSON.stringify of { e, t, a, k } would, with l: 1 last on a late one', () => {
+    const dir = path.join(tmpSpool(), 'events');
+    const w = new EventWriter(dir, resolveModes(undefined));
+    try {
+      const args = { jobId: 'a"b\u00e9', returnvalue: { n: 1.5, s: ['x', null] }, prev: 'active' };
+      w.append('completed', args, { k: { age: 60, count: 10 } });
+      w.append('active', { jobId: '7', prev: 'waiting' });
+      w.append('failed', { jobId: '8', failedReason: 'boom\n', prev: 'active' }, { k: true, late: true });
+      w.append('cleaned', { count: 0 }, { k: undefined });
+      w.flush();
+      const lines = fs.readFileSync(path.join(dir, seg(dir)), 'utf8').trimEnd().split('\n');
+      const parsed = lines.map((l) => JSON.parse(l) as { t: number });
+      expect(lines).toEqual([
+        JSON.stringify({ e: 'completed', t: parsed[0]!.t, a: args, k: { age: 60, count: 10 } }),
+        JSON.stringify({ e: 'active', t: parsed[1]!.t, a: { jobId: '7', prev: 'waiting' } }),
+        JSON.stringify({ e: 'failed', t: parsed[2]!.t, a: { jobId: '8', failedReason: 'boom\n', prev: 'active' }, k: true, l: 1 }),
+        JSON.stringify({ e: 'cleaned', t: parsed[3]!.t, a: { count: 0 } }),
+      ]);
+    } finally {
+      w.close();
+    }
+  });
+});

@@ -67,6 +67,18 @@ describe('OrderedSet and SetCursor', () => {
     expect(fs.existsSync(path.dirname(path.dirname(files[0]!)))).toBe(false);
   });
 
+  it('give each entry the same path as pathFor, even for a set directory given unnormalized', () => {
+    const base = tmpSpool();
+    fs.mkdirSync(path.join(base, 'x'));
+    const set = new OrderedSet(`${base}/x/../set/`, 'fifo');
+    const key = fifoKey(Date.now());
+    const file = put(set, key, 'j.1');
+    const e = new SetCursor(set).next();
+    expect(e).toEqual({ key, id: 'j.1', path: set.pathFor(key, 'j.1') });
+    expect(e!.path).toBe(file);
+    expect(fs.existsSync(e!.path)).toBe(true);
+  });
+
   it('see entries added after the cached leaf was used up', () => {
     const set = new OrderedSet(path.join(tmpSpool(), 'set'), 'fifo');
     const cursor = new SetCursor(set);
