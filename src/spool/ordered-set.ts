@@ -72,15 +72,17 @@ export class OrderedSet {
     return names;
   }
 
-  /** Every leaf directory, in key order (or reverse), with its relative name `top/leaf`. */
-  leaves(desc = false): { dir: string; top: string; leaf: string }[] {
-    const out: { dir: string; top: string; leaf: string }[] = [];
+  /**
+   * Every leaf directory, in key order (or reverse), with its relative name `top/leaf`. Lazy: a top
+   * is listed only when the walk reaches it, so a reader of the first few entries lists the set's
+   * root, one top and one leaf, however many buckets the set has.
+   */
+  *leaves(desc = false): Generator<{ dir: string; top: string; leaf: string }> {
     for (const top of this.listSorted(this.dir, desc)) {
       for (const leaf of this.listSorted(path.join(this.dir, top), desc)) {
-        out.push({ dir: path.join(this.dir, top, leaf), top, leaf });
+        yield { dir: path.join(this.dir, top, leaf), top, leaf };
       }
     }
-    return out;
   }
 
   /** Sorted entry names of one leaf. */
@@ -127,13 +129,30 @@ export class OrderedSet {
     return total;
   }
 
-  /** Entries in key order (or reverse), listing one leaf at a time; stops after `limit` entries. */
+  /** Entries in key order (or reverse), listing each top and each leaf only when the walk reaches it. */
   *entries(desc = false): Generator<SetEntry> {
     for (const { dir } of this.leaves(desc)) {
       for (const name of this.leafFiles(dir, desc)) {
         const parsed = parseEntryName(name);
         if (parsed) yield { key: parsed.key, id: parsed.id, path: path.join(dir, name) };
       }
+    }
+  }
+
+  /**
+   * Removes the given leaf directories (absolute paths) and then their tops, each only if it is
+   * empty and can no longer receive keys: the prune of a few leaves an operation emptied.
+   */
+  pruneLeaves(leafDirs: Iterable<string>, nowMs: number): void {
+    const tops = new Set<string>();
+    for (const dir of leafDirs) {
+      const [s, e] = leafRange(path.basename(dir));
+      if (this.isStale(s, e, nowMs) && tryRmdir(dir)) tops.add(path.dirname(dir));
+    }
+    for (const topDir of tops) {
+      const [s, e] = topRange(path.basename(topDir));
+      // rmdir removes only an empty directory: a top with a leaf left stays.
+      if (this.isStale(s, e, nowMs)) tryRmdir(topDir);
     }
   }
 
