@@ -100,11 +100,14 @@ export class OrderedSet {
   count(cache: CountCache, nowMs: number, relBase: string): number {
     let total = 0;
     const seen = new Set<string>();
+    // Relative names are built by concatenation: a path.relative per leaf (and per cache entry
+    // below) cost more than the leaf's stat once a set has tens of thousands of leaves.
+    const prefix = path.relative(relBase, this.dir) + path.sep;
     for (const top of this.listSorted(this.dir)) {
       const topDir = path.join(this.dir, top);
       for (const leaf of this.listSorted(topDir)) {
-        const dir = path.join(topDir, leaf);
-        const rel = path.relative(relBase, dir);
+        const dir = topDir + path.sep + leaf;
+        const rel = prefix + top + path.sep + leaf;
         seen.add(rel);
         let st: fs.BigIntStats;
         try {
@@ -125,7 +128,7 @@ export class OrderedSet {
         else cache.delete(rel);
       }
     }
-    for (const rel of cache.keys()) if (rel.startsWith(path.relative(relBase, this.dir) + path.sep) && !seen.has(rel)) cache.delete(rel);
+    for (const rel of cache.keys()) if (rel.startsWith(prefix) && !seen.has(rel)) cache.delete(rel);
     return total;
   }
 

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Queue } from '../../src/index.js';
+import { Queue, readSpoolStatus } from '../../src/index.js';
 import type { JobsOptions, JobType } from '../../src/types.js';
 import { isDrained } from '../../src/spool/counts.js';
 import { sliceRange } from '../../src/spool/bulk.js';
@@ -64,6 +64,14 @@ function open(): { spool: string; q: Queue; dir: (sub: string) => string } {
   const spool = tmpSpool();
   const q = track(new Queue('q', { spool }));
   return { spool, q, dir: (sub) => path.join(q.store.dir, sub) };
+}
+
+/** Sets the times of every bucket directory under `setDir` a minute back, so counts may cache them. */
+function ageBuckets(setDir: string): void {
+  const past = (Date.now() - 60_000) / 1000;
+  for (const top of fs.readdirSync(setDir)) {
+    for (const leaf of fs.readdirSync(path.join(setDir, top))) fs.utimesSync(path.join(setDir, top, leaf), past, past);
+  }
 }
 
 describe('reading the head of a big state', () => {
@@ -138,5 +146,59 @@ describe('clean with a limit', () => {
     expect(fs.existsSync(path.join(dir('waiting'), first))).toBe(false);
     expect(fs.readdirSync(dir('waiting'))).toHaveLength(38);
     expect(await q.getWaitingCount()).toBe(38);
+  });
+});
+
+describe('counts', () => {
+  it('a count of some states reads nothing of the others', async () => {
+    const { q, dir } = open();
+    await addSpread(q, 12, (i) => (i % 3 === 0 ? {} : i % 3 === 1 ? { priority: 2 } : { delay: DAY_MS }));
+    const rec = recordListings();
+    expect(await q.getWaitingCount()).toBe(4);
+    expect(await q.getJobCounts('delayed', 'wait')).toEqual({ delayed: 4, wait: 4 });
+    rec.stop();
+    expect(rec.under(dir('prioritized'))).toBe(0);
+    expect(rec.under(dir('completed'))).toBe(0);
+    expect(rec.under(dir('failed'))).toBe(0);
+    expect(rec.under(dir('active'))).toBe(0);
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 4, prioritized: 4, delayed: 4 });
+  });
+
+  it("a process's first count starts from the persisted cache instead of listing every leaf", async () => {
+    const { spool, q, dir } = open();
+    await addSpread(q, 30, (i) => (i % 2 ? { delay: DAY_MS } : {}));
+    ageBuckets(dir('waiting'));
+    ageBuckets(dir('delayed'));
+    // Another process (a health check) counted and left its cache.
+    await readSpoolStatus(spool);
+    const rec = recordListings();
+    expect(await q.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 15, delayed: 15 });
+    rec.stop();
+    // The sets' roots and their tops are listed; no leaf is.
+    expect(rec.under(dir('waiting'))).toBe(1 + 15);
+    expect(rec.under(dir('delayed'))).toBe(1 + 15);
+  });
+
+  it("a process's first count leaves its cache for the next process", async () => {
+    const { q, dir } = open();
+    await addSpread(q, 10);
+    ageBuckets(dir('waiting'));
+    expect(fs.existsSync(path.join(q.store.dir, 'counts-cache.json'))).toBe(false);
+    expect(await q.getWaitingCount()).toBe(10);
+    const saved = JSON.parse(fs.readFileSync(path.join(q.store.dir, 'counts-cache.json'), 'utf8')) as Record<string, [string, number]>;
+    expect(Object.keys(saved).filter((k) => k.startsWith(`waiting${path.sep}`))).toHaveLength(10);
+  });
+});
+
+describe('counting a set with many leaves', () => {
+  it('names each leaf without a path computation per leaf or per cache entry', async () => {
+    const { q } = open();
+    await addSpread(q, 30, (i) => (i % 3 === 0 ? {} : i % 3 === 1 ? { priority: 1 + (i % 2) } : { delay: DAY_MS }));
+    const relative = vi.spyOn(path, 'relative');
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 10, prioritized: 10, delayed: 10 });
+    const calls = relative.mock.calls.length;
+    relative.mockRestore();
+    // At most one per set counted (waiting, lifo, delayed, two priorities), whatever the leaves.
+    expect(calls).toBeLessThanOrEqual(5);
   });
 });
