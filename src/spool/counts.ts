@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { tryReadText, tryReaddir } from './fs.js';
-import type { CountCache } from './ordered-set.js';
+import type { CountCache, LeafCount } from './ordered-set.js';
 import { isDiscardName } from './keys.js';
 import type { QueueStore } from './store.js';
 
@@ -31,18 +31,31 @@ const memo = new Map<string, CountCache>();
 function cacheFor(store: QueueStore): { cache: CountCache; cold: boolean } {
   let cache = memo.get(store.dir);
   if (cache) return { cache, cold: false };
-  cache = loadCountCache(store);
+  cache = new WatchedCache(loadCountCache(store));
   memo.set(store.dir, cache);
   return { cache, cold: true };
+}
+
+/** A count cache that notes whether a pass changed it (cheaper than comparing tens of thousands of entries). */
+class WatchedCache extends Map<string, LeafCount> {
+  changed = false;
+  override set(key: string, value: LeafCount): this {
+    this.changed = true;
+    return super.set(key, value);
+  }
+  override delete(key: string): boolean {
+    const had = super.delete(key);
+    if (had) this.changed = true;
+    return had;
+  }
 }
 
 /** Count states of the queue API, with `only` the states asked for (others are 0, and not read). */
 export function countStates(store: QueueStore, only?: ReadonlySet<string>): JobCounts {
   const { cache, cold } = cacheFor(store);
-  // The first pass of a process may have listed many leaves: it leaves them to the next process.
-  const before = cold ? JSON.stringify([...cache]) : '';
   const counts = countJobs(store, Date.now(), cache, only);
-  if (cold && JSON.stringify([...cache]) !== before) saveCountCache(store, cache);
+  // The first pass of a process may have listed many leaves: it leaves them to the next process.
+  if (cold && cache instanceof WatchedCache && cache.changed) saveCountCache(store, cache);
   return counts;
 }
 
