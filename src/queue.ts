@@ -10,7 +10,7 @@ import { addJobs, type AddSpec } from './spool/add.js';
 import { addWithOthers, runWaitingAdds } from './spool/add-batch.js';
 import * as admin from './spool/admin.js';
 import * as bulk from './spool/bulk.js';
-import { countJobs, countPerPriority } from './spool/counts.js';
+import { countPerPriority, countStates } from './spool/counts.js';
 import { STALE_HEARTBEAT_MS } from './spool/defaults.js';
 import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { IdAllocator } from './spool/id-alloc.js';
@@ -205,13 +205,13 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** Counts per state; with no arguments, every v6 state. */
   async getJobCounts(...types: JobType[]): Promise<{ [index: string]: number }> {
     this.assertOpen();
-    const all = countJobs(this.store) as unknown as Record<string, number>;
     const wanted = types.length ? types : ALL_TYPES;
+    const keys = wanted.map((t) => bulk.normalizeType(t));
+    const all = countStates(this.store, new Set(keys)) as unknown as Record<string, number>;
     const out: Record<string, number> = {};
-    for (const t of wanted) {
-      const key = bulk.normalizeType(t);
-      out[t === 'wait' ? t : key] = all[key] ?? 0;
-    }
+    wanted.forEach((t, i) => {
+      out[t === 'wait' ? t : keys[i]!] = all[keys[i]!] ?? 0;
+    });
     return out;
   }
 

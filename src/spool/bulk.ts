@@ -12,7 +12,7 @@ import { IdAllocator } from './id-alloc.js';
 import { isDiscardName, keyMs, lifoKeyTime } from './keys.js';
 import { leaseTime } from './lease.js';
 import { readJob } from './lookup.js';
-import type { SetEntry } from './ordered-set.js';
+import type { OrderedSet, SetEntry } from './ordered-set.js';
 import { discardJobFile } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { claimIdOf, type QueueStore } from './store.js';
@@ -35,23 +35,27 @@ export function normalizeType(t: JobType): string {
   return t;
 }
 
-function* setEntries(store: QueueStore, type: string, desc: boolean): Generator<SetEntry> {
+/** The sets that hold a state, in the order its entries are walked (claim order, or its reverse). */
+function setsOf(store: QueueStore, type: string, desc: boolean): OrderedSet[] {
   if (type === 'waiting') {
     // Claim order: the LIFO set first, then waiting.
-    if (!desc) {
-      yield* store.lifo.entries(false);
-      yield* store.waiting.entries(false);
-    } else {
-      yield* store.waiting.entries(true);
-      yield* store.lifo.entries(true);
-    }
-  } else if (type === 'prioritized') {
+    return desc ? [store.waiting, store.lifo] : [store.lifo, store.waiting];
+  }
+  if (type === 'prioritized') {
     const ps = store.priorities();
     if (desc) ps.reverse();
-    for (const p of ps) yield* store.prioritized(p).entries(desc);
-  } else if (type === 'delayed') {
-    yield* store.delayed.entries(desc);
+    return ps.map((p) => store.prioritized(p));
   }
+  return type === 'delayed' ? [store.delayed] : [];
+}
+
+/** Entries of a state's sets in claim order, or (`desc`) exactly its reverse. */
+function* setEntries(store: QueueStore, type: string, desc: boolean): Generator<SetEntry> {
+  for (const set of setsOf(store, type, desc)) yield* set.entries(desc);
+}
+
+function listedOf(e: SetEntry): Listed {
+  return { id: e.id, path: e.path, at: e.path.includes(`${path.sep}lifo${path.sep}`) ? lifoKeyTime(e.key) : keyMs(e.key) };
 }
 
 function flatList(store: QueueStore, dirs: string[]): Listed[] {
@@ -92,16 +96,27 @@ export function listState(store: QueueStore, type: string, start: number, end: n
     all.sort((a, b) => (asc ? a.at - b.at : b.at - a.at) || (a.id < b.id ? -1 : 1));
     return sliceRange(all, start, end);
   }
-  const streamed = start >= 0 && end >= -1;
-  const last = !streamed || end === -1 ? Infinity : end;
-  const out: Listed[] = [];
-  let i = 0;
-  for (const e of setEntries(store, type, !asc)) {
-    if (i > last) break;
-    if (!streamed || i >= start) out.push({ id: e.id, path: e.path, at: e.path.includes(`${path.sep}lifo${path.sep}`) ? lifoKeyTime(e.key) : keyMs(e.key) });
-    i++;
+  // A range counted from the end (both indexes negative) is read from the other end of the
+  // state, as Redis reads LRANGE/ZRANGE near their tail: entry -1 is the first one walked there.
+  if (start < 0 && end < 0) {
+    const tail = walkRange(store, type, asc, -end - 1, -start - 1);
+    return tail.reverse();
   }
-  return streamed ? out : sliceRange(out, start, end);
+  if (start >= 0 && end >= -1) return walkRange(store, type, !asc, start, end === -1 ? Infinity : end);
+  return sliceRange(walkRange(store, type, !asc, 0, Infinity), start, end);
+}
+
+/** Entries `from`..`to` (inclusive, counted from 0) of a state walked in one direction; stops after `to`. */
+function walkRange(store: QueueStore, type: string, desc: boolean, from: number, to: number): Listed[] {
+  const out: Listed[] = [];
+  if (to < from) return out;
+  let i = 0;
+  for (const e of setEntries(store, type, desc)) {
+    if (i >= from) out.push(listedOf(e));
+    // Stops at the last entry wanted: reading one more could list another top and leaf.
+    if (++i > to) break;
+  }
+  return out;
 }
 
 /** Delayed jobs due at or before `timestampMs`. */
@@ -198,20 +213,29 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
       removed.push(l.id);
     }
   } else {
-    for (const e of [...setEntries(store, type, false)]) {
-      if (removed.length >= max) break;
-      let rec: JobRecord;
-      try {
-        rec = parseJobRecord(fs.readFileSync(e.path, 'utf8'), e.path);
-      } catch {
-        continue;
+    // Walked lazily, so a limit reads about `limit` entries and the buckets on their way, not the
+    // whole state (the walk lists each leaf once, before anything in it is removed); only the
+    // leaves it emptied are pruned.
+    const emptied = new Map<OrderedSet, Set<string>>();
+    sets: for (const set of setsOf(store, type, false)) {
+      for (const e of set.entries(false)) {
+        let rec: JobRecord;
+        try {
+          rec = parseJobRecord(fs.readFileSync(e.path, 'utf8'), e.path);
+        } catch {
+          continue;
+        }
+        if (rec.timestamp > cutoff || isStandingSchedulerRun(store, rec, type)) continue;
+        if (!discardJobFile(store, e.id, e.path)) continue;
+        forgetJob(store, rec);
+        removed.push(e.id);
+        let leaves = emptied.get(set);
+        if (!leaves) emptied.set(set, (leaves = new Set()));
+        leaves.add(path.dirname(e.path));
+        if (removed.length >= max) break sets;
       }
-      if (rec.timestamp > cutoff || isStandingSchedulerRun(store, rec, type)) continue;
-      if (!discardJobFile(store, e.id, e.path)) continue;
-      forgetJob(store, rec);
-      removed.push(e.id);
     }
-    prune(store, nowMs);
+    for (const [set, leaves] of emptied) set.pruneLeaves(leaves, nowMs);
     // BullMQ lists cleaned waiting jobs from the newest down.
     if (type === 'waiting') removed.reverse();
   }

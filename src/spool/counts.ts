@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { tryReadText, tryReaddir } from './fs.js';
-import type { CountCache } from './ordered-set.js';
+import type { CountCache, LeafCount } from './ordered-set.js';
 import { isDiscardName } from './keys.js';
 import type { QueueStore } from './store.js';
 
@@ -23,13 +23,40 @@ export interface JobCounts {
 
 const memo = new Map<string, CountCache>();
 
-function cacheFor(store: QueueStore): CountCache {
-  let c = memo.get(store.dir);
-  if (!c) {
-    c = new Map();
-    memo.set(store.dir, c);
+/**
+ * This process's count cache of a queue. The first use starts from the queue's persisted cache
+ * (`counts-cache.json`, kept by health checks and by earlier processes), so a process that has
+ * just started re-lists only the leaves that changed since, not every leaf of a big backlog.
+ */
+function cacheFor(store: QueueStore): { cache: CountCache; cold: boolean } {
+  let cache = memo.get(store.dir);
+  if (cache) return { cache, cold: false };
+  cache = new WatchedCache(loadCountCache(store));
+  memo.set(store.dir, cache);
+  return { cache, cold: true };
+}
+
+/** A count cache that notes whether a pass changed it (cheaper than comparing tens of thousands of entries). */
+class WatchedCache extends Map<string, LeafCount> {
+  changed = false;
+  override set(key: string, value: LeafCount): this {
+    this.changed = true;
+    return super.set(key, value);
   }
-  return c;
+  override delete(key: string): boolean {
+    const had = super.delete(key);
+    if (had) this.changed = true;
+    return had;
+  }
+}
+
+/** Count states of the queue API, with `only` the states asked for (others are 0, and not read). */
+export function countStates(store: QueueStore, only?: ReadonlySet<string>): JobCounts {
+  const { cache, cold } = cacheFor(store);
+  const counts = countJobs(store, Date.now(), cache, only);
+  // The first pass of a process may have listed many leaves: it leaves them to the next process.
+  if (cold && cache instanceof WatchedCache && cache.changed) saveCountCache(store, cache);
+  return counts;
 }
 
 function countJsonFiles(dir: string): number {
@@ -52,7 +79,7 @@ export function isDrained(store: QueueStore): boolean {
  * through the same cached leaf counts as countJobs; only the sets asked for are read.
  */
 export function countPerPriority(store: QueueStore, priorities: number[], nowMs = Date.now()): Record<string, number> {
-  const cache = cacheFor(store);
+  const { cache } = cacheFor(store);
   const known = new Set(store.priorities());
   const out: Record<string, number> = {};
   for (const p of new Set(priorities)) {
@@ -62,17 +89,21 @@ export function countPerPriority(store: QueueStore, priorities: number[], nowMs 
   return out;
 }
 
-/** Counts every state of a queue. */
-export function countJobs(store: QueueStore, nowMs = Date.now(), cache: CountCache = cacheFor(store)): JobCounts {
+/**
+ * Counts every state of a queue, or with `only` just those states (the others are 0 and nothing
+ * of theirs is read: a single count does not pay for every set).
+ */
+export function countJobs(store: QueueStore, nowMs = Date.now(), cache: CountCache = cacheFor(store).cache, only?: ReadonlySet<string>): JobCounts {
+  const want = (state: keyof JobCounts): boolean => !only || only.has(state);
   let prioritized = 0;
-  for (const p of store.priorities()) prioritized += store.prioritized(p).count(cache, nowMs, store.dir);
+  if (want('prioritized')) for (const p of store.priorities()) prioritized += store.prioritized(p).count(cache, nowMs, store.dir);
   return {
-    waiting: store.waiting.count(cache, nowMs, store.dir) + store.lifo.count(cache, nowMs, store.dir),
-    active: countJsonFiles(path.join(store.dir, 'active')) + countJsonFiles(path.join(store.dir, 'reclaiming')),
-    delayed: store.delayed.count(cache, nowMs, store.dir),
+    waiting: want('waiting') ? store.waiting.count(cache, nowMs, store.dir) + store.lifo.count(cache, nowMs, store.dir) : 0,
+    active: want('active') ? countJsonFiles(path.join(store.dir, 'active')) + countJsonFiles(path.join(store.dir, 'reclaiming')) : 0,
+    delayed: want('delayed') ? store.delayed.count(cache, nowMs, store.dir) : 0,
     prioritized,
-    completed: countJsonFiles(path.join(store.dir, 'completed')),
-    failed: countJsonFiles(path.join(store.dir, 'failed')),
+    completed: want('completed') ? countJsonFiles(path.join(store.dir, 'completed')) : 0,
+    failed: want('failed') ? countJsonFiles(path.join(store.dir, 'failed')) : 0,
     'waiting-children': 0,
   };
 }

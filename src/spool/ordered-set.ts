@@ -72,15 +72,17 @@ export class OrderedSet {
     return names;
   }
 
-  /** Every leaf directory, in key order (or reverse), with its relative name `top/leaf`. */
-  leaves(desc = false): { dir: string; top: string; leaf: string }[] {
-    const out: { dir: string; top: string; leaf: string }[] = [];
+  /**
+   * Every leaf directory, in key order (or reverse), with its relative name `top/leaf`. Lazy: a top
+   * is listed only when the walk reaches it, so a reader of the first few entries lists the set's
+   * root, one top and one leaf, however many buckets the set has.
+   */
+  *leaves(desc = false): Generator<{ dir: string; top: string; leaf: string }> {
     for (const top of this.listSorted(this.dir, desc)) {
       for (const leaf of this.listSorted(path.join(this.dir, top), desc)) {
-        out.push({ dir: path.join(this.dir, top, leaf), top, leaf });
+        yield { dir: path.join(this.dir, top, leaf), top, leaf };
       }
     }
-    return out;
   }
 
   /** Sorted entry names of one leaf. */
@@ -98,11 +100,14 @@ export class OrderedSet {
   count(cache: CountCache, nowMs: number, relBase: string): number {
     let total = 0;
     const seen = new Set<string>();
+    // Relative names are built by concatenation: a path.relative per leaf (and per cache entry
+    // below) cost more than the leaf's stat once a set has tens of thousands of leaves.
+    const prefix = path.relative(relBase, this.dir) + path.sep;
     for (const top of this.listSorted(this.dir)) {
       const topDir = path.join(this.dir, top);
       for (const leaf of this.listSorted(topDir)) {
-        const dir = path.join(topDir, leaf);
-        const rel = path.relative(relBase, dir);
+        const dir = topDir + path.sep + leaf;
+        const rel = prefix + top + path.sep + leaf;
         seen.add(rel);
         let st: fs.BigIntStats;
         try {
@@ -123,17 +128,34 @@ export class OrderedSet {
         else cache.delete(rel);
       }
     }
-    for (const rel of cache.keys()) if (rel.startsWith(path.relative(relBase, this.dir) + path.sep) && !seen.has(rel)) cache.delete(rel);
+    for (const rel of cache.keys()) if (rel.startsWith(prefix) && !seen.has(rel)) cache.delete(rel);
     return total;
   }
 
-  /** Entries in key order (or reverse), listing one leaf at a time; stops after `limit` entries. */
+  /** Entries in key order (or reverse), listing each top and each leaf only when the walk reaches it. */
   *entries(desc = false): Generator<SetEntry> {
     for (const { dir } of this.leaves(desc)) {
       for (const name of this.leafFiles(dir, desc)) {
         const parsed = parseEntryName(name);
         if (parsed) yield { key: parsed.key, id: parsed.id, path: path.join(dir, name) };
       }
+    }
+  }
+
+  /**
+   * Removes the given leaf directories (absolute paths) and then their tops, each only if it is
+   * empty and can no longer receive keys: the prune of a few leaves an operation emptied.
+   */
+  pruneLeaves(leafDirs: Iterable<string>, nowMs: number): void {
+    const tops = new Set<string>();
+    for (const dir of leafDirs) {
+      const [s, e] = leafRange(path.basename(dir));
+      if (this.isStale(s, e, nowMs) && tryRmdir(dir)) tops.add(path.dirname(dir));
+    }
+    for (const topDir of tops) {
+      const [s, e] = topRange(path.basename(topDir));
+      // rmdir removes only an empty directory: a top with a leaf left stays.
+      if (this.isStale(s, e, nowMs)) tryRmdir(topDir);
     }
   }
 
