@@ -36,7 +36,7 @@ import { keepProblem } from './spool/job-options.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import { promoteDue } from './spool/promote.js';
 import { pruneIdRanges } from './spool/id-index.js';
-import { LIVENESS_TAG, PID_NAMESPACE, taggedProcessGone } from './spool/process-gone.js';
+import { LIVENESS_TAG, PID_NAMESPACE, livenessTagOf, processOfTagGone, taggedProcessGone } from './spool/process-gone.js';
 import { reclaimStalled } from './spool/reclaim.js';
 import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
@@ -139,6 +139,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private processorFn: Processor | undefined;
   private readonly processorFile: string | URL | undefined;
   private sandbox: { close(): Promise<void> } | undefined;
+  /** Pids of the sandbox's child processes, when the processor runs in them. */
+  private sandboxPids: (() => (number | undefined)[]) | undefined;
   private readonly claimer: Claimer;
   private readonly inflight = new Map<string, RunningJob>();
   private readonly pool: fastq.queueAsPromised<RunningJob, void>;
@@ -248,9 +250,18 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (!this.processorFile) throw new SpoolkitError('ERR_CONFIG', `Worker for queue ${this.name} has no processor; pass a function or a processor file path.`);
     const spec = './sandbox/index.js';
     const mod = (await import(spec)) as {
-      createSandboxedProcessor(file: string | URL, o: { useWorkerThreads?: boolean }): Processor & { close(): Promise<void> };
+      createSandboxedProcessor(
+        file: string | URL,
+        o: { useWorkerThreads?: boolean; onChildrenChange?: () => void },
+      ): Processor & { close(): Promise<void>; stats(): { pids: (number | undefined)[] } };
     };
-    const sandboxed = mod.createSandboxedProcessor(this.processorFile, this.opts.useWorkerThreads === undefined ? {} : { useWorkerThreads: this.opts.useWorkerThreads });
+    const threads = this.opts.useWorkerThreads === true;
+    const sandboxed = mod.createSandboxedProcessor(this.processorFile, {
+      ...(this.opts.useWorkerThreads === undefined ? {} : { useWorkerThreads: this.opts.useWorkerThreads }),
+      // Child processes are named in the heartbeat at once (threads end with this process).
+      ...(threads ? {} : { onChildrenChange: () => this.childrenChanged() }),
+    });
+    if (!threads) this.sandboxPids = () => sandboxed.stats().pids;
     this.sandbox = sandboxed;
     this.processorFn = sandboxed;
   }
@@ -499,6 +510,22 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.heartbeat();
   }
 
+  /** The sandbox's child processes, by pid and liveness tag, for the heartbeat. */
+  private sandboxChildren(pids: (number | undefined)[]): { pid: number; tag: string }[] {
+    const out: { pid: number; tag: string }[] = [];
+    for (const pid of pids) {
+      const tag = pid === undefined ? undefined : livenessTagOf(pid);
+      if (tag !== undefined) out.push({ pid: pid!, tag });
+    }
+    return out;
+  }
+
+  /** A sandbox child started or ended: the heartbeat names the children before a job reaches a new one. */
+  private childrenChanged(): void {
+    // Only between the loop's start and teardown (which removes the heartbeat file).
+    if (this.timers.length > 0) this.heartbeat();
+  }
+
   private heartbeat(): void {
     this.lastHeartbeatAt = Date.now();
     try {
@@ -522,6 +549,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           recent: { [this.name]: this.recent.sums() },
           activeJobs: [...this.inflight.keys()],
           activeClaims: [...this.inflight.values()].map((r) => path.basename(r.claim.path)),
+          ...(this.sandboxPids ? { children: this.sandboxChildren(this.sandboxPids()) } : {}),
         },
         this.store.modes,
       );
@@ -602,7 +630,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     const host = os.hostname();
     for (const hb of readHeartbeats(this.store.root, nowMs)) {
       if (hb.hostname !== host || !hb.queues.includes(this.name) || !hb.activeClaims?.length) continue;
-      if (taggedProcessGone(hb.hostname, hb.pidNamespace, hb.pid, hb.processTag)) {
+      // Its sandbox children must be gone too: one may still be running a job it was given.
+      if (taggedProcessGone(hb.hostname, hb.pidNamespace, hb.pid, hb.processTag) && (hb.children ?? []).every((c) => processOfTagGone(c.pid, c.tag))) {
         for (const name of hb.activeClaims) out.add(name);
         removeHeartbeat(this.store.root, hb.workerId);
       }

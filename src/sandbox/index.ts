@@ -53,6 +53,13 @@ export interface SandboxOptions {
   execArgv?: string[];
   /** Environment for child processes; defaults to this process's environment. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Called when a child has started (before it is given a job) and when one has ended. A Worker
+   * names its children in its heartbeat: a child outlives its process when that is killed (it
+   * leaves once it notices, after the code it runs yields), and its jobs must not run elsewhere
+   * meanwhile.
+   */
+  onChildrenChange?: () => void;
 }
 
 /** A processor that runs a file in a sandbox, plus `close()` to stop its children. */
@@ -147,6 +154,7 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
     counters.started++;
     const child: PooledChild = { handle, jobsRun: 0, busy: false, idleTimer: undefined, onExitDuringRun: undefined, onRunMessage: undefined, initError: undefined };
     all.add(child);
+    opts.onChildrenChange?.();
     handle.onMessage((message) => {
       if (message.t === 'init-error') {
         child.initError = deserializeError(message.error);
@@ -160,6 +168,7 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
       if (i >= 0) idle.splice(i, 1);
       if (child.idleTimer) clearTimeout(child.idleTimer);
       child.onExitDuringRun?.(code, signal);
+      opts.onChildrenChange?.();
     });
     return child;
   };

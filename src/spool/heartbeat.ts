@@ -38,6 +38,21 @@ export interface WorkerHeartbeat {
   activeJobs?: string[];
   /** Names of its active files (`<id>.<tag>.json`), so a worker on the same host can recover them if this process dies. */
   activeClaims?: string[];
+  /**
+   * Its sandbox's child processes, by pid and liveness tag (start time): a child outlives a killed
+   * worker until it notices, so its jobs are recovered at once only when these are gone too.
+   */
+  children?: { pid: number; tag: string }[];
+}
+
+/** The valid entries of a heartbeat's `children`. */
+function childrenOf(list: unknown[]): { pid: number; tag: string }[] {
+  const out: { pid: number; tag: string }[] = [];
+  for (const c of list) {
+    const { pid, tag } = (c ?? {}) as { pid?: unknown; tag?: unknown };
+    if (typeof pid === 'number' && typeof tag === 'string') out.push({ pid, tag });
+  }
+  return out;
 }
 
 /** Path of a worker's heartbeat file. */
@@ -100,6 +115,7 @@ export function readHeartbeats(root: string, nowMs = Date.now()): WorkerHeartbea
         ...(hb.recent ? { recent: hb.recent } : {}),
         ...(Array.isArray(hb.activeJobs) ? { activeJobs: hb.activeJobs.map(String) } : {}),
         ...(Array.isArray(hb.activeClaims) ? { activeClaims: hb.activeClaims.map(String) } : {}),
+        ...(Array.isArray(hb.children) ? { children: childrenOf(hb.children) } : {}),
       });
     } catch {
       // torn or foreign file

@@ -25,14 +25,21 @@ export const PID_NAMESPACE = readPidNamespace();
  * every thread of the process, different for a later process that gets the same pid.
  */
 function readStartTicks(): number | undefined {
+  return statOf('self')?.startTicks;
+}
+
+/** State and start time of a process from `/proc/<pid>/stat`, or undefined when it has none (gone, or no /proc). */
+function statOf(pid: number | 'self'): { state: string; startTicks: number | undefined } | undefined {
+  let stat: string;
   try {
-    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    // Fields after the command name (which may hold spaces) start with field 3.
-    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
-    return ticks !== undefined && /^\d+$/.test(ticks) ? Number(ticks) : undefined;
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
+  // Fields after the command name (which may hold spaces) start with field 3, the state.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = fields[22 - 3];
+  return { state: fields[0] ?? '', startTicks: ticks !== undefined && /^\d+$/.test(ticks) ? Number(ticks) : undefined };
 }
 
 const START_TICKS = readStartTicks();
@@ -68,4 +75,26 @@ export function taggedProcessGone(hostname: string, pidNamespace: string | undef
   if (hostname !== os.hostname() || pidNamespace !== PID_NAMESPACE) return false;
   if (pid === process.pid) return START_TICKS !== undefined && tag !== undefined && tag !== LIVENESS_TAG;
   return processGoneOnThisHost(hostname, pid);
+}
+
+/**
+ * The liveness tag of another process of this pid namespace (its start time, as `LIVENESS_TAG`
+ * names this one), or undefined where /proc does not tell.
+ */
+export function livenessTagOf(pid: number): string | undefined {
+  const ticks = statOf(pid)?.startTicks;
+  return ticks === undefined ? undefined : `t${ticks.toString(36)}`;
+}
+
+/**
+ * Whether a process of this pid namespace, named by pid and liveness tag, is gone: no such pid, a
+ * zombie (dead, not yet reaped: an orphan whose new parent does not reap), or a later process
+ * that got the pid. Without /proc it is never judged gone.
+ */
+export function processOfTagGone(pid: number, tag: string): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  const st = statOf(pid);
+  if (!st) return START_TICKS !== undefined;
+  if (st.state === 'Z' || st.state === 'X') return true;
+  return st.startTicks !== undefined && `t${st.startTicks.toString(36)}` !== tag;
 }

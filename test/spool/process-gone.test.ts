@@ -1,7 +1,8 @@
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { LIVENESS_TAG, PID_NAMESPACE, processGoneOnThisHost, taggedProcessGone } from '../../src/spool/process-gone.js';
+import { LIVENESS_TAG, PID_NAMESPACE, livenessTagOf, processGoneOnThisHost, processOfTagGone, taggedProcessGone } from '../../src/spool/process-gone.js';
 
 const host = os.hostname();
 
@@ -52,5 +53,29 @@ describe('taggedProcessGone', () => {
 
   it('knows this process namespace on Linux', () => {
     if (process.platform === 'linux') expect(PID_NAMESPACE).toMatch(/^pid:\[\d+\]$/);
+  });
+});
+
+describe('processOfTagGone (a sandbox child named in a heartbeat)', () => {
+  it('reads the liveness tag of another process from /proc, as LIVENESS_TAG names this one', () => {
+    expect(livenessTagOf(process.pid)).toBe(LIVENESS_TAG);
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)']);
+    try {
+      const tag = livenessTagOf(child.pid!);
+      expect(tag).toMatch(/^t[0-9a-z]+$/);
+      expect(processOfTagGone(child.pid!, tag!)).toBe(false);
+      // The same pid with another start time is a later process: the named one is gone.
+      expect(processOfTagGone(child.pid!, 't0')).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('reports a process that has ended as gone, and never judges a nonsense pid', () => {
+    const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    expect(processOfTagGone(Number(r.stdout), 't1')).toBe(true);
+    expect(livenessTagOf(Number(r.stdout))).toBeUndefined();
+    expect(processOfTagGone(0, 't1')).toBe(false);
+    expect(processOfTagGone(Number.NaN, 't1')).toBe(false);
   });
 });
