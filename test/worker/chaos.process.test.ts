@@ -52,35 +52,45 @@ function seeded(s: number): () => number {
 }
 
 /**
- * Runs whose lease was live when another run of the same job started. The log is in append
- * order, which is real-time order across processes. A run is open from its S line to its E line;
- * a run of a SIGKILLed process ends at its death, which comes after the kill was sent and before
- * any other process can see it gone. So when a job starts while another run of it is open, that
- * run's process must have been SIGKILLed, no later than the new start.
+ * Runs of one job that overlapped. The log is in append order, which is real-time order across
+ * processes; a run is open from its S line to its E line, under its worker's pid. A run of a
+ * SIGKILLed worker ends at the worker's death (an in-process run) or when its sandbox child
+ * notices and leaves, which the log shows only when the child finishes the run first. So:
+ * - a job must not start while another run of it is open, unless that run's worker was SIGKILLed
+ *   no later than the new start;
+ * - a run must not end (an E line) after another run of its job has started.
  */
 function overlappingRuns(lines: RunLine[], killedAt: Map<number, number>): string[] {
-  const open = new Map<string, RunLine[]>();
+  const open = new Map<string, { line: RunLine; n: number }[]>();
   const problems: string[] = [];
-  for (const l of lines) {
+  lines.forEach((l, n) => {
     const runs = open.get(l.id) ?? [];
     if (l.type === 'S') {
-      for (const r of runs) {
+      for (const { line: r } of runs) {
         const kill = killedAt.get(r.pid);
         if (kill === undefined || kill > l.at) problems.push(`job ${l.id} started in ${l.pid} at ${l.at} while its run in ${r.pid} (started ${r.at}, ${kill === undefined ? 'not killed' : `killed at ${kill}`}) was open`);
       }
-      open.set(l.id, [l]);
-    } else {
-      open.set(
-        l.id,
-        runs.filter((r) => r.pid !== l.pid),
-      );
+      runs.push({ line: l, n });
+      open.set(l.id, runs);
+      return;
     }
-  }
+    const mine = runs.find((r) => r.line.pid === l.pid);
+    if (!mine) return;
+    for (const r of runs) if (r.n > mine.n) problems.push(`job ${l.id}: its run in ${l.pid} (started ${mine.line.at}) ended at ${l.at}, after a run in ${r.line.pid} started at ${r.line.at}`);
+    open.set(
+      l.id,
+      runs.filter((r) => r !== mine),
+    );
+  });
   return problems;
 }
 
 describe('chaos on one spool', () => {
-  it.each(['fast', 'durable'] as const)('%s: loses no acknowledged job, never runs one twice under a live lease, starts none early and keeps bulks whole', async (durability) => {
+  it.each([
+    ['fast', 'in-process'],
+    ['durable', 'in-process'],
+    ['fast', 'sandboxed'],
+  ] as const)('%s, %s processor: loses no acknowledged job, never runs one twice at once, starts none early and keeps bulks whole', async (durability, processor) => {
     const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 1e9));
     const say = `(CHAOS_SEED=${seed})`;
     const rnd = seeded(seed);
@@ -94,7 +104,7 @@ describe('chaos on one spool', () => {
     qe.on('failed', ({ jobId }) => finishedEvents.set(jobId, 'failed'));
     await qe.waitUntilReady();
 
-    const workerEnv = { SPOOL: spool, DURABILITY: durability, RUNS: runsLog, CONCURRENCY: '4', LOCK_MS: String(LOCK_MS), STALLED_MS: '250' };
+    const workerEnv = { SPOOL: spool, DURABILITY: durability, ...(processor === 'sandboxed' ? { CHAOS_SANDBOX: '1' } : {}), RUNS: runsLog, CONCURRENCY: '4', LOCK_MS: String(LOCK_MS), STALLED_MS: '250' };
     const workers: ChildProcess[] = await Promise.all([0, 1, 2].map(() => startFixture(WORKER, workerEnv)));
     const producer = (name: 'a' | 'b', n: number) =>
       startFixture(PRODUCER, { SPOOL: spool, DURABILITY: durability, ACKS: acks[name], PREFIX: name, CALLS: String(CALLS), SEED: String(seed + n) });
