@@ -260,7 +260,7 @@ function idHeld(store: QueueStore, id: string, nowMs: number, recovery: DeadAddR
 /**
  * The error of a call that failed after its first job became visible. Every job of the call has
  * its file and id name by then: those not yet published stay in `tmp/`, and the stalled checker
- * publishes them (reclaim.ts). The error says so, with `details.committed`, so that nobody adds
+ * publishes them (tmp-recovery.ts). The error says so, with `details.committed`, so that nobody adds
  * them again.
  */
 function committedError(list: Prepared[], err: unknown): SpoolkitError {

@@ -1,12 +1,12 @@
 /**
  * Who wrote a temp file. An `add` that dies between linking a job's id and publishing it leaves
  * its files in `tmp/`; the stalled checker cannot tell them from the files of an `add` still at
- * work, except by age (five minutes, reclaim.ts) or by knowing that their writer is gone.
+ * work, except by age (tmp-recovery.ts) or by knowing that their writer is gone.
  *
- * Every temp name of an add starts with its writer's key, `<pid>-<10 random characters>` (`<key>-<n>.tmp`
- * for a single job, `b-<key>-<n>-<m>` and `b-<key>-<n>.commit` for a bulk), and the writer leaves
- * `tmp/o-<key>` saying which process it is: host, pid namespace, pid and start time, as heartbeats
- * do. A reader on the same host and in the same pid namespace can then tell that the writer is
+ * Every temp name of an add starts with its writer's key, `<pid>-<10 random characters>`
+ * (`<key>-<n>.tmp` for a single job; `b-<key>-<n>-<m>` and the markers `b-<key>-<n>.open`,
+ * `.commit`, `.undo` for a bulk), and the writer leaves `tmp/o-<key>` saying which process it is:
+ * host, pid namespace, pid and start time, as heartbeats do. A reader on the same host and in the same pid namespace can then tell that the writer is
  * gone (even if its pid was reused) and recover its files at once; anywhere else the owner is
  * never judged gone, and the age rule stands.
  */
