@@ -42,7 +42,8 @@ import { requeue } from './spool/finish.js';
 import { readyRoute } from './spool/routing.js';
 import type { QueueStore } from './spool/store.js';
 import { IN_PROCESS_RETENTION_BUDGET, runRetention } from './spool/retention.js';
-import { runRetentionOnThread } from './spool/retention-thread.js';
+import { countOnThread, runRetentionOnThread } from './spool/retention-thread.js';
+import { isDue, readPublishedCounts, WORKER_CHECK_MS } from './spool/published-counts.js';
 import { emptyTrash, hasParked } from './spool/trash.js';
 import type { Processor, WorkerOptions } from './types.js';
 
@@ -172,6 +173,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private trashEmptying: Promise<void> | undefined;
   /** This Worker's pass on the retention thread, while it runs, and how to stop it (on close). */
   private threadPass: { done: Promise<void>; abort: AbortController } | undefined;
+  /** A count of the queue this Worker asked the helper thread for, while it runs. */
+  private countPass: Promise<void> | undefined;
+  private nextCountCheck = 0;
   /** Jobs this Worker had finished (completed or failed) at its last retention pass. */
   private finishedAtRetention = 0;
   /** The last retention pass stopped at its budget: the next one runs on the retention thread. */
@@ -795,6 +799,29 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       }
     }
     if (this.inflight.size === 0) this.emptyTrashWhileIdle();
+    this.refreshPublishedCounts(nowMs);
+  }
+
+  /**
+   * Keeps the counts published for health checks fresh once a reader has found the queue big
+   * (published-counts.ts): `counts.json` is read every few seconds, and a due count runs on the
+   * helper thread, so the claim loop never stats a big backlog's leaves. Not awaited by close():
+   * the count only reads, and its file is written whole or not at all.
+   */
+  private refreshPublishedCounts(nowMs: number): void {
+    if (nowMs < this.nextCountCheck || this.countPass) return;
+    this.nextCountCheck = nowMs + WORKER_CHECK_MS;
+    const published = readPublishedCounts(this.store);
+    if (!published || !isDue(published, nowMs)) return;
+    this.countPass = Promise.resolve()
+      .then(() => countOnThread(this.store))
+      .then(
+        () => undefined,
+        (err: unknown) => this.emitError(err),
+      )
+      .finally(() => {
+        this.countPass = undefined;
+      });
   }
 
   /** Deletes removed job files parked in `trash/` (trash.ts), off the main thread, until a job is claimed. */

@@ -69,6 +69,7 @@ export function buildMatrix(o) {
 
   // Health
   m.push({ group: 'health', label: `spoolkit health with ${o.healthN.toLocaleString('en-US')} waiting`, system: 'spoolkit', caseName: 'health', params: { n: o.healthN, calls: 5 }, metric: 'health', runs: 1 });
+  m.push({ group: 'health', label: `spoolkit health with ${o.healthN.toLocaleString('en-US')} delayed over a day`, system: 'spoolkit', caseName: 'health', params: { n: o.healthN, calls: 5, spreadMs: 86_400_000 }, metric: 'health', runs: 1 });
 
   // Retention of a backlog of finished jobs: the worker's longest event-loop stall
   m.push({ group: 'backlog', label: `retention of ${o.backlogN.toLocaleString('en-US')} finished jobs`, system: 'spoolkit-fast', caseName: 'backlog', params: { n: o.backlogN }, metric: 'backlog' });

@@ -11,7 +11,10 @@ function value(c) {
   if (!m) return c.errors.length ? `failed (${c.errors.length})` : 'n/a';
   if (c.metric === 'opsPerSec') return `${fmtRate(m.opsPerSec)}/s`;
   if (c.metric === 'latency') return `p50 ${fmtMs(m.p50Ms)} ms, p99 ${fmtMs(m.p99Ms)} ms`;
-  if (c.metric === 'health') return `${m.wallMsMedian?.toFixed(0)} ms wall, ${m.rssMbMedian?.toFixed(0) ?? '?'} MB RSS, exit ${m.exitCode} (bare node ${m.nodeBareMs?.toFixed(0)} ms)`;
+  if (c.metric === 'health') {
+    const first = m.spreadMs ? `; the first call, which counts ${m.leaves.toLocaleString('en-US')} leaves, ${m.firstWallMs?.toFixed(0)} ms` : '';
+    return `${m.wallMsMedian?.toFixed(0)} ms wall, ${m.rssMbMedian?.toFixed(0) ?? '?'} MB RSS, exit ${m.exitCode} (bare node ${m.nodeBareMs?.toFixed(0)} ms)${first}`;
+  }
   if (c.metric === 'backlog') return `the worker's event loop stalled at most ${m.maxStallMs.toFixed(0)} ms; backlog gone in ${m.goneSeconds.toFixed(1)} s`;
   if (c.metric === 'big') {
     return `backlog built at ${fmtRate(m.buildPerSec)}/s; add ${fmtRate(m.atSmall.addPerSec)} -> ${fmtRate(m.atBig.addPerSec)}/s, addBulk ${fmtRate(m.atSmall.addBulkPerSec)} -> ${fmtRate(m.atBig.addBulkPerSec)}/s, drain(c8) ${fmtRate(m.atSmall.drainPerSec)} -> ${fmtRate(m.atBig.drainPerSec)}/s (${m.small} -> ${m.n} waiting)`;
@@ -66,8 +69,11 @@ export function headlineMarkdown(report) {
   for (const [title, get] of rows) out.push(`| ${title} | ${systems.map(([s]) => get(s)).join(' | ')} |`);
   out.push('');
   out.push(`Raw fs with fsync of file and directory (write+fsync+rename+fsync): ${rate(fsyncRaw)} jobs/s; spoolkit durable runs ${report.options.sizes.durableN.toLocaleString('en-US')} jobs per enqueue case.`);
-  const health = report.cases.find((c) => c.group === 'health');
-  if (health?.median) out.push(`\`spoolkit health\` with ${health.median.n.toLocaleString('en-US')} waiting jobs: ${value(health)}.`);
+  for (const health of report.cases.filter((c) => c.group === 'health' && c.median)) {
+    const { n, spreadMs } = health.median;
+    const backlog = spreadMs ? `${n.toLocaleString('en-US')} jobs delayed evenly over ${spreadMs / 3_600_000} h` : `${n.toLocaleString('en-US')} waiting jobs`;
+    out.push(`\`spoolkit health\` with ${backlog}: ${value(health)}.`);
+  }
   const backlog = report.cases.find((c) => c.group === 'backlog');
   if (backlog?.median) out.push(`Retention of ${backlog.median.n.toLocaleString('en-US')} finished jobs at once: ${value(backlog)}.`);
   for (const big of report.cases.filter((c) => c.group === 'big')) out.push(`${big.system}, ${big.label}: ${value(big)}.`);

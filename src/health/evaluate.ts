@@ -17,8 +17,8 @@ import type { QueueStatus, SpoolStatus } from '../spool/status.js';
 /** Job counts per state, as the spool status reports them. */
 export type StateCounts = JobCounts;
 
-/** One queue in the spool status. */
-export type QueueStatusInput = QueueStatus;
+/** One queue in the spool status (`countsAgeMs` may be left out: counted now). */
+export type QueueStatusInput = Omit<QueueStatus, 'countsAgeMs'> & { countsAgeMs?: number };
 
 /** One heartbeat file in the spool status (the fields health reads). */
 export type HeartbeatInput = Pick<
@@ -27,7 +27,7 @@ export type HeartbeatInput = Pick<
 >;
 
 /** What the spool status reader returns (the subset health uses). */
-export type SpoolStatusInput = Pick<SpoolStatus, 'root' | 'formatVersion' | 'queues'> & { workers: HeartbeatInput[] };
+export type SpoolStatusInput = Pick<SpoolStatus, 'root' | 'formatVersion'> & { queues: Record<string, QueueStatusInput>; workers: HeartbeatInput[] };
 
 /** A problem from the spool check. */
 export interface SpoolProblemInput {
@@ -57,6 +57,12 @@ export interface HealthReport {
   checkedAt: string;
   formatVersion: number | null;
   totals: StateCounts;
+  /**
+   * Age of the oldest counts in the report: 0 when every queue was counted for this check, else
+   * the age of the counts live Workers published for a big queue (counting it would stat
+   * every leaf of its backlog).
+   */
+  countsAgeMs: number;
   oldestWaitingAgeMs: number | null;
   queues?: Record<string, StateCounts & { oldestWaitingAgeMs: number | null; paused: boolean; corrupt: number }>;
   queuesOmitted?: number;
@@ -104,8 +110,10 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
   const status = input.status;
   const totals: StateCounts = { ...ZERO };
   let oldest: number | null = null;
+  let countsAgeMs = 0;
   const queues: NonNullable<HealthReport['queues']> = {};
   for (const [name, q] of Object.entries(status?.queues ?? {})) {
+    countsAgeMs = Math.max(countsAgeMs, q.countsAgeMs ?? 0);
     for (const key of Object.keys(totals) as (keyof StateCounts)[]) totals[key] += q.counts[key] ?? 0;
     if (q.oldestWaitingAgeMs !== null && (oldest === null || q.oldestWaitingAgeMs > oldest)) oldest = q.oldestWaitingAgeMs;
     queues[name] = { ...q.counts, oldestWaitingAgeMs: q.oldestWaitingAgeMs, paused: q.paused, corrupt: q.corrupt };
@@ -156,6 +164,7 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
     checkedAt: new Date(input.nowMs).toISOString(),
     formatVersion: status?.formatVersion ?? null,
     totals,
+    countsAgeMs,
     oldestWaitingAgeMs: oldest,
     queues,
     workers,

@@ -18,7 +18,7 @@ const NO_STATUS_PROBLEMS = new Set(['SPOOL_MISSING', 'SPOOL_UNREADABLE', 'SPOOL_
 /** The spool readers health uses (the core's, unless a test passes others). */
 export interface HealthSources {
   checkSpool(root: string): Promise<{ problems: SpoolProblemInput[] }>;
-  readSpoolStatus(root: string, opts: { queues?: string[]; nowMs?: number }): Promise<SpoolStatusInput>;
+  readSpoolStatus(root: string, opts: { queues?: string[]; nowMs?: number; publishedCounts?: boolean }): Promise<SpoolStatusInput>;
 }
 
 /** The outcome of one health run: the line for stdout and the exit code (0 or 1, never 2). */
@@ -46,7 +46,7 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
     // A missing or foreign spool has no status worth reading; the check already says why.
     if (!problems.some((p) => NO_STATUS_PROBLEMS.has(p.code))) {
       try {
-        status = await src.readSpoolStatus(spool, { ...(args.queues ? { queues: args.queues } : {}), nowMs });
+        status = await src.readSpoolStatus(spool, { ...(args.queues ? { queues: args.queues } : {}), nowMs, publishedCounts: true });
       } catch (err) {
         statusError = (err as Error).message;
       }

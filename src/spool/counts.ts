@@ -31,13 +31,13 @@ const memo = new Map<string, CountCache>();
 function cacheFor(store: QueueStore): { cache: CountCache; cold: boolean } {
   let cache = memo.get(store.dir);
   if (cache) return { cache, cold: false };
-  cache = new WatchedCache(loadCountCache(store));
+  cache = loadCountCache(store);
   memo.set(store.dir, cache);
   return { cache, cold: true };
 }
 
 /** A count cache that notes whether a pass changed it (cheaper than comparing tens of thousands of entries). */
-class WatchedCache extends Map<string, LeafCount> {
+export class WatchedCache extends Map<string, LeafCount> {
   changed = false;
   override set(key: string, value: LeafCount): this {
     this.changed = true;
@@ -57,6 +57,18 @@ export function countStates(store: QueueStore, only?: ReadonlySet<string>): JobC
   // The first pass of a process may have listed many leaves: it leaves them to the next process.
   if (cold && cache instanceof WatchedCache && cache.changed) saveCountCache(store, cache);
   return counts;
+}
+
+/**
+ * Counts every state with this process's count cache, and says how many leaf directories the
+ * count stat'ed (what counting this queue costs a reader).
+ */
+export function countAllStates(store: QueueStore): { counts: JobCounts; leaves: number } {
+  const { cache, cold } = cacheFor(store);
+  const walked = { leaves: 0 };
+  const counts = countJobs(store, Date.now(), cache, undefined, walked);
+  if (cold && cache instanceof WatchedCache && cache.changed) saveCountCache(store, cache);
+  return { counts, leaves: walked.leaves };
 }
 
 function countJsonFiles(dir: string): number {
@@ -93,14 +105,20 @@ export function countPerPriority(store: QueueStore, priorities: number[], nowMs 
  * Counts every state of a queue, or with `only` just those states (the others are 0 and nothing
  * of theirs is read: a single count does not pay for every set).
  */
-export function countJobs(store: QueueStore, nowMs = Date.now(), cache: CountCache = cacheFor(store).cache, only?: ReadonlySet<string>): JobCounts {
+export function countJobs(
+  store: QueueStore,
+  nowMs = Date.now(),
+  cache: CountCache = cacheFor(store).cache,
+  only?: ReadonlySet<string>,
+  walked?: { leaves: number },
+): JobCounts {
   const want = (state: keyof JobCounts): boolean => !only || only.has(state);
   let prioritized = 0;
-  if (want('prioritized')) for (const p of store.priorities()) prioritized += store.prioritized(p).count(cache, nowMs, store.dir);
+  if (want('prioritized')) for (const p of store.priorities()) prioritized += store.prioritized(p).count(cache, nowMs, store.dir, walked);
   return {
-    waiting: want('waiting') ? store.waiting.count(cache, nowMs, store.dir) + store.lifo.count(cache, nowMs, store.dir) : 0,
+    waiting: want('waiting') ? store.waiting.count(cache, nowMs, store.dir, walked) + store.lifo.count(cache, nowMs, store.dir, walked) : 0,
     active: want('active') ? countJsonFiles(path.join(store.dir, 'active')) + countJsonFiles(path.join(store.dir, 'reclaiming')) : 0,
-    delayed: want('delayed') ? store.delayed.count(cache, nowMs, store.dir) : 0,
+    delayed: want('delayed') ? store.delayed.count(cache, nowMs, store.dir, walked) : 0,
     prioritized,
     completed: want('completed') ? countJsonFiles(path.join(store.dir, 'completed')) : 0,
     failed: want('failed') ? countJsonFiles(path.join(store.dir, 'failed')) : 0,
@@ -109,9 +127,9 @@ export function countJobs(store: QueueStore, nowMs = Date.now(), cache: CountCac
 }
 
 /** Loads the persisted count cache of a queue (empty when missing or unreadable). */
-export function loadCountCache(store: QueueStore): CountCache {
+export function loadCountCache(store: QueueStore): WatchedCache {
   const text = tryReadText(path.join(store.dir, 'counts-cache.json'));
-  const cache: CountCache = new Map();
+  const cache = new WatchedCache();
   if (!text) return cache;
   try {
     const obj = JSON.parse(text) as Record<string, [string, number]>;
@@ -119,6 +137,7 @@ export function loadCountCache(store: QueueStore): CountCache {
   } catch {
     // a torn cache is just a cold cache
   }
+  cache.changed = false;
   return cache;
 }
 

@@ -96,8 +96,9 @@ export class OrderedSet {
   /**
    * Counts the set's entries, re-listing only leaves whose mtime changed since `cache` saw them.
    * Leaves modified in the last two seconds are never cached (mtime granularity is coarse).
+   * `walked.leaves` grows by the number of leaves stat'ed: what the count cost.
    */
-  count(cache: CountCache, nowMs: number, relBase: string): number {
+  count(cache: CountCache, nowMs: number, relBase: string, walked?: { leaves: number }): number {
     let total = 0;
     const seen = new Set<string>();
     // Relative names are built by concatenation: a path.relative per leaf (and per cache entry
@@ -109,6 +110,7 @@ export class OrderedSet {
         const dir = topDir + path.sep + leaf;
         const rel = prefix + top + path.sep + leaf;
         seen.add(rel);
+        if (walked) walked.leaves++;
         let st: fs.BigIntStats;
         try {
           st = fs.statSync(dir, { bigint: true });

@@ -17,12 +17,15 @@ import { SpoolkitError, type SpoolkitErrorCode } from '../errors.js';
 import { deserializeError, type SerializedError } from '../serialized-error.js';
 import type { FileModes } from './fs.js';
 import { IN_PROCESS_RETENTION_BUDGET, runRetention, type RetentionBudget, type RetentionResult } from './retention.js';
+import type { PublishedCounts } from './published-counts.js';
 import type { QueueStore } from './store.js';
 import { threadEntry } from '../thread-entry.js';
 
-/** What the thread needs to open the store and run one pass. */
+/** What the thread needs to open the store and run one pass (or one count to publish). */
 export interface RetentionRequest {
   seq: number;
+  /** A retention pass, or a full count published for readers (published-counts.ts). */
+  task: 'retention' | 'count';
   root: string;
   name: string;
   durability: 'durable' | 'fast';
@@ -35,7 +38,7 @@ export interface RetentionRequest {
 
 /** The thread's answer: what the pass did, or the error as plain data. */
 export type RetentionReply =
-  | { seq: number; result: RetentionResult; error?: undefined }
+  | { seq: number; result: RetentionResult | PublishedCounts; error?: undefined }
   | { seq: number; result?: undefined; error: SerializedError & { details?: Record<string, unknown> } };
 
 /**
@@ -61,7 +64,7 @@ function cannotStart(cause: Error): SpoolkitError {
 }
 
 interface Pending {
-  resolve(result: RetentionResult): void;
+  resolve(result: RetentionResult | PublishedCounts): void;
   reject(err: Error): void;
 }
 
@@ -86,6 +89,20 @@ class RetentionThread {
    */
   run(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults'], signal?: AbortSignal): Promise<RetentionResult> {
     if (this.unusable) return new Promise((resolve) => resolve(runRetention(store, nowMs, defaults, NO_THREAD_BUDGET, () => signal?.aborted === true)));
+    return this.request(store, 'retention', nowMs, defaults, signal) as Promise<RetentionResult>;
+  }
+
+  /**
+   * Counts every state of `store` on the thread and publishes the result. Where no thread can
+   * run, nothing is counted (undefined): readers then count for themselves, as they would without
+   * any Worker, rather than the claim loop stalling for a count of a big backlog.
+   */
+  count(store: QueueStore): Promise<PublishedCounts | undefined> {
+    if (this.unusable) return Promise.resolve(undefined);
+    return this.request(store, 'count', Date.now(), {}) as Promise<PublishedCounts>;
+  }
+
+  private request(store: QueueStore, task: RetentionRequest['task'], nowMs: number, defaults: RetentionRequest['defaults'], signal?: AbortSignal): Promise<RetentionResult | PublishedCounts> {
     let thread: ThreadWorker;
     try {
       thread = this.thread ?? this.start();
@@ -101,8 +118,8 @@ class RetentionThread {
       if (signal.aborted) raise();
       else signal.addEventListener('abort', raise, { once: true });
     }
-    const req: RetentionRequest = { seq, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults, stop };
-    return new Promise<RetentionResult>((resolve, reject) => {
+    const req: RetentionRequest = { seq, task, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults, stop };
+    return new Promise<RetentionResult | PublishedCounts>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       if (this.pending.size === 1) thread.ref();
       thread.postMessage(req);
@@ -173,6 +190,15 @@ let shared: RetentionThread | undefined;
 export function runRetentionOnThread(store: QueueStore, nowMs: number, defaults: RetentionRequest['defaults'], signal?: AbortSignal): Promise<RetentionResult> {
   shared ??= new RetentionThread();
   return shared.run(store, nowMs, defaults, signal);
+}
+
+/**
+ * Counts every state of `store` on this process's helper thread and publishes the counts
+ * (published-counts.ts); undefined where no thread can run.
+ */
+export function countOnThread(store: QueueStore): Promise<PublishedCounts | undefined> {
+  shared ??= new RetentionThread();
+  return shared.count(store);
 }
 
 /** Ends this process's retention thread, if one runs (tests; a later pass starts a new one). */

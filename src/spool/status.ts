@@ -1,11 +1,13 @@
 /**
  * `readSpoolStatus`: a cheap summary of a spool for health checks and `spoolkit status`. It lists
- * no directory whose size grows with the backlog (counts come from the per-leaf cache), creates
- * nothing, and reads each heartbeat file once.
+ * no directory whose size grows with the backlog: counts come from the per-leaf cache (one stat
+ * per leaf), or for a big queue, when the caller allows it, from the counts live Workers publish
+ * (published-counts.ts). It writes only those two caches, and reads each heartbeat file once.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { countJobs, loadCountCache, saveCountCache, type JobCounts } from './counts.js';
+import { isUsable, publishCounts, readPublishedCounts } from './published-counts.js';
 import { resolveModes, tryReaddir } from './fs.js';
 import { readHeartbeats, type WorkerHeartbeat } from './heartbeat.js';
 import { keyMs, lifoKeyTime } from './keys.js';
@@ -25,6 +27,11 @@ export interface QueueStatus {
   failedLastMinute: number;
   /** Files quarantined as unparseable. */
   corrupt: number;
+  /**
+   * Age of `counts`: 0 when counted for this call, else the age of the counts a Worker published
+   * for a big queue (published-counts.ts), read when the caller allows it.
+   */
+  countsAgeMs: number;
 }
 
 /** Status of a spool. */
@@ -60,8 +67,38 @@ function oldestWaiting(store: QueueStore, nowMs: number): number | null {
   return oldest === Infinity ? null : Math.max(0, nowMs - oldest);
 }
 
+/** Options of {@link readSpoolStatus}. */
+export interface SpoolStatusOptions {
+  /** Only these queues (default: every queue of the spool). */
+  queues?: string[];
+  nowMs?: number;
+  /**
+   * Take a big queue's counts from what live Workers published in the last few seconds instead
+   * of counting them (the health check: a count stats every leaf of a big backlog). Default false:
+   * every count is made for this call.
+   */
+  publishedCounts?: boolean;
+}
+
+/**
+ * A queue's counts: published ones when allowed and usable, else counted now (and published for
+ * the next reader when the queue is big). The persisted leaf cache is read and written back only
+ * when counting.
+ */
+function queueCounts(store: QueueStore, nowMs: number, allowPublished: boolean): { counts: JobCounts; ageMs: number } {
+  const published = readPublishedCounts(store);
+  if (allowPublished && published && isUsable(published, nowMs)) return { counts: published.counts, ageMs: Math.max(0, nowMs - published.countedAt) };
+  const started = Date.now();
+  const cache = loadCountCache(store);
+  const walked = { leaves: 0 };
+  const counts = countJobs(store, nowMs, cache, undefined, walked);
+  if (cache.changed) saveCountCache(store, cache);
+  publishCounts(store, { countedAt: started, counts, leaves: walked.leaves, tookMs: Date.now() - started }, published);
+  return { counts, ageMs: 0 };
+}
+
 /** Reads the status of a spool (all queues, or those named). */
-export async function readSpoolStatus(root: string, opts: { queues?: string[]; nowMs?: number } = {}): Promise<SpoolStatus> {
+export async function readSpoolStatus(root: string, opts: SpoolStatusOptions = {}): Promise<SpoolStatus> {
   const nowMs = opts.nowMs ?? Date.now();
   const formatVersion = readSpoolMarker(root)?.version ?? null;
   const workers = readHeartbeats(root, nowMs);
@@ -88,16 +125,15 @@ export async function readSpoolStatus(root: string, opts: { queues?: string[]; n
         completedLastMinute,
         failedLastMinute,
         corrupt: 0,
+        countsAgeMs: 0,
       };
       continue;
     }
     const store = QueueStore.openReadOnly(root, name, modes);
-    const cache = loadCountCache(store);
-    const before = JSON.stringify([...cache]);
-    const counts = countJobs(store, nowMs, cache);
-    if (JSON.stringify([...cache]) !== before) saveCountCache(store, cache);
+    const { counts, ageMs } = queueCounts(store, nowMs, opts.publishedCounts === true);
     queues[name] = {
       counts,
+      countsAgeMs: ageMs,
       oldestWaitingAgeMs: oldestWaiting(store, nowMs),
       paused: store.isPaused(),
       completedLastMinute,
