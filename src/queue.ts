@@ -10,7 +10,8 @@ import { addJobs, type AddSpec } from './spool/add.js';
 import { addWithOthers, runWaitingAdds } from './spool/add-batch.js';
 import * as admin from './spool/admin.js';
 import * as bulk from './spool/bulk.js';
-import { countPerPriority, countStates } from './spool/counts.js';
+import { countPerPriority } from './spool/counts.js';
+import { countStatesAsync } from './spool/count-async.js';
 import { STALE_HEARTBEAT_MS } from './spool/defaults.js';
 import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { IdAllocator } from './spool/id-alloc.js';
@@ -207,7 +208,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     this.assertOpen();
     const wanted = types.length ? types : ALL_TYPES;
     const keys = wanted.map((t) => bulk.normalizeType(t));
-    const all = countStates(this.store, new Set(keys)) as unknown as Record<string, number>;
+    const all = (await countStatesAsync(this.store, new Set(keys))) as unknown as Record<string, number>;
     const out: Record<string, number> = {};
     wanted.forEach((t, i) => {
       out[t === 'wait' ? t : keys[i]!] = all[keys[i]!] ?? 0;

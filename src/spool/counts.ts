@@ -50,23 +50,22 @@ export class WatchedCache extends Map<string, LeafCount> {
   }
 }
 
-/** Count states of the queue API, with `only` the states asked for (others are 0, and not read). */
-export function countStates(store: QueueStore, only?: ReadonlySet<string>): JobCounts {
-  const { cache, cold } = cacheFor(store);
-  const counts = countJobs(store, Date.now(), cache, only);
-  // The first pass of a process may have listed many leaves: it leaves them to the next process.
-  if (cold && cache instanceof WatchedCache && cache.changed) saveCountCache(store, cache);
-  return counts;
+/** Counts of some states, and what the count cost. */
+export interface CountResult {
+  counts: JobCounts;
+  /** Leaf directories stat'ed. */
+  leaves: number;
 }
 
 /**
- * Counts every state with this process's count cache, and says how many leaf directories the
- * count stat'ed (what counting this queue costs a reader).
+ * Counts states with this process's count cache: with `only` the states asked for (others are 0,
+ * and not read). Also says how many leaf directories the count stat'ed (what it cost).
  */
-export function countAllStates(store: QueueStore): { counts: JobCounts; leaves: number } {
+export function countStates(store: QueueStore, only?: ReadonlySet<string>): CountResult {
   const { cache, cold } = cacheFor(store);
   const walked = { leaves: 0 };
-  const counts = countJobs(store, Date.now(), cache, undefined, walked);
+  const counts = countJobs(store, Date.now(), cache, only, walked);
+  // The first pass of a process may have listed many leaves: it leaves them to the next process.
   if (cold && cache instanceof WatchedCache && cache.changed) saveCountCache(store, cache);
   return { counts, leaves: walked.leaves };
 }

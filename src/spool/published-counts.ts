@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { tryReadText } from './fs.js';
-import { countAllStates, type JobCounts } from './counts.js';
+import { countStates, type JobCounts } from './counts.js';
 import type { QueueStore } from './store.js';
 
 /** What `counts.json` holds. */
@@ -100,11 +100,14 @@ export function publishCounts(store: QueueStore, p: PublishedCounts, previous = 
   }
 }
 
-/** Counts every state of `store` with this process's count cache and publishes the result. */
-export function countAndPublish(store: QueueStore): PublishedCounts {
+/**
+ * Counts states of `store` (all, or `only` those) with this process's count cache; a count of
+ * every state is published.
+ */
+export function countAndPublish(store: QueueStore, only?: ReadonlySet<string>): PublishedCounts {
   const countedAt = Date.now();
-  const { counts, leaves } = countAllStates(store);
+  const { counts, leaves } = countStates(store, only);
   const p: PublishedCounts = { countedAt, counts, leaves, tookMs: Date.now() - countedAt };
-  publishCounts(store, p);
+  if (!only) publishCounts(store, p);
   return p;
 }

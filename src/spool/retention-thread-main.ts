@@ -18,7 +18,7 @@ if (port) {
     try {
       const store = QueueStore.open(req.root, req.name, { durability: req.durability, modes: req.modes });
       const stop = new Int32Array(req.stop);
-      const result = req.task === 'count' ? countAndPublish(store) : runRetention(store, req.nowMs, req.defaults, undefined, () => Atomics.load(stop, 0) === 1);
+      const result = req.task === 'count' ? countAndPublish(store, req.only ? new Set(req.only) : undefined) : runRetention(store, req.nowMs, req.defaults, undefined, () => Atomics.load(stop, 0) === 1);
       reply = { seq: req.seq, result };
     } catch (err) {
       const details = (err as { details?: unknown } | null)?.details;

@@ -24,8 +24,10 @@ import { threadEntry } from '../thread-entry.js';
 /** What the thread needs to open the store and run one pass (or one count to publish). */
 export interface RetentionRequest {
   seq: number;
-  /** A retention pass, or a full count published for readers (published-counts.ts). */
+  /** A retention pass, or a count (of every state, published for readers: published-counts.ts). */
   task: 'retention' | 'count';
+  /** With `task: 'count'`, only these states (not published). */
+  only?: string[] | undefined;
   root: string;
   name: string;
   durability: 'durable' | 'fast';
@@ -97,12 +99,19 @@ class RetentionThread {
    * run, nothing is counted (undefined): readers then count for themselves, as they would without
    * any Worker, rather than the claim loop stalling for a count of a big backlog.
    */
-  count(store: QueueStore): Promise<PublishedCounts | undefined> {
+  count(store: QueueStore, only?: ReadonlySet<string>): Promise<PublishedCounts | undefined> {
     if (this.unusable) return Promise.resolve(undefined);
-    return this.request(store, 'count', Date.now(), {}) as Promise<PublishedCounts>;
+    return this.request(store, 'count', Date.now(), {}, undefined, only ? [...only] : undefined) as Promise<PublishedCounts>;
   }
 
-  private request(store: QueueStore, task: RetentionRequest['task'], nowMs: number, defaults: RetentionRequest['defaults'], signal?: AbortSignal): Promise<RetentionResult | PublishedCounts> {
+  private request(
+    store: QueueStore,
+    task: RetentionRequest['task'],
+    nowMs: number,
+    defaults: RetentionRequest['defaults'],
+    signal?: AbortSignal,
+    only?: string[],
+  ): Promise<RetentionResult | PublishedCounts> {
     let thread: ThreadWorker;
     try {
       thread = this.thread ?? this.start();
@@ -118,7 +127,7 @@ class RetentionThread {
       if (signal.aborted) raise();
       else signal.addEventListener('abort', raise, { once: true });
     }
-    const req: RetentionRequest = { seq, task, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults, stop };
+    const req: RetentionRequest = { seq, task, only, root: store.root, name: store.name, durability: store.durable ? 'durable' : 'fast', modes: store.modes, nowMs, defaults, stop };
     return new Promise<RetentionResult | PublishedCounts>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       if (this.pending.size === 1) thread.ref();
@@ -193,12 +202,13 @@ export function runRetentionOnThread(store: QueueStore, nowMs: number, defaults:
 }
 
 /**
- * Counts every state of `store` on this process's helper thread and publishes the counts
- * (published-counts.ts); undefined where no thread can run.
+ * Counts the states of `store` (every one, then published: published-counts.ts; or `only` those)
+ * on this process's helper thread, with the thread's own count cache; undefined where no thread
+ * can run.
  */
-export function countOnThread(store: QueueStore): Promise<PublishedCounts | undefined> {
+export function countOnThread(store: QueueStore, only?: ReadonlySet<string>): Promise<PublishedCounts | undefined> {
   shared ??= new RetentionThread();
-  return shared.count(store);
+  return shared.count(store, only);
 }
 
 /** Ends this process's retention thread, if one runs (tests; a later pass starts a new one). */

@@ -6,18 +6,9 @@ import { runHealth } from '../../src/health/index.js';
 import { isDue, isUsable, publishIntervalMs, PUBLISH_MIN_LEAVES, readPublishedCounts, type PublishedCounts } from '../../src/spool/published-counts.js';
 import { retentionThreadPasses } from '../../src/spool/retention-thread.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { spreadQueue } from '../fixtures/core/spread-queue.js';
 
 const ZERO = { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 0, failed: 0, 'waiting-children': 0 };
-
-/** A queue with `n` delayed jobs due 1.1 s apart from an hour ahead: one leaf directory each. */
-async function spreadQueue(spool: string, n: number): Promise<Queue> {
-  const q = track(new Queue('big', { spool }));
-  for (let i = 0; i < n; i += 1000) {
-    const size = Math.min(1000, n - i);
-    await q.addBulk(Array.from({ length: size }, (_, k) => ({ name: 'd', data: {}, opts: { delay: 3_600_000 + (i + k) * 1100 } })));
-  }
-  return q;
-}
 
 function countsPath(spool: string, queue = 'big'): string {
   return path.join(spool, 'queues', queue, 'counts.json');
@@ -39,7 +30,7 @@ describe('published counts', () => {
   const BIG = PUBLISH_MIN_LEAVES + 4;
 
   it('a full count of a big queue is published, and a reader that allows it uses it while fresh', async () => {
-    const spool = tmpSpool();
+    const spool = tmpSpool(true);
     const q = await spreadQueue(spool, BIG);
     const counted = await readSpoolStatus(spool);
     expect(counted.queues.big!.counts).toMatchObject({ delayed: BIG, waiting: 0 });
@@ -144,7 +135,7 @@ describe('published counts', () => {
   });
 
   it('a live Worker refreshes due counts of a big queue on its helper thread', async () => {
-    const spool = tmpSpool();
+    const spool = tmpSpool(true);
     await spreadQueue(spool, BIG);
     writeCounts(spool, { countedAt: Date.now() - 60_000, counts: { ...ZERO, waiting: 999 }, leaves: BIG, tookMs: 50 });
     const passes = retentionThreadPasses();
