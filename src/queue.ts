@@ -371,8 +371,12 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** Promotes every delayed job to waiting. */
   async promoteJobs(opts: { count?: number } = {}): Promise<void> {
     this.assertOpen();
-    void opts;
-    bulk.promoteAll(this.store, 0);
+    const count = opts.count ?? 1000;
+    if (!Number.isSafeInteger(count) || count < 1) throw new SpoolkitError('ERR_USAGE', `promoteJobs count must be a positive integer (jobs per batch), got ${String(opts.count)}.`);
+    // Every delayed job, `count` at a time as BullMQ does, letting the event loop run between
+    // batches; the walk holds one leaf's listing at a time, however big the set.
+    const entries = this.store.delayed.entries(false);
+    while (!bulk.promoteSome(this.store, entries, count).done) await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** Log rows of a job. */

@@ -277,13 +277,22 @@ export function retryJobs(store: QueueStore, state: 'completed' | 'failed', coun
   }
 }
 
-/** Promotes delayed jobs regardless of due time; returns how many. */
-export function promoteAll(store: QueueStore, count: number): number {
-  let n = 0;
-  for (const e of [...store.delayed.entries(false)]) {
-    if (count > 0 && n >= count) break;
-    if (promoteFile(store, e.path, e.id)) n++;
+/**
+ * Promotes up to `max` delayed jobs from `entries` (a walk of the delayed set, regardless of due
+ * time), so that a caller can promote a big set in batches, holding one leaf's listing at a time.
+ * `done` once the walk is over.
+ */
+export function promoteSome(store: QueueStore, entries: Iterator<SetEntry>, max: number): { promoted: number; done: boolean } {
+  let promoted = 0;
+  let done = false;
+  for (let tried = 0; tried < max; tried++) {
+    const next = entries.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    if (promoteFile(store, next.value.path, next.value.id)) promoted++;
   }
-  if (n > 0) store.wakeLocal();
-  return n;
+  if (promoted > 0) store.wakeLocal();
+  return { promoted, done };
 }

@@ -202,3 +202,36 @@ describe('counting a set with many leaves', () => {
     expect(calls).toBeLessThanOrEqual(5);
   });
 });
+
+describe('promoteJobs', () => {
+  it('promotes every delayed job, count at a time, listing the next buckets only as it reaches them', async () => {
+    const { q, dir } = open();
+    const ids = await addSpread(q, 25, () => ({ delay: DAY_MS }));
+    let turns = 0;
+    const tick = (): void => {
+      turns++;
+      if (turns < 100) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const rec = recordListings();
+    // The first batch runs before the call returns its promise: it has listed its own buckets only.
+    const done = q.promoteJobs({ count: 10 });
+    rec.stop();
+    // The set's root, and the top and leaf of each of the 10 jobs of the batch (one job per top).
+    expect(rec.under(dir('delayed'))).toBe(1 + 10 * 2);
+    await done;
+    // The event loop ran between the batches.
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect((await q.getWaiting()).map((j) => j.id).sort()).toEqual([...ids].sort());
+    expect(await q.getDelayedCount()).toBe(0);
+  });
+
+  it('refuses a count that is not a positive integer, before promoting anything', async () => {
+    const { q } = open();
+    await addSpread(q, 2, () => ({ delay: DAY_MS }));
+    for (const count of [0, -1, 1.5, Number.NaN]) {
+      await expect(q.promoteJobs({ count })).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringMatching(/positive integer/) });
+    }
+    expect(await q.getDelayedCount()).toBe(2);
+  });
+});
