@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
 import path from 'node:path';
-import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, tryStat, tryUnlink } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, sleepSync, tryStat, tryUnlink } from './fs.js';
 import { refileDelayed } from './admin.js';
 import { IdAllocator } from './id-alloc.js';
 import { storedJobOptions, validateJobOptions, withoutUnsetOptions } from './job-options.js';
@@ -18,6 +18,7 @@ import { locate } from './lookup.js';
 import { RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
 import { readDedupWithInode, removeIfSame, type DedupKey } from './dedup-key.js';
+import { finishReplaced, replaceHolder, replaceTimeout, REPLACE_WAIT_MS, restoreReplaced, rewriteDedup, type ReplacedHolder } from './dedup-replace.js';
 import { dedupFile, type QueueStore } from './store.js';
 import { withIdLock } from './id-lock.js';
 import { DeadAddRecovery, undoTempJob } from './tmp-recovery.js';
@@ -44,6 +45,8 @@ export interface AddOutcome {
   reason?: 'duplicated' | 'deduplicated';
   /** For `deduplicated`: the id the dropped job would have had. */
   deduplicatedJobId?: string;
+  /** Deduplicated without a `deduplicated` event (a replacing add whose holder is no longer delayed, as BullMQ). */
+  quiet?: boolean;
 }
 
 interface Prepared {
@@ -53,6 +56,10 @@ interface Prepared {
   route: Route;
   idTaken?: boolean;
   dedupPath?: string;
+  /** The delayed job this add's `deduplication.replace` took out, removed once the add is done. */
+  replaced?: ReplacedHolder;
+  /** Deduplicated without an event (see AddOutcome.quiet). */
+  quietDedup?: boolean;
   tmp?: string;
   published?: boolean;
   outcome?: AddOutcome;
@@ -166,20 +173,44 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
   const d = p.spec.opts.deduplication;
   if (!d) return undefined;
   const file = dedupFile(store, d.id);
-  for (let i = 0; i < 5; i++) {
+  const ttl = d.ttl !== undefined && d.ttl > 0 ? d.ttl : undefined;
+  // A replacing add may wait for another add of the same id (dedup-replace.ts); others try 5 times.
+  const waitUntil = d.replace ? Date.now() + REPLACE_WAIT_MS : 0;
+  for (let i = 0; i < 5 || Date.now() < waitUntil; i++) {
     if (createWhole(store, file, dedupBody(p, nowMs))) {
       p.dedupPath = file;
       return undefined;
     }
     const held = readDedupWithInode(file);
     if (!held) continue; // removed meanwhile: take it
-    if (held.key && stillHeld(store, held.key, held.ctimeMs, nowMs)) {
+    const now = d.replace ? Date.now() : nowMs;
+    if (held.key && stillHeld(store, held.key, held.ctimeMs, now)) {
       // Held by an add whose process died before publishing (its bulk undone frees the key)?
-      if (recovery.run(nowMs)) continue;
-      return held.key.jobId;
+      if (recovery.run(now)) continue;
+      const key = held.key;
+      if (d.replace) {
+        // Replacing keeps the key's expiry unless `extend` (or no ttl) restarts it, as BullMQ's KEEPTTL.
+        const expiresAt = ttl !== undefined && !d.extend ? key.expiresAt : ttl !== undefined ? now + ttl : null;
+        const step = replaceHolder(store, file, key, JSON.stringify(key), now - held.ctimeMs, p.rec.id, expiresAt);
+        if (step.kind === 'replaced') {
+          p.dedupPath = file;
+          p.replaced = step.holder;
+          return undefined;
+        }
+        if (step.kind === 'wait') {
+          sleepSync(1);
+          continue;
+        }
+        p.quietDedup = true;
+        return key.jobId;
+      }
+      // `extend`: the holder stays and its key's ttl starts again.
+      if (d.extend && ttl !== undefined) rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: key.jobId, expiresAt: now + ttl }));
+      return key.jobId;
     }
     removeIfSame(file, held.ino);
   }
+  if (d.replace) throw replaceTimeout(d.id);
   throw new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not take deduplication key ${JSON.stringify(d.id)} after several tries; another process keeps replacing it.`);
 }
 
@@ -281,7 +312,8 @@ function rollback(store: QueueStore, list: Prepared[]): void {
       if (p.tmp && !p.published) tryUnlink(p.tmp);
       if (p.published) tryUnlink(destOf(p));
       if (p.idTaken) store.removeIdEntry(p.rec.id);
-      if (p.dedupPath) tryUnlink(p.dedupPath);
+      if (p.replaced) restoreReplaced(store, p.dedupPath!, p.replaced);
+      else if (p.dedupPath) tryUnlink(p.dedupPath);
     } catch {
       // best effort: the original error is what the caller needs
     }
@@ -297,6 +329,25 @@ function undoLeftovers(store: QueueStore, list: Prepared[], nowMs: number): void
   for (const p of list) {
     const st = p.tmp && !p.published ? tryStat(p.tmp) : undefined;
     if (st) undoTempJob(store, p.tmp!, st.ino, p.rec, nowMs);
+    // The other process dropped this job's key with its files; the replaced job and its key return.
+    if (p.replaced) restoreReplaced(store, p.dedupPath!, p.replaced);
+  }
+}
+
+/**
+ * A call may not add two jobs of one deduplication id when one of them replaces (BullMQ would add
+ * the first and let the second remove it): refused before anything is written.
+ */
+function assertOneReplacePerKey(list: Prepared[]): void {
+  const seen = new Map<string, boolean>();
+  for (const p of list) {
+    const d = p.spec.opts.deduplication;
+    if (!d) continue;
+    const before = seen.get(d.id);
+    if (before !== undefined && (before || d.replace)) {
+      throw new SpoolkitError('ERR_INVALID_JOB', `Two jobs of deduplication id ${JSON.stringify(d.id)} in one addBulk, one of them with replace: add them in separate calls (the later one replaces the earlier while it is delayed).`);
+    }
+    seen.set(d.id, (before ?? false) || d.replace === true);
   }
 }
 
@@ -320,6 +371,7 @@ export function addJobs(store: QueueStore, specs: AddSpec[], nowMs = Date.now())
 
 function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOutcome[] {
   const list = specs.map((s) => prepare(store, s, nowMs));
+  assertOneReplacePerKey(list);
   const alloc = IdAllocator.for(store);
   // Durable bulk adds fsync each touched directory once per phase instead of once per job.
   const batch = list.length > 1;
@@ -342,7 +394,7 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       }
       const holder = takeDedup(store, p, nowMs, recovery);
       if (holder !== undefined) {
-        p.outcome = { rec: { ...p.rec, id: holder }, added: false, reason: 'deduplicated', deduplicatedJobId: p.rec.id };
+        p.outcome = { rec: { ...p.rec, id: holder }, added: false, reason: 'deduplicated', deduplicatedJobId: p.rec.id, ...(p.quietDedup ? { quiet: true } : {}) };
         continue;
       }
       if (bulk !== undefined && intent === undefined) intent = openBulk(store, bulk);
@@ -351,8 +403,10 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
         if (!takeId(store, p, nowMs, recovery)) {
           tryUnlink(p.tmp!);
           p.tmp = undefined;
-          if (p.dedupPath) tryUnlink(p.dedupPath);
+          if (p.replaced) restoreReplaced(store, p.dedupPath!, p.replaced);
+          else if (p.dedupPath) tryUnlink(p.dedupPath);
           p.dedupPath = undefined;
+          p.replaced = undefined;
           p.outcome = { rec: p.rec, added: false, reason: 'duplicated' };
           continue;
         }
@@ -411,6 +465,9 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   } catch (err) {
     // Once a job is visible a worker may have claimed it: nothing is undone from there on.
     if (list.some((p) => p.published)) {
+      // A replaced job whose successor is visible goes; one whose successor is not yet stays held
+      // for the stalled checker to file back (the successor may still be published by it).
+      for (const p of list) if (p.published && p.replaced) finishReplaced(store, p.replaced);
       appendAddedEvents(store, list.filter((p) => p.published));
       throw committedError(list, err);
     }
@@ -442,11 +499,24 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
     const o = p.outcome;
     if (o) {
       if (o.reason === 'deduplicated') {
-        store.events.append('deduplicated', { jobId: o.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: o.deduplicatedJobId });
-        if (p.spec.opts.deduplication!.reschedule) reschedules.push([o.rec.id, p.rec]);
+        if (!o.quiet) store.events.append('deduplicated', { jobId: o.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: o.deduplicatedJobId });
+        // BullMQ ignores `reschedule` when `replace` is set.
+        if (p.spec.opts.deduplication!.reschedule && !p.spec.opts.deduplication!.replace) reschedules.push([o.rec.id, p.rec]);
       } else store.events.append('duplicated', { jobId: o.rec.id });
       out.push(o);
       continue;
+    }
+    if (p.replaced) {
+      // The replaced job goes now that its successor is published (BullMQ: `removed`, then
+      // `deduplicated` naming the new job and the one it replaced).
+      let removed = false;
+      try {
+        removed = finishReplaced(store, p.replaced);
+      } catch (err) {
+        store.logger.error('add:replace-cleanup-failed', { queue: store.name, jobId: p.replaced.id, err });
+      }
+      if (removed) store.events.append('removed', { jobId: p.replaced.id, prev: 'delayed' });
+      store.events.append('deduplicated', { jobId: p.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: p.replaced.id });
     }
     appendAddedEvents(store, [p]);
     out.push({ rec: p.rec, added: true });

@@ -125,8 +125,10 @@ export function validateJobOptions(opts: JobsOptions, name: string): void {
   const d = opts.deduplication;
   if (d !== undefined) {
     if (typeof d !== 'object' || d === null || typeof d.id !== 'string' || d.id === '') throw bad(`deduplication must be { id: string, ttl?: ms }.`);
-    if (d.extend || d.replace) throw new NotSupportedError('Debounce deduplication (extend/replace)', 'use { id } or { id, ttl }');
-    if (d.keepLastIfActive) throw new NotSupportedError('deduplication.keepLastIfActive');
+    for (const flag of ['extend', 'replace', 'reschedule'] as const) {
+      if (d[flag] !== undefined && typeof d[flag] !== 'boolean') throw bad(`deduplication.${flag} must be true or false.`);
+    }
+    if (d.keepLastIfActive) throw new NotSupportedError('deduplication.keepLastIfActive', 'use { id, ttl, extend, replace } with a delay to keep only the last job');
     // As in BullMQ, a ttl of 0 or less is simple mode (the key lives until the job finishes).
     if (d.ttl !== undefined && !(typeof d.ttl === 'number' && Number.isFinite(d.ttl))) throw bad(`deduplication.ttl must be a number of ms (0 or less: no ttl).`);
   }

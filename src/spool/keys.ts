@@ -45,6 +45,15 @@ export function isMoveName(name: string): boolean {
   return tagAt > 0 && name.startsWith(MOVE_TAG_PREFIX, tagAt);
 }
 
+/** Tag prefix of a held file whose delayed job a replacing add (deduplication `replace`) is taking out. */
+export const REPLACE_TAG_PREFIX = 'rp-';
+
+/** True when a `reclaiming/` name is a job held by a replacing add. */
+export function isReplaceName(name: string): boolean {
+  const tagAt = name.lastIndexOf('.', name.length - 6) + 1;
+  return tagAt > 0 && name.startsWith(REPLACE_TAG_PREFIX, tagAt);
+}
+
 let lastMs = 0;
 let counter = 0;
 

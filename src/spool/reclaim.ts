@@ -19,13 +19,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { newClaimTag, quarantine } from './claim.js';
-import { appendHeld, moveHeld, releaseDedup } from './finish.js';
+import { appendHeld, moveHeld, releaseDedup, removeLogs } from './finish.js';
 import { leaseLive, leaseTime } from './lease.js';
 import { finishDiscard } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { readyRoute } from './routing.js';
 import { claimIdOf, type QueueStore } from './store.js';
-import { isDiscardName, isMoveName } from './keys.js';
+import { isDiscardName, isMoveName, isReplaceName } from './keys.js';
+import { replacementWentThrough } from './dedup-replace.js';
 import { placeOfRel } from './lookup.js';
 import { recoverTmp } from './tmp-recovery.js';
 
@@ -91,6 +92,18 @@ export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): Reclaim
     }
     // A move between sets that died: back to the set its record names, not counted as a stall.
     if (isMoveName(name) && putBack(store, id, file, result)) continue;
+    // A replacing add that died: the job it replaced goes if its successor exists, else back.
+    if (isReplaceName(name)) {
+      if (replacementWentThrough(store, id, file)) {
+        if (finishDiscard(store, id, file)) {
+          removeLogs(store, id);
+          store.events.append('removed', { jobId: id, prev: 'delayed' });
+          result.dropped.push(id);
+        }
+        continue;
+      }
+      if (putBack(store, id, file, result)) continue;
+    }
     resolve(store, id, file, opts, result);
   }
   recoverTmp(store, opts.nowMs);

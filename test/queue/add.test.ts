@@ -158,7 +158,7 @@ describe('Queue.add', () => {
     const q = queue();
     await expect(q.add('a', {}, { repeat: { every: 1000 } })).rejects.toBeInstanceOf(NotSupportedError);
     await expect(q.add('a', {}, { parent: { id: '1', queue: 'p' } })).rejects.toThrow(/not supported/);
-    await expect(q.add('a', {}, { deduplication: { id: 'd', ttl: 10, extend: true } })).rejects.toThrow(/not supported/);
+    await expect(q.add('a', {}, { deduplication: { id: 'd', keepLastIfActive: true } })).rejects.toThrow(/not supported/);
     await expect(q.setGlobalConcurrency(2)).rejects.toBeInstanceOf(NotSupportedError);
   });
 
@@ -347,15 +347,16 @@ describe('deduplication', () => {
     expect(await q.count()).toBe(1);
   });
 
-  it('reschedule leaves a holder that is not delayed as it is; with replace or extend it is not supported', async () => {
+  it('reschedule leaves a holder that is not delayed as it is; with extend it reschedules a delayed holder too', async () => {
     const q = queue();
     const a = await q.add('a', {}, { deduplication: { id: 'w', reschedule: true } });
     expect((await q.add('b', {}, { delay: 5000, deduplication: { id: 'w', reschedule: true } })).id).toBe(a.id);
     const held = (await q.getJob(a.id!))!;
     expect([held.delay, await held.getState()]).toEqual([0, 'waiting']);
-    for (const mode of [{ replace: true }, { extend: true }]) {
-      await expect(q.add('c', {}, { delay: 10, deduplication: { id: 'x', ttl: 100, reschedule: true, ...mode } })).rejects.toBeInstanceOf(NotSupportedError);
-    }
+    const c = await q.add('c', {}, { delay: 100, deduplication: { id: 'x', ttl: 60_000, extend: true, reschedule: true } });
+    expect((await q.add('d', {}, { delay: 7000, deduplication: { id: 'x', ttl: 60_000, extend: true, reschedule: true } })).id).toBe(c.id);
+    const moved = (await q.getJob(c.id!))!;
+    expect([moved.delay, await moved.getState()]).toEqual([7000, 'delayed']);
   });
 
   it('removeDeduplicationKey frees the key', async () => {

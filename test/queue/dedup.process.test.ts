@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
+import { dedupFile } from '../../src/spool/store.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 import { exited, startFixture } from '../fixtures/core/procs.js';
 
@@ -21,4 +24,46 @@ describe('deduplication across processes', () => {
       expect(perRound.size).toBe(ROUNDS);
     }, 60_000);
   }
+
+  it('replace mode: four producers replacing the same delayed job at the same instant leave one job, and every other one was removed with an event', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const start = Date.now() + 3000;
+    const env = { SPOOL: spool, START_MS: String(start), ROUNDS: String(ROUNDS), TTL_MS: '600000', REPLACE: '1' };
+    const producers = await Promise.all([0, 1, 2, 3].map(() => startFixture('dedup-producer.ts', env)));
+    let out = '';
+    for (const p of producers) p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    for (const p of producers) expect(await exited(p, 30_000)).toBe(0);
+    const resolved = out.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(resolved).toHaveLength(4 * ROUNDS);
+    const jobs = await q.getJobs(['delayed']);
+    const byRound = new Map<number, string[]>();
+    for (const j of jobs) byRound.set((j.data as { r: number }).r, [...(byRound.get((j.data as { r: number }).r) ?? []), j.id!]);
+    expect([...byRound].filter(([, ids]) => ids.length !== 1)).toEqual([]);
+    expect(byRound.size).toBe(ROUNDS);
+    // Each round's key names its one job.
+    for (const [r, [id]] of byRound) {
+      const key = JSON.parse(fs.readFileSync(dedupFile(q.store, `k${r}`), 'utf8')) as { jobId: string };
+      expect(key.jobId, `round ${r}`).toBe(id);
+    }
+    // Every job added and not left was removed, with an event: added - removed = 1 per round.
+    const added = new Set<string>();
+    const removed = new Set<string>();
+    for (const f of fs.readdirSync(path.join(q.store.dir, 'events')).sort()) {
+      for (const line of fs.readFileSync(path.join(q.store.dir, 'events', f), 'utf8').split('\n')) {
+        if (!line) continue;
+        const e = JSON.parse(line) as { e: string; a: { jobId?: string } };
+        if (e.e === 'added' && e.a.jobId) added.add(e.a.jobId);
+        if (e.e === 'removed' && e.a.jobId) removed.add(e.a.jobId);
+      }
+    }
+    expect(added.size - removed.size).toBe(ROUNDS);
+    // The last add wins, as in BullMQ: no add was resolved to another add's job while that job was
+    // being added or held by a replacing add; each made its own job.
+    expect(new Set(resolved)).toEqual(added);
+    for (const j of jobs) expect(removed.has(j.id!)).toBe(false);
+    for (const id of removed) expect(await q.getJob(id)).toBeUndefined();
+    // Nothing left held or half added.
+    expect(fs.readdirSync(path.join(q.store.dir, 'reclaiming'))).toEqual([]);
+  }, 60_000);
 });

@@ -16,6 +16,8 @@ import progressData from './progress-data.js';
 import jobIdDuplicates from './job-id-duplicates.js';
 import deduplication from './deduplication.js';
 import jobIdWithDedup from './job-id-with-dedup.js';
+import dedupReplace from './dedup-replace.js';
+import dedupExtend from './dedup-extend.js';
 import removeOnComplete from './remove-on-complete.js';
 import pauseResume from './pause-resume.js';
 import retryFailed from './retry-failed.js';
@@ -25,5 +27,5 @@ import drainClean from './drain-clean.js';
 export const scenarios: Scenario[] = [
   fifo, priority, lifo, delay, addBulk, retryFixed, retryExhausted, retryRequeueOrder, unrecoverable,
   customBackoff, customBackoffLinear, moveToDelayed, progressData, jobIdDuplicates, deduplication,
-  jobIdWithDedup, removeOnComplete, pauseResume, retryFailed, getJobs, drainClean,
+  jobIdWithDedup, dedupReplace, dedupExtend, removeOnComplete, pauseResume, retryFailed, getJobs, drainClean,
 ];

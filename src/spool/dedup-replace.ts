@@ -1,0 +1,160 @@
+/**
+ * Debounce deduplication (`deduplication: { id, ttl, extend, replace }`), as BullMQ 6 does it:
+ *
+ * - `extend`: an add that meets a held key with a ttl restarts the key's ttl from now; the job
+ *   holding it stays, and the add is deduplicated.
+ * - `replace`: an add that meets a held key whose job is still delayed removes that job and takes
+ *   the key for its own job (keeping the key's expiry, or restarting it with `extend`); a holder
+ *   that is no longer delayed (waiting, running, gone with its ttl running) stays, and the add is
+ *   deduplicated without a `deduplicated` event, as in BullMQ.
+ *
+ * Replacing holds the old job first (renamed into `reclaiming/`, so no worker can claim it), then
+ * swaps the key file, then the add goes on; the old job is removed only once the new one is
+ * published, and put back if the add fails. A process that dies in between leaves the old job to
+ * the stalled checker, which files it back where its record says (nothing is lost; the new job may
+ * be published too). An add that finds the holder held by another replacing add, or its job still
+ * being added, waits for that add (up to `REPLACE_WAIT_MS`), so the last add wins as in BullMQ.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SpoolkitError } from '../errors.js';
+import { hold } from './admin.js';
+import { readDedup, type DedupKey } from './dedup-key.js';
+import { removeLogs, moveHeld } from './finish.js';
+import { rethrowFs, tryReaddir, tryUnlink } from './fs.js';
+import { locate } from './lookup.js';
+import { discardJobFile } from './pool.js';
+import { REPLACE_TAG_PREFIX, uniqueName } from './keys.js';
+import { parseJobRecord } from './record.js';
+import { dedupFile } from './store.js';
+import type { QueueStore } from './store.js';
+
+/** How long a replacing add waits for another add of the same deduplication id to finish. */
+export const REPLACE_WAIT_MS = 2000;
+
+/** The delayed job a replacing add took out of its set, until the add is done. */
+export interface ReplacedHolder {
+  id: string;
+  /** Where it is held (`reclaiming/`). */
+  held: string;
+  /** Where it was, and goes back to if the add fails. */
+  from: string;
+  /** The key as it was, restored if the add fails. */
+  keyText: string;
+}
+
+/**
+ * Rewrites a held key whole, in one rename, so that no reader ever finds it missing (a missing
+ * key would let another add take it as free while its job still exists). A replacing add calls
+ * it holding the key's job, which no other replacing add can then hold; an extending add writes
+ * the holder it read back with a later expiry.
+ */
+export function rewriteDedup(store: QueueStore, file: string, text: string): void {
+  const tmp = store.writeJobTmp(text);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    tryUnlink(tmp);
+    rethrowFs(err, file);
+  }
+}
+
+/** What a replacing add does with the key's holder. */
+export type ReplaceStep = { kind: 'replaced'; holder: ReplacedHolder } | { kind: 'keep' } | { kind: 'wait' };
+
+/** A key younger than this whose job cannot be found yet belongs to an add still running. */
+const YOUNG_KEY_MS = 10_000;
+
+/**
+ * Takes a held key for job `newId` if its holder is still delayed (see above). `keyText` and
+ * `keyAgeMs` are the key as read; `expiresAt` the expiry the key gets. A holder that another add
+ * is still adding, or that another replacing add holds, is waited for: the last add wins.
+ */
+export function replaceHolder(store: QueueStore, file: string, key: DedupKey, keyText: string, keyAgeMs: number, newId: string, expiresAt: number | null): ReplaceStep {
+  const loc = locate(store, key.jobId);
+  if (!loc) {
+    // Not linked yet: its add is running. A ttl key also outlives its job: an old one stays, as
+    // BullMQ's key does.
+    return key.expiresAt === null || keyAgeMs < YOUNG_KEY_MS ? { kind: 'wait' } : { kind: 'keep' };
+  }
+  // Linked but in no set: claimed by a worker (it stays), or held by a move or another replacing
+  // add, or still being added (both soon settle).
+  if (loc.place === 'active' && loc.path === '') return claimedByWorker(store, key.jobId) ? { kind: 'keep' } : { kind: 'wait' };
+  if (loc.place !== 'delayed') return { kind: 'keep' };
+  // Holding the job is what makes this add the one that replaces it: another replacing add that
+  // read the same key finds the job gone from its set and waits.
+  const h = hold(store, loc.path, key.jobId, REPLACE_TAG_PREFIX + uniqueName());
+  if (!h) return { kind: 'wait' };
+  try {
+    rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: newId, expiresAt }));
+  } catch (err) {
+    moveHeld(store, h.held, loc.path);
+    throw err;
+  }
+  return { kind: 'replaced', holder: { id: key.jobId, held: h.held, from: loc.path, keyText } };
+}
+
+/** True when a worker's claim holds the job (`active/<id>.<tag>.json`). */
+function claimedByWorker(store: QueueStore, id: string): boolean {
+  return tryReaddir(path.join(store.dir, 'active')).some((n) => n.endsWith('.json') && n.slice(0, n.lastIndexOf('.', n.length - 6)) === id);
+}
+
+/**
+ * The add succeeded: the replaced job goes for good (its file, id name and logs). False when it
+ * was no longer held: this add stalled so long that the stalled checker took it for dead and
+ * filed the job back (both jobs then stay: nothing is lost).
+ */
+export function finishReplaced(store: QueueStore, r: ReplacedHolder): boolean {
+  if (!discardJobFile(store, r.id, r.held)) return false;
+  removeLogs(store, r.id);
+  return true;
+}
+
+/**
+ * For the stalled checker: a job a replacing add held and left (the add's process died). True
+ * when the replacement went through, i.e. the key now names another job that exists (published,
+ * or linked and published by the same pass): the held job is then to be removed. Otherwise it
+ * is to be filed back, and a key left naming a job that never got its id (the add died first)
+ * names the held job again.
+ */
+export function replacementWentThrough(store: QueueStore, id: string, held: string): boolean {
+  let dedupId: string | undefined;
+  try {
+    dedupId = parseJobRecord(fs.readFileSync(held, 'utf8'), held).deduplicationId;
+  } catch {
+    return false;
+  }
+  if (dedupId === undefined) return false;
+  const file = dedupFile(store, dedupId);
+  const key = readDedup(file);
+  if (!key || key.jobId === id) return false;
+  if (locate(store, key.jobId)) return true;
+  try {
+    rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: id, expiresAt: key.expiresAt }));
+  } catch {
+    // the key names a job that does not exist: the next add finds it not held, or waits its ttl
+  }
+  return false;
+}
+
+/**
+ * The add failed: the replaced job goes back to its set and the key to what it was, in place of
+ * the key this add wrote. Best effort: a job left held is filed back by the stalled checker.
+ */
+export function restoreReplaced(store: QueueStore, file: string, r: ReplacedHolder): void {
+  try {
+    moveHeld(store, r.held, r.from);
+  } catch {
+    // left to the stalled checker
+  }
+  try {
+    rewriteDedup(store, file, r.keyText);
+  } catch {
+    // the key stays this add's: it names no job, so the next add finds it not held and takes it
+  }
+}
+
+/** A replacing add that waited `REPLACE_WAIT_MS` for another add of its deduplication id. */
+export function replaceTimeout(id: string): SpoolkitError {
+  return new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not replace the job of deduplication id ${JSON.stringify(id)}: another add of that id kept it busy for ${REPLACE_WAIT_MS} ms. Nothing was added; add again.`);
+}
