@@ -21,13 +21,12 @@ import { SpoolkitError } from '../errors.js';
 import { hold } from './admin.js';
 import { readDedup, type DedupKey } from './dedup-key.js';
 import { removeLogs, moveHeld } from './finish.js';
-import { rethrowFs, tryReaddir, tryUnlink } from './fs.js';
+import { fsyncDir, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
 import { locate } from './lookup.js';
 import { discardJobFile } from './pool.js';
 import { REPLACE_TAG_PREFIX, uniqueName } from './keys.js';
 import { parseJobRecord } from './record.js';
-import { dedupFile } from './store.js';
-import type { QueueStore } from './store.js';
+import { dedupFile, type QueueStore } from './store.js';
 
 /** How long a replacing add waits for another add of the same deduplication id to finish. */
 export const REPLACE_WAIT_MS = 2000;
@@ -57,6 +56,7 @@ export function rewriteDedup(store: QueueStore, file: string, text: string): voi
     tryUnlink(tmp);
     rethrowFs(err, file);
   }
+  if (store.durable) fsyncDir(path.dirname(file));
 }
 
 /** What a replacing add does with the key's holder. */

@@ -60,6 +60,15 @@ describe('deduplication replace (debounce)', () => {
     expect(fs.readdirSync(path.join(q.store.dir, 'reclaiming'))).toEqual([]);
   });
 
+  it('replaces the same way in durable mode', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), durability: 'durable' }));
+    const a = await q.add('a', { v: 1 }, debounce());
+    const b = await q.add('b', { v: 2 }, debounce());
+    expect(await q.getJob(a.id!)).toBeUndefined();
+    expect((await q.getDelayed()).map((j) => j.id)).toEqual([b.id]);
+    expect(key(q, 'd').jobId).toBe(b.id);
+  });
+
   it("keeps the key's expiry, or with extend starts it again", async () => {
     const q = queue();
     await q.add('a', {}, debounce());
