@@ -12,7 +12,7 @@ function value(c) {
   if (c.metric === 'opsPerSec') return `${fmtRate(m.opsPerSec)}/s`;
   if (c.metric === 'latency') return `p50 ${fmtMs(m.p50Ms)} ms, p99 ${fmtMs(m.p99Ms)} ms`;
   if (c.metric === 'health') {
-    const first = m.spreadMs ? `; the first call, which counts ${m.leaves.toLocaleString('en-US')} leaves, ${m.firstWallMs?.toFixed(0)} ms` : '';
+    const first = m.spreadMs ? `; the first call, which counts ${m.leaves.toLocaleString('en-US')} leaves, ${Math.round(m.firstWallMs ?? 0).toLocaleString('en-US')} ms` : '';
     return `${m.wallMsMedian?.toFixed(0)} ms wall, ${m.rssMbMedian?.toFixed(0) ?? '?'} MB RSS, exit ${m.exitCode} (bare node ${m.nodeBareMs?.toFixed(0)} ms)${first}`;
   }
   if (c.metric === 'backlog') return `the worker's event loop stalled at most ${m.maxStallMs.toFixed(0)} ms; backlog gone in ${m.goneSeconds.toFixed(1)} s`;
