@@ -3,7 +3,7 @@
  * by `spoolkit scheduler` processes) and each one is processed exactly once, even though
  * `removeOnComplete: true` deletes every finished run; across a restart the missed-run policy holds.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,6 +31,14 @@ function processed(outFile: string): { id: string; millis: number; pid: number }
       const [id, pid] = line.split(' ');
       return { id: id as string, millis: Number((id as string).split(':').pop()), pid: Number(pid) };
     });
+}
+
+/** What an unexpected finished job file says about itself (for an assertion message). */
+function finishedFiles(dir: string): string {
+  if (!existsSync(dir)) return 'no completed/ directory';
+  return readdirSync(dir)
+    .map((name) => `${name}: ${readFileSync(join(dir, name), 'utf8').slice(0, 2000)}`)
+    .join('\n');
 }
 
 async function stopAll(rs: Replica[]): Promise<void> {
@@ -69,7 +77,8 @@ describe('scheduler runs processed by Workers', () => {
     // may wait: a run that fell due as the workers stopped (the pass that saw it due enqueued the
     // next one; no worker claimed it any more).
     const counts1 = await queue.getJobCounts();
-    expect(counts1.completed).toBe(0);
+    // Seen once under load and not reproduced since: the message names the job and who finished it.
+    expect(counts1.completed, finishedFiles(join(root as string, 'queues', 'beats', 'completed'))).toBe(0);
     const waiting1 = (counts1.delayed ?? 0) + (counts1.waiting ?? 0);
     expect(waiting1).toBeGreaterThanOrEqual(1);
     expect(waiting1).toBeLessThanOrEqual(2);
