@@ -279,6 +279,17 @@ function takeId(store: QueueStore, p: Prepared, nowMs: number, recovery: DeadAdd
   return took === true;
 }
 
+/**
+ * True when the job the id index names for `id` is visible: in a set, completed or failed. Such a
+ * job holds its id for as long as it exists, so an add of that id is a duplicate whatever the
+ * link would say. A job claimed by a worker, or still in `tmp/` (an add running, or left by a
+ * dead producer), is not judged here: the link and the recovery of dead adds decide.
+ */
+function heldByVisibleJob(store: QueueStore, id: string): boolean {
+  const loc = locate(store, id);
+  return loc !== undefined && loc.path !== '';
+}
+
 /** True when a job holds `id`: its index entry has another name, or is too young to be a leftover. */
 function idHeld(store: QueueStore, id: string, nowMs: number, recovery: DeadAddRecovery): boolean {
   const held = (): boolean => {
@@ -386,6 +397,12 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       // Every add takes a number, custom ids too, as BullMQ's counter counts every add.
       const counted = alloc.take();
       if (p.rec.id === '') p.rec.id = counted;
+      // A custom id whose job is visible (in a set, completed or failed) is a duplicate, found
+      // without writing anything: the usual case of an app adding the same id again.
+      if (p.spec.opts.jobId !== undefined && heldByVisibleJob(store, p.rec.id)) {
+        p.outcome = { rec: p.rec, added: false, reason: 'duplicated' };
+        continue;
+      }
       // BullMQ checks a custom id before the deduplication key: a job that repeats both is
       // `duplicated`, not `deduplicated`. The link in takeId stays the atomic check.
       if (p.spec.opts.jobId !== undefined && p.spec.opts.deduplication && idHeld(store, p.rec.id, nowMs, recovery)) {

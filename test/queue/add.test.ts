@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { NotSupportedError, Queue, QueueEvents, type JobsOptions } from '../../src/index.js';
 import { once, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
@@ -67,6 +67,24 @@ describe('Queue.add', () => {
     expect((await q.getJob('order-7'))?.data).toEqual({ v: 1 });
     expect(await q.getJobCounts('waiting')).toEqual({ waiting: 1 });
     expect(first.id).toBe('order-7');
+  });
+
+  it('finds a duplicate of a visible job without writing a file or listing tmp/', async () => {
+    const q = queue();
+    await q.add('a', { v: 1 }, { jobId: 'seen' });
+    await q.add('b', { v: 1 }, { jobId: 'later', delay: 60_000 });
+    const writes = vi.spyOn(q.store, 'writeJobTmp');
+    const listings = vi.spyOn(fs, 'readdirSync');
+    try {
+      expect((await q.add('a', { v: 2 }, { jobId: 'seen' })).id).toBe('seen');
+      expect((await q.add('b', { v: 2 }, { jobId: 'later' })).id).toBe('later');
+      expect(writes).not.toHaveBeenCalled();
+      expect(listings.mock.calls.filter(([dir]) => String(dir).endsWith(`${path.sep}tmp`))).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect((await q.getJob('seen'))?.data).toEqual({ v: 1 });
+    expect(await q.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 1, delayed: 1 });
   });
 
   it('frees a jobId once the job is removed', async () => {
