@@ -177,16 +177,20 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
   // A replacing add may wait for another add of the same id (dedup-replace.ts); others try 5 times.
   const waitUntil = d.replace ? Date.now() + REPLACE_WAIT_MS : 0;
   for (let i = 0; i < 5 || Date.now() < waitUntil; i++) {
-    if (createWhole(store, file, dedupBody(p, nowMs))) {
-      p.dedupPath = file;
-      return undefined;
-    }
+    // The key is read first: a held key (the usual case of a deduplicated add) costs no write.
     const held = readDedupWithInode(file);
-    if (!held) continue; // removed meanwhile: take it
+    if (!held) {
+      if (createWhole(store, file, dedupBody(p, nowMs))) {
+        p.dedupPath = file;
+        return undefined;
+      }
+      continue; // made meanwhile: read it
+    }
     const now = d.replace ? Date.now() : nowMs;
     if (held.key && stillHeld(store, held.key, held.ctimeMs, now)) {
-      // Held by an add whose process died before publishing (its bulk undone frees the key)?
-      if (recovery.run(now)) continue;
+      // Held by an add whose process died before publishing (its bulk undone frees the key)? A
+      // holder that is visible is a real job: no need to look.
+      if (!heldByVisibleJob(store, held.key.jobId) && recovery.run(now)) continue;
       const key = held.key;
       if (d.replace) {
         // Replacing keeps the key's expiry unless `extend` (or no ttl) restarts it, as BullMQ's KEEPTTL.

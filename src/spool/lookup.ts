@@ -68,7 +68,8 @@ export function promotedPath(store: QueueStore, name: string): Located | undefin
 
 function sameInode(file: string, ino: number): boolean {
   try {
-    return fs.statSync(file).ino === ino;
+    // Most probes miss (a job is in one place of several): no exception for a missing file.
+    return fs.statSync(file, { throwIfNoEntry: false })?.ino === ino;
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
     return rethrowFs(err, file);

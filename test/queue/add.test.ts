@@ -87,6 +87,23 @@ describe('Queue.add', () => {
     expect(await q.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 1, delayed: 1 });
   });
 
+  it('deduplicates against a visible job without writing a file or listing tmp/', async () => {
+    const q = queue();
+    const simple = await q.add('a', { v: 1 }, { deduplication: { id: 's' } });
+    const throttled = await q.add('b', { v: 1 }, { deduplication: { id: 't', ttl: 60_000 } });
+    const writes = vi.spyOn(q.store, 'writeJobTmp');
+    const listings = vi.spyOn(fs, 'readdirSync');
+    try {
+      expect((await q.add('a', { v: 2 }, { deduplication: { id: 's' } })).id).toBe(simple.id);
+      expect((await q.add('b', { v: 2 }, { deduplication: { id: 't', ttl: 60_000 } })).id).toBe(throttled.id);
+      expect(writes).not.toHaveBeenCalled();
+      expect(listings.mock.calls.filter(([dir]) => String(dir).endsWith(`${path.sep}tmp`))).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(await q.getJobCounts('waiting')).toEqual({ waiting: 2 });
+  });
+
   it('frees a jobId once the job is removed', async () => {
     const q = queue();
     await q.add('a', { v: 1 }, { jobId: 'k' });
