@@ -117,7 +117,16 @@ export function readJob(store: QueueStore, id: string): { rec: JobRecord; loc: L
   }
   // Only the index name left: the job is being removed (or an add died before publishing it).
   if (nlink < 2) return undefined;
-  const rec = parseJobRecord(text, file);
+  let rec: JobRecord;
+  try {
+    rec = parseJobRecord(text, file);
+  } catch (err) {
+    // Removed and its file reused from the pool between the open and the read: overwritten in
+    // place, it may hold a deduplication key or a job record half written. The id name goes
+    // before the file is pooled, so the job is gone when the name no longer is this file.
+    if (!sameInode(file, ino)) return undefined;
+    throw err;
+  }
   // Removed and its file reused for another job between the open and the read: gone.
   if (rec.id !== id) return undefined;
   return { rec, loc: placeOf(store, id, rec, ino) };
