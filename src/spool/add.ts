@@ -18,7 +18,7 @@ import { locate } from './lookup.js';
 import { RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
 import { readDedupWithInode, removeIfSame, type DedupKey } from './dedup-key.js';
-import { finishReplaced, replaceHolder, replaceTimeout, REPLACE_WAIT_MS, restoreReplaced, rewriteDedup, type ReplacedHolder } from './dedup-replace.js';
+import { extendKey, finishReplaced, replaceHolder, replaceTimeout, REPLACE_WAIT_MS, restoreReplaced, type ReplacedHolder } from './dedup-replace.js';
 import { dedupFile, type QueueStore } from './store.js';
 import { withIdLock } from './id-lock.js';
 import { DeadAddRecovery, undoTempJob } from './tmp-recovery.js';
@@ -195,7 +195,7 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
       if (d.replace) {
         // Replacing keeps the key's expiry unless `extend` (or no ttl) restarts it, as BullMQ's KEEPTTL.
         const expiresAt = ttl !== undefined && !d.extend ? key.expiresAt : ttl !== undefined ? now + ttl : null;
-        const step = replaceHolder(store, file, key, JSON.stringify(key), now - held.ctimeMs, p.rec.id, expiresAt);
+        const step = replaceHolder(store, file, key, now - held.ctimeMs, p.rec.id, expiresAt);
         if (step.kind === 'replaced') {
           p.dedupPath = file;
           p.replaced = step.holder;
@@ -205,11 +205,15 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
           sleepSync(1);
           continue;
         }
+        if (step.kind === 'stale') {
+          removeIfSame(file, held.ino);
+          continue;
+        }
         p.quietDedup = true;
         return key.jobId;
       }
-      // `extend`: the holder stays and its key's ttl starts again.
-      if (d.extend && ttl !== undefined) rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: key.jobId, expiresAt: now + ttl }));
+      // `extend`: the holder stays and its key's ttl starts again (if the key still names it).
+      if (d.extend && ttl !== undefined && !extendKey(store, file, key, now + ttl)) continue;
       return key.jobId;
     }
     removeIfSame(file, held.ino);

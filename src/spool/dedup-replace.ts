@@ -21,7 +21,7 @@ import { SpoolkitError } from '../errors.js';
 import { hold } from './admin.js';
 import { readDedup, type DedupKey } from './dedup-key.js';
 import { removeLogs, moveHeld } from './finish.js';
-import { fsyncDir, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
+import { fsyncDir, isErrno, rethrowFs, sleepSync, tryReaddir, tryUnlink } from './fs.js';
 import { locate } from './lookup.js';
 import { discardJobFile } from './pool.js';
 import { REPLACE_TAG_PREFIX, uniqueName } from './keys.js';
@@ -34,6 +34,8 @@ export const REPLACE_WAIT_MS = 2000;
 /** The delayed job a replacing add took out of its set, until the add is done. */
 export interface ReplacedHolder {
   id: string;
+  /** The job that took its place (the key names it until the add is done). */
+  newId: string;
   /** Where it is held (`reclaiming/`). */
   held: string;
   /** Where it was, and goes back to if the add fails. */
@@ -59,39 +61,109 @@ export function rewriteDedup(store: QueueStore, file: string, text: string): voi
   if (store.durable) fsyncDir(path.dirname(file));
 }
 
-/** What a replacing add does with the key's holder. */
-export type ReplaceStep = { kind: 'replaced'; holder: ReplacedHolder } | { kind: 'keep' } | { kind: 'wait' };
-
-/** A key younger than this whose job cannot be found yet belongs to an add still running. */
-const YOUNG_KEY_MS = 10_000;
+/** A key lock this old was left by a process that died holding it (it is held for a few system calls). */
+const KEY_LOCK_STALE_MS = 10_000;
 
 /**
- * Takes a held key for job `newId` if its holder is still delayed (see above). `keyText` and
- * `keyAgeMs` are the key as read; `expiresAt` the expiry the key gets. A holder that another add
- * is still adding, or that another replacing add holds, is waited for: the last add wins.
+ * Runs `fn` holding the lock of the key file `file` (`<key>.lock`, created exclusively): the
+ * read-check-rewrite of an extending or replacing add, and the put-back of a failed one, never
+ * interleave, so an extend cannot write back a holder that a replace has just taken out. Waits in
+ * 1 ms steps, up to `REPLACE_WAIT_MS`; breaks a lock left by a dead process once it is 10 s old.
  */
-export function replaceHolder(store: QueueStore, file: string, key: DedupKey, keyText: string, keyAgeMs: number, newId: string, expiresAt: number | null): ReplaceStep {
+export function withKeyLock<T>(store: QueueStore, dedupId: string, file: string, fn: () => T): T {
+  const lock = `${file}.lock`;
+  const until = Date.now() + REPLACE_WAIT_MS;
+  for (;;) {
+    try {
+      fs.closeSync(fs.openSync(lock, 'wx', store.modes.file));
+      break;
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) return rethrowFs(err, lock);
+    }
+    const st = fs.statSync(lock, { throwIfNoEntry: false });
+    if (st && Date.now() - st.ctimeMs > KEY_LOCK_STALE_MS) {
+      tryUnlink(lock);
+      continue;
+    }
+    if (Date.now() > until) throw replaceTimeout(dedupId);
+    sleepSync(1);
+  }
+  try {
+    return fn();
+  } finally {
+    tryUnlink(lock);
+  }
+}
+
+/**
+ * `extend`: restarts the ttl of a key that still names `key.jobId` (checked under the key's
+ * lock); false when the key changed since it was read (the caller reads it again).
+ */
+export function extendKey(store: QueueStore, file: string, key: DedupKey, expiresAt: number): boolean {
+  return withKeyLock(store, key.id, file, () => {
+    const now = readDedup(file);
+    if (!now || now.jobId !== key.jobId) return false;
+    rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: key.jobId, expiresAt }));
+    return true;
+  });
+}
+
+/** What a replacing add does with the key's holder. */
+export type ReplaceStep = { kind: 'replaced'; holder: ReplacedHolder } | { kind: 'keep' } | { kind: 'wait' } | { kind: 'stale' };
+
+/**
+ * A key younger than this whose job has no id name yet belongs to an add still running (it takes
+ * the key a moment before it links the id); an older one names a job that is gone.
+ */
+const BEING_ADDED_MS = 500;
+
+/**
+ * Takes a held key for job `newId` if its holder is still delayed (see above). `keyAgeMs` is the
+ * age of the key as read; `expiresAt` the expiry the key gets. A holder that another add is still
+ * adding, or that another replacing add holds, is waited for: the last add wins. A holder that is
+ * gone stays named by a ttl key (`keep`, as BullMQ's key outlives its job); a key without a ttl
+ * naming a gone job is `stale`: the caller takes it, as BullMQ recovers such a key.
+ */
+export function replaceHolder(store: QueueStore, file: string, key: DedupKey, keyAgeMs: number, newId: string, expiresAt: number | null): ReplaceStep {
   const loc = locate(store, key.jobId);
   if (!loc) {
-    // Not linked yet: its add is running. A ttl key also outlives its job: an old one stays, as
-    // BullMQ's key does.
-    return key.expiresAt === null || keyAgeMs < YOUNG_KEY_MS ? { kind: 'wait' } : { kind: 'keep' };
+    if (keyAgeMs < BEING_ADDED_MS) return { kind: 'wait' };
+    return key.expiresAt === null ? { kind: 'stale' } : { kind: 'keep' };
   }
   // Linked but in no set: claimed by a worker (it stays), or held by a move or another replacing
   // add, or still being added (both soon settle).
   if (loc.place === 'active' && loc.path === '') return claimedByWorker(store, key.jobId) ? { kind: 'keep' } : { kind: 'wait' };
   if (loc.place !== 'delayed') return { kind: 'keep' };
-  // Holding the job is what makes this add the one that replaces it: another replacing add that
-  // read the same key finds the job gone from its set and waits.
-  const h = hold(store, loc.path, key.jobId, REPLACE_TAG_PREFIX + uniqueName());
-  if (!h) return { kind: 'wait' };
+  return withKeyLock(store, key.id, file, (): ReplaceStep => {
+    // The key as it is now: an extend or another replace may have rewritten it since it was read.
+    let keyText: string;
+    try {
+      keyText = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return { kind: 'wait' };
+      return rethrowFs(err, file);
+    }
+    if (keyJobId(keyText) !== key.jobId) return { kind: 'wait' };
+    // Holding the job is what makes this add the one that replaces it: another replacing add that
+    // read the same key finds the job gone from its set and waits.
+    const h = hold(store, loc.path, key.jobId, REPLACE_TAG_PREFIX + uniqueName());
+    if (!h) return { kind: 'wait' };
+    try {
+      rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: newId, expiresAt }));
+    } catch (err) {
+      moveHeld(store, h.held, loc.path);
+      throw err;
+    }
+    return { kind: 'replaced', holder: { id: key.jobId, newId, held: h.held, from: loc.path, keyText } };
+  });
+}
+
+function keyJobId(keyText: string): string | undefined {
   try {
-    rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: newId, expiresAt }));
-  } catch (err) {
-    moveHeld(store, h.held, loc.path);
-    throw err;
+    return (JSON.parse(keyText) as Partial<DedupKey>).jobId;
+  } catch {
+    return undefined;
   }
-  return { kind: 'replaced', holder: { id: key.jobId, held: h.held, from: loc.path, keyText } };
 }
 
 /** True when a worker's claim holds the job (`active/<id>.<tag>.json`). */
@@ -130,7 +202,9 @@ export function replacementWentThrough(store: QueueStore, id: string, held: stri
   if (!key || key.jobId === id) return false;
   if (locate(store, key.jobId)) return true;
   try {
-    rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: id, expiresAt: key.expiresAt }));
+    withKeyLock(store, dedupId, file, () => {
+      if (readDedup(file)?.jobId === key.jobId) rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: id, expiresAt: key.expiresAt }));
+    });
   } catch {
     // the key names a job that does not exist: the next add finds it not held, or waits its ttl
   }
@@ -139,7 +213,8 @@ export function replacementWentThrough(store: QueueStore, id: string, held: stri
 
 /**
  * The add failed: the replaced job goes back to its set and the key to what it was, in place of
- * the key this add wrote. Best effort: a job left held is filed back by the stalled checker.
+ * the key this add wrote (unless another add has rewritten it since). Best effort: a job left
+ * held is filed back by the stalled checker.
  */
 export function restoreReplaced(store: QueueStore, file: string, r: ReplacedHolder): void {
   try {
@@ -148,13 +223,16 @@ export function restoreReplaced(store: QueueStore, file: string, r: ReplacedHold
     // left to the stalled checker
   }
   try {
-    rewriteDedup(store, file, r.keyText);
+    const dedupId = String((JSON.parse(r.keyText) as DedupKey).id);
+    withKeyLock(store, dedupId, file, () => {
+      if (readDedup(file)?.jobId === r.newId) rewriteDedup(store, file, r.keyText);
+    });
   } catch {
     // the key stays this add's: it names no job, so the next add finds it not held and takes it
   }
 }
 
-/** A replacing add that waited `REPLACE_WAIT_MS` for another add of its deduplication id. */
+/** An extending or replacing add that waited `REPLACE_WAIT_MS` for another add of its deduplication id. */
 export function replaceTimeout(id: string): SpoolkitError {
-  return new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not replace the job of deduplication id ${JSON.stringify(id)}: another add of that id kept it busy for ${REPLACE_WAIT_MS} ms. Nothing was added; add again.`);
+  return new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not update deduplication id ${JSON.stringify(id)}: another add of that id kept its key or its job busy for ${REPLACE_WAIT_MS} ms. Nothing was added; add again.`);
 }

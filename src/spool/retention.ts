@@ -248,14 +248,15 @@ function sweepNameCount(store: QueueStore): number {
 
 /**
  * Removes deduplication keys that hold nothing any more (a ttl key past its time, a simple-mode
- * key whose job is gone or finished), and names left aside by a replacement that died: nothing
+ * key whose job is gone or finished), and names left aside by a replacement (or a key lock) of a
+ * process that died: nothing
  * else would remove a key whose id is never used again.
  */
 function sweepDedupKeys(store: QueueStore, nowMs: number): void {
   const dir = path.join(store.dir, 'dedup');
   for (const name of tryReaddir(dir)) {
     const file = path.join(dir, name);
-    if (name.endsWith('.old')) {
+    if (name.endsWith('.old') || name.endsWith('.lock')) {
       const st = tryStat(file);
       if (st && nowMs - st.ctimeMs > SWEEP_SETTLE_MS) tryUnlink(file);
       continue;

@@ -66,4 +66,22 @@ describe('deduplication across processes', () => {
     // Nothing left held or half added.
     expect(fs.readdirSync(path.join(q.store.dir, 'reclaiming'))).toEqual([]);
   }, 60_000);
+
+  it('extend and replace adds of one id from four processes leave one delayed job, named by the key', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const start = Date.now() + 3000;
+    const modes = ['replace', 'extend', 'extend', 'extend'];
+    const producers = await Promise.all(modes.map((MODE) => startFixture('debounce-mixer.ts', { SPOOL: spool, START_MS: String(start), ROUNDS: '300', MODE })));
+    let out = '';
+    for (const p of producers) p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    for (const p of producers) expect(await exited(p, 30_000)).toBe(0);
+    expect(out.match(/errors \d+/g)).toEqual(['errors 0', 'errors 0', 'errors 0', 'errors 0']);
+    const delayed = await q.getJobs(['delayed']);
+    expect(delayed).toHaveLength(1);
+    const key = JSON.parse(fs.readFileSync(dedupFile(q.store, 'd'), 'utf8')) as { jobId: string };
+    expect(key.jobId).toBe(delayed[0]!.id);
+    expect(fs.readdirSync(path.join(q.store.dir, 'reclaiming'))).toEqual([]);
+    expect(fs.readdirSync(path.join(q.store.dir, 'dedup')).filter((n) => !n.endsWith('.json'))).toEqual([]);
+  }, 60_000);
 });
