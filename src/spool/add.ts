@@ -17,7 +17,7 @@ import { storedJobOptions, validateJobOptions, withoutUnsetOptions } from './job
 import { locate } from './lookup.js';
 import { RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
-import { readDedupWithInode, removeIfSame, type DedupKey } from './dedup-key.js';
+import { readDedup, readDedupWithInode, removeIfSame, type DedupKey } from './dedup-key.js';
 import { extendKey, finishReplaced, replaceHolder, replaceTimeout, REPLACE_WAIT_MS, restoreReplaced, type ReplacedHolder } from './dedup-replace.js';
 import { dedupFile, type QueueStore } from './store.js';
 import { withIdLock } from './id-lock.js';
@@ -254,11 +254,18 @@ function createWhole(store: QueueStore, file: string, text: string): boolean {
   }
 }
 
-/** Points a key this add took at the job's final id (an automatic id was taken again). */
+/**
+ * Points a key this add took at the job's final id (an automatic id was taken again). A key a
+ * replacing add took keeps the expiry it was given (BullMQ's KEEPTTL), and the replaced job's
+ * put-back, should the add fail, looks for the final id.
+ */
 function retargetDedup(store: QueueStore, p: Prepared, nowMs: number): void {
   if (!p.dedupPath) return;
-  const tmp = store.writeJobTmp(dedupBody(p, nowMs));
+  const kept = p.replaced ? readDedup(p.dedupPath) : undefined;
+  const text = kept ? JSON.stringify({ id: kept.id, jobId: p.rec.id, expiresAt: kept.expiresAt }) : dedupBody(p, nowMs);
+  const tmp = store.writeJobTmp(text);
   renameInto(tmp, p.dedupPath, store.modes);
+  if (p.replaced) p.replaced.newId = p.rec.id;
 }
 
 /**

@@ -179,6 +179,23 @@ describe('deduplication replace (debounce)', () => {
     expect(jobs).toHaveLength(2);
   });
 
+  it('keeps the key expiry when its automatic id turns out taken and the job takes another', async () => {
+    const q = queue();
+    const a = await q.add('a', {}, debounce());
+    const expiry = key(q, 'd').expiresAt;
+    // The next automatic id is already linked (a block reserved by a process before an obliterate).
+    const next = String(Number(a.id) + 1);
+    const stray = path.join(q.store.dir, 'stray');
+    fs.writeFileSync(stray, 'x');
+    fs.mkdirSync(path.dirname(q.store.idPath(next)), { recursive: true });
+    fs.linkSync(stray, q.store.idPath(next));
+    await new Promise((r) => setTimeout(r, 20));
+    const b = await q.add('b', {}, debounce());
+    expect(b.id).not.toBe(next);
+    expect(key(q, 'd')).toEqual({ id: 'd', jobId: b.id, expiresAt: expiry });
+    expect((await q.getDelayed()).map((j) => j.id)).toEqual([b.id]);
+  });
+
   it('ignores reschedule (as BullMQ does)', async () => {
     const q = queue();
     await q.add('a', {}, debounce());
