@@ -174,8 +174,9 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
   if (!d) return undefined;
   const file = dedupFile(store, d.id);
   const ttl = d.ttl !== undefined && d.ttl > 0 ? d.ttl : undefined;
-  // A replacing add may wait for another add of the same id (dedup-replace.ts); others try 5 times.
-  const waitUntil = d.replace ? Date.now() + REPLACE_WAIT_MS : 0;
+  // A replacing or extending add may wait for other adds of the same id (dedup-replace.ts), whose
+  // changes to the key are progress; others try 5 times.
+  const waitUntil = d.replace || d.extend ? Date.now() + REPLACE_WAIT_MS : 0;
   for (let i = 0; i < 5 || Date.now() < waitUntil; i++) {
     // The key is read first: a held key (the usual case of a deduplicated add) costs no write.
     const held = readDedupWithInode(file);
@@ -186,7 +187,7 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
       }
       continue; // made meanwhile: read it
     }
-    const now = d.replace ? Date.now() : nowMs;
+    const now = d.replace || d.extend ? Date.now() : nowMs;
     if (held.key && stillHeld(store, held.key, held.ctimeMs, now)) {
       // Held by an add whose process died before publishing (its bulk undone frees the key)? A
       // holder that is visible is a real job: no need to look.
@@ -212,13 +213,17 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
         p.quietDedup = true;
         return key.jobId;
       }
-      // `extend`: the holder stays and its key's ttl starts again (if the key still names it).
-      if (d.extend && ttl !== undefined && !extendKey(store, file, key, now + ttl)) continue;
+      // `extend`: the holder stays and its key's ttl starts again.
+      if (d.extend && ttl !== undefined) {
+        const extended = extendKey(store, file, key.id, now + ttl, now);
+        if (extended === undefined) continue;
+        return extended;
+      }
       return key.jobId;
     }
     removeIfSame(file, held.ino);
   }
-  if (d.replace) throw replaceTimeout(d.id);
+  if (d.replace || d.extend) throw replaceTimeout(d.id);
   throw new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not take deduplication key ${JSON.stringify(d.id)} after several tries; another process keeps replacing it.`);
 }
 

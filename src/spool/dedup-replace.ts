@@ -96,15 +96,17 @@ export function withKeyLock<T>(store: QueueStore, dedupId: string, file: string,
 }
 
 /**
- * `extend`: restarts the ttl of a key that still names `key.jobId` (checked under the key's
- * lock); false when the key changed since it was read (the caller reads it again).
+ * `extend`: restarts the ttl of the key, naming the job it names now (read under the key's lock:
+ * a replace may have given it a new job since the caller read it), as BullMQ's `SET key <current>
+ * PX ttl`. Returns that job's id, or undefined when the key is gone or expired (the caller reads
+ * it again).
  */
-export function extendKey(store: QueueStore, file: string, key: DedupKey, expiresAt: number): boolean {
-  return withKeyLock(store, key.id, file, () => {
-    const now = readDedup(file);
-    if (!now || now.jobId !== key.jobId) return false;
-    rewriteDedup(store, file, JSON.stringify({ id: key.id, jobId: key.jobId, expiresAt }));
-    return true;
+export function extendKey(store: QueueStore, file: string, dedupId: string, expiresAt: number, nowMs: number): string | undefined {
+  return withKeyLock(store, dedupId, file, () => {
+    const cur = readDedup(file);
+    if (!cur || (cur.expiresAt !== null && cur.expiresAt <= nowMs)) return undefined;
+    rewriteDedup(store, file, JSON.stringify({ id: cur.id, jobId: cur.jobId, expiresAt }));
+    return cur.jobId;
   });
 }
 

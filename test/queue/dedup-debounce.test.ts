@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NotSupportedError, Queue, Worker, type JobsOptions } from '../../src/index.js';
-import { REPLACE_WAIT_MS } from '../../src/spool/dedup-replace.js';
+import { extendKey, REPLACE_WAIT_MS } from '../../src/spool/dedup-replace.js';
 import { dedupFile } from '../../src/spool/store.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 
@@ -220,6 +220,22 @@ describe('deduplication extend', () => {
     const second = key(q, 'x').expiresAt!;
     await q.add('c', {}, { deduplication: { id: 'x', ttl: 60_000 } });
     expect(key(q, 'x').expiresAt).toBe(second);
+  });
+
+  it('extends the job the key names when it extends, not the one it read before (a replace in between)', () => {
+    const q = queue();
+    const file = dedupFile(q.store, 'x');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify({ id: 'x', jobId: 'replacement', expiresAt: Date.now() + 1000 }));
+    const now = Date.now();
+    expect(extendKey(q.store, file, 'x', now + 60_000, now)).toBe('replacement');
+    expect(key(q, 'x')).toEqual({ id: 'x', jobId: 'replacement', expiresAt: now + 60_000 });
+    // Expired or gone: nothing to extend, the caller takes the key.
+    fs.writeFileSync(file, JSON.stringify({ id: 'x', jobId: 'old', expiresAt: now - 1 }));
+    expect(extendKey(q.store, file, 'x', now + 60_000, now)).toBeUndefined();
+    fs.rmSync(file);
+    expect(extendKey(q.store, file, 'x', now + 60_000, now)).toBeUndefined();
+    expect(fs.readdirSync(path.dirname(file))).toEqual([]);
   });
 
   it('checks the flags, and keepLastIfActive is not supported', async () => {

@@ -74,13 +74,17 @@ describe('deduplication across processes', () => {
     const modes = ['replace', 'extend', 'extend', 'extend'];
     const producers = await Promise.all(modes.map((MODE) => startFixture('debounce-mixer.ts', { SPOOL: spool, START_MS: String(start), ROUNDS: '300', MODE })));
     let out = '';
-    for (const p of producers) p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    for (const p of producers) {
+      p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    }
     for (const p of producers) expect(await exited(p, 30_000)).toBe(0);
-    expect(out.match(/errors \d+/g)).toEqual(['errors 0', 'errors 0', 'errors 0', 'errors 0']);
     const delayed = await q.getJobs(['delayed']);
-    expect(delayed).toHaveLength(1);
     const key = JSON.parse(fs.readFileSync(dedupFile(q.store, 'd'), 'utf8')) as { jobId: string };
-    expect(key.jobId).toBe(delayed[0]!.id);
+    const seen = `${out}\ndelayed: ${delayed.map((j) => j.id).join(',')}; key: ${key.jobId}`;
+    expect(out.match(/errors \d+/g), seen).toEqual(['errors 0', 'errors 0', 'errors 0', 'errors 0']);
+    expect(delayed, seen).toHaveLength(1);
+    expect(key.jobId, seen).toBe(delayed[0]!.id);
     expect(fs.readdirSync(path.join(q.store.dir, 'reclaiming'))).toEqual([]);
     expect(fs.readdirSync(path.join(q.store.dir, 'dedup')).filter((n) => !n.endsWith('.json'))).toEqual([]);
   }, 60_000);
