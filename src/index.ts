@@ -17,7 +17,7 @@ export { QueueEvents } from './queue-events.js';
 export { registerInlineProcessor, unregisterInlineProcessor } from './inline.js';
 export { resolveSpoolRoot, resolveDurability, SPOOL_FORMAT_VERSION } from './spool/root.js';
 export { readSpoolStatus } from './spool/status.js';
-export type { SpoolStatus, QueueStatus } from './spool/status.js';
+export type { SpoolStatus, QueueStatus, SpoolStatusOptions } from './spool/status.js';
 export { checkSpool } from './spool/check.js';
 export type { SpoolCheck, SpoolProblem } from './spool/check.js';
 export type { WorkerHeartbeat } from './spool/heartbeat.js';
