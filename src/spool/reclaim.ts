@@ -21,7 +21,7 @@ import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { newClaimTag, quarantine } from './claim.js';
 import { appendHeld, moveHeld, releaseDedup, removeLogs } from './finish.js';
 import { leaseLive, leaseTime } from './lease.js';
-import { finishDiscard } from './pool.js';
+import { discardJobFile, finishDiscard } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { readyRoute } from './routing.js';
 import { claimIdOf, type QueueStore } from './store.js';
@@ -95,7 +95,8 @@ export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): Reclaim
     // A replacing add that died: the job it replaced goes if its successor exists, else back.
     if (isReplaceName(name)) {
       if (replacementWentThrough(store, id, file)) {
-        if (finishDiscard(store, id, file)) {
+        // Renamed to a removal name first: of two checkers (or the add waking up), one removes it.
+        if (discardJobFile(store, id, file)) {
           removeLogs(store, id);
           store.events.append('removed', { jobId: id, prev: 'delayed' });
           result.dropped.push(id);
