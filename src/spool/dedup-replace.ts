@@ -8,11 +8,12 @@
  *   that is no longer delayed (waiting, running, gone with its ttl running) stays, and the add is
  *   deduplicated without a `deduplicated` event, as in BullMQ.
  *
- * Replacing holds the old job first (renamed into `reclaiming/`, so no worker can claim it), then
- * swaps the key file, then the add goes on; the old job is removed only once the new one is
- * published, and put back if the add fails. A process that dies in between leaves the old job to
- * the stalled checker, which files it back where its record says (nothing is lost; the new job may
- * be published too). An add that finds the holder held by another replacing add, or its job still
+ * Replacing holds the old job first (renamed into `reclaiming/` with an `rp-` tag, so no worker
+ * can claim it), then rewrites the key in one rename, both under the key's lock; then the add goes
+ * on. The old job is removed once the new one is published, and put back with its key if the add
+ * fails. A process that dies in between leaves the old job to the stalled checker: removed if the
+ * key names a job that got its id (the temp-file recovery publishes it), else filed back and named
+ * by the key again. An add that finds the holder held by another replacing add, or its job still
  * being added, waits for that add (up to `REPLACE_WAIT_MS`), so the last add wins as in BullMQ.
  */
 import fs from 'node:fs';
