@@ -178,8 +178,9 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
   // changes to the key are progress; others try 5 times.
   const waitUntil = d.replace || d.extend ? Date.now() + REPLACE_WAIT_MS : 0;
   for (let i = 0; i < 5 || Date.now() < waitUntil; i++) {
-    // The key is read first: a held key (the usual case of a deduplicated add) costs no write.
-    const held = readDedupWithInode(file);
+    // The key is read first: a held key (the usual case of a deduplicated add) costs no write,
+    // and a missing one (a new id) one `access`, not a failed open and its exception.
+    const held = fs.existsSync(file) ? readDedupWithInode(file) : undefined;
     if (!held) {
       if (createWhole(store, file, dedupBody(p, nowMs))) {
         p.dedupPath = file;
@@ -306,6 +307,8 @@ function takeId(store: QueueStore, p: Prepared, nowMs: number, recovery: DeadAdd
  * dead producer), is not judged here: the link and the recovery of dead adds decide.
  */
 function heldByVisibleJob(store: QueueStore, id: string): boolean {
+  // A new id (the usual case) costs one `access`, not a failed open and its exception.
+  if (!fs.existsSync(store.idPath(id))) return false;
   const loc = locate(store, id);
   return loc !== undefined && loc.path !== '';
 }
