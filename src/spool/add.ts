@@ -340,14 +340,35 @@ function committedError(list: Prepared[], err: unknown): SpoolkitError {
   );
 }
 
+/** Gives up the deduplication key this add took: removed, or, taken from a replaced job, given back to it with the job. */
+function giveBackKey(store: QueueStore, p: Prepared): void {
+  if (p.replaced) restoreReplaced(store, p.dedupPath!, p.replaced);
+  else if (p.dedupPath) tryUnlink(p.dedupPath);
+}
+
+/**
+ * The job a replacing add took out goes, now that its successor is published, with BullMQ's
+ * events: `removed`, then `deduplicated` naming the new job and the one it replaced.
+ */
+function finishReplacement(store: QueueStore, p: Prepared): void {
+  const r = p.replaced!;
+  let removed = false;
+  try {
+    removed = finishReplaced(store, r);
+  } catch (err) {
+    store.logger.error('add:replace-cleanup-failed', { queue: store.name, jobId: r.id, err });
+  }
+  if (removed) store.events.append('removed', { jobId: r.id, prev: 'delayed' });
+  store.events.append('deduplicated', { jobId: p.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: r.id });
+}
+
 function rollback(store: QueueStore, list: Prepared[]): void {
   for (const p of list) {
     try {
       if (p.tmp && !p.published) tryUnlink(p.tmp);
       if (p.published) tryUnlink(destOf(p));
       if (p.idTaken) store.removeIdEntry(p.rec.id);
-      if (p.replaced) restoreReplaced(store, p.dedupPath!, p.replaced);
-      else if (p.dedupPath) tryUnlink(p.dedupPath);
+      giveBackKey(store, p);
     } catch {
       // best effort: the original error is what the caller needs
     }
@@ -443,8 +464,7 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
         if (!takeId(store, p, nowMs, recovery)) {
           tryUnlink(p.tmp!);
           p.tmp = undefined;
-          if (p.replaced) restoreReplaced(store, p.dedupPath!, p.replaced);
-          else if (p.dedupPath) tryUnlink(p.dedupPath);
+          giveBackKey(store, p);
           p.dedupPath = undefined;
           p.replaced = undefined;
           p.outcome = { rec: p.rec, added: false, reason: 'duplicated' };
@@ -507,7 +527,7 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
     if (list.some((p) => p.published)) {
       // A replaced job whose successor is visible goes; one whose successor is not yet stays held
       // for the stalled checker to file back (the successor may still be published by it).
-      for (const p of list) if (p.published && p.replaced) finishReplaced(store, p.replaced);
+      for (const p of list) if (p.published && p.replaced) finishReplacement(store, p);
       appendAddedEvents(store, list.filter((p) => p.published));
       throw committedError(list, err);
     }
@@ -546,18 +566,7 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       out.push(o);
       continue;
     }
-    if (p.replaced) {
-      // The replaced job goes now that its successor is published (BullMQ: `removed`, then
-      // `deduplicated` naming the new job and the one it replaced).
-      let removed = false;
-      try {
-        removed = finishReplaced(store, p.replaced);
-      } catch (err) {
-        store.logger.error('add:replace-cleanup-failed', { queue: store.name, jobId: p.replaced.id, err });
-      }
-      if (removed) store.events.append('removed', { jobId: p.replaced.id, prev: 'delayed' });
-      store.events.append('deduplicated', { jobId: p.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: p.replaced.id });
-    }
+    if (p.replaced) finishReplacement(store, p);
     appendAddedEvents(store, [p]);
     out.push({ rec: p.rec, added: true });
   }

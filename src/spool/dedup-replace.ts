@@ -20,9 +20,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import { hold } from './admin.js';
+import { takeLock } from './id-lock.js';
 import { readDedup, type DedupKey } from './dedup-key.js';
 import { removeLogs, moveHeld } from './finish.js';
-import { fsyncDir, isErrno, rethrowFs, sleepSync, tryReaddir, tryUnlink } from './fs.js';
+import { fsyncDir, rethrowFs, sleepSync, tryReaddir, tryUnlink } from './fs.js';
 import { locate } from './lookup.js';
 import { discardJobFile } from './pool.js';
 import { REPLACE_TAG_PREFIX, uniqueName } from './keys.js';
@@ -42,7 +43,7 @@ export interface ReplacedHolder {
   /** Where it was, and goes back to if the add fails. */
   from: string;
   /** The key as it was, restored if the add fails. */
-  keyText: string;
+  key: DedupKey;
 }
 
 /**
@@ -62,30 +63,16 @@ export function rewriteDedup(store: QueueStore, file: string, text: string): voi
   if (store.durable) fsyncDir(path.dirname(file));
 }
 
-/** A key lock this old was left by a process that died holding it (it is held for a few system calls). */
-const KEY_LOCK_STALE_MS = 10_000;
-
 /**
- * Runs `fn` holding the lock of the key file `file` (`<key>.lock`, created exclusively): the
+ * Runs `fn` holding the lock of the key file `file` (`<key>.lock`, id-lock.ts's lock file): the
  * read-check-rewrite of an extending or replacing add, and the put-back of a failed one, never
  * interleave, so an extend cannot write back a holder that a replace has just taken out. Waits in
- * 1 ms steps, up to `REPLACE_WAIT_MS`; breaks a lock left by a dead process once it is 10 s old.
+ * 1 ms steps, up to `REPLACE_WAIT_MS` (a lock is held for a few system calls).
  */
 export function withKeyLock<T>(store: QueueStore, dedupId: string, file: string, fn: () => T): T {
   const lock = `${file}.lock`;
   const until = Date.now() + REPLACE_WAIT_MS;
-  for (;;) {
-    try {
-      fs.closeSync(fs.openSync(lock, 'wx', store.modes.file));
-      break;
-    } catch (err) {
-      if (!isErrno(err, 'EEXIST')) return rethrowFs(err, lock);
-    }
-    const st = fs.statSync(lock, { throwIfNoEntry: false });
-    if (st && Date.now() - st.ctimeMs > KEY_LOCK_STALE_MS) {
-      tryUnlink(lock);
-      continue;
-    }
+  while (!takeLock(store, lock, Date.now())) {
     if (Date.now() > until) throw replaceTimeout(dedupId);
     sleepSync(1);
   }
@@ -139,14 +126,8 @@ export function replaceHolder(store: QueueStore, file: string, key: DedupKey, ke
   if (loc.place !== 'delayed') return { kind: 'keep' };
   return withKeyLock(store, key.id, file, (): ReplaceStep => {
     // The key as it is now: an extend or another replace may have rewritten it since it was read.
-    let keyText: string;
-    try {
-      keyText = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return { kind: 'wait' };
-      return rethrowFs(err, file);
-    }
-    if (keyJobId(keyText) !== key.jobId) return { kind: 'wait' };
+    const current = readDedup(file);
+    if (current?.jobId !== key.jobId) return { kind: 'wait' };
     // Holding the job is what makes this add the one that replaces it: another replacing add that
     // read the same key finds the job gone from its set and waits.
     const h = hold(store, loc.path, key.jobId, REPLACE_TAG_PREFIX + uniqueName());
@@ -157,16 +138,8 @@ export function replaceHolder(store: QueueStore, file: string, key: DedupKey, ke
       moveHeld(store, h.held, loc.path);
       throw err;
     }
-    return { kind: 'replaced', holder: { id: key.jobId, newId, held: h.held, from: loc.path, keyText } };
+    return { kind: 'replaced', holder: { id: key.jobId, newId, held: h.held, from: loc.path, key: current } };
   });
-}
-
-function keyJobId(keyText: string): string | undefined {
-  try {
-    return (JSON.parse(keyText) as Partial<DedupKey>).jobId;
-  } catch {
-    return undefined;
-  }
 }
 
 /** True when a worker's claim holds the job (`active/<id>.<tag>.json`). */
@@ -226,9 +199,8 @@ export function restoreReplaced(store: QueueStore, file: string, r: ReplacedHold
     // left to the stalled checker
   }
   try {
-    const dedupId = String((JSON.parse(r.keyText) as DedupKey).id);
-    withKeyLock(store, dedupId, file, () => {
-      if (readDedup(file)?.jobId === r.newId) rewriteDedup(store, file, r.keyText);
+    withKeyLock(store, r.key.id, file, () => {
+      if (readDedup(file)?.jobId === r.newId) rewriteDedup(store, file, JSON.stringify(r.key));
     });
   } catch {
     // the key stays this add's: it names no job, so the next add finds it not held and takes it

@@ -29,8 +29,11 @@ export function withIdLock<T>(store: QueueStore, id: string, nowMs: number, fn: 
   }
 }
 
-/** Takes the lock (an exclusively created file); false when another process holds it. */
-function takeLock(store: QueueStore, lock: string, nowMs: number): boolean {
+/**
+ * Takes a lock file `lock` (created exclusively; one left by a dead holder is broken once 10 s
+ * old); false when another process holds it. Also the deduplication keys' lock (dedup-replace.ts).
+ */
+export function takeLock(store: QueueStore, lock: string, nowMs: number): boolean {
   for (let i = 0; i < 2; i++) {
     try {
       fs.closeSync(fs.openSync(lock, 'wx', store.modes.file));

@@ -31,9 +31,14 @@ export const DISCARD_TAG_PREFIX = 'rm-';
 
 /** True when a `reclaiming/` name is a discard in progress rather than a job being moved. */
 export function isDiscardName(name: string): boolean {
+  return tagStartsWith(name, DISCARD_TAG_PREFIX);
+}
+
+/** True when the tag of a held name (`<id>.<tag>.json`) starts with `prefix`. */
+function tagStartsWith(name: string, prefix: string): boolean {
   // The tag is the last dotted part (ids may hold dots and dashes, tags hold no dot).
   const tagAt = name.lastIndexOf('.', name.length - 6) + 1;
-  return tagAt > 0 && name.startsWith(DISCARD_TAG_PREFIX, tagAt);
+  return tagAt > 0 && name.startsWith(prefix, tagAt);
 }
 
 /** Tag prefix of a held file whose job an admin operation is moving between sets (it goes back to its set if that process dies). */
@@ -41,8 +46,7 @@ export const MOVE_TAG_PREFIX = 'mv-';
 
 /** True when a `reclaiming/` name is a job being moved between sets by an admin operation. */
 export function isMoveName(name: string): boolean {
-  const tagAt = name.lastIndexOf('.', name.length - 6) + 1;
-  return tagAt > 0 && name.startsWith(MOVE_TAG_PREFIX, tagAt);
+  return tagStartsWith(name, MOVE_TAG_PREFIX);
 }
 
 /** Tag prefix of a held file whose delayed job a replacing add (deduplication `replace`) is taking out. */
@@ -50,8 +54,7 @@ export const REPLACE_TAG_PREFIX = 'rp-';
 
 /** True when a `reclaiming/` name is a job held by a replacing add. */
 export function isReplaceName(name: string): boolean {
-  const tagAt = name.lastIndexOf('.', name.length - 6) + 1;
-  return tagAt > 0 && name.startsWith(REPLACE_TAG_PREFIX, tagAt);
+  return tagStartsWith(name, REPLACE_TAG_PREFIX);
 }
 
 let lastMs = 0;

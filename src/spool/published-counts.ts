@@ -36,7 +36,7 @@ const READER_SLACK_MS = WORKER_CHECK_MS + 5000;
 
 const STATES: readonly (keyof JobCounts)[] = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'waiting-children'];
 
-export function countsFile(store: QueueStore): string {
+function countsFile(store: QueueStore): string {
   return path.join(store.dir, 'counts.json');
 }
 
