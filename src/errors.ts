@@ -102,6 +102,26 @@ export class WaitingError extends Error {
   }
 }
 
+/** BullMQ's message of a RateLimitError, by which the worker knows it (also across a process boundary). */
+export const RATE_LIMIT_ERROR = 'bullmq:rateLimitExceeded';
+
+/**
+ * Thrown by a processor (`throw Worker.RateLimitError()`), usually after `worker.rateLimit(ms)`:
+ * the job goes back to the front of the queue without counting the attempt, and the worker takes
+ * no job until the queue's rate limit ends.
+ */
+export class RateLimitError extends Error {
+  constructor(message = RATE_LIMIT_ERROR) {
+    super(message);
+    Object.defineProperty(this, 'name', { value: 'RateLimitError', enumerable: false, configurable: true });
+  }
+}
+
+/** True for a RateLimitError: as BullMQ, by its message, so one thrown in a sandboxed child counts too. */
+export function isRateLimitError(err: unknown): boolean {
+  return isErrorLike(err) && err.message === RATE_LIMIT_ERROR;
+}
+
 /** True for an UnrecoverableError, including one that crossed a process boundary. */
 export function isUnrecoverableError(err: unknown): boolean {
   return err instanceof UnrecoverableError || (isErrorLike(err) && err.name === 'UnrecoverableError');

@@ -6,6 +6,7 @@ export {
   UnrecoverableError,
   DelayedError,
   WaitingError,
+  RateLimitError,
 } from './errors.js';
 export type { SpoolkitErrorCode } from './errors.js';
 export type { RepeatOptions, JobSchedulerTemplateOptions, JobSchedulerTemplate, JobSchedulerJson, JobSchedulerTemplateJson, SchedulerLoopOptions, SchedulerPassResult, SchedulerPassOptions } from './scheduler/index.js';

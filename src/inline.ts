@@ -69,7 +69,7 @@ function claimById(store: QueueStore, id: string): Claim | undefined {
     return undefined;
   }
   const read = readActive(dest);
-  return { id, rec: read.rec, path: dest, tag, gen: read.rec.gen, renewedAt: Date.now(), token: `inline:${tag}` };
+  return { id, rec: read.rec, path: dest, tag, from: found.loc.path, gen: read.rec.gen, renewedAt: Date.now(), token: `inline:${tag}` };
 }
 
 /** @internal Runs an added job to its end in this process, then refreshes `job` from the spool. */
@@ -90,7 +90,8 @@ export async function runInline(host: { name: string; store: QueueStore }, job: 
     if (!claim) break;
     last = startRun(ctx, claim);
     const outcome = await executeRun(ctx, last);
-    if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost') break;
+    // Rate-limited: the job waits in the queue, as it would for a Worker until the limit ends.
+    if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost' || outcome === 'rate-limited') break;
   }
   const final = readJob(host.store, id);
   if (final) job.applyRecord(final.rec);

@@ -12,6 +12,7 @@ import type { QueueStore } from './spool/store.js';
 import { appendLog, readLogRows, patchFromRun, patchStored, logPath } from './spool/update.js';
 import { toJsonStrict } from './spool/validate.js';
 import * as admin from './spool/admin.js';
+import { RateLimiter } from './spool/rate-limit.js';
 import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState } from './types.js';
 import type { QueueEvents } from './queue-events.js';
 import { tryUnlink } from './spool/fs.js';
@@ -368,7 +369,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
 
   /**
    * Moves the active job back to the front of the queue without counting the attempt (the start
-   * stays counted); returns 0 (BullMQ's rate-limit TTL: spoolkit has no limiter). The processor
+   * stays counted); returns what is left of the queue's rate-limit window in ms, or 0. The processor
    * must then throw `WaitingError` so the worker leaves the job alone. Without a token, a job that
    * is not active is left as it is, as in BullMQ.
    */
@@ -378,11 +379,16 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     if (active) {
       this.syncRun(active, token, MOVE_TO_WAIT_CMD);
       if (!admin.moveClaimToWait(this.queue.store, active.claim)) throw this.moveRefused(id, 'no-lock', MOVE_TO_WAIT_CMD);
-      return 0;
+      return this.rateLimitTtl();
     }
     const result = admin.moveActiveToWait(this.queue.store, id, token);
     if (result !== 'moved' && result !== 'not-active') throw this.moveRefused(id, result, MOVE_TO_WAIT_CMD);
-    return 0;
+    return this.rateLimitTtl();
+  }
+
+  /** BullMQ's answer of a move to wait: the time left in the queue's rate-limit window, else 0. */
+  private rateLimitTtl(): number {
+    return Math.max(0, new RateLimiter(this.queue.store).ttl(undefined, Date.now()));
   }
 
   /** Checks `token` against the run's lease and copies the run's progress and data into its record, before the run is moved. */

@@ -4,8 +4,9 @@
  * `Worker` and inline mode, so both produce the same job fields, events and results.
  */
 import { computeBackoff } from './backoff.js';
-import { coerceError, isDelayedError, isUnrecoverableError, isWaitingError, UnrecoverableError } from './errors.js';
+import { coerceError, isDelayedError, isRateLimitError, isUnrecoverableError, isWaitingError, UnrecoverableError } from './errors.js';
 import { Job, type JobHost } from './job.js';
+import { moveClaimToWait } from './spool/admin.js';
 import { closeClaim, type Claim } from './spool/claim.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
 import { finishRemoved, finishToFile, refreshPriority, requeue, startedFields } from './spool/finish.js';
@@ -26,6 +27,8 @@ export interface ProcessingContext {
   removeOnFail?: KeepSetting;
   backoffStrategy?: BackoffStrategy;
   maxStartedAttempts?: number;
+  /** Told of a RateLimitError before its job goes back to the queue (so this worker claims it no sooner than the limit allows). */
+  onRateLimited?(): void;
   /** Local event emission (`active`, `completed`, `failed`, `progress`). */
   emit(event: string, ...args: unknown[]): void;
 }
@@ -40,7 +43,7 @@ export interface RunningJob {
 }
 
 /** How a run ended. */
-export type RunOutcome = 'completed' | 'failed' | 'retried' | 'delayed' | 'waiting' | 'lost';
+export type RunOutcome = 'completed' | 'failed' | 'retried' | 'delayed' | 'waiting' | 'rate-limited' | 'lost';
 
 /** Prepares the Job object for a claim (attemptsStarted + 1, processedOn, token). */
 export function startRun(ctx: ProcessingContext, claim: Claim, nowMs = Date.now()): RunningJob {
@@ -89,12 +92,26 @@ async function runAndRecord(ctx: ProcessingContext, run: RunningJob): Promise<Ru
     job._active = undefined;
     if (run.lost) return 'lost';
     const err = coerceError(thrown);
+    // Before any other kind, as BullMQ: the job goes back to the front, the attempt not counted.
+    if (isRateLimitError(err)) return moveLimitedBack(ctx, run);
     if (isDelayedError(err)) return 'delayed';
     if (isWaitingError(err)) return 'waiting';
     return await fail(ctx, run, err);
   } finally {
     job._active = undefined;
   }
+}
+
+function moveLimitedBack(ctx: ProcessingContext, run: RunningJob): RunOutcome {
+  const { claim, job } = run;
+  claim.rec.progress = job.progress;
+  claim.rec.data = job.data;
+  ctx.onRateLimited?.();
+  if (!moveClaimToWait(ctx.store, claim)) {
+    run.lost = true;
+    return 'lost';
+  }
+  return 'rate-limited';
 }
 
 async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown): Promise<RunOutcome> {

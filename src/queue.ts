@@ -16,6 +16,7 @@ import { STALE_HEARTBEAT_MS } from './spool/defaults.js';
 import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { IdAllocator } from './spool/id-alloc.js';
 import { readJob, stateOf } from './spool/lookup.js';
+import { RateLimiter, rateLimitProblem, readGlobalRateLimit, removeGlobalRateLimit, writeGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, patchStored, readLogRows } from './spool/update.js';
@@ -57,6 +58,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   readonly store: QueueStore;
   private closing: Promise<void> | undefined;
   private readonly inline: boolean;
+  private limiterState: RateLimiter | undefined;
   private readonly jobsOpts: JobsOptions;
 
   constructor(name: string, opts: QueueOptions = {}) {
@@ -313,7 +315,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     return this.store.isPaused();
   }
 
-  /** Always false: spoolkit has no global concurrency or rate limit. */
+  /** Always false: spoolkit has no global concurrency (BullMQ's `maxed`; a rate limit does not count). */
   async isMaxed(): Promise<boolean> {
     return false;
   }
@@ -475,17 +477,52 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   async removeGlobalConcurrency(): Promise<number> {
     throw new NotSupportedError('Queue.removeGlobalConcurrency');
   }
-  /** Not supported: rate limits. */
-  async setGlobalRateLimit(_max: number, _duration: number): Promise<number> {
-    throw new NotSupportedError('Queue.setGlobalRateLimit');
+  /**
+   * Limits every worker of the queue, in any process, to `max` job starts per `duration` ms. A
+   * worker's own `limiter.duration` still sets its windows (as in BullMQ). Returns 2 when the queue
+   * had no global limit, else 0 (Redis's count of new fields).
+   */
+  async setGlobalRateLimit(max: number, duration: number): Promise<number> {
+    this.assertOpen();
+    const problem = rateLimitProblem(max, duration);
+    if (problem) throw new SpoolkitError('ERR_CONFIG', `setGlobalRateLimit: ${problem}. Example: setGlobalRateLimit(10, 1000) starts at most 10 jobs a second.`);
+    return writeGlobalRateLimit(this.store, { max, duration }) ? 2 : 0;
   }
-  /** Not supported: rate limits. */
-  async rateLimit(_expireTimeMs: number): Promise<void> {
-    throw new NotSupportedError('Queue.rateLimit');
+  /** The queue's global rate limit, or null. */
+  async getGlobalRateLimit(): Promise<GlobalRateLimit | null> {
+    this.assertOpen();
+    return readGlobalRateLimit(this.store) ?? null;
   }
-  /** Not supported: rate limits. */
-  async getRateLimitTtl(_maxJobs?: number): Promise<number> {
-    throw new NotSupportedError('Queue.getRateLimitTtl');
+  /** Removes the queue's global rate limit: 2 when there was one, else 0. */
+  async removeGlobalRateLimit(): Promise<number> {
+    this.assertOpen();
+    return removeGlobalRateLimit(this.store) ? 2 : 0;
+  }
+  /** Lets no worker with a rate limit take a job for `expireTimeMs` (BullMQ's manual rate limit). */
+  async rateLimit(expireTimeMs: number): Promise<void> {
+    this.assertOpen();
+    if (typeof expireTimeMs !== 'number' || !Number.isFinite(expireTimeMs) || expireTimeMs <= 0) {
+      throw new SpoolkitError('ERR_CONFIG', `rateLimit: expected a number of milliseconds > 0, got \`${String(expireTimeMs)}\`.`);
+    }
+    this.rateLimiter().limitFor(Math.ceil(expireTimeMs), Date.now());
+  }
+  /**
+   * Milliseconds until the queue's rate limit lets jobs start again: with `maxJobs` (or a global
+   * limit), 0 while the current window holds fewer starts; without either, the time left in the
+   * current window, or -2 when there is none.
+   */
+  async getRateLimitTtl(maxJobs?: number): Promise<number> {
+    this.assertOpen();
+    const max = maxJobs || readGlobalRateLimit(this.store)?.max;
+    return this.rateLimiter().ttl(max, Date.now());
+  }
+  private rateLimiter(): RateLimiter {
+    return (this.limiterState ??= new RateLimiter(this.store));
+  }
+  /** Ends the current rate-limit window: 1 when one was live, else 0. */
+  async removeRateLimitKey(): Promise<number> {
+    this.assertOpen();
+    return this.rateLimiter().remove(Date.now());
   }
   /** Not supported: metrics. */
   async getMetrics(_type: 'completed' | 'failed', _start?: number, _end?: number): Promise<never> {
@@ -494,18 +531,6 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** Not supported: the event log is trimmed by size. */
   async trimEvents(_maxLength: number): Promise<number> {
     throw new NotSupportedError('Queue.trimEvents', 'the event log rotates by size on its own');
-  }
-  /** Not supported: rate limits. */
-  async getGlobalRateLimit(): Promise<never> {
-    throw new NotSupportedError('Queue.getGlobalRateLimit');
-  }
-  /** Not supported: rate limits. */
-  async removeGlobalRateLimit(): Promise<never> {
-    throw new NotSupportedError('Queue.removeGlobalRateLimit');
-  }
-  /** Not supported: rate limits. */
-  async removeRateLimitKey(): Promise<never> {
-    throw new NotSupportedError('Queue.removeRateLimitKey');
   }
   /** Not supported: metrics (BullMQ's export includes the completed/failed totals of getMetrics). */
   async exportPrometheusMetrics(_globalVariables?: Record<string, string>): Promise<never> {

@@ -199,7 +199,10 @@ export interface WorkerOptions extends SpoolOptions {
   useWorkerThreads?: boolean;
   /** Fail a job once it has been started this many times. */
   maxStartedAttempts?: number;
-  /** Not supported: throws. */
+  /**
+   * At most `max` job starts per `duration` ms, counted across every worker of the queue in any
+   * process sharing the spool (a global rate limit's `max` overrides this `max`).
+   */
   limiter?: { max: number; duration: number };
   /** Accepted and ignored. */
   metrics?: unknown;
@@ -207,7 +210,7 @@ export interface WorkerOptions extends SpoolOptions {
   telemetry?: unknown;
   /** Accepted and ignored. */
   runRetryDelay?: number;
-  /** Accepted and ignored. */
+  /** Longest a rate-limited worker waits before looking again, in ms. Default 30000. */
   maximumRateLimitDelay?: number;
   /** How often the heartbeat file is rewritten, in ms. Default 5000. */
   heartbeatIntervalMs?: number;

@@ -13,11 +13,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fastq from 'fastq';
-import { ConfigError, NotSupportedError, SpoolkitError } from './errors.js';
+import { ConfigError, NotSupportedError, RateLimitError, SpoolkitError } from './errors.js';
 import type { Job } from './job.js';
 import { executeRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
 import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
-import { Claimer, type Claim, type CorruptFile } from './spool/claim.js';
+import { Claimer, unclaim, type Claim, type CorruptFile } from './spool/claim.js';
 import { DEFAULT_RESCAN_MS } from './scheduler/defaults.js';
 import { hasSchedulers } from './scheduler/presence.js';
 import { processorFilePath } from './sandbox/processor-path.js';
@@ -39,6 +39,7 @@ import { pruneIdRanges } from './spool/id-index.js';
 import { LIVENESS_TAG, PID_NAMESPACE, livenessTagOf, processOfTagGone, taggedProcessGone } from './spool/process-gone.js';
 import { reclaimStalled } from './spool/reclaim.js';
 import { requeue } from './spool/finish.js';
+import { RateLimiter, rateLimitProblem, readGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { readyRoute } from './spool/routing.js';
 import type { QueueStore } from './spool/store.js';
 import { IN_PROCESS_RETENTION_BUDGET, runRetention } from './spool/retention.js';
@@ -68,6 +69,23 @@ interface Settings {
   maxStalledCount: number;
   heartbeatIntervalMs: number;
   pollIntervalMs: number;
+  /** The Worker's own `limiter` (a global rate limit's `max` overrides its `max`). */
+  limiter: { max: number; durationMs: number } | undefined;
+  maximumRateLimitDelayMs: number;
+}
+
+/**
+ * BullMQ's DEFAULT for `maximumRateLimitDelay`: the longest a rate-limited worker sleeps before
+ * looking again (so it still promotes delayed jobs and notices a removed limit).
+ */
+const DEFAULT_MAXIMUM_RATE_LIMIT_DELAY_MS = 30_000;
+
+/** Checks and resolves the `limiter` option. */
+function resolveLimiter(v: WorkerOptions['limiter']): Settings['limiter'] {
+  if (v === undefined) return undefined;
+  const problem = typeof v === 'object' && v !== null ? rateLimitProblem(v.max, v.duration) : 'it must be an object';
+  if (problem) throw new ConfigError(`Worker option \`limiter\`: ${problem}. Fix the Worker's options: { limiter: { max: 10, duration: 1000 } } starts at most 10 jobs a second across every worker of the queue.`);
+  return { max: v.max, durationMs: Math.floor(v.duration) };
 }
 
 function positiveInt(v: unknown, name: string, dflt: number, min = 1): number {
@@ -83,7 +101,6 @@ function checkWorkerKeep(v: unknown, name: 'removeOnComplete' | 'removeOnFail'):
 }
 
 function resolveSettings(opts: WorkerOptions): Settings {
-  if (opts.limiter) throw new NotSupportedError('The Worker limiter option', 'spoolkit has no rate limiter yet; limit concurrency instead');
   checkWorkerKeep(opts.removeOnComplete, 'removeOnComplete');
   checkWorkerKeep(opts.removeOnFail, 'removeOnFail');
   const lockDurationMs = positiveInt(opts.lockDuration, 'lockDuration', DEFAULT_LOCK_DURATION_MS);
@@ -96,6 +113,8 @@ function resolveSettings(opts: WorkerOptions): Settings {
     maxStalledCount: positiveInt(opts.maxStalledCount, 'maxStalledCount', DEFAULT_MAX_STALLED_COUNT, 0),
     heartbeatIntervalMs: positiveInt(opts.heartbeatIntervalMs, 'heartbeatIntervalMs', DEFAULT_HEARTBEAT_INTERVAL_MS),
     pollIntervalMs: positiveInt(opts.pollIntervalMs, 'pollIntervalMs', DEFAULT_POLL_INTERVAL_MS),
+    limiter: resolveLimiter(opts.limiter),
+    maximumRateLimitDelayMs: positiveInt(opts.maximumRateLimitDelay, 'maximumRateLimitDelay', DEFAULT_MAXIMUM_RATE_LIMIT_DELAY_MS),
   };
 }
 
@@ -185,6 +204,12 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private slotWakeScheduled = false;
   private pausedCheckedAt = 0;
   private pausedCached = false;
+  /** The queue's global rate limit, re-read with the pause marker. */
+  private globalLimitCached: GlobalRateLimit | undefined;
+  /** The shared rate limiter, once a limit applies to this worker (or it set one). */
+  private limiterState: RateLimiter | undefined;
+  /** Until when (ms) this worker takes no job: its queue's rate limit is reached. */
+  private limitUntil = 0;
   private delayedDirty = true;
   private lastDelayedCheck = 0;
   private readonly onLocalWake = (): void => this.wake(true);
@@ -232,6 +257,12 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (opts.removeOnFail !== undefined) ctx.removeOnFail = opts.removeOnFail;
     if (opts.settings?.backoffStrategy) ctx.backoffStrategy = opts.settings.backoffStrategy;
     if (opts.maxStartedAttempts !== undefined) ctx.maxStartedAttempts = opts.maxStartedAttempts;
+    // As BullMQ: after a RateLimitError, wait out what is left of the queue's rate-limit window.
+    ctx.onRateLimited = () => {
+      const nowMs = Date.now();
+      const ttl = this.limiter().ttl(undefined, nowMs);
+      if (ttl > 0) this.limitUntil = nowMs + Math.min(ttl, this.settings.maximumRateLimitDelayMs);
+    };
     this.ctx = ctx;
     this.inline = opts.inline ?? inlineFromEnv();
     if (this.inline) {
@@ -348,9 +379,24 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     throw new NotSupportedError('Worker.getNextJob (manual fetching)', 'pass a processor to the Worker');
   }
 
-  /** Not supported: rate limiting. */
-  async rateLimit(_expireTimeMs: number): Promise<never> {
-    throw new NotSupportedError('Worker.rateLimit');
+  /** The error a processor throws after `rateLimit(ms)`: its job goes back to the front of the queue, the attempt not counted. */
+  static RateLimitError(): RateLimitError {
+    return new RateLimitError();
+  }
+
+  /**
+   * Takes no job on the queue, in any process, for `expireTimeMs` (as BullMQ, only workers with a
+   * `limiter` or under a global rate limit obey it; this one also waits if its processor then
+   * throws `Worker.RateLimitError()`).
+   */
+  async rateLimit(expireTimeMs: number): Promise<void> {
+    const ms = positiveInt(expireTimeMs, 'expireTimeMs', 0);
+    this.limiter().limitFor(Math.ceil(ms), Date.now());
+  }
+
+  /** @internal The queue's shared rate limiter. */
+  limiter(): RateLimiter {
+    return (this.limiterState ??= new RateLimiter(this.store));
   }
 
   /** Not supported: the stalled check runs on its own timer. */
@@ -716,8 +762,18 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         }
         let claims: Claim[] = [];
         const corrupt: CorruptFile[] = [];
+        let limited = false;
         try {
-          if (!this.queuePaused(nowMs)) claims = this.claimer.claim(free, corrupt);
+          if (!this.queuePaused(nowMs)) {
+            // Over a rate limit (this worker's or the queue's, or a RateLimitError's), until it ends.
+            if (nowMs < this.limitUntil) limited = true;
+            else {
+              this.limitUntil = 0;
+              const limit = this.rateLimitInForce();
+              claims = limit ? this.claimLimited(free, limit, corrupt, nowMs) : this.claimer.claim(free, corrupt);
+              limited = this.limitUntil !== 0;
+            }
+          }
         } catch (err) {
           this.emitError(err);
         }
@@ -729,7 +785,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           void this.pool.push(run);
         }
         if (claims.length > 0) continue;
-        if (this.inflight.size === 0 && !this.drainedSent) {
+        // Over the rate limit, jobs are still waiting: not drained.
+        if (this.inflight.size === 0 && !this.drainedSent && !limited) {
           this.drainedSent = true;
           this.heartbeatOnIdle(nowMs);
           // The log's `drained` means what BullMQ's does: no job left waiting, active or delayed
@@ -746,19 +803,74 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       if (s.concurrency - this.inflight.size > 0 && !this.pausedLocal) {
         until = Math.min(until, this.nextDelayedCheck);
         if (this.delayedDirty) until = Math.min(until, this.lastDelayedCheck + 10);
+        // Back when the rate limit ends, not a poll interval later.
+        if (this.limitUntil !== 0) until = Math.min(until, this.limitUntil);
       }
       await this.sleep(until - Date.now());
       lastYield = Date.now();
     }
   }
 
-  /** The queue's pause marker, re-read after a wake-up and at least every 50 ms. */
+  /** The queue's pause marker (and global rate limit), re-read after a wake-up and at least every 50 ms. */
   private queuePaused(nowMs: number): boolean {
     if (nowMs - this.pausedCheckedAt >= 50) {
       this.pausedCached = this.store.isPaused();
+      this.globalLimitCached = readGlobalRateLimit(this.store);
       this.pausedCheckedAt = nowMs;
     }
     return this.pausedCached;
+  }
+
+  /**
+   * The rate limit this worker obeys, as BullMQ: a global limit's `max` before the worker's own,
+   * the worker's own `duration` before the global one; none without a `max`.
+   */
+  private rateLimitInForce(): { max: number; durationMs: number } | undefined {
+    const own = this.settings.limiter;
+    const global = this.globalLimitCached;
+    if (!own && !global) return undefined;
+    const max = global?.max ?? own!.max;
+    const durationMs = own?.durationMs ?? Math.floor(global!.duration);
+    return { max, durationMs };
+  }
+
+  /**
+   * Claims under a rate limit: no more jobs than the window may still start, and a start is
+   * counted (a slot in the shared window) for each claimed job before it runs. A job for which no
+   * slot is left goes back where it was, and the worker waits for the window's end (at most
+   * `maximumRateLimitDelay`). A job claimed only to be failed for its deferred failure is not
+   * counted, as in BullMQ.
+   */
+  private claimLimited(free: number, limit: { max: number; durationMs: number }, corrupt: CorruptFile[], nowMs: number): Claim[] {
+    const limiter = this.limiter();
+    const room = limiter.peek(limit.max, nowMs);
+    if (room.free === 0) {
+      this.limitUntil = nowMs + Math.min(room.waitMs, this.settings.maximumRateLimitDelayMs);
+      return [];
+    }
+    const claims = this.claimer.claim(Math.min(free, room.free), corrupt);
+    const out: Claim[] = [];
+    const back: Claim[] = [];
+    for (const claim of claims) {
+      if (claim.rec.deferredFailure || back.length > 0) {
+        (claim.rec.deferredFailure ? out : back).push(claim);
+        continue;
+      }
+      const got = limiter.take(limit.max, limit.durationMs, nowMs);
+      if ('slot' in got) out.push(claim);
+      else {
+        back.push(claim);
+        this.limitUntil = nowMs + Math.min(got.waitMs, this.settings.maximumRateLimitDelayMs);
+      }
+    }
+    if (back.length > 0) {
+      // Later claims first, so each name is free again before an earlier one goes back to the front.
+      for (const claim of back.reverse()) {
+        if (!unclaim(this.store, claim)) this.emitError(new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Job ${claim.id} was claimed over the rate limit and could not be put back; the stalled check returns it once its lease expires.`, { details: { jobId: claim.id } }));
+      }
+      this.claimer.reset();
+    }
+    return out;
   }
 
   /**

@@ -19,6 +19,7 @@
  *     free/<slot>            spare job files (inodes) for reuse (pool.ts)
  *     trash/<n>              removed job files beyond the pool, deleted when idle (trash.ts)
  *     paused                 marker: nobody claims while it exists
+ *     limiter/               the shared rate limiter (rate-limit.ts), rate-limit.json its global limit
  *     seq, seq.lock          automatic id counter and its lock
  */
 import { EventEmitter } from 'node:events';

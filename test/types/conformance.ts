@@ -35,6 +35,11 @@ type _qClose = Assert<Accepts<Queue['close'], bull.Queue['close']>>;
 type _qLogs = Assert<Accepts<Queue['getJobLogs'], bull.Queue['getJobLogs']>>;
 type _qUpsert = Assert<Accepts<Queue['upsertJobScheduler'], bull.Queue['upsertJobScheduler']>>;
 type _qRemoveScheduler = Assert<Accepts<Queue['removeJobScheduler'], bull.Queue['removeJobScheduler']>>;
+type _qRateLimit = Assert<Accepts<Queue['rateLimit'], bull.Queue['rateLimit']>>;
+type _qRateLimitTtl = Assert<Accepts<Queue['getRateLimitTtl'], bull.Queue['getRateLimitTtl']>>;
+type _qRemoveRateLimitKey = Assert<Accepts<Queue['removeRateLimitKey'], bull.Queue['removeRateLimitKey']>>;
+type _qSetGlobalRateLimit = Assert<Accepts<Queue['setGlobalRateLimit'], bull.Queue['setGlobalRateLimit']>>;
+type _qGlobalRateLimitR = Assert<Yields<Queue['getGlobalRateLimit'], Awaited<ReturnType<bull.Queue['getGlobalRateLimit']>>>>;
 // Queue: results.
 type _qCountsR = Assert<Yields<Queue['getJobCounts'], { [index: string]: number }>>;
 type _qStateR = Assert<Yields<Queue['getJobState'], Awaited<ReturnType<bull.Queue['getJobState']>>>>;
@@ -44,7 +49,7 @@ type _qRemoveR = Assert<Yields<Queue['remove'], number>>;
 // Options objects written for BullMQ are accepted.
 declare const bullJobOpts: bull.JobsOptions;
 const _jobsOpts: JobsOptions = { ...bullJobOpts, parent: undefined };
-declare const bullWorkerOpts: Omit<bull.WorkerOptions, 'limiter' | 'metrics' | 'telemetry'>;
+declare const bullWorkerOpts: Omit<bull.WorkerOptions, 'metrics' | 'telemetry'>;
 const _workerOpts: WorkerOptions = bullWorkerOpts;
 
 // Job: fields an app reads, and methods it calls.
@@ -75,6 +80,7 @@ type _wIsPaused = Assert<Accepts<Worker['isPaused'], bull.Worker['isPaused']>>;
 type _wReady = Assert<Accepts<Worker['waitUntilReady'], bull.Worker['waitUntilReady']>>;
 type _wCancel = Assert<Accepts<Worker['cancelJob'], bull.Worker['cancelJob']>>;
 type _wCancelAll = Assert<Accepts<Worker['cancelAllJobs'], bull.Worker['cancelAllJobs']>>;
+type _wRateLimit = Assert<Accepts<Worker['rateLimit'], bull.Worker['rateLimit']>>;
 type _wConcurrency = Assert<Worker['concurrency'] extends bull.Worker['concurrency'] ? true : false>;
 
 // QueueEvents.
@@ -87,6 +93,7 @@ export type Conformance = [
   _qRemove, _qRetryJobs, _qPromoteJobs, _qClose, _qLogs, _qUpsert, _qRemoveScheduler, _qCountsR, _qStateR, _qCleanR, _qRemoveR,
   _jobFields, _jUpdateProgress, _jLog, _jUpdateData, _jGetState, _jRemove, _jRetry, _jPromote, _jMoveToDelayed, _jChangeDelay,
   _jChangePriority, _jStateR, _jLogR, _wRun, _wClose, _wPause, _wResume, _wIsRunning, _wIsPaused, _wReady, _wCancel, _wCancelAll,
-  _wConcurrency, _eClose, _eRun, _eReady,
+  _wConcurrency, _eClose, _eRun, _eReady, _qRateLimit, _qRateLimitTtl, _qRemoveRateLimitKey, _qSetGlobalRateLimit,
+  _qGlobalRateLimitR, _wRateLimit,
 ];
 export const used = [_jobsOpts, _workerOpts, _processor];

@@ -4,22 +4,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, Worker } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
-import { exited, startFixture } from '../fixtures/core/procs.js';
+import { exited, readStarts, startFixture } from '../fixtures/core/procs.js';
 import { PID_NAMESPACE } from '../../src/spool/process-gone.js';
 
 const WORKER = 'worker-proc.ts';
-
-function readStarts(file: string): { id: string; pid: number; at: number }[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [id, pid, at] = l.split(' ');
-      return { id: id!, pid: Number(pid), at: Number(at) };
-    });
-}
 
 /**
  * Starts a worker process with a long lease and lets it claim one job and write a heartbeat
