@@ -17,7 +17,7 @@ import { ConfigError, NotSupportedError, RateLimitError, SpoolkitError } from '.
 import type { Job } from './job.js';
 import { executeRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
 import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
-import { Claimer, unclaim, type Claim, type CorruptFile } from './spool/claim.js';
+import { Claimer, type Claim, type CorruptFile } from './spool/claim.js';
 import { DEFAULT_RESCAN_MS } from './scheduler/defaults.js';
 import { hasSchedulers } from './scheduler/presence.js';
 import { processorFilePath } from './sandbox/processor-path.js';
@@ -38,7 +38,7 @@ import { promoteDue } from './spool/promote.js';
 import { pruneIdRanges } from './spool/id-index.js';
 import { LIVENESS_TAG, PID_NAMESPACE, livenessTagOf, processOfTagGone, taggedProcessGone } from './spool/process-gone.js';
 import { reclaimStalled } from './spool/reclaim.js';
-import { requeue } from './spool/finish.js';
+import { requeue, unclaim } from './spool/finish.js';
 import { RateLimiter, rateLimitProblem, readGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { readyRoute } from './spool/routing.js';
 import type { QueueStore } from './spool/store.js';

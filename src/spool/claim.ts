@@ -15,7 +15,6 @@ import { isErrno, rethrowFs, tryUnlink } from './fs.js';
 import { SetCursor, type SetEntry } from './ordered-set.js';
 import { uniqueName } from './keys.js';
 import { LEASE_MARK } from './lease.js';
-import { readyRoute } from './routing.js';
 import { parseJobRecord, RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
@@ -27,7 +26,7 @@ export interface Claim {
   path: string;
   /** The claim's tag in the active file name. */
   tag: string;
-  /** Where the job was claimed from (a claim not started, e.g. over a rate limit, is put back there). */
+  /** Where the job was claimed from (a claim not started, e.g. over a rate limit, is put back there: finish.ts `unclaim`). */
   from: string;
   /** Record generation at claim time (see JobRecord.gen). */
   gen: number;
@@ -151,29 +150,6 @@ function parseOpen(fd: number, file: string): JobRecord {
     }
   }
   return parseJobRecord(readWhole(fd), file);
-}
-
-/**
- * Undoes a claim no run was started for (its job over a rate limit): the file goes back to the
- * name it was claimed from, keeping its place; if that name's directory went meanwhile (an
- * emptied bucket is removed), to the front of the queue. Nothing was written to the file, so the
- * job is as it was. False when it could not be put back (the stalled check then brings it back).
- */
-export function unclaim(store: QueueStore, claim: Claim): boolean {
-  closeClaim(claim);
-  try {
-    fs.renameSync(claim.path, claim.from);
-    return true;
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT') || !fs.existsSync(claim.path)) return false;
-  }
-  const route = readyRoute(store, claim.rec.priority, false, true);
-  try {
-    store.publish(claim.path, route.set.pathFor(route.key, claim.id));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Closes the descriptor a claim kept (idempotent). */

@@ -14,7 +14,7 @@ import { readDedup } from './dedup-key.js';
 import { fsyncDir, isErrno, renameInto, rethrowFs, tryUnlink } from './fs.js';
 import { appendPatch, parseJobRecord, writePatch, type JobRecord, type RecordPatch } from './record.js';
 import { discardJobFile } from './pool.js';
-import type { Route } from './routing.js';
+import { readyRoute, type Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
 
 /** Frees a simple-mode deduplication key held by this job (ttl keys expire on their own). */
@@ -145,6 +145,31 @@ export function refreshPriority(file: string, rec: JobRecord): void {
     rec.priority = parseJobRecord(fs.readFileSync(file, 'utf8'), file).priority;
   } catch {
     // lost or unreadable: the run's own copy stands
+  }
+}
+
+/**
+ * Undoes a claim no run was started for (its job over a rate limit): the file goes back to the
+ * name it was claimed from, keeping its place, unchanged (a claim writes nothing). If that name's
+ * bucket went meanwhile (an emptied bucket is removed), the job goes to the front of the queue.
+ * False when it could not be put back (the stalled check then brings it back).
+ */
+export function unclaim(store: QueueStore, claim: Claim): boolean {
+  try {
+    fs.renameSync(claim.path, claim.from);
+    closeClaim(claim);
+    return true;
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT') || !fs.existsSync(claim.path)) {
+      closeClaim(claim);
+      return false;
+    }
+  }
+  try {
+    return requeue(store, claim, {}, readyRoute(store, claim.rec.priority, false, true));
+  } catch {
+    closeClaim(claim);
+    return false;
   }
 }
 

@@ -81,6 +81,10 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
         await job.moveToDelayed(Date.now() + b.moveToDelayedMs, token);
         throw new backend.DelayedError();
       }
+      if (b.rateLimitMs !== undefined) {
+        await worker.rateLimit(b.rateLimitMs);
+        throw backend.Worker.RateLimitError();
+      }
       if (b.unrecoverable !== undefined) throw new backend.UnrecoverableError(b.unrecoverable);
       if (b.throw !== undefined) throw new Error(b.throw);
       return b.return;
@@ -94,6 +98,7 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
     if (spec.removeOnComplete) opts.removeOnComplete = spec.removeOnComplete;
     if (spec.removeOnFail) opts.removeOnFail = spec.removeOnFail;
     if (spec.backoffStrategy) opts.settings = { backoffStrategy: STRATEGIES[spec.backoffStrategy] };
+    if (spec.limiter) opts.limiter = spec.limiter;
     worker = new backend.Worker(QUEUE, processor, opts);
     const note = (job: any, rec: EventRecord) => rawWorkerEvents.push({ id: String(job.id), rec });
     worker.on('active', (job: any) => note(job, { event: 'active' }));

@@ -16,6 +16,8 @@ export interface Behaviour {
   updateData?: unknown;
   /** Calls `job.moveToDelayed(now + ms, token)` and throws `DelayedError`. */
   moveToDelayedMs?: number;
+  /** Calls `worker.rateLimit(ms)` and throws `Worker.RateLimitError()`. */
+  rateLimitMs?: number;
   /** Throws `UnrecoverableError` with this message. */
   unrecoverable?: string;
   /** Throws `Error` with this message. */
@@ -39,6 +41,7 @@ export interface WorkerSpec {
   removeOnFail?: { count?: number; age?: number };
   /** A custom strategy for backoff types other than fixed/exponential. */
   backoffStrategy?: StrategyName;
+  limiter?: { max: number; duration: number };
 }
 
 /** One add. `label` names the job in results; a duplicate add may reuse another job's label. */

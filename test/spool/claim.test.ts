@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { Claimer, closeClaim, readActive, type Claim } from '../../src/spool/claim.js';
-import { finishToFile } from '../../src/spool/finish.js';
+import { finishToFile, unclaim } from '../../src/spool/finish.js';
 import { reclaimStalled } from '../../src/spool/reclaim.js';
 import { serializeRecord, RECORD_VERSION, type JobRecord } from '../../src/spool/record.js';
 import { filesUnder, tmpSpool, track } from '../fixtures/core/helpers.js';
@@ -261,5 +261,37 @@ describe('Claimer on a failing system call', () => {
       for (const claim of claims) closeClaim(claim);
     }
     expect(filesUnder(path.join(spool, 'queues', 'q', 'corrupt'))).toEqual([]);
+  });
+});
+
+describe('unclaim', () => {
+  it('puts a claimed job back under the name it was claimed from, so it is claimed first again', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool() }));
+    const [a, b, c] = await q.addBulk(['a', 'b', 'c'].map((name) => ({ name, data: {} })));
+    const claimer = new Claimer(q.store, 'w', 30_000);
+    const claims = claimer.claim(2);
+    expect(claims.map((x) => x.id)).toEqual([a!.id, b!.id]);
+    const from = claims[1]!.from;
+    for (const x of [...claims].reverse()) expect(unclaim(q.store, x)).toBe(true);
+    expect(fs.existsSync(from)).toBe(true);
+    expect(await q.getJobState(b!.id!)).toBe('waiting');
+    claimer.reset();
+    expect(claimer.claim(3).map((x) => x.id)).toEqual([a!.id, b!.id, c!.id]);
+  });
+
+  it('puts it at the front when its bucket went meanwhile', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool() }));
+    const [a, b] = await q.addBulk(['a', 'b'].map((name) => ({ name, data: {} })));
+    const claimer = new Claimer(q.store, 'w', 30_000);
+    const [first] = claimer.claim(1);
+    // Another claimer takes b and prunes the emptied bucket.
+    const other = new Claimer(q.store, 'v', 30_000);
+    const [second] = other.claim(1);
+    expect(second!.id).toBe(b!.id);
+    fs.rmdirSync(path.dirname(first!.from));
+    expect(unclaim(q.store, first!)).toBe(true);
+    expect(await q.getJobState(a!.id!)).toBe('waiting');
+    claimer.reset();
+    expect(claimer.claim(1).map((x) => x.id)).toEqual([a!.id]);
   });
 });

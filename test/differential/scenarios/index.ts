@@ -23,9 +23,12 @@ import pauseResume from './pause-resume.js';
 import retryFailed from './retry-failed.js';
 import getJobs from './get-jobs.js';
 import drainClean from './drain-clean.js';
+import rateLimitError from './rate-limit-error.js';
+import limiter from './limiter.js';
 
 export const scenarios: Scenario[] = [
   fifo, priority, lifo, delay, addBulk, retryFixed, retryExhausted, retryRequeueOrder, unrecoverable,
   customBackoff, customBackoffLinear, moveToDelayed, progressData, jobIdDuplicates, deduplication,
   jobIdWithDedup, dedupReplace, dedupExtend, removeOnComplete, pauseResume, retryFailed, getJobs, drainClean,
+  rateLimitError, limiter,
 ];
