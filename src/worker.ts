@@ -390,8 +390,10 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
    * throws `Worker.RateLimitError()`).
    */
   async rateLimit(expireTimeMs: number): Promise<void> {
-    const ms = positiveInt(expireTimeMs, 'expireTimeMs', 0);
-    this.limiter().limitFor(Math.ceil(ms), Date.now());
+    if (typeof expireTimeMs !== 'number' || !Number.isFinite(expireTimeMs) || expireTimeMs <= 0) {
+      throw new ConfigError(`Worker.rateLimit: expected a number of milliseconds > 0, got \`${String(expireTimeMs)}\`.`);
+    }
+    this.limiter().limitFor(Math.ceil(expireTimeMs), Date.now());
   }
 
   /** @internal The queue's shared rate limiter. */

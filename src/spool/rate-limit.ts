@@ -190,6 +190,8 @@ export class RateLimiter {
     this.win = w;
     this.nextK = 0;
     this.planSweep(n, startMs);
+    // A process that only begins windows (manual limits) sweeps here, one call at a time.
+    this.sweepSome();
     return true;
   }
 
@@ -281,10 +283,12 @@ export class RateLimiter {
     } catch {
       return;
     }
-    for (const name of names) {
+    // Replaced, not added to: a process that begins windows without taking slots (a Queue's
+    // rateLimit) never sweeps, and must not pile up names.
+    this.sweep = names.filter((name) => {
       const m = FILE_RE.exec(name);
-      if (m ? Number(m[1]) < n - 1 : Number(TEMP_RE.exec(name)?.[1] ?? nowMs) < nowMs - STALE_TEMP_MS) this.sweep.push(name);
-    }
+      return m ? Number(m[1]) < n - 1 : Number(TEMP_RE.exec(name)?.[1] ?? nowMs) < nowMs - STALE_TEMP_MS;
+    });
   }
 
   private sweepSome(): void {

@@ -87,6 +87,13 @@ describe('RateLimiter', () => {
     expect(windows.size).toBeLessThanOrEqual(4);
   });
 
+  it('a process that only begins windows (manual limits) sweeps the old ones too', () => {
+    const { a, b } = setup();
+    for (let i = 0; i < 5; i++) b.take(5, 100, T);
+    for (let i = 1; i <= 50; i++) a.limitFor(10, T + i * 20);
+    expect(fs.readdirSync(a.dir).length).toBeLessThanOrEqual(8);
+  });
+
   it('starts over once its window ends when the queue directory was removed (obliterate)', () => {
     const { a } = setup();
     a.take(1, 1000, T);

@@ -194,6 +194,9 @@ describe('rate-limit options are checked', () => {
     const { q } = setup();
     await expect(q.setGlobalRateLimit(0, 1000)).rejects.toMatchObject({ code: 'ERR_CONFIG' });
     await expect(q.rateLimit(0)).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    const w = track(new Worker('q', async () => undefined, { spool: q.opts.spool as string, autorun: false }));
+    await expect(w.rateLimit(Number.NaN)).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    expect(await q.getRateLimitTtl()).toBe(-2);
     expect(await q.getGlobalRateLimit()).toBeNull();
   });
 });
