@@ -16,6 +16,7 @@ import { STALE_HEARTBEAT_MS } from './spool/defaults.js';
 import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { IdAllocator } from './spool/id-alloc.js';
 import { readJob, stateOf } from './spool/lookup.js';
+import { activeCount, readGlobalConcurrency, removeGlobalConcurrency, writeGlobalConcurrency } from './spool/global-concurrency.js';
 import { RateLimiter, rateLimitProblem, readGlobalRateLimit, removeGlobalRateLimit, writeGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import type { QueueStore } from './spool/store.js';
@@ -315,9 +316,11 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     return this.store.isPaused();
   }
 
-  /** Always false: spoolkit has no global concurrency (BullMQ's `maxed`; a rate limit does not count). */
+  /** True when the queue has a global concurrency and that many jobs are active (a rate limit does not count). */
   async isMaxed(): Promise<boolean> {
-    return false;
+    this.assertOpen();
+    const cap = readGlobalConcurrency(this.store);
+    return cap !== undefined && activeCount(this.store) >= cap;
   }
 
   /** Removes waiting and prioritized jobs, and delayed ones when `delayed` is true. */
@@ -465,17 +468,27 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     return (await scheduler()).removeJobScheduler!(this, jobSchedulerId) as Promise<boolean>;
   }
 
-  /** Not supported: global concurrency. */
-  async setGlobalConcurrency(_concurrency: number): Promise<number> {
-    throw new NotSupportedError('Queue.setGlobalConcurrency', 'set each Worker\'s concurrency instead');
+  /**
+   * Runs at most `concurrency` jobs of the queue at once, across every worker in any process
+   * sharing the spool (each worker's own `concurrency` still bounds it). Returns 1 when the queue
+   * had no global concurrency, else 0 (Redis's count of new fields).
+   */
+  async setGlobalConcurrency(concurrency: number): Promise<number> {
+    this.assertOpen();
+    if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) {
+      throw new SpoolkitError('ERR_CONFIG', `setGlobalConcurrency: expected a whole number of jobs >= 1, got \`${String(concurrency)}\`. removeGlobalConcurrency() lifts the limit.`);
+    }
+    return writeGlobalConcurrency(this.store, concurrency) ? 1 : 0;
   }
-  /** Not supported: global concurrency. */
+  /** The queue's global concurrency, or null. */
   async getGlobalConcurrency(): Promise<number | null> {
-    throw new NotSupportedError('Queue.getGlobalConcurrency');
+    this.assertOpen();
+    return readGlobalConcurrency(this.store) ?? null;
   }
-  /** Not supported: global concurrency. */
+  /** Removes the queue's global concurrency: 1 when there was one, else 0. */
   async removeGlobalConcurrency(): Promise<number> {
-    throw new NotSupportedError('Queue.removeGlobalConcurrency');
+    this.assertOpen();
+    return removeGlobalConcurrency(this.store) ? 1 : 0;
   }
   /**
    * Limits every worker of the queue, in any process, to `max` job starts per `duration` ms. A

@@ -40,6 +40,7 @@ import { LIVENESS_TAG, PID_NAMESPACE, livenessTagOf, processOfTagGone, taggedPro
 import { reclaimStalled } from './spool/reclaim.js';
 import { requeue, unclaim } from './spool/finish.js';
 import { RateLimiter, rateLimitProblem, readGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
+import { readGlobalConcurrency, withClaimRoom } from './spool/global-concurrency.js';
 import { readyRoute } from './spool/routing.js';
 import type { QueueStore } from './spool/store.js';
 import { IN_PROCESS_RETENTION_BUDGET, runRetention } from './spool/retention.js';
@@ -55,6 +56,8 @@ const SCHEDULER_MODULE = './scheduler/index.js';
  * jobs arriving meanwhile waited.
  */
 const RETENTION_THREAD_MIN_JOBS = 40;
+/** How soon a worker under a global concurrency tries again when another process holds the claim lock. */
+const CLAIM_LOCK_RETRY_MS = 2;
 /** The least time between heartbeat writes made early because the worker went idle. */
 const IDLE_HEARTBEAT_MIN_GAP_MS = 250;
 
@@ -206,6 +209,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private pausedCached = false;
   /** The queue's global rate limit, re-read with the pause marker. */
   private globalLimitCached: GlobalRateLimit | undefined;
+  /** The queue's global concurrency, re-read with the pause marker. */
+  private globalConcurrencyCached: number | undefined;
   /** The shared rate limiter, once a limit applies to this worker (or it set one). */
   private limiterState: RateLimiter | undefined;
   /** Until when (ms) this worker takes no job: its queue's rate limit is reached. */
@@ -771,9 +776,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
             if (nowMs < this.limitUntil) limited = true;
             else {
               this.limitUntil = 0;
-              const limit = this.rateLimitInForce();
-              claims = limit ? this.claimLimited(free, limit, corrupt, nowMs) : this.claimer.claim(free, corrupt);
-              limited = this.limitUntil !== 0;
+              const cap = this.globalConcurrencyCached;
+              const got = cap === undefined ? this.claimUpTo(free, corrupt, nowMs) : this.claimUnderCap(cap, free, corrupt, nowMs);
+              // At the global concurrency, jobs are active elsewhere: not drained; a finish wakes us.
+              if (got === 'maxed') limited = true;
+              else {
+                claims = got;
+                limited = this.limitUntil !== 0;
+              }
             }
           }
         } catch (err) {
@@ -818,6 +828,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (nowMs - this.pausedCheckedAt >= 50) {
       this.pausedCached = this.store.isPaused();
       this.globalLimitCached = readGlobalRateLimit(this.store);
+      this.globalConcurrencyCached = readGlobalConcurrency(this.store);
       this.pausedCheckedAt = nowMs;
     }
     return this.pausedCached;
@@ -834,6 +845,24 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     const max = global?.max ?? own!.max;
     const durationMs = own?.durationMs ?? Math.floor(global!.duration);
     return { max, durationMs };
+  }
+
+  /** Claims up to `n` jobs, under the rate limit in force if any. */
+  private claimUpTo(n: number, corrupt: CorruptFile[], nowMs: number): Claim[] {
+    const limit = this.rateLimitInForce();
+    return limit ? this.claimLimited(n, limit, corrupt, nowMs) : this.claimer.claim(n, corrupt);
+  }
+
+  /**
+   * Claims under the queue's global concurrency: while holding its claim lock, no more jobs than
+   * the room left in `active/`. 'maxed' when there is none; when another process holds the lock,
+   * nothing, and the loop comes back in a couple of milliseconds.
+   */
+  private claimUnderCap(cap: number, free: number, corrupt: CorruptFile[], nowMs: number): Claim[] | 'maxed' {
+    const got = withClaimRoom(this.store, cap, (room): Claim[] | 'maxed' => (room === 0 ? 'maxed' : this.claimUpTo(Math.min(free, room), corrupt, nowMs)));
+    if (got !== undefined) return got;
+    this.limitUntil = nowMs + CLAIM_LOCK_RETRY_MS;
+    return [];
   }
 
   /**
@@ -967,6 +996,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       // id: only this run's own entry goes.
       if (this.inflight.get(run.claim.id) === run) this.inflight.delete(run.claim.id);
       this.heartbeatSoon();
+      // Under a global concurrency, this finish may make room for the queue's other workers here.
+      if (this.globalConcurrencyCached !== undefined) this.store.wakeLocal();
       this.emit('_slot');
       // Wake on the next turn, so slots freed in the same turn are refilled by one claim round.
       if (!this.slotWakeScheduled) {

@@ -156,6 +156,17 @@ export function tryReadText(file: string): string | undefined {
   }
 }
 
+/** Reads a small JSON file written whole: undefined when it is missing or does not parse (another program's file). */
+export function tryReadJson(file: string): unknown {
+  const text = tryReadText(file);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Lists a directory, or returns [] when it does not exist. */
 export function tryReaddir(dir: string): string[] {
   try {

@@ -18,7 +18,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno, mkdirp, rethrowFs, tryUnlink } from './fs.js';
+import { isErrno, mkdirp, rethrowFs, tryReadJson, tryUnlink } from './fs.js';
 import { uniqueName } from './keys.js';
 import type { QueueStore } from './store.js';
 
@@ -314,20 +314,8 @@ function globalLimitPath(store: QueueStore): string {
 
 /** The queue's global rate limit, or undefined. */
 export function readGlobalRateLimit(store: QueueStore): GlobalRateLimit | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(globalLimitPath(store), 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    return rethrowFs(err, globalLimitPath(store));
-  }
-  try {
-    const v = JSON.parse(text) as Partial<GlobalRateLimit>;
-    if (typeof v.max === 'number' && typeof v.duration === 'number') return { max: v.max, duration: v.duration };
-  } catch {
-    // written whole by rename, so only another program's file gets here
-  }
-  return undefined;
+  const v = tryReadJson(globalLimitPath(store)) as Partial<GlobalRateLimit> | undefined;
+  return typeof v?.max === 'number' && typeof v.duration === 'number' ? { max: v.max, duration: v.duration } : undefined;
 }
 
 /** Sets the queue's global rate limit (written whole, then renamed into place). True when there was none. */

@@ -20,6 +20,7 @@
  *     trash/<n>              removed job files beyond the pool, deleted when idle (trash.ts)
  *     paused                 marker: nobody claims while it exists
  *     limiter/               the shared rate limiter (rate-limit.ts), rate-limit.json its global limit
+ *     concurrency.json       global concurrency, and concurrency.lock (global-concurrency.ts)
  *     seq, seq.lock          automatic id counter and its lock
  */
 import { EventEmitter } from 'node:events';
