@@ -7,6 +7,7 @@ import { computeBackoff } from './backoff.js';
 import { coerceError, isDelayedError, isRateLimitError, isUnrecoverableError, isWaitingError, UnrecoverableError } from './errors.js';
 import { Job, type JobHost } from './job.js';
 import { moveClaimToWait } from './spool/admin.js';
+import { addNext } from './spool/dedup-next.js';
 import { closeClaim, type Claim } from './spool/claim.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
 import { finishRemoved, finishToFile, refreshPriority, requeue, startedFields } from './spool/finish.js';
@@ -140,6 +141,8 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
     return 'lost';
   }
   ctx.store.events.append('completed', { jobId: claim.id, returnvalue, prev: 'active' }, { k: keep });
+  // Its deduplication id's next job (keepLastIfActive), kept while it ran, is added now.
+  if (rec.deduplicationId) addNext(ctx.store, rec.deduplicationId);
   job.applyRecord(rec);
   // As in BullMQ, local listeners get the processor's own result (undefined stays undefined),
   // on the job too; the stored value is null.
@@ -215,6 +218,7 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
       store.events.append('failed', { jobId: claim.id, failedReason: rec.failedReason ?? '', prev: 'active' }, { k: keep });
       // As in BullMQ, any final failure with attemptsMade >= attempts (default 0) reports exhaustion.
       if (rec.attemptsMade >= attempts) store.events.append('retries-exhausted', { jobId: claim.id, attemptsMade: rec.attemptsMade });
+      if (rec.deduplicationId) addNext(store, rec.deduplicationId);
     }
   }
   if (!ok) {

@@ -22,6 +22,7 @@ import { extendKey, finishReplaced, replaceHolder, replaceTimeout, REPLACE_WAIT_
 import { dedupFile, type QueueStore } from './store.js';
 import { withIdLock } from './id-lock.js';
 import { DeadAddRecovery, undoTempJob } from './tmp-recovery.js';
+import { keepNext } from './dedup-next.js';
 import { assertJobId, assertJobName, toJsonStrict } from './validate.js';
 
 /** An id-index entry this old that points at no job is a crash leftover. */
@@ -34,6 +35,8 @@ export interface AddSpec {
   opts: JobsOptions;
   /** Spoolkit-made id (may contain ':'). */
   reserved?: boolean;
+  /** An automatic id taken earlier (a deduplicated add's, for its job kept by `keepLastIfActive`). */
+  presetId?: string;
 }
 
 /** What happened to one added job. */
@@ -60,6 +63,8 @@ interface Prepared {
   replaced?: ReplacedHolder;
   /** Deduplicated without an event (see AddOutcome.quiet). */
   quietDedup?: boolean;
+  /** Deduplicated while the key's holder is active, with `keepLastIfActive`: kept as its next job. */
+  keepAsNext?: boolean;
   tmp?: string;
   published?: boolean;
   outcome?: AddOutcome;
@@ -83,7 +88,7 @@ function prepare(store: QueueStore, given: AddSpec, nowMs: number): Prepared {
   const priority = opts.priority ?? 0;
   const rec: JobRecord = {
     v: RECORD_VERSION,
-    id: opts.jobId ?? '',
+    id: opts.jobId ?? given.presetId ?? '',
     name: spec.name,
     data: spec.data,
     opts,
@@ -159,7 +164,8 @@ const YOUNG_DEDUP_MS = 10_000;
 
 function dedupBody(p: Prepared, nowMs: number): string {
   const d = p.spec.opts.deduplication!;
-  return JSON.stringify({ id: d.id, jobId: p.rec.id, expiresAt: d.ttl !== undefined && d.ttl > 0 ? nowMs + d.ttl : null });
+  // keepLastIfActive: no expiry, the key lives as long as its job (BullMQ ignores the ttl).
+  return JSON.stringify({ id: d.id, jobId: p.rec.id, expiresAt: d.ttl !== undefined && d.ttl > 0 && !d.keepLastIfActive ? nowMs + d.ttl : null });
 }
 
 /**
@@ -173,7 +179,8 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
   const d = p.spec.opts.deduplication;
   if (!d) return undefined;
   const file = dedupFile(store, d.id);
-  const ttl = d.ttl !== undefined && d.ttl > 0 ? d.ttl : undefined;
+  // keepLastIfActive: the key has no ttl (as BullMQ, which ignores it then).
+  const ttl = d.ttl !== undefined && d.ttl > 0 && !d.keepLastIfActive ? d.ttl : undefined;
   // A replacing or extending add may wait for other adds of the same id (dedup-replace.ts), whose
   // changes to the key are progress; others try 5 times.
   const waitUntil = d.replace || d.extend ? Date.now() + REPLACE_WAIT_MS : 0;
@@ -194,6 +201,11 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
       // holder that is visible is a real job: no need to look.
       if (!heldByVisibleJob(store, held.key.jobId) && recovery.run(now)) continue;
       const key = held.key;
+      // keepLastIfActive: an add while the holder runs is kept, to be added once it finishes.
+      if (d.keepLastIfActive && locate(store, key.jobId)?.place === 'active') {
+        p.keepAsNext = true;
+        return key.jobId;
+      }
       if (d.replace) {
         // Replacing keeps the key's expiry unless `extend` (or no ttl) restarts it, as BullMQ's KEEPTTL.
         const expiresAt = ttl !== undefined && !d.extend ? key.expiresAt : ttl !== undefined ? now + ttl : null;
@@ -443,7 +455,8 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       if (p.rec.id === '') p.rec.id = counted;
       // A custom id whose job is visible (in a set, completed or failed) is a duplicate, found
       // without writing anything: the usual case of an app adding the same id again.
-      if (p.spec.opts.jobId !== undefined && heldByVisibleJob(store, p.rec.id)) {
+      const fixedId = p.spec.opts.jobId !== undefined || p.spec.presetId !== undefined;
+      if (fixedId && heldByVisibleJob(store, p.rec.id)) {
         p.outcome = { rec: p.rec, added: false, reason: 'duplicated' };
         continue;
       }
@@ -460,7 +473,7 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       }
       if (bulk !== undefined && intent === undefined) intent = openBulk(store, bulk);
       writeJobTmp(store, p, bulk);
-      if (p.spec.opts.jobId !== undefined) {
+      if (fixedId) {
         if (!takeId(store, p, nowMs, recovery)) {
           tryUnlink(p.tmp!);
           p.tmp = undefined;
@@ -555,11 +568,13 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   // Events only once the whole call has succeeded: a call that was undone told nobody anything.
   const out: AddOutcome[] = [];
   const reschedules: [string, JobRecord][] = [];
+  const keeps: [string, Prepared][] = [];
   for (const p of list) {
     const o = p.outcome;
     if (o) {
       if (o.reason === 'deduplicated') {
         if (!o.quiet) store.events.append('deduplicated', { jobId: o.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: o.deduplicatedJobId });
+        if (p.keepAsNext) keeps.push([o.rec.id, p]);
         // BullMQ ignores `reschedule` when `replace` is set.
         if (p.spec.opts.deduplication!.reschedule && !p.spec.opts.deduplication!.replace) reschedules.push([o.rec.id, p.rec]);
       } else store.events.append('duplicated', { jobId: o.rec.id });
@@ -569,6 +584,10 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
     if (p.replaced) finishReplacement(store, p);
     appendAddedEvents(store, [p]);
     out.push({ rec: p.rec, added: true });
+  }
+  // Jobs kept for when their holder finishes (keepLastIfActive), once the call has succeeded.
+  for (const [holderId, p] of keeps) {
+    keepNext(store, { dedupId: p.spec.opts.deduplication!.id, id: p.rec.id, name: p.spec.name, data: p.spec.data, opts: p.spec.opts }, holderId);
   }
   // The call has succeeded: a reschedule that fails (a full disk) leaves the holder as it was
   // and is logged; it must not make a caller retry adds that were made.

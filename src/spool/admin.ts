@@ -20,6 +20,7 @@ import { parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
 import { claimTagOf, dedupFile, type QueueStore } from './store.js';
 import { readDedup } from './dedup-key.js';
+import { dropNext } from './dedup-next.js';
 import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
 import { MOVE_TAG_PREFIX, uniqueName } from './keys.js';
 import { isStandingRun } from '../scheduler/presence.js';
@@ -313,7 +314,11 @@ export function forgetJob(store: QueueStore, rec: JobRecord, manual = false): vo
   if (manual && rec.deduplicationId) {
     const file = dedupFile(store, rec.deduplicationId);
     const held = readDedup(file);
-    if (held && held.jobId === rec.id) tryUnlink(file);
+    if (held && held.jobId === rec.id) {
+      tryUnlink(file);
+      // As BullMQ: the next job kept for it (keepLastIfActive) goes with the key.
+      dropNext(store, rec.deduplicationId);
+    }
   } else {
     releaseDedup(store, rec);
   }

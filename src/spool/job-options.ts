@@ -125,10 +125,9 @@ export function validateJobOptions(opts: JobsOptions, name: string): void {
   const d = opts.deduplication;
   if (d !== undefined) {
     if (typeof d !== 'object' || d === null || typeof d.id !== 'string' || d.id === '') throw bad(`deduplication must be { id: string, ttl?: ms }.`);
-    for (const flag of ['extend', 'replace', 'reschedule'] as const) {
+    for (const flag of ['extend', 'replace', 'reschedule', 'keepLastIfActive'] as const) {
       if (d[flag] !== undefined && typeof d[flag] !== 'boolean') throw bad(`deduplication.${flag} must be true or false.`);
     }
-    if (d.keepLastIfActive) throw new NotSupportedError('deduplication.keepLastIfActive', 'use { id, ttl, extend, replace } with a delay to keep only the last job');
     // As in BullMQ, a ttl of 0 or less is simple mode (the key lives until the job finishes).
     if (d.ttl !== undefined && !(typeof d.ttl === 'number' && Number.isFinite(d.ttl))) throw bad(`deduplication.ttl must be a number of ms (0 or less: no ttl).`);
   }

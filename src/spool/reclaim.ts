@@ -20,6 +20,7 @@ import path from 'node:path';
 import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { newClaimTag, quarantine } from './claim.js';
 import { appendHeld, moveHeld, releaseDedup, removeLogs } from './finish.js';
+import { addNext, recoverNextJobs } from './dedup-next.js';
 import { leaseLive, leaseTime } from './lease.js';
 import { discardJobFile, finishDiscard } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
@@ -108,6 +109,8 @@ export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): Reclaim
     resolve(store, id, file, opts, result);
   }
   recoverTmp(store, opts.nowMs);
+  // Next jobs (keepLastIfActive) whose holder's finisher died before adding them.
+  recoverNextJobs(store, opts.nowMs);
   return result;
 }
 
@@ -137,8 +140,10 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
   if (rec.st) {
     if (moveHeld(store, held, store.filePath(rec.st, id))) {
       result.finished.push(id);
-      // Its owner died before giving back its deduplication key, as a finished job does.
+      // Its owner died before giving back its deduplication key, as a finished job does, and
+      // before adding the id's next job (keepLastIfActive).
       releaseDedup(store, rec);
+      if (rec.deduplicationId) addNext(store, rec.deduplicationId);
       // The job's own retention setting goes with the event, as a worker's would; without one,
       // the retention pass applies its default.
       const keep = rec.st === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail;

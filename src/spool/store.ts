@@ -21,6 +21,7 @@
  *     paused                 marker: nobody claims while it exists
  *     limiter/               the shared rate limiter (rate-limit.ts), rate-limit.json its global limit
  *     concurrency.json       global concurrency, and concurrency.lock (global-concurrency.ts)
+ *     dedup-next/            jobs kept by deduplication keepLastIfActive (dedup-next.ts)
  *     seq, seq.lock          automatic id counter and its lock
  */
 import { EventEmitter } from 'node:events';

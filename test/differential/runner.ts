@@ -74,6 +74,7 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
       rawOrder.push({ id, attemptsMade: job.attemptsMade });
       const table: Behaviour[] = sc.behaviour[job.name] ?? [{}];
       const b = table[Math.min(n, table.length - 1)] ?? {};
+      if (b.sleepMs !== undefined) await sleep(Math.min(b.sleepMs, MAX_SLEEP_MS));
       for (const p of b.progress ?? []) await job.updateProgress(p);
       for (const row of b.log ?? []) await job.log(row);
       if (b.updateData !== undefined) await job.updateData(b.updateData);
@@ -162,6 +163,14 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
       else if ('resume' in step) await queue.resume();
       else if ('settle' in step) await settle();
       else if ('sleepMs' in step) await sleep(Math.min(step.sleepMs, MAX_SLEEP_MS));
+      else if ('waitActive' in step) {
+        const id = idOf(step.waitActive);
+        const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+        while ((await queue.getJobState(id)) !== 'active') {
+          if (Date.now() > deadline) throw new Error(`scenario ${sc.id} on ${backend.kind}: ${step.waitActive} not active after ${SETTLE_TIMEOUT_MS} ms`);
+          await sleep(5);
+        }
+      }
       else if ('snapshot' in step) {
         result.snapshots[step.snapshot] = { counts: await queue.getJobCounts(), states: await snapshotStates() };
       } else if ('list' in step) {

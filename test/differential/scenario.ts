@@ -16,6 +16,8 @@ export interface Behaviour {
   updateData?: unknown;
   /** Calls `job.moveToDelayed(now + ms, token)` and throws `DelayedError`. */
   moveToDelayedMs?: number;
+  /** Waits this long (bounded: at most 2000 ms) before anything else, keeping the job active. */
+  sleepMs?: number;
   /** Calls `worker.rateLimit(ms)` and throws `Worker.RateLimitError()`. */
   rateLimitMs?: number;
   /** Throws `UnrecoverableError` with this message. */
@@ -63,6 +65,8 @@ export type Step =
   | { settle: true }
   /** Waits a fixed time (bounded: at most 2000 ms). */
   | { sleepMs: number }
+  /** Waits (bounded) until the labelled job is active. */
+  | { waitActive: string }
   /** Records counts and every job's state under this name. */
   | { snapshot: string }
   /** Records `getJobs(types, start, end, asc)` as labels under `as`. */

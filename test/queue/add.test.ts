@@ -193,7 +193,6 @@ describe('Queue.add', () => {
     const q = queue();
     await expect(q.add('a', {}, { repeat: { every: 1000 } })).rejects.toBeInstanceOf(NotSupportedError);
     await expect(q.add('a', {}, { parent: { id: '1', queue: 'p' } })).rejects.toThrow(/not supported/);
-    await expect(q.add('a', {}, { deduplication: { id: 'd', keepLastIfActive: true } })).rejects.toThrow(/not supported/);
   });
 
   it('refuses bad queue names', () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { NotSupportedError, Queue, Worker, type JobsOptions } from '../../src/index.js';
+import { Queue, Worker, type JobsOptions } from '../../src/index.js';
 import { extendKey, REPLACE_WAIT_MS } from '../../src/spool/dedup-replace.js';
 import { dedupFile } from '../../src/spool/store.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
@@ -238,10 +238,10 @@ describe('deduplication extend', () => {
     expect(fs.readdirSync(path.dirname(file))).toEqual([]);
   });
 
-  it('checks the flags, and keepLastIfActive is not supported', async () => {
+  it('checks the flags', async () => {
     const q = queue();
     await expect(q.add('a', {}, { deduplication: { id: 'x', replace: 'yes' as unknown as boolean } })).rejects.toThrow(/replace must be true or false/);
-    await expect(q.add('a', {}, { deduplication: { id: 'x', keepLastIfActive: true } })).rejects.toBeInstanceOf(NotSupportedError);
+    await expect(q.add('a', {}, { deduplication: { id: 'x', keepLastIfActive: 1 as unknown as boolean } })).rejects.toThrow(/keepLastIfActive must be true or false/);
     expect(await q.count()).toBe(0);
   });
 });

@@ -1,0 +1,151 @@
+/**
+ * Deduplication with `keepLastIfActive` (BullMQ 6): while the job holding a deduplication key is
+ * active, a new add with that id is kept as the key's "next" job, the last such add winning; when
+ * the holder finishes (completed or failed for good), the next job is added and takes the key. At
+ * most one job of the id is active and one waiting.
+ *
+ * The next job waits in `dedup-next/<sha1 of id>.json` (written whole under a temp name, then
+ * renamed over the last one). Whoever adds it first renames it to `<sha1>.json.<unique>.taking`
+ * (one rename decides), adds it, then removes that file. Three parties may add it:
+ * - the finisher of the holder, after giving the key back;
+ * - the add that stored it, if it finds the holder no longer active once the file is in place
+ *   (the holder finished between the add's look and its write: the finisher looked too early);
+ * - the stalled check, for a file whose holder is no longer active two seconds after it was
+ *   written (its finisher died), and for a `.taking` file left a minute by a process that died
+ *   while adding it (added only if no job has its id yet).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { JobsOptions } from '../types.js';
+import { addJobs } from './add.js';
+import { readDedup } from './dedup-key.js';
+import { isErrno, tryReaddir, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { uniqueName } from './keys.js';
+import { locate } from './lookup.js';
+import { dedupFile, type QueueStore } from './store.js';
+
+/** A job kept to be added when its deduplication key's holder finishes. */
+export interface NextJob {
+  dedupId: string;
+  /** The automatic id the deduplicated add took (named in its `deduplicated` event), or its custom id. */
+  id: string;
+  name: string;
+  data: unknown;
+  opts: JobsOptions;
+}
+
+/** Age after which a next job whose holder is not active is added by the stalled check. */
+const ORPHAN_NEXT_MS = 2000;
+/** Age after which a `.taking` file is taken for the leftover of a dead process. */
+const STALE_TAKING_MS = 60_000;
+
+function nextDir(store: QueueStore): string {
+  return path.join(store.dir, 'dedup-next');
+}
+
+function nextFile(store: QueueStore, dedupId: string): string {
+  return path.join(nextDir(store), `${createHash('sha1').update(dedupId).digest('hex')}.json`);
+}
+
+/** True when the job is active (held by a worker). */
+function isActive(store: QueueStore, jobId: string): boolean {
+  return locate(store, jobId)?.place === 'active';
+}
+
+/**
+ * Keeps `job` as the next job of its deduplication id, whose key `holderId` holds and is active.
+ * If the holder is no longer active once it is kept, adds it at once (see the module comment).
+ */
+export function keepNext(store: QueueStore, job: NextJob, holderId: string): void {
+  const file = nextFile(store, job.dedupId);
+  fs.mkdirSync(nextDir(store), { recursive: true, mode: store.modes.dir });
+  const tmp = `${file}.${uniqueName()}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(job), { mode: store.modes.file });
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    tryUnlink(tmp);
+    throw err;
+  }
+  if (!isActive(store, holderId)) addNext(store, job.dedupId);
+}
+
+/**
+ * Adds the next job of `dedupId`, if one is kept (a holder's finisher calls it after giving the
+ * key back). One `access(2)` when there is none.
+ */
+export function addNext(store: QueueStore, dedupId: string): void {
+  const file = nextFile(store, dedupId);
+  if (!fs.existsSync(file)) return;
+  const taking = `${file}.${uniqueName()}.taking`;
+  try {
+    fs.renameSync(file, taking);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return; // another party took it
+    throw err;
+  }
+  addTaken(store, taking, false);
+}
+
+/** Drops the next job of `dedupId` (its holder was removed, or its key removed by hand). */
+export function dropNext(store: QueueStore, dedupId: string): void {
+  const file = nextFile(store, dedupId);
+  if (fs.existsSync(file)) tryUnlink(file);
+}
+
+function addTaken(store: QueueStore, taking: string, recovering: boolean): void {
+  const text = tryReadText(taking);
+  let job: NextJob | undefined;
+  try {
+    job = text === undefined ? undefined : (JSON.parse(text) as NextJob);
+  } catch {
+    job = undefined;
+  }
+  // A job of the id already exists when a dead process had added it before removing the file.
+  if (job && !(recovering && locate(store, job.id))) {
+    addJobs(store, [{ name: job.name, data: job.data, opts: job.opts, presetId: job.id }]);
+  }
+  tryUnlink(taking);
+}
+
+/**
+ * The stalled check's pass over kept next jobs: adds those whose holder is no longer active (its
+ * finisher died before adding it) and those a dead process left half taken. `dedup-next/` holds
+ * only jobs waiting for an active holder, so it is small.
+ */
+export function recoverNextJobs(store: QueueStore, nowMs: number): void {
+  for (const name of tryReaddir(nextDir(store))) {
+    const file = path.join(nextDir(store), name);
+    const st = tryStat(file);
+    if (!st) continue;
+    if (name.endsWith('.taking')) {
+      if (nowMs - st.mtimeMs > STALE_TAKING_MS) {
+        const again = `${file.slice(0, -'.taking'.length)}.${uniqueName()}.taking`;
+        try {
+          fs.renameSync(file, again);
+        } catch {
+          continue;
+        }
+        addTaken(store, again, true);
+      }
+      continue;
+    }
+    if (name.endsWith('.tmp')) {
+      if (nowMs - st.mtimeMs > STALE_TAKING_MS) tryUnlink(file);
+      continue;
+    }
+    if (!name.endsWith('.json') || nowMs - st.mtimeMs < ORPHAN_NEXT_MS) continue;
+    const text = tryReadText(file);
+    let dedupId: string | undefined;
+    try {
+      dedupId = text === undefined ? undefined : (JSON.parse(text) as NextJob).dedupId;
+    } catch {
+      dedupId = undefined;
+    }
+    if (dedupId === undefined) continue;
+    const key = readDedup(dedupFile(store, dedupId));
+    if (key && isActive(store, key.jobId)) continue;
+    addNext(store, dedupId);
+  }
+}
