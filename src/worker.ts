@@ -401,8 +401,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.limiter().limitFor(Math.ceil(expireTimeMs), Date.now());
   }
 
-  /** @internal The queue's shared rate limiter. */
-  limiter(): RateLimiter {
+  /** The queue's shared rate limiter. */
+  private limiter(): RateLimiter {
     return (this.limiterState ??= new RateLimiter(this.store));
   }
 

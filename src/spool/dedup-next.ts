@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import type { JobsOptions } from '../types.js';
 import { addJobs } from './add.js';
 import { readDedup } from './dedup-key.js';
-import { isErrno, tryReaddir, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, tryReaddir, tryReadText, tryStat, tryUnlink, writeNewFileQuick } from './fs.js';
 import { uniqueName } from './keys.js';
 import { locate } from './lookup.js';
 import { dedupFile, type QueueStore } from './store.js';
@@ -59,21 +59,24 @@ function isActive(store: QueueStore, jobId: string): boolean {
  */
 export function keepNext(store: QueueStore, job: NextJob, holderId: string): void {
   const file = nextFile(store, job.dedupId);
-  fs.mkdirSync(nextDir(store), { recursive: true, mode: store.modes.dir });
+  mkdirp(nextDir(store), store.modes, store.onDirCreated);
   const tmp = `${file}.${uniqueName()}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(job), { mode: store.modes.file });
+  // Durable mode: the add was answered, so the kept job must survive a power loss too.
+  writeNewFileQuick(tmp, JSON.stringify(job), store.modes, store.durable);
   try {
     fs.renameSync(tmp, file);
   } catch (err) {
     tryUnlink(tmp);
     throw err;
   }
+  if (store.durable) fsyncDir(nextDir(store));
   if (!isActive(store, holderId)) addNext(store, job.dedupId);
 }
 
 /**
  * Adds the next job of `dedupId`, if one is kept (a holder's finisher calls it after giving the
- * key back). One `access(2)` when there is none.
+ * key back). One `access(2)` when there is none. Never throws: its callers have finished a job
+ * already; a failed add is logged, and its `.taking` file left for the stalled check to retry.
  */
 export function addNext(store: QueueStore, dedupId: string): void {
   const file = nextFile(store, dedupId);
@@ -81,11 +84,11 @@ export function addNext(store: QueueStore, dedupId: string): void {
   const taking = `${file}.${uniqueName()}.taking`;
   try {
     fs.renameSync(file, taking);
+    addTaken(store, taking, false);
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return; // another party took it
-    throw err;
+    // ENOENT on the rename: another party took it.
+    if (!isErrno(err, 'ENOENT')) store.logger.error('dedup-next:add-failed', { queue: store.name, deduplicationId: dedupId, err });
   }
-  addTaken(store, taking, false);
 }
 
 /** Drops the next job of `dedupId` (its holder was removed, or its key removed by hand). */
@@ -127,7 +130,11 @@ export function recoverNextJobs(store: QueueStore, nowMs: number): void {
         } catch {
           continue;
         }
-        addTaken(store, again, true);
+        try {
+          addTaken(store, again, true);
+        } catch (err) {
+          store.logger.error('dedup-next:add-failed', { queue: store.name, file: again, err });
+        }
       }
       continue;
     }

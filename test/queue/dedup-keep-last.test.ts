@@ -162,6 +162,27 @@ describe('deduplication keepLastIfActive', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  it('a kept job that cannot be added leaves the finished holder as it is, and waits for the stalled check', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const { w, runs, release, held } = holdingWorker(spool);
+    const failed: unknown[] = [];
+    let completed = 0;
+    w.on('failed', (job) => failed.push(job));
+    w.on('completed', () => completed++);
+    const a = await q.add('j', { n: 1, hold: true }, keepLast());
+    await waitFor(() => held() === 1, 5000, 'the holder to run');
+    // A kept job its add cannot make (a priority out of range, as another program might write).
+    keepNext(q.store, { dedupId: 'd', id: '5', name: 'j', data: {}, opts: { ...keepLast(), priority: -1 } }, a.id!);
+    release();
+    await waitFor(async () => (await q.getJobState(a.id!)) === 'completed', 5000, 'the holder to complete');
+    await sleep(50);
+    expect(failed).toEqual([]);
+    expect(completed).toBe(1);
+    expect(runs).toHaveLength(1);
+    expect(nextFiles(q).filter((f) => f.endsWith('.taking'))).toHaveLength(1);
+  });
+
   it('leaves a kept job alone while its holder is active', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
