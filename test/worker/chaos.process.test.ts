@@ -114,6 +114,8 @@ describe('chaos on one spool', () => {
     // in the middle of its run, the queue paused and resumed twice, reads in between.
     const killedAt = new Map<number, number>();
     const removedAt = new Map<string, number>();
+    /** The call whose job was removed, per id: a later add of the same custom id is a new job. */
+    const removedCall = new Map<string, string>();
     const removedOfCall = new Map<string, number>();
     const killProducer = setTimeout(() => {
       killedAt.set(pb.pid!, Date.now());
@@ -131,6 +133,7 @@ describe('chaos on one spool', () => {
         if ((await q.remove(job.id!)) !== 1) continue;
         removedAt.set(job.id!, Date.now());
         const key = `${(job.data as ChaosData).producer}:${(job.data as ChaosData).call}`;
+        removedCall.set(job.id!, key);
         removedOfCall.set(key, (removedOfCall.get(key) ?? 0) + 1);
       }
       if (round === 3 || round === 8) {
@@ -176,7 +179,11 @@ describe('chaos on one spool', () => {
     let gone = 0;
     for (const id of acked) {
       const job = byId.get(id);
-      if (removedAt.has(id)) {
+      // A custom id is free again once its job is removed: a later call may add it anew (seed
+      // 129917752: producer a's call 109 re-added shared-21, removed from its call 49). That job
+      // is checked as any other below.
+      const readded = job !== undefined && removedCall.has(id) && `${(job.data as ChaosData).producer}:${(job.data as ChaosData).call}` !== removedCall.get(id);
+      if (removedAt.has(id) && !readded) {
         expect(job, `removed job ${id} ${say}`).toBeUndefined();
         const after = lines.filter((l) => l.id === id && l.type === 'S' && l.at > removedAt.get(id)!);
         expect(after, `runs of removed job ${id} ${say}`).toEqual([]);
