@@ -163,6 +163,7 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
       else if ('resume' in step) await queue.resume();
       else if ('settle' in step) await settle();
       else if ('sleepMs' in step) await sleep(Math.min(step.sleepMs, MAX_SLEEP_MS));
+      else if ('globalConcurrency' in step) await queue.setGlobalConcurrency(step.globalConcurrency);
       else if ('waitActive' in step) {
         const id = idOf(step.waitActive);
         const deadline = Date.now() + SETTLE_TIMEOUT_MS;

@@ -67,6 +67,8 @@ export type Step =
   | { sleepMs: number }
   /** Waits (bounded) until the labelled job is active. */
   | { waitActive: string }
+  /** `queue.setGlobalConcurrency(n)`. */
+  | { globalConcurrency: number }
   /** Records counts and every job's state under this name. */
   | { snapshot: string }
   /** Records `getJobs(types, start, end, asc)` as labels under `as`. */
