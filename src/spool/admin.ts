@@ -319,8 +319,9 @@ export function forgetJob(store: QueueStore, rec: JobRecord, manual = false): vo
       // As BullMQ: the next job kept for it (keepLastIfActive) goes with the key.
       dropNext(store, rec.deduplicationId);
     }
-  } else {
-    releaseDedup(store, rec);
+  } else if (releaseDedup(store, rec)) {
+    // A job removed while still holding its key (clean): its kept next job goes too.
+    dropNext(store, rec.deduplicationId!);
   }
   removeLogs(store, rec.id);
 }

@@ -8,10 +8,10 @@
  * renamed over the last one). Whoever adds it first renames it to `<sha1>.json.<unique>.taking`
  * (one rename decides), adds it, then removes that file. Three parties may add it:
  * - the finisher of the holder, after giving the key back;
- * - the add that stored it, if it finds the holder no longer active once the file is in place
+ * - the add that stored it, if it finds the holder finished (or gone) once the file is in place
  *   (the holder finished between the add's look and its write: the finisher looked too early);
- * - the stalled check, for a file whose holder is no longer active two seconds after it was
- *   written (its finisher died), and for a `.taking` file left a minute by a process that died
+ * - the stalled check, for a file two seconds old whose key names no job that has yet to finish
+ *   (its holder's finisher died), and for a `.taking` file left a minute by a process that died
  *   while adding it (added only if no job has its id yet).
  */
 import fs from 'node:fs';
@@ -48,9 +48,13 @@ function nextFile(store: QueueStore, dedupId: string): string {
   return path.join(nextDir(store), `${createHash('sha1').update(dedupId).digest('hex')}.json`);
 }
 
-/** True when the job is active (held by a worker). */
-function isActive(store: QueueStore, jobId: string): boolean {
-  return locate(store, jobId)?.place === 'active';
+/**
+ * True when the job has finished (completed or failed) or is gone: its kept job may be added. A
+ * holder waiting for a retry, or taken back from a dead worker, still holds it back.
+ */
+function holderDone(store: QueueStore, jobId: string): boolean {
+  const place = locate(store, jobId)?.place;
+  return place === undefined || place === 'completed' || place === 'failed';
 }
 
 /**
@@ -70,7 +74,7 @@ export function keepNext(store: QueueStore, job: NextJob, holderId: string): voi
     throw err;
   }
   if (store.durable) fsyncDir(nextDir(store));
-  if (!isActive(store, holderId)) addNext(store, job.dedupId);
+  if (holderDone(store, holderId)) addNext(store, job.dedupId);
 }
 
 /**
@@ -151,8 +155,9 @@ export function recoverNextJobs(store: QueueStore, nowMs: number): void {
       dedupId = undefined;
     }
     if (dedupId === undefined) continue;
+    // The key names a job that has not finished: that job's finisher adds it.
     const key = readDedup(dedupFile(store, dedupId));
-    if (key && isActive(store, key.jobId)) continue;
+    if (key && !holderDone(store, key.jobId)) continue;
     addNext(store, dedupId);
   }
 }

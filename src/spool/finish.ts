@@ -17,12 +17,12 @@ import { discardJobFile } from './pool.js';
 import { readyRoute, type Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
 
-/** Frees a simple-mode deduplication key held by this job (ttl keys expire on their own). */
-export function releaseDedup(store: QueueStore, rec: JobRecord): void {
-  if (!rec.deduplicationId) return;
+/** Frees a simple-mode deduplication key held by this job (ttl keys expire on their own); true when it did. */
+export function releaseDedup(store: QueueStore, rec: JobRecord): boolean {
+  if (!rec.deduplicationId) return false;
   const file = dedupFile(store, rec.deduplicationId);
   const held = readDedup(file);
-  if (held && held.jobId === rec.id && held.expiresAt === null) tryUnlink(file);
+  return held !== undefined && held.jobId === rec.id && held.expiresAt === null && tryUnlink(file);
 }
 
 /**

@@ -108,7 +108,7 @@ describe('deduplication keepLastIfActive', () => {
     expect(runs[2]!.n).toBe(2);
   });
 
-  it('removing the holder drops its kept job with its key', async () => {
+  it('a holder waiting for its retry keeps its kept job back, and removing it drops the kept job with its key', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
     const { w, release, held, failNext } = holdingWorker(spool);
@@ -119,6 +119,13 @@ describe('deduplication keepLastIfActive', () => {
     release();
     await waitFor(async () => (await q.getJobState(a.id!)) === 'delayed', 5000, 'the holder delayed for its retry');
     await w.close();
+    // A holder waiting for its retry still holds its kept job back, whatever its age.
+    const [file] = nextFiles(q);
+    const old = new Date(Date.now() - 120_000);
+    fs.utimesSync(path.join(q.store.dir, 'dedup-next', file!), old, old);
+    reclaimStalled(q.store, { nowMs: Date.now(), lockDurationMs: 30_000, maxStalledCount: 1 });
+    expect(nextFiles(q)).toEqual([file]);
+    expect(await q.getWaitingCount()).toBe(0);
     await (await q.getJob(a.id!))!.remove();
     expect(key(q)).toBeUndefined();
     expect(nextFiles(q)).toEqual([]);
