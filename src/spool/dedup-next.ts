@@ -59,7 +59,7 @@ function holderDone(store: QueueStore, jobId: string): boolean {
 
 /**
  * Keeps `job` as the next job of its deduplication id, whose key `holderId` holds and is active.
- * If the holder is no longer active once it is kept, adds it at once (see the module comment).
+ * If the holder has finished by the time it is kept, adds it at once (see the module comment).
  */
 export function keepNext(store: QueueStore, job: NextJob, holderId: string): void {
   const file = nextFile(store, job.dedupId);
@@ -88,14 +88,19 @@ export function addNext(store: QueueStore, dedupId: string): void {
   const taking = `${file}.${uniqueName()}.taking`;
   try {
     fs.renameSync(file, taking);
+  } catch (err) {
+    // ENOENT: another party took it.
+    if (!isErrno(err, 'ENOENT')) store.logger.error('dedup-next:add-failed', { queue: store.name, deduplicationId: dedupId, err });
+    return;
+  }
+  try {
     addTaken(store, taking, false);
   } catch (err) {
-    // ENOENT on the rename: another party took it.
-    if (!isErrno(err, 'ENOENT')) store.logger.error('dedup-next:add-failed', { queue: store.name, deduplicationId: dedupId, err });
+    store.logger.error('dedup-next:add-failed', { queue: store.name, deduplicationId: dedupId, err });
   }
 }
 
-/** Drops the next job of `dedupId` (its holder was removed, or its key removed by hand). */
+/** Drops the next job of `dedupId` (its holder was removed while holding the key). */
 export function dropNext(store: QueueStore, dedupId: string): void {
   const file = nextFile(store, dedupId);
   if (fs.existsSync(file)) tryUnlink(file);
@@ -117,8 +122,8 @@ function addTaken(store: QueueStore, taking: string, recovering: boolean): void 
 }
 
 /**
- * The stalled check's pass over kept next jobs: adds those whose holder is no longer active (its
- * finisher died before adding it) and those a dead process left half taken. `dedup-next/` holds
+ * The stalled check's pass over kept next jobs: adds those whose key names no job that has yet to
+ * finish (the holder's finisher died before adding it) and those a dead process left half taken. `dedup-next/` holds
  * only jobs waiting for an active holder, so it is small.
  */
 export function recoverNextJobs(store: QueueStore, nowMs: number): void {
