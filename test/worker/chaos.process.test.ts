@@ -85,11 +85,17 @@ function overlappingRuns(lines: RunLine[], killedAt: Map<number, number>): strin
   return problems;
 }
 
+/** The limits of the 'limited' variant: a rate limit per worker (shared) and a global concurrency. */
+const LIMITED = { max: 30, durationMs: 100, concurrency: 6 };
+
 describe('chaos on one spool', () => {
   it.each([
     ['fast', 'in-process'],
     ['durable', 'in-process'],
     ['fast', 'sandboxed'],
+    // Workers under a rate limit and a global concurrency: claims made over the limit are put
+    // back, and claims take the concurrency lock, while workers are killed around them.
+    ['fast', 'limited'],
   ] as const)('%s, %s processor: loses no acknowledged job, never runs one twice at once, starts none early and keeps bulks whole', async (durability, processor) => {
     const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 1e9));
     const say = `(CHAOS_SEED=${seed})`;
@@ -104,7 +110,8 @@ describe('chaos on one spool', () => {
     qe.on('failed', ({ jobId }) => finishedEvents.set(jobId, 'failed'));
     await qe.waitUntilReady();
 
-    const workerEnv = { SPOOL: spool, DURABILITY: durability, ...(processor === 'sandboxed' ? { CHAOS_SANDBOX: '1' } : {}), RUNS: runsLog, CONCURRENCY: '4', LOCK_MS: String(LOCK_MS), STALLED_MS: '250' };
+    if (processor === 'limited') await q.setGlobalConcurrency(LIMITED.concurrency);
+    const workerEnv = { SPOOL: spool, DURABILITY: durability, ...(processor === 'sandboxed' ? { CHAOS_SANDBOX: '1' } : {}), ...(processor === 'limited' ? { CHAOS_LIMIT: `${LIMITED.max}/${LIMITED.durationMs}` } : {}), RUNS: runsLog, CONCURRENCY: '4', LOCK_MS: String(LOCK_MS), STALLED_MS: '250' };
     const workers: ChildProcess[] = await Promise.all([0, 1, 2].map(() => startFixture(WORKER, workerEnv)));
     const producer = (name: 'a' | 'b', n: number) =>
       startFixture(PRODUCER, { SPOOL: spool, DURABILITY: durability, ACKS: acks[name], PREFIX: name, CALLS: String(CALLS), SEED: String(seed + n) });
@@ -263,5 +270,12 @@ describe('chaos on one spool', () => {
     expect(tmpFiles(queueDir), `tmp/ ${say}`).toEqual([]);
     expect(killedAt.size, `processes SIGKILLed ${say}`).toBe(ROUNDS - 2 + 1);
     expect(removedAt.size, `jobs removed ${say}`).toBeGreaterThan(0);
+    if (processor === 'limited') {
+      // Windows begin at a first start (BullMQ's), so a sliding span of one duration may hold the
+      // end of one window and the start of the next: never more than twice the limit.
+      const startTimes = lines.filter((l) => l.type === 'S').map((l) => l.at).sort((x, y) => x - y);
+      const crowded = startTimes.filter((t, i) => i >= 2 * LIMITED.max && t - startTimes[i - 2 * LIMITED.max]! < LIMITED.durationMs - 5);
+      expect(crowded, `starts over twice the rate limit within ${LIMITED.durationMs} ms ${say}`).toEqual([]);
+    }
   }, 120_000);
 });
