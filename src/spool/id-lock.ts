@@ -9,7 +9,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno, rethrowFs, tryStat, tryUnlink } from './fs.js';
+import os from 'node:os';
+import { isErrno, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { lockOwnerGone } from './id-alloc.js';
+import { uniqueName } from './keys.js';
+import { LIVENESS_TAG, PID_NAMESPACE } from './process-gone.js';
 import type { QueueStore } from './store.js';
 
 /** A lock this old was left by a process that died holding it. */
@@ -30,24 +34,73 @@ export function withIdLock<T>(store: QueueStore, id: string, nowMs: number, fn: 
 }
 
 /**
- * Takes a lock file `lock` (created exclusively; one left by a dead holder is broken once 10 s
- * old); false when another process holds it. Also the deduplication keys' lock (dedup-replace.ts).
+ * What a lock file says of its holder: `<hostname> <pid> <liveness tag> <pid namespace or ->`, as
+ * the id counter's lock does (id-alloc.ts), so a process of this host and pid namespace can tell
+ * that the holder is gone.
+ */
+const LOCK_HOLDER = `${os.hostname()} ${process.pid} ${LIVENESS_TAG} ${PID_NAMESPACE || '-'}`;
+
+/**
+ * Takes a lock file `lock` (created exclusively, naming its holder); false when another process
+ * holds it. A lock whose holder is a process of this host and pid namespace that no longer exists
+ * is broken at once, any other once 10 s old (a holder elsewhere, or a file written by an older
+ * version, which names none). Also the deduplication keys' lock (dedup-replace.ts) and the claim
+ * lock of a global concurrency (global-concurrency.ts).
  */
 export function takeLock(store: QueueStore, lock: string, nowMs: number): boolean {
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 3; i++) {
+    let fd: number;
     try {
-      fs.closeSync(fs.openSync(lock, 'wx', store.modes.file));
-      return true;
+      fd = fs.openSync(lock, 'wx', store.modes.file);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) {
         store.ensureDirs();
         continue;
       }
       if (!isErrno(err, 'EEXIST')) return rethrowFs(err, lock);
+      if (!breakAbandoned(lock, nowMs)) return false;
+      continue;
     }
-    const st = tryStat(lock);
-    if (!st || nowMs - st.ctimeMs < ID_LOCK_STALE_MS) return false;
-    tryUnlink(lock);
+    try {
+      fs.writeSync(fd, LOCK_HOLDER);
+    } catch {
+      // the name alone is the lock; without the holder's name it is judged by its age
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
   }
   return false;
+}
+
+/**
+ * Removes `lock` when its holder is gone or it is 10 s old: true when it is gone (take it again),
+ * false while it is held. It is moved aside first and removed only if it is still the file judged:
+ * two processes that judged the same dead holder must not remove the lock one of them then took.
+ */
+function breakAbandoned(lock: string, nowMs: number): boolean {
+  const st = tryStat(lock);
+  if (!st) return true;
+  let abandoned = nowMs - st.ctimeMs >= ID_LOCK_STALE_MS;
+  if (!abandoned) {
+    const holder = tryReadText(lock);
+    abandoned = holder !== undefined && holder !== '' && lockOwnerGone(holder);
+  }
+  if (!abandoned) return false;
+  const aside = `${lock}.${uniqueName()}.broken`;
+  try {
+    fs.renameSync(lock, aside);
+  } catch (err) {
+    return isErrno(err, 'ENOENT');
+  }
+  if (tryStat(aside)?.ino !== st.ino) {
+    // Another breaker's fresh lock: put it back (unless yet another process took the name).
+    try {
+      fs.linkSync(aside, lock);
+    } catch {
+      // taken meanwhile: that process holds the lock
+    }
+  }
+  tryUnlink(aside);
+  return true;
 }
