@@ -17,7 +17,7 @@ import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.
 import { IdAllocator } from './spool/id-alloc.js';
 import { readJob, stateOf } from './spool/lookup.js';
 import { activeCount, readGlobalConcurrency, removeGlobalConcurrency, writeGlobalConcurrency } from './spool/global-concurrency.js';
-import { RateLimiter, rateLimitProblem, readGlobalRateLimit, removeGlobalRateLimit, writeGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
+import { assertRateLimitMs, RateLimiter, rateLimitProblem, readGlobalRateLimit, removeGlobalRateLimit, writeGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, patchStored, readLogRows } from './spool/update.js';
@@ -514,9 +514,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** Lets no worker with a rate limit take a job for `expireTimeMs` (BullMQ's manual rate limit). */
   async rateLimit(expireTimeMs: number): Promise<void> {
     this.assertOpen();
-    if (typeof expireTimeMs !== 'number' || !Number.isFinite(expireTimeMs) || expireTimeMs <= 0) {
-      throw new SpoolkitError('ERR_CONFIG', `rateLimit: expected a number of milliseconds > 0, got \`${String(expireTimeMs)}\`.`);
-    }
+    assertRateLimitMs(expireTimeMs, 'rateLimit');
     this.rateLimiter().limitFor(Math.ceil(expireTimeMs), Date.now());
   }
   /**

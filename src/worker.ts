@@ -39,7 +39,7 @@ import { pruneIdRanges } from './spool/id-index.js';
 import { LIVENESS_TAG, PID_NAMESPACE, livenessTagOf, processOfTagGone, taggedProcessGone } from './spool/process-gone.js';
 import { reclaimStalled } from './spool/reclaim.js';
 import { requeue, unclaim } from './spool/finish.js';
-import { RateLimiter, rateLimitProblem, readGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
+import { assertRateLimitMs, RateLimiter, rateLimitProblem, readGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { readGlobalConcurrency, withClaimRoom } from './spool/global-concurrency.js';
 import { readyRoute } from './spool/routing.js';
 import type { QueueStore } from './spool/store.js';
@@ -218,6 +218,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private delayedDirty = true;
   private lastDelayedCheck = 0;
   private readonly onLocalWake = (): void => this.wake(true);
+  /** Room freed under a global concurrency by another worker of this process: claim again, nothing more to re-read. */
+  private readonly onLocalRoom = (): void => this.wake();
 
   constructor(name: string, processor?: string | URL | null | Processor<DataType, ResultType, NameType>, opts: WorkerOptions = {}) {
     super();
@@ -395,9 +397,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
    * throws `Worker.RateLimitError()`).
    */
   async rateLimit(expireTimeMs: number): Promise<void> {
-    if (typeof expireTimeMs !== 'number' || !Number.isFinite(expireTimeMs) || expireTimeMs <= 0) {
-      throw new ConfigError(`Worker.rateLimit: expected a number of milliseconds > 0, got \`${String(expireTimeMs)}\`.`);
-    }
+    assertRateLimitMs(expireTimeMs, 'Worker.rateLimit');
     this.limiter().limitFor(Math.ceil(expireTimeMs), Date.now());
   }
 
@@ -526,6 +526,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     // Jobs added by this process wake us directly; other processes' appends to the event log
     // wake us through fs.watch.
     this.store.local.on('wake', this.onLocalWake);
+    this.store.local.on('room', this.onLocalRoom);
     try {
       // This process's own appends (job events of the jobs it runs) change the log too; they carry
       // no news, and treating them as news would re-read the sets after every job.
@@ -649,6 +650,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.watcher?.close();
     this.watcher = undefined;
     this.store.local.off('wake', this.onLocalWake);
+    this.store.local.off('room', this.onLocalRoom);
     removeHeartbeat(this.store.root, this.id);
   }
 
@@ -997,7 +999,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       if (this.inflight.get(run.claim.id) === run) this.inflight.delete(run.claim.id);
       this.heartbeatSoon();
       // Under a global concurrency, this finish may make room for the queue's other workers here.
-      if (this.globalConcurrencyCached !== undefined) this.store.wakeLocal();
+      if (this.globalConcurrencyCached !== undefined) this.store.local.emit('room');
       this.emit('_slot');
       // Wake on the next turn, so slots freed in the same turn are refilled by one claim round.
       if (!this.slotWakeScheduled) {

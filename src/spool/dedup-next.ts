@@ -16,11 +16,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import type { JobsOptions } from '../types.js';
 import { addJobs } from './add.js';
 import { readDedup } from './dedup-key.js';
-import { fsyncDir, isErrno, mkdirp, tryReaddir, tryReadText, tryStat, tryUnlink, writeNewFileQuick } from './fs.js';
+import { fsyncDir, isErrno, mkdirp, tryReaddir, tryReadJson, tryStat, tryUnlink, writeNewFileQuick } from './fs.js';
 import { uniqueName } from './keys.js';
 import { locate } from './lookup.js';
 import { dedupFile, type QueueStore } from './store.js';
@@ -45,7 +44,8 @@ function nextDir(store: QueueStore): string {
 }
 
 function nextFile(store: QueueStore, dedupId: string): string {
-  return path.join(nextDir(store), `${createHash('sha1').update(dedupId).digest('hex')}.json`);
+  // Named as the key is (`<sha1 of id>.json`).
+  return path.join(nextDir(store), path.basename(dedupFile(store, dedupId)));
 }
 
 /**
@@ -107,13 +107,7 @@ export function dropNext(store: QueueStore, dedupId: string): void {
 }
 
 function addTaken(store: QueueStore, taking: string, recovering: boolean): void {
-  const text = tryReadText(taking);
-  let job: NextJob | undefined;
-  try {
-    job = text === undefined ? undefined : (JSON.parse(text) as NextJob);
-  } catch {
-    job = undefined;
-  }
+  const job = tryReadJson(taking) as NextJob | undefined;
   // A job of the id already exists when a dead process had added it before removing the file.
   if (job && !(recovering && locate(store, job.id))) {
     addJobs(store, [{ name: job.name, data: job.data, opts: job.opts, presetId: job.id }]);
@@ -152,13 +146,7 @@ export function recoverNextJobs(store: QueueStore, nowMs: number): void {
       continue;
     }
     if (!name.endsWith('.json') || nowMs - st.mtimeMs < ORPHAN_NEXT_MS) continue;
-    const text = tryReadText(file);
-    let dedupId: string | undefined;
-    try {
-      dedupId = text === undefined ? undefined : (JSON.parse(text) as NextJob).dedupId;
-    } catch {
-      dedupId = undefined;
-    }
+    const dedupId = (tryReadJson(file) as NextJob | undefined)?.dedupId;
     if (dedupId === undefined) continue;
     // The key names a job that has not finished: that job's finisher adds it.
     const key = readDedup(dedupFile(store, dedupId));

@@ -10,30 +10,27 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno, rethrowFs, tryReadJson, tryUnlink } from './fs.js';
+import { isErrno, rethrowFs, tryUnlink } from './fs.js';
+import { readSetting, removeSetting, writeSetting } from './queue-settings.js';
 import { takeLock } from './id-lock.js';
 import type { QueueStore } from './store.js';
 
-function limitFile(store: QueueStore): string {
-  return path.join(store.dir, 'concurrency.json');
-}
+const SETTING = 'concurrency.json';
 
 /** The queue's global concurrency, or undefined. */
 export function readGlobalConcurrency(store: QueueStore): number | undefined {
-  const v = (tryReadJson(limitFile(store)) as { concurrency?: unknown } | undefined)?.concurrency;
+  const v = (readSetting(store, SETTING) as { concurrency?: unknown } | undefined)?.concurrency;
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined;
 }
 
-/** Sets the queue's global concurrency (written whole, then renamed into place). True when there was none. */
+/** Sets the queue's global concurrency. True when there was none. */
 export function writeGlobalConcurrency(store: QueueStore, concurrency: number): boolean {
-  const had = fs.existsSync(limitFile(store));
-  store.writeAtomic(limitFile(store), JSON.stringify({ concurrency }));
-  return !had;
+  return writeSetting(store, SETTING, { concurrency });
 }
 
 /** Removes the queue's global concurrency. True when there was one. */
 export function removeGlobalConcurrency(store: QueueStore): boolean {
-  return tryUnlink(limitFile(store));
+  return removeSetting(store, SETTING);
 }
 
 /** Jobs in `active/` now (claimed, whoever holds them, including a dead worker's until reclaimed). */

@@ -18,8 +18,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../errors.js';
 import { isErrno, mkdirp, rethrowFs, tryReadJson, tryUnlink } from './fs.js';
 import { uniqueName } from './keys.js';
+import { readSetting, removeSetting, writeSetting } from './queue-settings.js';
 import type { QueueStore } from './store.js';
 
 /** One counting window. */
@@ -213,20 +215,12 @@ export class RateLimiter {
   }
 
   private read(n: number): RateWindow | undefined {
-    let text: string;
-    try {
-      text = fs.readFileSync(path.join(this.dir, `w.${n}`), 'utf8');
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return undefined;
-      return rethrowFs(err, path.join(this.dir, `w.${n}`));
-    }
-    try {
-      const v = JSON.parse(text) as { start?: unknown; duration?: unknown; full?: unknown };
-      if (typeof v.start === 'number' && typeof v.duration === 'number') return { n, startMs: v.start, durationMs: v.duration, full: v.full === true };
-    } catch {
-      // written whole before it was linked, so only another program's file gets here
-    }
-    // Unreadable: an ended window, so the next start begins a new one.
+    const file = path.join(this.dir, `w.${n}`);
+    if (!fs.existsSync(file)) return undefined;
+    const v = tryReadJson(file) as { start?: unknown; duration?: unknown; full?: unknown } | undefined;
+    if (typeof v?.start === 'number' && typeof v.duration === 'number') return { n, startMs: v.start, durationMs: v.duration, full: v.full === true };
+    // Unreadable (only another program's file: windows are linked whole): an ended window, so the
+    // next start begins a new one.
     return { n, startMs: 0, durationMs: 0, full: false };
   }
 
@@ -308,26 +302,22 @@ export interface GlobalRateLimit {
   duration: number;
 }
 
-function globalLimitPath(store: QueueStore): string {
-  return path.join(store.dir, 'rate-limit.json');
-}
+const SETTING = 'rate-limit.json';
 
 /** The queue's global rate limit, or undefined. */
 export function readGlobalRateLimit(store: QueueStore): GlobalRateLimit | undefined {
-  const v = tryReadJson(globalLimitPath(store)) as Partial<GlobalRateLimit> | undefined;
+  const v = readSetting(store, SETTING) as Partial<GlobalRateLimit> | undefined;
   return typeof v?.max === 'number' && typeof v.duration === 'number' ? { max: v.max, duration: v.duration } : undefined;
 }
 
-/** Sets the queue's global rate limit (written whole, then renamed into place). True when there was none. */
+/** Sets the queue's global rate limit. True when there was none. */
 export function writeGlobalRateLimit(store: QueueStore, limit: GlobalRateLimit): boolean {
-  const had = fs.existsSync(globalLimitPath(store));
-  store.writeAtomic(globalLimitPath(store), JSON.stringify({ max: limit.max, duration: limit.duration }));
-  return !had;
+  return writeSetting(store, SETTING, { max: limit.max, duration: limit.duration });
 }
 
 /** Removes the queue's global rate limit. True when there was one. */
 export function removeGlobalRateLimit(store: QueueStore): boolean {
-  return tryUnlink(globalLimitPath(store));
+  return removeSetting(store, SETTING);
 }
 
 /** The checks of a rate limit's numbers, shared by the Worker's `limiter` and `setGlobalRateLimit`: the problem, or undefined. */
@@ -335,4 +325,12 @@ export function rateLimitProblem(max: unknown, duration: unknown): string | unde
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) return `\`max\` must be a whole number of jobs >= 1, got \`${String(max)}\``;
   if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 1) return `\`duration\` must be a number of milliseconds >= 1, got \`${String(duration)}\``;
   return undefined;
+}
+
+/**
+ * Checks the time of a manual rate limit (`Queue.rateLimit`, `Worker.rateLimit`), as Redis refuses
+ * a `PX` that is not positive.
+ */
+export function assertRateLimitMs(ms: unknown, caller: string): asserts ms is number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw new ConfigError(`${caller}: expected a number of milliseconds > 0, got \`${String(ms)}\`.`);
 }
