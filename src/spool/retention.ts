@@ -248,15 +248,15 @@ function sweepNameCount(store: QueueStore): number {
 
 /**
  * Removes deduplication keys that hold nothing any more (a ttl key past its time, a simple-mode
- * key whose job is gone or finished), and names left aside by a replacement (or a key lock) of a
- * process that died: nothing
- * else would remove a key whose id is never used again.
+ * key whose job is gone or finished), and names left by a process that died: a replacement's
+ * aside name, a key lock, or a lock it was breaking. Nothing else would remove a key whose id is
+ * never used again.
  */
 function sweepDedupKeys(store: QueueStore, nowMs: number): void {
   const dir = path.join(store.dir, 'dedup');
   for (const name of tryReaddir(dir)) {
     const file = path.join(dir, name);
-    if (name.endsWith('.old') || name.endsWith('.lock')) {
+    if (name.endsWith('.old') || name.endsWith('.lock') || name.endsWith('.broken')) {
       const st = tryStat(file);
       if (st && nowMs - st.ctimeMs > SWEEP_SETTLE_MS) tryUnlink(file);
       continue;
