@@ -12,6 +12,8 @@ export type { SpoolkitErrorCode } from './errors.js';
 export type { RepeatOptions, JobSchedulerTemplateOptions, JobSchedulerTemplate, JobSchedulerJson, JobSchedulerTemplateJson, SchedulerLoopOptions, SchedulerPassResult, SchedulerPassOptions } from './scheduler/index.js';
 export { runSchedulerLoop, runSchedulerPass } from './scheduler/lazy.js';
 export { Queue } from './queue.js';
+export { MetricsTime } from './metrics-time.js';
+export type { Metrics, MetricType } from './spool/metrics.js';
 export { Worker } from './worker.js';
 export { Job } from './job.js';
 export { QueueEvents } from './queue-events.js';
@@ -41,6 +43,7 @@ export type {
   DeduplicationOptions,
   Durability,
   ObliterateOpts,
+  MetricsOptions,
 } from './types.js';
 export { createSandboxedProcessor } from './sandbox/index.js';
 export type { SandboxOptions, SandboxedProcessor, SandboxStats } from './sandbox/index.js';

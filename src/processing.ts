@@ -12,6 +12,7 @@ import { closeClaim, type Claim } from './spool/claim.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
 import { finishRemoved, finishToFile, refreshPriority, requeue, startedFields } from './spool/finish.js';
 import { delayedRoute, readyRoute } from './spool/routing.js';
+import type { MetricType } from './spool/metrics.js';
 import type { JobRecord, RecordPatch } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { toJsonStrict } from './spool/validate.js';
@@ -30,6 +31,8 @@ export interface ProcessingContext {
   maxStartedAttempts?: number;
   /** Told of a RateLimitError before its job goes back to the queue (so this worker claims it no sooner than the limit allows). */
   onRateLimited?(): void;
+  /** Counts a finish in the queue's metrics (the Worker's `metrics` option); never throws. */
+  recordMetric?(type: MetricType, nowMs: number): void;
   /** Local event emission (`active`, `completed`, `failed`, `progress`). */
   emit(event: string, ...args: unknown[]): void;
 }
@@ -140,6 +143,8 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
     run.lost = true;
     return 'lost';
   }
+  // Counted before the event, as BullMQ counts in the script that finishes the job.
+  ctx.recordMetric?.('completed', rec.finishedOn);
   ctx.store.events.append('completed', { jobId: claim.id, returnvalue, prev: 'active' }, { k: keep });
   // Its deduplication id's next job (keepLastIfActive), kept while it ran, is added now.
   if (rec.deduplicationId) addNext(ctx.store, rec.deduplicationId);
@@ -215,6 +220,7 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
     const finished = keep === true ? finishRemoved(store, claim) : finishToFile(store, claim, { ...outcome, finishedOn: rec.finishedOn }, 'failed');
     ok = typeof finished === 'boolean' ? finished : await finished;
     if (ok) {
+      ctx.recordMetric?.('failed', rec.finishedOn);
       store.events.append('failed', { jobId: claim.id, failedReason: rec.failedReason ?? '', prev: 'active' }, { k: keep });
       // As in BullMQ, any final failure with attemptsMade >= attempts (default 0) reports exhaustion.
       if (rec.attemptsMade >= attempts) store.events.append('retries-exhausted', { jobId: claim.id, attemptsMade: rec.attemptsMade });

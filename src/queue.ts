@@ -3,7 +3,7 @@
  * BullMQ; the work underneath is synchronous filesystem calls (see src/spool/).
  */
 import { EventEmitter } from 'node:events';
-import { NotSupportedError, SpoolkitError } from './errors.js';
+import { NotSupportedError, SpoolkitError, UsageError } from './errors.js';
 import { Job } from './job.js';
 import type { SchedulerHost } from './scheduler/host.js';
 import { addJobs, type AddSpec } from './spool/add.js';
@@ -18,7 +18,9 @@ import { IdAllocator } from './spool/id-alloc.js';
 import { readJob, stateOf } from './spool/lookup.js';
 import { activeCount, readGlobalConcurrency, removeGlobalConcurrency, writeGlobalConcurrency } from './spool/global-concurrency.js';
 import { assertRateLimitMs, RateLimiter, rateLimitProblem, readGlobalRateLimit, removeGlobalRateLimit, writeGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
+import { readMetrics, type Metrics, type MetricType } from './spool/metrics.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
+import { prometheusText } from './prometheus.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, patchStored, readLogRows } from './spool/update.js';
 import { toJsonStrict } from './spool/validate.js';
@@ -535,17 +537,31 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     this.assertOpen();
     return this.rateLimiter().remove(Date.now());
   }
-  /** Not supported: metrics. */
-  async getMetrics(_type: 'completed' | 'failed', _start?: number, _end?: number): Promise<never> {
-    throw new NotSupportedError('Queue.getMetrics', 'use readSpoolStatus() or `spoolkit status`');
+  /**
+   * The queue's throughput metrics (collected by Workers with the `metrics` option, in any process
+   * on the spool): `meta.count` finishes in all, `data` the finishes of each whole minute, newest
+   * first, `count` how many minutes `data` has before `start` and `end` (LRANGE indexes) cut it.
+   */
+  async getMetrics(type: MetricType, start = 0, end = -1): Promise<Metrics> {
+    this.assertOpen();
+    if (type !== 'completed' && type !== 'failed') {
+      throw new UsageError(`Queue.getMetrics: the type must be 'completed' or 'failed', got \`${String(type)}\`.`);
+    }
+    return readMetrics(this.store, type, start, end);
   }
   /** Not supported: the event log is trimmed by size. */
   async trimEvents(_maxLength: number): Promise<number> {
     throw new NotSupportedError('Queue.trimEvents', 'the event log rotates by size on its own');
   }
-  /** Not supported: metrics (BullMQ's export includes the completed/failed totals of getMetrics). */
-  async exportPrometheusMetrics(_globalVariables?: Record<string, string>): Promise<never> {
-    throw new NotSupportedError('Queue.exportPrometheusMetrics', 'read getJobCounts() or readSpoolStatus() and export those');
+  /**
+   * The queue's job counts by state and its completed and failed totals (`getMetrics`), in the
+   * Prometheus text format, with BullMQ's metric names; `globalVariables` become labels of every
+   * sample.
+   */
+  async exportPrometheusMetrics(globalVariables?: Record<string, string>): Promise<string> {
+    const counts = await this.getJobCounts();
+    const [completed, failed] = await Promise.all([this.getMetrics('completed'), this.getMetrics('failed')]);
+    return prometheusText(this.name, counts, completed.meta.count, failed.meta.count, globalVariables);
   }
   /** Not supported: Redis metadata. */
   async getMeta(): Promise<never> {

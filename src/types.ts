@@ -168,6 +168,12 @@ export interface QueueEventsOptions extends SpoolOptions {
 export type BackoffStrategy = (attemptsMade: number, type?: string, err?: Error, job?: any) => Promise<number> | number;
 
 /** Options of a `Worker` (BullMQ `WorkerOptions` plus spool options). */
+/** The Worker's `metrics` option (BullMQ's `MetricsOptions`). */
+export interface MetricsOptions {
+  /** Minutes of per-minute counts kept (`MetricsTime`); nothing is counted without it. */
+  maxDataPoints?: number;
+}
+
 export interface WorkerOptions extends SpoolOptions {
   /** Stored as `job.processedBy`. */
   name?: string;
@@ -204,8 +210,12 @@ export interface WorkerOptions extends SpoolOptions {
    * process sharing the spool (a global rate limit's `max` overrides this `max`).
    */
   limiter?: { max: number; duration: number };
-  /** Accepted and ignored. */
-  metrics?: unknown;
+  /**
+   * Counts this worker's finished jobs per minute for `Queue.getMetrics` (completed jobs, and jobs
+   * that failed for good), shared with every worker of the queue that counts. As in BullMQ,
+   * nothing is counted unless `maxDataPoints` (minutes kept, e.g. `MetricsTime.ONE_WEEK`) is set.
+   */
+  metrics?: MetricsOptions;
   /** Accepted and ignored. */
   telemetry?: unknown;
   /** Accepted and ignored. */

@@ -42,6 +42,7 @@ import { requeue, unclaim } from './spool/finish.js';
 import { assertRateLimitMs, RateLimiter, rateLimitProblem, readGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { readGlobalConcurrency, withClaimRoom } from './spool/global-concurrency.js';
 import { readyRoute } from './spool/routing.js';
+import { MAX_METRICS_DATA_POINTS, MetricsRecorder } from './spool/metrics.js';
 import type { QueueStore } from './spool/store.js';
 import { IN_PROCESS_RETENTION_BUDGET, runRetention } from './spool/retention.js';
 import { countOnThread, runRetentionOnThread } from './spool/retention-thread.js';
@@ -75,6 +76,8 @@ interface Settings {
   /** The Worker's own `limiter` (a global rate limit's `max` overrides its `max`). */
   limiter: { max: number; durationMs: number } | undefined;
   maximumRateLimitDelayMs: number;
+  /** `metrics.maxDataPoints`: finishes are counted per minute when set. */
+  metricsMaxDataPoints: number | undefined;
 }
 
 /**
@@ -89,6 +92,19 @@ function resolveLimiter(v: WorkerOptions['limiter']): Settings['limiter'] {
   const problem = typeof v === 'object' && v !== null ? rateLimitProblem(v.max, v.duration) : 'it must be an object';
   if (problem) throw new ConfigError(`Worker option \`limiter\`: ${problem}. Fix the Worker's options: { limiter: { max: 10, duration: 1000 } } starts at most 10 jobs a second across every worker of the queue.`);
   return { max: v.max, durationMs: Math.floor(v.duration) };
+}
+
+/** Checks the `metrics` option: as in BullMQ, metrics are collected only when `maxDataPoints` is set. */
+function resolveMetrics(v: WorkerOptions['metrics']): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === 'object' && v !== null ? v.maxDataPoints : v;
+  if (n === undefined || n === 0) return undefined;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_METRICS_DATA_POINTS) {
+    throw new ConfigError(
+      `Worker option \`metrics\`: \`maxDataPoints\` must be a whole number of minutes from 1 to ${MAX_METRICS_DATA_POINTS}, got \`${String(n)}\`. Fix the Worker's options: { metrics: { maxDataPoints: MetricsTime.ONE_WEEK } } keeps a week of per-minute counts.`,
+    );
+  }
+  return n;
 }
 
 function positiveInt(v: unknown, name: string, dflt: number, min = 1): number {
@@ -118,6 +134,7 @@ function resolveSettings(opts: WorkerOptions): Settings {
     pollIntervalMs: positiveInt(opts.pollIntervalMs, 'pollIntervalMs', DEFAULT_POLL_INTERVAL_MS),
     limiter: resolveLimiter(opts.limiter),
     maximumRateLimitDelayMs: positiveInt(opts.maximumRateLimitDelay, 'maximumRateLimitDelay', DEFAULT_MAXIMUM_RATE_LIMIT_DELAY_MS),
+    metricsMaxDataPoints: resolveMetrics(opts.metrics),
   };
 }
 
@@ -168,6 +185,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private readonly inflight = new Map<string, RunningJob>();
   private readonly pool: fastq.queueAsPromised<RunningJob, void>;
   private readonly ctx: ProcessingContext;
+  /** Counts finishes per minute (the `metrics` option). */
+  private metricsRecorder: MetricsRecorder | undefined;
   private readonly startedAt = Date.now();
   private readonly recent = new MinuteCounter();
   private readonly inline: boolean;
@@ -264,6 +283,18 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (opts.removeOnFail !== undefined) ctx.removeOnFail = opts.removeOnFail;
     if (opts.settings?.backoffStrategy) ctx.backoffStrategy = opts.settings.backoffStrategy;
     if (opts.maxStartedAttempts !== undefined) ctx.maxStartedAttempts = opts.maxStartedAttempts;
+    if (this.settings.metricsMaxDataPoints !== undefined) {
+      const recorder = new MetricsRecorder(this.store, this.settings.metricsMaxDataPoints);
+      this.metricsRecorder = recorder;
+      ctx.recordMetric = (type, nowMs) => {
+        try {
+          recorder.record(type, nowMs);
+        } catch (err) {
+          // A count that cannot be written costs the metrics one finish, never the job.
+          this.emitError(err);
+        }
+      };
+    }
     // As BullMQ: after a RateLimitError, wait out what is left of the queue's rate-limit window.
     ctx.onRateLimited = () => {
       const nowMs = Date.now();
@@ -652,6 +683,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.store.local.off('wake', this.onLocalWake);
     this.store.local.off('room', this.onLocalRoom);
     removeHeartbeat(this.store.root, this.id);
+    try {
+      this.metricsRecorder?.close();
+    } catch (err) {
+      this.emitError(err);
+    }
   }
 
   private stalledCheck(nowMs: number): void {

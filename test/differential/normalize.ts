@@ -27,6 +27,11 @@ export interface RunResult {
   lists: Record<string, string[]>;
   /** Named snapshots taken by `snapshot` steps. */
   snapshots: Record<string, { counts: Record<string, number>; states: Record<string, string> }>;
+  /**
+   * `exportPrometheusMetrics` lines recorded by `prometheus` steps (only in scenarios that have
+   * one, so the other recordings stay as they were).
+   */
+  prometheus?: Record<string, string[]>;
 }
 
 export interface JobSnapshot {

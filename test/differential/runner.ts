@@ -100,6 +100,7 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
     if (spec.removeOnFail) opts.removeOnFail = spec.removeOnFail;
     if (spec.backoffStrategy) opts.settings = { backoffStrategy: STRATEGIES[spec.backoffStrategy] };
     if (spec.limiter) opts.limiter = spec.limiter;
+    if (spec.metrics) opts.metrics = spec.metrics;
     worker = new backend.Worker(QUEUE, processor, opts);
     const note = (job: any, rec: EventRecord) => rawWorkerEvents.push({ id: String(job.id), rec });
     worker.on('active', (job: any) => note(job, { event: 'active' }));
@@ -172,7 +173,10 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
           await sleep(5);
         }
       }
-      else if ('snapshot' in step) {
+      else if ('prometheus' in step) {
+        const text: string = await queue.exportPrometheusMetrics(step.prometheus.labels);
+        (result.prometheus ??= {})[step.prometheus.as] = text.split('\n');
+      } else if ('snapshot' in step) {
         result.snapshots[step.snapshot] = { counts: await queue.getJobCounts(), states: await snapshotStates() };
       } else if ('list' in step) {
         const { as, types, start, end, asc } = step.list;

@@ -44,6 +44,8 @@ export interface WorkerSpec {
   /** A custom strategy for backoff types other than fixed/exponential. */
   backoffStrategy?: StrategyName;
   limiter?: { max: number; duration: number };
+  /** BullMQ's `metrics` option: finishes are counted per minute. */
+  metrics?: { maxDataPoints: number };
 }
 
 /** One add. `label` names the job in results; a duplicate add may reuse another job's label. */
@@ -69,6 +71,8 @@ export type Step =
   | { waitActive: string }
   /** `queue.setGlobalConcurrency(n)`. */
   | { globalConcurrency: number }
+  /** Records `exportPrometheusMetrics(labels)`, line by line, under `as`. */
+  | { prometheus: { as: string; labels?: Record<string, string> } }
   /** Records counts and every job's state under this name. */
   | { snapshot: string }
   /** Records `getJobs(types, start, end, asc)` as labels under `as`. */

@@ -39,6 +39,10 @@ type _qRateLimit = Assert<Accepts<Queue['rateLimit'], bull.Queue['rateLimit']>>;
 type _qRateLimitTtl = Assert<Accepts<Queue['getRateLimitTtl'], bull.Queue['getRateLimitTtl']>>;
 type _qRemoveRateLimitKey = Assert<Accepts<Queue['removeRateLimitKey'], bull.Queue['removeRateLimitKey']>>;
 type _qSetGlobalRateLimit = Assert<Accepts<Queue['setGlobalRateLimit'], bull.Queue['setGlobalRateLimit']>>;
+type _qGetMetrics = Assert<Accepts<Queue['getMetrics'], bull.Queue['getMetrics']>>;
+type _qGetMetricsR = Assert<Yields<Queue['getMetrics'], Awaited<ReturnType<bull.Queue['getMetrics']>>>>;
+type _qPrometheus = Assert<Accepts<Queue['exportPrometheusMetrics'], bull.Queue['exportPrometheusMetrics']>>;
+type _qPrometheusR = Assert<Yields<Queue['exportPrometheusMetrics'], string>>;
 type _qGlobalRateLimitR = Assert<Yields<Queue['getGlobalRateLimit'], Awaited<ReturnType<bull.Queue['getGlobalRateLimit']>>>>;
 // Queue: results.
 type _qCountsR = Assert<Yields<Queue['getJobCounts'], { [index: string]: number }>>;
@@ -49,7 +53,7 @@ type _qRemoveR = Assert<Yields<Queue['remove'], number>>;
 // Options objects written for BullMQ are accepted.
 declare const bullJobOpts: bull.JobsOptions;
 const _jobsOpts: JobsOptions = { ...bullJobOpts, parent: undefined };
-declare const bullWorkerOpts: Omit<bull.WorkerOptions, 'metrics' | 'telemetry'>;
+declare const bullWorkerOpts: Omit<bull.WorkerOptions, 'telemetry'>;
 const _workerOpts: WorkerOptions = bullWorkerOpts;
 
 // Job: fields an app reads, and methods it calls.

@@ -27,10 +27,11 @@ import rateLimitError from './rate-limit-error.js';
 import limiter from './limiter.js';
 import dedupKeepLast from './dedup-keep-last.js';
 import globalConcurrency from './global-concurrency.js';
+import metrics from './metrics.js';
 
 export const scenarios: Scenario[] = [
   fifo, priority, lifo, delay, addBulk, retryFixed, retryExhausted, retryRequeueOrder, unrecoverable,
   customBackoff, customBackoffLinear, moveToDelayed, progressData, jobIdDuplicates, deduplication,
   jobIdWithDedup, dedupReplace, dedupExtend, removeOnComplete, pauseResume, retryFailed, getJobs, drainClean,
-  rateLimitError, limiter, dedupKeepLast, globalConcurrency,
+  rateLimitError, limiter, dedupKeepLast, globalConcurrency, metrics,
 ];
