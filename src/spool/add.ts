@@ -220,7 +220,7 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
           continue;
         }
         if (step.kind === 'stale') {
-          removeIfSame(file, held.ino);
+          removeIfSame(store, file, held);
           continue;
         }
         p.quietDedup = true;
@@ -234,7 +234,7 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
       }
       return key.jobId;
     }
-    removeIfSame(file, held.ino);
+    removeIfSame(store, file, held);
   }
   if (d.replace || d.extend) throw replaceTimeout(d.id);
   throw new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not take deduplication key ${JSON.stringify(d.id)} after several tries; another process keeps replacing it.`);

@@ -19,7 +19,7 @@ import { discardJobFile } from './pool.js';
 import { parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
 import { claimTagOf, dedupFile, type QueueStore } from './store.js';
-import { readDedup } from './dedup-key.js';
+import { readDedup, readDedupWithInode, removeIfSame } from './dedup-key.js';
 import { dropNext } from './dedup-next.js';
 import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
 import { MOVE_TAG_PREFIX, uniqueName } from './keys.js';
@@ -113,9 +113,10 @@ export function isStandingSchedulerRun(store: QueueStore, rec: JobRecord, place:
 /** Removes a deduplication key (optionally only when `jobId` holds it). Returns 1 when removed. */
 export function removeDeduplicationKey(store: QueueStore, dedupId: string, jobId?: string): number {
   const file = dedupFile(store, dedupId);
-  const held = readDedup(file);
-  if (!held || (jobId !== undefined && held.jobId !== jobId)) return 0;
-  return tryUnlink(file) ? 1 : 0;
+  if (jobId === undefined) return tryUnlink(file) ? 1 : 0;
+  // Only the key of `jobId`: removed under the key's lock if it is still the file read.
+  const held = readDedupWithInode(file);
+  return held?.key?.jobId === jobId && removeIfSame(store, file, held) ? 1 : 0;
 }
 
 /** The job id holding a deduplication key, or null. */
@@ -313,9 +314,8 @@ export function renewClaim(claim: Claim): boolean {
 export function forgetJob(store: QueueStore, rec: JobRecord, manual = false): void {
   if (manual && rec.deduplicationId) {
     const file = dedupFile(store, rec.deduplicationId);
-    const held = readDedup(file);
-    if (held && held.jobId === rec.id) {
-      tryUnlink(file);
+    const held = readDedupWithInode(file);
+    if (held?.key?.jobId === rec.id && removeIfSame(store, file, held)) {
       // As BullMQ: the next job kept for it (keepLastIfActive) goes with the key.
       dropNext(store, rec.deduplicationId);
     }

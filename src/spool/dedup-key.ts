@@ -3,8 +3,9 @@
  * key expires (null in simple mode, where it lives until its job finishes). Made whole by `add`.
  */
 import fs from 'node:fs';
-import { isErrno, rethrowFs, tryReadText, tryUnlink } from './fs.js';
-import { uniqueName } from './keys.js';
+import { isErrno, rethrowFs, sleepSync, tryReadText, tryUnlink } from './fs.js';
+import { takeLock } from './id-lock.js';
+import type { QueueStore } from './store.js';
 
 /** A deduplication key as stored. */
 export interface DedupKey {
@@ -45,28 +46,33 @@ export function readDedup(file: string): DedupKey | undefined {
   return text === undefined ? undefined : parseDedup(text);
 }
 
+/** How long a removal waits for a key's lock before giving up (a lock is held for a few system calls). */
+export const KEY_LOCK_WAIT_MS = 2000;
+
 /**
- * Removes `file` only if it is still the inode `ino`: renamed aside first, and linked back if it
- * turns out to be a newer file (another process replaced it meanwhile; its key stands).
+ * Removes the key `file` only if it is still the key judged (`judged`, as `readDedupWithInode`
+ * read it: the same inode and the same content, for a removed key's inode number is soon given to
+ * a new file), and returns whether it did. Every change to a key other than its creation (a
+ * `link(2)`, which fails while the name exists) is made under the key's lock (`<file>.lock`:
+ * rewrites by extending and replacing adds, and removals), so the check and the unlink, made
+ * under it, can never remove a key another process has made in the judged one's place. False also
+ * when the lock was not had within `waitMs`.
  */
-export function removeIfSame(file: string, ino: number): void {
-  const aside = `${file}.${uniqueName()}.old`;
-  try {
-    fs.renameSync(file, aside);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return;
-    rethrowFs(err, file);
+export function removeIfSame(store: QueueStore, file: string, judged: { ino: number; key: DedupKey | undefined }, waitMs = KEY_LOCK_WAIT_MS): boolean {
+  const lock = `${file}.lock`;
+  const until = Date.now() + waitMs;
+  while (!takeLock(store, lock, Date.now())) {
+    if (Date.now() >= until) return false;
+    sleepSync(1);
   }
   try {
-    if (fs.statSync(aside).ino !== ino) {
-      try {
-        fs.linkSync(aside, file);
-      } catch (err) {
-        // a third process made a key meanwhile: the newest stands
-        if (!isErrno(err, 'EEXIST')) rethrowFs(err, file);
-      }
-    }
+    const now = readDedupWithInode(file);
+    return now !== undefined && now.ino === judged.ino && sameKey(now.key, judged.key) && tryUnlink(file);
   } finally {
-    tryUnlink(aside);
+    tryUnlink(lock);
   }
+}
+
+function sameKey(a: DedupKey | undefined, b: DedupKey | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.id === b.id && a.jobId === b.jobId && a.expiresAt === b.expiresAt);
 }

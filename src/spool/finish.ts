@@ -10,19 +10,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { closeClaim, type Claim } from './claim.js';
-import { readDedup } from './dedup-key.js';
+import { readDedupWithInode, removeIfSame } from './dedup-key.js';
 import { fsyncDir, isErrno, renameInto, rethrowFs, tryUnlink } from './fs.js';
 import { appendPatch, parseJobRecord, writePatch, type JobRecord, type RecordPatch } from './record.js';
 import { discardJobFile } from './pool.js';
 import { readyRoute, type Route } from './routing.js';
 import { dedupFile, type QueueStore } from './store.js';
 
-/** Frees a simple-mode deduplication key held by this job (ttl keys expire on their own); true when it did. */
+/** How long a finisher waits for a key's lock to free the key (a finished job's key is free anyway: adds judge it so). */
+const RELEASE_LOCK_WAIT_MS = 100;
+
+/**
+ * Frees a simple-mode deduplication key held by this job (ttl keys expire on their own); true when
+ * it did. Removed only if it is still the file read, under the key's lock: an add that judged the
+ * key free (its job has finished) may have made a new key for its own job meanwhile.
+ */
 export function releaseDedup(store: QueueStore, rec: JobRecord): boolean {
   if (!rec.deduplicationId) return false;
   const file = dedupFile(store, rec.deduplicationId);
-  const held = readDedup(file);
-  return held !== undefined && held.jobId === rec.id && held.expiresAt === null && tryUnlink(file);
+  const held = readDedupWithInode(file);
+  const key = held?.key;
+  return key !== undefined && key.jobId === rec.id && key.expiresAt === null && removeIfSame(store, file, held!, RELEASE_LOCK_WAIT_MS);
 }
 
 /**

@@ -267,7 +267,7 @@ function sweepDedupKeys(store: QueueStore, nowMs: number): void {
     if (held.key && stillHeld(store, held.key, held.ctimeMs, nowMs)) continue;
     // An unreadable key older than a minute is a leftover too (keys are created whole).
     if (!held.key && nowMs - held.ctimeMs < SWEEP_SETTLE_MS) continue;
-    removeIfSame(file, held.ino);
+    removeIfSame(store, file, held);
   }
 }
 

@@ -224,7 +224,7 @@ function dropDedupKey(store: QueueStore, rec: JobRecord): void {
   if (!rec.deduplicationId) return;
   const file = dedupFile(store, rec.deduplicationId);
   const held = readDedupWithInode(file);
-  if (held?.key?.jobId === rec.id) removeIfSame(file, held.ino);
+  if (held?.key?.jobId === rec.id) removeIfSame(store, file, held);
 }
 
 /** The quick pass an add runs when an id or deduplication key it wants is held: at most once per call. */
