@@ -93,7 +93,11 @@ function breakAbandoned(lock: string, nowMs: number): boolean {
   } catch (err) {
     return isErrno(err, 'ENOENT');
   }
-  if (tryStat(aside)?.ino !== st.ino) {
+  // The same inode number is not enough: a lock another breaker removed may have had its inode
+  // given to the next holder's new lock at once. Its write time tells them apart (a rename
+  // changes the change time, not that).
+  const moved = tryStat(aside);
+  if (moved?.ino !== st.ino || moved.mtimeMs !== st.mtimeMs) {
     // Another breaker's fresh lock: put it back (unless yet another process took the name).
     try {
       fs.linkSync(aside, lock);
