@@ -4,7 +4,8 @@
  * this process holds the job's lease, progress and data updates go through that lease.
  */
 import fs from 'node:fs';
-import { DelayedError, NotSupportedError, SpoolkitError } from './errors.js';
+import { coerceError, DelayedError, NotSupportedError, SpoolkitError } from './errors.js';
+import { findManualRun, removeManualRun } from './manual-runs.js';
 import type { Claim } from './spool/claim.js';
 import { readJob, stateOf } from './spool/lookup.js';
 import { RECORD_VERSION, type JobRecord } from './spool/record.js';
@@ -29,6 +30,8 @@ export interface JobHost {
 /** Internal hooks a Worker attaches to a job it is processing. */
 export interface ActiveContext {
   claim: Claim;
+  /** The caller's token of a job fetched with `Worker.getNextJob` (else the claim's token is the job's). */
+  token?: string;
   onProgress(progress: JobProgress): void;
 }
 
@@ -393,7 +396,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
 
   /** Checks `token` against the run's lease and copies the run's progress and data into its record, before the run is moved. */
   private syncRun(active: ActiveContext, token: string | undefined, cmd: string): void {
-    if (token !== undefined && token !== active.claim.token) throw this.moveRefused(active.claim.id, 'lock-mismatch', cmd);
+    if (token !== undefined && token !== (active.token ?? active.claim.token)) throw this.moveRefused(active.claim.id, 'lock-mismatch', cmd);
     active.claim.rec.progress = this.progress;
     active.claim.rec.data = this.data;
   }
@@ -429,8 +432,8 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
    * otherwise. The lease keeps its owner's length, whatever `duration` says.
    */
   async extendLock(token: string, _duration: number): Promise<number> {
-    const active = this._active;
-    if (!active || token !== active.claim.token) return 0;
+    const active = this._active ?? (this.id === undefined ? undefined : findManualRun(this.queue.store, this.id)?.run.job._active);
+    if (!active || token !== (active.token ?? active.claim.token)) return 0;
     return admin.renewClaim(active.claim) ? 1 : 0;
   }
 
@@ -547,14 +550,43 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     throw noFlows('job.removeUnprocessedChildren');
   }
 
-  /** Not supported: jobs are finished by the Worker that runs them (no manual processing). */
-  async moveToCompleted(_returnValue?: unknown, _token?: string, _fetchNext?: boolean): Promise<never> {
-    throw noManualProcessing('job.moveToCompleted');
+  /**
+   * Completes a job fetched with `Worker.getNextJob(token)` (manual fetching), as a processor's
+   * result would. `fetchNext` is ignored: fetch the next job with `getNextJob`.
+   */
+  async moveToCompleted(returnValue: ReturnType, token: string, _fetchNext?: boolean): Promise<void> {
+    const id = this.requireId('moveToCompleted');
+    toJsonStrict(returnValue === undefined ? null : returnValue, 'return value');
+    await this.endManualRun(id, token, { result: returnValue });
   }
 
-  /** Not supported: jobs are finished by the Worker that runs them (no manual processing). */
-  async moveToFailed(_err?: Error, _token?: string, _fetchNext?: boolean): Promise<never> {
-    throw noManualProcessing('job.moveToFailed');
+  /**
+   * Fails a job fetched with `Worker.getNextJob(token)`: retried by its attempts and backoff, else
+   * failed for good, as a processor's error would. `fetchNext` is ignored.
+   */
+  async moveToFailed(err: Error, token: string, _fetchNext?: boolean): Promise<void> {
+    const id = this.requireId('moveToFailed');
+    await this.endManualRun(id, token, { error: coerceError(err) });
+  }
+
+  /** Ends a fetched job held by this process, with BullMQ's errors for a job it cannot end. */
+  private async endManualRun(id: string, token: string, outcome: { result: unknown } | { error: Error }): Promise<void> {
+    const m = findManualRun(this.queue.store, id);
+    if (!m) {
+      // As BullMQ's moveToFinished: a job that exists is judged by its lock before its state.
+      if (!readJob(this.queue.store, id)) throw this.missingKey(id, 'moveToFinished');
+      throw this.moveRefused(id, 'no-lock', 'moveToFinished');
+    }
+    if (token !== m.token) throw this.moveRefused(id, 'lock-mismatch', 'moveToFinished');
+    // The caller's changes through this Job object go with the outcome.
+    if (m.run.job !== this) {
+      m.run.job.progress = this.progress;
+      m.run.job.data = this.data;
+    }
+    removeManualRun(this.queue.store, m);
+    const result = await m.finish(outcome);
+    if (result === 'lost') throw this.moveRefused(id, 'no-lock', 'moveToFinished');
+    if (m.run.job !== this) this.applyRecord(m.run.claim.rec);
   }
 
   /** Throws `DelayedError`; a convenience for `moveToDelayed` flows. */
@@ -580,9 +612,6 @@ function noFlows(method: string): NotSupportedError {
   return new NotSupportedError(method, 'spoolkit has no flows (parent and child jobs)');
 }
 
-function noManualProcessing(method: string): NotSupportedError {
-  return new NotSupportedError(method, 'jobs are completed or failed by the Worker running them; there is no manual processing');
-}
 
 /** Job options as BullMQ's Job shows them: `attempts` 0 when not given. */
 function withAttempts(opts: JobsOptions): JobsOptions {

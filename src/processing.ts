@@ -106,6 +106,21 @@ async function runAndRecord(ctx: ProcessingContext, run: RunningJob): Promise<Ru
   }
 }
 
+/**
+ * Ends a run its caller fetched (`Worker.getNextJob`) as the caller says: completed with `result`,
+ * or failed with `error` (retried by its attempts and backoff, as a processor's failure is).
+ * Nothing is emitted on the Worker, as in BullMQ, where only its own processing emits.
+ */
+export async function finishManualRun(ctx: ProcessingContext, run: RunningJob, outcome: { result: unknown } | { error: Error }): Promise<RunOutcome> {
+  try {
+    if (run.lost) return 'lost';
+    return 'error' in outcome ? await fail(ctx, run, outcome.error) : await complete(ctx, run, outcome.result);
+  } finally {
+    run.job._active = undefined;
+    closeClaim(run.claim);
+  }
+}
+
 function moveLimitedBack(ctx: ProcessingContext, run: RunningJob): RunOutcome {
   const { claim, job } = run;
   claim.rec.progress = job.progress;

@@ -13,11 +13,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fastq from 'fastq';
-import { ConfigError, NotSupportedError, RateLimitError, SpoolkitError } from './errors.js';
+import { ConfigError, RateLimitError, SpoolkitError, UnrecoverableError, UsageError } from './errors.js';
 import type { Job } from './job.js';
-import { executeRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
+import { executeRun, finishManualRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
+import { addManualRun, findManualRun, removeManualRun, type ManualRun } from './manual-runs.js';
 import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
-import { Claimer, type Claim, type CorruptFile } from './spool/claim.js';
+import { Claimer, closeClaim, type Claim, type CorruptFile } from './spool/claim.js';
 import { DEFAULT_RESCAN_MS } from './scheduler/defaults.js';
 import { hasSchedulers } from './scheduler/presence.js';
 import { processorFilePath } from './sandbox/processor-path.js';
@@ -78,6 +79,8 @@ interface Settings {
   maximumRateLimitDelayMs: number;
   /** `metrics.maxDataPoints`: finishes are counted per minute when set. */
   metricsMaxDataPoints: number | undefined;
+  /** How long a blocking getNextJob waits for a job (`drainDelay`, in seconds). */
+  drainDelayMs: number;
 }
 
 /**
@@ -135,6 +138,7 @@ function resolveSettings(opts: WorkerOptions): Settings {
     limiter: resolveLimiter(opts.limiter),
     maximumRateLimitDelayMs: positiveInt(opts.maximumRateLimitDelay, 'maximumRateLimitDelay', DEFAULT_MAXIMUM_RATE_LIMIT_DELAY_MS),
     metricsMaxDataPoints: resolveMetrics(opts.metrics),
+    drainDelayMs: positiveInt(opts.drainDelay, 'drainDelay', 5, 0) * 1000,
   };
 }
 
@@ -185,8 +189,15 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private readonly inflight = new Map<string, RunningJob>();
   private readonly pool: fastq.queueAsPromised<RunningJob, void>;
   private readonly ctx: ProcessingContext;
+  private readonly manualCtx: ProcessingContext;
   /** Counts finishes per minute (the `metrics` option). */
   private metricsRecorder: MetricsRecorder | undefined;
+  /** Jobs fetched with getNextJob and not ended yet. */
+  private readonly manualRuns = new Set<ManualRun>();
+  /** The last getNextJob found nothing: the next one with `block` waits (BullMQ's `drained`). */
+  private manualDrained = false;
+  private stalledTimerStarted = false;
+  private watching = false;
   private readonly startedAt = Date.now();
   private readonly recent = new MinuteCounter();
   private readonly inline: boolean;
@@ -302,12 +313,15 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       if (ttl > 0) this.limitUntil = nowMs + Math.min(ttl, this.settings.maximumRateLimitDelayMs);
     };
     this.ctx = ctx;
+    // Jobs fetched by hand are ended by their caller: nothing is emitted on the Worker for them.
+    this.manualCtx = { ...ctx, emit: () => undefined };
     this.inline = opts.inline ?? inlineFromEnv();
     if (this.inline) {
       registerInlineWorker(this.name, this.store.root, this as unknown as Worker);
       return;
     }
-    if (opts.autorun !== false) {
+    // As BullMQ: a Worker without a processor (manual fetching with getNextJob) does not run.
+    if (opts.autorun !== false && this.hasProcessor()) {
       this.run().catch((err: unknown) => this.emitError(err));
     }
   }
@@ -373,8 +387,13 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     // Closed: nothing to run (BullMQ's run() resolves too).
     if (this.closing) return;
     if (this.running) throw new SpoolkitError('ERR_CONFIG', `Worker for queue ${this.name} is already running.`);
+    if (!this.hasProcessor()) throw new ConfigError(`No process function is defined: Worker for queue ${this.name} has no processor. Pass one to new Worker(name, processor), or fetch jobs by hand with getNextJob(token).`);
     this.running = this.loop();
     return this.running;
+  }
+
+  private hasProcessor(): boolean {
+    return this.processorFn !== undefined || this.processorFile !== undefined;
   }
 
   /** Stops taking new jobs (this worker only). Waits for active jobs unless `doNotWaitActive`. */
@@ -390,7 +409,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   /** Resumes after `pause()`; starts a worker that was never run, as BullMQ's resume() does. */
   async resume(): Promise<void> {
-    const start = !this.running && !this.closing && !this.inline;
+    const start = !this.running && !this.closing && !this.inline && this.hasProcessor();
     if (!this.pausedLocal && !start) return;
     this.pausedLocal = false;
     this.pauseSettled = false;
@@ -412,9 +431,91 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     for (const run of this.inflight.values()) run.controller.abort(reason ?? 'cancelled');
   }
 
-  /** Not supported: manual job fetching. */
-  async getNextJob(_token: string, _opts?: { block?: boolean }): Promise<never> {
-    throw new NotSupportedError('Worker.getNextJob (manual fetching)', 'pass a processor to the Worker');
+  /**
+   * Manual fetching (BullMQ's): takes the next job for the caller, who ends it with
+   * `job.moveToCompleted(value, token)` or `job.moveToFailed(err, token)`. The lease lasts
+   * `lockDuration` and is not renewed on its own: call `job.extendLock(token, ms)` for longer work,
+   * and let some worker run the stalled check (`startStalledCheckTimer()` on a Worker without a
+   * processor). With `block` (the default), a call after one that found nothing waits up to
+   * `drainDelay` seconds for a job, as BullMQ's does; undefined when there is none.
+   */
+  async getNextJob(token: string, opts: { block?: boolean } = {}): Promise<Job<DataType, ResultType, NameType> | undefined> {
+    if (typeof token !== 'string' || token === '') throw new UsageError('Worker.getNextJob: pass a non-empty token; the same token ends the job (job.moveToCompleted(value, token)).');
+    if (this.inline) throw new SpoolkitError('ERR_CONFIG', `Worker for queue ${this.name} is in inline mode: jobs run inside queue.add(); there is nothing to fetch.`);
+    if (this.pausedLocal || this.closing) return undefined;
+    if (!(this.manualDrained && opts.block !== false)) return this.takeManual(token);
+    const until = Date.now() + this.settings.drainDelayMs;
+    this.watchForManualFetch();
+    for (;;) {
+      const job = await this.takeManual(token);
+      const left = until - Date.now();
+      if (job || left <= 0 || this.closing || this.pausedLocal) return job;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(t);
+          this.off('_news', done);
+          resolve();
+        };
+        const t = setTimeout(done, Math.min(left, this.settings.pollIntervalMs));
+        this.once('_news', done);
+      });
+    }
+  }
+
+  /** One try of getNextJob: claims a job as the run loop would, under the same limits. */
+  private async takeManual(token: string): Promise<Job<DataType, ResultType, NameType> | undefined> {
+    for (let tries = 0; tries < 16 && !this.closing; tries++) {
+      const nowMs = Date.now();
+      // Each call looks afresh, as BullMQ's moveToActive does: the pause marker and settings are
+      // read again, and, at most every 10 ms, the sets are listed again and due delayed jobs promoted.
+      this.pausedCheckedAt = 0;
+      if (nowMs - this.lastDelayedCheck >= 10) {
+        this.delayedDirty = false;
+        this.lastDelayedCheck = nowMs;
+        this.claimer.markDirty();
+        this.promote(nowMs);
+      }
+      let claim: Claim | undefined;
+      if (!this.queuePaused(nowMs) && nowMs >= this.limitUntil) {
+        this.limitUntil = 0;
+        const corrupt: CorruptFile[] = [];
+        const cap = this.globalConcurrencyCached;
+        const got = cap === undefined ? this.claimUpTo(1, corrupt, nowMs) : this.claimUnderCap(cap, 1, corrupt, nowMs);
+        this.reportCorrupt(corrupt);
+        if (got !== 'maxed') claim = got[0];
+      }
+      this.manualDrained = claim === undefined;
+      if (!claim) return undefined;
+      const run = startRun(this.manualCtx, claim);
+      const m: ManualRun = {
+        run,
+        token,
+        finish: (outcome) => {
+          this.manualRuns.delete(m);
+          return finishManualRun(this.manualCtx, run, outcome);
+        },
+      };
+      run.job.token = token;
+      run.job._active!.token = token;
+      this.store.events.append('active', { jobId: claim.id, prev: 'waiting' });
+      const max = this.ctx.maxStartedAttempts;
+      const failNow = claim.rec.deferredFailure ?? (max && claim.rec.attemptsStarted > max ? 'job started more than allowable limit' : undefined);
+      if (failNow !== undefined) {
+        // As BullMQ's moveToActive: such a job fails at once, and the next one is fetched.
+        await finishManualRun(this.manualCtx, run, { error: new UnrecoverableError(failNow) });
+        continue;
+      }
+      addManualRun(this.store, m);
+      this.manualRuns.add(m);
+      return run.job as unknown as Job<DataType, ResultType, NameType>;
+    }
+    return undefined;
+  }
+
+  /** Wakes a blocked getNextJob on news of the queue (the run loop's watcher, or one of its own). */
+  private watchForManualFetch(): void {
+    if (this.watching) return;
+    this.startWatching();
   }
 
   /** The error a processor throws after `rateLimit(ms)`: its job goes back to the front of the queue, the attempt not counted. */
@@ -437,9 +538,33 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     return (this.limiterState ??= new RateLimiter(this.store));
   }
 
-  /** Not supported: the stalled check runs on its own timer. */
-  async startStalledCheckTimer(): Promise<never> {
-    throw new NotSupportedError('Worker.startStalledCheckTimer', 'the stalled check runs every stalledInterval ms while the worker runs');
+  /**
+   * Runs the stalled check every `stalledInterval` ms, as `run()` does: for a Worker without a
+   * processor that fetches jobs by hand, so leases that expire send their jobs back.
+   */
+  async startStalledCheckTimer(): Promise<void> {
+    if (this.opts.skipStalledCheck || this.closing || this.stalledTimerStarted) return;
+    this.stalledTimerStarted = true;
+    this.stalledCheck(Date.now());
+    this.timers.push(setInterval(() => this.stalledCheck(Date.now()), this.settings.stalledIntervalMs));
+  }
+
+  /**
+   * Renews the leases of jobs this Worker holds, named by id and token (a fetched job's token, or
+   * the one a processor was given); returns the ids whose lease could not be renewed. Leases keep
+   * their length, whatever `duration` says.
+   */
+  async extendJobLocks(jobIds: string[], tokens: string[], _duration: number): Promise<string[]> {
+    const failed: string[] = [];
+    jobIds.forEach((id, i) => {
+      const token = tokens[i];
+      const manual = findManualRun(this.store, id);
+      let run: RunningJob | undefined;
+      if (manual && this.manualRuns.has(manual) && manual.token === token) run = manual.run;
+      else if (this.inflight.get(id)?.claim.token === token) run = this.inflight.get(id);
+      if (!run || run.lost || !renewLease(run.claim)) failed.push(id);
+    });
+    return failed;
   }
 
   /**
@@ -530,6 +655,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       this.claimer.markDirty();
     }
     this.wakePending = true;
+    // A getNextJob waiting for a job.
+    this.emit('_news');
     const w = this.wakeUp;
     this.wakeUp = undefined;
     w?.();
@@ -553,7 +680,13 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     });
   }
 
+  private reportCorrupt(corrupt: CorruptFile[]): void {
+    for (const c of corrupt) this.emitError(new SpoolkitError('ERR_SPOOL_CORRUPT', `Job ${c.id} was quarantined: ${c.reason}`, { details: { jobId: c.id } }));
+  }
+
   private startWatching(): void {
+    if (this.watching) return;
+    this.watching = true;
     // Jobs added by this process wake us directly; other processes' appends to the event log
     // wake us through fs.watch.
     this.store.local.on('wake', this.onLocalWake);
@@ -683,6 +816,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.store.local.off('wake', this.onLocalWake);
     this.store.local.off('room', this.onLocalRoom);
     removeHeartbeat(this.store.root, this.id);
+    this.watching = false;
+    // Fetched jobs not ended yet stay active until their leases run out and the stalled check
+    // sends them back, as in BullMQ; they can no longer be ended through this closed Worker.
+    for (const m of this.manualRuns) {
+      closeClaim(m.run.claim);
+      removeManualRun(this.store, m);
+    }
+    this.manualRuns.clear();
     try {
       this.metricsRecorder?.close();
     } catch (err) {
@@ -827,7 +968,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         } catch (err) {
           this.emitError(err);
         }
-        for (const c of corrupt) this.emitError(new SpoolkitError('ERR_SPOOL_CORRUPT', `Job ${c.id} was quarantined: ${c.reason}`, { details: { jobId: c.id } }));
+        this.reportCorrupt(corrupt);
         for (const claim of claims) {
           const run = startRun(this.ctx, claim);
           this.inflight.set(claim.id, run);

@@ -233,7 +233,7 @@ describe('Job, as BullMQ shows it', () => {
     expect(stored.opts).toEqual({ attempts: 0, priority: 2 });
   });
 
-  it('flow methods and manual moveToCompleted / moveToFailed throw NotSupportedError', async () => {
+  it('flow methods throw NotSupportedError', async () => {
     const { q } = setup();
     const job = await q.add('x', {});
     const calls: [string, () => Promise<unknown>][] = [
@@ -245,8 +245,6 @@ describe('Job, as BullMQ shows it', () => {
       ['removeChildDependency', () => job.removeChildDependency()],
       ['moveToWaitingChildren', () => job.moveToWaitingChildren('tok')],
       ['removeUnprocessedChildren', () => job.removeUnprocessedChildren()],
-      ['moveToCompleted', () => job.moveToCompleted('r', 'tok')],
-      ['moveToFailed', () => job.moveToFailed(new Error('e'), 'tok')],
     ];
     for (const [name, call] of calls) {
       const err = await call().catch((e: unknown) => e);

@@ -11,10 +11,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { MetricsRecorder, readMetrics, type Metrics } from '../../src/spool/metrics.js';
-import { startRedis, type RedisServer } from '../../bench/lib/redis-server.mjs';
+import { useLiveRedis } from '../fixtures/core/live-redis.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 
 const MIN = 60_000;
@@ -91,39 +91,21 @@ async function bullmqAnswers(port: number, runs: Run[]): Promise<Metrics[][]> {
   }
 }
 
-let redis: RedisServer | undefined;
-let unavailable = '';
-
-beforeAll(async () => {
-  if (process.env.SPOOLKIT_DIFF_LIVE_BULLMQ === '0') {
-    unavailable = 'SPOOLKIT_DIFF_LIVE_BULLMQ=0';
-    return;
-  }
-  try {
-    redis = await startRedis({ appendonly: 'no', timeoutMs: 10_000 });
-  } catch (err) {
-    unavailable = err instanceof Error ? err.message : String(err);
-    console.warn(`metrics-lua: redis-server unavailable (${unavailable}); comparing with the answers recorded in ${GOLDEN}`);
-  }
-}, 20_000);
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const live = useLiveRedis('metrics-lua', GOLDEN);
 
 describe("getMetrics answers as BullMQ's collectMetrics and getMetrics scripts", () => {
   it('for the same finish times, after every few finishes, with every range', async () => {
     const runs = makeRuns();
     const recorded = fs.existsSync(GOLDEN) ? (JSON.parse(fs.readFileSync(GOLDEN, 'utf8')) as Metrics[][]) : undefined;
     let expected: Metrics[][];
-    if (redis) {
-      expected = await bullmqAnswers(redis.port, runs);
+    if (live.redis) {
+      expected = await bullmqAnswers(live.redis.port, runs);
       if (process.env.SPOOLKIT_RECORD_METRICS === '1') {
         fs.mkdirSync(path.dirname(GOLDEN), { recursive: true });
         fs.writeFileSync(GOLDEN, JSON.stringify(expected) + '\n');
       } else expect(recorded, 'the recorded answers are still live BullMQ\'s (re-record with SPOOLKIT_RECORD_METRICS=1)').toEqual(expected);
     } else {
-      if (!recorded) throw new Error(`no recorded answers in ${GOLDEN} and no redis-server (${unavailable})`);
+      if (!recorded) throw new Error(`no recorded answers in ${GOLDEN} and no redis-server (${live.unavailable})`);
       expected = recorded;
     }
     expect(expected.flat().length).toBeGreaterThan(100);

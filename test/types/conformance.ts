@@ -85,6 +85,12 @@ type _wReady = Assert<Accepts<Worker['waitUntilReady'], bull.Worker['waitUntilRe
 type _wCancel = Assert<Accepts<Worker['cancelJob'], bull.Worker['cancelJob']>>;
 type _wCancelAll = Assert<Accepts<Worker['cancelAllJobs'], bull.Worker['cancelAllJobs']>>;
 type _wRateLimit = Assert<Accepts<Worker['rateLimit'], bull.Worker['rateLimit']>>;
+type _wGetNextJob = Assert<Accepts<Worker['getNextJob'], bull.Worker['getNextJob']>>;
+type _wExtendJobLocks = Assert<Accepts<Worker['extendJobLocks'], bull.Worker['extendJobLocks']>>;
+type _wExtendJobLocksR = Assert<Yields<Worker['extendJobLocks'], string[]>>;
+type _wStalledTimer = Assert<Accepts<Worker['startStalledCheckTimer'], bull.Worker['startStalledCheckTimer']>>;
+type _jMoveToCompleted = Assert<Accepts<Job['moveToCompleted'], bull.Job['moveToCompleted']>>;
+type _jMoveToFailed = Assert<Accepts<Job['moveToFailed'], bull.Job['moveToFailed']>>;
 type _wConcurrency = Assert<Worker['concurrency'] extends bull.Worker['concurrency'] ? true : false>;
 
 // QueueEvents.
@@ -98,6 +104,6 @@ export type Conformance = [
   _jobFields, _jUpdateProgress, _jLog, _jUpdateData, _jGetState, _jRemove, _jRetry, _jPromote, _jMoveToDelayed, _jChangeDelay,
   _jChangePriority, _jStateR, _jLogR, _wRun, _wClose, _wPause, _wResume, _wIsRunning, _wIsPaused, _wReady, _wCancel, _wCancelAll,
   _wConcurrency, _eClose, _eRun, _eReady, _qRateLimit, _qRateLimitTtl, _qRemoveRateLimitKey, _qSetGlobalRateLimit,
-  _qGlobalRateLimitR, _wRateLimit,
+  _qGlobalRateLimitR, _wRateLimit, _wGetNextJob, _wExtendJobLocks, _wExtendJobLocksR, _wStalledTimer, _jMoveToCompleted, _jMoveToFailed,
 ];
 export const used = [_jobsOpts, _workerOpts, _processor];
