@@ -14,7 +14,7 @@ import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, sleepSync, tryStat, t
 import { refileDelayed } from './admin.js';
 import { IdAllocator } from './id-alloc.js';
 import { storedJobOptions, validateJobOptions, withoutUnsetOptions } from './job-options.js';
-import { locate } from './lookup.js';
+import { locate, type Located } from './lookup.js';
 import { RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
 import { readDedup, readDedupWithInode, removeIfSame, type DedupKey } from './dedup-key.js';
@@ -196,13 +196,18 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
       continue; // made meanwhile: read it
     }
     const now = d.replace || d.extend ? Date.now() : nowMs;
-    if (held.key && stillHeld(store, held.key, held.ctimeMs, now)) {
+    const key = held.key;
+    // Where a simple-mode key's job is, looked up once: whether it holds the key and whether a
+    // keepLastIfActive add is kept are decided on the same sight of it (a holder that finished
+    // between two looks would have the add answered `deduplicated` and its job dropped).
+    const loc = key && key.expiresAt === null ? locate(store, key.jobId) : undefined;
+    if (key && (key.expiresAt !== null ? key.expiresAt > now : jobHoldsKey(loc, held.ctimeMs, now))) {
       // Held by an add whose process died before publishing (its bulk undone frees the key)? A
       // holder that is visible is a real job: no need to look.
-      if (!heldByVisibleJob(store, held.key.jobId) && recovery.run(now)) continue;
-      const key = held.key;
+      const visible = key.expiresAt === null ? loc !== undefined && loc.path !== '' : heldByVisibleJob(store, key.jobId);
+      if (!visible && recovery.run(now)) continue;
       // keepLastIfActive: an add while the holder runs is kept, to be added once it finishes.
-      if (d.keepLastIfActive && locate(store, key.jobId)?.place === 'active') {
+      if (d.keepLastIfActive && loc?.place === 'active') {
         p.keepAsNext = true;
         return key.jobId;
       }
@@ -243,7 +248,11 @@ function takeDedup(store: QueueStore, p: Prepared, nowMs: number, recovery: Dead
 /** True while a key holds its deduplication id: its ttl runs, or (simple mode) its job exists unfinished or may still be being added. */
 export function stillHeld(store: QueueStore, key: DedupKey, ctimeMs: number, nowMs: number): boolean {
   if (key.expiresAt !== null) return key.expiresAt > nowMs;
-  const loc = locate(store, key.jobId);
+  return jobHoldsKey(locate(store, key.jobId), ctimeMs, nowMs);
+}
+
+/** Whether a simple-mode key whose job is at `loc` (undefined: no such job) still holds its id. */
+function jobHoldsKey(loc: Located | undefined, ctimeMs: number, nowMs: number): boolean {
   if (!loc) return nowMs - ctimeMs < YOUNG_DEDUP_MS;
   // A finished job gave its key back (a crash between its finish and the release left it here).
   return loc.place !== 'completed' && loc.place !== 'failed';
