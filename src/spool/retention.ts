@@ -271,6 +271,21 @@ function sweepDedupKeys(store: QueueStore, nowMs: number): void {
   }
 }
 
+/**
+ * Removes what a process killed while breaking a lock left beside it (`<lock>.<unique>.broken`:
+ * the global concurrency's lock in the queue directory, the metrics' fold locks), once settled.
+ */
+function sweepBrokenLocks(store: QueueStore, nowMs: number): void {
+  for (const dir of [store.dir, path.join(store.dir, 'metrics')]) {
+    for (const name of tryReaddir(dir)) {
+      if (!name.endsWith('.broken') || !name.includes('.lock.')) continue;
+      const file = path.join(dir, name);
+      const st = tryStat(file);
+      if (st && nowMs - st.ctimeMs > SWEEP_SETTLE_MS) tryUnlink(file);
+    }
+  }
+}
+
 /** How much one pass may do; what is left waits for the next pass. */
 export interface RetentionBudget {
   /** Most finished jobs removed. */
@@ -376,6 +391,7 @@ export function runRetention(
       else {
         sweepUnlogged(store, state, nowMs);
         sweepDedupKeys(store, nowMs);
+        sweepBrokenLocks(store, nowMs);
         swept = true;
       }
     }

@@ -19,3 +19,19 @@ describe('the deduplication sweep of retention', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('the sweep of broken-lock leftovers', () => {
+  it('removes a broken lock left beside the concurrency lock and the metrics locks once settled, and nothing else', () => {
+    const q = track(new Queue('q', { spool: tmpSpool() }));
+    const metrics = path.join(q.store.dir, 'metrics');
+    fs.mkdirSync(metrics, { recursive: true });
+    const leftovers = [path.join(q.store.dir, 'concurrency.lock.x1.broken'), path.join(metrics, 'completed.lock.x2.broken')];
+    const kept = [path.join(q.store.dir, 'concurrency.json'), path.join(metrics, 'completed.json')];
+    for (const f of [...leftovers, ...kept]) fs.writeFileSync(f, '{}');
+    runRetention(q.store, Date.now());
+    for (const f of leftovers) expect(fs.existsSync(f)).toBe(true);
+    runRetention(q.store, Date.now() + 6 * 60_000);
+    for (const f of leftovers) expect(fs.existsSync(f)).toBe(false);
+    for (const f of kept) expect(fs.existsSync(f)).toBe(true);
+  });
+});
