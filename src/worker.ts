@@ -445,7 +445,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (this.pausedLocal || this.closing) return undefined;
     if (!(this.manualDrained && opts.block !== false)) return this.takeManual(token);
     const until = Date.now() + this.settings.drainDelayMs;
-    this.watchForManualFetch();
+    // Woken by news of the queue (file-change events, adds in this process), as the run loop is.
+    this.startWatching();
     for (;;) {
       const job = await this.takeManual(token);
       const left = until - Date.now();
@@ -512,11 +513,6 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     return undefined;
   }
 
-  /** Wakes a blocked getNextJob on news of the queue (the run loop's watcher, or one of its own). */
-  private watchForManualFetch(): void {
-    if (this.watching) return;
-    this.startWatching();
-  }
 
   /** The error a processor throws after `rateLimit(ms)`: its job goes back to the front of the queue, the attempt not counted. */
   static RateLimitError(): RateLimitError {

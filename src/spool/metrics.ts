@@ -102,7 +102,13 @@ export class MetricsRecorder {
     const minute = Math.floor(nowMs / MINUTE_MS);
     const cur = this.open[type];
     if (cur.minute === minute) {
-      fs.writeSync(cur.fd, ONE);
+      try {
+        fs.writeSync(cur.fd, ONE);
+      } catch (err) {
+        // The next finish opens the minute's file again.
+        this.closeFile(type);
+        throw err;
+      }
       return;
     }
     this.closeFile(type);
@@ -119,9 +125,10 @@ export class MetricsRecorder {
 
   private closeFile(type: MetricType): void {
     const cur = this.open[type];
-    if (cur.fd >= 0) fs.closeSync(cur.fd);
+    const fd = cur.fd;
     cur.fd = -1;
     cur.minute = -1;
+    if (fd >= 0) fs.closeSync(fd);
   }
 
   /** Opens the minute's file for appending, with this finish counted in it. */
