@@ -13,11 +13,13 @@ const self = fileURLToPath(import.meta.url);
  * Starts a Worker that counts completions. `onCount(count, atNs)` is called soon after each batch
  * of completions (at most once per event-loop turn), with the time of the latest one.
  */
-function countingWorker(sys, concurrency, onCount) {
+function countingWorker(sys, concurrency, onCount, metrics = false) {
   let count = 0;
   let lastNs = 0n;
   let scheduled = false;
-  const worker = new sys.Worker('bench', async () => undefined, { ...sys.workerOpts, concurrency, autorun: false });
+  // With `metrics`, finishes are counted per minute as BullMQ's MetricsTime.ONE_WEEK keeps them.
+  const extra = metrics ? { metrics: { maxDataPoints: 10_080 } } : {};
+  const worker = new sys.Worker('bench', async () => undefined, { ...sys.workerOpts, concurrency, autorun: false, ...extra });
   worker.on('completed', () => {
     count++;
     lastNs = nowNs();
@@ -31,7 +33,7 @@ function countingWorker(sys, concurrency, onCount) {
 }
 
 /**
- * @param {import('../lib/systems.mjs').SystemParams & { n: number; concurrency: number; procs?: number; base: string; settleMs?: number; timeoutMs?: number }} p
+ * @param {import('../lib/systems.mjs').SystemParams & { n: number; concurrency: number; procs?: number; metrics?: boolean; base: string; settleMs?: number; timeoutMs?: number }} p
  */
 export async function run(p) {
   const spool = p.system === 'spoolkit' ? freshDir(p.base, 'drain') : undefined;
@@ -47,7 +49,7 @@ export async function run(p) {
       /** @type {(v: bigint) => void} */
       let finish = () => {};
       const done = new Promise((resolve) => { finish = resolve; });
-      const cw = countingWorker(sys, p.concurrency, (count, at) => { if (count >= p.n) finish(at); });
+      const cw = countingWorker(sys, p.concurrency, (count, at) => { if (count >= p.n) finish(at); }, p.metrics);
       const t0 = nowNs();
       void cw.worker.run();
       const timer = setTimeout(() => finish(0n), timeoutMs);
@@ -55,9 +57,9 @@ export async function run(p) {
       clearTimeout(timer);
       await cw.worker.close();
       if (end === 0n) throw new Error(`drain did not finish within ${timeoutMs} ms (${cw.count}/${p.n})`);
-      return { opsPerSec: perSecond(p.n, end - t0), n: p.n, concurrency: p.concurrency, procs };
+      return { opsPerSec: perSecond(p.n, end - t0), n: p.n, concurrency: p.concurrency, procs, metrics: !!p.metrics };
     }
-    const params = { system: p.system, mode: p.mode, spool, redisPort: p.redisPort, concurrency: p.concurrency };
+    const params = { system: p.system, mode: p.mode, spool, redisPort: p.redisPort, concurrency: p.concurrency, metrics: !!p.metrics };
     const kids = await Promise.all(Array.from({ length: procs }, () => forkReady(self, ['--child', JSON.stringify(params)])));
     const counts = new Array(procs).fill(0);
     let last = 0n;
@@ -90,7 +92,7 @@ export async function run(p) {
 if (process.argv.includes('--child')) {
   const params = JSON.parse(process.argv[process.argv.indexOf('--child') + 1] ?? '{}');
   const sys = await openSystem(params);
-  const cw = countingWorker(sys, params.concurrency, (count, at) => process.send?.({ type: 'count', count, atNs: String(at) }));
+  const cw = countingWorker(sys, params.concurrency, (count, at) => process.send?.({ type: 'count', count, atNs: String(at) }), params.metrics);
   childMain(async (msg) => {
     if (msg.type === 'go') void cw.worker.run();
     else if (msg.type === 'stop') {

@@ -48,6 +48,9 @@ export function buildMatrix(o) {
     }
   }
   for (const s of systems) {
+    m.push({ group: 'drain', label: 'concurrency 8, metrics on', system: s.system, caseName: 'drain', params: { ...s.params, n: o.n, concurrency: 8, metrics: true }, metric: 'opsPerSec' });
+  }
+  for (const s of systems) {
     m.push({ group: 'drain', label: '2 worker processes x concurrency 8', system: s.system, caseName: 'drain', params: { ...s.params, n: o.n, concurrency: 8, procs: 2 }, metric: 'opsPerSec' });
   }
 

@@ -14,9 +14,10 @@
  *                    counts still inside a window, written whole, under `<type>.lock`
  *   t.<unique>       a minute file being made (a killed process's is swept a minute later)
  *
- * A writer folds minutes FOLD_AFTER_MINUTES old when it moves on to a new minute, so the
- * directory holds a few files however long the queue runs, and a reader lists it and reads one
- * small JSON file. Nothing here is fsynced: metrics are not jobs.
+ * When a writer moves on to a new minute and finds a minute file FOLD_BATCH_MINUTES old, it folds
+ * every minute FOLD_AFTER_MINUTES old, so the directory holds a dozen files at most however long
+ * the queue runs, and a reader lists it and reads those and one JSON file. Nothing here is
+ * fsynced: metrics are not jobs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,6 +43,11 @@ export const MAX_METRICS_DATA_POINTS = 10_000_000;
 export const HEADER_BYTES = 32;
 /** Minutes a minute file stays a file (a writer may still be appending to one a moment old). */
 export const FOLD_AFTER_MINUTES = 3;
+/**
+ * Folding waits until a minute file is this old, then folds every file FOLD_AFTER_MINUTES old:
+ * the folded JSON (up to `maxDataPoints` points) is rewritten every few minutes, not every minute.
+ */
+export const FOLD_BATCH_MINUTES = 10;
 /** Age after which a temp file left by a killed process is removed. */
 const STALE_TEMP_MS = 60_000;
 const ONE = Buffer.from('+');
@@ -179,13 +185,16 @@ export class MetricsRecorder {
       throw err;
     }
     const old: number[] = [];
+    let oldest = minute;
     for (const name of names) {
       const m = MINUTE_FILE_RE.exec(name);
       if (m) {
-        if (m[1] === type && Number(m[2]) <= minute - FOLD_AFTER_MINUTES) old.push(Number(m[2]));
+        const at = Number(m[2]);
+        if (m[1] === type && at <= minute - FOLD_AFTER_MINUTES) old.push(at);
+        if (m[1] === type) oldest = Math.min(oldest, at);
       } else if (TEMP_RE.test(name)) sweepTemp(path.join(this.dir, name), nowMs);
     }
-    if (old.length === 0) return;
+    if (old.length === 0 || oldest > minute - FOLD_BATCH_MINUTES) return;
     const lock = path.join(this.dir, `${type}.lock`);
     if (!takeLock(this.store, lock, nowMs)) return;
     try {

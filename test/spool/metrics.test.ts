@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
-import { FOLD_AFTER_MINUTES, HEADER_BYTES, MetricsRecorder, readMetrics, type Metrics } from '../../src/spool/metrics.js';
+import { FOLD_BATCH_MINUTES, HEADER_BYTES, MetricsRecorder, readMetrics, type Metrics } from '../../src/spool/metrics.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 
 const MIN = 60_000;
@@ -115,7 +115,7 @@ describe('MetricsRecorder and readMetrics', () => {
     for (let k = 0; k < 500; k++) r.record('completed', T + k * MIN);
     const names = fs.readdirSync(dir).sort();
     expect(names).toContain('completed.json');
-    expect(names.filter((n) => /^completed\.\d+$/.test(n)).length).toBeLessThanOrEqual(FOLD_AFTER_MINUTES);
+    expect(names.filter((n) => /^completed\.\d+$/.test(n)).length).toBeLessThanOrEqual(FOLD_BATCH_MINUTES);
     const got = readMetrics(store, 'completed');
     expect(got.meta).toEqual({ count: 500, prevTS: T + 499 * MIN, prevCount: 499 });
     expect(got.count).toBe(499);
@@ -136,16 +136,17 @@ describe('MetricsRecorder and readMetrics', () => {
   it('ignores a minute file a crashed fold had counted, and the next fold removes it', () => {
     const { store, dir } = setup();
     const r = new MetricsRecorder(store, 60);
-    for (let k = 0; k < 10; k++) r.record('completed', T + k * MIN);
+    for (let k = 0; k < 15; k++) r.record('completed', T + k * MIN);
     const before = readMetrics(store, 'completed');
     const folded = JSON.parse(fs.readFileSync(path.join(dir, 'completed.json'), 'utf8')) as { upTo: number };
     // The fold wrote its JSON and was killed before removing the files it had counted.
     const leftover = path.join(dir, `completed.${folded.upTo}`);
     fs.writeFileSync(leftover, `${T} 60`.padEnd(HEADER_BYTES - 1) + '\n' + '+'.repeat(7));
     expect(readMetrics(store, 'completed')).toEqual(before);
-    r.record('completed', T + 10 * MIN);
+    // The next fold (once a file is FOLD_BATCH_MINUTES old) removes it, counting it once.
+    r.record('completed', T + (folded.upTo - M + FOLD_BATCH_MINUTES) * MIN);
     expect(fs.existsSync(leftover)).toBe(false);
-    expect(readMetrics(store, 'completed').meta.count).toBe(11);
+    expect(readMetrics(store, 'completed').meta.count).toBe(16);
     r.close();
   });
 
