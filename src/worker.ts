@@ -197,6 +197,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   /** The last getNextJob found nothing: the next one with `block` waits (BullMQ's `drained`). */
   private manualDrained = false;
   private stalledTimerStarted = false;
+  private heartbeatStarted = false;
   private watching = false;
   private readonly startedAt = Date.now();
   private readonly recent = new MinuteCounter();
@@ -508,6 +509,10 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       }
       addManualRun(this.store, m);
       this.manualRuns.add(m);
+      // Listed in the heartbeat (getWorkers shows a fetching Worker, and if its process dies its
+      // jobs are recovered at once, not when their leases run out): written within a second.
+      if (this.heartbeatStarted) this.heartbeatSoon();
+      else this.startHeartbeat();
       return run.job as unknown as Job<DataType, ResultType, NameType>;
     }
     return undefined;
@@ -744,6 +749,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (this.timers.length > 0) this.heartbeat();
   }
 
+  /** Writes the heartbeat now and every `heartbeatIntervalMs` (once per Worker: run() or a first fetch). */
+  private startHeartbeat(): void {
+    if (this.heartbeatStarted) return;
+    this.heartbeatStarted = true;
+    this.heartbeat();
+    this.timers.push(setInterval(() => this.heartbeat(), this.settings.heartbeatIntervalMs));
+  }
+
   private heartbeat(): void {
     this.lastHeartbeatAt = Date.now();
     try {
@@ -760,13 +773,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           startedAt: this.startedAt,
           heartbeatAt: Date.now(),
           concurrency: this.settings.concurrency,
-          running: this.inflight.size,
+          running: this.inflight.size + this.manualRuns.size,
           processed: this.processed,
           failed: this.failedCount,
           meta: this.opts.heartbeatMeta ?? {},
           recent: { [this.name]: this.recent.sums() },
-          activeJobs: [...this.inflight.keys()],
-          activeClaims: [...this.inflight.values()].map((r) => path.basename(r.claim.path)),
+          // Jobs fetched by hand too: a fetcher that dies has them recovered at once, as a runner's.
+          activeJobs: [...this.inflight.keys(), ...[...this.manualRuns].map((m) => m.run.claim.id)],
+          activeClaims: [...this.inflight.values(), ...[...this.manualRuns].map((m) => m.run)].map((r) => path.basename(r.claim.path)),
           ...(this.sandboxPids ? { children: this.sandboxChildren(this.sandboxPids()) } : {}),
         },
         this.store.modes,
@@ -915,8 +929,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private async loop(): Promise<void> {
     await this.ensureProcessor();
     const s = this.settings;
-    this.heartbeat();
-    this.timers.push(setInterval(() => this.heartbeat(), s.heartbeatIntervalMs));
+    this.startHeartbeat();
     if (!this.opts.skipLockRenewal) this.timers.push(setInterval(() => this.renewLeases(), s.lockRenewMs));
     this.startWatching();
     this.stalledCheck(Date.now());

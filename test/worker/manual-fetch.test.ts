@@ -158,6 +158,18 @@ describe('manual fetching: Worker.getNextJob with job.moveToCompleted / moveToFa
     await expect(job.moveToCompleted('late', TOKEN)).rejects.toThrow(/Missing lock for job/);
   });
 
+  it('a fetching Worker is listed by getWorkers with the jobs it holds', async () => {
+    const { q, w } = setup();
+    expect(await q.getWorkersCount()).toBe(0);
+    const added = await q.add('x', {});
+    await w.getNextJob(TOKEN);
+    const workers = await q.getWorkers();
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.activeJobs).toEqual([added.id]);
+    await w.close();
+    expect(await q.getWorkersCount()).toBe(0);
+  });
+
   it('a Worker without a processor does not run; run() says how to use it', async () => {
     const { q, w } = setup();
     await q.add('x', {});
