@@ -561,7 +561,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   async exportPrometheusMetrics(globalVariables?: Record<string, string>): Promise<string> {
     const counts = await this.getJobCounts();
     const [completed, failed] = await Promise.all([this.getMetrics('completed'), this.getMetrics('failed')]);
-    return prometheusText(this.name, counts, completed.meta.count, failed.meta.count, globalVariables);
+    return prometheusText([{ queue: this.name, counts, completedTotal: completed.meta.count, failedTotal: failed.meta.count }], globalVariables, 'Queue.exportPrometheusMetrics');
   }
   /** Not supported: Redis metadata. */
   async getMeta(): Promise<never> {

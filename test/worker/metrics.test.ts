@@ -120,7 +120,7 @@ describe('Queue.getMetrics and exportPrometheusMetrics', () => {
       `bullmq_job_failed_total{queue="q"${l}} 1`,
     ]);
     await expect(q.exportPrometheusMetrics({ 'bad-label': 'x' })).rejects.toThrow(UsageError);
-    await expect(q.exportPrometheusMetrics({ 'bad-label': 'x' })).rejects.toThrow(/rename that key/);
+    await expect(q.exportPrometheusMetrics({ 'bad-label': 'x' })).rejects.toThrow(/rename that label/);
   });
 
   it('refuses an unknown type, and obliterate clears the metrics', async () => {

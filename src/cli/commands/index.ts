@@ -5,6 +5,7 @@ import { register as registerScheduler } from './scheduler.js';
 import { register as registerWorker } from './worker.js';
 import { register as registerHealth } from './health.js';
 import { register as registerStatus } from './status.js';
+import { register as registerMetrics } from './metrics.js';
 import { register as registerJobs } from './jobs.js';
 import { register as registerQueue } from './queue.js';
 import { register as registerEntrypoint } from './entrypoint.js';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command, setExitCode: SetExitCode): vo
   registerWorker(program, setExitCode);
   registerHealth(program, setExitCode);
   registerStatus(program, setExitCode);
+  registerMetrics(program, setExitCode);
   registerJobs(program, setExitCode);
   registerQueue(program, setExitCode);
   registerEntrypoint(program, setExitCode);
