@@ -193,7 +193,10 @@ export interface WorkerOptions extends SpoolOptions {
   skipStalledCheck?: boolean;
   /** Do not renew leases. Default false. */
   skipLockRenewal?: boolean;
-  /** Accepted; the idle poll interval is `pollIntervalMs`. */
+  /**
+   * Seconds a blocking `getNextJob` waits for a job once a call has found none (default 5). The
+   * run loop's idle wait is `pollIntervalMs`, cut short by file-change events.
+   */
   drainDelay?: number;
   /** Worker default for jobs without their own `removeOnComplete` (any form a job takes; `{ count: -1 }` keeps all). */
   removeOnComplete?: boolean | number | KeepJobs;

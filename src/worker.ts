@@ -256,8 +256,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     super();
     this.name = name;
     this.settings = resolveSettings(opts);
-    // BullMQ's defaults, filled in as its Worker does (drainDelay and runRetryDelay are reported
-    // only: the spool has no blocking fetch to delay).
+    // BullMQ's defaults, filled in as its Worker does (runRetryDelay is reported only; drainDelay
+    // bounds a blocking getNextJob).
     this.opts = {
       drainDelay: 5,
       concurrency: 1,
