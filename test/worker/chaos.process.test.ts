@@ -96,6 +96,9 @@ describe('chaos on one spool', () => {
     // Workers under a rate limit and a global concurrency: claims made over the limit are put
     // back, and claims take the concurrency lock, while workers are killed around them.
     ['fast', 'limited'],
+    // Workers without a processor: jobs fetched with getNextJob, leases kept with extendLock,
+    // ended with moveToCompleted / moveToFailed, while the fetchers are killed.
+    ['fast', 'manual'],
   ] as const)('%s, %s processor: loses no acknowledged job, never runs one twice at once, starts none early and keeps bulks whole', async (durability, processor) => {
     const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 1e9));
     const say = `(CHAOS_SEED=${seed})`;
@@ -111,7 +114,7 @@ describe('chaos on one spool', () => {
     await qe.waitUntilReady();
 
     if (processor === 'limited') await q.setGlobalConcurrency(LIMITED.concurrency);
-    const workerEnv = { SPOOL: spool, DURABILITY: durability, ...(processor === 'sandboxed' ? { CHAOS_SANDBOX: '1' } : {}), ...(processor === 'limited' ? { CHAOS_LIMIT: `${LIMITED.max}/${LIMITED.durationMs}` } : {}), RUNS: runsLog, CONCURRENCY: '4', LOCK_MS: String(LOCK_MS), STALLED_MS: '250' };
+    const workerEnv = { SPOOL: spool, DURABILITY: durability, ...(processor === 'sandboxed' ? { CHAOS_SANDBOX: '1' } : {}), ...(processor === 'limited' ? { CHAOS_LIMIT: `${LIMITED.max}/${LIMITED.durationMs}` } : {}), ...(processor === 'manual' ? { CHAOS_MANUAL: '1' } : {}), RUNS: runsLog, CONCURRENCY: '4', LOCK_MS: String(LOCK_MS), STALLED_MS: '250' };
     const workers: ChildProcess[] = await Promise.all([0, 1, 2].map(() => startFixture(WORKER, workerEnv)));
     const producer = (name: 'a' | 'b', n: number) =>
       startFixture(PRODUCER, { SPOOL: spool, DURABILITY: durability, ACKS: acks[name], PREFIX: name, CALLS: String(CALLS), SEED: String(seed + n) });
