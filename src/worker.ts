@@ -196,6 +196,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private readonly manualRuns = new Set<ManualRun>();
   /** The last getNextJob found nothing: the next one with `block` waits (BullMQ's `drained`). */
   private manualDrained = false;
+  /** Blocking getNextJob calls waiting now: only then does a wake-up tell them. */
+  private fetchesWaiting = 0;
   private stalledTimerStarted = false;
   private heartbeatStarted = false;
   private watching = false;
@@ -452,6 +454,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       const job = await this.takeManual(token);
       const left = until - Date.now();
       if (job || left <= 0 || this.closing || this.pausedLocal) return job;
+      this.fetchesWaiting++;
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(t);
@@ -460,7 +463,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         };
         const t = setTimeout(done, Math.min(left, this.settings.pollIntervalMs));
         this.once('_news', done);
-      });
+      }).finally(() => this.fetchesWaiting--);
     }
   }
 
@@ -656,8 +659,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       this.claimer.markDirty();
     }
     this.wakePending = true;
-    // A getNextJob waiting for a job.
-    this.emit('_news');
+    // A getNextJob waiting for a job (none, on the run loop's path).
+    if (this.fetchesWaiting > 0) this.emit('_news');
     const w = this.wakeUp;
     this.wakeUp = undefined;
     w?.();

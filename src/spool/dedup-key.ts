@@ -3,8 +3,8 @@
  * key expires (null in simple mode, where it lives until its job finishes). Made whole by `add`.
  */
 import fs from 'node:fs';
-import { isErrno, rethrowFs, sleepSync, tryReadText, tryUnlink } from './fs.js';
-import { takeLock } from './id-lock.js';
+import { isErrno, rethrowFs, tryReadText, tryUnlink } from './fs.js';
+import { waitForLock } from './id-lock.js';
 import type { QueueStore } from './store.js';
 
 /** A deduplication key as stored. */
@@ -60,11 +60,7 @@ export const KEY_LOCK_WAIT_MS = 2000;
  */
 export function removeIfSame(store: QueueStore, file: string, judged: { ino: number; key: DedupKey | undefined }, waitMs = KEY_LOCK_WAIT_MS): boolean {
   const lock = `${file}.lock`;
-  const until = Date.now() + waitMs;
-  while (!takeLock(store, lock, Date.now())) {
-    if (Date.now() >= until) return false;
-    sleepSync(1);
-  }
+  if (!waitForLock(store, lock, waitMs)) return false;
   try {
     const now = readDedupWithInode(file);
     return now !== undefined && now.ino === judged.ino && sameKey(now.key, judged.key) && tryUnlink(file);

@@ -20,10 +20,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import { hold } from './admin.js';
-import { takeLock } from './id-lock.js';
+import { waitForLock } from './id-lock.js';
 import { readDedup, type DedupKey } from './dedup-key.js';
 import { removeLogs, moveHeld } from './finish.js';
-import { fsyncDir, rethrowFs, sleepSync, tryReaddir, tryUnlink } from './fs.js';
+import { fsyncDir, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
 import { locate } from './lookup.js';
 import { discardJobFile } from './pool.js';
 import { REPLACE_TAG_PREFIX, uniqueName } from './keys.js';
@@ -71,11 +71,7 @@ export function rewriteDedup(store: QueueStore, file: string, text: string): voi
  */
 export function withKeyLock<T>(store: QueueStore, dedupId: string, file: string, fn: () => T): T {
   const lock = `${file}.lock`;
-  const until = Date.now() + REPLACE_WAIT_MS;
-  while (!takeLock(store, lock, Date.now())) {
-    if (Date.now() > until) throw replaceTimeout(dedupId);
-    sleepSync(1);
-  }
+  if (!waitForLock(store, lock, REPLACE_WAIT_MS)) throw replaceTimeout(dedupId);
   try {
     return fn();
   } finally {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { isErrno, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { isErrno, rethrowFs, sleepSync, tryReadText, tryStat, tryUnlink } from './fs.js';
 import { lockOwnerGone } from './id-alloc.js';
 import { uniqueName } from './keys.js';
 import { LIVENESS_TAG, PID_NAMESPACE } from './process-gone.js';
@@ -71,6 +71,19 @@ export function takeLock(store: QueueStore, lock: string, nowMs: number): boolea
     return true;
   }
   return false;
+}
+
+/**
+ * Takes `lock` as `takeLock` does, waiting in 1 ms steps for up to `waitMs` while another process
+ * holds it (such a lock is held for a few system calls); false when the wait ran out.
+ */
+export function waitForLock(store: QueueStore, lock: string, waitMs: number): boolean {
+  const until = Date.now() + waitMs;
+  while (!takeLock(store, lock, Date.now())) {
+    if (Date.now() >= until) return false;
+    sleepSync(1);
+  }
+  return true;
 }
 
 /**

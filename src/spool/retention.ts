@@ -257,8 +257,7 @@ function sweepDedupKeys(store: QueueStore, nowMs: number): void {
   for (const name of tryReaddir(dir)) {
     const file = path.join(dir, name);
     if (name.endsWith('.old') || name.endsWith('.lock') || name.endsWith('.broken')) {
-      const st = tryStat(file);
-      if (st && nowMs - st.ctimeMs > SWEEP_SETTLE_MS) tryUnlink(file);
+      removeIfSettled(file, nowMs);
       continue;
     }
     if (!name.endsWith('.json')) continue;
@@ -271,6 +270,12 @@ function sweepDedupKeys(store: QueueStore, nowMs: number): void {
   }
 }
 
+/** Removes a leftover once it has not changed for SWEEP_SETTLE_MS (its writer is long gone). */
+function removeIfSettled(file: string, nowMs: number): void {
+  const st = tryStat(file);
+  if (st && nowMs - st.ctimeMs > SWEEP_SETTLE_MS) tryUnlink(file);
+}
+
 /**
  * Removes what a process killed while breaking a lock left beside it (`<lock>.<unique>.broken`:
  * the global concurrency's lock in the queue directory, the metrics' fold locks), once settled.
@@ -278,10 +283,7 @@ function sweepDedupKeys(store: QueueStore, nowMs: number): void {
 function sweepBrokenLocks(store: QueueStore, nowMs: number): void {
   for (const dir of [store.dir, path.join(store.dir, 'metrics')]) {
     for (const name of tryReaddir(dir)) {
-      if (!name.endsWith('.broken') || !name.includes('.lock.')) continue;
-      const file = path.join(dir, name);
-      const st = tryStat(file);
-      if (st && nowMs - st.ctimeMs > SWEEP_SETTLE_MS) tryUnlink(file);
+      if (name.endsWith('.broken') && name.includes('.lock.')) removeIfSettled(path.join(dir, name), nowMs);
     }
   }
 }
