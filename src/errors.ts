@@ -13,6 +13,9 @@ export type SpoolkitErrorCode =
   | 'ERR_USAGE' // bad command-line usage: exit code 2 in the CLI
   | 'ERR_INVALID_JOB' // bad job input (name, id, data, options)
   | 'ERR_JOB_NOT_FOUND'
+  | 'ERR_DUPLICATE_JOB' // a flow's job id is taken (a flow is added whole or not at all)
+  | 'ERR_PARENT_NOT_FOUND' // the parent named by a job's `parent` option does not exist
+  | 'ERR_JOB_PENDING_CHILDREN' // a parent was asked to finish while children are unprocessed
   | 'ERR_JOB_LOCKED' // the job is active under a live lease
   | 'ERR_JOB_SCHEDULER' // the job is the pending run of a standing job scheduler
   | 'ERR_SPOOL_CORRUPT' // a spool file could not be parsed
@@ -133,6 +136,21 @@ export function isDelayedError(err: unknown): boolean {
 }
 
 /** True for a WaitingError, including one that crossed a process boundary. */
+/**
+ * Thrown by a processor after `job.moveToWaitingChildren(token)` returned true: the job waits for
+ * its children and the worker leaves it alone (BullMQ's WaitingChildrenError).
+ */
+export class WaitingChildrenError extends Error {
+  constructor(message = 'bullmq:movedToWaitingChildren') {
+    super(message);
+    Object.defineProperty(this, 'name', { value: 'WaitingChildrenError', enumerable: false, configurable: true });
+  }
+}
+
+export function isWaitingChildrenError(err: unknown): boolean {
+  return err instanceof WaitingChildrenError || (isErrorLike(err) && err.name === 'WaitingChildrenError');
+}
+
 export function isWaitingError(err: unknown): boolean {
   return err instanceof WaitingError || (isErrorLike(err) && err.name === 'WaitingError');
 }

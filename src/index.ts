@@ -6,6 +6,7 @@ export {
   UnrecoverableError,
   DelayedError,
   WaitingError,
+  WaitingChildrenError,
   RateLimitError,
 } from './errors.js';
 export type { SpoolkitErrorCode } from './errors.js';
@@ -16,6 +17,9 @@ export { MetricsTime } from './metrics-time.js';
 export type { Metrics, MetricType } from './spool/metrics.js';
 export { Worker } from './worker.js';
 export { Job } from './job.js';
+export type { DependenciesOpts, DependenciesResult } from './job.js';
+export { FlowProducer } from './flow-producer.js';
+export type { FlowJob, FlowChildJob, FlowOpts, FlowProducerOptions, JobNode, NodeOpts } from './flow-producer.js';
 export { QueueEvents } from './queue-events.js';
 export { registerInlineProcessor, unregisterInlineProcessor } from './inline.js';
 export { resolveSpoolRoot, resolveDurability, SPOOL_FORMAT_VERSION } from './spool/root.js';

@@ -4,7 +4,8 @@
  * this process holds the job's lease, progress and data updates go through that lease.
  */
 import fs from 'node:fs';
-import { coerceError, DelayedError, NotSupportedError, SpoolkitError } from './errors.js';
+import { coerceError, DelayedError, SpoolkitError, UnrecoverableError } from './errors.js';
+import * as deps_ from './spool/deps.js';
 import { findManualRun, removeManualRun } from './manual-runs.js';
 import type { Claim } from './spool/claim.js';
 import { readJob, stateOf } from './spool/lookup.js';
@@ -58,6 +59,10 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   repeatJobKey?: string;
   /** Lease token while a worker processes the job. */
   token?: string;
+  /** Flows: the parent this job is a child of (`queueKey` is `bull:<queue>`). */
+  parent?: { id: string; queueKey: string };
+  /** Flows: the parent's key, `bull:<queue>:<id>`. */
+  parentKey?: string;
   /** Reason a job that stalled too often is failed with on its next run. */
   deferredFailure?: string;
   /** @internal Set by the worker processing this job in this process. */
@@ -115,6 +120,8 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     if (json.processedBy !== undefined) job.processedBy = json.processedBy;
     if (json.deduplicationId !== undefined) job.deduplicationId = json.deduplicationId;
     if (json.repeatJobKey !== undefined) job.repeatJobKey = json.repeatJobKey;
+    if (json.parent) job.parent = json.parent;
+    if (json.parentKey) job.parentKey = json.parentKey;
     return job;
   }
 
@@ -146,6 +153,8 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     this.deduplicationId = rec.deduplicationId;
     this.repeatJobKey = rec.repeatJobKey;
     this.deferredFailure = rec.deferredFailure;
+    this.parent = rec.parent ? { id: rec.parent.id, queueKey: `${deps_.KEY_PREFIX}:${rec.parent.queue}` } : undefined;
+    this.parentKey = rec.parent ? deps_.jobKey(rec.parent.queue, rec.parent.id) : undefined;
   }
 
   /** @internal The record this job object describes. */
@@ -294,17 +303,17 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     return (await this.getState()) === 'waiting';
   }
 
-  /** Always false: spoolkit has no flows. */
+  /** True while the job waits for its children (flows). */
   async isWaitingChildren(): Promise<boolean> {
-    return false;
+    return (await this.getState()) === 'waiting-children';
   }
 
   /** Removes the job. Throws ERR_JOB_LOCKED while a worker holds its lease. */
-  async remove(_opts: { removeChildren?: boolean } = {}): Promise<void> {
+  async remove({ removeChildren = true }: { removeChildren?: boolean } = {}): Promise<void> {
     // Never added: nothing to remove (BullMQ resolves too).
     if (this.id === undefined) return;
     const id = this.id;
-    const n = admin.removeJob(this.queue.store, id);
+    const n = admin.removeJob(this.queue.store, id, { removeChildren });
     if (n === 0 && admin.isLocked(this.queue.store, id)) {
       throw new SpoolkitError('ERR_JOB_LOCKED', `Job ${id} could not be removed because it is locked by another worker; wait for it to finish or stop that worker.`, { details: { jobId: id } });
     }
@@ -476,6 +485,8 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
       finishedOn: this.finishedOn,
       processedOn: this.processedOn,
       processedBy: this.processedBy,
+      parent: this.parent ? { ...this.parent } : undefined,
+      parentKey: this.parentKey,
       repeatJobKey: this.repeatJobKey,
       deduplicationId: this.deduplicationId,
       deferredFailure: this.deferredFailure,
@@ -510,44 +521,109 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     return queue.addJobLog(jobId, logRow, keepLogs);
   }
 
-  /** Not supported: spoolkit has no flows. */
-  async getChildrenValues(): Promise<never> {
-    throw noFlows('job.getChildrenValues');
+  /** The return values of this job's completed children, by child key (`bull:<queue>:<id>`). */
+  async getChildrenValues<CT = any>(): Promise<{ [jobKey: string]: CT }> {
+    const deps = deps_.dependenciesOf(this.queue.store, this.requireId('getChildrenValues'));
+    return Object.fromEntries(deps.processed.map(([ref, v]) => [keyOfRef(ref), v as CT]));
   }
 
-  /** Not supported: spoolkit has no flows. */
-  async getFailedChildrenValues(): Promise<never> {
-    throw noFlows('job.getFailedChildrenValues');
+  /** The failure reasons of this job's children that failed and were ignored (`ignoreDependencyOnFailure`, `continueParentOnFailure`), by child key. */
+  async getIgnoredChildrenFailures(): Promise<{ [jobKey: string]: string }> {
+    const deps = deps_.dependenciesOf(this.queue.store, this.requireId('getIgnoredChildrenFailures'));
+    return Object.fromEntries(deps.ignored.map(([ref, r]) => [keyOfRef(ref), r]));
   }
 
-  /** Not supported: spoolkit has no flows. */
-  async getIgnoredChildrenFailures(): Promise<never> {
-    throw noFlows('job.getIgnoredChildrenFailures');
+  /** The older name of `getIgnoredChildrenFailures` (BullMQ keeps both). */
+  async getFailedChildrenValues(): Promise<{ [jobKey: string]: string }> {
+    return this.getIgnoredChildrenFailures();
   }
 
-  /** Not supported: spoolkit has no flows. */
-  async getDependencies(_opts?: unknown): Promise<never> {
-    throw noFlows('job.getDependencies');
+  /**
+   * This job's children by state, as child keys (`bull:<queue>:<id>`): `processed` (key to return
+   * value), `unprocessed`, `failed` (failed with `failParentOnFailure`) and `ignored` (key to
+   * failure reason). With options, only the kinds asked for, a page of `count` from `cursor`,
+   * and `next<Kind>Cursor` the cursor of the next page (0 when there is none), as BullMQ.
+   */
+  async getDependencies(opts: DependenciesOpts = {}): Promise<DependenciesResult> {
+    const deps = deps_.dependenciesOf(this.queue.store, this.requireId('getDependencies'));
+    const lists = {
+      processed: deps.processed.map(([ref, v]) => [keyOfRef(ref), v] as [string, unknown]),
+      unprocessed: deps.unprocessed.map(keyOfRef),
+      failed: deps.failed.map(keyOfRef),
+      ignored: deps.ignored.map(([ref, r]) => [keyOfRef(ref), r] as [string, unknown]),
+    };
+    const asked = (['processed', 'unprocessed', 'failed', 'ignored'] as const).filter((k) => opts[k] !== undefined);
+    if (asked.length === 0) {
+      return { processed: Object.fromEntries(lists.processed), unprocessed: lists.unprocessed, failed: lists.failed, ignored: Object.fromEntries(lists.ignored) };
+    }
+    const out: DependenciesResult = {};
+    for (const kind of asked) {
+      const { cursor = 0, count = 20 } = opts[kind] ?? {};
+      const all = lists[kind] as unknown[];
+      const page = all.slice(cursor, cursor + count);
+      const next = cursor + count < all.length ? cursor + count : 0;
+      if (kind === 'processed' || kind === 'ignored') (out as Record<string, unknown>)[kind] = Object.fromEntries(page as [string, unknown][]);
+      else (out as Record<string, unknown>)[kind] = page;
+      (out as Record<string, unknown>)[`next${kind[0]!.toUpperCase()}${kind.slice(1)}Cursor`] = next;
+    }
+    return out;
   }
 
-  /** Not supported: spoolkit has no flows. */
-  async getDependenciesCount(_opts?: unknown): Promise<never> {
-    throw noFlows('job.getDependenciesCount');
+  /** How many children this job has in each state (only the kinds asked for, when some are). */
+  async getDependenciesCount(opts: { processed?: boolean; unprocessed?: boolean; failed?: boolean; ignored?: boolean } = {}): Promise<{ processed?: number; unprocessed?: number; failed?: number; ignored?: number }> {
+    const deps = deps_.dependenciesOf(this.queue.store, this.requireId('getDependenciesCount'));
+    const kinds = (['processed', 'unprocessed', 'failed', 'ignored'] as const).filter((k) => opts[k]);
+    const out: { processed?: number; unprocessed?: number; failed?: number; ignored?: number } = {};
+    for (const k of kinds.length ? kinds : (['processed', 'unprocessed', 'failed', 'ignored'] as const)) out[k] = deps[k].length;
+    return out;
   }
 
-  /** Not supported: spoolkit has no flows. */
-  async removeChildDependency(): Promise<never> {
-    throw noFlows('job.removeChildDependency');
+  /**
+   * Takes this job out of its parent's list while it is unprocessed: the parent no longer waits
+   * for it. True when it was listed (then `parent` and `parentKey` are cleared).
+   */
+  async removeChildDependency(): Promise<boolean> {
+    const id = this.requireId('removeChildDependency');
+    const found = readJob(this.queue.store, id);
+    if (!found) throw this.missingKey(id, 'removeChildDependency');
+    if (!deps_.removeChildDependency(this.queue.store, found.rec)) return false;
+    this.parent = undefined;
+    this.parentKey = undefined;
+    return true;
   }
 
-  /** Not supported: spoolkit has no flows. */
-  async moveToWaitingChildren(_token?: string, _opts?: unknown): Promise<never> {
-    throw noFlows('job.moveToWaitingChildren');
+  /**
+   * Moves this job, which a worker of this process runs, to `waiting-children` while it has
+   * unprocessed children (or while `opts.child` is one of them); true when moved. Then throw
+   * `WaitingChildrenError` from the processor: the job runs again once its children are done.
+   */
+  async moveToWaitingChildren(token: string, opts: { child?: { id: string; queue: string } } = {}): Promise<boolean> {
+    const id = this.requireId('moveToWaitingChildren');
+    const cmd = 'moveToWaitingChildren';
+    const deps = deps_.dependenciesOf(this.queue.store, id);
+    if (deps.failed.length > 0) throw new UnrecoverableError(`Cannot complete job ${id} because it has at least one failed child. ${cmd}`);
+    const pending = opts.child ? deps.unprocessed.includes(deps_.childRef(deps_.parentQueueName(opts.child.queue), opts.child.id)) : deps.unprocessed.length > 0;
+    if (!pending) {
+      if (!readJob(this.queue.store, id)) throw this.missingKey(id, cmd);
+      return false;
+    }
+    const active = this._active;
+    if (!active) {
+      if (!readJob(this.queue.store, id)) throw this.missingKey(id, cmd);
+      throw new SpoolkitError('ERR_LEASE_LOST', `Missing lock for job ${id}. ${cmd} (spoolkit moves a job to waiting-children only from the worker process that runs it: call it on the job your processor was given).`, { details: { jobId: id } });
+    }
+    this.syncRun(active, token, cmd);
+    if (!deps_.moveClaimToWaitingChildren(this.queue.store, active.claim)) throw this.moveRefused(id, 'no-lock', cmd);
+    return true;
   }
 
-  /** Not supported: spoolkit has no flows. */
-  async removeUnprocessedChildren(): Promise<never> {
-    throw noFlows('job.removeUnprocessedChildren');
+  /**
+   * Removes this job's children that have not started (waiting, delayed, prioritized, or waiting
+   * for children of their own, with their children), as BullMQ; active and finished ones stay.
+   */
+  async removeUnprocessedChildren(): Promise<void> {
+    const id = this.requireId('removeUnprocessedChildren');
+    deps_.removeUnprocessedChildren(this.queue.store, id);
   }
 
   /**
@@ -608,10 +684,31 @@ const MOVE_TO_WAIT_CMD = 'moveJobFromActiveToWait';
 /** States `isInState` knows (BullMQ's, plus spoolkit's aliases). */
 const IN_STATE_NAMES: ReadonlySet<string> = new Set(['completed', 'failed', 'active', 'delayed', 'prioritized', 'waiting', 'waiting-children', 'wait', 'paused']);
 
-function noFlows(method: string): NotSupportedError {
-  return new NotSupportedError(method, 'spoolkit has no flows (parent and child jobs)');
+/** A child reference (`<queue>:<id>`) as BullMQ names the child: `bull:<queue>:<id>`. */
+function keyOfRef(ref: string): string {
+  const { queue, id } = deps_.splitRef(ref);
+  return deps_.jobKey(queue, id);
 }
 
+/** Pages of `getDependencies`: for each kind asked for, `count` entries from `cursor` (BullMQ's SSCAN/HSCAN options). */
+export interface DependenciesOpts {
+  processed?: { cursor?: number; count?: number };
+  unprocessed?: { cursor?: number; count?: number };
+  failed?: { cursor?: number; count?: number };
+  ignored?: { cursor?: number; count?: number };
+}
+
+/** What `getDependencies` gives. */
+export interface DependenciesResult {
+  processed?: Record<string, unknown>;
+  unprocessed?: string[];
+  failed?: string[];
+  ignored?: Record<string, unknown>;
+  nextProcessedCursor?: number;
+  nextUnprocessedCursor?: number;
+  nextFailedCursor?: number;
+  nextIgnoredCursor?: number;
+}
 
 /** Job options as BullMQ's Job shows them: `attempts` 0 when not given. */
 function withAttempts(opts: JobsOptions): JobsOptions {

@@ -4,10 +4,11 @@
  * `Worker` and inline mode, so both produce the same job fields, events and results.
  */
 import { computeBackoff } from './backoff.js';
-import { coerceError, isDelayedError, isRateLimitError, isUnrecoverableError, isWaitingError, UnrecoverableError } from './errors.js';
+import { coerceError, isDelayedError, isRateLimitError, isUnrecoverableError, isWaitingChildrenError, isWaitingError, UnrecoverableError } from './errors.js';
 import { Job, type JobHost } from './job.js';
 import { moveClaimToWait } from './spool/admin.js';
 import { addNext } from './spool/dedup-next.js';
+import { childFinished, dependenciesOf, type ChildOutcome } from './spool/deps.js';
 import { closeClaim, type Claim } from './spool/claim.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
 import { finishRemoved, finishToFile, refreshPriority, requeue, startedFields } from './spool/finish.js';
@@ -47,7 +48,7 @@ export interface RunningJob {
 }
 
 /** How a run ended. */
-export type RunOutcome = 'completed' | 'failed' | 'retried' | 'delayed' | 'waiting' | 'rate-limited' | 'lost';
+export type RunOutcome = 'completed' | 'failed' | 'retried' | 'delayed' | 'waiting' | 'waiting-children' | 'rate-limited' | 'lost';
 
 /** Prepares the Job object for a claim (attemptsStarted + 1, processedOn, token). */
 export function startRun(ctx: ProcessingContext, claim: Claim, nowMs = Date.now()): RunningJob {
@@ -91,6 +92,7 @@ async function runAndRecord(ctx: ProcessingContext, run: RunningJob): Promise<Ru
     if (ctx.maxStartedAttempts && claim.rec.attemptsStarted > ctx.maxStartedAttempts) throw new UnrecoverableError('job started more than allowable limit');
     result = await ctx.processor(job, claim.token, run.controller.signal);
     if (run.lost) return 'lost';
+    if (claim.rec.deps) assertChildrenDone(ctx.store, claim.id);
     return await complete(ctx, run, result);
   } catch (thrown) {
     job._active = undefined;
@@ -100,6 +102,7 @@ async function runAndRecord(ctx: ProcessingContext, run: RunningJob): Promise<Ru
     if (isRateLimitError(err)) return moveLimitedBack(ctx, run);
     if (isDelayedError(err)) return 'delayed';
     if (isWaitingError(err)) return 'waiting';
+    if (isWaitingChildrenError(err)) return 'waiting-children';
     return await fail(ctx, run, err);
   } finally {
     job._active = undefined;
@@ -163,12 +166,36 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   ctx.store.events.append('completed', { jobId: claim.id, returnvalue, prev: 'active' }, { k: keep });
   // Its deduplication id's next job (keepLastIfActive), kept while it ran, is added now.
   if (rec.deduplicationId) addNext(ctx.store, rec.deduplicationId);
+  if (rec.parent) tellParent(ctx, rec, { completed: returnvalue });
   job.applyRecord(rec);
   // As in BullMQ, local listeners get the processor's own result (undefined stays undefined),
   // on the job too; the stored value is null.
   if (result === undefined) (job as { returnvalue: unknown }).returnvalue = undefined;
   ctx.emit('completed', job, result, 'active');
   return 'completed';
+}
+
+/**
+ * A parent may complete only once its children are done, as BullMQ's moveToFinished checks: one
+ * with a child failed by `failParentOnFailure` fails for good, one with unprocessed children fails
+ * (and is retried by its attempts).
+ */
+function assertChildrenDone(store: QueueStore, id: string): void {
+  const deps = dependenciesOf(store, id);
+  if (deps.failed.length > 0) throw new UnrecoverableError(`Cannot complete job ${id} because it has at least one failed child. moveToFinished`);
+  if (deps.unprocessed.length > 0) throw new Error(`Job ${id} has pending dependencies. moveToFinished`);
+}
+
+/**
+ * Tells a finished child's parent (flows). The job is finished whatever happens here: a failure
+ * is logged, and the stalled check of the parent's queue accounts for the child later (deps.ts).
+ */
+function tellParent(ctx: ProcessingContext, rec: JobRecord, outcome: ChildOutcome, removed = false): void {
+  try {
+    childFinished(ctx.store, rec, outcome, removed);
+  } catch (err) {
+    ctx.store.logger.error('flow:parent-update-failed', { queue: ctx.store.name, jobId: rec.id, parent: rec.parent, err });
+  }
 }
 
 /** Adds the fields set when the job started to an outcome patch (claims write nothing, so the outcome carries them). */
@@ -240,6 +267,7 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
       // As in BullMQ, any final failure with attemptsMade >= attempts (default 0) reports exhaustion.
       if (rec.attemptsMade >= attempts) store.events.append('retries-exhausted', { jobId: claim.id, attemptsMade: rec.attemptsMade });
       if (rec.deduplicationId) addNext(store, rec.deduplicationId);
+      if (rec.parent) tellParent(ctx, rec, { failed: rec.failedReason ?? '' }, keep === true);
     }
   }
   if (!ok) {

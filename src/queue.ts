@@ -6,7 +6,9 @@ import { EventEmitter } from 'node:events';
 import { NotSupportedError, SpoolkitError, UsageError } from './errors.js';
 import { Job } from './job.js';
 import type { SchedulerHost } from './scheduler/host.js';
-import { addJobs, type AddSpec } from './spool/add.js';
+import { addJobs, type AddOutcome, type AddSpec } from './spool/add.js';
+import { attachChildren, dependenciesOf, detachChildren, jobKey, settleAttached, siblingStore, splitRef, type AttachedChild } from './spool/deps.js';
+import { validateJobOptions, withoutUnsetOptions } from './spool/job-options.js';
 import { addWithOthers, runWaitingAdds } from './spool/add-batch.js';
 import * as admin from './spool/admin.js';
 import * as bulk from './spool/bulk.js';
@@ -25,7 +27,7 @@ import type { QueueStore } from './spool/store.js';
 import { appendLog, patchStored, readLogRows } from './spool/update.js';
 import { toJsonStrict } from './spool/validate.js';
 import { runInline } from './inline.js';
-import type { BulkJobOptions, JobProgress, JobsOptions, JobState, JobType, ObliterateOpts, QueueOptions } from './types.js';
+import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState, JobType, ObliterateOpts, QueueOptions } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -126,8 +128,17 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   private async addMany(specs: AddSpec[], bulkCall: boolean): Promise<Job<DataType, ResultType, NameType>[]> {
     this.assertOpen();
-    // Durable single adds of one turn share their directory fsyncs (group commit, add-batch.ts).
-    const outcomes = specs.length === 1 && this.store.durable && !this.inline ? [await addWithOthers(this.store, specs[0]!)] : addJobs(this.store, specs);
+    // Jobs naming a parent are listed among its children first (flows, deps.ts).
+    const attached = specs.some((s) => s.opts.parent !== undefined) ? this.attachToParents(specs) : undefined;
+    let outcomes: AddOutcome[];
+    try {
+      // Durable single adds of one turn share their directory fsyncs (group commit, add-batch.ts).
+      outcomes = specs.length === 1 && this.store.durable && !this.inline ? [await addWithOthers(this.store, specs[0]!)] : addJobs(this.store, specs);
+    } catch (err) {
+      if (attached && !(err instanceof SpoolkitError && err.details?.committed === true)) detachChildren(this.store, attached);
+      throw err;
+    }
+    if (attached) settleAttached(this.store, attached, (i) => outcomes[i]!.added);
     const jobs = outcomes.map((o) => this.wrap(o.rec));
     // As BullMQ: every add() call emits the local `waiting`, a duplicate too; addBulk none.
     if (!bulkCall) this.emit('waiting', jobs[0]!);
@@ -135,6 +146,17 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
       for (let i = 0; i < jobs.length; i++) if (outcomes[i]!.added) await runInline(this, jobs[i]!);
     }
     return jobs;
+  }
+
+  /** Attaches the jobs of an add that name a parent to it; a job without a custom id gets its automatic id now. */
+  private attachToParents(specs: AddSpec[]): AttachedChild[] {
+    for (const s of specs) validateJobOptions(withoutUnsetOptions(s.opts), s.name);
+    return attachChildren(this.store, specs, (i) => {
+      const s = specs[i]!;
+      if (s.opts.jobId !== undefined) return s.opts.jobId;
+      s.presetId = IdAllocator.for(this.store).take();
+      return s.presetId;
+    });
   }
 
   /** Adds a job. A duplicate `jobId` returns a job carrying the existing id (BullMQ). */
@@ -201,8 +223,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
       const type = bulk.normalizeType(t);
       if (seen.has(type)) continue;
       seen.add(type);
-      // Always empty: no flows, and pausing leaves jobs waiting (BullMQ v6).
-      if (type === 'waiting-children' || type === 'paused') continue;
+      // Always empty: pausing leaves jobs waiting (BullMQ v6).
+      if (type === 'paused') continue;
       for (const rec of bulk.readListed(this.store, bulk.listState(this.store, type, start, end, asc))) out.push(this.wrap(rec));
     }
     return out;
@@ -227,9 +249,9 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
-  /** Jobs waiting to run (waiting, prioritized, delayed). */
+  /** Jobs not started yet (waiting, prioritized, delayed, waiting for children), as BullMQ counts. */
   async count(): Promise<number> {
-    return this.getJobCountByTypes('waiting', 'prioritized', 'delayed');
+    return this.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'waiting-children');
   }
 
   async getWaitingCount(): Promise<number> {
@@ -261,7 +283,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     return this.getJobCountByTypes('failed');
   }
   async getWaitingChildrenCount(): Promise<number> {
-    return 0;
+    return this.getJobCountByTypes('waiting-children');
   }
   async getWaiting(start = 0, end = -1): Promise<Job<DataType, ResultType, NameType>[]> {
     return this.getJobs(['waiting'], start, end, true);
@@ -281,8 +303,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   async getFailed(start = 0, end = -1): Promise<Job<DataType, ResultType, NameType>[]> {
     return this.getJobs(['failed'], start, end, false);
   }
-  async getWaitingChildren(): Promise<Job<DataType, ResultType, NameType>[]> {
-    return [];
+  async getWaitingChildren(start = 0, end = -1): Promise<Job<DataType, ResultType, NameType>[]> {
+    return this.getJobs(['waiting-children'], start, end, true);
   }
 
   /** Pauses the queue for every worker sharing the spool: nobody claims while it is paused. */
@@ -356,10 +378,10 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   }
 
   /** Removes a job; 0 when a worker holds it, else 1 (also for a job that does not exist, as in BullMQ). */
-  async remove(jobId: string, _opts: { removeChildren?: boolean } = {}): Promise<number> {
+  async remove(jobId: string, { removeChildren = true }: { removeChildren?: boolean } = {}): Promise<number> {
     this.assertOpen();
     if (!isIdLike(jobId)) return 1;
-    const n = admin.removeJob(this.store, jobId);
+    const n = admin.removeJob(this.store, jobId, { removeChildren });
     if (n > 0) this.emit('removed', jobId);
     else if (!admin.isLocked(this.store, jobId) && !readJob(this.store, jobId)) return 1;
     return n;
@@ -575,9 +597,25 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   async getQueueEvents(): Promise<never> {
     throw new NotSupportedError('Queue.getQueueEvents');
   }
-  /** Not supported: flows. */
-  async getDependencies(): Promise<never> {
-    throw new NotSupportedError('Queue.getDependencies', 'flows are not supported');
+  /**
+   * A page of a parent's children (BullMQ's getDependencies): `processed` ones as
+   * `{ id: <child key>, v: <return value> }`, any other `type` the unprocessed ones as `{ id }`;
+   * `jobs` the children's JSON forms (those that still exist), `total` the count of that kind.
+   * `end` is inclusive, -1 the last.
+   */
+  async getDependencies(parentId: string, type: 'processed' | 'pending' | string, start = 0, end = -1): Promise<{ items: { id: string; v?: unknown }[]; jobs: JobJson[]; total: number }> {
+    this.assertOpen();
+    const deps = dependenciesOf(this.store, parentId);
+    const all = type === 'processed' ? deps.processed.map(([ref, v]) => ({ ref, v })) : deps.unprocessed.map((ref) => ({ ref }));
+    const page = bulk.sliceRange(all, start, end);
+    const items = page.map((e) => ({ id: jobKey(splitRef(e.ref).queue, splitRef(e.ref).id), ...('v' in e ? { v: e.v } : {}) }));
+    const jobs: JobJson[] = [];
+    for (const e of page) {
+      const { queue, id } = splitRef(e.ref);
+      const found = readJob(siblingStore(this.store, queue), id);
+      if (found) jobs.push(Job.fromRecord({ name: queue, store: siblingStore(this.store, queue) }, found.rec).asJSON());
+    }
+    return { items, jobs, total: all.length };
   }
   /** Not supported: orphaned job keys are a Redis matter; the stalled check tidies the spool. */
   async removeOrphanedJobs(): Promise<never> {

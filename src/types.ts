@@ -81,19 +81,19 @@ export interface JobsOptions {
   deduplication?: DeduplicationOptions;
   /** Set by job schedulers. */
   repeatJobKey?: string;
-  /** Not supported (flows): throws. */
+  /** Flows: the parent job (its id, and its queue as `<prefix>:<name>` or the bare name); the parent waits for this job. */
   parent?: { id: string; queue: string };
   /** Accepted for BullMQ compatibility; no effect. */
   telemetry?: { metadata?: string; omitContext?: boolean };
   /** Not supported (v5 repeat): throws with a migration hint. */
   repeat?: unknown;
-  /** Not supported (flows): throws. */
+  /** Flows: this job failing for good fails its parent (`child <key> failed`). */
   failParentOnFailure?: boolean;
-  /** Not supported (flows): throws. */
+  /** Flows: this job failing for good starts its parent at once. */
   continueParentOnFailure?: boolean;
-  /** Not supported (flows): throws. */
+  /** Flows: this job failing for good is recorded (getIgnoredChildrenFailures) and no longer awaited. */
   ignoreDependencyOnFailure?: boolean;
-  /** Not supported (flows): throws. */
+  /** Flows: this job failing for good is no longer awaited, and not recorded. */
   removeDependencyOnFailure?: boolean;
   /** Set by job schedulers. */
   prevMillis?: number;
@@ -261,6 +261,8 @@ export interface JobJson {
   failedReason: string;
   stacktrace?: string;
   returnvalue: string;
+  parent?: { id: string; queueKey: string };
+  parentKey?: string;
   repeatJobKey?: string;
   deduplicationId?: string;
   deferredFailure?: string;

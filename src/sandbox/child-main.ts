@@ -8,7 +8,6 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { NotSupportedError } from '../errors.js';
 import { deserializeError, serializeError } from '../serialized-error.js';
 import type { ChildMessage, HostMessage, JobSnapshot, ProxiedMethod } from './protocol.js';
 
@@ -84,15 +83,13 @@ function buildJob(runId: number, snapshot: JobSnapshot): Record<string, unknown>
   };
   job.moveToDelayed = (timestamp: unknown, token?: unknown) => call(runId, 'moveToDelayed', [timestamp, token]);
   job.moveToWait = (token?: unknown) => call(runId, 'moveToWait', [token]);
-  // Flow methods reject as they do on an in-process job, instead of being missing.
-  for (const method of FLOW_METHODS) {
-    job[method] = () => Promise.reject(new NotSupportedError(`job.${method}`, 'spoolkit has no flows (parent and child jobs)'));
-  }
+  // Flow methods run on the worker's own job object.
+  for (const method of FLOW_METHODS) job[method] = (...args: unknown[]) => call(runId, method, args);
   return job;
 }
 
 /** BullMQ's flow methods of a sandboxed job. */
-const FLOW_METHODS = ['getChildrenValues', 'getFailedChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies', 'getDependenciesCount', 'moveToWaitingChildren'] as const;
+const FLOW_METHODS = ['getChildrenValues', 'getFailedChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies', 'getDependenciesCount', 'moveToWaitingChildren', 'removeChildDependency', 'removeUnprocessedChildren'] as const;
 
 async function run(processor: Promise<ProcessorFn>, message: Extract<HostMessage, { t: 'run' }>): Promise<void> {
   const controller = new AbortController();

@@ -10,7 +10,21 @@ import type { SerializedError } from '../serialized-error.js';
 export type JobSnapshot = Record<string, unknown>;
 
 /** Methods of the real job that a sandboxed processor may call. */
-export const PROXIED_METHODS = ['updateProgress', 'log', 'updateData', 'moveToDelayed', 'moveToWait'] as const;
+export const PROXIED_METHODS = [
+  'updateProgress',
+  'log',
+  'updateData',
+  'moveToDelayed',
+  'moveToWait',
+  'getChildrenValues',
+  'getFailedChildrenValues',
+  'getIgnoredChildrenFailures',
+  'getDependencies',
+  'getDependenciesCount',
+  'moveToWaitingChildren',
+  'removeChildDependency',
+  'removeUnprocessedChildren',
+] as const;
 
 /** One of {@link PROXIED_METHODS}. */
 export type ProxiedMethod = (typeof PROXIED_METHODS)[number];

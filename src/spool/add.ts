@@ -23,6 +23,7 @@ import { dedupFile, type QueueStore } from './store.js';
 import { withIdLock } from './id-lock.js';
 import { DeadAddRecovery, undoTempJob } from './tmp-recovery.js';
 import { keepNext } from './dedup-next.js';
+import { parentQueueName } from './deps.js';
 import { assertJobId, assertJobName, toJsonStrict } from './validate.js';
 
 /** An id-index entry this old that points at no job is a crash leftover. */
@@ -52,7 +53,7 @@ export interface AddOutcome {
   quiet?: boolean;
 }
 
-interface Prepared {
+export interface Prepared {
   spec: AddSpec;
   rec: JobRecord;
   dataJson: string;
@@ -70,7 +71,7 @@ interface Prepared {
   outcome?: AddOutcome;
 }
 
-function prepare(store: QueueStore, given: AddSpec, nowMs: number): Prepared {
+export function prepare(store: QueueStore, given: AddSpec, nowMs: number): Prepared {
   assertJobName(given.name);
   const checked = withoutUnsetOptions(given.opts);
   validateJobOptions(checked, given.name);
@@ -105,6 +106,7 @@ function prepare(store: QueueStore, given: AddSpec, nowMs: number): Prepared {
   };
   if (opts.deduplication) rec.deduplicationId = opts.deduplication.id;
   if (checked.repeatJobKey) rec.repeatJobKey = checked.repeatJobKey;
+  if (checked.parent) rec.parent = { id: checked.parent.id, queue: parentQueueName(checked.parent.queue) };
   const route = delay > 0 ? delayedRoute(store, timestamp + delay, priority, !!opts.lifo) : readyRoute(store, priority, !!opts.lifo);
   return { spec, rec, dataJson, route };
 }
@@ -128,7 +130,11 @@ function writeJobTmp(store: QueueStore, p: Prepared, bulk: string | undefined): 
  */
 let bulkTmpCounter = 0;
 let bulkCounter = 0;
-function bulkTmpPath(store: QueueStore, bulk: string): string {
+/** A new bulk tag of this process for `store`'s tmp/. */
+export function newBulkTag(store: QueueStore): string {
+  return `${store.tmpWriterKey()}-${(bulkCounter++).toString(36)}`;
+}
+export function bulkTmpPath(store: QueueStore, bulk: string): string {
   return path.join(store.dir, 'tmp', `b-${bulk}-${(bulkTmpCounter++).toString(36)}`);
 }
 
@@ -138,7 +144,7 @@ export function bulkMarkerPath(store: QueueStore, bulk: string, kind: 'open' | '
 }
 
 /** Makes a bulk's `.open` marker (recreating the queue's directories if it was obliterated). */
-function openBulk(store: QueueStore, bulk: string): string {
+export function openBulk(store: QueueStore, bulk: string): string {
   const file = bulkMarkerPath(store, bulk, 'open');
   for (let i = 0; ; i++) {
     try {
@@ -151,8 +157,39 @@ function openBulk(store: QueueStore, bulk: string): string {
   }
 }
 
+/**
+ * Commits a bulk: renames its `.open` marker to `.commit`. Undefined when another process took the
+ * call for dead and renamed the marker to `.undo` first (that process undoes the files).
+ */
+export function commitBulk(store: QueueStore, bulk: string, intent: string): string | undefined {
+  const to = bulkMarkerPath(store, bulk, 'commit');
+  try {
+    fs.renameSync(intent, to);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) return rethrowFs(err, to);
+    return undefined;
+  }
+  // An empty file: only its name counts, so only its directory is fsynced.
+  if (store.durable) fsyncDir(path.dirname(to));
+  return to;
+}
+
+/**
+ * Decides to undo a bulk that failed before its commit: renames its `.open` marker to `.undo`.
+ * Returns the `.undo` path, or undefined when another process decided first (it undoes the files).
+ */
+export function decideUndo(store: QueueStore, bulk: string, intent: string): string | undefined {
+  const undo = bulkMarkerPath(store, bulk, 'undo');
+  try {
+    fs.renameSync(intent, undo);
+    return undo;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The error of a bulk that another process undid before it could commit. */
-function undoneError(store: QueueStore): SpoolkitError {
+export function undoneError(store: QueueStore): SpoolkitError {
   return new SpoolkitError(
     'ERR_ADD_UNDONE',
     `addBulk into queue ${store.name} was undone before it committed, twice: its process stopped writing for seconds each time (stalled or frozen), and another process took it for dead. Nothing was added; add the jobs again.`,
@@ -451,7 +488,7 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   const alloc = IdAllocator.for(store);
   // Durable bulk adds fsync each touched directory once per phase instead of once per job.
   const batch = list.length > 1;
-  const bulk = batch ? `${store.tmpWriterKey()}-${(bulkCounter++).toString(36)}` : undefined;
+  const bulk = batch ? newBulkTag(store) : undefined;
   const recovery = new DeadAddRecovery(store);
   let intent: string | undefined;
   let commit: string | undefined;
@@ -512,19 +549,12 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       for (const dir of dirs) mkdirp(dir, store.modes, store.onDirCreated);
       // Every job has its file and id name: from here a crash leaves the bulk to be published.
       if (intent && list.some((p) => p.tmp && p.idTaken)) {
-        const to = bulkMarkerPath(store, bulk!, 'commit');
-        try {
-          fs.renameSync(intent, to);
-        } catch (err) {
-          if (!isErrno(err, 'ENOENT')) return rethrowFs(err, to);
-          // Renamed to `.undo` by a process that took this call for dead: it undoes the files.
+        commit = commitBulk(store, bulk!, intent);
+        if (commit === undefined) {
           undoneElsewhere = true;
           throw undoneError(store);
         }
         intent = undefined;
-        commit = to;
-        // An empty file: only its name counts, so only its directory is fsynced.
-        if (store.durable) fsyncDir(path.dirname(commit));
       }
       store.syncDeferredDirs();
     }
@@ -557,14 +587,8 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
     // another process decided first (then that process undoes every file and id name).
     let ours = !undoneElsewhere;
     if (intent) {
-      const undo = bulkMarkerPath(store, bulk!, 'undo');
-      try {
-        fs.renameSync(intent, undo);
-        intent = undo;
-      } catch {
-        ours = false;
-        intent = undefined;
-      }
+      intent = decideUndo(store, bulk!, intent);
+      if (intent === undefined) ours = false;
     }
     if (ours) rollback(store, list);
     else undoLeftovers(store, list, nowMs);

@@ -25,6 +25,7 @@ import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
 import { MOVE_TAG_PREFIX, uniqueName } from './keys.js';
 import { isStandingRun } from '../scheduler/presence.js';
 import { SpoolkitError } from '../errors.js';
+import { childRemoved, childRetried, removeChildrenOf, removeEntries } from './deps.js';
 
 /** True when the job is active under a lease that has not expired (by its owner's lease length where the claim names it). */
 export function isLocked(store: QueueStore, id: string, lockDurationMs = DEFAULT_LOCK_DURATION_MS): boolean {
@@ -79,7 +80,7 @@ function moveInSets(store: QueueStore, id: string, places: Set<string>, fn: (rec
  * Removes a job in any state except active under a live lease. Returns 1 when removed, 0 when it
  * is locked or does not exist (BullMQ's `queue.remove`).
  */
-export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: boolean; quiet?: boolean } = {}): number {
+export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: boolean; quiet?: boolean; removeChildren?: boolean } = {}): number {
   for (let attempt = 0; attempt < 5; attempt++) {
     const found = readJob(store, id);
     if (!found) return 0;
@@ -99,6 +100,8 @@ export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: 
     if (!removed) continue;
     forgetJob(store, rec, true);
     if (!opts.quiet) store.events.append('removed', { jobId: id, prev: loc.place === 'lifo' || loc.place === 'waiting' ? 'wait' : loc.place });
+    // Flows: its children go too (BullMQ's removeChildren, true by default).
+    if (rec.deps && opts.removeChildren) removeChildrenOf(store, rec);
     return 1;
   }
   return 0;
@@ -150,6 +153,8 @@ export function retryFinished(
   const h = hold(store, store.filePath(state, id), id);
   if (!h) return undefined;
   if (!placeHeld(store, h.held, readyRoute(store, h.rec.priority, !!h.rec.opts.lifo), retryPatch(h.rec, state, opts))) return undefined;
+  // A child is awaited by its parent again.
+  if (h.rec.parent) childRetried(store, h.rec);
   store.events.append('waiting', { jobId: id, prev: state });
   store.wakeLocal();
   return readJob(store, id)?.rec;
@@ -312,6 +317,9 @@ export function renewClaim(claim: Claim): boolean {
 
 /** Frees what a removed job held besides its file: its deduplication key (any mode when `manual`) and logs. */
 export function forgetJob(store: QueueStore, rec: JobRecord, manual = false): void {
+  // Flows: a removed parent's child files go; a removed child is no longer awaited.
+  if (rec.deps) removeEntries(store, rec.id);
+  if (rec.parent) childRemoved(store, rec);
   if (manual && rec.deduplicationId) {
     const file = dedupFile(store, rec.deduplicationId);
     const held = readDedupWithInode(file);

@@ -91,7 +91,7 @@ export function sliceRange<T>(list: T[], start: number, end: number): T[] {
  * time. A range that needs no length (`start` >= 0, `end` >= 0 or -1) stops reading early.
  */
 export function listState(store: QueueStore, type: string, start: number, end: number, asc: boolean): Listed[] {
-  if (type === 'active' || type === 'completed' || type === 'failed') {
+  if (type === 'active' || type === 'completed' || type === 'failed' || type === 'waiting-children') {
     const all = flatList(store, type === 'active' ? ['active', 'reclaiming'] : [type]);
     all.sort((a, b) => (asc ? a.at - b.at : b.at - a.at) || (a.id < b.id ? -1 : 1));
     return sliceRange(all, start, end);

@@ -121,7 +121,7 @@ export function countJobs(
     prioritized,
     completed: want('completed') ? countJsonFiles(path.join(store.dir, 'completed')) : 0,
     failed: want('failed') ? countJsonFiles(path.join(store.dir, 'failed')) : 0,
-    'waiting-children': 0,
+    'waiting-children': want('waiting-children') ? countJsonFiles(path.join(store.dir, 'waiting-children')) : 0,
   };
 }
 

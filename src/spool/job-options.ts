@@ -91,17 +91,26 @@ export function storedJobOptions(opts: JobsOptions): JobsOptions {
   return stored;
 }
 
+/** What a child's final failure does to its parent; at most one may be set (BullMQ's order). */
+export const FAILURE_OPTIONS = ['removeDependencyOnFailure', 'failParentOnFailure', 'continueParentOnFailure', 'ignoreDependencyOnFailure'] as const;
+
 /** Throws when `opts` holds an invalid or unsupported option. */
 export function validateJobOptions(opts: JobsOptions, name: string): void {
   if (Object.prototype.hasOwnProperty.call(opts, 'debounce')) throw bad('Debounce option has been removed. Use deduplication option instead');
   if (opts.repeat !== undefined) {
     throw new NotSupportedError('The repeat option of add()', 'BullMQ v6 removed it too; use queue.upsertJobScheduler(id, { every | pattern }, { name, data })');
   }
-  if (opts.parent !== undefined) throw new NotSupportedError('Flows (the parent option)');
-  for (const f of ['failParentOnFailure', 'continueParentOnFailure', 'ignoreDependencyOnFailure', 'removeDependencyOnFailure'] as const) {
-    if (opts[f]) throw new NotSupportedError(`Flows (the ${f} option)`);
-  }
   const job = `job ${JSON.stringify(name)}`;
+  const p = opts.parent as unknown;
+  if (p !== undefined) {
+    if (typeof p !== 'object' || p === null || typeof (p as { id?: unknown }).id !== 'string' || typeof (p as { queue?: unknown }).queue !== 'string' || (p as { id: string }).id === '') {
+      throw bad(`parent must be { id: string, queue: string } (the parent job's id and its queue, e.g. parentJob.queueQualifiedName), ${job}.`);
+    }
+    if (opts.deduplication) throw bad('Deduplication and parent options cannot be used together');
+  }
+  // BullMQ's order and message.
+  const exclusive = FAILURE_OPTIONS.filter((f) => opts[f]);
+  if (exclusive.length > 1) throw bad(`The following options cannot be used together: ${exclusive.join(', ')}`);
   if (opts.priority !== undefined) checkPriority(opts.priority, job);
   if (opts.delay !== undefined) checkDelayMs(opts.delay, job);
   if (opts.timestamp !== undefined) checkTimestampMs(opts.timestamp, 'timestamp', job);

@@ -29,6 +29,8 @@ export function stateOf(place: Place): JobState {
       return 'prioritized';
     case 'delayed':
       return 'delayed';
+    case 'waiting-children':
+      return 'waiting-children';
     case 'active':
     case 'reclaiming':
       return 'active';
@@ -47,6 +49,7 @@ export function placeOfRel(rel: string): Place | undefined {
     case 'lifo':
     case 'prioritized':
     case 'delayed':
+    case 'waiting-children':
       return first;
     default:
       return undefined;

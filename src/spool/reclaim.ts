@@ -25,6 +25,7 @@ import { leaseLive, leaseTime } from './lease.js';
 import { discardJobFile, finishDiscard } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { readyRoute } from './routing.js';
+import { childFinished, sweepParents } from './deps.js';
 import { claimIdOf, type QueueStore } from './store.js';
 import { isDiscardName, isMoveName, isReplaceName } from './keys.js';
 import { replacementWentThrough } from './dedup-replace.js';
@@ -111,6 +112,8 @@ export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): Reclaim
   recoverTmp(store, opts.nowMs);
   // Next jobs (keepLastIfActive) whose holder's finisher died before adding them.
   recoverNextJobs(store, opts.nowMs);
+  // Parents whose children finished without telling them (flows).
+  sweepParents(store, opts.nowMs);
   return result;
 }
 
@@ -144,6 +147,7 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
       // before adding the id's next job (keepLastIfActive).
       releaseDedup(store, rec);
       if (rec.deduplicationId) addNext(store, rec.deduplicationId);
+      if (rec.parent) childFinished(store, rec, rec.st === 'completed' ? { completed: rec.returnvalue } : { failed: rec.failedReason ?? '' });
       // The job's own retention setting goes with the event, as a worker's would; without one,
       // the retention pass applies its default.
       const keep = rec.st === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail;

@@ -45,6 +45,12 @@ export interface JobRecord {
   at?: string;
   /** Set by a completion patch: where the job goes (`completed`/`failed`) if a crash interrupts the move. */
   st?: 'completed' | 'failed';
+  /** Flows: the parent this job is a child of (`queue` is the bare queue name). */
+  parent?: { id: string; queue: string };
+  /** Flows: this job's children, as `<queue>:<id>` (queue names hold no ':'). A patch's `addDeps` adds to it. */
+  deps?: string[];
+  /** The job's queue, set on the files of a flow written in another queue's tmp/ (tmp-recovery.ts). */
+  q?: string;
   /**
    * Generation: raised every time the job is written back into a queue set from active (retry,
    * stall). A lease holder remembers the generation it claimed, so a rewrite of the active file by
@@ -59,7 +65,7 @@ function corrupt(path: string, why: string): SpoolkitError {
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-const OPTIONAL_FIELDS = new Set(['failedReason', 'processedOn', 'finishedOn', 'processedBy', 'deferredFailure', 'deduplicationId', 'repeatJobKey', 'at', 'st']);
+const OPTIONAL_FIELDS = new Set(['failedReason', 'processedOn', 'finishedOn', 'processedBy', 'deferredFailure', 'deduplicationId', 'repeatJobKey', 'at', 'st', 'parent']);
 
 /** Parses and checks a job file (first line plus patches). Throws ERR_SPOOL_CORRUPT naming the file and the problem. */
 export function parseJobRecord(text: string, path: string): JobRecord {
@@ -88,6 +94,10 @@ export function parseJobRecord(text: string, path: string): JobRecord {
       if ((typeof patch.i === 'string' && patch.i !== r.id) || (typeof patch.ts === 'number' && patch.ts !== r.timestamp)) continue;
       for (const [k, v] of Object.entries(patch)) {
         if (k === 'g' || k === 'i' || k === 'ts') continue;
+        if (k === 'addDeps') {
+          if (Array.isArray(v)) r.deps = [...new Set([...(Array.isArray(r.deps) ? (r.deps as unknown[]) : []), ...(v as unknown[])])];
+          continue;
+        }
         if (v === null && OPTIONAL_FIELDS.has(k)) delete r[k];
         else r[k] = v;
       }
@@ -130,6 +140,16 @@ export function parseJobRecord(text: string, path: string): JobRecord {
   if (typeof r.repeatJobKey === 'string') rec.repeatJobKey = r.repeatJobKey;
   if (typeof r.at === 'string') rec.at = r.at;
   if (r.st === 'completed' || r.st === 'failed') rec.st = r.st;
+  if (typeof r.parent === 'object' && r.parent !== null) {
+    const p = r.parent as Record<string, unknown>;
+    if (typeof p.id !== 'string' || typeof p.queue !== 'string') throw corrupt(path, 'parent is not { id, queue }');
+    rec.parent = { id: p.id, queue: p.queue };
+  }
+  if (r.deps !== undefined) {
+    if (!Array.isArray(r.deps) || r.deps.some((d) => typeof d !== 'string')) throw corrupt(path, 'deps is not a list of strings');
+    rec.deps = r.deps as string[];
+  }
+  if (typeof r.q === 'string') rec.q = r.q;
   return rec;
 }
 
@@ -138,7 +158,7 @@ export function parseJobRecord(text: string, path: string): JobRecord {
  * `i` and `ts` (the job's id and timestamp) guard a write through a kept descriptor against a file
  * that was reused for another job meanwhile.
  */
-export type RecordPatch = { [K in keyof JobRecord]?: JobRecord[K] | null } & { g?: number; i?: string; ts?: number };
+export type RecordPatch = { [K in keyof JobRecord]?: JobRecord[K] | null } & { g?: number; i?: string; ts?: number; addDeps?: string[] };
 
 /** Open flags of a patch append: never O_CREAT, so a name that was taken away is not brought back as a stray file. */
 const APPEND_EXISTING = fs.constants.O_WRONLY | fs.constants.O_APPEND;

@@ -6,6 +6,8 @@
  * Layout of `<root>/queues/<name>/` (see docs/spool-format.md):
  *
  *     waiting/  lifo/  prioritized/<7-digit priority>/  delayed/   ordered sets (ordered-set.ts)
+ *     waiting-children/<id>.json   parents waiting for their children (flows; deps.ts)
+ *     deps/<parent id>/      what became of a parent's children, one file per child (deps.ts)
  *     active/<id>.<claim>.json   claimed jobs, one name per claim (the lease)
  *     completed/<id>.json  failed/<id>.json   finished jobs
  *     reclaiming/<id>.<claim>.json   jobs being moved by a reclaimer or an admin operation
@@ -41,10 +43,10 @@ import { idShard } from './id-index.js';
 import { ensureSpoolRoot, spoolFormatVersion } from './root.js';
 
 /** The fixed state directories of a queue. */
-export const STATE_DIRS = ['waiting', 'lifo', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'reclaiming', 'ids', 'dedup', 'logs', 'events', 'corrupt', 'tmp', 'free', 'trash'] as const;
+export const STATE_DIRS = ['waiting', 'lifo', 'prioritized', 'delayed', 'waiting-children', 'active', 'completed', 'failed', 'reclaiming', 'ids', 'dedup', 'logs', 'events', 'corrupt', 'tmp', 'free', 'trash'] as const;
 
 /** Where a job file sits. */
-export type Place = 'waiting' | 'lifo' | 'prioritized' | 'delayed' | 'active' | 'completed' | 'failed' | 'reclaiming';
+export type Place = 'waiting' | 'lifo' | 'prioritized' | 'delayed' | 'waiting-children' | 'active' | 'completed' | 'failed' | 'reclaiming';
 
 /** Options resolved once per store. */
 export interface StoreSettings {
@@ -158,7 +160,7 @@ export class QueueStore {
   }
 
   /** Absolute path of a fixed-place job file. */
-  filePath(place: 'completed' | 'failed', id: string): string {
+  filePath(place: 'completed' | 'failed' | 'waiting-children', id: string): string {
     // `dir` is normalized and ids never hold a separator: plain concatenation is the join (and cheaper, once per job).
     return `${this.dir}${path.sep}${place}${path.sep}${id}.json`;
   }

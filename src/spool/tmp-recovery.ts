@@ -29,6 +29,7 @@ import { isErrno, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { withIdLock } from './id-lock.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import { dedupFile, type QueueStore } from './store.js';
+import { siblingStore } from './deps.js';
 import { OWNER_FILE_PREFIX, OWNER_IDLE_MS, TmpOwners, ownerKeyOf } from './tmp-owner.js';
 
 /** Temp files this old are leftovers (a large addBulk writes every file before publishing any). */
@@ -186,11 +187,13 @@ function settle(store: QueueStore, f: TmpFile, undo: boolean, nowMs: number): bo
       // not a job file (or gone): drop it
     }
   }
+  // A flow's file names its own queue (flow-add.ts): its id name and set are there.
+  const target = rec?.q !== undefined && rec.q !== store.name ? siblingStore(store, rec.q) : store;
   // Undone even without its id name: its deduplication key is taken before its id.
-  if (rec && undo) return undoTempJob(store, f.file, f.st.ino, rec, nowMs);
-  if (rec?.at && f.st.nlink >= 2 && tryStat(store.idPath(rec.id))?.ino === f.st.ino) {
+  if (rec && undo) return undoTempJob(target, f.file, f.st.ino, rec, nowMs);
+  if (rec?.at && f.st.nlink >= 2 && tryStat(target.idPath(rec.id))?.ino === f.st.ino) {
     try {
-      if (moveHeld(store, f.file, path.join(store.dir, rec.at))) return true;
+      if (moveHeld(target, f.file, path.join(target.dir, rec.at))) return true;
     } catch {
       return false;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DelayedError, Job, NotSupportedError, Queue, QueueEvents, Worker, WaitingError } from '../../src/index.js';
+import { DelayedError, Job, Queue, QueueEvents, Worker, WaitingError } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function setup() {
@@ -233,24 +233,21 @@ describe('Job, as BullMQ shows it', () => {
     expect(stored.opts).toEqual({ attempts: 0, priority: 2 });
   });
 
-  it('flow methods throw NotSupportedError', async () => {
+  it('flow methods answer as BullMQ for a job without children', async () => {
     const { q } = setup();
     const job = await q.add('x', {});
-    const calls: [string, () => Promise<unknown>][] = [
-      ['getChildrenValues', () => job.getChildrenValues()],
-      ['getFailedChildrenValues', () => job.getFailedChildrenValues()],
-      ['getIgnoredChildrenFailures', () => job.getIgnoredChildrenFailures()],
-      ['getDependencies', () => job.getDependencies()],
-      ['getDependenciesCount', () => job.getDependenciesCount()],
-      ['removeChildDependency', () => job.removeChildDependency()],
-      ['moveToWaitingChildren', () => job.moveToWaitingChildren('tok')],
-      ['removeUnprocessedChildren', () => job.removeUnprocessedChildren()],
-    ];
-    for (const [name, call] of calls) {
-      const err = await call().catch((e: unknown) => e);
-      expect(err, name).toBeInstanceOf(NotSupportedError);
-      expect((err as NotSupportedError).message).toContain(`job.${name}`);
-    }
+    expect(await job.getChildrenValues()).toEqual({});
+    expect(await job.getFailedChildrenValues()).toEqual({});
+    expect(await job.getIgnoredChildrenFailures()).toEqual({});
+    expect(await job.getDependencies()).toEqual({ processed: {}, unprocessed: [], failed: [], ignored: {} });
+    expect(await job.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 0, failed: 0, ignored: 0 });
+    expect(await job.removeChildDependency()).toBe(false);
+    // No pending children: false, the job is not moved (BullMQ checks no lock then).
+    expect(await job.moveToWaitingChildren('tok')).toBe(false);
+    await job.removeUnprocessedChildren();
+    expect(await job.getState()).toBe('waiting');
+    expect(job.parentKey).toBeUndefined();
+    expect(job.parent).toBeUndefined();
   });
 
   it('Job.create, Job.createBulk and Job.addJobLog go through the queue', async () => {

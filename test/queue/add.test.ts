@@ -189,10 +189,11 @@ describe('Queue.add', () => {
     }
   });
 
-  it('throws NotSupportedError for v5 repeat and flows, never a silent no-op', async () => {
+  it('throws NotSupportedError for v5 repeat, never a silent no-op; a missing parent is refused with BullMQ\'s message', async () => {
     const q = queue();
     await expect(q.add('a', {}, { repeat: { every: 1000 } })).rejects.toBeInstanceOf(NotSupportedError);
-    await expect(q.add('a', {}, { parent: { id: '1', queue: 'p' } })).rejects.toThrow(/not supported/);
+    await expect(q.add('a', {}, { parent: { id: '1', queue: 'bull:p' } })).rejects.toThrow('Missing key for parent job bull:p:1. addJob');
+    expect(await q.count()).toBe(0);
   });
 
   it('refuses bad queue names', () => {

@@ -241,7 +241,7 @@ describe('after close() and unsupported methods', () => {
 
   it('BullMQ methods spoolkit does not have throw NotSupportedError', async () => {
     const { q } = setup();
-    const unsupported = ['getMeta', 'getVersion', 'getQueueEvents', 'getDependencies', 'removeOrphanedJobs'] as const;
+    const unsupported = ['getMeta', 'getVersion', 'getQueueEvents', 'removeOrphanedJobs'] as const;
     for (const m of unsupported) await expect((q[m] as () => Promise<unknown>)()).rejects.toBeInstanceOf(NotSupportedError);
   });
 });

@@ -19,6 +19,9 @@ function hostJob(data: Record<string, unknown> = {}): SandboxHostJob & { calls: 
     logs: [] as string[],
     calls: [] as string[],
     delayedUntil: undefined as number | undefined,
+    async getChildrenValues() {
+      return { 'bull:kids:1': 42 };
+    },
     async updateProgress(value: unknown) {
       await new Promise((r) => setTimeout(r, 20));
       job.calls.push(`progress:${JSON.stringify(value)}`);
@@ -84,15 +87,14 @@ for (const useWorkerThreads of [false, true]) {
       expect(plain.stack).toContain('throws.mjs');
     });
 
-    it('carries what an in-process run would: a non-Error value, extra error properties, NotSupportedError for flows', async () => {
+    it('carries what an in-process run would: a non-Error value, extra error properties, a flow method answered by the worker\'s job', async () => {
       const p = sandbox('throws.mjs', { useWorkerThreads });
       const object = (await p(hostJob({ kind: 'object' })).catch((e: unknown) => e)) as Error;
       expect(object.message).toBe('Non-error thrown: {"a":1}');
       const extra = (await p(hostJob({ kind: 'extra' })).catch((e: unknown) => e)) as Error & { extra?: unknown; retryable?: unknown };
       expect([extra.message, extra.extra, extra.retryable]).toEqual(['with extras', { a: 1 }, false]);
-      const flow = (await p(hostJob({ kind: 'flow' })).catch((e: unknown) => e)) as Error & { code?: string };
-      expect(flow.code).toBe('ERR_NOT_SUPPORTED');
-      expect(flow.message).toMatch(/^job\.getChildrenValues is not supported by spoolkit/);
+      const flow = (await p(hostJob({ kind: 'flow' })).catch((e: unknown) => e)) as Error;
+      expect(flow.message).toBe('children {"bull:kids:1":42}');
     });
 
     it('fails the running job with the error a child throws outside its await', async () => {

@@ -1,0 +1,204 @@
+/**
+ * BullMQ's FlowProducer: adds a tree of jobs across queues of one spool, all or nothing. A job
+ * with children waits in `waiting-children` until every child is done, then runs; its processor
+ * reads the children's results with `job.getChildrenValues()`. See spool/flow-add.ts for how a
+ * tree is written and spool/deps.ts for how parents learn of their children.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { SpoolkitError } from './errors.js';
+import { Job, type JobHost } from './job.js';
+import { runInline } from './inline.js';
+import { dependenciesOf, jobKey, parentQueueName, splitRef } from './spool/deps.js';
+import { addFlowJobs, type FlowNodeSpec } from './spool/flow-add.js';
+import { readJob } from './spool/lookup.js';
+import { inlineFromEnv, openQueueStore } from './spool/open.js';
+import type { QueueStore } from './spool/store.js';
+import { assertQueueName } from './spool/validate.js';
+import type { JobsOptions, SpoolOptions } from './types.js';
+
+/** One job of a flow and its children (BullMQ's FlowJob). */
+export interface FlowJob {
+  name: string;
+  queueName: string;
+  data?: any;
+  /** Accepted and ignored (BullMQ's Redis key prefix). */
+  prefix?: string;
+  opts?: Omit<JobsOptions, 'repeat'>;
+  children?: FlowChildJob[];
+}
+
+/** A child in a flow: a FlowJob whose parent is the node above it. */
+export type FlowChildJob = Omit<FlowJob, 'opts'> & { opts?: Omit<JobsOptions, 'repeat' | 'parent'> };
+
+/** A job of a flow as added or read back, with its children (leaves have none). */
+export interface JobNode {
+  job: Job;
+  children?: (JobNode | undefined)[];
+}
+
+/** Options of one `add`: per-queue defaults merged under each job's own options. */
+export interface FlowOpts {
+  queuesOptions?: { [queueName: string]: { defaultJobOptions?: JobsOptions } };
+}
+
+/** Options of a FlowProducer. */
+export interface FlowProducerOptions extends SpoolOptions {
+  /** Run the added jobs at once in this process (inline mode); default `SPOOLKIT_INLINE=1`. */
+  inline?: boolean;
+}
+
+/** What `getFlow` reads. */
+export interface NodeOpts {
+  id: string;
+  queueName: string;
+  /** Accepted and ignored. */
+  prefix?: string;
+  /** Levels to read, the top one included (default 10). */
+  depth?: number;
+  /** Children to read per job and kind (default 20). */
+  maxChildren?: number;
+}
+
+export class FlowProducer extends EventEmitter {
+  private readonly stores = new Map<string, QueueStore>();
+  private readonly hosts = new Map<string, JobHost>();
+  private readonly inline: boolean;
+  private closed = false;
+
+  constructor(readonly opts: FlowProducerOptions = {}) {
+    super();
+    this.inline = opts.inline ?? inlineFromEnv();
+  }
+
+  /** Resolves at once: there is no connection to wait for. */
+  async waitUntilReady(): Promise<void> {}
+
+  /** Adds a flow; resolves with its tree of jobs, as added (children in the order given). */
+  async add(flow: FlowJob, opts: FlowOpts = {}): Promise<JobNode> {
+    const [node] = await this.addFlows([flow], opts);
+    return node!;
+  }
+
+  /** Adds several flows together, all or nothing. */
+  async addBulk(flows: FlowJob[]): Promise<JobNode[]> {
+    return this.addFlows(flows, {});
+  }
+
+  private async addFlows(flows: FlowJob[], opts: FlowOpts): Promise<JobNode[]> {
+    this.assertOpen();
+    if (!Array.isArray(flows) || flows.length === 0) return [];
+    const nodes: FlowNodeSpec[] = [];
+    const roots = flows.map((f) => this.flatten(f, undefined, nodes, opts, 0));
+    const master = this.store(nodes[0]!.queue);
+    const recs = addFlowJobs(master, nodes);
+    const jobs = recs.map((rec, i) => Job.fromRecord(this.host(nodes[i]!.queue), rec));
+    const build = (i: number): JobNode => {
+      const n = nodes[i]!;
+      return n.children.length > 0 ? { job: jobs[i]!, children: n.children.map(build) } : { job: jobs[i]! };
+    };
+    if (this.inline) {
+      // Leaves first: each finished child moves its parent on, and the parent runs last.
+      for (let i = nodes.length - 1; i >= 0; i--) await runInline(this.host(nodes[i]!.queue), jobs[i]!);
+    }
+    return roots.map(build);
+  }
+
+  /** Checks one flow node and its children, giving each an id (`opts.jobId` or a UUID, as BullMQ); returns its index. */
+  private flatten(flow: FlowJob, parent: number | undefined, out: FlowNodeSpec[], opts: FlowOpts, depth: number): number {
+    if (typeof flow !== 'object' || flow === null) throw new SpoolkitError('ERR_INVALID_JOB', 'A flow job must be an object { name, queueName, data?, opts?, children? }.');
+    if (typeof flow.queueName !== 'string') throw new SpoolkitError('ERR_INVALID_JOB', `Flow job ${JSON.stringify(flow.name)} has no queueName; every job of a flow names its queue.`);
+    assertQueueName(flow.queueName);
+    if (depth > 1000) throw new SpoolkitError('ERR_INVALID_JOB', 'A flow may be at most 1000 levels deep.');
+    const children = flow.children ?? [];
+    if (!Array.isArray(children)) throw new SpoolkitError('ERR_INVALID_JOB', `children of flow job ${JSON.stringify(flow.name)} must be an array.`);
+    const given = (flow.opts ?? {}) as JobsOptions;
+    if (given.deduplication && children.length > 0) throw new SpoolkitError('ERR_INVALID_JOB', 'Deduplication options cannot be used on flow nodes with children');
+    if (given.deduplication?.keepLastIfActive && (parent !== undefined || given.parent)) {
+      throw new SpoolkitError('ERR_INVALID_JOB', 'keepLastIfActive deduplication cannot be used on flow nodes with a parent');
+    }
+    const defaults = opts.queuesOptions?.[flow.queueName]?.defaultJobOptions ?? {};
+    const merged: JobsOptions = { ...defaults, ...given };
+    const p = parent === undefined ? undefined : out[parent]!;
+    // A child's `parent` is the node above it; a root's names an existing job (or none).
+    if (p) merged.parent = { id: p.id, queue: `${jobKeyQueue(p.queue)}` };
+    const index = out.length;
+    const spec: FlowNodeSpec = { queue: flow.queueName, name: flow.name, data: flow.data ?? {}, opts: merged, id: merged.jobId ?? randomUUID(), children: [] };
+    if (p) spec.parent = parent;
+    else if (merged.parent) spec.parentOf = { id: merged.parent.id, queue: parentQueueName(merged.parent.queue) };
+    out.push(spec);
+    for (const c of children) spec.children.push(this.flatten(c as FlowJob, index, out, opts, depth + 1));
+    return index;
+  }
+
+  /**
+   * Reads a flow back from its top job: the job and, down to `depth` levels, its children
+   * (processed first, then unprocessed, failed and ignored ones, at most `maxChildren` of each, as
+   * BullMQ); a child that no longer exists is `undefined`. Undefined when the job does not exist.
+   */
+  async getFlow(opts: NodeOpts): Promise<JobNode | undefined> {
+    this.assertOpen();
+    const depth = opts.depth ?? 10;
+    const maxChildren = opts.maxChildren ?? 20;
+    return this.readNode(opts.queueName, opts.id, depth, maxChildren);
+  }
+
+  private readNode(queue: string, id: string, depth: number, maxChildren: number): JobNode | undefined {
+    const store = this.store(queue);
+    const found = readJob(store, id);
+    if (!found) return undefined;
+    const job = Job.fromRecord(this.host(queue), found.rec);
+    if (depth <= 1 || !found.rec.deps?.length) return { job };
+    const deps = dependenciesOf(store, id);
+    const refs = [...deps.processed.map(([r]) => r).slice(0, maxChildren), ...deps.unprocessed.slice(0, maxChildren), ...deps.failed.slice(0, maxChildren), ...deps.ignored.map(([r]) => r).slice(0, maxChildren)];
+    if (refs.length === 0) return { job };
+    return {
+      job,
+      children: refs.map((ref) => {
+        const c = splitRef(ref);
+        return this.readNode(c.queue, c.id, depth - 1, maxChildren);
+      }),
+    };
+  }
+
+  /** Closes the producer; later calls fail with ERR_CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const store of this.stores.values()) store.events.flush();
+    this.emit('closed');
+  }
+
+  /** The same as `close`. */
+  async disconnect(): Promise<void> {
+    return this.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SpoolkitError('ERR_CLOSED', 'This FlowProducer is closed; create a new one.');
+  }
+
+  private store(queue: string): QueueStore {
+    let store = this.stores.get(queue);
+    if (!store) {
+      store = openQueueStore(queue, this.opts, this.opts.logger);
+      this.stores.set(queue, store);
+    }
+    return store;
+  }
+
+  private host(queue: string): JobHost {
+    let host = this.hosts.get(queue);
+    if (!host) {
+      host = { name: queue, store: this.store(queue) };
+      this.hosts.set(queue, host);
+    }
+    return host;
+  }
+}
+
+/** A queue as BullMQ's `parent.queue` names it: `bull:<queue>`. */
+function jobKeyQueue(queue: string): string {
+  const key = jobKey(queue, '');
+  return key.slice(0, -1);
+}

@@ -1,0 +1,461 @@
+/**
+ * Parent and child jobs (BullMQ's flows). A parent waits in `waiting-children/<id>.json` while
+ * any child it depends on is unprocessed. Its record lists its children (`deps`, as
+ * `<queue>:<id>`); what became of each child is a file of its own under the parent's queue,
+ * `deps/<parent id>/<queue>:<id>.json` (`{ k, s, v?, r?, t }`: the child, its state, its return
+ * value or failure reason, when), written whole (temp file and rename) by whoever finished the
+ * child. A child whose file is missing, or says `failed`, is unprocessed.
+ *
+ * The parent moves on (one rename out of `waiting-children/`, so one mover wins) when the last
+ * unprocessed child is accounted for. Every finisher writes its child's file first and then checks
+ * the parent, so of two children finishing together at least one sees the other's file. A process
+ * that dies between finishing a child and writing its file leaves the parent waiting: the stalled
+ * check of the parent's queue (`sweepParents`) looks up the children of waiting parents and
+ * writes the files their finishers did not.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { isErrno, tryReaddir, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { appendHeld, moveHeld, refreshPriority, startedFields } from './finish.js';
+import { closeClaim, type Claim } from './claim.js';
+import { hold, placeHeld, removeJob } from './admin.js';
+import { readJob } from './lookup.js';
+import { appendPatch, type JobRecord } from './record.js';
+import { delayedRoute, readyRoute } from './routing.js';
+import { QueueStore } from './store.js';
+import { SpoolkitError } from '../errors.js';
+import type { JobsOptions } from '../types.js';
+
+/** BullMQ's key prefix, used where BullMQ shows job keys (`bull:<queue>:<id>`). */
+export const KEY_PREFIX = 'bull';
+
+/**
+ * What became of a child, as its parent sees it: completed (`processed`), failed with
+ * `failParentOnFailure` (`failed`: BullMQ's unsuccessful children), failed and ignored
+ * (`ignored`: `ignoreDependencyOnFailure` or `continueParentOnFailure`), or no longer awaited
+ * (`removed`: `removeDependencyOnFailure`, or the child was removed). A child without a file is
+ * unprocessed, failed ones without those options included.
+ */
+export type DepState = 'processed' | 'failed' | 'ignored' | 'removed';
+
+/** A child's file under its parent. */
+export interface DepEntry {
+  /** The child, `<queue>:<id>`. */
+  k: string;
+  s: DepState;
+  /** Return value (`processed`). */
+  v?: unknown;
+  /** Failure reason (`failed`, `ignored`). */
+  r?: string;
+  /** When, ms. */
+  t: number;
+}
+
+/** How long a child may be missing before a sweep takes it for removed (an add linking it may still be under way). */
+export const MISSING_CHILD_MS = 5 * 60_000;
+
+/** A child's reference in its parent's record. */
+export function childRef(queue: string, id: string): string {
+  return `${queue}:${id}`;
+}
+
+/** The queue and id of a child reference (queue names hold no ':'). */
+export function splitRef(ref: string): { queue: string; id: string } {
+  const i = ref.indexOf(':');
+  return { queue: ref.slice(0, i), id: ref.slice(i + 1) };
+}
+
+/** BullMQ's key of a job: `bull:<queue>:<id>`. */
+export function jobKey(queue: string, id: string): string {
+  return `${KEY_PREFIX}:${queue}:${id}`;
+}
+
+/** The store of another queue of the same spool, with the same settings. */
+export function siblingStore(store: QueueStore, queue: string): QueueStore {
+  if (queue === store.name) return store;
+  return QueueStore.open(store.root, queue, { durability: store.durable ? 'durable' : 'fast', modes: store.modes, logger: store.logger });
+}
+
+/** The directory of a parent's child files. */
+export function depsDir(store: QueueStore, parentId: string): string {
+  return path.join(store.dir, 'deps', parentId);
+}
+
+function entryFile(store: QueueStore, parentId: string, ref: string): string {
+  // Queue (100 bytes) and id (200) may not fit one name: a long reference is named by its hash.
+  const name = Buffer.byteLength(ref) <= 200 ? ref : `h-${createHash('sha1').update(ref).digest('hex')}`;
+  return path.join(depsDir(store, parentId), `${name}.json`);
+}
+
+/** Writes (or replaces) what became of a child. */
+export function writeEntry(store: QueueStore, parentId: string, entry: DepEntry): void {
+  store.writeAtomic(entryFile(store, parentId, entry.k), JSON.stringify(entry));
+}
+
+/** The child files of a parent, by child reference. */
+export function readEntries(store: QueueStore, parentId: string): Map<string, DepEntry> {
+  const dir = depsDir(store, parentId);
+  const out = new Map<string, DepEntry>();
+  for (const name of tryReaddir(dir)) {
+    if (!name.endsWith('.json')) continue;
+    const text = tryReadText(path.join(dir, name));
+    if (text === undefined) continue;
+    try {
+      const e = JSON.parse(text) as DepEntry;
+      if (typeof e.k === 'string' && typeof e.s === 'string') out.set(e.k, e);
+    } catch {
+      // a torn file is a missing one: the sweep writes it again
+    }
+  }
+  return out;
+}
+
+/** Removes a parent's child files (the parent is gone). */
+export function removeEntries(store: QueueStore, parentId: string): void {
+  fs.rmSync(depsDir(store, parentId), { recursive: true, force: true });
+}
+
+/** The children of a parent that are not accounted for yet (BullMQ's `dependencies` set). */
+export function unprocessed(rec: JobRecord, entries: Map<string, DepEntry>): string[] {
+  return (rec.deps ?? []).filter((ref) => !entries.has(ref));
+}
+
+/**
+ * Moves a parent out of `waiting-children/` once it has no unprocessed child (at once with
+ * `force`: a child failed with `continueParentOnFailure`). As BullMQ, a parent whose children are
+ * done runs next (the front of the queue) unless it has a priority, or a delay, which starts
+ * now; one released by the removal of its last child (`byRemoval`) runs next whatever its delay
+ * and priority. True when this call moved it.
+ */
+export function settleParent(store: QueueStore, parentId: string, force = false, byRemoval = false): boolean {
+  const found = readJob(store, parentId);
+  if (!found || found.loc.place !== 'waiting-children') return false;
+  if (!force && unprocessed(found.rec, readEntries(store, parentId)).length > 0) return false;
+  const h = hold(store, found.loc.path, parentId);
+  if (!h) return false;
+  const rec = h.rec;
+  const due = Date.now() + rec.delay;
+  const route = byRemoval ? readyRoute(store, 0, false, true) : rec.delay > 0 ? delayedRoute(store, due, rec.priority, !!rec.opts.lifo) : readyRoute(store, rec.priority, false, true);
+  if (!placeHeld(store, h.held, route, {})) return false;
+  if (route.place === 'delayed') store.events.append('delayed', { jobId: parentId, delay: due });
+  else store.events.append('waiting', { jobId: parentId, prev: 'waiting-children' });
+  store.wakeLocal();
+  return true;
+}
+
+/** How a child ended, for its parent. */
+export type ChildOutcome = { completed: unknown } | { failed: string };
+
+/**
+ * Tells a finished child's parent (if it has one) what became of it, by BullMQ's rules:
+ * - completed: its return value is recorded (`processed`); the parent moves on if nothing else is left;
+ * - failed for good, by the child's option: `failParentOnFailure` records it as failed and sends
+ *   the parent to run at once with a deferred failure (its next claimer fails it with
+ *   `child bull:<queue>:<id> failed`, and so on up the tree); `continueParentOnFailure` records it
+ *   as ignored and sends the parent to run at once; `ignoreDependencyOnFailure` records it as
+ *   ignored and `removeDependencyOnFailure` drops it, and the parent moves on if nothing else is
+ *   left; with none of them the child stays unprocessed and the parent waits.
+ */
+export function childFinished(store: QueueStore, rec: JobRecord, outcome: ChildOutcome, removed = false): void {
+  if (!rec.parent) return;
+  const pstore = siblingStore(store, rec.parent.queue);
+  const pid = rec.parent.id;
+  const k = childRef(store.name, rec.id);
+  const t = Date.now();
+  if ('completed' in outcome) {
+    writeEntry(pstore, pid, { k, s: 'processed', v: outcome.completed, t });
+    settleParent(pstore, pid);
+    return;
+  }
+  const o = rec.opts;
+  const r = outcome.failed;
+  if (o.failParentOnFailure) {
+    writeEntry(pstore, pid, { k, s: 'failed', r, t });
+    deferParentFailure(pstore, pid, `child ${jobKey(store.name, rec.id)} failed`);
+  } else if (o.continueParentOnFailure) {
+    writeEntry(pstore, pid, { k, s: 'ignored', r, t });
+    settleParent(pstore, pid, true);
+  } else if (o.ignoreDependencyOnFailure) {
+    writeEntry(pstore, pid, { k, s: 'ignored', r, t });
+    settleParent(pstore, pid);
+  } else if (o.removeDependencyOnFailure) {
+    writeEntry(pstore, pid, { k, s: 'removed', t });
+    settleParent(pstore, pid);
+  } else if (removed) {
+    // Failed and not kept (`removeOnFail: true`): as a removed child, no longer awaited.
+    writeEntry(pstore, pid, { k, s: 'removed', t });
+    settleParent(pstore, pid, false, true);
+  }
+}
+
+/**
+ * A child failed with `failParentOnFailure`: the parent is to fail. As BullMQ, it is sent to run
+ * at once (from waiting for children, or delayed) with a deferred failure, which its claimer
+ * turns into its failure; a parent elsewhere (running, waiting) gets the deferred failure only.
+ */
+function deferParentFailure(store: QueueStore, parentId: string, reason: string): void {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const found = readJob(store, parentId);
+    if (!found || found.loc.place === 'failed' || found.loc.place === 'completed') return;
+    if (found.loc.place !== 'waiting-children' && found.loc.place !== 'delayed') {
+      try {
+        appendPatch(store.idPath(parentId), { deferredFailure: reason, i: parentId });
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+      return;
+    }
+    const h = hold(store, found.loc.path, parentId);
+    if (!h) continue;
+    // A delayed parent runs now; one waiting for its children runs next, or after its delay.
+    const delay = found.loc.place === 'delayed' ? 0 : h.rec.delay;
+    const due = Date.now() + delay;
+    const route = delay > 0 ? delayedRoute(store, due, h.rec.priority, false) : readyRoute(store, h.rec.priority, false, true);
+    if (!placeHeld(store, h.held, route, { deferredFailure: reason, delay })) return;
+    if (route.place === 'delayed') store.events.append('delayed', { jobId: parentId, delay: due });
+    else store.events.append('waiting', { jobId: parentId, prev: 'waiting-children' });
+    store.wakeLocal();
+    return;
+  }
+}
+
+/**
+ * Tells a removed child's parent: the child no longer counts, and a parent left with nothing to
+ * wait for runs next (BullMQ's removeParentDependencyKey). A child accounted for already stays so.
+ */
+export function childRemoved(store: QueueStore, rec: JobRecord): void {
+  if (!rec.parent) return;
+  const pstore = siblingStore(store, rec.parent.queue);
+  const k = childRef(store.name, rec.id);
+  const parent = readJob(pstore, rec.parent.id);
+  if (!parent || !(parent.rec.deps ?? []).includes(k) || readEntries(pstore, rec.parent.id).has(k)) return;
+  writeEntry(pstore, rec.parent.id, { k, s: 'removed', t: Date.now() });
+  settleParent(pstore, rec.parent.id, false, true);
+}
+
+/** A child retried after it finished is awaited again (its parent is not moved back, as in BullMQ). */
+export function childRetried(store: QueueStore, rec: JobRecord): void {
+  if (!rec.parent) return;
+  const pstore = siblingStore(store, rec.parent.queue);
+  tryUnlink(entryFile(pstore, rec.parent.id, childRef(store.name, rec.id)));
+}
+
+/**
+ * The stalled check's pass over the parents of a queue: a child that finished (or went) without
+ * its file being written (its finisher died) is accounted for now, and a parent with nothing
+ * left to wait for moves on. At most `max` parents per pass. Returns the parents moved.
+ */
+export function sweepParents(store: QueueStore, nowMs = Date.now(), max = 1000): number {
+  const dir = path.join(store.dir, 'waiting-children');
+  let moved = 0;
+  let seen = 0;
+  for (const name of tryReaddir(dir)) {
+    if (!name.endsWith('.json') || ++seen > max) continue;
+    const pid = name.slice(0, -5);
+    const file = path.join(dir, name);
+    const st = tryStat(file);
+    if (!st) continue;
+    const found = readJob(store, pid);
+    if (!found || found.loc.place !== 'waiting-children') continue;
+    const entries = readEntries(store, pid);
+    for (const ref of unprocessed(found.rec, entries)) {
+      const { queue, id } = splitRef(ref);
+      const cstore = siblingStore(store, queue);
+      const child = readJob(cstore, id);
+      if (!child) {
+        // Added after its parent listed it (Queue.add with `parent`), or removed by an older version.
+        if (nowMs - Math.max(st.mtimeMs, st.ctimeMs) >= MISSING_CHILD_MS) writeEntry(store, pid, { k: ref, s: 'removed', t: nowMs });
+        continue;
+      }
+      if (child.rec.parent?.id !== pid || child.rec.parent.queue !== store.name) continue;
+      if (child.loc.place === 'completed') childFinished(cstore, child.rec, { completed: child.rec.returnvalue });
+      else if (child.loc.place === 'failed') childFinished(cstore, child.rec, { failed: child.rec.failedReason ?? '' });
+    }
+    if (settleParent(store, pid)) moved++;
+  }
+  return moved;
+}
+
+/** The bare queue name of a `parent.queue` option (`<prefix>:<name>` or the name itself). */
+export function parentQueueName(queue: string): string {
+  return queue.slice(queue.lastIndexOf(':') + 1);
+}
+
+/** A child added by `Queue.add` with a `parent` option, attached to its parent before the add. */
+export interface AttachedChild {
+  index: number;
+  parent: { id: string; queue: string };
+  id: string;
+  /** The child's queue. */
+  queue: string;
+}
+
+/**
+ * Lists each job of an add that names a parent among the parent's children, before the job is
+ * added (so that it cannot finish before its parent awaits it). The parent must exist (BullMQ's
+ * error otherwise). `idFor` gives the id a job without a custom id will have.
+ */
+export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[], idFor: (index: number) => string, queueFor: (index: number) => string = () => store.name): AttachedChild[] {
+  const out: AttachedChild[] = [];
+  specs.forEach((spec, index) => {
+    const p = spec.opts.parent;
+    if (!p) return;
+    if (typeof p !== 'object' || typeof p.id !== 'string' || typeof p.queue !== 'string' || p.id === '') {
+      throw new SpoolkitError('ERR_INVALID_JOB', 'parent must be { id: string, queue: string } (the parent job\'s id and its queue, e.g. parentJob.queueQualifiedName).');
+    }
+    const parent = { id: p.id, queue: parentQueueName(p.queue) };
+    const pstore = siblingStore(store, parent.queue);
+    if (!readJob(pstore, parent.id)) {
+      throw new SpoolkitError('ERR_PARENT_NOT_FOUND', `Missing key for parent job ${jobKey(parent.queue, parent.id)}. addJob`, { details: { parent } });
+    }
+    out.push({ index, parent, id: idFor(index), queue: queueFor(index) });
+  });
+  for (const a of out) {
+    const pstore = siblingStore(store, a.parent.queue);
+    try {
+      appendPatch(pstore.idPath(a.parent.id), { addDeps: [childRef(a.queue, a.id)], i: a.parent.id });
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      detachChildren(store, out);
+      throw new SpoolkitError('ERR_PARENT_NOT_FOUND', `Missing key for parent job ${jobKey(a.parent.queue, a.parent.id)}. addJob`, { details: { parent: a.parent } });
+    }
+  }
+  return out;
+}
+
+/** Undoes `attachChildren` for an add that failed: its parents no longer await those jobs. */
+export function detachChildren(store: QueueStore, attached: AttachedChild[]): void {
+  for (const a of attached) {
+    try {
+      const pstore = siblingStore(store, a.parent.queue);
+      writeEntry(pstore, a.parent.id, { k: childRef(a.queue, a.id), s: 'removed', t: Date.now() });
+      settleParent(pstore, a.parent.id, false, true);
+    } catch {
+      // best effort: the add's own error is what the caller needs
+    }
+  }
+}
+
+/**
+ * After an add with `parent` options: a job that was not added because its id exists (a
+ * duplicate) is linked to the parent as BullMQ does: a completed one counts as processed with its
+ * return value, an unfinished one without a parent takes this one, and any other is not awaited.
+ */
+export function settleAttached(store: QueueStore, attached: AttachedChild[], added: (index: number) => boolean): void {
+  for (const a of attached) {
+    if (added(a.index)) continue;
+    const pstore = siblingStore(store, a.parent.queue);
+    const k = childRef(store.name, a.id);
+    const existing = readJob(store, a.id);
+    const same = existing?.rec.parent?.id === a.parent.id && existing.rec.parent.queue === a.parent.queue;
+    if (existing && same) continue;
+    if (existing?.loc.place === 'completed') {
+      writeEntry(pstore, a.parent.id, { k, s: 'processed', v: existing.rec.returnvalue, t: Date.now() });
+    } else if (existing && existing.loc.place !== 'failed' && !existing.rec.parent) {
+      try {
+        appendPatch(store.idPath(a.id), { parent: a.parent, i: a.id });
+        continue;
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+        writeEntry(pstore, a.parent.id, { k, s: 'removed', t: Date.now() });
+      }
+    } else {
+      writeEntry(pstore, a.parent.id, { k, s: 'removed', t: Date.now() });
+    }
+    settleParent(pstore, a.parent.id);
+  }
+}
+
+/** A parent's children by what became of them (BullMQ's dependency sets), in the order its record lists them. */
+export interface Dependencies {
+  processed: [string, unknown][];
+  unprocessed: string[];
+  /** Failed with `failParentOnFailure` (BullMQ's unsuccessful children). */
+  failed: string[];
+  /** Failed and ignored: child and reason. */
+  ignored: [string, string][];
+}
+
+/** What became of each child of a parent (an unknown parent has none). */
+export function dependenciesOf(store: QueueStore, parentId: string): Dependencies {
+  const out: Dependencies = { processed: [], unprocessed: [], failed: [], ignored: [] };
+  const found = readJob(store, parentId);
+  if (!found) return out;
+  const entries = readEntries(store, parentId);
+  for (const ref of found.rec.deps ?? []) {
+    const e = entries.get(ref);
+    if (!e) out.unprocessed.push(ref);
+    else if (e.s === 'processed') out.processed.push([ref, e.v ?? null]);
+    else if (e.s === 'failed') out.failed.push(ref);
+    else if (e.s === 'ignored') out.ignored.push([ref, e.r ?? '']);
+  }
+  return out;
+}
+
+/**
+ * Moves a job this process runs to `waiting-children/` (BullMQ's moveToWaitingChildren), keeping
+ * the fields of its start; then checks at once whether its children are done already (one may have
+ * finished between the caller's look and the move). False when the lease was lost.
+ */
+export function moveClaimToWaitingChildren(store: QueueStore, claim: Claim): boolean {
+  refreshPriority(claim.path, claim.rec);
+  const dest = store.filePath('waiting-children', claim.id);
+  const gen = claim.gen + 1;
+  if (!appendHeld(store, claim.path, { ...startedFields(claim.rec), gen, at: store.rel(dest), st: null, g: claim.gen })) return false;
+  if (!moveHeld(store, claim.path, dest)) return false;
+  closeClaim(claim);
+  claim.moved = true;
+  claim.rec.gen = gen;
+  store.events.append('waiting-children', { jobId: claim.id, prev: 'active' });
+  settleParent(store, claim.id);
+  return true;
+}
+
+/**
+ * Takes a child out of its parent's list while it is unprocessed (BullMQ's removeChildDependency):
+ * the parent no longer waits for it, and moves on if nothing else is left. True when it was
+ * listed and unprocessed.
+ */
+export function removeChildDependency(store: QueueStore, rec: JobRecord): boolean {
+  if (!rec.parent) return false;
+  const pstore = siblingStore(store, rec.parent.queue);
+  const k = childRef(store.name, rec.id);
+  const parent = readJob(pstore, rec.parent.id);
+  if (!parent || !(parent.rec.deps ?? []).includes(k) || readEntries(pstore, rec.parent.id).has(k)) return false;
+  writeEntry(pstore, rec.parent.id, { k, s: 'removed', t: Date.now() });
+  try {
+    appendPatch(store.idPath(rec.id), { parent: null, i: rec.id });
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  settleParent(pstore, rec.parent.id, false, true);
+  return true;
+}
+
+/**
+ * Removes the children of a removed parent, each with its own children (BullMQ's removeChildren),
+ * or with `onlyUnprocessed` those of a parent that have not started (BullMQ's
+ * removeUnprocessedChildren). Children active under a live lease stay. Returns how many went.
+ */
+export function removeChildrenOf(store: QueueStore, rec: JobRecord, onlyUnprocessed = false): number {
+  const entries = onlyUnprocessed ? readEntries(store, rec.id) : undefined;
+  let n = 0;
+  for (const ref of rec.deps ?? []) {
+    if (entries?.has(ref)) continue;
+    const { queue, id } = splitRef(ref);
+    const cstore = siblingStore(store, queue);
+    const child = readJob(cstore, id);
+    if (!child || child.rec.parent?.id !== rec.id || child.rec.parent.queue !== store.name) continue;
+    const place = child.loc.place;
+    if (onlyUnprocessed && (place === 'active' || place === 'reclaiming' || place === 'completed' || place === 'failed')) continue;
+    n += removeJob(cstore, id, { removeChildren: true });
+  }
+  return n;
+}
+
+/** Removes the children of a parent that have not started (see removeChildrenOf). */
+export function removeUnprocessedChildren(store: QueueStore, parentId: string): number {
+  const found = readJob(store, parentId);
+  return found ? removeChildrenOf(store, found.rec, true) : 0;
+}

@@ -1,0 +1,166 @@
+/**
+ * Adding a flow: a tree of jobs across the queues of one spool, all or nothing. Every job's file
+ * is written under the tmp/ of the root job's queue as one bulk (add.ts: `b-<tag>-<n>` files
+ * between a `.open` marker and its rename to `.commit`), each file naming its own queue (`q`) and
+ * linked into that queue's id index; only then are they renamed into place, parents first (a
+ * parent into `waiting-children/`), children after. A producer that dies before the commit leaves
+ * a bulk that the root queue's stalled check undoes; one that dies after it leaves files that
+ * check publishes (tmp-recovery.ts), so a flow is never seen in part.
+ */
+import fs from 'node:fs';
+import { SpoolkitError } from '../errors.js';
+import type { JobsOptions } from '../types.js';
+import { bulkTmpPath, commitBulk, decideUndo, newBulkTag, openBulk, prepare, undoneError, type Prepared } from './add.js';
+import { attachChildren, childRef, detachChildren, siblingStore } from './deps.js';
+import { isErrno, tryStat, tryUnlink } from './fs.js';
+import { serializeRecord, type JobRecord } from './record.js';
+import type { QueueStore } from './store.js';
+import { undoTempJob } from './tmp-recovery.js';
+
+/** One job of a flow, with its id chosen; `children` index into the same list. */
+export interface FlowNodeSpec {
+  queue: string;
+  name: string;
+  data: unknown;
+  opts: JobsOptions;
+  id: string;
+  /** The parent's index in the list (absent for a root). */
+  parent?: number;
+  /** An existing job this root is a child of (`opts.parent` of a root). */
+  parentOf?: { id: string; queue: string };
+  children: number[];
+}
+
+interface Staged {
+  store: QueueStore;
+  p: Prepared;
+  dest: string;
+  tmp?: string;
+  linked?: boolean;
+  published?: boolean;
+}
+
+/**
+ * Adds the jobs of one or more flows together (the list in pre-order: every parent before its
+ * children), all or nothing. `master` is the store whose tmp/ holds the bulk. Returns the records
+ * written, in the list's order. A job id already taken fails the whole call (`ERR_DUPLICATE_JOB`).
+ */
+export function addFlowJobs(master: QueueStore, nodes: FlowNodeSpec[], nowMs = Date.now()): JobRecord[] {
+  try {
+    return addFlowOnce(master, nodes, nowMs);
+  } catch (err) {
+    if (!(err instanceof SpoolkitError && err.code === 'ERR_ADD_UNDONE')) throw err;
+    return addFlowOnce(master, nodes, nowMs);
+  }
+}
+
+function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): JobRecord[] {
+  const staged: Staged[] = nodes.map((n) => {
+    const store = siblingStore(master, n.queue);
+    const p = prepare(store, { name: n.name, data: n.data, opts: n.opts, presetId: n.id }, nowMs);
+    const rec = p.rec;
+    rec.id = n.id;
+    if (n.queue !== master.name) rec.q = n.queue;
+    const parent = n.parent !== undefined ? nodes[n.parent]! : undefined;
+    if (parent) rec.parent = { id: parent.id, queue: parent.queue };
+    else if (n.parentOf) rec.parent = n.parentOf;
+    if (rec.opts.deduplication && n.children.length > 0) {
+      throw new SpoolkitError('ERR_INVALID_JOB', `Job ${JSON.stringify(n.name)} of queue ${n.queue} has children and a deduplication id: spoolkit does not deduplicate parents; drop the deduplication option.`);
+    }
+    let dest: string;
+    if (n.children.length > 0) {
+      rec.deps = n.children.map((c) => childRef(nodes[c]!.queue, nodes[c]!.id));
+      dest = store.filePath('waiting-children', rec.id);
+    } else {
+      dest = p.route.set.pathFor(p.route.key, rec.id);
+    }
+    rec.at = store.rel(dest);
+    return { store, p, dest };
+  });
+  const ids = new Set<string>();
+  for (const s of staged) {
+    const key = childRef(s.store.name, s.p.rec.id);
+    if (ids.has(key)) throw new SpoolkitError('ERR_INVALID_JOB', `Job id ${s.p.rec.id} appears twice in queue ${s.store.name} in one flow; give each job its own id.`);
+    ids.add(key);
+  }
+  // A root naming an existing parent is listed among its children first (as Queue.add does).
+  const roots = nodes.map((n, i) => ({ n, i })).filter(({ n }) => n.parentOf !== undefined);
+  const attached = roots.length
+    ? attachChildren(
+        master,
+        nodes.map((n) => ({ opts: n.parentOf ? { parent: n.parentOf } : {} })),
+        (i) => nodes[i]!.id,
+        (i) => nodes[i]!.queue,
+      )
+    : [];
+  const bulk = newBulkTag(master);
+  let intent: string | undefined;
+  try {
+    intent = openBulk(master, bulk);
+  } catch (err) {
+    detachChildren(master, attached);
+    throw err;
+  }
+  let commit: string | undefined;
+  try {
+    for (const s of staged) {
+      s.tmp = s.store.writeJobTmp(serializeRecord(s.p.rec, s.p.dataJson), bulkTmpPath(master, bulk));
+      if (!s.store.linkIdEntry(s.tmp, s.p.rec.id)) {
+        throw new SpoolkitError('ERR_DUPLICATE_JOB', `Job id ${s.p.rec.id} is taken in queue ${s.store.name}: a flow is added whole or not at all; choose another jobId or remove that job first.`, {
+          details: { queue: s.store.name, jobId: s.p.rec.id },
+        });
+      }
+      s.linked = true;
+    }
+    // Every job has its file and id name: from here a crash leaves the flow to be published.
+    commit = commitBulk(master, bulk, intent!);
+    intent = undefined;
+    if (commit === undefined) throw undoneError(master);
+    for (const s of staged) {
+      try {
+        s.store.publish(s.tmp!, s.dest, () => (s.published = true));
+      } catch (err) {
+        // Published by a stalled check meanwhile (committed files are never undone).
+        if (!isErrno(err, 'ENOENT') || fs.existsSync(s.tmp!)) throw err;
+        s.published = true;
+      }
+    }
+    tryUnlink(commit);
+  } catch (err) {
+    if (commit) throw committedFlowError(master, err);
+    // Not committed: undone here, unless another process took the call for dead and undoes it.
+    if (intent) intent = decideUndo(master, bulk, intent);
+    const ours = intent !== undefined;
+    for (const s of staged) {
+      if (!s.tmp) continue;
+      if (ours) {
+        if (s.linked) s.store.removeIdEntry(s.p.rec.id);
+        tryUnlink(s.tmp);
+      } else {
+        const st = tryStat(s.tmp);
+        if (st) undoTempJob(s.store, s.tmp, st.ino, s.p.rec, nowMs);
+      }
+    }
+    if (intent) tryUnlink(intent);
+    detachChildren(master, attached);
+    throw err;
+  }
+  for (const s of staged) {
+    const rec = s.p.rec;
+    s.store.events.append('added', { jobId: rec.id, name: rec.name });
+    if (rec.deps) s.store.events.append('waiting-children', { jobId: rec.id });
+    else if (s.p.route.place === 'delayed') s.store.events.append('delayed', { jobId: rec.id, delay: rec.timestamp + rec.delay });
+    else s.store.events.append('waiting', { jobId: rec.id });
+  }
+  for (const store of new Set(staged.map((s) => s.store))) store.wakeLocal();
+  return staged.map((s) => s.p.rec);
+}
+
+function committedFlowError(master: QueueStore, err: unknown): SpoolkitError {
+  const cause = err instanceof Error ? err : new Error(String(err));
+  return new SpoolkitError(
+    err instanceof SpoolkitError ? err.code : 'ERR_SPOOL_UNWRITABLE',
+    `Adding a flow failed after it committed (${cause.message}). The flow is added all the same: the jobs not yet visible are published by a worker's stalled check of queue ${master.name} within about five minutes. Do not add it again; fix the cause above.`,
+    { cause, details: { committed: true } },
+  );
+}
