@@ -89,7 +89,7 @@ export class FlowProducer extends EventEmitter {
     this.assertOpen();
     if (!Array.isArray(flows) || flows.length === 0) return [];
     const nodes: FlowNodeSpec[] = [];
-    const roots = flows.map((f) => this.flatten(f, undefined, nodes, opts, 0));
+    const roots = flows.map((f) => this.flatten(f, nodes, opts));
     const master = this.store(nodes[0]!.queue);
     const recs = addFlowJobs(master, nodes);
     const jobs = recs.map((rec, i) => Job.fromRecord(this.host(nodes[i]!.queue), rec));
@@ -104,8 +104,25 @@ export class FlowProducer extends EventEmitter {
     return roots.map(build);
   }
 
-  /** Checks one flow node and its children, giving each an id (`opts.jobId` or a UUID, as BullMQ); returns its index. */
-  private flatten(flow: FlowJob, parent: number | undefined, out: FlowNodeSpec[], opts: FlowOpts, depth: number): number {
+  /**
+   * Checks a flow's nodes and lists them level by level (a parent before its children, siblings in
+   * their order: the order BullMQ adds them in, so jobs ready at once wait in the same order),
+   * giving each an id (`opts.jobId` or a UUID, as BullMQ). Returns the root's index.
+   */
+  private flatten(root: FlowJob, out: FlowNodeSpec[], opts: FlowOpts): number {
+    const first = out.length;
+    const level: { flow: FlowJob; parent: number | undefined; depth: number }[] = [{ flow: root, parent: undefined, depth: 0 }];
+    for (let i = 0; i < level.length; i++) {
+      const { flow, parent, depth } = level[i]!;
+      const index = this.addNode(flow, parent, out, opts, depth);
+      if (parent !== undefined) out[parent]!.children.push(index);
+      for (const c of flow.children ?? []) level.push({ flow: c as FlowJob, parent: index, depth: depth + 1 });
+    }
+    return first;
+  }
+
+  /** Checks one flow node and appends it to `out`; returns its index. */
+  private addNode(flow: FlowJob, parent: number | undefined, out: FlowNodeSpec[], opts: FlowOpts, depth: number): number {
     if (typeof flow !== 'object' || flow === null) throw new SpoolkitError('ERR_INVALID_JOB', 'A flow job must be an object { name, queueName, data?, opts?, children? }.');
     if (typeof flow.queueName !== 'string') throw new SpoolkitError('ERR_INVALID_JOB', `Flow job ${JSON.stringify(flow.name)} has no queueName; every job of a flow names its queue.`);
     assertQueueName(flow.queueName);
@@ -121,14 +138,12 @@ export class FlowProducer extends EventEmitter {
     const merged: JobsOptions = { ...defaults, ...given };
     const p = parent === undefined ? undefined : out[parent]!;
     // A child's `parent` is the node above it; a root's names an existing job (or none).
-    if (p) merged.parent = { id: p.id, queue: `${jobKeyQueue(p.queue)}` };
-    const index = out.length;
+    if (p) merged.parent = { id: p.id, queue: jobKeyQueue(p.queue) };
     const spec: FlowNodeSpec = { queue: flow.queueName, name: flow.name, data: flow.data ?? {}, opts: merged, id: merged.jobId ?? randomUUID(), children: [] };
     if (p) spec.parent = parent;
     else if (merged.parent) spec.parentOf = { id: merged.parent.id, queue: parentQueueName(merged.parent.queue) };
     out.push(spec);
-    for (const c of children) spec.children.push(this.flatten(c as FlowJob, index, out, opts, depth + 1));
-    return index;
+    return out.length - 1;
   }
 
   /**

@@ -161,6 +161,8 @@ export function childFinished(store: QueueStore, rec: JobRecord, outcome: ChildO
   if (!rec.parent) return;
   const pstore = siblingStore(store, rec.parent.queue);
   const pid = rec.parent.id;
+  // A parent removed (or its queue obliterated) waits for nothing: no file is left for it.
+  if (!fs.existsSync(pstore.idPath(pid))) return;
   const k = childRef(store.name, rec.id);
   const t = Date.now();
   if ('completed' in outcome) {

@@ -41,8 +41,8 @@ interface Staged {
 }
 
 /**
- * Adds the jobs of one or more flows together (the list in pre-order: every parent before its
- * children), all or nothing. `master` is the store whose tmp/ holds the bulk. Returns the records
+ * Adds the jobs of one or more flows together (every parent listed before its children; jobs are
+ * published in the list's order), all or nothing. `master` is the store whose tmp/ holds the bulk. Returns the records
  * written, in the list's order. A job id already taken fails the whole call (`ERR_DUPLICATE_JOB`).
  */
 export function addFlowJobs(master: QueueStore, nodes: FlowNodeSpec[], nowMs = Date.now()): JobRecord[] {

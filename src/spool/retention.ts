@@ -17,6 +17,7 @@ import type { KeepJobs } from '../types.js';
 import type { KeepSetting } from './job-options.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './defaults.js';
 import { EventTail } from './events.js';
+import { removeEntries } from './deps.js';
 import { removeLogs } from './finish.js';
 import { discardJobFile } from './pool.js';
 import { isErrno, tryReaddir, tryReadText, tryStat, tryUnlink } from './fs.js';
@@ -169,6 +170,14 @@ function removeLogsOf(store: QueueStore, removed: string[]): void {
   const logged = new Set(tryReaddir(path.join(store.dir, 'logs')));
   if (logged.size === 0) return;
   for (const id of removed) if (logged.has(`${id}.jsonl`)) removeLogs(store, id);
+}
+
+/** Removes the child files of removed parents (flows); `deps/` is listed once, and is empty or absent without flows. */
+function removeDepsOf(store: QueueStore, removed: string[]): void {
+  if (removed.length === 0) return;
+  const parents = new Set(tryReaddir(path.join(store.dir, 'deps')));
+  if (parents.size === 0) return;
+  for (const id of removed) if (parents.has(id)) removeEntries(store, id);
 }
 
 /**
@@ -424,6 +433,7 @@ export function runRetention(
     if (doneF < dropF.length) state.failed = dropF.slice(doneF).concat(state.failed);
     if (doneC < dropC.length || doneF < dropF.length) more = true;
     removeLogsOf(store, removed);
+    removeDepsOf(store, removed);
     // Saving only the read position is an optimisation (re-reading events is harmless), so it is
     // saved at most every 10 s unless jobs were removed.
     if (doneC || doneF || swept || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {

@@ -15,6 +15,7 @@ export interface Backend {
   Queue: any;
   Worker: any;
   QueueEvents: any;
+  FlowProducer: any;
   UnrecoverableError: any;
   DelayedError: any;
   /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -35,7 +36,7 @@ export async function spoolkitBackend(): Promise<Backend> {
   const mod = await import('../../src/index.js');
   const spool = await mkdtemp(join(tmpdir(), 'spoolkit-diff-'));
   const lib = mod as Record<string, unknown>;
-  for (const name of ['Queue', 'Worker', 'QueueEvents', 'UnrecoverableError', 'DelayedError']) {
+  for (const name of ['Queue', 'Worker', 'QueueEvents', 'FlowProducer', 'UnrecoverableError', 'DelayedError']) {
     if (typeof lib[name] !== 'function') throw new Error(`spoolkit's index does not export ${name}`);
   }
   return {
@@ -43,6 +44,7 @@ export async function spoolkitBackend(): Promise<Backend> {
     Queue: lib.Queue,
     Worker: lib.Worker,
     QueueEvents: lib.QueueEvents,
+    FlowProducer: lib.FlowProducer,
     UnrecoverableError: lib.UnrecoverableError,
     DelayedError: lib.DelayedError,
     options: { spool },
@@ -61,6 +63,7 @@ export async function bullmqBackend(port: number): Promise<Backend> {
     Queue: mod.Queue,
     Worker: mod.Worker,
     QueueEvents: mod.QueueEvents,
+    FlowProducer: mod.FlowProducer,
     UnrecoverableError: mod.UnrecoverableError,
     DelayedError: mod.DelayedError,
     options: { connection },

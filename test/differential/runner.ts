@@ -3,7 +3,7 @@
  * Every wait is bounded in time; every Queue, Worker and QueueEvents is closed at the end.
  */
 import type { Backend } from './backends.js';
-import type { AddSpec, Behaviour, Scenario, StrategyName, WorkerSpec } from './scenario.js';
+import type { AddSpec, Behaviour, FlowSpec, Scenario, StrategyName, WorkerSpec } from './scenario.js';
 import { normalizeArgs, type EventRecord, type JobSnapshot, type RunResult } from './normalize.js';
 
 const QUEUE = 'diff';
@@ -32,6 +32,8 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
   const idToLabel = new Map<string, string>();
   const labelToId = new Map<string, string>();
   const label = (id: unknown) => idToLabel.get(String(id)) ?? `?${String(id)}`;
+  // Job keys inside texts (a parent failed by its child: `child bull:<queue>:<id> failed`) name the job by label.
+  const labelKeys = (text: unknown) => (typeof text === 'string' ? text.replace(/bull:([^:\s]+):([^\s]+)/g, (_m, q: string, id: string) => `bull:${q}:${label(id)}`) : text);
   const result: RunResult = {
     adds: {}, order: [], jobs: {}, counts: {}, events: {}, queueEvents: [], workerEvents: {}, lists: {}, snapshots: {},
   };
@@ -86,12 +88,33 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
         await worker.rateLimit(b.rateLimitMs);
         throw backend.Worker.RateLimitError();
       }
+      if (b.reportChildren) return await reportChildren(job);
       if (b.unrecoverable !== undefined) throw new backend.UnrecoverableError(b.unrecoverable);
       if (b.throw !== undefined) throw new Error(b.throw);
       return b.return;
     } finally {
       inFlight--;
     }
+  };
+
+  // Child keys (`bull:<queue>:<id>`) by label, keys sorted: both backends list children in their own order.
+  const byLabel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [label(k.split(':').pop()), v]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+  const labels = (keys: string[]) => (keys ?? []).map((k) => label(k.split(':').pop())).sort();
+  const reportChildren = async (job: any) => {
+    const deps = await job.getDependencies();
+    return { values: byLabel(await job.getChildrenValues()), ignored: byLabel(await job.getIgnoredChildrenFailures()), unprocessed: labels(deps.unprocessed), failed: labels(deps.failed) };
+  };
+
+  let flows: any;
+  const addFlow = async (spec: FlowSpec) => {
+    flows ??= new backend.FlowProducer({ ...backend.options });
+    const toFlow = (f: FlowSpec): any => ({ name: f.name, queueName: QUEUE, data: f.data ?? {}, opts: f.opts, children: f.children?.map(toFlow) });
+    const tree = await flows.add(toFlow(spec));
+    const walk = (f: FlowSpec, node: any) => {
+      record(f, node.job);
+      (f.children ?? []).forEach((c, i) => walk(c, node.children[i]));
+    };
+    walk(spec, tree);
   };
 
   const startWorker = async (spec: WorkerSpec) => {
@@ -155,6 +178,7 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
   try {
     for (const step of sc.steps) {
       if ('add' in step) record(step.add, await queue.add(step.add.name, step.add.data ?? {}, step.add.opts));
+      else if ('flow' in step) await addFlow(step.flow);
       else if ('addBulk' in step) {
         const jobs = await queue.addBulk(step.addBulk.map((s) => ({ name: s.name, data: s.data ?? {}, opts: s.opts })));
         step.addBulk.forEach((s, i) => record(s, jobs[i]));
@@ -194,14 +218,16 @@ export async function runScenario(sc: Scenario, backend: Backend): Promise<RunRe
     for (const [l, id] of labelToId) {
       const job = await queue.getJob(id);
       result.jobs[l] = job ? await snapshotJob(job) : null;
+      if (job) result.jobs[l]!.failedReason = labelKeys(result.jobs[l]!.failedReason) as string | null;
     }
     result.counts = await queue.getJobCounts();
-    for (const { event, args } of rawEvents) push(result.events, label(args?.jobId), normalizeArgs(event, args, label));
+    for (const { event, args } of rawEvents) push(result.events, label(args?.jobId), normalizeArgs(event, { ...args, ...(args?.failedReason !== undefined ? { failedReason: labelKeys(args.failedReason) } : {}) }, label));
     result.order = rawOrder.map((o) => `${label(o.id)}#${o.attemptsMade}`);
-    for (const { id, rec } of rawWorkerEvents) push(result.workerEvents, label(id), rec);
+    for (const { id, rec } of rawWorkerEvents) push(result.workerEvents, label(id), rec.message === undefined ? rec : { ...rec, message: labelKeys(rec.message) });
     return result;
   } finally {
     await worker?.close();
+    await flows?.close();
     await queueEvents.close();
     await queue.close();
   }

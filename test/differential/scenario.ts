@@ -20,6 +20,12 @@ export interface Behaviour {
   sleepMs?: number;
   /** Calls `worker.rateLimit(ms)` and throws `Worker.RateLimitError()`. */
   rateLimitMs?: number;
+  /**
+   * Resolves with what the job's children became (flows): `values` (getChildrenValues),
+   * `ignored` (getIgnoredChildrenFailures), `unprocessed` and `failed` (getDependencies), children
+   * named by label.
+   */
+  reportChildren?: true;
   /** Throws `UnrecoverableError` with this message. */
   unrecoverable?: string;
   /** Throws `Error` with this message. */
@@ -56,8 +62,15 @@ export interface AddSpec {
   opts?: Record<string, unknown>;
 }
 
+/** A job of a flow (all in the scenario's queue) and its children. */
+export interface FlowSpec extends AddSpec {
+  children?: FlowSpec[];
+}
+
 export type Step =
   | { add: AddSpec }
+  /** `FlowProducer.add` of a tree in the scenario's queue; every node is labelled. */
+  | { flow: FlowSpec }
   | { addBulk: AddSpec[] }
   | { startWorker: WorkerSpec }
   | { closeWorker: true }

@@ -1,6 +1,7 @@
 /** Every differential scenario, in the order the test runs them. */
 import type { Scenario } from '../scenario.js';
 import fifo from './fifo.js';
+import flows from './flows.js';
 import priority from './priority.js';
 import lifo from './lifo.js';
 import delay from './delay.js';
@@ -33,5 +34,5 @@ export const scenarios: Scenario[] = [
   fifo, priority, lifo, delay, addBulk, retryFixed, retryExhausted, retryRequeueOrder, unrecoverable,
   customBackoff, customBackoffLinear, moveToDelayed, progressData, jobIdDuplicates, deduplication,
   jobIdWithDedup, dedupReplace, dedupExtend, removeOnComplete, pauseResume, retryFailed, getJobs, drainClean,
-  rateLimitError, limiter, dedupKeepLast, globalConcurrency, metrics,
+  rateLimitError, limiter, dedupKeepLast, globalConcurrency, metrics, flows,
 ];
