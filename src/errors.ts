@@ -15,7 +15,6 @@ export type SpoolkitErrorCode =
   | 'ERR_JOB_NOT_FOUND'
   | 'ERR_DUPLICATE_JOB' // a flow's job id is taken (a flow is added whole or not at all)
   | 'ERR_PARENT_NOT_FOUND' // the parent named by a job's `parent` option does not exist
-  | 'ERR_JOB_PENDING_CHILDREN' // a parent was asked to finish while children are unprocessed
   | 'ERR_JOB_LOCKED' // the job is active under a live lease
   | 'ERR_JOB_SCHEDULER' // the job is the pending run of a standing job scheduler
   | 'ERR_SPOOL_CORRUPT' // a spool file could not be parsed
