@@ -368,10 +368,11 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   async moveToDelayed(timestamp: number, token?: string): Promise<void> {
     const id = this.requireId('moveToDelayed');
     checkTimestampMs(timestamp, 'moveToDelayed timestamp', `job ${id}`);
-    const active = this._active;
+    const active = this._active ?? findManualRun(this.queue.store, id)?.run.job._active;
     if (active) {
       this.syncRun(active, token, 'moveToDelayed');
       if (!admin.moveClaimToDelayed(this.queue.store, active.claim, timestamp)) throw this.moveRefused(id, 'no-lock', 'moveToDelayed');
+      this.dropManualRun(id, active);
     } else {
       const result = admin.moveActiveToDelayed(this.queue.store, id, timestamp, token);
       if (result !== 'moved') throw this.moveRefused(id, result, 'moveToDelayed');
@@ -387,10 +388,11 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
    */
   async moveToWait(token?: string): Promise<number> {
     const id = this.requireId('moveToWait');
-    const active = this._active;
+    const active = this._active ?? findManualRun(this.queue.store, id)?.run.job._active;
     if (active) {
       this.syncRun(active, token, MOVE_TO_WAIT_CMD);
       if (!admin.moveClaimToWait(this.queue.store, active.claim)) throw this.moveRefused(id, 'no-lock', MOVE_TO_WAIT_CMD);
+      this.dropManualRun(id, active);
       return this.rateLimitTtl();
     }
     const result = admin.moveActiveToWait(this.queue.store, id, token);
@@ -401,6 +403,12 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   /** BullMQ's answer of a move to wait: the time left in the queue's rate-limit window, else 0. */
   private rateLimitTtl(): number {
     return Math.max(0, new RateLimiter(this.queue.store).ttl(undefined, Date.now()));
+  }
+
+  /** A job fetched with `Worker.getNextJob` and moved elsewhere by its caller is no longer held: its Worker forgets it. */
+  private dropManualRun(id: string, active: ActiveContext): void {
+    const m = findManualRun(this.queue.store, id);
+    if (m && m.run.job._active === active) m.drop();
   }
 
   /** Checks `token` against the run's lease and copies the run's progress and data into its record, before the run is moved. */
@@ -607,13 +615,14 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
       if (!readJob(this.queue.store, id)) throw this.missingKey(id, cmd);
       return false;
     }
-    const active = this._active;
+    const active = this._active ?? findManualRun(this.queue.store, id)?.run.job._active;
     if (!active) {
       if (!readJob(this.queue.store, id)) throw this.missingKey(id, cmd);
       throw new SpoolkitError('ERR_LEASE_LOST', `Missing lock for job ${id}. ${cmd} (spoolkit moves a job to waiting-children only from the worker process that runs it: call it on the job your processor was given).`, { details: { jobId: id } });
     }
     this.syncRun(active, token, cmd);
     if (!deps_.moveClaimToWaitingChildren(this.queue.store, active.claim)) throw this.moveRefused(id, 'no-lock', cmd);
+    this.dropManualRun(id, active);
     return true;
   }
 

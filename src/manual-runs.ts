@@ -13,6 +13,8 @@ export interface ManualRun {
   token: string;
   /** Records the caller's outcome (completed with a result, or failed with an error). */
   finish(outcome: { result: unknown } | { error: Error }): Promise<RunOutcome>;
+  /** Forgets the run, whose job the caller moved elsewhere (delayed, waiting, waiting for children). */
+  drop(): void;
 }
 
 const runs = new Map<string, ManualRun>();

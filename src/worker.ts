@@ -499,6 +499,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           this.manualRuns.delete(m);
           return finishManualRun(this.manualCtx, run, outcome);
         },
+        drop: () => {
+          this.manualRuns.delete(m);
+          removeManualRun(this.store, m);
+          run.job._active = undefined;
+        },
       };
       run.job.token = token;
       run.job._active!.token = token;

@@ -244,6 +244,26 @@ describe('children added by a running parent (moveToWaitingChildren)', () => {
   });
 });
 
+describe('a fetched job (getNextJob) moved to wait for its children', () => {
+  it('is no longer held by its Worker, and is fetched again once its children are done', async () => {
+    const { parents, kids, worker } = setup();
+    const w = track(new Worker('parents', null, { spool: parents.spoolRoot, heartbeatIntervalMs: 50 }));
+    const added = await parents.add('p', {});
+    const job = (await w.getNextJob('t'))!;
+    await kids.add('k', {}, { parent: { id: job.id!, queue: job.queueQualifiedName } });
+    expect(await job.moveToWaitingChildren('t')).toBe(true);
+    expect(await job.extendLock('t', 1000)).toBe(0);
+    await waitFor(async () => (await parents.getWorkers()).some((h) => h.running === 0), 5000, 'the heartbeat holds nothing');
+    worker('kids', async () => 'kid');
+    await waitFor(async () => (await parents.getJobState(added.id!)) === 'waiting', 10_000);
+    const again = (await w.getNextJob('t2'))!;
+    expect(again.id).toBe(added.id);
+    expect(await again.getChildrenValues()).toEqual({ [`bull:kids:${(await kids.getJobs(['completed']))[0]!.id}`]: 'kid' });
+    await again.moveToCompleted('done', 't2', false);
+    expect(await parents.getJobState(added.id!)).toBe('completed');
+  });
+});
+
 describe('removing and retrying in a flow', () => {
   it('removing a parent removes its children; removeChildren: false keeps them', async () => {
     const { flows, parents, kids } = setup();

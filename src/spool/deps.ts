@@ -315,8 +315,11 @@ export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[]
   });
   for (const a of out) {
     const pstore = siblingStore(store, a.parent.queue);
+    const k = childRef(a.queue, a.id);
     try {
-      appendPatch(pstore.idPath(a.parent.id), { addDeps: [childRef(a.queue, a.id)], i: a.parent.id });
+      appendPatch(pstore.idPath(a.parent.id), { addDeps: [k], i: a.parent.id });
+      // Attached again (an add made once more after it was undone): awaited afresh.
+      tryUnlink(entryFile(pstore, a.parent.id, k));
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
       detachChildren(store, out);
