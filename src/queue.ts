@@ -357,7 +357,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   async clean(
     grace: number,
     limit: number,
-    type: 'completed' | 'wait' | 'waiting' | 'active' | 'paused' | 'prioritized' | 'delayed' | 'failed' = 'completed',
+    type: 'completed' | 'wait' | 'waiting' | 'active' | 'paused' | 'prioritized' | 'delayed' | 'failed' | 'waiting-children' = 'completed',
   ): Promise<string[]> {
     this.assertOpen();
     const t = type === 'wait' ? 'waiting' : type;

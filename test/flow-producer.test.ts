@@ -277,6 +277,15 @@ describe('removing and retrying in a flow', () => {
     expect(fs.existsSync(path.join(parents.queueDir, 'deps', a.job.id!))).toBe(false);
   });
 
+  it('clean removes waiting parents added before the grace, leaving their children', async () => {
+    const { flows, parents, kids } = setup();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids' }] });
+    expect(await parents.clean(60_000, 0, 'waiting-children')).toEqual([]);
+    expect(await parents.clean(0, 0, 'waiting-children')).toEqual([tree.job.id]);
+    expect(await parents.getJobState(tree.job.id!)).toBe('unknown');
+    expect(await kids.getJobState(tree.children![0]!.job.id!)).toBe('waiting');
+  });
+
   it('removeChildDependency and removeUnprocessedChildren let the parent go on', async () => {
     const { flows, kids } = setup();
     const one = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids' }] });

@@ -198,14 +198,15 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
   // BullMQ: a limit of 0 means no limit; a negative one removes nothing.
   if (limit < 0) return removed;
   const max = limit > 0 ? limit : Infinity;
-  if (type === 'completed' || type === 'failed' || type === 'active') {
+  if (type === 'completed' || type === 'failed' || type === 'active' || type === 'waiting-children') {
     const listed = listState(store, type, 0, -1, true);
     for (const l of listed) {
       if (removed.length >= max) break;
-      if (type === 'active') {
-        if (isLocked(store, l.id)) continue;
+      if (type === 'active' || type === 'waiting-children') {
+        if (type === 'active' && isLocked(store, l.id)) continue;
         const rec = readListed(store, [l])[0];
-        if (!rec || (rec.processedOn ?? rec.timestamp) > cutoff) continue;
+        // A parent by when it was added (BullMQ's waiting-children score); its children stay.
+        if (!rec || (type === 'active' ? (rec.processedOn ?? rec.timestamp) : rec.timestamp) > cutoff) continue;
       } else if (l.at > cutoff) continue;
       const rec = readListed(store, [l])[0];
       if (!discardJobFile(store, l.id, l.path)) continue;
