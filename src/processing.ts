@@ -8,7 +8,7 @@ import { coerceError, isDelayedError, isRateLimitError, isUnrecoverableError, is
 import { Job, type JobHost } from './job.js';
 import { moveClaimToWait } from './spool/admin.js';
 import { addNext } from './spool/dedup-next.js';
-import { childFinished, dependenciesOf, type ChildOutcome } from './spool/deps.js';
+import { childFinished, dependenciesOf, removeEntries, takeAttached, type ChildOutcome } from './spool/deps.js';
 import { closeClaim, type Claim } from './spool/claim.js';
 import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED } from './spool/defaults.js';
 import { finishRemoved, finishToFile, refreshPriority, requeue, startedFields } from './spool/finish.js';
@@ -92,7 +92,6 @@ async function runAndRecord(ctx: ProcessingContext, run: RunningJob): Promise<Ru
     if (ctx.maxStartedAttempts && claim.rec.attemptsStarted > ctx.maxStartedAttempts) throw new UnrecoverableError('job started more than allowable limit');
     result = await ctx.processor(job, claim.token, run.controller.signal);
     if (run.lost) return 'lost';
-    if (claim.rec.deps) assertChildrenDone(ctx.store, claim.id);
     return await complete(ctx, run, result);
   } catch (thrown) {
     job._active = undefined;
@@ -139,6 +138,15 @@ function moveLimitedBack(ctx: ProcessingContext, run: RunningJob): RunOutcome {
 async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown): Promise<RunOutcome> {
   const { claim, job } = run;
   const rec = claim.rec;
+  // A parent (as claimed, or given children by this process while it ran) completes only once
+  // its children are done, as BullMQ's moveToFinished checks.
+  if (rec.deps || takeAttached(ctx.store, claim.id)) {
+    try {
+      assertChildrenDone(ctx.store, claim.id);
+    } catch (err) {
+      return fail(ctx, run, coerceError(err));
+    }
+  }
   const returnvalue: unknown = result === undefined ? null : result;
   try {
     toJsonStrict(returnvalue, 'return value');
@@ -161,6 +169,8 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
     run.lost = true;
     return 'lost';
   }
+  // A parent not kept takes its children's files with it.
+  if (keep === true && rec.deps) removeEntries(ctx.store, claim.id);
   // Counted before the event, as BullMQ counts in the script that finishes the job.
   ctx.recordMetric?.('completed', rec.finishedOn);
   ctx.store.events.append('completed', { jobId: claim.id, returnvalue, prev: 'active' }, { k: keep });
@@ -261,6 +271,7 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
     const keep = keepOf(rec.opts.removeOnFail, ctx.removeOnFail ?? DEFAULT_KEEP_FAILED);
     const finished = keep === true ? finishRemoved(store, claim) : finishToFile(store, claim, { ...outcome, finishedOn: rec.finishedOn }, 'failed');
     ok = typeof finished === 'boolean' ? finished : await finished;
+    if (ok && keep === true && rec.deps) removeEntries(store, claim.id);
     if (ok) {
       ctx.recordMetric?.('failed', rec.finishedOn);
       store.events.append('failed', { jobId: claim.id, failedReason: rec.failedReason ?? '', prev: 'active' }, { k: keep });

@@ -4,7 +4,8 @@
  * `<queue>:<id>`); what became of each child is a file of its own under the parent's queue,
  * `deps/<parent id>/<queue>:<id>.json` (`{ k, s, v?, r?, t }`: the child, its state, its return
  * value or failure reason, when), written whole (temp file and rename) by whoever finished the
- * child. A child whose file is missing, or says `failed`, is unprocessed.
+ * child. A child without a file is unprocessed; any file accounts for it (`failed`: it failed with
+ * `failParentOnFailure`).
  *
  * The parent moves on (one rename out of `waiting-children/`, so one mover wins) when the last
  * unprocessed child is accounted for. Every finisher writes its child's file first and then checks
@@ -48,6 +49,8 @@ export interface DepEntry {
   v?: unknown;
   /** Failure reason (`failed`, `ignored`). */
   r?: string;
+  /** Set on an `ignored` child that failed with `continueParentOnFailure`: its parent runs at once. */
+  c?: true;
   /** When, ms. */
   t: number;
 }
@@ -82,15 +85,26 @@ export function depsDir(store: QueueStore, parentId: string): string {
   return path.join(store.dir, 'deps', parentId);
 }
 
-function entryFile(store: QueueStore, parentId: string, ref: string): string {
+/** The file name of a child's file under its parent. */
+function entryName(ref: string): string {
   // Queue (100 bytes) and id (200) may not fit one name: a long reference is named by its hash.
-  const name = Buffer.byteLength(ref) <= 200 ? ref : `h-${createHash('sha1').update(ref).digest('hex')}`;
-  return path.join(depsDir(store, parentId), `${name}.json`);
+  return `${Buffer.byteLength(ref) <= 200 ? ref : `h-${createHash('sha1').update(ref).digest('hex')}`}.json`;
 }
 
-/** Writes (or replaces) what became of a child. */
+function entryFile(store: QueueStore, parentId: string, ref: string): string {
+  return path.join(depsDir(store, parentId), entryName(ref));
+}
+
+/**
+ * Writes (or replaces) what became of a child. Nothing is written for a parent that no longer
+ * exists, and a parent removed while the file was being written has the directory removed again,
+ * so no file outlives its parent (a later job of the same id would read it).
+ */
 export function writeEntry(store: QueueStore, parentId: string, entry: DepEntry): void {
+  const idFile = store.idPath(parentId);
+  if (!fs.existsSync(idFile)) return;
   store.writeAtomic(entryFile(store, parentId, entry.k), JSON.stringify(entry));
+  if (!fs.existsSync(idFile)) removeEntries(store, parentId);
 }
 
 /** The child files of a parent, by child reference. */
@@ -122,6 +136,20 @@ export function unprocessed(rec: JobRecord, entries: Map<string, DepEntry>): str
 }
 
 /**
+ * Whether any child of a parent is unaccounted for, decided by the names in its directory (one
+ * listing, no file read: a finished child costs its parent's check the same at 10 or 10,000
+ * siblings).
+ */
+function anyUnprocessed(store: QueueStore, parentId: string, rec: JobRecord): boolean {
+  const deps = rec.deps ?? [];
+  if (deps.length === 0) return false;
+  const names = tryReaddir(depsDir(store, parentId));
+  if (names.length < deps.length) return true;
+  const present = new Set(names);
+  return deps.some((ref) => !present.has(entryName(ref)));
+}
+
+/**
  * Moves a parent out of `waiting-children/` once it has no unprocessed child (at once with
  * `force`: a child failed with `continueParentOnFailure`). As BullMQ, a parent whose children are
  * done runs next (the front of the queue) unless it has a priority, or a delay, which starts
@@ -129,19 +157,29 @@ export function unprocessed(rec: JobRecord, entries: Map<string, DepEntry>): str
  * and priority. True when this call moved it.
  */
 export function settleParent(store: QueueStore, parentId: string, force = false, byRemoval = false): boolean {
-  const found = readJob(store, parentId);
-  if (!found || found.loc.place !== 'waiting-children') return false;
-  if (!force && unprocessed(found.rec, readEntries(store, parentId)).length > 0) return false;
-  const h = hold(store, found.loc.path, parentId);
-  if (!h) return false;
-  const rec = h.rec;
-  const due = Date.now() + rec.delay;
-  const route = byRemoval ? readyRoute(store, 0, false, true) : rec.delay > 0 ? delayedRoute(store, due, rec.priority, !!rec.opts.lifo) : readyRoute(store, rec.priority, false, true);
-  if (!placeHeld(store, h.held, route, {})) return false;
-  if (route.place === 'delayed') store.events.append('delayed', { jobId: parentId, delay: due });
-  else store.events.append('waiting', { jobId: parentId, prev: 'waiting-children' });
-  store.wakeLocal();
-  return true;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const found = readJob(store, parentId);
+    if (!found || found.loc.place !== 'waiting-children') return false;
+    if (!force && anyUnprocessed(store, parentId, found.rec)) return false;
+    const h = hold(store, found.loc.path, parentId);
+    if (!h) return false;
+    // Checked again on the record as held: a child attached between the look and the hold
+    // (its add may have resolved meanwhile) must be awaited. Back it goes, and the check is made
+    // once more (a child that finished while the parent was held saw it as active and left it).
+    if (!force && anyUnprocessed(store, parentId, h.rec)) {
+      if (!moveHeld(store, h.held, store.filePath('waiting-children', parentId))) return false;
+      continue;
+    }
+    const rec = h.rec;
+    const due = Date.now() + rec.delay;
+    const route = byRemoval ? readyRoute(store, 0, false, true) : rec.delay > 0 ? delayedRoute(store, due, rec.priority, !!rec.opts.lifo) : readyRoute(store, rec.priority, false, true);
+    if (!placeHeld(store, h.held, route, {})) return false;
+    if (route.place === 'delayed') store.events.append('delayed', { jobId: parentId, delay: due });
+    else store.events.append('waiting', { jobId: parentId, prev: 'waiting-children' });
+    store.wakeLocal();
+    return true;
+  }
+  return false;
 }
 
 /** How a child ended, for its parent. */
@@ -161,8 +199,6 @@ export function childFinished(store: QueueStore, rec: JobRecord, outcome: ChildO
   if (!rec.parent) return;
   const pstore = siblingStore(store, rec.parent.queue);
   const pid = rec.parent.id;
-  // A parent removed (or its queue obliterated) waits for nothing: no file is left for it.
-  if (!fs.existsSync(pstore.idPath(pid))) return;
   const k = childRef(store.name, rec.id);
   const t = Date.now();
   if ('completed' in outcome) {
@@ -176,7 +212,7 @@ export function childFinished(store: QueueStore, rec: JobRecord, outcome: ChildO
     writeEntry(pstore, pid, { k, s: 'failed', r, t });
     deferParentFailure(pstore, pid, `child ${jobKey(store.name, rec.id)} failed`);
   } else if (o.continueParentOnFailure) {
-    writeEntry(pstore, pid, { k, s: 'ignored', r, t });
+    writeEntry(pstore, pid, { k, s: 'ignored', r, t, c: true });
     settleParent(pstore, pid, true);
   } else if (o.ignoreDependencyOnFailure) {
     writeEntry(pstore, pid, { k, s: 'ignored', r, t });
@@ -245,38 +281,60 @@ export function childRetried(store: QueueStore, rec: JobRecord): void {
 
 /**
  * The stalled check's pass over the parents of a queue: a child that finished (or went) without
- * its file being written (its finisher died) is accounted for now, and a parent with nothing
- * left to wait for moves on. At most `max` parents per pass. Returns the parents moved.
+ * its file being written (its finisher died) is accounted for now, a child failure whose parent
+ * was not yet sent on (`failParentOnFailure`, `continueParentOnFailure`) sends it, and a parent with
+ * nothing left to wait for moves on. At most `max` parents per pass, from a random place in the
+ * listing, so every parent is reached in turn however many wait. Returns the parents moved.
  */
 export function sweepParents(store: QueueStore, nowMs = Date.now(), max = 1000): number {
   const dir = path.join(store.dir, 'waiting-children');
+  const names = tryReaddir(dir).filter((n) => n.endsWith('.json'));
+  if (names.length === 0) return 0;
+  const start = names.length > max ? Math.floor(Math.random() * names.length) : 0;
   let moved = 0;
-  let seen = 0;
-  for (const name of tryReaddir(dir)) {
-    if (!name.endsWith('.json') || ++seen > max) continue;
-    const pid = name.slice(0, -5);
-    const file = path.join(dir, name);
-    const st = tryStat(file);
-    if (!st) continue;
-    const found = readJob(store, pid);
-    if (!found || found.loc.place !== 'waiting-children') continue;
-    const entries = readEntries(store, pid);
-    for (const ref of unprocessed(found.rec, entries)) {
-      const { queue, id } = splitRef(ref);
-      const cstore = siblingStore(store, queue);
-      const child = readJob(cstore, id);
-      if (!child) {
-        // Added after its parent listed it (Queue.add with `parent`), or removed by an older version.
-        if (nowMs - Math.max(st.mtimeMs, st.ctimeMs) >= MISSING_CHILD_MS) writeEntry(store, pid, { k: ref, s: 'removed', t: nowMs });
-        continue;
-      }
-      if (child.rec.parent?.id !== pid || child.rec.parent.queue !== store.name) continue;
-      if (child.loc.place === 'completed') childFinished(cstore, child.rec, { completed: child.rec.returnvalue });
-      else if (child.loc.place === 'failed') childFinished(cstore, child.rec, { failed: child.rec.failedReason ?? '' });
+  for (let i = 0; i < Math.min(max, names.length); i++) {
+    const pid = names[(start + i) % names.length]!.slice(0, -5);
+    try {
+      if (sweepParent(store, pid, path.join(dir, `${pid}.json`), nowMs)) moved++;
+    } catch (err) {
+      // One unreadable parent or child does not stop the pass.
+      store.logger.warn('flow:sweep-failed', { queue: store.name, parent: pid, err });
     }
-    if (settleParent(store, pid)) moved++;
   }
   return moved;
+}
+
+function sweepParent(store: QueueStore, pid: string, file: string, nowMs: number): boolean {
+  const st = tryStat(file);
+  if (!st) return false;
+  const found = readJob(store, pid);
+  if (!found || found.loc.place !== 'waiting-children') return false;
+  const entries = readEntries(store, pid);
+  // A finisher that wrote its child's file and died before sending the parent on.
+  const failed = [...entries.values()].find((e) => e.s === 'failed');
+  if (failed && !found.rec.deferredFailure) {
+    const { queue, id } = splitRef(failed.k);
+    deferParentFailure(store, pid, `child ${jobKey(queue, id)} failed`);
+    return false;
+  }
+  if ([...entries.values()].some((e) => e.c)) return settleParent(store, pid, true);
+  for (const ref of unprocessed(found.rec, entries)) {
+    const { queue, id } = splitRef(ref);
+    const cstore = siblingStore(store, queue);
+    // Most unprocessed children are still waiting or running: two stats tell, no read.
+    const done = fs.existsSync(cstore.filePath('completed', id)) || fs.existsSync(cstore.filePath('failed', id));
+    if (!done && fs.existsSync(cstore.idPath(id))) continue;
+    const child = readJob(cstore, id);
+    if (!child) {
+      // Added after its parent listed it (Queue.add with `parent`), or removed by an older version.
+      if (nowMs - Math.max(st.mtimeMs, st.ctimeMs) >= MISSING_CHILD_MS) writeEntry(store, pid, { k: ref, s: 'removed', t: nowMs });
+      continue;
+    }
+    if (child.rec.parent?.id !== pid || child.rec.parent.queue !== store.name) continue;
+    if (child.loc.place === 'completed') childFinished(cstore, child.rec, { completed: child.rec.returnvalue });
+    else if (child.loc.place === 'failed') childFinished(cstore, child.rec, { failed: child.rec.failedReason ?? '' });
+  }
+  return settleParent(store, pid);
 }
 
 /** The bare queue name of a `parent.queue` option (`<prefix>:<name>` or the name itself). */
@@ -300,6 +358,7 @@ export interface AttachedChild {
  */
 export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[], idFor: (index: number) => string, queueFor: (index: number) => string = () => store.name): AttachedChild[] {
   const out: AttachedChild[] = [];
+  const byParent = new Map<string, AttachedChild[]>();
   specs.forEach((spec, index) => {
     const p = spec.opts.parent;
     if (!p) return;
@@ -307,26 +366,48 @@ export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[]
       throw new SpoolkitError('ERR_INVALID_JOB', 'parent must be { id: string, queue: string } (the parent job\'s id and its queue, e.g. parentJob.queueQualifiedName).');
     }
     const parent = { id: p.id, queue: parentQueueName(p.queue) };
-    const pstore = siblingStore(store, parent.queue);
-    if (!readJob(pstore, parent.id)) {
-      throw new SpoolkitError('ERR_PARENT_NOT_FOUND', `Missing key for parent job ${jobKey(parent.queue, parent.id)}. addJob`, { details: { parent } });
+    const key = childRef(parent.queue, parent.id);
+    let group = byParent.get(key);
+    if (!group) {
+      if (!readJob(siblingStore(store, parent.queue), parent.id)) {
+        throw new SpoolkitError('ERR_PARENT_NOT_FOUND', `Missing key for parent job ${jobKey(parent.queue, parent.id)}. addJob`, { details: { parent } });
+      }
+      byParent.set(key, (group = []));
     }
-    out.push({ index, parent, id: idFor(index), queue: queueFor(index) });
+    const a = { index, parent, id: idFor(index), queue: queueFor(index) };
+    group.push(a);
+    out.push(a);
   });
-  for (const a of out) {
-    const pstore = siblingStore(store, a.parent.queue);
-    const k = childRef(a.queue, a.id);
+  // One patch per parent, however many children an add gives it.
+  const done: AttachedChild[] = [];
+  for (const group of byParent.values()) {
+    const { parent } = group[0]!;
+    const pstore = siblingStore(store, parent.queue);
+    const refs = group.map((a) => childRef(a.queue, a.id));
     try {
-      appendPatch(pstore.idPath(a.parent.id), { addDeps: [k], i: a.parent.id });
-      // Attached again (an add made once more after it was undone): awaited afresh.
-      tryUnlink(entryFile(pstore, a.parent.id, k));
+      appendPatch(pstore.idPath(parent.id), { addDeps: refs, i: parent.id });
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
-      detachChildren(store, out);
-      throw new SpoolkitError('ERR_PARENT_NOT_FOUND', `Missing key for parent job ${jobKey(a.parent.queue, a.parent.id)}. addJob`, { details: { parent: a.parent } });
+      detachChildren(store, done);
+      throw new SpoolkitError('ERR_PARENT_NOT_FOUND', `Missing key for parent job ${jobKey(parent.queue, parent.id)}. addJob`, { details: { parent } });
     }
+    done.push(...group);
+    // Attached again (an add made once more after it was undone): awaited afresh.
+    for (const k of refs) tryUnlink(entryFile(pstore, parent.id, k));
+    attachedHere.add(`${pstore.dir}\0${parent.id}`);
   }
   return out;
+}
+
+/**
+ * Parents this process attached children to (their runs here may have read their records before
+ * the children came: their completion checks their children again). Cleared as those runs end.
+ */
+const attachedHere = new Set<string>();
+
+/** True (once) when this process attached children to `id` since the last call: its record must be read again. */
+export function takeAttached(store: QueueStore, id: string): boolean {
+  return attachedHere.size > 0 && attachedHere.delete(`${store.dir}\0${id}`);
 }
 
 /** Undoes `attachChildren` for an add that failed: its parents no longer await those jobs. */
@@ -412,6 +493,7 @@ export function moveClaimToWaitingChildren(store: QueueStore, claim: Claim): boo
   closeClaim(claim);
   claim.moved = true;
   claim.rec.gen = gen;
+  takeAttached(store, claim.id);
   store.events.append('waiting-children', { jobId: claim.id, prev: 'active' });
   settleParent(store, claim.id);
   return true;

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
 import { bulkTmpPath, commitBulk, decideUndo, newBulkTag, openBulk, prepare, undoneError, type Prepared } from './add.js';
-import { attachChildren, childRef, detachChildren, siblingStore } from './deps.js';
+import { attachChildren, childRef, detachChildren, removeEntries, siblingStore } from './deps.js';
 import { isErrno, tryStat, tryUnlink } from './fs.js';
 import { serializeRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
@@ -46,11 +46,26 @@ interface Staged {
  * written, in the list's order. A job id already taken fails the whole call (`ERR_DUPLICATE_JOB`).
  */
 export function addFlowJobs(master: QueueStore, nodes: FlowNodeSpec[], nowMs = Date.now()): JobRecord[] {
+  // A root naming an existing parent is listed among its children first (as Queue.add does),
+  // once for the call: an attempt undone by another process is made again under the same listing.
+  const attached = nodes.some((n) => n.parentOf !== undefined)
+    ? attachChildren(
+        master,
+        nodes.map((n) => ({ opts: n.parentOf ? { parent: n.parentOf } : {} })),
+        (i) => nodes[i]!.id,
+        (i) => nodes[i]!.queue,
+      )
+    : [];
   try {
-    return addFlowOnce(master, nodes, nowMs);
+    try {
+      return addFlowOnce(master, nodes, nowMs);
+    } catch (err) {
+      if (!(err instanceof SpoolkitError && err.code === 'ERR_ADD_UNDONE')) throw err;
+      return addFlowOnce(master, nodes, nowMs);
+    }
   } catch (err) {
-    if (!(err instanceof SpoolkitError && err.code === 'ERR_ADD_UNDONE')) throw err;
-    return addFlowOnce(master, nodes, nowMs);
+    if (!(err instanceof SpoolkitError && err.details?.committed === true)) detachChildren(master, attached);
+    throw err;
   }
 }
 
@@ -83,24 +98,8 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
     if (ids.has(key)) throw new SpoolkitError('ERR_INVALID_JOB', `Job id ${s.p.rec.id} appears twice in queue ${s.store.name} in one flow; give each job its own id.`);
     ids.add(key);
   }
-  // A root naming an existing parent is listed among its children first (as Queue.add does).
-  const roots = nodes.map((n, i) => ({ n, i })).filter(({ n }) => n.parentOf !== undefined);
-  const attached = roots.length
-    ? attachChildren(
-        master,
-        nodes.map((n) => ({ opts: n.parentOf ? { parent: n.parentOf } : {} })),
-        (i) => nodes[i]!.id,
-        (i) => nodes[i]!.queue,
-      )
-    : [];
   const bulk = newBulkTag(master);
-  let intent: string | undefined;
-  try {
-    intent = openBulk(master, bulk);
-  } catch (err) {
-    detachChildren(master, attached);
-    throw err;
-  }
+  let intent: string | undefined = openBulk(master, bulk);
   let commit: string | undefined;
   try {
     for (const s of staged) {
@@ -111,6 +110,8 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
         });
       }
       s.linked = true;
+      // The id is this flow's now: child files left under it by an earlier job of the id are stale.
+      if (s.p.rec.deps) removeEntries(s.store, s.p.rec.id);
     }
     // Every job has its file and id name: from here a crash leaves the flow to be published.
     commit = commitBulk(master, bulk, intent!);
@@ -142,7 +143,6 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
       }
     }
     if (intent) tryUnlink(intent);
-    detachChildren(master, attached);
     throw err;
   }
   for (const s of staged) {

@@ -80,6 +80,8 @@ export function parseJobRecord(text: string, path: string): JobRecord {
   if (nl >= 0 && nl < text.length - 1 && typeof raw === 'object' && raw !== null) {
     const r = raw as Record<string, unknown>;
     const lines = text.slice(nl + 1).split('\n');
+    // Children added by `addDeps` patches, gathered in one set (a parent may get thousands).
+    let deps: Set<unknown> | undefined;
     for (const line of lines) {
       if (line === '') continue;
       let patch: Record<string, unknown>;
@@ -95,13 +97,17 @@ export function parseJobRecord(text: string, path: string): JobRecord {
       for (const [k, v] of Object.entries(patch)) {
         if (k === 'g' || k === 'i' || k === 'ts') continue;
         if (k === 'addDeps') {
-          if (Array.isArray(v)) r.deps = [...new Set([...(Array.isArray(r.deps) ? (r.deps as unknown[]) : []), ...(v as unknown[])])];
+          if (!Array.isArray(v)) continue;
+          deps ??= new Set(Array.isArray(r.deps) ? (r.deps as unknown[]) : []);
+          for (const d of v as unknown[]) deps.add(d);
+          r.deps = deps;
           continue;
         }
         if (v === null && OPTIONAL_FIELDS.has(k)) delete r[k];
         else r[k] = v;
       }
     }
+    if (deps) r.deps = [...deps];
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw corrupt(path, 'not a JSON object');
   const r = raw as Record<string, unknown>;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlowProducer, Queue } from '../../src/index.js';
-import { attachChildren, childRef, depsDir, detachChildren, readEntries, sweepParents, writeEntry } from '../../src/spool/deps.js';
+import { attachChildren, childRef, depsDir, detachChildren, readEntries, settleParent, sweepParents, writeEntry } from '../../src/spool/deps.js';
 import { openQueueStore } from '../../src/spool/open.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
 
@@ -57,5 +57,81 @@ describe('sweepParents', () => {
     expect(await parents.getJobState(parent.id!)).toBe('waiting-children');
     await kids.remove('real');
     expect(await parents.getJobState(parent.id!)).toBe('waiting');
+  });
+});
+
+describe('what the review found (each failed before its fix)', () => {
+  it('a parent removed on completion takes its child files, so the same flow added again waits for its child', async () => {
+    const { flows, parents, pstore, spool } = setup();
+    const flow = { name: 'p', queueName: 'parents', opts: { jobId: 'daily', removeOnComplete: true }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'part', removeOnComplete: true } }] };
+    await flows.add(flow);
+    const { Worker } = await import('../../src/index.js');
+    const kw = track(new Worker('kids', null, { spool }));
+    const pw = track(new Worker('parents', null, { spool }));
+    await (await kw.getNextJob('t'))!.moveToCompleted('run 1', 't', false);
+    await (await pw.getNextJob('t'))!.moveToCompleted('done', 't', false);
+    expect(fs.existsSync(depsDir(pstore, 'daily'))).toBe(false);
+    await flows.add(flow);
+    expect(await parents.getJobState('daily')).toBe('waiting-children');
+    expect((await (await parents.getJob('daily'))!.getDependencies()).processed).toEqual({});
+    expect(sweepParents(pstore)).toBe(0);
+  });
+
+  it('a parent that got a child while it ran, and returns, fails with pending dependencies (processor and getNextJob)', async () => {
+    const { parents, kids, spool } = setup();
+    const { Worker } = await import('../../src/index.js');
+    const w = track(new Worker('parents', null, { spool }));
+    const p = await parents.add('p', {});
+    const job = (await w.getNextJob('t'))!;
+    await kids.add('k', {}, { parent: { id: p.id!, queue: job.queueQualifiedName } });
+    await job.moveToCompleted('done', 't', false);
+    expect(await parents.getJobState(p.id!)).toBe('failed');
+    expect((await parents.getJob(p.id!))!.failedReason).toBe(`Job ${p.id} has pending dependencies. moveToFinished`);
+  });
+
+  it('a child attached between the settle\'s look and its hold keeps the parent waiting', async () => {
+    const { flows, kids, pstore, kstore } = setup();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'first' } }] });
+    const pid = tree.job.id!;
+    writeEntry(pstore, pid, { k: childRef('kids', 'first'), s: 'processed', v: 1, t: 1 });
+    // Another process attaches a child just before this one's hold renames the parent.
+    const rename = fs.renameSync;
+    let injected = false;
+    fs.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
+      if (!injected && String(from) === pstore.filePath('waiting-children', pid)) {
+        injected = true;
+        attachChildren(kstore, [{ opts: { parent: { id: pid, queue: 'parents' } } }], () => 'late');
+      }
+      return rename(from, to);
+    }) as typeof fs.renameSync;
+    try {
+      expect(settleParent(pstore, pid)).toBe(false);
+    } finally {
+      fs.renameSync = rename;
+    }
+    expect(injected).toBe(true);
+    expect(await tree.job.getState()).toBe('waiting-children');
+    await kids.add('k', {}, { jobId: 'late', parent: { id: pid, queue: 'bull:parents' } });
+    expect((await tree.job.getDependencies()).unprocessed).toEqual(['bull:kids:late']);
+  });
+
+  it('the sweep sends on a parent whose child failed with failParentOnFailure when its finisher died before doing so', async () => {
+    const { flows, pstore } = setup();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'a', queueName: 'kids', opts: { jobId: 'a', failParentOnFailure: true } }, { name: 'b', queueName: 'kids' }] });
+    // What a finisher killed after writing the child's file leaves.
+    writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'a'), s: 'failed', r: 'boom', t: 1 });
+    sweepParents(pstore);
+    const parent = (await (await import('../../src/index.js')).Job.fromId({ name: 'parents', store: pstore }, tree.job.id!))!;
+    expect(await parent.getState()).toBe('waiting');
+    expect(parent.deferredFailure).toBe('child bull:kids:a failed');
+  });
+
+  it('the sweep reaches every parent in turn when more wait than one pass takes', async () => {
+    const { flows, parents, pstore } = setup();
+    for (let i = 0; i < 3; i++) await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids' }] });
+    const stuck = await flows.add({ name: 'p', queueName: 'parents', opts: { jobId: 'stuck' }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'done' } }] });
+    writeEntry(pstore, stuck.job.id!, { k: childRef('kids', 'done'), s: 'processed', v: 1, t: 1 });
+    for (let pass = 0; pass < 60 && (await parents.getJobState('stuck')) === 'waiting-children'; pass++) sweepParents(pstore, Date.now(), 1);
+    expect(await parents.getJobState('stuck')).toBe('waiting');
   });
 });
