@@ -310,14 +310,18 @@ function sweepParent(store: QueueStore, pid: string, file: string, nowMs: number
   const found = readJob(store, pid);
   if (!found || found.loc.place !== 'waiting-children') return false;
   const entries = readEntries(store, pid);
-  // A finisher that wrote its child's file and died before sending the parent on.
-  const failed = [...entries.values()].find((e) => e.s === 'failed');
+  // A finisher that wrote its child's file and died before sending the parent on: the file is
+  // newer than the parent's last change (a parent sent on and back since, by a retry or
+  // moveToWaitingChildren, changed after it, and is not sent again).
+  const changedAt = Math.max(st.mtimeMs, st.ctimeMs);
+  const unsent = [...entries.values()].filter((e) => (e.s === 'failed' || e.c) && e.t > changedAt);
+  const failed = unsent.find((e) => e.s === 'failed');
   if (failed && !found.rec.deferredFailure) {
     const { queue, id } = splitRef(failed.k);
     deferParentFailure(store, pid, `child ${jobKey(queue, id)} failed`);
     return false;
   }
-  if ([...entries.values()].some((e) => e.c)) return settleParent(store, pid, true);
+  if (unsent.some((e) => e.c)) return settleParent(store, pid, true);
   for (const ref of unprocessed(found.rec, entries)) {
     const { queue, id } = splitRef(ref);
     const cstore = siblingStore(store, queue);

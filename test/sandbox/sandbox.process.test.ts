@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createSandboxedProcessor, type SandboxedProcessor, type SandboxHostJob } from '../../src/sandbox/index.js';
 import { isDelayedError, isUnrecoverableError, UnrecoverableError } from '../../src/errors.js';
-import { Queue, Worker } from '../../src/index.js';
+import { FlowProducer, Queue, Worker } from '../../src/index.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/runtime/sandbox/${name}`, import.meta.url));
@@ -116,6 +116,30 @@ for (const useWorkerThreads of [false, true]) {
       await waitFor(() => results.length > 0, 15_000);
       expect(results).toEqual([{ attemptsStarted: 2, attemptsMade: 0 }]);
       expect((await q.getJob(job.id!))!.attemptsMade).toBe(1);
+    });
+
+    it('under a Worker, a sandboxed parent waits for its children and reads their values through the worker', async () => {
+      const spool = tmpSpool();
+      const flows = track(new FlowProducer({ spool }));
+      const kids = track(new Queue('kids', { spool }));
+      const results: unknown[] = [];
+      track(new Worker('kids', fixture('flow-parent.mjs'), { spool, useWorkerThreads, pollIntervalMs: 20 }));
+      const pw = track(new Worker('parents', fixture('flow-parent.mjs'), { spool, useWorkerThreads, pollIntervalMs: 20 }));
+      pw.on('completed', (job: { name: string }, value: unknown) => results.push([job.name, value]));
+      pw.on('failed', (_job: unknown, err: Error) => results.push(`failed: ${err.message}`));
+      const tree = await flows.add({ name: 'tree', queueName: 'parents', children: [{ name: 'kid', queueName: 'kids', data: { v: 7 }, opts: { jobId: 'k7' } }] });
+      await waitFor(() => results.length > 0, 15_000);
+      expect(results).toEqual([['tree', { values: { 'bull:kids:k7': 7 }, unprocessed: 0, count: { processed: 1, unprocessed: 0, failed: 0, ignored: 0 } }]]);
+      // A parent that adds no children itself but is given one while it waits, then moves to wait for it.
+      const parents = track(new Queue('parents', { spool }));
+      await pw.pause();
+      const waiter = await parents.add('waiter', { wait: true });
+      await kids.add('kid', { v: 5 }, { jobId: 'k5', delay: 1500, parent: { id: waiter.id!, queue: 'bull:parents' } });
+      pw.resume();
+      await waitFor(() => results.length > 1, 15_000);
+      expect(results[1]).toEqual(['waiter', { values: { 'bull:kids:k5': 5 }, unprocessed: 0, count: { processed: 1, unprocessed: 0, failed: 0, ignored: 0 } }]);
+      expect((await parents.getJob(waiter.id!))!.attemptsStarted).toBe(2);
+      expect(await tree.job.getState()).toBe('completed');
     });
 
     it('forwards abort to the processor signal', async () => {

@@ -118,12 +118,24 @@ describe('what the review found (each failed before its fix)', () => {
   it('the sweep sends on a parent whose child failed with failParentOnFailure when its finisher died before doing so', async () => {
     const { flows, pstore } = setup();
     const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'a', queueName: 'kids', opts: { jobId: 'a', failParentOnFailure: true } }, { name: 'b', queueName: 'kids' }] });
-    // What a finisher killed after writing the child's file leaves.
-    writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'a'), s: 'failed', r: 'boom', t: 1 });
+    // What a finisher killed after writing the child's file leaves (written after the parent's last change).
+    writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'a'), s: 'failed', r: 'boom', t: Date.now() + 5 });
     sweepParents(pstore);
     const parent = (await (await import('../../src/index.js')).Job.fromId({ name: 'parents', store: pstore }, tree.job.id!))!;
     expect(await parent.getState()).toBe('waiting');
     expect(parent.deferredFailure).toBe('child bull:kids:a failed');
+  });
+
+  it('the sweep does not send on again a parent that waits anew after a continueParentOnFailure child sent it', async () => {
+    const { flows, pstore } = setup();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'a', queueName: 'kids', opts: { jobId: 'a' } }, { name: 'b', queueName: 'kids' }] });
+    // The child's file is older than the parent's last change: the parent was sent on and came back.
+    writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'a'), s: 'ignored', r: 'boom', c: true, t: 1 });
+    sweepParents(pstore);
+    expect(await tree.job.getState()).toBe('waiting-children');
+    writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'a'), s: 'ignored', r: 'boom', c: true, t: Date.now() + 5 });
+    sweepParents(pstore);
+    expect(await tree.job.getState()).toBe('waiting');
   });
 
   it('the sweep reaches every parent in turn when more wait than one pass takes', async () => {
