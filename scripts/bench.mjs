@@ -13,7 +13,7 @@
 //   --runs N        runs per case (default 3)
 //   --quick         small sizes and one run: a smoke test of the harness (not for reporting)
 //   --big           also measure with 1,000,000 jobs waiting (several minutes; --big-n to change)
-//   --only a,b      only these groups: enqueue, drain, cycle, latency, deletes, health, backlog, big
+//   --only a,b      only these groups: enqueue, drain, flows, cycle, latency, deletes, health, backlog, big
 //   --no-bullmq     skip BullMQ even when redis-server is available
 //   --worktree      measure the working tree (builds dist/) instead of the last commit
 //   --no-build      with --worktree: use dist/ as it is

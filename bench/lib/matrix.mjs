@@ -54,6 +54,14 @@ export function buildMatrix(o) {
     m.push({ group: 'drain', label: '2 worker processes x concurrency 8', system: s.system, caseName: 'drain', params: { ...s.params, n: o.n, concurrency: 8, procs: 2 }, metric: 'opsPerSec' });
   }
 
+  // Flows: parents in one queue, children in another
+  for (const s of systems.filter((x) => x.system !== 'spoolkit-durable')) {
+    m.push({ group: 'flows', label: 'FlowProducer.add, flows of 20 children (jobs/s)', system: s.system, caseName: 'flows', params: { ...s.params, phase: 'add', n: o.n / 5, fanout: 20, concurrency: 8 }, metric: 'opsPerSec' });
+  }
+  for (const s of systems.filter((x) => x.system !== 'spoolkit-durable')) {
+    m.push({ group: 'flows', label: 'drain flows of 20 children, concurrency 8 per queue (jobs/s)', system: s.system, caseName: 'flows', params: { ...s.params, phase: 'drain', n: o.n / 5, fanout: 20, concurrency: 8 }, metric: 'opsPerSec' });
+  }
+
   // Full cycle on the raw filesystem
   m.push({ group: 'cycle', label: 'write+rename+rename+read+unlink', system: 'raw-fs', caseName: 'rawfs', params: { shape: 'cycle', n: o.n }, metric: 'opsPerSec' });
 

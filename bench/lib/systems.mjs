@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
  * @typedef {{ system: 'spoolkit' | 'bullmq'; mode?: 'durable' | 'fast'; spool?: string; redisPort?: number }} SystemParams
  * @typedef {{
  *   label: string;
- *   Queue: any; Worker: any; QueueEvents: any;
+ *   Queue: any; Worker: any; QueueEvents: any; FlowProducer: any;
  *   queueOpts: Record<string, unknown>;
  *   workerOpts: Record<string, unknown>;
  * }} SystemHandle
@@ -47,6 +47,7 @@ export async function openSystem(p) {
       Queue: mod.Queue,
       Worker: mod.Worker,
       QueueEvents: mod.QueueEvents,
+      FlowProducer: mod.FlowProducer,
       queueOpts: { connection },
       workerOpts: { connection },
     };
@@ -59,6 +60,7 @@ export async function openSystem(p) {
     Queue: mod.Queue,
     Worker: mod.Worker,
     QueueEvents: mod.QueueEvents,
+    FlowProducer: mod.FlowProducer,
     queueOpts: { spool: p.spool, ...extra },
     workerOpts: { spool: p.spool, ...extra },
   };
