@@ -102,9 +102,14 @@ function entryFile(store: QueueStore, parentId: string, ref: string): string {
  */
 export function writeEntry(store: QueueStore, parentId: string, entry: DepEntry): void {
   const idFile = store.idPath(parentId);
-  if (!fs.existsSync(idFile)) return;
-  store.writeAtomic(entryFile(store, parentId, entry.k), JSON.stringify(entry));
-  if (!fs.existsSync(idFile)) removeEntries(store, parentId);
+  const before = tryStat(idFile)?.ino;
+  if (before === undefined) return;
+  const file = entryFile(store, parentId, entry.k);
+  store.writeAtomic(file, JSON.stringify(entry));
+  const after = tryStat(idFile)?.ino;
+  // Removed meanwhile: its directory goes; removed and added again: this file was not the new one's.
+  if (after === undefined) removeEntries(store, parentId);
+  else if (after !== before) tryUnlink(file);
 }
 
 /** The child files of a parent, by child reference. */
@@ -212,8 +217,9 @@ export function childFinished(store: QueueStore, rec: JobRecord, outcome: ChildO
     writeEntry(pstore, pid, { k, s: 'failed', r, t });
     deferParentFailure(pstore, pid, `child ${jobKey(store.name, rec.id)} failed`);
   } else if (o.continueParentOnFailure) {
-    writeEntry(pstore, pid, { k, s: 'ignored', r, t, c: true });
-    settleParent(pstore, pid, true);
+    const entry: DepEntry = { k, s: 'ignored', r, t, c: true };
+    writeEntry(pstore, pid, entry);
+    sendOnFor(pstore, pid, entry);
   } else if (o.ignoreDependencyOnFailure) {
     writeEntry(pstore, pid, { k, s: 'ignored', r, t });
     settleParent(pstore, pid);
@@ -225,6 +231,19 @@ export function childFinished(store: QueueStore, rec: JobRecord, outcome: ChildO
     writeEntry(pstore, pid, { k, s: 'removed', t });
     settleParent(pstore, pid, false, true);
   }
+}
+
+/**
+ * Sends a parent on at once for a child that failed with `continueParentOnFailure`, then clears
+ * the child's mark (`c`): a parent that comes back to wait for its other children is not sent
+ * again. A crash before the mark is cleared has the sweep send it (a parent no longer waiting is
+ * left alone).
+ */
+function sendOnFor(store: QueueStore, parentId: string, entry: DepEntry): boolean {
+  const moved = settleParent(store, parentId, true);
+  const { c: _c, ...sent } = entry;
+  writeEntry(store, parentId, sent);
+  return moved;
 }
 
 /**
@@ -310,18 +329,20 @@ function sweepParent(store: QueueStore, pid: string, file: string, nowMs: number
   const found = readJob(store, pid);
   if (!found || found.loc.place !== 'waiting-children') return false;
   const entries = readEntries(store, pid);
-  // A finisher that wrote its child's file and died before sending the parent on: the file is
-  // newer than the parent's last change (a parent sent on and back since, by a retry or
-  // moveToWaitingChildren, changed after it, and is not sent again).
-  const changedAt = Math.max(st.mtimeMs, st.ctimeMs);
-  const unsent = [...entries.values()].filter((e) => (e.s === 'failed' || e.c) && e.t > changedAt);
-  const failed = unsent.find((e) => e.s === 'failed');
-  if (failed && !found.rec.deferredFailure) {
-    const { queue, id } = splitRef(failed.k);
-    deferParentFailure(store, pid, `child ${jobKey(queue, id)} failed`);
+  // A finisher that wrote a failParentOnFailure child's file and died before sending the parent
+  // on (or a parent that got its deferred failure here): a parent still waiting with such a
+  // child, or with a deferred failure, is sent now. (It cannot have come back on its own: a job
+  // with such a child cannot move to wait for children again.)
+  const failed = [...entries.values()].find((e) => e.s === 'failed');
+  if (failed || found.rec.deferredFailure) {
+    const { queue, id } = failed ? splitRef(failed.k) : { queue: '', id: '' };
+    deferParentFailure(store, pid, found.rec.deferredFailure ?? `child ${jobKey(queue, id)} failed`);
     return false;
   }
-  if (unsent.some((e) => e.c)) return settleParent(store, pid, true);
+  // A continueParentOnFailure child whose finisher died before sending the parent on: its file
+  // still carries the mark the finisher clears once the parent is sent.
+  const unsent = [...entries.values()].find((e) => e.c);
+  if (unsent) return sendOnFor(store, pid, unsent);
   for (const ref of unprocessed(found.rec, entries)) {
     const { queue, id } = splitRef(ref);
     const cstore = siblingStore(store, queue);
@@ -353,6 +374,8 @@ export interface AttachedChild {
   id: string;
   /** The child's queue. */
   queue: string;
+  /** The parent listed it before this add (a repeated add): undoing the add leaves it listed. */
+  listed?: boolean;
 }
 
 /**
@@ -363,6 +386,7 @@ export interface AttachedChild {
 export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[], idFor: (index: number) => string, queueFor: (index: number) => string = () => store.name): AttachedChild[] {
   const out: AttachedChild[] = [];
   const byParent = new Map<string, AttachedChild[]>();
+  const listedBy = new Map<string, Set<string>>();
   specs.forEach((spec, index) => {
     const p = spec.opts.parent;
     if (!p) return;
@@ -373,12 +397,16 @@ export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[]
     const key = childRef(parent.queue, parent.id);
     let group = byParent.get(key);
     if (!group) {
-      if (!readJob(siblingStore(store, parent.queue), parent.id)) {
+      const found = readJob(siblingStore(store, parent.queue), parent.id);
+      if (!found) {
         throw new SpoolkitError('ERR_PARENT_NOT_FOUND', `Missing key for parent job ${jobKey(parent.queue, parent.id)}. addJob`, { details: { parent } });
       }
+      listedBy.set(key, new Set(found.rec.deps ?? []));
       byParent.set(key, (group = []));
     }
-    const a = { index, parent, id: idFor(index), queue: queueFor(index) };
+    const a: AttachedChild = { index, parent, id: idFor(index), queue: queueFor(index) };
+    // A child the parent lists already (an add repeated) is not this add's to undo.
+    if (listedBy.get(key)!.has(childRef(a.queue, a.id))) a.listed = true;
     group.push(a);
     out.push(a);
   });
@@ -388,6 +416,10 @@ export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[]
     const { parent } = group[0]!;
     const pstore = siblingStore(store, parent.queue);
     const refs = group.map((a) => childRef(a.queue, a.id));
+    // Attached again after its add was undone: that undo's `removed` file goes (first, so no
+    // settler takes it for the new listing); what a child that exists became stays.
+    const known = readEntries(pstore, parent.id);
+    for (const k of refs) if (known.get(k)?.s === 'removed') tryUnlink(entryFile(pstore, parent.id, k));
     try {
       appendPatch(pstore.idPath(parent.id), { addDeps: refs, i: parent.id });
     } catch (err) {
@@ -396,9 +428,7 @@ export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[]
       throw new SpoolkitError('ERR_PARENT_NOT_FOUND', `Missing key for parent job ${jobKey(parent.queue, parent.id)}. addJob`, { details: { parent } });
     }
     done.push(...group);
-    // Attached again (an add made once more after it was undone): awaited afresh.
-    for (const k of refs) tryUnlink(entryFile(pstore, parent.id, k));
-    attachedHere.add(`${pstore.dir}\0${parent.id}`);
+    noteAttached(`${pstore.dir}\0${parent.id}`);
   }
   return out;
 }
@@ -408,6 +438,13 @@ export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[]
  * the children came: their completion checks their children again). Cleared as those runs end.
  */
 const attachedHere = new Set<string>();
+/** Entries kept at most: a producer that never runs the parents it feeds forgets the oldest. */
+const ATTACHED_MAX = 10_000;
+
+function noteAttached(key: string): void {
+  attachedHere.add(key);
+  if (attachedHere.size > ATTACHED_MAX) attachedHere.delete(attachedHere.values().next().value!);
+}
 
 /** True (once) when this process attached children to `id` since the last call: its record must be read again. */
 export function takeAttached(store: QueueStore, id: string): boolean {
@@ -417,6 +454,7 @@ export function takeAttached(store: QueueStore, id: string): boolean {
 /** Undoes `attachChildren` for an add that failed: its parents no longer await those jobs. */
 export function detachChildren(store: QueueStore, attached: AttachedChild[]): void {
   for (const a of attached) {
+    if (a.listed) continue;
     try {
       const pstore = siblingStore(store, a.parent.queue);
       writeEntry(pstore, a.parent.id, { k: childRef(a.queue, a.id), s: 'removed', t: Date.now() });

@@ -152,9 +152,13 @@ function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: st
  * `removed`. Returns how many entries it dealt with (a file already gone counts as dealt with).
  */
 function removeDropped(store: QueueStore, place: 'completed' | 'failed', dropped: Entry[], removed: string[], shouldStop: () => boolean): number {
+  // Parents' child files go before their ids are free (a flow added again with the same ids must
+  // not find them); `deps/` is listed once, and is empty or absent without flows.
+  const parents = dropped.length > 0 ? new Set(tryReaddir(path.join(store.dir, 'deps'))) : undefined;
   for (let i = 0; i < dropped.length; i++) {
     if (shouldStop()) return i;
     const id = dropped[i]![0];
+    if (parents?.has(id)) removeEntries(store, id);
     if (removeFinished(store, place, id)) removed.push(id);
   }
   return dropped.length;
@@ -170,14 +174,6 @@ function removeLogsOf(store: QueueStore, removed: string[]): void {
   const logged = new Set(tryReaddir(path.join(store.dir, 'logs')));
   if (logged.size === 0) return;
   for (const id of removed) if (logged.has(`${id}.jsonl`)) removeLogs(store, id);
-}
-
-/** Removes the child files of removed parents (flows); `deps/` is listed once, and is empty or absent without flows. */
-function removeDepsOf(store: QueueStore, removed: string[]): void {
-  if (removed.length === 0) return;
-  const parents = new Set(tryReaddir(path.join(store.dir, 'deps')));
-  if (parents.size === 0) return;
-  for (const id of removed) if (parents.has(id)) removeEntries(store, id);
 }
 
 /**
@@ -433,7 +429,6 @@ export function runRetention(
     if (doneF < dropF.length) state.failed = dropF.slice(doneF).concat(state.failed);
     if (doneC < dropC.length || doneF < dropF.length) more = true;
     removeLogsOf(store, removed);
-    removeDepsOf(store, removed);
     // Saving only the read position is an optimisation (re-reading events is harmless), so it is
     // saved at most every 10 s unless jobs were removed.
     if (doneC || doneF || swept || (changed && nowMs - (state.savedAt ?? 0) >= 10_000)) {

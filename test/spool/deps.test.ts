@@ -126,16 +126,50 @@ describe('what the review found (each failed before its fix)', () => {
     expect(parent.deferredFailure).toBe('child bull:kids:a failed');
   });
 
-  it('the sweep does not send on again a parent that waits anew after a continueParentOnFailure child sent it', async () => {
+  it('the sweep sends on a parent for a continueParentOnFailure child once: the mark is cleared when sent', async () => {
     const { flows, pstore } = setup();
     const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'a', queueName: 'kids', opts: { jobId: 'a' } }, { name: 'b', queueName: 'kids' }] });
-    // The child's file is older than the parent's last change: the parent was sent on and came back.
+    // A finisher killed after writing the marked file, before sending the parent on.
     writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'a'), s: 'ignored', r: 'boom', c: true, t: 1 });
     sweepParents(pstore);
+    expect(await tree.job.getState()).toBe('waiting');
+    expect(readEntries(pstore, tree.job.id!).get(childRef('kids', 'a'))).not.toHaveProperty('c');
+    // Back to wait for its other child (as moveToWaitingChildren does): not sent again.
+    const { Worker } = await import('../../src/index.js');
+    const w = track(new Worker('parents', null, { spool: pstore.root }));
+    const job = (await w.getNextJob('t'))!;
+    expect(await job.moveToWaitingChildren('t')).toBe(true);
+    sweepParents(pstore);
     expect(await tree.job.getState()).toBe('waiting-children');
-    writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'a'), s: 'ignored', r: 'boom', c: true, t: Date.now() + 5 });
+  });
+
+  it('the sweep sends on a parent left waiting with a failParentOnFailure child, whatever touched it since, or with a deferred failure', async () => {
+    const { flows, pstore, parents } = setup();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'a', queueName: 'kids', opts: { jobId: 'a1', failParentOnFailure: true } }, { name: 'b', queueName: 'kids' }] });
+    writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'a1'), s: 'failed', r: 'boom', t: 1 });
+    // The parent's file changes after the child's file was written (a progress update).
+    await parents.updateJobProgress(tree.job.id!, 10);
     sweepParents(pstore);
     expect(await tree.job.getState()).toBe('waiting');
+    // A parent that got its deferred failure while it moved to wait for its children.
+    const other = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'b', queueName: 'kids' }] });
+    const { appendPatch } = await import('../../src/spool/record.js');
+    appendPatch(pstore.idPath(other.job.id!), { deferredFailure: 'child bull:kids:x failed', i: other.job.id! });
+    sweepParents(pstore);
+    expect(await other.job.getState()).toBe('waiting');
+  });
+
+  it('a repeated add of a child its parent lists already leaves what the child became', async () => {
+    const { flows, kids, parents, pstore } = setup();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'c1' } }, { name: 'k2', queueName: 'kids', opts: { jobId: 'c2' } }] });
+    writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'c1'), s: 'processed', v: 42, t: 1 });
+    await kids.add('k', {}, { jobId: 'c1', parent: { id: tree.job.id!, queue: 'bull:parents' } });
+    expect(await tree.job.getChildrenValues()).toEqual({ 'bull:kids:c1': 42 });
+    // A flow whose root reuses a pending child's id fails whole, and the parent still awaits that child.
+    const err = await flows.add({ name: 'k2', queueName: 'kids', opts: { jobId: 'c2', parent: { id: tree.job.id!, queue: 'bull:parents' } }, children: [{ name: 'x', queueName: 'kids' }] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_DUPLICATE_JOB' });
+    expect(await parents.getJobState(tree.job.id!)).toBe('waiting-children');
+    expect((await tree.job.getDependencies()).unprocessed).toEqual(['bull:kids:c2']);
   });
 
   it('the sweep reaches every parent in turn when more wait than one pass takes', async () => {
