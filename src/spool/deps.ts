@@ -112,20 +112,26 @@ export function writeEntry(store: QueueStore, parentId: string, entry: DepEntry)
   else if (after !== before) tryUnlink(file);
 }
 
+/** One child file, or undefined when it is missing or torn (a torn file is a missing one: the sweep writes it again). */
+function readEntryFile(file: string): DepEntry | undefined {
+  const text = tryReadText(file);
+  if (text === undefined) return undefined;
+  try {
+    const e = JSON.parse(text) as DepEntry;
+    return typeof e.k === 'string' && typeof e.s === 'string' ? e : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The child files of a parent, by child reference. */
 export function readEntries(store: QueueStore, parentId: string): Map<string, DepEntry> {
   const dir = depsDir(store, parentId);
   const out = new Map<string, DepEntry>();
   for (const name of tryReaddir(dir)) {
     if (!name.endsWith('.json')) continue;
-    const text = tryReadText(path.join(dir, name));
-    if (text === undefined) continue;
-    try {
-      const e = JSON.parse(text) as DepEntry;
-      if (typeof e.k === 'string' && typeof e.s === 'string') out.set(e.k, e);
-    } catch {
-      // a torn file is a missing one: the sweep writes it again
-    }
+    const e = readEntryFile(path.join(dir, name));
+    if (e) out.set(e.k, e);
   }
   return out;
 }
@@ -286,7 +292,7 @@ export function childRemoved(store: QueueStore, rec: JobRecord): void {
   const pstore = siblingStore(store, rec.parent.queue);
   const k = childRef(store.name, rec.id);
   const parent = readJob(pstore, rec.parent.id);
-  if (!parent || !(parent.rec.deps ?? []).includes(k) || readEntries(pstore, rec.parent.id).has(k)) return;
+  if (!parent || !(parent.rec.deps ?? []).includes(k) || readEntryFile(entryFile(pstore, rec.parent.id, k)) !== undefined) return;
   writeEntry(pstore, rec.parent.id, { k, s: 'removed', t: Date.now() });
   settleParent(pstore, rec.parent.id, false, true);
 }
@@ -418,8 +424,10 @@ export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[]
     const refs = group.map((a) => childRef(a.queue, a.id));
     // Attached again after its add was undone: that undo's `removed` file goes (first, so no
     // settler takes it for the new listing); what a child that exists became stays.
-    const known = readEntries(pstore, parent.id);
-    for (const k of refs) if (known.get(k)?.s === 'removed') tryUnlink(entryFile(pstore, parent.id, k));
+    for (const k of refs) {
+      const file = entryFile(pstore, parent.id, k);
+      if (readEntryFile(file)?.s === 'removed') tryUnlink(file);
+    }
     try {
       appendPatch(pstore.idPath(parent.id), { addDeps: refs, i: parent.id });
     } catch (err) {
@@ -551,7 +559,7 @@ export function removeChildDependency(store: QueueStore, rec: JobRecord): boolea
   const pstore = siblingStore(store, rec.parent.queue);
   const k = childRef(store.name, rec.id);
   const parent = readJob(pstore, rec.parent.id);
-  if (!parent || !(parent.rec.deps ?? []).includes(k) || readEntries(pstore, rec.parent.id).has(k)) return false;
+  if (!parent || !(parent.rec.deps ?? []).includes(k) || readEntryFile(entryFile(pstore, rec.parent.id, k)) !== undefined) return false;
   writeEntry(pstore, rec.parent.id, { k, s: 'removed', t: Date.now() });
   try {
     appendPatch(store.idPath(rec.id), { parent: null, i: rec.id });
