@@ -45,6 +45,8 @@ export interface RunningJob {
   controller: AbortController;
   /** Set when the lease was lost: the result is discarded. */
   lost: boolean;
+  /** Set once the run is known to be a parent's (flows): its child files go with it when it is not kept. */
+  parent?: boolean;
 }
 
 /** How a run ended. */
@@ -141,6 +143,7 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   // A parent (as claimed, or given children by this process while it ran) completes only once
   // its children are done, as BullMQ's moveToFinished checks.
   if (rec.deps || takeAttached(ctx.store, claim.id)) {
+    run.parent = true;
     try {
       assertChildrenDone(ctx.store, claim.id);
     } catch (err) {
@@ -170,7 +173,7 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
     return 'lost';
   }
   // A parent not kept takes its children's files with it.
-  if (keep === true && rec.deps) removeEntries(ctx.store, claim.id);
+  if (keep === true && run.parent) removeEntries(ctx.store, claim.id);
   // Counted before the event, as BullMQ counts in the script that finishes the job.
   ctx.recordMetric?.('completed', rec.finishedOn);
   ctx.store.events.append('completed', { jobId: claim.id, returnvalue, prev: 'active' }, { k: keep });
@@ -271,7 +274,7 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
     const keep = keepOf(rec.opts.removeOnFail, ctx.removeOnFail ?? DEFAULT_KEEP_FAILED);
     const finished = keep === true ? finishRemoved(store, claim) : finishToFile(store, claim, { ...outcome, finishedOn: rec.finishedOn }, 'failed');
     ok = typeof finished === 'boolean' ? finished : await finished;
-    if (ok && keep === true && rec.deps) removeEntries(store, claim.id);
+    if (ok && keep === true && (rec.deps || run.parent || takeAttached(store, claim.id))) removeEntries(store, claim.id);
     if (ok) {
       ctx.recordMetric?.('failed', rec.finishedOn);
       store.events.append('failed', { jobId: claim.id, failedReason: rec.failedReason ?? '', prev: 'active' }, { k: keep });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FlowProducer, Queue } from '../../src/index.js';
 import { attachChildren, childRef, depsDir, detachChildren, readEntries, settleParent, sweepParents, writeEntry } from '../../src/spool/deps.js';
 import { openQueueStore } from '../../src/spool/open.js';
-import { tmpSpool, track } from '../fixtures/core/helpers.js';
+import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function setup() {
   const spool = tmpSpool();
@@ -157,6 +157,28 @@ describe('what the review found (each failed before its fix)', () => {
     appendPatch(pstore.idPath(other.job.id!), { deferredFailure: 'child bull:kids:x failed', i: other.job.id! });
     sweepParents(pstore);
     expect(await other.job.getState()).toBe('waiting');
+  });
+
+  it('a parent given a child during its run and not kept takes the child\'s file with it', async () => {
+    const { parents, kids, pstore, spool } = setup();
+    const { Worker } = await import('../../src/index.js');
+    track(new Worker('kids', async () => 'kid', { spool, pollIntervalMs: 20 }));
+    const pw = track(
+      new Worker(
+        'parents',
+        async (job) => {
+          const kid = await kids.add('k', {}, { parent: { id: job.id!, queue: job.queueQualifiedName } });
+          await waitFor(async () => (await kids.getJobState(kid.id!)) === 'completed', 5000);
+          return 'done';
+        },
+        { spool, pollIntervalMs: 20, removeOnComplete: true },
+      ),
+    );
+    const done: string[] = [];
+    pw.on('completed', (job: { id?: string }) => done.push(job.id!));
+    const p = await parents.add('p', {});
+    await waitFor(() => done.length === 1, 10_000);
+    expect(fs.existsSync(depsDir(pstore, p.id!))).toBe(false);
   });
 
   it('a repeated add of a child its parent lists already leaves what the child became', async () => {
