@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { SpoolkitError } from './errors.js';
 import { Job, type JobHost } from './job.js';
 import { runInline } from './inline.js';
-import { dependenciesOf, jobKey, parentQueueName, splitRef } from './spool/deps.js';
+import { dependenciesOf, KEY_PREFIX, parentQueueName, splitRef } from './spool/deps.js';
+import { validateJobOptions, withoutUnsetOptions } from './spool/job-options.js';
 import { addFlowJobs, type FlowNodeSpec } from './spool/flow-add.js';
 import { readJob } from './spool/lookup.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
@@ -138,7 +139,9 @@ export class FlowProducer extends EventEmitter {
     const merged: JobsOptions = { ...defaults, ...given };
     const p = parent === undefined ? undefined : out[parent]!;
     // A child's `parent` is the node above it; a root's names an existing job (or none).
-    if (p) merged.parent = { id: p.id, queue: jobKeyQueue(p.queue) };
+    if (p) merged.parent = { id: p.id, queue: `${KEY_PREFIX}:${p.queue}` };
+    // Checked here, before anything is written (a root's `parent` is attached first).
+    validateJobOptions(withoutUnsetOptions(merged), flow.name);
     const spec: FlowNodeSpec = { queue: flow.queueName, name: flow.name, data: flow.data ?? {}, opts: merged, id: merged.jobId ?? randomUUID(), children: [] };
     if (p) spec.parent = parent;
     else if (merged.parent) spec.parentOf = { id: merged.parent.id, queue: parentQueueName(merged.parent.queue) };
@@ -210,10 +213,4 @@ export class FlowProducer extends EventEmitter {
     }
     return host;
   }
-}
-
-/** A queue as BullMQ's `parent.queue` names it: `bull:<queue>`. */
-function jobKeyQueue(queue: string): string {
-  const key = jobKey(queue, '');
-  return key.slice(0, -1);
 }

@@ -532,13 +532,13 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   /** The return values of this job's completed children, by child key (`bull:<queue>:<id>`). */
   async getChildrenValues<CT = any>(): Promise<{ [jobKey: string]: CT }> {
     const deps = deps_.dependenciesOf(this.queue.store, this.requireId('getChildrenValues'));
-    return Object.fromEntries(deps.processed.map(([ref, v]) => [keyOfRef(ref), v as CT]));
+    return Object.fromEntries(deps.processed.map(([ref, v]) => [deps_.keyOfRef(ref), v as CT]));
   }
 
   /** The failure reasons of this job's children that failed and were ignored (`ignoreDependencyOnFailure`, `continueParentOnFailure`), by child key. */
   async getIgnoredChildrenFailures(): Promise<{ [jobKey: string]: string }> {
     const deps = deps_.dependenciesOf(this.queue.store, this.requireId('getIgnoredChildrenFailures'));
-    return Object.fromEntries(deps.ignored.map(([ref, r]) => [keyOfRef(ref), r]));
+    return Object.fromEntries(deps.ignored.map(([ref, r]) => [deps_.keyOfRef(ref), r]));
   }
 
   /** The older name of `getIgnoredChildrenFailures` (BullMQ keeps both). */
@@ -555,10 +555,10 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   async getDependencies(opts: DependenciesOpts = {}): Promise<DependenciesResult> {
     const deps = deps_.dependenciesOf(this.queue.store, this.requireId('getDependencies'));
     const lists = {
-      processed: deps.processed.map(([ref, v]) => [keyOfRef(ref), v] as [string, unknown]),
-      unprocessed: deps.unprocessed.map(keyOfRef),
-      failed: deps.failed.map(keyOfRef),
-      ignored: deps.ignored.map(([ref, r]) => [keyOfRef(ref), r] as [string, unknown]),
+      processed: deps.processed.map(([ref, v]) => [deps_.keyOfRef(ref), v] as [string, unknown]),
+      unprocessed: deps.unprocessed.map(deps_.keyOfRef),
+      failed: deps.failed.map(deps_.keyOfRef),
+      ignored: deps.ignored.map(([ref, r]) => [deps_.keyOfRef(ref), r] as [string, unknown]),
     };
     const asked = (['processed', 'unprocessed', 'failed', 'ignored'] as const).filter((k) => opts[k] !== undefined);
     if (asked.length === 0) {
@@ -692,12 +692,6 @@ const MOVE_TO_WAIT_CMD = 'moveJobFromActiveToWait';
 
 /** States `isInState` knows (BullMQ's, plus spoolkit's aliases). */
 const IN_STATE_NAMES: ReadonlySet<string> = new Set(['completed', 'failed', 'active', 'delayed', 'prioritized', 'waiting', 'waiting-children', 'wait', 'paused']);
-
-/** A child reference (`<queue>:<id>`) as BullMQ names the child: `bull:<queue>:<id>`. */
-function keyOfRef(ref: string): string {
-  const { queue, id } = deps_.splitRef(ref);
-  return deps_.jobKey(queue, id);
-}
 
 /** Pages of `getDependencies`: for each kind asked for, `count` entries from `cursor` (BullMQ's SSCAN/HSCAN options). */
 export interface DependenciesOpts {

@@ -7,7 +7,7 @@ import { NotSupportedError, SpoolkitError, UsageError } from './errors.js';
 import { Job } from './job.js';
 import type { SchedulerHost } from './scheduler/host.js';
 import { addJobs, type AddOutcome, type AddSpec } from './spool/add.js';
-import { attachChildren, dependenciesOf, detachChildren, jobKey, settleAttached, siblingStore, splitRef, type AttachedChild } from './spool/deps.js';
+import { attachChildren, dependenciesOf, detachChildren, keyOfRef, settleAttached, siblingStore, splitRef, type AttachedChild } from './spool/deps.js';
 import { validateJobOptions, withoutUnsetOptions } from './spool/job-options.js';
 import { addWithOthers, runWaitingAdds } from './spool/add-batch.js';
 import * as admin from './spool/admin.js';
@@ -608,7 +608,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     const deps = dependenciesOf(this.store, parentId);
     const all = type === 'processed' ? deps.processed.map(([ref, v]) => ({ ref, v })) : deps.unprocessed.map((ref) => ({ ref }));
     const page = bulk.sliceRange(all, start, end);
-    const items = page.map((e) => ({ id: jobKey(splitRef(e.ref).queue, splitRef(e.ref).id), ...('v' in e ? { v: e.v } : {}) }));
+    const items = page.map((e) => ({ id: keyOfRef(e.ref), ...('v' in e ? { v: e.v } : {}) }));
     const jobs: JobJson[] = [];
     for (const e of page) {
       const { queue, id } = splitRef(e.ref);

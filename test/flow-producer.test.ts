@@ -132,6 +132,9 @@ describe('FlowProducer', () => {
       flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'x', queueName: 'kids', opts: { failParentOnFailure: true, removeDependencyOnFailure: true } }] }),
     ).rejects.toThrow('The following options cannot be used together: removeDependencyOnFailure, failParentOnFailure');
     await expect(flows.add({ name: 'p', queueName: 'parents', opts: { parent: { id: 'nope', queue: 'bull:parents' } } })).rejects.toThrow('Missing key for parent job bull:parents:nope. addJob');
+    const badParent = { id: 7, queue: 'bull:parents' } as unknown as { id: string; queue: string };
+    await expect(flows.add({ name: 'p', queueName: 'parents', opts: { parent: badParent } })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^parent must be \{ id: string, queue: string \}/) });
+    await expect(kids.add('k', {}, { parent: badParent })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB' });
     expect(await parents.getJobCounts()).toMatchObject({ waiting: 0, 'waiting-children': 0 });
     expect(await kids.getJobCounts('waiting')).toEqual({ waiting: 1 });
   });

@@ -74,6 +74,11 @@ export function jobKey(queue: string, id: string): string {
   return `${KEY_PREFIX}:${queue}:${id}`;
 }
 
+/** BullMQ's key of a child reference (`<queue>:<id>`): `bull:<queue>:<id>`. */
+export function keyOfRef(ref: string): string {
+  return `${KEY_PREFIX}:${ref}`;
+}
+
 /** The store of another queue of the same spool, with the same settings. */
 export function siblingStore(store: QueueStore, queue: string): QueueStore {
   if (queue === store.name) return store;
@@ -387,18 +392,17 @@ export interface AttachedChild {
 /**
  * Lists each job of an add that names a parent among the parent's children, before the job is
  * added (so that it cannot finish before its parent awaits it). The parent must exist (BullMQ's
- * error otherwise). `idFor` gives the id a job without a custom id will have.
+ * error otherwise); its shape was checked by the caller. `idFor` gives the id a job without a
+ * custom id will have.
  */
 export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[], idFor: (index: number) => string, queueFor: (index: number) => string = () => store.name): AttachedChild[] {
   const out: AttachedChild[] = [];
   const byParent = new Map<string, AttachedChild[]>();
   const listedBy = new Map<string, Set<string>>();
   specs.forEach((spec, index) => {
+    // Checked by the caller (validateJobOptions).
     const p = spec.opts.parent;
     if (!p) return;
-    if (typeof p !== 'object' || typeof p.id !== 'string' || typeof p.queue !== 'string' || p.id === '') {
-      throw new SpoolkitError('ERR_INVALID_JOB', 'parent must be { id: string, queue: string } (the parent job\'s id and its queue, e.g. parentJob.queueQualifiedName).');
-    }
     const parent = { id: p.id, queue: parentQueueName(p.queue) };
     const key = childRef(parent.queue, parent.id);
     let group = byParent.get(key);
