@@ -61,6 +61,10 @@ export function buildMatrix(o) {
   for (const s of systems.filter((x) => x.system !== 'spoolkit-durable')) {
     m.push({ group: 'flows', label: 'drain flows of 20 children, concurrency 8 per queue (jobs/s)', system: s.system, caseName: 'flows', params: { ...s.params, phase: 'drain', n: o.n / 5, fanout: 20, concurrency: 8 }, metric: 'opsPerSec' });
   }
+  // One parent of many children: each finishing child checks its parent.
+  for (const s of systems.filter((x) => x.system !== 'spoolkit-durable')) {
+    m.push({ group: 'flows', label: `drain one flow of ${o.n} children, concurrency 8 per queue (jobs/s)`, system: s.system, caseName: 'flows', params: { ...s.params, phase: 'drain', n: o.n, fanout: o.n, concurrency: 8 }, metric: 'opsPerSec' });
+  }
 
   // Full cycle on the raw filesystem
   m.push({ group: 'cycle', label: 'write+rename+rename+read+unlink', system: 'raw-fs', caseName: 'rawfs', params: { shape: 'cycle', n: o.n }, metric: 'opsPerSec' });

@@ -203,3 +203,44 @@ describe('what the review found (each failed before its fix)', () => {
     expect(await parents.getJobState('stuck')).toBe('waiting');
   });
 });
+
+describe('a finishing child\'s quick look at its parent (parent-view.ts)', () => {
+  it('a child retried after the look passed it keeps its parent waiting: only a full check moves a parent', async () => {
+    const { flows, parents, kids, spool } = setup();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'a', queueName: 'kids', opts: { jobId: 'a' } }, { name: 'b', queueName: 'kids', opts: { jobId: 'b' } }] });
+    const { Worker } = await import('../../src/index.js');
+    const kw = track(new Worker('kids', null, { spool }));
+    const first = (await kw.getNextJob('t'))!;
+    expect(first.id).toBe('a');
+    await first.moveToCompleted(1, 't', false);
+    expect(await parents.getJobState(tree.job.id!)).toBe('waiting-children');
+    // Awaited again: its file goes, behind where this process's look got to.
+    await (await kids.getJob('a'))!.retry('completed');
+    expect((await tree.job.getDependencies()).unprocessed).toEqual(['bull:kids:a', 'bull:kids:b']);
+    const second = (await kw.getNextJob('t'))!;
+    expect(second.id).toBe('b');
+    await second.moveToCompleted(2, 't', false);
+    expect(await parents.getJobState(tree.job.id!)).toBe('waiting-children');
+    const again = (await kw.getNextJob('t'))!;
+    expect(again.id).toBe('a');
+    await again.moveToCompleted(3, 't', false);
+    expect(await parents.getJobState(tree.job.id!)).toBe('waiting');
+    expect(await tree.job.getChildrenValues()).toEqual({ 'bull:kids:a': 3, 'bull:kids:b': 2 });
+  });
+
+  it('a parent given children one add at a time while they finish moves on after the last, not before', async () => {
+    const { flows, parents, kids, spool } = setup();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'k0' } }] });
+    const pid = tree.job.id!;
+    const { Worker } = await import('../../src/index.js');
+    const kw = track(new Worker('kids', null, { spool }));
+    for (let i = 1; i <= 5; i++) {
+      await kids.add('k', { i }, { jobId: `k${i}`, parent: { id: pid, queue: 'bull:parents' } });
+      await (await kw.getNextJob('t'))!.moveToCompleted(i - 1, 't', false);
+      expect(await parents.getJobState(pid)).toBe('waiting-children');
+    }
+    await (await kw.getNextJob('t'))!.moveToCompleted(5, 't', false);
+    expect(await parents.getJobState(pid)).toBe('waiting');
+    expect(Object.keys(await tree.job.getChildrenValues())).toHaveLength(6);
+  });
+});
