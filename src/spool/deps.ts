@@ -348,52 +348,95 @@ export function childRetried(store: QueueStore, rec: JobRecord): void {
   tryUnlink(entryFile(pstore, rec.parent.id, childRef(store.name, rec.id)));
 }
 
+/** What one sweep pass may look at, over all parents: a child costs one, a parent `PARENT_COST`. */
+export const SWEEP_BUDGET = 2000;
+const PARENT_COST = 5;
+/** Where this process's next pass goes on in the listing of waiting parents, per queue directory. */
+const parentCursors = new Map<string, number>();
+/** Where this process's next pass goes on in each parent's list of children. */
+const sweepCursors = new Map<string, number>();
+const CURSORS_MAX = 10_000;
+
 /**
  * The stalled check's pass over the parents of a queue: a child that finished (or went) without
  * its file being written (its finisher died) is accounted for now, a child failure whose parent
  * was not yet sent on (`failParentOnFailure`, `continueParentOnFailure`) sends it, and a parent with
- * nothing left to wait for moves on. At most `max` parents per pass, from a random place in the
- * listing, so every parent is reached in turn however many wait. Returns the parents moved.
+ * nothing left to wait for moves on. At most `max` parents per pass, from where this process's
+ * last pass stopped in the listing (a listing's order changes little between passes), so every
+ * parent is reached in turn however many wait; and at most `budget` children looked at, each
+ * parent's from where the last pass left off, so a parent of 100,000 children costs a pass a
+ * slice of them, not all (the stalled check runs on a worker's event loop). Returns the parents
+ * moved.
  */
-export function sweepParents(store: QueueStore, nowMs = Date.now(), max = 1000): number {
+export function sweepParents(store: QueueStore, nowMs = Date.now(), max = 1000, budget = SWEEP_BUDGET): number {
   const dir = path.join(store.dir, 'waiting-children');
   const names = tryReaddir(dir).filter((n) => n.endsWith('.json'));
   if (names.length === 0) return 0;
-  const start = names.length > max ? Math.floor(Math.random() * names.length) : 0;
+  // On from where this process's last pass stopped (a new one starts at random).
+  const start = (parentCursors.get(store.dir) ?? Math.floor(Math.random() * names.length)) % names.length;
   let moved = 0;
-  for (let i = 0; i < Math.min(max, names.length); i++) {
+  let left = budget;
+  let i = 0;
+  for (; i < Math.min(max, names.length) && left > 0; i++) {
     const pid = names[(start + i) % names.length]!.slice(0, -5);
+    left -= PARENT_COST;
     try {
-      if (sweepParent(store, pid, path.join(dir, `${pid}.json`), nowMs)) moved++;
+      const r = sweepParent(store, pid, path.join(dir, `${pid}.json`), nowMs, Math.max(1, left));
+      left -= r.looked;
+      if (r.moved) moved++;
     } catch (err) {
       // One unreadable parent or child does not stop the pass.
       store.logger.warn('flow:sweep-failed', { queue: store.name, parent: pid, err });
     }
   }
+  parentCursors.set(store.dir, start + i);
   return moved;
 }
 
-function sweepParent(store: QueueStore, pid: string, file: string, nowMs: number): boolean {
+function sweepParent(store: QueueStore, pid: string, file: string, nowMs: number, budget: number): { moved: boolean; looked: number } {
   const st = tryStat(file);
-  if (!st) return false;
+  if (!st) return { moved: false, looked: 0 };
   const found = readJob(store, pid);
-  if (!found || found.loc.place !== 'waiting-children') return false;
-  const entries = readEntries(store, pid);
+  if (!found || found.loc.place !== 'waiting-children') return { moved: false, looked: 0 };
+  // A parent that got its deferred failure here (see below) is sent now.
+  if (found.rec.deferredFailure) {
+    deferParentFailure(store, pid, found.rec.deferredFailure);
+    return { moved: false, looked: 0 };
+  }
+  const deps = found.rec.deps ?? [];
+  const key = `${store.dir}\0${pid}`;
+  // A parent new to this process is taken up at a random child, so that processes share the work.
+  let at = sweepCursors.get(key) ?? Math.floor(Math.random() * deps.length);
+  if (at >= deps.length) at = 0;
+  const n = Math.min(deps.length, budget);
+  const dir = depsDir(store, pid);
+  const slice: { ref: string; entry: DepEntry | undefined }[] = [];
+  for (let i = 0; i < n; i++) {
+    const ref = deps[(at + i) % deps.length]!;
+    const file = path.join(dir, entryName(ref));
+    // Most children without a file: one look each, no failed open.
+    slice.push({ ref, entry: fs.existsSync(file) ? readEntryFile(file) : undefined });
+  }
+  const next = deps.length === 0 ? 0 : (at + n) % deps.length;
+  // Whether this slice ended a round of the whole list (or the list is empty).
+  const roundDone = deps.length === 0 || at + n >= deps.length;
+  sweepCursors.delete(key);
+  sweepCursors.set(key, next);
+  if (sweepCursors.size > CURSORS_MAX) sweepCursors.delete(sweepCursors.keys().next().value!);
   // A finisher that wrote a failParentOnFailure child's file and died before sending the parent
-  // on (or a parent that got its deferred failure here): a parent still waiting with such a
-  // child, or with a deferred failure, is sent now. (It cannot have come back on its own: a job
-  // with such a child cannot move to wait for children again.)
-  const failed = [...entries.values()].find((e) => e.s === 'failed');
-  if (failed || found.rec.deferredFailure) {
-    const { queue, id } = failed ? splitRef(failed.k) : { queue: '', id: '' };
-    deferParentFailure(store, pid, found.rec.deferredFailure ?? `child ${jobKey(queue, id)} failed`);
-    return false;
+  // on: a parent still waiting with such a child is sent now. (It cannot have come back on its
+  // own: a job with such a child cannot move to wait for children again.)
+  const failed = slice.find((c) => c.entry?.s === 'failed');
+  if (failed) {
+    deferParentFailure(store, pid, `child ${keyOfRef(failed.ref)} failed`);
+    return { moved: false, looked: n };
   }
   // A continueParentOnFailure child whose finisher died before sending the parent on: its file
   // still carries the mark the finisher clears once the parent is sent.
-  const unsent = [...entries.values()].find((e) => e.c);
-  if (unsent) return sendOnFor(store, pid, unsent);
-  for (const ref of unprocessed(found.rec, entries)) {
+  const unsent = slice.find((c) => c.entry?.c);
+  if (unsent) return { moved: sendOnFor(store, pid, unsent.entry!), looked: n };
+  for (const { ref, entry } of slice) {
+    if (entry) continue;
     const { queue, id } = splitRef(ref);
     const cstore = siblingStore(store, queue);
     // Most unprocessed children are still waiting or running: two stats tell, no read.
@@ -409,7 +452,9 @@ function sweepParent(store: QueueStore, pid: string, file: string, nowMs: number
     if (child.loc.place === 'completed') childFinished(cstore, child.rec, { completed: child.rec.returnvalue });
     else if (child.loc.place === 'failed') childFinished(cstore, child.rec, { failed: child.rec.failedReason ?? '' });
   }
-  return settleParent(store, pid, false, false, false);
+  // The full check once a round (a parent left with nothing to wait for moves whatever this
+  // process's view of it says); between rounds the quick look first, as a finishing child's.
+  return { moved: settleParent(store, pid, false, false, !roundDone), looked: n };
 }
 
 /** The bare queue name of a `parent.queue` option (`<prefix>:<name>` or the name itself). */

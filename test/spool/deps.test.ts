@@ -204,6 +204,46 @@ describe('what the review found (each failed before its fix)', () => {
   });
 });
 
+describe('the sweep of a parent of many children', () => {
+  it('looks at a slice of the children each pass, going on where the last left off, until the parent moves', async () => {
+    const { flows, parents, spool, pstore, kstore } = setup();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: Array.from({ length: 10 }, (_, i) => ({ name: 'k', queueName: 'kids', opts: { jobId: `k${i}` } })) });
+    const pid = tree.job.id!;
+    // One more child listed, so that the parent waits while the ten finish.
+    attachChildren(kstore, [{ opts: { parent: { id: pid, queue: 'parents' } } }], () => 'ghost');
+    const { Worker } = await import('../../src/index.js');
+    const kw = track(new Worker('kids', null, { spool }));
+    for (let i = 0; i < 10; i++) await (await kw.getNextJob('t'))!.moveToCompleted(i, 't', false);
+    // As if every finisher had died before writing its child's file.
+    fs.rmSync(depsDir(pstore, pid), { recursive: true });
+    writeEntry(pstore, pid, { k: childRef('kids', 'ghost'), s: 'removed', t: 1 });
+    expect(await parents.getJobState(pid)).toBe('waiting-children');
+    const budget = 3 + 5; // three children and the parent's own cost
+    let passes = 0;
+    for (; passes < 10 && (await parents.getJobState(pid)) === 'waiting-children'; passes++) {
+      sweepParents(pstore, Date.now(), 1000, budget);
+      expect(readEntries(pstore, pid).size).toBeLessThanOrEqual(1 + 3 * (passes + 1));
+    }
+    // Eleven children, three a pass.
+    expect(passes).toBe(4);
+    expect(await parents.getJobState(pid)).toBe('waiting');
+    expect(Object.keys(await tree.job.getChildrenValues())).toHaveLength(10);
+  });
+
+  it('reaches every parent in turn when the budget ends passes early', async () => {
+    const { flows, parents, pstore } = setup();
+    for (let i = 0; i < 6; i++) await flows.add({ name: 'p', queueName: 'parents', opts: { jobId: `p${i}` }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: `k${i}` } }] });
+    // The parent listed last is the one whose child is done (its finisher died before checking it).
+    const last = fs.readdirSync(path.join(pstore.dir, 'waiting-children')).at(-1)!.slice(0, -5);
+    writeEntry(pstore, last, { k: childRef('kids', `k${last.slice(1)}`), s: 'processed', v: 1, t: 1 });
+    // Two parents of one child each a pass.
+    let passes = 0;
+    for (; passes < 6 && (await parents.getJobState(last)) === 'waiting-children'; passes++) sweepParents(pstore, Date.now(), 1000, 2 * (5 + 1));
+    expect(passes).toBeLessThanOrEqual(3);
+    expect(await parents.getJobState(last)).toBe('waiting');
+  });
+});
+
 describe('a finishing child\'s quick look at its parent (parent-view.ts)', () => {
   it('a child retried after the look passed it keeps its parent waiting: only a full check moves a parent', async () => {
     const { flows, parents, kids, spool } = setup();
