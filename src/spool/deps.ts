@@ -22,6 +22,7 @@ import { appendHeld, moveHeld, refreshPriority, startedFields } from './finish.j
 import { closeClaim, type Claim } from './claim.js';
 import { hold, placeHeld, removeJob } from './admin.js';
 import { readJob } from './lookup.js';
+import { recycle } from './pool.js';
 import { appendPatch, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute } from './routing.js';
 import { QueueStore } from './store.js';
@@ -111,7 +112,14 @@ export function writeEntry(store: QueueStore, parentId: string, entry: DepEntry)
   const before = tryStat(idFile)?.ino;
   if (before === undefined) return;
   const file = entryFile(store, parentId, entry.k);
-  store.writeAtomic(file, JSON.stringify(entry));
+  // A spare inode from the queue's pool when there is one (creating one is slow after deletes).
+  const tmp = store.writeJobTmp(JSON.stringify(entry));
+  try {
+    store.publish(tmp, file);
+  } catch (err) {
+    tryUnlink(tmp);
+    throw err;
+  }
   const after = tryStat(idFile)?.ino;
   // Removed meanwhile: its directory goes; removed and added again: this file was not the new one's.
   if (after === undefined) removeEntries(store, parentId);
@@ -144,7 +152,16 @@ export function readEntries(store: QueueStore, parentId: string): Map<string, De
 
 /** Removes a parent's child files (the parent is gone). */
 export function removeEntries(store: QueueStore, parentId: string): void {
-  fs.rmSync(depsDir(store, parentId), { recursive: true, force: true });
+  const dir = depsDir(store, parentId);
+  // Their inodes go to the queue's pool of spare files, for the next child files and jobs.
+  for (const name of tryReaddir(dir)) recycle(store, path.join(dir, name));
+  try {
+    fs.rmdirSync(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    // A file written meanwhile (its writer removes it again: see writeEntry), or something else.
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The children of a parent that are not accounted for yet (BullMQ's `dependencies` set). */
