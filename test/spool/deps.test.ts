@@ -41,6 +41,27 @@ describe('children files under their parent', () => {
   });
 });
 
+describe('child files and the pool of spare inodes', () => {
+  it('a child file takes a spare inode, and a removed parent gives its child files back to the pool', async () => {
+    const { flows, parents, pstore } = setup();
+    const parent = (await flows.add({ name: 'p', queueName: 'parents', children: ['a', 'b'].map((id) => ({ name: 'k', queueName: 'kids', opts: { jobId: id } })) })).job;
+    const free = path.join(pstore.dir, 'free');
+    // A removed job's file goes to the pool.
+    const gone = await parents.add('gone', {}, { delay: 60_000 });
+    const spare = fs.statSync(pstore.idPath(gone.id!)).ino;
+    await parents.remove(gone.id!);
+    writeEntry(pstore, parent.id!, { k: childRef('kids', 'a'), s: 'processed', v: 'x', t: 1 });
+    writeEntry(pstore, parent.id!, { k: childRef('kids', 'b'), s: 'processed', v: 'y', t: 1 });
+    const inodes = fs.readdirSync(depsDir(pstore, parent.id!)).map((n) => fs.statSync(path.join(depsDir(pstore, parent.id!), n)).ino);
+    expect(inodes).toContain(spare);
+    expect(readEntries(pstore, parent.id!).get(childRef('kids', 'a'))).toEqual({ k: childRef('kids', 'a'), s: 'processed', v: 'x', t: 1 });
+    await parents.remove(parent.id!);
+    expect(fs.existsSync(depsDir(pstore, parent.id!))).toBe(false);
+    const pooled = fs.readdirSync(free).map((n) => fs.statSync(path.join(free, n)).ino);
+    for (const ino of inodes) expect(pooled).toContain(ino);
+  });
+});
+
 describe('sweepParents', () => {
   it('takes a child missing for five minutes as removed, not a younger one, and then moves the parent on', async () => {
     const { flows, parents, kids, pstore, kstore } = setup();
