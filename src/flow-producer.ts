@@ -92,15 +92,15 @@ export class FlowProducer extends EventEmitter {
     const nodes: FlowNodeSpec[] = [];
     const roots = flows.map((f) => this.flatten(f, nodes, opts));
     const master = this.store(nodes[0]!.queue);
-    const recs = addFlowJobs(master, nodes);
-    const jobs = recs.map((rec, i) => Job.fromRecord(this.host(nodes[i]!.queue), rec));
+    const added = addFlowJobs(master, nodes);
+    const jobs = added.map((a, i) => Job.fromRecord(this.host(nodes[i]!.queue), a.rec));
     const build = (i: number): JobNode => {
       const n = nodes[i]!;
       return n.children.length > 0 ? { job: jobs[i]!, children: n.children.map(build) } : { job: jobs[i]! };
     };
     if (this.inline) {
       // Leaves first: each finished child moves its parent on, and the parent runs last.
-      for (let i = nodes.length - 1; i >= 0; i--) await runInline(this.host(nodes[i]!.queue), jobs[i]!);
+      for (let i = nodes.length - 1; i >= 0; i--) if (added[i]!.added) await runInline(this.host(nodes[i]!.queue), jobs[i]!);
     }
     return roots.map(build);
   }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlowProducer, Queue, QueueEvents, Worker, type Job, type Processor } from '../src/index.js';
-import { tmpSpool, track, waitFor } from './fixtures/core/helpers.js';
+import { sleep, tmpSpool, track, waitFor } from './fixtures/core/helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -113,15 +113,51 @@ describe('FlowProducer', () => {
     expect((await pw.getNextJob('t'))!.id).toBe(tree.job.id);
   });
 
-  it('a duplicate id, bad options or a missing parent add nothing at all', async () => {
+  it('a job whose id is taken is not added: the existing job stands in, linked to its parent in the flow (as BullMQ)', async () => {
     const { flows, parents, kids, spool } = setup();
-    await kids.add('taken', {}, { jobId: 'dup' });
-    const err = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'x', queueName: 'kids' }, { name: 'y', queueName: 'kids', opts: { jobId: 'dup' } }] }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_DUPLICATE_JOB' });
-    expect(await parents.getJobCounts()).toMatchObject({ waiting: 0, 'waiting-children': 0 });
-    expect(await kids.getJobCounts('waiting')).toEqual({ waiting: 1 });
-    // Nothing is left in tmp/ or the id index but the first job.
-    expect(fs.readdirSync(path.join(spool, 'queues', 'parents', 'tmp')).filter((n) => !n.startsWith('o-'))).toEqual([]);
+    await kids.add('taken', { v: 1 }, { jobId: 'dup' });
+    const events = track(new QueueEvents('kids', { spool }));
+    const duplicated: string[] = [];
+    events.on('duplicated', ({ jobId }: { jobId: string }) => duplicated.push(jobId));
+    await events.waitUntilReady();
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'x', queueName: 'kids' }, { name: 'y', queueName: 'kids', data: { v: 2 }, opts: { jobId: 'dup' } }] });
+    expect(tree.children![1]!.job.id).toBe('dup');
+    const dup = (await kids.getJob('dup'))!;
+    expect(dup.data).toEqual({ v: 1 });
+    expect(dup.parent).toEqual({ id: tree.job.id, queueKey: 'bull:parents' });
+    expect(await kids.getJobCounts('waiting')).toEqual({ waiting: 2 });
+    expect((await tree.job.getDependencies()).unprocessed!.sort()).toEqual([`bull:kids:${tree.children![0]!.job.id}`, 'bull:kids:dup'].sort());
+    await waitFor(() => duplicated.length === 1, 5_000, 'the duplicated event');
+    expect(duplicated).toEqual(['dup']);
+  });
+
+  it('a flow added again with the same ids changes nothing, and its parent runs once with every value', async () => {
+    const { flows, parents, kids, spool } = setup();
+    const flow = { name: 'p', queueName: 'parents', opts: { jobId: 'r' }, children: [{ name: 'c', queueName: 'kids', opts: { jobId: 'c1' } }, { name: 'c', queueName: 'kids', opts: { jobId: 'c2' } }] };
+    await flows.add(flow);
+    const again = await flows.add({ ...flow, data: { again: true } });
+    expect([again.job.id, ...again.children!.map((c) => c!.job.id)]).toEqual(['r', 'c1', 'c2']);
+    expect(await parents.getJobCounts('waiting-children')).toEqual({ 'waiting-children': 1 });
+    expect(await kids.getJobCounts('waiting')).toEqual({ waiting: 2 });
+    expect((await parents.getJob('r'))!.data).toEqual({});
+    const runs: string[] = [];
+    track(new Worker('kids', async (job) => { runs.push(job.id!); return job.id; }, { spool }));
+    const values: unknown[] = [];
+    const pw = track(new Worker('parents', async (job) => { runs.push(job.id!); return job.getChildrenValues(); }, { spool }));
+    pw.on('completed', (_job: unknown, v: unknown) => values.push(v));
+    await waitFor(() => values.length === 1, 10_000, 'the parent ran');
+    await sleep(200);
+    expect(runs.sort()).toEqual(['c1', 'c2', 'r']);
+    expect(values).toEqual([{ 'bull:kids:c1': 'c1', 'bull:kids:c2': 'c2' }]);
+    // Once more, all of it finished: still nothing is added, and nothing runs again.
+    await flows.add(flow);
+    await sleep(300);
+    expect(runs).toHaveLength(3);
+    expect(await parents.getJobCounts('completed')).toEqual({ completed: 1 });
+  });
+
+  it('bad options or a missing parent add nothing at all', async () => {
+    const { flows, parents, kids, spool } = setup();
     await expect(flows.add({ name: 'p', queueName: 'parents', opts: { deduplication: { id: 'd' } }, children: [{ name: 'x', queueName: 'kids' }] })).rejects.toThrow(
       'Deduplication options cannot be used on flow nodes with children',
     );
@@ -136,7 +172,9 @@ describe('FlowProducer', () => {
     await expect(flows.add({ name: 'p', queueName: 'parents', opts: { parent: badParent } })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^parent must be \{ id: string, queue: string \}/) });
     await expect(kids.add('k', {}, { parent: badParent })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB' });
     expect(await parents.getJobCounts()).toMatchObject({ waiting: 0, 'waiting-children': 0 });
-    expect(await kids.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    expect(await kids.getJobCounts()).toMatchObject({ waiting: 0, 'waiting-children': 0 });
+    // Nothing is left in tmp/.
+    expect(fs.readdirSync(path.join(spool, 'queues', 'parents', 'tmp')).filter((n) => !n.startsWith('o-'))).toEqual([]);
   });
 });
 

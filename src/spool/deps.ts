@@ -465,7 +465,12 @@ function sweepParent(store: QueueStore, pid: string, file: string, nowMs: number
       if (nowMs - Math.max(st.mtimeMs, st.ctimeMs) >= MISSING_CHILD_MS) writeEntry(store, pid, { k: ref, s: 'removed', t: nowMs });
       continue;
     }
-    if (child.rec.parent?.id !== pid || child.rec.parent.queue !== store.name) continue;
+    // Listed, but not naming this parent: an existing job an add or a flow took for a child,
+    // whose linking did not happen (its process died): linked now.
+    if (child.rec.parent?.id !== pid || child.rec.parent.queue !== store.name) {
+      linkDuplicate(cstore, id, { id: pid, queue: store.name });
+      continue;
+    }
     if (child.loc.place === 'completed') childFinished(cstore, child.rec, { completed: child.rec.returnvalue });
     else if (child.loc.place === 'failed') childFinished(cstore, child.rec, { failed: child.rec.failedReason ?? '' });
   }
@@ -551,11 +556,8 @@ export function attachChildren(store: QueueStore, specs: { opts: JobsOptions }[]
     const pstore = siblingStore(store, parent.queue);
     const refs = group.map((a) => childRef(a.queue, a.id));
     // Attached again after its add was undone: that undo's `removed` file goes (first, so no
-    // settler takes it for the new listing); what a child that exists became stays.
-    for (const k of refs) {
-      const file = entryFile(pstore, parent.id, k);
-      if (readEntryFile(file)?.s === 'removed') tryUnlink(file);
-    }
+    // settler takes it for the new listing).
+    clearRemoved(pstore, parent.id, refs);
     try {
       appendPatch(pstore.idPath(parent.id), { addDeps: refs, i: parent.id });
     } catch (err) {
@@ -608,27 +610,49 @@ export function detachChildren(store: QueueStore, attached: AttachedChild[]): vo
  */
 export function settleAttached(store: QueueStore, attached: AttachedChild[], added: (index: number) => boolean): void {
   for (const a of attached) {
-    if (added(a.index)) continue;
-    const pstore = siblingStore(store, a.parent.queue);
-    const k = childRef(store.name, a.id);
-    const existing = readJob(store, a.id);
-    const same = existing?.rec.parent?.id === a.parent.id && existing.rec.parent.queue === a.parent.queue;
-    if (existing && same) continue;
-    if (existing?.loc.place === 'completed') {
-      writeEntry(pstore, a.parent.id, { k, s: 'processed', v: existing.rec.returnvalue, t: Date.now() });
-    } else if (existing && existing.loc.place !== 'failed' && !existing.rec.parent) {
-      try {
-        appendPatch(store.idPath(a.id), { parent: a.parent, i: a.id });
-        continue;
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
-        writeEntry(pstore, a.parent.id, { k, s: 'removed', t: Date.now() });
-      }
-    } else {
-      writeEntry(pstore, a.parent.id, { k, s: 'removed', t: Date.now() });
-    }
-    settleParent(pstore, a.parent.id);
+    if (!added(a.index)) linkDuplicate(store, a.id, a.parent);
   }
+}
+
+/**
+ * Links an existing job of `store` to a parent that lists it as a child though the job does not
+ * name that parent (an add or a flow found its id taken), by BullMQ's rule for a duplicate child:
+ * a completed one counts as processed with its return value, an unfinished one without a parent
+ * takes this one, and any other (failed, or another parent's) is not awaited.
+ */
+export function linkDuplicate(store: QueueStore, id: string, parent: { id: string; queue: string }): void {
+  const pstore = siblingStore(store, parent.queue);
+  const k = childRef(store.name, id);
+  const existing = readJob(store, id);
+  if (existing && existing.rec.parent?.id === parent.id && existing.rec.parent.queue === parent.queue) return;
+  if (existing?.loc.place === 'completed') {
+    writeEntry(pstore, parent.id, { k, s: 'processed', v: existing.rec.returnvalue, t: Date.now() });
+  } else if (existing && existing.loc.place !== 'failed' && !existing.rec.parent) {
+    try {
+      appendPatch(store.idPath(id), { parent, i: id });
+      return;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      writeEntry(pstore, parent.id, { k, s: 'removed', t: Date.now() });
+    }
+  } else {
+    writeEntry(pstore, parent.id, { k, s: 'removed', t: Date.now() });
+  }
+  settleParent(pstore, parent.id);
+}
+
+/**
+ * Before children listed already are added again: the `removed` files an undone add (or a
+ * removal) left for them go, so that their parent awaits them afresh; what a child that exists
+ * became stays. Returns the children whose file went.
+ */
+export function clearRemoved(store: QueueStore, parentId: string, refs: string[]): string[] {
+  const cleared: string[] = [];
+  for (const k of refs) {
+    const file = entryFile(store, parentId, k);
+    if (readEntryFile(file)?.s === 'removed' && tryUnlink(file)) cleared.push(k);
+  }
+  return cleared;
 }
 
 /** A parent's children by what became of them (BullMQ's dependency sets), in the order its record lists them. */

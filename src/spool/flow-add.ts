@@ -6,14 +6,21 @@
  * parent into `waiting-children/`), children after. A producer that dies before the commit leaves
  * a bulk that the root queue's stalled check undoes; one that dies after it leaves files that
  * check publishes (tmp-recovery.ts), so a flow is never seen in part.
+ *
+ * A job whose custom id is taken is not added (as BullMQ, it is `duplicated`): the existing job
+ * stands in for it. Its children in the flow are listed in the existing job's record before the
+ * commit, and once the flow is in, the existing job is linked to its parent in the flow by
+ * `Queue.add`'s rules for a duplicate child (deps.ts, linkDuplicate).
  */
 import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
 import { bulkTmpPath, commitBulk, decideUndo, newBulkTag, openBulk, prepare, undoneError, type Prepared } from './add.js';
-import { attachChildren, childRef, detachChildren, removeEntries, siblingStore } from './deps.js';
+import { attachChildren, childRef, clearRemoved, detachChildren, linkDuplicate, removeEntries, settleParent, siblingStore, writeEntry } from './deps.js';
 import { isErrno, tryStat, tryUnlink } from './fs.js';
-import { serializeRecord, type JobRecord } from './record.js';
+import { appendPatch, serializeRecord, type JobRecord } from './record.js';
+import { readJob } from './lookup.js';
+import { recycle } from './pool.js';
 import type { QueueStore } from './store.js';
 import { undoTempJob } from './tmp-recovery.js';
 
@@ -38,14 +45,25 @@ interface Staged {
   tmp?: string;
   linked?: boolean;
   published?: boolean;
+  /** The id was taken: the existing job stands in for this one. */
+  duplicate?: boolean;
+  /** Children of this flow a duplicate's existing job was made to await by this call. */
+  listed?: string[];
+}
+
+/** A job of a flow as added: its record, and whether it was added (false: its id was taken). */
+export interface FlowJobAdded {
+  rec: JobRecord;
+  added: boolean;
 }
 
 /**
  * Adds the jobs of one or more flows together (every parent listed before its children; jobs are
- * published in the list's order), all or nothing. `master` is the store whose tmp/ holds the bulk. Returns the records
- * written, in the list's order. A job id already taken fails the whole call (`ERR_DUPLICATE_JOB`).
+ * published in the list's order), all or nothing. `master` is the store whose tmp/ holds the bulk.
+ * Returns the jobs, in the list's order; a job whose custom id is taken is not added (`added`
+ * false) and the existing job stands in for it.
  */
-export function addFlowJobs(master: QueueStore, nodes: FlowNodeSpec[], nowMs = Date.now()): JobRecord[] {
+export function addFlowJobs(master: QueueStore, nodes: FlowNodeSpec[], nowMs = Date.now()): FlowJobAdded[] {
   // A root naming an existing parent is listed among its children first (as Queue.add does),
   // once for the call: an attempt undone by another process is made again under the same listing.
   const attached = nodes.some((n) => n.parentOf !== undefined)
@@ -69,7 +87,7 @@ export function addFlowJobs(master: QueueStore, nodes: FlowNodeSpec[], nowMs = D
   }
 }
 
-function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): JobRecord[] {
+function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): FlowJobAdded[] {
   const staged: Staged[] = nodes.map((n) => {
     const store = siblingStore(master, n.queue);
     const p = prepare(store, { name: n.name, data: n.data, opts: n.opts, presetId: n.id }, nowMs);
@@ -104,20 +122,38 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
   try {
     for (const s of staged) {
       s.tmp = s.store.writeJobTmp(serializeRecord(s.p.rec, s.p.dataJson), bulkTmpPath(master, bulk));
-      if (!s.store.linkIdEntry(s.tmp, s.p.rec.id)) {
-        throw new SpoolkitError('ERR_DUPLICATE_JOB', `Job id ${s.p.rec.id} is taken in queue ${s.store.name}: a flow is added whole or not at all; choose another jobId or remove that job first.`, {
-          details: { queue: s.store.name, jobId: s.p.rec.id },
-        });
+      if (s.store.linkIdEntry(s.tmp, s.p.rec.id)) {
+        s.linked = true;
+        // The id is this flow's now: child files left under it by an earlier job of the id are stale.
+        if (s.p.rec.deps) removeEntries(s.store, s.p.rec.id);
+        continue;
       }
-      s.linked = true;
-      // The id is this flow's now: child files left under it by an earlier job of the id are stale.
-      if (s.p.rec.deps) removeEntries(s.store, s.p.rec.id);
+      // Taken: the existing job stands in, and must list this flow's children of it before any
+      // of them can finish.
+      const existing = readJob(s.store, s.p.rec.id);
+      if (!existing) throw takenError(s);
+      recycle(s.store, s.tmp);
+      s.tmp = undefined;
+      s.duplicate = true;
+      const known = new Set(existing.rec.deps ?? []);
+      s.listed = clearRemoved(s.store, s.p.rec.id, (s.p.rec.deps ?? []).filter((r) => known.has(r)));
+      const refs = (s.p.rec.deps ?? []).filter((r) => !known.has(r));
+      if (refs.length > 0) {
+        try {
+          appendPatch(s.store.idPath(s.p.rec.id), { addDeps: refs, i: s.p.rec.id });
+        } catch (err) {
+          if (isErrno(err, 'ENOENT')) throw takenError(s);
+          throw err;
+        }
+        s.listed.push(...refs);
+      }
     }
     // Every job has its file and id name: from here a crash leaves the flow to be published.
     commit = commitBulk(master, bulk, intent!);
     intent = undefined;
     if (commit === undefined) throw undoneError(master);
     for (const s of staged) {
+      if (s.duplicate) continue;
       try {
         s.store.publish(s.tmp!, s.dest, () => (s.published = true));
       } catch (err) {
@@ -132,6 +168,12 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
     // Not committed: undone here, unless another process took the call for dead and undoes it.
     if (intent) intent = decideUndo(master, bulk, intent);
     const ours = intent !== undefined;
+    // Children listed (or awaited again) in existing jobs for this call will not come.
+    for (const s of staged) {
+      if (!s.listed?.length) continue;
+      for (const k of s.listed) writeEntry(s.store, s.p.rec.id, { k, s: 'removed', t: Date.now() });
+      settleParent(s.store, s.p.rec.id, false, true);
+    }
     for (const s of staged) {
       if (!s.tmp) continue;
       if (ours) {
@@ -147,13 +189,28 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
   }
   for (const s of staged) {
     const rec = s.p.rec;
+    if (s.duplicate) {
+      s.store.events.append('duplicated', { jobId: rec.id });
+      continue;
+    }
     s.store.events.append('added', { jobId: rec.id, name: rec.name });
     if (rec.deps) s.store.events.append('waiting-children', { jobId: rec.id });
     else if (s.p.route.place === 'delayed') s.store.events.append('delayed', { jobId: rec.id, delay: rec.timestamp + rec.delay });
     else s.store.events.append('waiting', { jobId: rec.id });
   }
+  // An existing job standing in for a child of the flow is linked to its parent now (a crash
+  // before this is mended by the parent queue's stalled check, which links it the same way).
+  for (const s of staged) {
+    if (s.duplicate && s.p.rec.parent) linkDuplicate(s.store, s.p.rec.id, s.p.rec.parent);
+  }
   for (const store of new Set(staged.map((s) => s.store))) store.wakeLocal();
-  return staged.map((s) => s.p.rec);
+  return staged.map((s) => ({ rec: s.p.rec, added: !s.duplicate }));
+}
+
+function takenError(s: Staged): SpoolkitError {
+  return new SpoolkitError('ERR_DUPLICATE_JOB', `Job id ${s.p.rec.id} of queue ${s.store.name} was taken and is being removed; add the flow again once it is gone.`, {
+    details: { queue: s.store.name, jobId: s.p.rec.id },
+  });
 }
 
 function committedFlowError(master: QueueStore, err: unknown): SpoolkitError {

@@ -208,11 +208,28 @@ describe('what the review found (each failed before its fix)', () => {
     writeEntry(pstore, tree.job.id!, { k: childRef('kids', 'c1'), s: 'processed', v: 42, t: 1 });
     await kids.add('k', {}, { jobId: 'c1', parent: { id: tree.job.id!, queue: 'bull:parents' } });
     expect(await tree.job.getChildrenValues()).toEqual({ 'bull:kids:c1': 42 });
-    // A flow whose root reuses a pending child's id fails whole, and the parent still awaits that child.
-    const err = await flows.add({ name: 'k2', queueName: 'kids', opts: { jobId: 'c2', parent: { id: tree.job.id!, queue: 'bull:parents' } }, children: [{ name: 'x', queueName: 'kids' }] }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_DUPLICATE_JOB' });
+    // A flow whose root reuses a pending child's id: the existing child stands in for the root, still
+    // its parent's child, and awaits the flow's children as BullMQ's would.
+    const again = await flows.add({ name: 'k2', queueName: 'kids', opts: { jobId: 'c2', parent: { id: tree.job.id!, queue: 'bull:parents' } }, children: [{ name: 'x', queueName: 'kids', opts: { jobId: 'x' } }] });
+    expect(again.job.id).toBe('c2');
     expect(await parents.getJobState(tree.job.id!)).toBe('waiting-children');
     expect((await tree.job.getDependencies()).unprocessed).toEqual(['bull:kids:c2']);
+    expect(await kids.getJobState('c2')).toBe('waiting');
+    expect((await (await kids.getJob('c2'))!.getDependencies()).unprocessed).toEqual(['bull:kids:x']);
+  });
+
+  it('the sweep links a listed child that exists without naming its parent (its adder died before linking it)', async () => {
+    const { flows, kids, pstore, kstore, spool } = setup();
+    await kids.add('k', {}, { jobId: 'loose' });
+    const { Worker } = await import('../../src/index.js');
+    const kw = track(new Worker('kids', null, { spool }));
+    await (await kw.getNextJob('t'))!.moveToCompleted('loose value', 't', false);
+    const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'real' } }] });
+    // Listed as a child, as an add that found the id taken does first; the link never made.
+    attachChildren(kstore, [{ opts: { parent: { id: tree.job.id!, queue: 'parents' } } }], () => 'loose');
+    sweepParents(pstore);
+    expect(readEntries(pstore, tree.job.id!).get(childRef('kids', 'loose'))).toMatchObject({ s: 'processed', v: 'loose value' });
+    expect((await tree.job.getDependencies()).unprocessed).toEqual(['bull:kids:real']);
   });
 
   it('the sweep reaches every parent in turn when more wait than one pass takes', async () => {

@@ -2,6 +2,7 @@
 import type { Scenario } from '../scenario.js';
 import fifo from './fifo.js';
 import flows from './flows.js';
+import flowDuplicates from './flow-duplicates.js';
 import priority from './priority.js';
 import lifo from './lifo.js';
 import delay from './delay.js';
@@ -34,5 +35,5 @@ export const scenarios: Scenario[] = [
   fifo, priority, lifo, delay, addBulk, retryFixed, retryExhausted, retryRequeueOrder, unrecoverable,
   customBackoff, customBackoffLinear, moveToDelayed, progressData, jobIdDuplicates, deduplication,
   jobIdWithDedup, dedupReplace, dedupExtend, removeOnComplete, pauseResume, retryFailed, getJobs, drainClean,
-  rateLimitError, limiter, dedupKeepLast, globalConcurrency, metrics, flows,
+  rateLimitError, limiter, dedupKeepLast, globalConcurrency, metrics, flows, flowDuplicates,
 ];
