@@ -369,4 +369,20 @@ describe('inline mode', () => {
     const parents = track(new Queue('parents', { spool }));
     expect((await parents.getJob(tree.job.id!))!.returnvalue).toEqual({ [`bull:kids:${tree.children![0]!.job.id}`]: 'a', [`bull:kids:${tree.children![1]!.job.id}`]: 'b' });
   });
+
+  it('does not run again the jobs of a flow added again with the same ids', async () => {
+    const spool = tmpSpool();
+    const order: string[] = [];
+    track(new Worker('kids', async (job) => (order.push(job.name), job.name), { spool, inline: true }));
+    track(new Worker('parents', async (job) => (order.push(job.name), job.getChildrenValues()), { spool, inline: true }));
+    const flows = track(new FlowProducer({ spool, inline: true }));
+    const flow = { name: 'p', queueName: 'parents', opts: { jobId: 'p1' }, children: [{ name: 'a', queueName: 'kids', opts: { jobId: 'a1' } }] };
+    await flows.add(flow);
+    await flows.add(flow);
+    expect(order).toEqual(['a', 'p']);
+    // Nor the jobs of one another producer added and that wait for a worker.
+    await track(new FlowProducer({ spool, inline: false })).add({ ...flow, opts: { jobId: 'p2' }, children: [{ name: 'b', queueName: 'kids', opts: { jobId: 'b2' } }] });
+    await flows.add({ ...flow, opts: { jobId: 'p2' }, children: [{ name: 'b', queueName: 'kids', opts: { jobId: 'b2' } }] });
+    expect(order).toEqual(['a', 'p']);
+  });
 });
