@@ -104,6 +104,29 @@ describe('a worker SIGKILLed between finishing a child and telling its parent', 
   });
 });
 
+describe('a producer SIGKILLed between publishing a flow and linking an existing child to it', () => {
+  it('has the stalled check of the parent\'s queue link it, and the parent runs with its value', async () => {
+    const spool = tmpSpool();
+    const kids = track(new Queue('kids', { spool }));
+    await kids.add('leaf', {}, { jobId: 'loose' });
+    const kw = track(new Worker('kids', async (job) => `${job.id} value`, { spool, pollIntervalMs: 50 }));
+    await waitFor(async () => (await kids.getJobState('loose')) === 'completed', 10_000, 'loose completed');
+    const child = await startFixture('flow-dup-adder.ts', { SPOOL: spool });
+    expect(await exited(child)).toBe('SIGKILL');
+    const parents = track(new Queue('parents', { spool }));
+    expect(await parents.getJobState('summary')).toBe('waiting-children');
+    await waitFor(async () => (await kids.getJobState('fresh')) === 'completed', 10_000, 'fresh completed');
+    // The new child finished; the existing one was never linked, so the parent still waits.
+    expect(await parents.getJobState('summary')).toBe('waiting-children');
+    const done: unknown[] = [];
+    const pw = track(new Worker('parents', async (job) => job.getChildrenValues(), { spool, stalledInterval: 200, pollIntervalMs: 50 }));
+    pw.on('completed', (_job: unknown, v: unknown) => done.push(v));
+    await waitFor(() => done.length === 1, 10_000, 'the parent ran');
+    expect(done).toEqual([{ 'bull:kids:loose': 'loose value', 'bull:kids:fresh': 'fresh value' }]);
+    await kw.close();
+  });
+});
+
 describe('worker processes SIGKILLed while flows run', () => {
   it('runs every parent after all its children, once their values are in, whatever is killed when', async () => {
     const spool = tmpSpool();
