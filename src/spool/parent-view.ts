@@ -5,17 +5,18 @@
  * its parent. Reading and parsing the whole record at each finish made a flow's drain quadratic.
  * Records are append-only (the spool's rule 4), so once read, a record only grows: a later look
  * reads just the lines appended since (a `Queue.add` with `parent` appends `addDeps`), after
- * checking that the file is still the one read (same inode, and the same bytes at its start and
- * just before where the last read ended: a removed job's inode is reused for other jobs).
+ * checking that the file is still the one read (same inode, the same bytes at its start through
+ * its timestamp, and the same bytes just before where the last read ended: a removed job's inode
+ * is reused for other jobs, possibly for a job of the same id).
  *
  * A view is a hint for the quick answers of a finishing child (deps.ts): every decision that
  * moves a parent is taken again on a fresh read of the record.
  */
 import fs from 'node:fs';
-import { parseJobRecord } from './record.js';
+import { parseJobRecord, RECORD_VERSION, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
-/** Bytes compared at the start of the record and before where the last read ended. */
+/** Bytes compared at least at the start of the record, and before where the last read ended. */
 const HEAD_BYTES = 256;
 const TAIL_BYTES = 64;
 /** Views kept at most; the oldest goes first. */
@@ -57,6 +58,20 @@ function pread(fd: number, at: number, length: number): Buffer {
   return got === length ? buf : buf.subarray(0, got);
 }
 
+/**
+ * How many of the record's first bytes identify it: through its top-level `timestamp` (a record
+ * starts with its version, id, name, options and timestamp, so another job of the same id in the
+ * same file differs there unless added in the same millisecond with the same name and options),
+ * and at least `HEAD_BYTES`; the whole first line when it does not start as spoolkit writes it.
+ */
+function headLength(buf: Buffer, rec: JobRecord): number {
+  const firstLine = buf.indexOf(10) + 1;
+  const start = Buffer.from(`{"v":${RECORD_VERSION},"id":${JSON.stringify(rec.id)},"name":${JSON.stringify(rec.name)},"opts":${JSON.stringify(rec.opts)},"timestamp":${rec.timestamp}`);
+  // One byte more: the one after the timestamp's digits.
+  if (!buf.subarray(0, start.length).equals(start)) return firstLine;
+  return Math.min(firstLine, Math.max(start.length + 1, HEAD_BYTES));
+}
+
 /** Reads and parses the whole record; undefined when it is not the parent's (reused) or torn. */
 function readWhole(fd: number, size: number, parentId: string, file: string): Kept | undefined {
   const buf = pread(fd, 0, size);
@@ -76,7 +91,7 @@ function readWhole(fd: number, size: number, parentId: string, file: string): Ke
     next: 0,
     ino: 0,
     size: end,
-    head: Buffer.from(buf.subarray(0, Math.min(HEAD_BYTES, end))),
+    head: Buffer.from(buf.subarray(0, headLength(buf, rec))),
     tail: Buffer.from(buf.subarray(Math.max(0, end - TAIL_BYTES), end)),
     id: rec.id,
     timestamp: rec.timestamp,

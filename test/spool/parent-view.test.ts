@@ -76,6 +76,19 @@ describe('parentView', () => {
     expect(view()).toBeUndefined();
   });
 
+  it('tells apart two records of the same id, name and options that differ only in their timestamp and children', () => {
+    const { file, view } = setup();
+    // As spoolkit writes them: the timestamp past the first 256 bytes, the children mid-line.
+    const real = (deps: string[], timestamp: number) =>
+      `${JSON.stringify({ v: 1, id: 'p1', name: 'n'.repeat(300), opts: { attempts: 2 }, timestamp, delay: 0, priority: 0, attemptsMade: 0, attemptsStarted: 0, stalledCounter: 0, progress: 0, returnvalue: null, stacktrace: [], gen: 0, deps, at: 'waiting-children/p1.json', data: { same: 'x'.repeat(100) } })}\n`;
+    fs.writeFileSync(file, real(['kids:a1', 'kids:b1'], 1_700_000_000_000));
+    view()!.v.next = 1;
+    fs.writeFileSync(file, real(['kids:a2', 'kids:b2'], 1_700_000_000_500));
+    const again = view()!;
+    expect(again.deps).toEqual(['kids:a2', 'kids:b2']);
+    expect(again.next).toBe(0);
+  });
+
   it('starts again from the first child once forgotten', () => {
     const { store, file, view } = setup();
     fs.writeFileSync(file, record('p1', ['k:1']));
