@@ -13,7 +13,7 @@ export type SpoolkitErrorCode =
   | 'ERR_USAGE' // bad command-line usage: exit code 2 in the CLI
   | 'ERR_INVALID_JOB' // bad job input (name, id, data, options)
   | 'ERR_JOB_NOT_FOUND'
-  | 'ERR_DUPLICATE_JOB' // a flow's job id was taken by a job being removed (a flow is added whole or not at all)
+  | 'ERR_DUPLICATE_JOB' // a flow's job id was taken by a job being removed or another call's add not yet visible (a flow is added whole or not at all)
   | 'ERR_PARENT_NOT_FOUND' // the parent named by a job's `parent` option does not exist
   | 'ERR_JOB_LOCKED' // the job is active under a live lease
   | 'ERR_JOB_SCHEDULER' // the job is the pending run of a standing job scheduler

@@ -104,6 +104,30 @@ describe('a worker SIGKILLed between finishing a child and telling its parent', 
   });
 });
 
+describe('a flow added again after its producer was SIGKILLed before the commit', () => {
+  it('is added whole: the dead producer\'s files are settled first, not taken for existing jobs', async () => {
+    const spool = path.join(tmpSpool(), 'spool');
+    const resolvedFile = path.join(spool, '..', 'resolved');
+    fs.writeFileSync(resolvedFile, '');
+    const child = await startFixture('flow-adder.ts', { SPOOL: spool, RESOLVED: resolvedFile, KILL_AT: 'before-commit' });
+    expect(await exited(child)).toBe('SIGKILL');
+    const tmpDir = path.join(spool, 'queues', 'parents');
+    expect(tmpFiles(tmpDir).filter((f) => f.endsWith('.open'))).toHaveLength(1);
+    // The app adds the same flow again, as after any crash of its producer.
+    const flows = track(new FlowProducer({ spool }));
+    const tree = await flows.add(flowOf(0));
+    expect(tree.job.id).toBe('f0');
+    // A stalled check after that finds nothing of the dead producer's left to undo the new flow's jobs.
+    reclaimStalled(openQueueStore('parents', { spool }), { nowMs: Date.now(), lockDurationMs: 30_000, maxStalledCount: 1 });
+    const queues = new Map(['parents', 'kids-a', 'kids-b'].map((q) => [q, track(new Queue(q, { spool }))]));
+    const jobs = jobsOf(flowOf(0));
+    const states = await Promise.all(jobs.map((j) => queues.get(j.queue)!.getJobState(j.id)));
+    expect(states.filter((s) => s === 'unknown')).toEqual([]);
+    expect(states[0]).toBe('waiting-children');
+    expect((await (await queues.get('parents')!.getJob('f0'))!.getDependencies()).unprocessed).toHaveLength(40);
+  });
+});
+
 describe('a producer SIGKILLed between publishing a flow and linking an existing child to it', () => {
   it('has the stalled check of the parent\'s queue link it, and the parent runs with its value', async () => {
     const spool = tmpSpool();

@@ -338,7 +338,7 @@ function retargetDedup(store: QueueStore, p: Prepared, nowMs: number): void {
  * first (`recovery`), so an app that adds again after a crash is not told its job exists while
  * the stalled checker is about to undo it.
  */
-function takeId(store: QueueStore, p: Prepared, nowMs: number, recovery: DeadAddRecovery): boolean {
+export function takeId(store: QueueStore, p: Prepared, nowMs: number, recovery: DeadAddRecovery): boolean {
   if (store.linkIdEntry(p.tmp!, p.rec.id)) return true;
   if (recovery.run(nowMs) && store.linkIdEntry(p.tmp!, p.rec.id)) return true;
   // An index entry that is the job's only name is a leftover (removal or add interrupted) once

@@ -431,8 +431,10 @@ function sweepParent(store: QueueStore, pid: string, file: string, nowMs: number
   for (let i = 0; i < n; i++) {
     const ref = deps[(at + i) % deps.length]!;
     const file = path.join(dir, entryName(ref));
-    // Most children without a file: one look each, no failed open.
-    slice.push({ ref, entry: fs.existsSync(file) ? readEntryFile(file) : undefined });
+    // Most children without a file: one look each, no failed open. A file not naming its child
+    // (one reused from the pool under a reader) counts as none.
+    const entry = fs.existsSync(file) ? readEntryFile(file) : undefined;
+    slice.push({ ref, entry: entry?.k === ref ? entry : undefined });
   }
   const next = deps.length === 0 ? 0 : (at + n) % deps.length;
   // Whether this slice ended a round of the whole list (or the list is empty).

@@ -13,16 +13,17 @@
  * `Queue.add`'s rules for a duplicate child (deps.ts, linkDuplicate).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { JobsOptions } from '../types.js';
-import { bulkTmpPath, commitBulk, decideUndo, newBulkTag, openBulk, prepare, undoneError, type Prepared } from './add.js';
-import { attachChildren, childRef, clearRemoved, detachChildren, linkDuplicate, removeEntries, settleParent, siblingStore, writeEntry } from './deps.js';
-import { isErrno, tryStat, tryUnlink } from './fs.js';
+import { bulkTmpPath, commitBulk, decideUndo, newBulkTag, openBulk, prepare, takeId, undoneError, type Prepared } from './add.js';
+import { attachChildren, childRef, clearRemoved, detachChildren, linkDuplicate, removeEntries, settleParent, siblingStore, splitRef, writeEntry } from './deps.js';
+import { isErrno, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { appendPatch, serializeRecord, type JobRecord } from './record.js';
 import { readJob } from './lookup.js';
 import { recycle } from './pool.js';
 import type { QueueStore } from './store.js';
-import { undoTempJob } from './tmp-recovery.js';
+import { DeadAddRecovery, undoTempJob } from './tmp-recovery.js';
 
 /** One job of a flow, with its id chosen; `children` index into the same list. */
 export interface FlowNodeSpec {
@@ -120,9 +121,18 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
   let intent: string | undefined = openBulk(master, bulk);
   let commit: string | undefined;
   try {
+    const recoveries = new Map<QueueStore, DeadAddRecovery>();
+    const recovery = (store: QueueStore): DeadAddRecovery => {
+      let r = recoveries.get(store);
+      if (!r) recoveries.set(store, (r = new DeadAddRecovery(store)));
+      return r;
+    };
     for (const s of staged) {
       s.tmp = s.store.writeJobTmp(serializeRecord(s.p.rec, s.p.dataJson), bulkTmpPath(master, bulk));
-      if (s.store.linkIdEntry(s.tmp, s.p.rec.id)) {
+      s.p.tmp = s.tmp;
+      // As an add: an id held by a dead writer's files is settled first, a stale index name taken
+      // back. A flow's files are in its root queue's tmp/: that queue's dead writers are settled too.
+      if (takeId(s.store, s.p, nowMs, recovery(s.store)) || (s.store !== master && recovery(master).run(nowMs) && s.store.linkIdEntry(s.tmp, s.p.rec.id))) {
         s.linked = true;
         // The id is this flow's now: child files left under it by an earlier job of the id are stale.
         if (s.p.rec.deps) removeEntries(s.store, s.p.rec.id);
@@ -131,18 +141,23 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
       // Taken: the existing job stands in, and must list this flow's children of it before any
       // of them can finish.
       const existing = readJob(s.store, s.p.rec.id);
-      if (!existing) throw takenError(s);
+      if (!existing) throw takenError(s, 'is being removed');
+      // Not yet visible: another call's files, which may still be undone.
+      if (existing.loc.place === 'active' && !isClaimed(s.store, s.p.rec.id)) throw takenError(s, 'is being added by another call');
       recycle(s.store, s.tmp);
       s.tmp = undefined;
       s.duplicate = true;
       const known = new Set(existing.rec.deps ?? []);
-      s.listed = clearRemoved(s.store, s.p.rec.id, (s.p.rec.deps ?? []).filter((r) => known.has(r)));
+      // Children listed already whose `removed` file an undone add or a removal left: awaited
+      // again (not one that exists and names this parent: it failed with removeDependencyOnFailure).
+      const relisted = (s.p.rec.deps ?? []).filter((r) => known.has(r) && !namesParent(master, r, s.store.name, s.p.rec.id));
+      s.listed = clearRemoved(s.store, s.p.rec.id, relisted);
       const refs = (s.p.rec.deps ?? []).filter((r) => !known.has(r));
       if (refs.length > 0) {
         try {
           appendPatch(s.store.idPath(s.p.rec.id), { addDeps: refs, i: s.p.rec.id });
         } catch (err) {
-          if (isErrno(err, 'ENOENT')) throw takenError(s);
+          if (isErrno(err, 'ENOENT')) throw takenError(s, 'is being removed');
           throw err;
         }
         s.listed.push(...refs);
@@ -168,12 +183,6 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
     // Not committed: undone here, unless another process took the call for dead and undoes it.
     if (intent) intent = decideUndo(master, bulk, intent);
     const ours = intent !== undefined;
-    // Children listed (or awaited again) in existing jobs for this call will not come.
-    for (const s of staged) {
-      if (!s.listed?.length) continue;
-      for (const k of s.listed) writeEntry(s.store, s.p.rec.id, { k, s: 'removed', t: Date.now() });
-      settleParent(s.store, s.p.rec.id, false, true);
-    }
     for (const s of staged) {
       if (!s.tmp) continue;
       if (ours) {
@@ -185,6 +194,14 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
       }
     }
     if (intent) tryUnlink(intent);
+    // Children listed (or awaited again) in existing jobs for this call will not come, unless
+    // another add made one of them meanwhile (it names the parent): that one stays awaited.
+    for (const s of staged) {
+      const gone = (s.listed ?? []).filter((k) => !namesParent(master, k, s.store.name, s.p.rec.id));
+      if (gone.length === 0) continue;
+      for (const k of gone) writeEntry(s.store, s.p.rec.id, { k, s: 'removed', t: Date.now() });
+      settleParent(s.store, s.p.rec.id, false, true);
+    }
     throw err;
   }
   for (const s of staged) {
@@ -207,10 +224,23 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
   return staged.map((s) => ({ rec: s.p.rec, added: !s.duplicate }));
 }
 
-function takenError(s: Staged): SpoolkitError {
-  return new SpoolkitError('ERR_DUPLICATE_JOB', `Job id ${s.p.rec.id} of queue ${s.store.name} was taken and is being removed; add the flow again once it is gone.`, {
+function takenError(s: Staged, why: string): SpoolkitError {
+  return new SpoolkitError('ERR_DUPLICATE_JOB', `Job id ${s.p.rec.id} of queue ${s.store.name} ${why}; nothing of the flow was added: add it again in a moment.`, {
     details: { queue: s.store.name, jobId: s.p.rec.id },
   });
+}
+
+/** Whether a job of this id is claimed or held: an active or reclaiming file names it. */
+function isClaimed(store: QueueStore, id: string): boolean {
+  const prefix = `${id}.`;
+  return ['active', 'reclaiming'].some((dir) => tryReaddir(path.join(store.dir, dir)).some((n) => n.startsWith(prefix)));
+}
+
+/** Whether the child `ref` exists and names the parent `parentId` of queue `parentQueue`. */
+function namesParent(master: QueueStore, ref: string, parentQueue: string, parentId: string): boolean {
+  const { queue, id } = splitRef(ref);
+  const parent = readJob(siblingStore(master, queue), id)?.rec.parent;
+  return parent?.id === parentId && parent.queue === parentQueue;
 }
 
 function committedFlowError(master: QueueStore, err: unknown): SpoolkitError {

@@ -41,6 +41,34 @@ describe('children files under their parent', () => {
   });
 });
 
+describe('a flow reusing existing jobs, undone or refused', () => {
+  it('refuses a job id another call is adding (not yet visible), adding nothing', async () => {
+    const { flows, parents, kids, kstore } = setup();
+    // Another add's file, linked into the id index and not yet published; its writer is alive.
+    const tmp = kstore.writeJobTmp(`${JSON.stringify({ v: 1, id: 'busy', name: 'k', opts: {}, timestamp: Date.now() })}\n`);
+    expect(kstore.linkIdEntry(tmp, 'busy')).toBe(true);
+    const err = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'busy' } }, { name: 'k', queueName: 'kids' }] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_DUPLICATE_JOB', message: expect.stringContaining('is being added by another call') });
+    expect(await parents.getJobCounts()).toMatchObject({ waiting: 0, 'waiting-children': 0 });
+    expect(await kids.getJobCounts()).toMatchObject({ waiting: 0 });
+  });
+
+  it('an undone flow releases the existing parent it gave children, once its own children are gone', async () => {
+    const { flows, parents, kids, kstore } = setup();
+    const d = (await flows.add({ name: 'd', queueName: 'parents', opts: { jobId: 'D' }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'x' } }] })).job;
+    // An index name being removed (its only name, fresh): the flow fails on it after listing `c` in D.
+    fs.mkdirSync(path.dirname(kstore.idPath('z')), { recursive: true });
+    fs.writeFileSync(kstore.idPath('z'), 'gone soon');
+    const err = await flows.add({ name: 'd', queueName: 'parents', opts: { jobId: 'D' }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'c' } }, { name: 'k', queueName: 'kids', opts: { jobId: 'z' } }] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_DUPLICATE_JOB', message: expect.stringContaining('is being removed') });
+    expect(await kids.getJobState('c')).toBe('unknown');
+    // D no longer awaits the flow's children; it still awaits its own.
+    expect((await d.getDependencies()).unprocessed).toEqual(['bull:kids:x']);
+    await kids.remove('x');
+    expect(await parents.getJobState('D')).toBe('waiting');
+  });
+});
+
 describe('child files and the pool of spare inodes', () => {
   it('a child file takes a spare inode, and a removed parent gives its child files back to the pool', async () => {
     const { flows, parents, pstore } = setup();
