@@ -53,6 +53,20 @@ describe('a flow reusing existing jobs, undone or refused', () => {
     expect(await kids.getJobCounts()).toMatchObject({ waiting: 0 });
   });
 
+  it('a flow added again leaves a child that failed with removeDependencyOnFailure not awaited', async () => {
+    const { flows, spool } = setup();
+    const flow = { name: 'p', queueName: 'parents', opts: { jobId: 'P' }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'k', removeDependencyOnFailure: true } }, { name: 'k', queueName: 'kids', opts: { jobId: 'other' } }] };
+    const p = (await flows.add(flow)).job;
+    const { Worker } = await import('../../src/index.js');
+    const kw = track(new Worker('kids', null, { spool }));
+    const job = (await kw.getNextJob('t'))!;
+    expect(job.id).toBe('k');
+    await job.moveToFailed(new Error('no'), 't', false);
+    expect((await p.getDependencies()).unprocessed).toEqual(['bull:kids:other']);
+    await flows.add(flow);
+    expect((await p.getDependencies()).unprocessed).toEqual(['bull:kids:other']);
+  });
+
   it('an undone flow releases the existing parent it gave children, once its own children are gone', async () => {
     const { flows, parents, kids, kstore } = setup();
     const d = (await flows.add({ name: 'd', queueName: 'parents', opts: { jobId: 'D' }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'x' } }] })).job;
