@@ -646,13 +646,13 @@ export function linkDuplicate(store: QueueStore, id: string, parent: { id: strin
 /**
  * Before children listed already are added again: the `removed` files an undone add (or a
  * removal) left for them go, so that their parent awaits them afresh; what a child that exists
- * became stays. Returns the children whose file went.
+ * became stays; `mayClear` may keep others. Returns the children whose file went.
  */
-export function clearRemoved(store: QueueStore, parentId: string, refs: string[]): string[] {
+export function clearRemoved(store: QueueStore, parentId: string, refs: string[], mayClear: (ref: string) => boolean = () => true): string[] {
   const cleared: string[] = [];
   for (const k of refs) {
     const file = entryFile(store, parentId, k);
-    if (readEntryFile(file)?.s === 'removed' && tryUnlink(file)) cleared.push(k);
+    if (readEntryFile(file)?.s === 'removed' && mayClear(k) && tryUnlink(file)) cleared.push(k);
   }
   return cleared;
 }

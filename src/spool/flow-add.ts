@@ -22,8 +22,12 @@ import { isErrno, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { appendPatch, serializeRecord, type JobRecord } from './record.js';
 import { readJob } from './lookup.js';
 import { recycle } from './pool.js';
-import type { QueueStore } from './store.js';
+import { claimIdOf, type QueueStore } from './store.js';
+import { isDiscardName } from './keys.js';
 import { DeadAddRecovery, undoTempJob } from './tmp-recovery.js';
+
+/** How often a flow still being written refreshes its bulk's `.open` marker. */
+const OPEN_TOUCH_MS = 500;
 
 /** One job of a flow, with its id chosen; `children` index into the same list. */
 export interface FlowNodeSpec {
@@ -127,7 +131,15 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
       if (!r) recoveries.set(store, (r = new DeadAddRecovery(store)));
       return r;
     };
+    let touchedAt = Date.now();
     for (const s of staged) {
+      // A long flow keeps its marker fresh: the files of its duplicates leave tmp/ at once, and an
+      // open bulk with nothing new for two seconds is taken for stalled by other adds' quick pass.
+      if (Date.now() - touchedAt >= OPEN_TOUCH_MS && intent) {
+        touchedAt = Date.now();
+        const when = new Date(touchedAt);
+        fs.utimesSync(intent, when, when);
+      }
       s.tmp = s.store.writeJobTmp(serializeRecord(s.p.rec, s.p.dataJson), bulkTmpPath(master, bulk));
       s.p.tmp = s.tmp;
       // As an add: an id held by a dead writer's files is settled first, a stale index name taken
@@ -141,17 +153,16 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
       // Taken: the existing job stands in, and must list this flow's children of it before any
       // of them can finish.
       const existing = readJob(s.store, s.p.rec.id);
-      if (!existing) throw takenError(s, 'is being removed');
-      // Not yet visible: another call's files, which may still be undone.
-      if (existing.loc.place === 'active' && !isClaimed(s.store, s.p.rec.id)) throw takenError(s, 'is being added by another call');
+      const refused = existing ? whyNotStandIn(s.store, s.p.rec.id) : 'is being removed';
+      if (refused || !existing) throw takenError(s, refused ?? 'is being removed');
       recycle(s.store, s.tmp);
       s.tmp = undefined;
       s.duplicate = true;
       const known = new Set(existing.rec.deps ?? []);
       // Children listed already whose `removed` file an undone add or a removal left: awaited
       // again (not one that exists and names this parent: it failed with removeDependencyOnFailure).
-      const relisted = (s.p.rec.deps ?? []).filter((r) => known.has(r) && !namesParent(master, r, s.store.name, s.p.rec.id));
-      s.listed = clearRemoved(s.store, s.p.rec.id, relisted);
+      const relisted = (s.p.rec.deps ?? []).filter((r) => known.has(r));
+      s.listed = clearRemoved(s.store, s.p.rec.id, relisted, (r) => !namesParent(master, r, s.store.name, s.p.rec.id));
       const refs = (s.p.rec.deps ?? []).filter((r) => !known.has(r));
       if (refs.length > 0) {
         try {
@@ -230,10 +241,20 @@ function takenError(s: Staged, why: string): SpoolkitError {
   });
 }
 
-/** Whether a job of this id is claimed or held: an active or reclaiming file names it. */
-function isClaimed(store: QueueStore, id: string): boolean {
-  const prefix = `${id}.`;
-  return ['active', 'reclaiming'].some((dir) => tryReaddir(path.join(store.dir, dir)).some((n) => n.startsWith(prefix)));
+/**
+ * Why an existing job of this id cannot stand in for a flow's job, or undefined when it can. A job
+ * in no set and not claimed is another call's files, not yet visible (they may still be undone),
+ * or one being removed. Looked at twice: a job that left `active/` between the read and the look
+ * at the claims (finished, put back) is found in its new place.
+ */
+function whyNotStandIn(store: QueueStore, id: string): string | undefined {
+  for (let look = 0; look < 2; look++) {
+    const found = readJob(store, id);
+    if (!found) return 'is being removed';
+    if (found.loc.place !== 'active' || store.findClaimed(id).length > 0) return undefined;
+  }
+  const removing = tryReaddir(path.join(store.dir, 'reclaiming')).some((n) => claimIdOf(n) === id && isDiscardName(n));
+  return removing ? 'is being removed' : 'is being added by another call';
 }
 
 /** Whether the child `ref` exists and names the parent `parentId` of queue `parentQueue`. */

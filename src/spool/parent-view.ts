@@ -62,10 +62,13 @@ function pread(fd: number, at: number, length: number): Buffer {
  * How many of the record's first bytes identify it: through its top-level `timestamp` (a record
  * starts with its version, id, name, options and timestamp, so another job of the same id in the
  * same file differs there unless added in the same millisecond with the same name and options),
- * and at least `HEAD_BYTES`; the whole first line when it does not start as spoolkit writes it.
+ * and at least `HEAD_BYTES`; the whole first line when it does not start as spoolkit writes it or
+ * its timestamp was given by the producer.
  */
 function headLength(buf: Buffer, rec: JobRecord): number {
   const firstLine = buf.indexOf(10) + 1;
+  // A timestamp the producer chose (`opts.timestamp`) is the same for every add: all of the line.
+  if (rec.opts.timestamp !== undefined) return firstLine;
   const start = Buffer.from(`{"v":${RECORD_VERSION},"id":${JSON.stringify(rec.id)},"name":${JSON.stringify(rec.name)},"opts":${JSON.stringify(rec.opts)},"timestamp":${rec.timestamp}`);
   // One byte more: the one after the timestamp's digits.
   if (!buf.subarray(0, start.length).equals(start)) return firstLine;

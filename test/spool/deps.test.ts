@@ -53,6 +53,55 @@ describe('a flow reusing existing jobs, undone or refused', () => {
     expect(await kids.getJobCounts()).toMatchObject({ waiting: 0 });
   });
 
+  it('an existing job stands in though it leaves active/ between the flow\'s two looks at it; a job being removed does not', async () => {
+    const { flows, kids, kstore, spool } = setup();
+    await kids.add('k', {}, { jobId: 'j1' });
+    const { Worker } = await import('../../src/index.js');
+    const kw = track(new Worker('kids', null, { spool }));
+    expect((await kw.getNextJob('t'))!.id).toBe('j1');
+    // Its worker finishes it just as the flow lists active/ (as finishToFile renames it).
+    const readdir = fs.readdirSync;
+    const activeDir = path.join(kstore.dir, 'active');
+    let moved = false;
+    fs.readdirSync = ((dir: fs.PathLike, ...rest: unknown[]) => {
+      if (!moved && String(dir) === activeDir) {
+        moved = true;
+        const name = (readdir(activeDir) as string[]).find((n) => n.startsWith('j1.'))!;
+        fs.renameSync(path.join(activeDir, name), kstore.filePath('completed', 'j1'));
+      }
+      return (readdir as (...a: unknown[]) => unknown)(dir, ...rest);
+    }) as typeof fs.readdirSync;
+    let tree;
+    try {
+      tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'j1' } }, { name: 'k', queueName: 'kids' }] });
+    } finally {
+      fs.readdirSync = readdir;
+    }
+    expect(moved).toBe(true);
+    expect(tree.children![0]!.job.id).toBe('j1');
+    expect((await tree.job.getDependencies()).unprocessed).toHaveLength(1);
+    // A job whose removal is under way (held under a removal name) does not stand in.
+    await kids.add('k', {}, { jobId: 'going', delay: 60_000 });
+    const held = path.join(kstore.dir, 'reclaiming', 'going.rm-x1.json');
+    fs.mkdirSync(path.dirname(held), { recursive: true });
+    const delayedFile = fs.readdirSync(path.join(kstore.dir, 'delayed'), { recursive: true }).map(String).find((n) => n.endsWith('.going.json'))!;
+    fs.renameSync(path.join(kstore.dir, 'delayed', delayedFile), held);
+    const err = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'going' } }] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_DUPLICATE_JOB', message: expect.stringContaining('is being removed') });
+  });
+
+  it('refuses an id another call is adding though a claimed job\'s id starts with it and a dot', async () => {
+    const { flows, kids, kstore, spool } = setup();
+    await kids.add('k', {}, { jobId: 'a.b' });
+    const { Worker } = await import('../../src/index.js');
+    const kw = track(new Worker('kids', null, { spool }));
+    expect((await kw.getNextJob('t'))!.id).toBe('a.b');
+    const tmp = kstore.writeJobTmp(`${JSON.stringify({ v: 1, id: 'a', name: 'k', opts: {}, timestamp: Date.now() })}\n`);
+    expect(kstore.linkIdEntry(tmp, 'a')).toBe(true);
+    const err = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'a' } }] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_DUPLICATE_JOB', message: expect.stringContaining('is being added by another call') });
+  });
+
   it('a flow added again leaves a child that failed with removeDependencyOnFailure not awaited', async () => {
     const { flows, spool } = setup();
     const flow = { name: 'p', queueName: 'parents', opts: { jobId: 'P' }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'k', removeDependencyOnFailure: true } }, { name: 'k', queueName: 'kids', opts: { jobId: 'other' } }] };

@@ -89,6 +89,16 @@ describe('parentView', () => {
     expect(again.next).toBe(0);
   });
 
+  it('reads a record whose timestamp the producer chose whole when its children change', () => {
+    const { file, view } = setup();
+    const fixed = (deps: string[]) =>
+      `${JSON.stringify({ v: 1, id: 'p1', name: 'n'.repeat(300), opts: { timestamp: 5 }, timestamp: 5, delay: 0, priority: 0, attemptsMade: 0, attemptsStarted: 0, stalledCounter: 0, progress: 0, returnvalue: null, stacktrace: [], gen: 0, deps, at: 'waiting-children/p1.json', data: { same: 'x'.repeat(100) } })}\n`;
+    fs.writeFileSync(file, fixed(['kids:a1', 'kids:b1']));
+    view()!.v.next = 1;
+    fs.writeFileSync(file, fixed(['kids:a2', 'kids:b2']));
+    expect(view()!.deps).toEqual(['kids:a2', 'kids:b2']);
+  });
+
   it('starts again from the first child once forgotten', () => {
     const { store, file, view } = setup();
     fs.writeFileSync(file, record('p1', ['k:1']));
