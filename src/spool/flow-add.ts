@@ -207,11 +207,25 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
     if (intent) tryUnlink(intent);
     // Children listed (or awaited again) in existing jobs for this call will not come, unless
     // another add made one of them meanwhile (it names the parent): that one stays awaited.
+    // Each child on its own: one unreadable record does not keep the others awaited, and the
+    // caller gets the add's own error (what is left is taken as removed after five minutes).
     for (const s of staged) {
-      const gone = (s.listed ?? []).filter((k) => !namesParent(master, k, s.store.name, s.p.rec.id));
-      if (gone.length === 0) continue;
-      for (const k of gone) writeEntry(s.store, s.p.rec.id, { k, s: 'removed', t: Date.now() });
-      settleParent(s.store, s.p.rec.id, false, true);
+      let gone = 0;
+      for (const k of s.listed ?? []) {
+        try {
+          if (namesParent(master, k, s.store.name, s.p.rec.id)) continue;
+          writeEntry(s.store, s.p.rec.id, { k, s: 'removed', t: Date.now() });
+          gone++;
+        } catch {
+          // left to the five-minute rule
+        }
+      }
+      if (gone === 0) continue;
+      try {
+        settleParent(s.store, s.p.rec.id, false, true);
+      } catch {
+        // the sweep checks it again
+      }
     }
     throw err;
   }

@@ -53,6 +53,30 @@ describe('a flow reusing existing jobs, undone or refused', () => {
     expect(await kids.getJobCounts()).toMatchObject({ waiting: 0 });
   });
 
+  it('an undone flow that cannot read one listed child still releases the others, and throws its own error', async () => {
+    const { flows, kstore } = setup();
+    const d = (await flows.add({ name: 'd', queueName: 'parents', opts: { jobId: 'D' }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'x' } }] })).job;
+    fs.mkdirSync(path.dirname(kstore.idPath('z')), { recursive: true });
+    fs.writeFileSync(kstore.idPath('z'), 'gone soon');
+    // Once the flow fails on z, reading c's id name fails (an I/O error).
+    const open = fs.openSync;
+    let failed = false;
+    fs.openSync = ((file: fs.PathLike, ...rest: unknown[]) => {
+      if (String(file) === kstore.idPath('c') && failed) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+      if (String(file) === kstore.idPath('z')) failed = true;
+      return (open as (...a: unknown[]) => number)(file, ...rest);
+    }) as typeof fs.openSync;
+    let err: unknown;
+    try {
+      err = await flows.add({ name: 'd', queueName: 'parents', opts: { jobId: 'D' }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'c' } }, { name: 'k', queueName: 'kids', opts: { jobId: 'z' } }] }).catch((e: unknown) => e);
+    } finally {
+      fs.openSync = open;
+    }
+    expect(err).toMatchObject({ code: 'ERR_DUPLICATE_JOB', message: expect.stringContaining('is being removed') });
+    // z is released; c, unreadable then, is left to the five-minute rule.
+    expect((await d.getDependencies()).unprocessed).toEqual(['bull:kids:x', 'bull:kids:c']);
+  });
+
   it('an existing job stands in though it leaves active/ between the flow\'s two looks at it; a job being removed does not', async () => {
     const { flows, kids, kstore, spool } = setup();
     await kids.add('k', {}, { jobId: 'j1' });
