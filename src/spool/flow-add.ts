@@ -138,7 +138,13 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
       if (Date.now() - touchedAt >= OPEN_TOUCH_MS && intent) {
         touchedAt = Date.now();
         const when = new Date(touchedAt);
-        fs.utimesSync(intent, when, when);
+        try {
+          fs.utimesSync(intent, when, when);
+        } catch (err) {
+          // Taken for stalled by another process, which undoes it: as a refused commit.
+          if (isErrno(err, 'ENOENT')) throw undoneError(master);
+          throw err;
+        }
       }
       s.tmp = s.store.writeJobTmp(serializeRecord(s.p.rec, s.p.dataJson), bulkTmpPath(master, bulk));
       s.p.tmp = s.tmp;

@@ -53,6 +53,40 @@ describe('a flow reusing existing jobs, undone or refused', () => {
     expect(await kids.getJobCounts()).toMatchObject({ waiting: 0 });
   });
 
+  it('a long flow whose bulk another process took for stalled is added again, not failed with a file error', async () => {
+    const { flows, parents, kids } = setup();
+    const link = fs.linkSync;
+    const utimes = fs.utimesSync;
+    let slowed = false;
+    let undone = false;
+    // The first id link stalls 600 ms; at the marker's next refresh another process has renamed it to .undo.
+    fs.linkSync = ((a: fs.PathLike, b: fs.PathLike) => {
+      if (!slowed) {
+        slowed = true;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600);
+      }
+      return link(a, b);
+    }) as typeof fs.linkSync;
+    fs.utimesSync = ((file: fs.PathLike, ...rest: unknown[]) => {
+      if (!undone && String(file).endsWith('.open')) {
+        undone = true;
+        fs.renameSync(file, String(file).replace(/\.open$/, '.undo'));
+      }
+      return (utimes as (...a: unknown[]) => void)(file, ...rest);
+    }) as typeof fs.utimesSync;
+    let tree;
+    try {
+      tree = await flows.add({ name: 'p', queueName: 'parents', opts: { jobId: 'L' }, children: [1, 2, 3].map((i) => ({ name: 'k', queueName: 'kids', opts: { jobId: `l${i}` } })) });
+    } finally {
+      fs.linkSync = link;
+      fs.utimesSync = utimes;
+    }
+    expect(undone).toBe(true);
+    expect(tree.job.id).toBe('L');
+    expect(await parents.getJobState('L')).toBe('waiting-children');
+    expect(await Promise.all(['l1', 'l2', 'l3'].map((id) => kids.getJobState(id)))).toEqual(['waiting', 'waiting', 'waiting']);
+  });
+
   it('an undone flow that cannot read one listed child still releases the others, and throws its own error', async () => {
     const { flows, kstore } = setup();
     const d = (await flows.add({ name: 'd', queueName: 'parents', opts: { jobId: 'D' }, children: [{ name: 'k', queueName: 'kids', opts: { jobId: 'x' } }] })).job;
