@@ -214,7 +214,9 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
     // Children listed (or awaited again) in existing jobs for this call will not come, unless
     // another add made one of them meanwhile (it names the parent): that one stays awaited.
     // Each child on its own: one unreadable record does not keep the others awaited, and the
-    // caller gets the add's own error (what is left is taken as removed after five minutes).
+    // caller gets the add's own error. One left is handled as after an undo by another process:
+    // taken as removed after five minutes if it does not exist, linked by the sweep once it
+    // finishes if it does.
     for (const s of staged) {
       let gone = 0;
       for (const k of s.listed ?? []) {
@@ -223,7 +225,7 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
           writeEntry(s.store, s.p.rec.id, { k, s: 'removed', t: Date.now() });
           gone++;
         } catch {
-          // left to the five-minute rule
+          // left awaited (see above)
         }
       }
       if (gone === 0) continue;

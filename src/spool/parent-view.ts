@@ -6,8 +6,8 @@
  * Records are append-only (the spool's rule 4), so once read, a record only grows: a later look
  * reads just the lines appended since (a `Queue.add` with `parent` appends `addDeps`), after
  * checking that the file is still the one read (same inode, the same bytes at its start through
- * its timestamp, and the same bytes just before where the last read ended: a removed job's inode
- * is reused for other jobs, possibly for a job of the same id).
+ * its timestamp, at the start of its children list, and just before where the last read ended: a
+ * removed job's inode is reused for other jobs, possibly for a job of the same id).
  *
  * A view is a hint for the quick answers of a finishing child (deps.ts): every decision that
  * moves a parent is taken again on a fresh read of the record.
@@ -19,6 +19,8 @@ import type { QueueStore } from './store.js';
 /** Bytes compared at least at the start of the record, and before where the last read ended. */
 const HEAD_BYTES = 256;
 const TAIL_BYTES = 64;
+/** Bytes compared at the start of a children list written in the record's first line. */
+const SAMPLE_BYTES = 128;
 /** Views kept at most; the oldest goes first. */
 const VIEWS_MAX = 1000;
 
@@ -36,6 +38,8 @@ interface Kept extends ParentView {
   /** Bytes of the record read: up to its last complete line. */
   size: number;
   head: Buffer;
+  /** The start of the children list in the first line, where it has one. */
+  sample: { at: number; bytes: Buffer } | undefined;
   tail: Buffer;
   id: string;
   timestamp: number;
@@ -62,17 +66,27 @@ function pread(fd: number, at: number, length: number): Buffer {
  * How many of the record's first bytes identify it: through its top-level `timestamp` (a record
  * starts with its version, id, name, options and timestamp, so another job of the same id in the
  * same file differs there unless added in the same millisecond with the same name and options),
- * and at least `HEAD_BYTES`; the whole first line when it does not start as spoolkit writes it or
- * its timestamp was given by the producer.
+ * and at least `HEAD_BYTES`; the whole first line when it does not start as spoolkit writes it.
  */
 function headLength(buf: Buffer, rec: JobRecord): number {
   const firstLine = buf.indexOf(10) + 1;
-  // A timestamp the producer chose (`opts.timestamp`) is the same for every add: all of the line.
-  if (rec.opts.timestamp !== undefined) return firstLine;
   const start = Buffer.from(`{"v":${RECORD_VERSION},"id":${JSON.stringify(rec.id)},"name":${JSON.stringify(rec.name)},"opts":${JSON.stringify(rec.opts)},"timestamp":${rec.timestamp}`);
   // One byte more: the one after the timestamp's digits.
   if (!buf.subarray(0, start.length).equals(start)) return firstLine;
   return Math.min(firstLine, Math.max(start.length + 1, HEAD_BYTES));
+}
+
+/**
+ * The start of the children list in the record's first line (a flow's parent is written with
+ * it), compared too: a parent added again with other children differs there even when its
+ * timestamp was given by the producer (`opts.timestamp`, the same at every add). A parent added
+ * again with the same first children most likely has the same list, and then the view is right.
+ */
+function childrenSample(buf: Buffer, from: number): { at: number; bytes: Buffer } | undefined {
+  const lineEnd = buf.indexOf(10);
+  const at = buf.indexOf(',"deps":[', from);
+  if (at < 0 || at > lineEnd) return undefined;
+  return { at, bytes: Buffer.from(buf.subarray(at, Math.min(lineEnd, at + SAMPLE_BYTES))) };
 }
 
 /** Reads and parses the whole record; undefined when it is not the parent's (reused) or torn. */
@@ -88,13 +102,15 @@ function readWhole(fd: number, size: number, parentId: string, file: string): Ke
   }
   if (rec.id !== parentId) return undefined;
   const deps = rec.deps ?? [];
+  const headLen = headLength(buf, rec);
   return {
     deps,
     known: new Set(deps),
     next: 0,
     ino: 0,
     size: end,
-    head: Buffer.from(buf.subarray(0, headLength(buf, rec))),
+    head: Buffer.from(buf.subarray(0, headLen)),
+    sample: childrenSample(buf, headLen),
     tail: Buffer.from(buf.subarray(Math.max(0, end - TAIL_BYTES), end)),
     id: rec.id,
     timestamp: rec.timestamp,
@@ -107,6 +123,7 @@ function readWhole(fd: number, size: number, parentId: string, file: string): Ke
  */
 function readAppended(fd: number, size: number, kept: Kept): boolean {
   if (!pread(fd, 0, kept.head.length).equals(kept.head)) return false;
+  if (kept.sample && !pread(fd, kept.sample.at, kept.sample.bytes.length).equals(kept.sample.bytes)) return false;
   const from = kept.size - kept.tail.length;
   const buf = pread(fd, from, size - from);
   if (buf.length < kept.tail.length || !buf.subarray(0, kept.tail.length).equals(kept.tail)) return false;

@@ -89,7 +89,7 @@ describe('parentView', () => {
     expect(again.next).toBe(0);
   });
 
-  it('reads a record whose timestamp the producer chose whole when its children change', () => {
+  it('tells apart two records whose timestamp the producer chose by the start of their children lists', () => {
     const { file, view } = setup();
     const fixed = (deps: string[]) =>
       `${JSON.stringify({ v: 1, id: 'p1', name: 'n'.repeat(300), opts: { timestamp: 5 }, timestamp: 5, delay: 0, priority: 0, attemptsMade: 0, attemptsStarted: 0, stalledCounter: 0, progress: 0, returnvalue: null, stacktrace: [], gen: 0, deps, at: 'waiting-children/p1.json', data: { same: 'x'.repeat(100) } })}\n`;
