@@ -368,7 +368,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   async moveToDelayed(timestamp: number, token?: string): Promise<void> {
     const id = this.requireId('moveToDelayed');
     checkTimestampMs(timestamp, 'moveToDelayed timestamp', `job ${id}`);
-    const active = this._active ?? findManualRun(this.queue.store, id)?.run.job._active;
+    const active = this.runOf(id);
     if (active) {
       this.syncRun(active, token, 'moveToDelayed');
       if (!admin.moveClaimToDelayed(this.queue.store, active.claim, timestamp)) throw this.moveRefused(id, 'no-lock', 'moveToDelayed');
@@ -388,7 +388,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
    */
   async moveToWait(token?: string): Promise<number> {
     const id = this.requireId('moveToWait');
-    const active = this._active ?? findManualRun(this.queue.store, id)?.run.job._active;
+    const active = this.runOf(id);
     if (active) {
       this.syncRun(active, token, MOVE_TO_WAIT_CMD);
       if (!admin.moveClaimToWait(this.queue.store, active.claim)) throw this.moveRefused(id, 'no-lock', MOVE_TO_WAIT_CMD);
@@ -403,6 +403,11 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   /** BullMQ's answer of a move to wait: the time left in the queue's rate-limit window, else 0. */
   private rateLimitTtl(): number {
     return Math.max(0, new RateLimiter(this.queue.store).ttl(undefined, Date.now()));
+  }
+
+  /** This job's run in this process: the one this object was given, or one fetched with `Worker.getNextJob` through another Job object of it. */
+  private runOf(id: string): ActiveContext | undefined {
+    return this._active ?? findManualRun(this.queue.store, id)?.run.job._active;
   }
 
   /** A job fetched with `Worker.getNextJob` and moved elsewhere by its caller is no longer held: its Worker forgets it. */
@@ -615,7 +620,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
       if (!readJob(this.queue.store, id)) throw this.missingKey(id, cmd);
       return false;
     }
-    const active = this._active ?? findManualRun(this.queue.store, id)?.run.job._active;
+    const active = this.runOf(id);
     if (!active) {
       if (!readJob(this.queue.store, id)) throw this.missingKey(id, cmd);
       throw new SpoolkitError('ERR_LEASE_LOST', `Missing lock for job ${id}. ${cmd} (spoolkit moves a job to waiting-children only from the worker process that runs it: call it on the job your processor was given).`, { details: { jobId: id } });

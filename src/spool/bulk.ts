@@ -202,13 +202,13 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
     const listed = listState(store, type, 0, -1, true);
     for (const l of listed) {
       if (removed.length >= max) break;
-      if (type === 'active' || type === 'waiting-children') {
-        if (type === 'active' && isLocked(store, l.id)) continue;
-        const rec = readListed(store, [l])[0];
-        // A parent by when it was added (BullMQ's waiting-children score); its children stay.
-        if (!rec || (type === 'active' ? (rec.processedOn ?? rec.timestamp) : rec.timestamp) > cutoff) continue;
-      } else if (l.at > cutoff) continue;
+      const byRecord = type === 'active' || type === 'waiting-children';
+      if (type === 'active' && isLocked(store, l.id)) continue;
+      if (!byRecord && l.at > cutoff) continue;
       const rec = readListed(store, [l])[0];
+      // Active jobs by when they started; a parent by when it was added (BullMQ's waiting-children
+      // score), its children staying.
+      if (byRecord && (!rec || (type === 'active' ? (rec.processedOn ?? rec.timestamp) : rec.timestamp) > cutoff)) continue;
       if (!discardJobFile(store, l.id, l.path)) continue;
       if (rec) forgetJob(store, rec);
       removed.push(l.id);

@@ -27,7 +27,7 @@ import { appendPatch, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute } from './routing.js';
 import { QueueStore } from './store.js';
 import { SpoolkitError } from '../errors.js';
-import { forgetParentView, parentView } from './parent-view.js';
+import { forgetParentView, readParentView } from './parent-view.js';
 import type { JobsOptions } from '../types.js';
 
 /** BullMQ's key prefix, used where BullMQ shows job keys (`bull:<queue>:<id>`). */
@@ -164,11 +164,6 @@ export function removeEntries(store: QueueStore, parentId: string): void {
   }
 }
 
-/** The children of a parent that are not accounted for yet (BullMQ's `dependencies` set). */
-export function unprocessed(rec: JobRecord, entries: Map<string, DepEntry>): string[] {
-  return (rec.deps ?? []).filter((ref) => !entries.has(ref));
-}
-
 /**
  * Whether any child of a parent is unaccounted for, decided by the names in its directory (one
  * listing, no file read: a finished child costs its parent's check the same at 10 or 10,000
@@ -191,21 +186,9 @@ function anyUnprocessed(store: QueueStore, parentId: string, rec: JobRecord): bo
  * calls however many siblings it has. False leaves the decision to the full check.
  */
 function surelyWaiting(store: QueueStore, parentId: string): boolean {
-  const file = store.filePath('waiting-children', parentId);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    // Not waiting for children (or held by a mover, which checks again itself).
-    if (isErrno(err, 'ENOENT')) return true;
-    throw err;
-  }
-  let view;
-  try {
-    view = parentView(store, parentId, fd, file);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const view = readParentView(store, parentId, store.filePath('waiting-children', parentId));
+  // Not waiting for children (or held by a mover, which checks again itself).
+  if (view === 'missing') return true;
   if (!view) return false;
   const dir = depsDir(store, parentId);
   while (view.next < view.deps.length) {
@@ -366,7 +349,7 @@ export function childRetried(store: QueueStore, rec: JobRecord): void {
 }
 
 /** What one sweep pass may look at, over all parents: a child costs one, a parent `PARENT_COST`. */
-export const SWEEP_BUDGET = 2000;
+const SWEEP_BUDGET = 2000;
 const PARENT_COST = 5;
 /** Where this process's next pass goes on in the listing of waiting parents, per queue directory. */
 const parentCursors = new Map<string, number>();
@@ -492,21 +475,9 @@ export function parentQueueName(queue: string): string {
  * undefined when the job does not exist or is being removed.
  */
 function childrenListed(store: QueueStore, parentId: string): ReadonlySet<string> | undefined {
-  const file = store.idPath(parentId);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
-    throw err;
-  }
-  try {
-    // Only the index name left: being removed (as readJob).
-    if (fs.fstatSync(fd).nlink < 2) return undefined;
-    return parentView(store, parentId, fd, file)?.known;
-  } finally {
-    fs.closeSync(fd);
-  }
+  // Only the index name left: being removed (as readJob).
+  const view = readParentView(store, parentId, store.idPath(parentId), 2);
+  return view === 'missing' ? undefined : view?.known;
 }
 
 /** A child added by `Queue.add` with a `parent` option, attached to its parent before the add. */

@@ -159,8 +159,8 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
       // Taken: the existing job stands in, and must list this flow's children of it before any
       // of them can finish.
       const existing = readJob(s.store, s.p.rec.id);
-      const refused = existing ? whyNotStandIn(s.store, s.p.rec.id) : 'is being removed';
-      if (refused || !existing) throw takenError(s, refused ?? 'is being removed');
+      const refused = whyNotStandIn(s.store, s.p.rec.id, existing);
+      if (refused !== undefined || !existing) throw takenError(s, refused ?? 'is being removed');
       recycle(s.store, s.tmp);
       s.tmp = undefined;
       s.duplicate = true;
@@ -264,16 +264,18 @@ function takenError(s: Staged, why: string): SpoolkitError {
 }
 
 /**
- * Why an existing job of this id cannot stand in for a flow's job, or undefined when it can. A job
- * in no set and not claimed is another call's files, not yet visible (they may still be undone),
- * or one being removed. Looked at twice: a job that left `active/` between the read and the look
- * at the claims (finished, put back) is found in its new place.
+ * Why an existing job of this id (`first`: as just read) cannot stand in for a flow's job, or
+ * undefined when it can. A job in no set and not claimed is another call's files, not yet visible
+ * (they may still be undone), or one being removed. Looked at twice: a job that left `active/`
+ * between the read and the look at the claims (finished, put back) is found in its new place.
  */
-function whyNotStandIn(store: QueueStore, id: string): string | undefined {
-  for (let look = 0; look < 2; look++) {
-    const found = readJob(store, id);
+function whyNotStandIn(store: QueueStore, id: string, first: ReturnType<typeof readJob>): string | undefined {
+  let found = first;
+  for (let look = 0; ; look++) {
     if (!found) return 'is being removed';
     if (found.loc.place !== 'active' || store.findClaimed(id).length > 0) return undefined;
+    if (look === 1) break;
+    found = readJob(store, id);
   }
   const removing = tryReaddir(path.join(store.dir, 'reclaiming')).some((n) => claimIdOf(n) === id && isDiscardName(n));
   return removing ? 'is being removed' : 'is being added by another call';

@@ -13,6 +13,7 @@
  * moves a parent is taken again on a fresh read of the record.
  */
 import fs from 'node:fs';
+import { isErrno } from './fs.js';
 import { parseJobRecord, RECORD_VERSION, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
@@ -170,6 +171,27 @@ export function parentView(store: QueueStore, parentId: string, fd: number, file
   views.set(key, fresh);
   if (views.size > VIEWS_MAX) views.delete(views.keys().next().value!);
   return fresh;
+}
+
+/**
+ * This process's view of the parent record at `file` (its place, or its id name), brought up to
+ * date: 'missing' when there is no such file or it has fewer than `minLinks` names (an id name
+ * alone: the job is being removed); undefined when the file is not a record of `parentId`.
+ */
+export function readParentView(store: QueueStore, parentId: string, file: string, minLinks = 1): ParentView | 'missing' | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return 'missing';
+    throw err;
+  }
+  try {
+    if (minLinks > 1 && fs.fstatSync(fd).nlink < minLinks) return 'missing';
+    return parentView(store, parentId, fd, file);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Forgets the view of a parent (it moved on, or was found out of step). */
