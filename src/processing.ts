@@ -74,6 +74,17 @@ function keepOf(v: KeepSetting | undefined, fallback: KeepSetting): KeepSetting 
   return v === undefined ? fallback : v;
 }
 
+/**
+ * Marks an outcome patch of a job kept forever (`keep` false, from the job or its Worker): the
+ * retention pass then knows it from its record, whatever became of its event. A mark left by an
+ * earlier finish of the job is cleared.
+ */
+function keptMark(rec: JobRecord, keep: KeepSetting, patch: RecordPatch): RecordPatch {
+  if (keep === false) patch.keptForever = true;
+  else if (rec.keptForever) patch.keptForever = null;
+  return patch;
+}
+
 /** Calls the processor and records the outcome, then closes the claim's descriptor. */
 export async function executeRun(ctx: ProcessingContext, run: RunningJob): Promise<RunOutcome> {
   try {
@@ -165,7 +176,7 @@ async function complete(ctx: ProcessingContext, run: RunningJob, result: unknown
   const finished =
     keep === true
       ? finishRemoved(ctx.store, claim)
-      : finishToFile(ctx.store, claim, withStartedFields(rec, { returnvalue, finishedOn: rec.finishedOn, attemptsMade: rec.attemptsMade }), 'completed');
+      : finishToFile(ctx.store, claim, keptMark(rec, keep, withStartedFields(rec, { returnvalue, finishedOn: rec.finishedOn, attemptsMade: rec.attemptsMade })), 'completed');
   // Durable mode: the event and the listeners wait for the shared directory fsync.
   const ok = typeof finished === 'boolean' ? finished : await finished;
   if (!ok) {
@@ -272,7 +283,7 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
   } else {
     rec.finishedOn = Date.now();
     const keep = keepOf(rec.opts.removeOnFail, ctx.removeOnFail ?? DEFAULT_KEEP_FAILED);
-    const finished = keep === true ? finishRemoved(store, claim) : finishToFile(store, claim, { ...outcome, finishedOn: rec.finishedOn }, 'failed');
+    const finished = keep === true ? finishRemoved(store, claim) : finishToFile(store, claim, keptMark(rec, keep, { ...outcome, finishedOn: rec.finishedOn }), 'failed');
     ok = typeof finished === 'boolean' ? finished : await finished;
     if (ok && keep === true && (rec.deps || run.parent || takeAttached(store, claim.id))) removeEntries(store, claim.id);
     if (ok) {

@@ -136,6 +136,7 @@ export function retryPatch(rec: JobRecord, state: 'completed' | 'failed', opts: 
     processedOn: null,
     deferredFailure: null,
     st: null,
+    keptForever: null,
     ...(state === 'failed' ? { failedReason: null } : { returnvalue: null }),
     ...(opts.resetAttemptsMade ? { attemptsMade: 0 } : {}),
     ...(opts.resetAttemptsStarted ? { attemptsStarted: 0 } : {}),

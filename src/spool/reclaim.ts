@@ -150,7 +150,7 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
       if (rec.parent) childFinished(store, rec, rec.st === 'completed' ? { completed: rec.returnvalue } : { failed: rec.failedReason ?? '' });
       // The job's own retention setting goes with the event, as a worker's would; without one,
       // the retention pass applies its default.
-      const keep = rec.st === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail;
+      const keep = rec.keptForever ? false : rec.st === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail;
       store.events.append(
         rec.st,
         rec.st === 'completed' ? { jobId: id, returnvalue: rec.returnvalue, prev: 'active' } : { jobId: id, failedReason: rec.failedReason ?? '', prev: 'active' },

@@ -45,6 +45,11 @@ export interface JobRecord {
   at?: string;
   /** Set by a completion patch: where the job goes (`completed`/`failed`) if a crash interrupts the move. */
   st?: 'completed' | 'failed';
+  /**
+   * Set by a finish whose retention setting was `false` (the job's own, or its Worker's): kept
+   * forever. Retention never removes such a job, nor takes it for one whose event was lost.
+   */
+  keptForever?: true;
   /** Flows: the parent this job is a child of (`queue` is the bare queue name). */
   parent?: { id: string; queue: string };
   /** Flows: this job's children, as `<queue>:<id>` (queue names hold no ':'). A patch's `addDeps` adds to it. */
@@ -65,7 +70,7 @@ function corrupt(path: string, why: string): SpoolkitError {
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-const OPTIONAL_FIELDS = new Set(['failedReason', 'processedOn', 'finishedOn', 'processedBy', 'deferredFailure', 'deduplicationId', 'repeatJobKey', 'at', 'st', 'parent']);
+const OPTIONAL_FIELDS = new Set(['failedReason', 'processedOn', 'finishedOn', 'processedBy', 'deferredFailure', 'deduplicationId', 'repeatJobKey', 'at', 'st', 'keptForever', 'parent']);
 
 /** Parses and checks a job file (first line plus patches). Throws ERR_SPOOL_CORRUPT naming the file and the problem. */
 export function parseJobRecord(text: string, path: string): JobRecord {
@@ -146,6 +151,7 @@ export function parseJobRecord(text: string, path: string): JobRecord {
   if (typeof r.repeatJobKey === 'string') rec.repeatJobKey = r.repeatJobKey;
   if (typeof r.at === 'string') rec.at = r.at;
   if (r.st === 'completed' || r.st === 'failed') rec.st = r.st;
+  if (r.keptForever === true) rec.keptForever = true;
   if (typeof r.parent === 'object' && r.parent !== null) {
     const p = r.parent as Record<string, unknown>;
     if (typeof p.id !== 'string' || typeof p.queue !== 'string') throw corrupt(path, 'parent is not { id, queue }');

@@ -140,11 +140,23 @@ function trim(list: Entry[], keep: KeepJobs | 'forever', nowMs: number, maxDrop:
 }
 
 /**
- * Removes one finished job's file and id name; false when it was gone already (retried or
- * removed meanwhile: then its id is not ours to free).
+ * The file of the finished job an entry was written for; undefined when it is gone (retried or
+ * removed meanwhile: then its id is not ours to free), or is now another job of the same id (one
+ * that finished after the entry's time: removed and added again), or is kept forever.
  */
-function removeFinished(store: QueueStore, place: 'completed' | 'failed', id: string): boolean {
-  return discardJobFile(store, id, store.filePath(place, id));
+function entryFile(store: QueueStore, place: 'completed' | 'failed', entry: Entry): string | undefined {
+  const [id, finishedBy] = entry;
+  const file = store.filePath(place, id);
+  const text = tryReadText(file);
+  if (text === undefined) return undefined;
+  let rec: JobRecord | undefined;
+  try {
+    rec = parseJobRecord(text, file);
+  } catch {
+    return file; // unreadable: removed, as any finished job past its retention
+  }
+  if (rec.keptForever || (rec.finishedOn !== undefined && rec.finishedOn > finishedBy)) return undefined;
+  return file;
 }
 
 /**
@@ -158,8 +170,10 @@ function removeDropped(store: QueueStore, place: 'completed' | 'failed', dropped
   for (let i = 0; i < dropped.length; i++) {
     if (shouldStop()) return i;
     const id = dropped[i]![0];
+    const file = entryFile(store, place, dropped[i]!);
+    if (!file) continue;
     if (parents?.has(id)) removeEntries(store, id);
-    if (removeFinished(store, place, id)) removed.push(id);
+    if (discardJobFile(store, id, file)) removed.push(id);
   }
   return dropped.length;
 }
@@ -202,9 +216,9 @@ function writeInPlace(store: QueueStore, file: string, text: string): void {
  * Adds to the state the finished jobs that changed between the last sweep and a minute ago and
  * that it does not know: their `completed`/`failed` event was never written (a worker killed
  * right after the move, before its buffered events were written). It writes those events now,
- * marked late (`l`), which later passes skip. Jobs kept forever (their own
- * `removeOnComplete`/`removeOnFail` is `false`) are left out, as their events leave them out
- * (their events may well have been written: there is no telling).
+ * marked late (`l`), which later passes skip. Jobs kept forever (finished with a setting of
+ * `false`, their own or their Worker's, which their record keeps) are left out, as their events
+ * leave them out (their events may well have been written: there is no telling).
  */
 function sweepUnlogged(store: QueueStore, state: RetentionState, nowMs: number): void {
   const names = { completed: tryReaddir(path.join(store.dir, 'completed')), failed: tryReaddir(path.join(store.dir, 'failed')) };
@@ -227,7 +241,7 @@ function sweepUnlogged(store: QueueStore, state: RetentionState, nowMs: number):
       } catch {
         continue;
       }
-      if ((place === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail) === false) continue;
+      if (rec.keptForever || (place === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail) === false) continue;
       found.push([id, rec.finishedOn ?? st.mtimeMs]);
       // Listeners (QueueEvents, waitUntilFinished) learn of the outcome late rather than never.
       store.events.append(
@@ -364,13 +378,19 @@ export function runRetention(
     const tail = new EventTail(path.join(store.dir, 'events'), state.pos);
     let changed = false;
     let more = false;
+    /** Ids whose job finished without an entry (not kept, or kept forever), with the list lengths at that event. */
+    const ended = new Map<string, [completed: number, failed: number]>();
     try {
       for (let round = 0; round < budget.maxEventReads; round++) {
         const events = tail.read(budget.maxEventBytes, (line) => line.startsWith('{"e":"completed"') || line.startsWith('{"e":"failed"'));
         for (const e of events) {
           const id = typeof e.a.jobId === 'string' ? e.a.jobId : undefined;
-          if (!id || e.k === true || e.l === 1) continue;
+          if (!id || e.l === 1) continue;
           const k = e.k as Keep | undefined;
+          // A job of this id finished and was not kept, or kept forever: the entries of earlier
+          // jobs of the id (removed, and the id used again) go, or their trim would take this one.
+          if (k === true || k === false) ended.set(id, [state.completed.length, state.failed.length]);
+          if (k === true) continue;
           if (e.e === 'completed') {
             state.keepCompleted = k;
             if (k !== false) state.completed.push([id, e.t]);
@@ -388,6 +408,10 @@ export function runRetention(
       }
     } finally {
       tail.close();
+    }
+    if (ended.size > 0) {
+      state.completed = state.completed.filter((e, i) => (ended.get(e[0])?.[0] ?? -1) <= i);
+      state.failed = state.failed.filter((e, i) => (ended.get(e[0])?.[1] ?? -1) <= i);
     }
     // Caught up with the log: any finished job older than a minute that the state does not know
     // lost its event (its process died between the move into completed/ or failed/ and the write).

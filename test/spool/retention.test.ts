@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { Queue } from '../../src/index.js';
-import { runRetention } from '../../src/spool/retention.js';
-import { tmpSpool, track } from '../fixtures/core/helpers.js';
+import { Queue, Worker } from '../../src/index.js';
+import { RETENTION_STATE_FILES, runRetention } from '../../src/spool/retention.js';
+import { EventTail } from '../../src/spool/events.js';
+import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 import { completedQueue, keepNewest } from '../fixtures/core/retention.js';
 
 function finish(q: Queue, ids: string[], keep: unknown): void {
@@ -142,6 +143,91 @@ describe('retention passes', () => {
     expect(runRetention(q.store, Date.now()).removed).toBe(16);
     const left = (await q.getJobs(['completed'])).map((j) => Number(j.id)).sort((a, b) => a - b);
     expect(left).toEqual([27, 28, 29, 30]);
+  });
+});
+
+/** Runs the queue's waiting jobs to completion with a Worker of these options, then closes it. */
+async function runAll(q: Queue, spool: string, opts: Record<string, unknown> = {}): Promise<void> {
+  const w = new Worker('q', async () => 'ok', { spool, ...opts });
+  await waitFor(async () => {
+    const c = await q.getJobCounts('waiting', 'active');
+    return (c.waiting ?? 0) + (c.active ?? 0) === 0;
+  }, 10_000, 'the jobs to finish');
+  await w.close();
+}
+
+function completedEventsFor(q: Queue, id: string): number {
+  q.store.events.flush();
+  const dir = path.join(q.store.dir, 'events');
+  return fs
+    .readdirSync(dir)
+    .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n'))
+    .filter((l) => l.startsWith('{"e":"completed"') && (JSON.parse(l) as { a: { jobId: string } }).a.jobId === id).length;
+}
+
+const SIX_MINUTES_MS = 6 * 60_000;
+
+describe('retention: jobs kept forever, and ids used again', () => {
+  it("a job kept forever by its Worker's setting gets no second event from a sweep, and a later job's count does not remove it", async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const kept = await q.add('j', { n: 1 });
+    await runAll(q, spool, { removeOnComplete: false });
+    expect(completedEventsFor(q, kept.id!)).toBe(1);
+    // Minutes later a pass sweeps completed/ for jobs whose event was lost: this one's was not.
+    runRetention(q.store, Date.now() + SIX_MINUTES_MS);
+    expect(completedEventsFor(q, kept.id!)).toBe(1);
+    const later = await q.add('j', { n: 2 }, { removeOnComplete: 1 });
+    await runAll(q, spool);
+    runRetention(q.store, Date.now() + SIX_MINUTES_MS + 1000);
+    expect((await q.getJobs(['completed'])).map((j) => j.id).sort()).toEqual([kept.id, later.id].sort());
+  });
+
+  it('the entry of an earlier job of a reused id does not remove the later job, kept forever', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.add('j', { n: 1 }, { jobId: 'A', removeOnComplete: 10 });
+    await runAll(q, spool);
+    runRetention(q.store, Date.now());
+    await q.remove('A');
+    await q.add('j', { n: 2 }, { jobId: 'A', removeOnComplete: false });
+    await runAll(q, spool);
+    await q.add('j', { n: 3 }, { jobId: 'B', removeOnComplete: 1 });
+    await runAll(q, spool);
+    runRetention(q.store, Date.now());
+    expect(await q.getJobState('A')).toBe('completed');
+    expect((await q.getJob('A'))?.data).toEqual({ n: 2 });
+    expect(await q.getJobState('B')).toBe('completed');
+  });
+
+  it('an entry older than the finish of the job now under its id leaves that job alone', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.add('j', { n: 1 }, { jobId: 'A', removeOnComplete: 10 });
+    await runAll(q, spool);
+    expect(runRetention(q.store, Date.now()).removed).toBe(0);
+    // Saves a state as another process's pass would, after it read every event: it keeps no
+    // completed job, and lists A as finished at `at`.
+    const saveOther = (at: number): void => {
+      const read = (f: string): { pos: string; seq: number } | undefined => (fs.existsSync(path.join(q.store.dir, f)) ? (JSON.parse(fs.readFileSync(path.join(q.store.dir, f), 'utf8')) as { pos: string; seq: number }) : undefined);
+      const [a, b] = RETENTION_STATE_FILES.map((f) => ({ f, s: read(f) }));
+      const [older, newer] = (a!.s?.seq ?? -1) < (b!.s?.seq ?? -1) ? [a!, b!] : [b!, a!];
+      // Its read position: the end of the event log.
+      q.store.events.flush();
+      const tail = new EventTail(path.join(q.store.dir, 'events'), newer.s!.pos);
+      while (tail.read(1 << 20, () => true).length > 0 || tail.truncated);
+      const pos = tail.position();
+      tail.close();
+      fs.writeFileSync(path.join(q.store.dir, older.f), JSON.stringify({ seq: newer.s!.seq + 1, pos, savedAt: Date.now(), completed: [['A', at]], failed: [], keepCompleted: { count: 0 } }));
+    };
+    // An hour ago: an earlier job of the id.
+    saveOther(Date.now() - 3_600_000);
+    runRetention(q.store, Date.now());
+    expect(await q.getJobState('A')).toBe('completed');
+    // The entry of the job itself does remove it.
+    saveOther((await q.getJob('A'))!.finishedOn!);
+    runRetention(q.store, Date.now());
+    expect(await q.getJobState('A')).toBe('unknown');
   });
 });
 
