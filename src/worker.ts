@@ -998,7 +998,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           this.drainedSent = true;
           this.heartbeatOnIdle(nowMs);
           // The log's `drained` means what BullMQ's does: no job left waiting, active or delayed
-          // anywhere. This worker's own `drained` only says it found nothing more to do.
+          // anywhere (a paused queue's jobs still wait). This worker's own `drained` only says it
+          // found nothing more to do.
           if (isDrained(this.store)) this.store.events.append('drained', {});
           this.emit('drained');
           if (hasParked(this.store)) this.emptyTrashWhileIdle();

@@ -77,12 +77,14 @@ function countJsonFiles(dir: string): number {
 }
 
 /**
- * True when the queue is drained as BullMQ's event log means it: nothing active and nothing
- * delayed (the caller has just found nothing waiting). Read when a worker goes idle, not per job.
+ * True when the queue is drained as BullMQ's event log means it: nothing waiting (a paused
+ * queue's jobs, or one added since the caller's empty claim, count), nothing prioritized, nothing
+ * active and nothing delayed. Read when a worker goes idle, not per job: each set's first entry.
  */
 export function isDrained(store: QueueStore): boolean {
   if (countJsonFiles(path.join(store.dir, 'active')) + countJsonFiles(path.join(store.dir, 'reclaiming')) > 0) return false;
-  return store.delayed.entries(false).next().done === true;
+  const sets = [store.waiting, store.lifo, store.delayed, ...store.priorities().map((p) => store.prioritized(p))];
+  return sets.every((set) => set.entries(false).next().done === true);
 }
 
 /**

@@ -282,4 +282,24 @@ describe('QueueEvents as BullMQ delivers them', () => {
     await waitFor(() => log.includes('drained'), 3000);
     expect(log.filter((e) => e === 'completed')).toHaveLength(2);
   });
+
+  it('drained is not written while a paused queue still has jobs waiting, prioritized or not', async () => {
+    const { spool, q, events } = await queueWithEvents();
+    const log: string[] = [];
+    for (const e of ['completed', 'drained']) events.on(e, () => log.push(e));
+    await q.add('first', {});
+    await q.add('plain', {});
+    await q.add('urgent', {}, { priority: 3 });
+    // The first job pauses the queue: after it the worker finds nothing it may claim and goes
+    // idle (its own drained), while two jobs still wait (no drained in the log).
+    const w = track(new Worker('q', async (job) => (job.name === 'first' ? q.pause() : 'ok'), { spool, pollIntervalMs: 20 }));
+    let localDrained = 0;
+    w.on('drained', () => localDrained++);
+    await waitFor(() => log.includes('completed') && localDrained > 0, 3000);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(log).toEqual(['completed']);
+    await q.resume();
+    await waitFor(() => log.includes('drained'), 3000);
+    expect(log).toEqual(['completed', 'completed', 'completed', 'drained']);
+  });
 });
