@@ -8,7 +8,7 @@ import { coerceError, DelayedError, SpoolkitError, UnrecoverableError } from './
 import * as deps_ from './spool/deps.js';
 import { findManualRun, removeManualRun } from './manual-runs.js';
 import type { Claim } from './spool/claim.js';
-import { readJob, stateOf } from './spool/lookup.js';
+import { readJob, visibleState } from './spool/lookup.js';
 import { RECORD_VERSION, type JobRecord } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, readLogRows, patchFromRun, patchStored, logPath } from './spool/update.js';
@@ -263,7 +263,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   async getState(): Promise<JobState | 'unknown'> {
     if (this.id === undefined) return 'unknown';
     const found = readJob(this.queue.store, this.id);
-    return found ? stateOf(found.loc.place) : 'unknown';
+    return found ? visibleState(this.queue.store, this.id, found) : 'unknown';
   }
 
   /**
@@ -316,6 +316,11 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     const n = admin.removeJob(this.queue.store, id, { removeChildren });
     if (n === 0 && admin.isLocked(this.queue.store, id)) {
       throw new SpoolkitError('ERR_JOB_LOCKED', `Job ${id} could not be removed because it is locked by another worker; wait for it to finish or stop that worker.`, { details: { jobId: id } });
+    }
+    // Still there and not locked: held by a move that has not ended (its process died; the
+    // stalled check files it back within seconds).
+    if (n === 0 && readJob(this.queue.store, id)) {
+      throw new SpoolkitError('ERR_JOB_LOCKED', `Job ${id} could not be removed because another process is moving it; try again in a few seconds.`, { details: { jobId: id } });
     }
   }
 

@@ -17,12 +17,13 @@ import { countStatesAsync } from './spool/count-async.js';
 import { STALE_HEARTBEAT_MS } from './spool/defaults.js';
 import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { IdAllocator } from './spool/id-alloc.js';
-import { readJob, stateOf } from './spool/lookup.js';
+import { readJob, visibleState } from './spool/lookup.js';
 import { activeCount, readGlobalConcurrency, removeGlobalConcurrency, writeGlobalConcurrency } from './spool/global-concurrency.js';
 import { assertRateLimitMs, RateLimiter, rateLimitProblem, readGlobalRateLimit, removeGlobalRateLimit, writeGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { readMetrics, type Metrics, type MetricType } from './spool/metrics.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import { prometheusText } from './prometheus.js';
+import type { JobRecord } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, patchStored, readLogRows } from './spool/update.js';
 import { toJsonStrict } from './spool/validate.js';
@@ -54,6 +55,14 @@ function idOrMissing(jobId: unknown, command: string): string {
 }
 
 const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
+
+/** The order jobs move through the states (a job's later state is further on), for listing several. */
+const FLOW_ORDER = ['waiting-children', 'delayed', 'prioritized', 'waiting', 'active', 'completed', 'failed'];
+
+function flowRank(type: string): number {
+  const i = FLOW_ORDER.indexOf(type);
+  return i < 0 ? FLOW_ORDER.length : i;
+}
 
 export class Queue<DataType = any, ResultType = any, NameType extends string = string> extends EventEmitter implements SchedulerHost {
   /** Queue name. */
@@ -206,7 +215,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     this.assertOpen();
     if (!isIdLike(jobId)) return 'unknown';
     const found = readJob(this.store, jobId);
-    return found ? stateOf(found.loc.place) : 'unknown';
+    return found ? visibleState(this.store, jobId, found) : 'unknown';
   }
 
   /**
@@ -217,15 +226,26 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   async getJobs(types?: JobType[] | JobType, start = 0, end = -1, asc = false): Promise<Job<DataType, ResultType, NameType>[]> {
     this.assertOpen();
     const list = types === undefined || (Array.isArray(types) && types.length === 0) ? ALL_TYPES : Array.isArray(types) ? types : [types];
-    const seen = new Set<string>();
+    // Always empty: pausing leaves jobs waiting (BullMQ v6).
+    const wanted = [...new Set(list.map((t) => bulk.normalizeType(t)))].filter((t) => t !== 'paused');
+    // BullMQ reads every state in one script. Here the states are listed one after another while
+    // workers move jobs on: listed in the order jobs move through them, a job that moves on
+    // between two listings is listed twice rather than missed, and it is answered once, with the
+    // state listed last (the one it is in now).
+    const byType = new Map<string, JobRecord[]>();
+    const listedLast = new Map<string, string>();
+    for (const type of [...wanted].sort((a, b) => flowRank(a) - flowRank(b))) {
+      const recs = bulk.readListed(this.store, bulk.listState(this.store, type, start, end, asc));
+      byType.set(type, recs);
+      for (const rec of recs) listedLast.set(rec.id, type);
+    }
     const out: Job<DataType, ResultType, NameType>[] = [];
-    for (const t of list) {
-      const type = bulk.normalizeType(t);
-      if (seen.has(type)) continue;
-      seen.add(type);
-      // Always empty: pausing leaves jobs waiting (BullMQ v6).
-      if (type === 'paused') continue;
-      for (const rec of bulk.readListed(this.store, bulk.listState(this.store, type, start, end, asc))) out.push(this.wrap(rec));
+    for (const type of wanted) {
+      for (const rec of byType.get(type)!) {
+        if (listedLast.get(rec.id) !== type) continue;
+        listedLast.delete(rec.id);
+        out.push(this.wrap(rec));
+      }
     }
     return out;
   }

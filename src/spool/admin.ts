@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Claim } from './claim.js';
 import { claimTagOfToken, newClaimTag } from './claim.js';
 import { appendHeld, moveHeld, refreshPriority, releaseDedup, removeLogs, requeue, startedFields } from './finish.js';
-import { isErrno, rethrowFs, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { isErrno, rethrowFs, sleepSync, tryReadText, tryStat, tryUnlink } from './fs.js';
 import { leaseLive, renewLease } from './lease.js';
 import { readJob, type Located } from './lookup.js';
 import { discardJobFile } from './pool.js';
@@ -27,14 +27,22 @@ import { isStandingRun } from '../scheduler/presence.js';
 import { SpoolkitError } from '../errors.js';
 import { childRemoved, childRetried, removeChildrenOf, removeEntries } from './deps.js';
 
-/** True when the job is active under a lease that has not expired (by its owner's lease length where the claim names it). */
+/**
+ * True when the job is active under a lease that has not expired (by its owner's lease length
+ * where the claim names it). Only claims in `active/` hold leases: a file held in `reclaiming/`
+ * is in the middle of a move.
+ */
 export function isLocked(store: QueueStore, id: string, lockDurationMs = DEFAULT_LOCK_DURATION_MS): boolean {
   const now = Date.now();
   return store.findClaimed(id).some((c) => {
+    if (c.place !== 'active') return false;
     const st = tryStat(c.path);
     return !!st && leaseLive(path.basename(c.path), st, now, lockDurationMs);
   });
 }
+
+/** How long a removal waits for a move of the job (held in `reclaiming/` for microseconds) to end. */
+const HELD_WAIT_MS = 200;
 
 const SET_PLACES = new Set(['waiting', 'lifo', 'prioritized', 'delayed']);
 
@@ -81,6 +89,7 @@ function moveInSets(store: QueueStore, id: string, places: Set<string>, fn: (rec
  * is locked or does not exist (BullMQ's `queue.remove`).
  */
 export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: boolean; quiet?: boolean; removeChildren?: boolean } = {}): number {
+  const waitUntil = Date.now() + HELD_WAIT_MS;
   for (let attempt = 0; attempt < 5; attempt++) {
     const found = readJob(store, id);
     if (!found) return 0;
@@ -91,9 +100,19 @@ export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: 
     let removed = false;
     if (loc.place === 'active') {
       if (isLocked(store, id)) return 0;
-      // A file in reclaiming/ is being moved by someone right now (or left by a dead process,
-      // which the stalled checker finishes): only an active file whose lease ran out is taken.
-      for (const c of store.findClaimed(id)) if (c.place === 'active') removed = discardJobFile(store, id, c.path) || removed;
+      const claims = store.findClaimed(id);
+      const active = claims.filter((c) => c.place === 'active');
+      // Only held in reclaiming/: moved by someone right now (between two sets, or out of
+      // active/). Its new place comes within microseconds; a hold left by a dead process is
+      // finished by the stalled check, and the job is not removed meanwhile.
+      if (active.length === 0 && claims.length > 0) {
+        if (Date.now() >= waitUntil) return 0;
+        sleepSync(1);
+        attempt--;
+        continue;
+      }
+      // Only an active file whose lease ran out is taken.
+      for (const c of active) removed = discardJobFile(store, id, c.path) || removed;
     } else {
       removed = discardJobFile(store, id, loc.path);
     }

@@ -9,7 +9,7 @@ import type { JobType } from '../types.js';
 import { forgetJob, isLocked, isStandingSchedulerRun, promoteFile, retryFinished } from './admin.js';
 import { isErrno, rethrowFs, tryReaddir, tryStat } from './fs.js';
 import { IdAllocator } from './id-alloc.js';
-import { isDiscardName, keyMs, lifoKeyTime } from './keys.js';
+import { isDiscardName, isSetHoldName, keyMs, lifoKeyTime } from './keys.js';
 import { leaseTime } from './lease.js';
 import { readJob } from './lookup.js';
 import type { OrderedSet, SetEntry } from './ordered-set.js';
@@ -64,7 +64,8 @@ function flatList(store: QueueStore, dirs: string[]): Listed[] {
     const dir = path.join(store.dir, d);
     for (const name of tryReaddir(dir)) {
       const claimed = d === 'active' || d === 'reclaiming';
-      const id = claimed ? (isDiscardName(name) ? undefined : claimIdOf(name)) : name.endsWith('.json') ? name.slice(0, -5) : undefined;
+      // Held between two sets (a move, a replacing add) or for removal: not an active job.
+      const id = claimed ? (isDiscardName(name) || isSetHoldName(name) ? undefined : claimIdOf(name)) : name.endsWith('.json') ? name.slice(0, -5) : undefined;
       if (id === undefined) continue;
       const file = path.join(dir, name);
       const st = tryStat(file);
@@ -203,7 +204,8 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
     for (const l of listed) {
       if (removed.length >= max) break;
       const byRecord = type === 'active' || type === 'waiting-children';
-      if (type === 'active' && isLocked(store, l.id)) continue;
+      // An active job held in reclaiming/ is being moved (by the stalled check, or its worker): left alone.
+      if (type === 'active' && (path.basename(path.dirname(l.path)) === 'reclaiming' || isLocked(store, l.id))) continue;
       if (!byRecord && l.at > cutoff) continue;
       const rec = readListed(store, [l])[0];
       // Active jobs by when they started; a parent by when it was added (BullMQ's waiting-children

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { tryReadText, tryReaddir } from './fs.js';
 import type { CountCache, LeafCount } from './ordered-set.js';
-import { isDiscardName } from './keys.js';
+import { isDiscardName, isSetHoldName } from './keys.js';
 import type { QueueStore } from './store.js';
 
 /** Counts per BullMQ v6 state. */
@@ -76,6 +76,13 @@ function countJsonFiles(dir: string): number {
   return n;
 }
 
+/** Active jobs held in `reclaiming/` (by a stalled check, or a move of an active job), not jobs held between two sets. */
+function countActiveHolds(dir: string): number {
+  let n = 0;
+  for (const name of tryReaddir(dir)) if (name.endsWith('.json') && !isDiscardName(name) && !isSetHoldName(name)) n++;
+  return n;
+}
+
 /**
  * True when the queue is drained as BullMQ's event log means it: nothing waiting (a paused
  * queue's jobs, or one added since the caller's empty claim, count), nothing prioritized, nothing
@@ -118,7 +125,7 @@ export function countJobs(
   if (want('prioritized')) for (const p of store.priorities()) prioritized += store.prioritized(p).count(cache, nowMs, store.dir, walked);
   return {
     waiting: want('waiting') ? store.waiting.count(cache, nowMs, store.dir, walked) + store.lifo.count(cache, nowMs, store.dir, walked) : 0,
-    active: want('active') ? countJsonFiles(path.join(store.dir, 'active')) + countJsonFiles(path.join(store.dir, 'reclaiming')) : 0,
+    active: want('active') ? countJsonFiles(path.join(store.dir, 'active')) + countActiveHolds(path.join(store.dir, 'reclaiming')) : 0,
     delayed: want('delayed') ? store.delayed.count(cache, nowMs, store.dir, walked) : 0,
     prioritized,
     completed: want('completed') ? countJsonFiles(path.join(store.dir, 'completed')) : 0,

@@ -57,6 +57,14 @@ export function isReplaceName(name: string): boolean {
   return tagStartsWith(name, REPLACE_TAG_PREFIX);
 }
 
+/**
+ * True when a `reclaiming/` name holds a job between two sets (a move or a replacing add, for
+ * microseconds): not an active job, whose holds carry a claim tag.
+ */
+export function isSetHoldName(name: string): boolean {
+  return isMoveName(name) || isReplaceName(name);
+}
+
 let lastMs = 0;
 let counter = 0;
 

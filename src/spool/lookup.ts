@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { JobState } from '../types.js';
 import { isErrno, rethrowFs } from './fs.js';
+import { isSetHoldName } from './keys.js';
 import { lifoKeyFromDelayed } from './routing.js';
 import { parseJobRecord, type JobRecord } from './record.js';
 import type { Place, QueueStore } from './store.js';
@@ -133,6 +134,19 @@ export function readJob(store: QueueStore, id: string): { rec: JobRecord; loc: L
   // Removed and its file reused for another job between the open and the read: gone.
   if (rec.id !== id) return undefined;
   return { rec, loc: placeOf(store, id, rec, ino) };
+}
+
+/**
+ * The state a found job shows. One found in no set and with no claim in `active/`, held in
+ * `reclaiming/` by a move between two sets (for microseconds), shows as the set its record
+ * names (the one it leaves, or the one it goes to once the move wrote its patch), not as active.
+ */
+export function visibleState(store: QueueStore, id: string, found: { rec: JobRecord; loc: Located }): JobState {
+  if (found.loc.place !== 'active') return stateOf(found.loc.place);
+  const claims = store.findClaimed(id);
+  if (claims.some((c) => c.place === 'active')) return 'active';
+  const at = found.rec.at ? placeOfRel(found.rec.at) : undefined;
+  return at && claims.some((c) => isSetHoldName(path.basename(c.path))) ? stateOf(at) : 'active';
 }
 
 /** Finds where a job is; undefined when it does not exist. */

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { Queue, Worker, type Job } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 import { parseJobRecord } from '../../src/spool/record.js';
+import { readJob } from '../../src/spool/lookup.js';
+import { spawn } from 'node:child_process';
 
 function setup() {
   const spool = tmpSpool();
@@ -105,6 +107,44 @@ describe('drain, clean, obliterate, remove', () => {
     expect(await q.remove(job.id!)).toBe(1);
     expect(await q.remove(job.id!)).toBe(1); // BullMQ: 1 for a job that does not exist
     expect(removed).toEqual([job.id]);
+  });
+});
+
+describe('a job held in the middle of a move between two sets', () => {
+  /** Holds a waiting job as a move does (its file in reclaiming/ under a mv- tag); returns where it was and the hold. */
+  async function holdAsMove(q: Queue, id: string): Promise<{ from: string; held: string }> {
+    const from = readJob(q.store, id)!.loc.path;
+    const held = q.store.claimPath('reclaiming', id, 'mv-test1');
+    fs.renameSync(from, held);
+    return { from, held };
+  }
+
+  it('shows in its set, is neither active nor locked, and a removal waits for the move to end', async () => {
+    const { q } = setup();
+    const job = await q.add('x', { n: 1 }, { jobId: 'moving' });
+    const { from, held } = await holdAsMove(q, 'moving');
+    expect(await q.getJobState('moving')).toBe('waiting');
+    expect(await job.getState()).toBe('waiting');
+    expect(await q.getJobCounts('active')).toEqual({ active: 0 });
+    expect(await q.getJobs(['active'])).toEqual([]);
+    // The move ends in another process 30 ms after it is ready; the removal (which blocks this
+    // thread while it waits, up to 200 ms) then removes the job.
+    const mover = spawn(process.execPath, ['-e', `console.log('ready'); setTimeout(() => require('fs').renameSync(${JSON.stringify(held)}, ${JSON.stringify(from)}), 30)`]);
+    const ended = new Promise((resolve) => mover.on('exit', resolve));
+    await new Promise((resolve) => mover.stdout.once('data', resolve));
+    await job.remove();
+    await ended;
+    expect(await q.getJobState('moving')).toBe('unknown');
+    expect(fs.existsSync(from)).toBe(false);
+  });
+
+  it('a hold left by a process that died is not removed, with an error that says what to do', async () => {
+    const { q } = setup();
+    const job = await q.add('x', { n: 1 }, { jobId: 'stuck' });
+    await holdAsMove(q, 'stuck');
+    await expect(job.remove()).rejects.toMatchObject({ code: 'ERR_JOB_LOCKED', message: expect.stringContaining('another process is moving it') });
+    expect(await q.remove('stuck')).toBe(0);
+    expect(await q.getJobState('stuck')).toBe('waiting');
   });
 });
 
