@@ -799,7 +799,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   }
 
   private renewLeases(): void {
-    const lost: string[] = [];
+    const lost: RunningJob[] = [];
     const renewed: string[] = [];
     for (const run of this.inflight.values()) {
       if (run.lost || run.claim.finished || run.claim.moved) continue;
@@ -810,18 +810,23 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         this.emitError(err);
       }
       if (ok) renewed.push(run.claim.id);
-      else {
-        run.lost = true;
-        run.claim.released = true;
-        lost.push(run.claim.id);
-        run.controller.abort(new SpoolkitError('ERR_LEASE_LOST', `The lease on job ${run.claim.id} was lost (it stalled past lockDuration or was removed); its result will be discarded.`));
-      }
+      else lost.push(run);
     }
     if (renewed.length) this.emit('locksRenewed', { count: renewed.length, jobIds: renewed });
-    if (lost.length) {
-      this.emit('lockRenewalFailed', lost);
-      for (const id of lost) this.emitError(new SpoolkitError('ERR_LEASE_LOST', `could not renew lock for job ${id}`));
+    this.leasesLost(lost);
+  }
+
+  /** Runs whose lease is gone: marked lost (their outcome is not written), their processors aborted, and reported. */
+  private leasesLost(runs: RunningJob[]): void {
+    if (runs.length === 0) return;
+    for (const run of runs) {
+      run.lost = true;
+      run.claim.released = true;
+      run.controller.abort(new SpoolkitError('ERR_LEASE_LOST', `The lease on job ${run.claim.id} was lost (it stalled past lockDuration or was removed); its result will be discarded.`));
     }
+    const ids = runs.map((r) => r.claim.id);
+    this.emit('lockRenewalFailed', ids);
+    for (const id of ids) this.emitError(new SpoolkitError('ERR_LEASE_LOST', `could not renew lock for job ${id}`));
   }
 
   private teardown(): void {
@@ -987,6 +992,10 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         }
         this.reportCorrupt(corrupt);
         for (const claim of claims) {
+          // A run of this job still here lost its lease: the job was taken back (its lease ran
+          // out before a renewal noticed) and is claimed again now. That run is told at once.
+          const older = this.inflight.get(claim.id);
+          if (older && !older.lost && !older.claim.finished && !older.claim.moved) this.leasesLost([older]);
           const run = startRun(this.ctx, claim);
           this.inflight.set(claim.id, run);
           this.drainedSent = false;

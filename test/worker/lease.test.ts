@@ -86,6 +86,37 @@ describe('leases and stalled jobs', () => {
     await hung.close(true);
   });
 
+  it('a worker that claims again a job whose lease it lost aborts the earlier run at once', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    // Its leases are never renewed, so nothing but the new claim can tell the first run.
+    const starts: AbortSignal[] = [];
+    const w = track(
+      new Worker(
+        'q',
+        async (_j, _t, signal) => {
+          starts.push(signal!);
+          if (starts.length === 1) await new Promise((resolve) => signal!.addEventListener('abort', resolve, { once: true }));
+          return 'done';
+        },
+        { spool, concurrency: 2, skipLockRenewal: true, skipStalledCheck: true, lockDuration: 150, maxStalledCount: 5 },
+      ),
+    );
+    const lost: string[][] = [];
+    w.on('lockRenewalFailed', (ids: string[]) => lost.push(ids));
+    w.on('error', () => undefined);
+    const job = await q.add('x', {});
+    await waitFor(() => starts.length === 1, 3000);
+    // Another worker's stalled check takes the job back once the lease has run out; the same
+    // worker, with a slot free, claims it again.
+    const checker = track(new Worker('q', undefined, { spool, autorun: false, stalledInterval: 50, lockDuration: 150 }));
+    await checker.startStalledCheckTimer();
+    await waitFor(() => starts.length === 2, 5000);
+    expect(starts[0]!.aborted).toBe(true);
+    expect(lost).toEqual([[job.id]]);
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 5000);
+  });
+
   it('with maxStalledCount 0 the first stall fails the job with BullMQ\'s reason', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
