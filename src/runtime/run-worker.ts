@@ -88,9 +88,9 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
     signals++;
     const rt = runtime;
     if (!rt) {
-      // Still loading: nothing was claimed yet, so there is nothing to drain.
+      // Still starting: once loaded, the command stops before starting its workers, or drains
+      // (forces, after a second signal) the ones it was starting, which may have claimed jobs.
       logger.info('worker:signal', { signal, action: 'stop before start' });
-      stop(0);
       return;
     }
     if (signals === 1) {
@@ -123,6 +123,7 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
 
   if (signals > 0) {
     await Promise.all(plans.flatMap((p) => p.sandboxes.map((sb) => sb.close())));
+    stop(0);
     return finish();
   }
 
@@ -142,8 +143,10 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
     ...(createWorker ? { createWorker } : {}),
   });
   runtime = started;
-  // A signal that came while loading has already asked to stop.
-  if (signals > 0) void started.drain(opts.shutdownTimeoutMs).then(() => stop(0));
+  // Signals that came while the workers were starting (they may have claimed jobs already): one
+  // drains them, two force them, as once started.
+  if (signals === 1) void started.drain(opts.shutdownTimeoutMs).then(() => stop(0));
+  else if (signals > 1) void started.forceClose().then(() => stop(1));
 
   const memoryTimer =
     supervised && opts.maxMemoryMb > 0
