@@ -127,6 +127,8 @@ export function finishRemoved(store: QueueStore, claim: Claim): boolean {
   // Removed or not, the file is no longer this claim's (a removed one may be reused by an add).
   closeClaim(claim);
   if (!removed) return false;
+  // Finished: a claim of a new job of the id by this worker is not a re-claim of this run's job.
+  claim.finished = true;
   releaseDedup(store, claim.rec);
   removeLogs(store, claim.id);
   return true;

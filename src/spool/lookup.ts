@@ -138,15 +138,19 @@ export function readJob(store: QueueStore, id: string): { rec: JobRecord; loc: L
 
 /**
  * The state a found job shows. One found in no set and with no claim in `active/`, held in
- * `reclaiming/` by a move between two sets (for microseconds), shows as the set its record
- * names (the one it leaves, or the one it goes to once the move wrote its patch), not as active.
+ * `reclaiming/` by a move between two sets (for microseconds), shows as the place its record
+ * names (`st` for a finished job being retried, else the set `at` names: the one it leaves, or
+ * the one it goes to once the move wrote its patch), not as active.
  */
 export function visibleState(store: QueueStore, id: string, found: { rec: JobRecord; loc: Located }): JobState {
   if (found.loc.place !== 'active') return stateOf(found.loc.place);
   const claims = store.findClaimed(id);
   if (claims.some((c) => c.place === 'active')) return 'active';
+  if (!claims.some((c) => isSetHoldName(path.basename(c.path)))) return 'active';
+  // A finished job being retried names where it finished until the retry writes its patch.
+  if (found.rec.st) return found.rec.st;
   const at = found.rec.at ? placeOfRel(found.rec.at) : undefined;
-  return at && claims.some((c) => isSetHoldName(path.basename(c.path))) ? stateOf(at) : 'active';
+  return at ? stateOf(at) : 'active';
 }
 
 /** Finds where a job is; undefined when it does not exist. */

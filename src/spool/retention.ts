@@ -140,11 +140,13 @@ function trim(list: Entry[], keep: KeepJobs | 'forever', nowMs: number, maxDrop:
 }
 
 /**
- * The file of the finished job an entry was written for; undefined when it is gone (retried or
- * removed meanwhile: then its id is not ours to free), or is now another job of the same id (one
- * that finished after the entry's time: removed and added again), or is kept forever.
+ * What an entry leads to: the file of the finished job it was written for (`file`); or, when the
+ * job now under its id finished after the entry's time (removed and added again, or retried and
+ * finished again), that later finish (`later`: the entry goes, and one at the later finish takes
+ * its place, in case that finish's event was lost); or nothing (gone: retried, removed, or kept
+ * forever).
  */
-function entryFile(store: QueueStore, place: 'completed' | 'failed', entry: Entry): string | undefined {
+function entryFile(store: QueueStore, place: 'completed' | 'failed', entry: Entry): { file: string } | { later: number } | undefined {
   const [id, finishedBy] = entry;
   const file = store.filePath(place, id);
   const text = tryReadText(file);
@@ -153,27 +155,33 @@ function entryFile(store: QueueStore, place: 'completed' | 'failed', entry: Entr
   try {
     rec = parseJobRecord(text, file);
   } catch {
-    return file; // unreadable: removed, as any finished job past its retention
+    return { file }; // unreadable: removed, as any finished job past its retention
   }
-  if (rec.keptForever || (rec.finishedOn !== undefined && rec.finishedOn > finishedBy)) return undefined;
-  return file;
+  if (rec.keptForever) return undefined;
+  if (rec.finishedOn !== undefined && rec.finishedOn > finishedBy) return { later: rec.finishedOn };
+  return { file };
 }
 
 /**
  * Removes dropped jobs in order until `shouldStop`, adding the ids whose files it removed to
- * `removed`. Returns how many entries it dealt with (a file already gone counts as dealt with).
+ * `removed`, and to `later` an entry for each job that finished after its entry was written.
+ * Returns how many entries it dealt with (a file already gone counts as dealt with).
  */
-function removeDropped(store: QueueStore, place: 'completed' | 'failed', dropped: Entry[], removed: string[], shouldStop: () => boolean): number {
+function removeDropped(store: QueueStore, place: 'completed' | 'failed', dropped: Entry[], removed: string[], later: Entry[], shouldStop: () => boolean): number {
   // Parents' child files go before their ids are free (a flow added again with the same ids must
   // not find them); `deps/` is listed once, and is empty or absent without flows.
   const parents = dropped.length > 0 ? new Set(tryReaddir(path.join(store.dir, 'deps'))) : undefined;
   for (let i = 0; i < dropped.length; i++) {
     if (shouldStop()) return i;
     const id = dropped[i]![0];
-    const file = entryFile(store, place, dropped[i]!);
-    if (!file) continue;
+    const found = entryFile(store, place, dropped[i]!);
+    if (!found) continue;
+    if ('later' in found) {
+      later.push([id, found.later]);
+      continue;
+    }
     if (parents?.has(id)) removeEntries(store, id);
-    if (discardJobFile(store, id, file)) removed.push(id);
+    if (discardJobFile(store, id, found.file)) removed.push(id);
   }
   return dropped.length;
 }
@@ -446,8 +454,17 @@ export function runRetention(
       }
       return shouldStop();
     };
-    const doneC = removeDropped(store, 'completed', dropC, removed, stopOrRenewLock);
-    const doneF = removeDropped(store, 'failed', dropF, removed, stopOrRenewLock);
+    const laterC: Entry[] = [];
+    const laterF: Entry[] = [];
+    const doneC = removeDropped(store, 'completed', dropC, removed, laterC, stopOrRenewLock);
+    const doneF = removeDropped(store, 'failed', dropF, removed, laterF, stopOrRenewLock);
+    // Later finishes of dropped entries' ids stay known, by their own time (trimming by age walks
+    // the list from its oldest entry).
+    for (const [list, later] of [[state.completed, laterC], [state.failed, laterF]] as const) {
+      if (later.length === 0) continue;
+      list.push(...later);
+      list.sort((a, b) => a[1] - b[1]);
+    }
     // Entries not reached before a stop go back to the front, oldest first, as they were.
     if (doneC < dropC.length) state.completed = dropC.slice(doneC).concat(state.completed);
     if (doneF < dropF.length) state.failed = dropF.slice(doneF).concat(state.failed);

@@ -138,6 +138,16 @@ describe('a job held in the middle of a move between two sets', () => {
     expect(fs.existsSync(from)).toBe(false);
   });
 
+  it('a finished job held by a retry shows where it finished until the retry wrote its patch', async () => {
+    const { spool, q } = setup();
+    const job = await q.add('x', { n: 1 }, { jobId: 'retried', attempts: 2, backoff: 10 });
+    const w = track(new Worker('q', async () => { throw new Error('no'); }, { spool }));
+    await waitFor(async () => (await q.getJobState('retried')) === 'failed', 5000);
+    await w.close();
+    await holdAsMove(q, 'retried');
+    expect(await job.getState()).toBe('failed');
+  });
+
   it('a hold left by a process that died is not removed, with an error that says what to do', async () => {
     const { q } = setup();
     const job = await q.add('x', { n: 1 }, { jobId: 'stuck' });

@@ -200,7 +200,7 @@ describe('retention: jobs kept forever, and ids used again', () => {
     expect(await q.getJobState('B')).toBe('completed');
   });
 
-  it('an entry older than the finish of the job now under its id leaves that job alone', async () => {
+  it('an entry older than the finish of the job now under its id leaves that job, known by its own finish', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
     await q.add('j', { n: 1 }, { jobId: 'A', removeOnComplete: 10 });
@@ -224,8 +224,8 @@ describe('retention: jobs kept forever, and ids used again', () => {
     saveOther(Date.now() - 3_600_000);
     runRetention(q.store, Date.now());
     expect(await q.getJobState('A')).toBe('completed');
-    // The entry of the job itself does remove it.
-    saveOther((await q.getJob('A'))!.finishedOn!);
+    // Its own finish takes the entry's place (its event may have been lost: a retried job
+    // finished again by a worker killed before writing it): the next pass applies the setting.
     runRetention(q.store, Date.now());
     expect(await q.getJobState('A')).toBe('unknown');
   });
