@@ -32,9 +32,9 @@ import { childRemoved, childRetried, removeChildrenOf, removeEntries } from './d
  * where the claim names it). Only claims in `active/` hold leases: a file held in `reclaiming/`
  * is in the middle of a move.
  */
-export function isLocked(store: QueueStore, id: string, lockDurationMs = DEFAULT_LOCK_DURATION_MS): boolean {
+export function isLocked(store: QueueStore, id: string, lockDurationMs = DEFAULT_LOCK_DURATION_MS, claims = store.findClaimed(id)): boolean {
   const now = Date.now();
-  return store.findClaimed(id).some((c) => {
+  return claims.some((c) => {
     if (c.place !== 'active') return false;
     const st = tryStat(c.path);
     return !!st && leaseLive(path.basename(c.path), st, now, lockDurationMs);
@@ -99,8 +99,8 @@ export function removeJob(store: QueueStore, id: string, opts: { schedulerRun?: 
     }
     let removed = false;
     if (loc.place === 'active') {
-      if (isLocked(store, id)) return 0;
       const claims = store.findClaimed(id);
+      if (isLocked(store, id, DEFAULT_LOCK_DURATION_MS, claims)) return 0;
       const active = claims.filter((c) => c.place === 'active');
       // Only held in reclaiming/: moved by someone right now (between two sets, or out of
       // active/). Its new place comes within microseconds; a hold left by a dead process is

@@ -157,7 +157,8 @@ function entryFile(store: QueueStore, place: 'completed' | 'failed', entry: Entr
   } catch {
     return { file }; // unreadable: removed, as any finished job past its retention
   }
-  if (rec.keptForever) return undefined;
+  // Kept forever: marked by its finish, or (finished by an older version) by its own setting.
+  if (rec.keptForever || (place === 'completed' ? rec.opts.removeOnComplete : rec.opts.removeOnFail) === false) return undefined;
   if (rec.finishedOn !== undefined && rec.finishedOn > finishedBy) return { later: rec.finishedOn };
   return { file };
 }
@@ -386,19 +387,13 @@ export function runRetention(
     const tail = new EventTail(path.join(store.dir, 'events'), state.pos);
     let changed = false;
     let more = false;
-    /** Ids whose job finished without an entry (not kept, or kept forever), with the list lengths at that event. */
-    const ended = new Map<string, [completed: number, failed: number]>();
     try {
       for (let round = 0; round < budget.maxEventReads; round++) {
         const events = tail.read(budget.maxEventBytes, (line) => line.startsWith('{"e":"completed"') || line.startsWith('{"e":"failed"'));
         for (const e of events) {
           const id = typeof e.a.jobId === 'string' ? e.a.jobId : undefined;
-          if (!id || e.l === 1) continue;
+          if (!id || e.k === true || e.l === 1) continue;
           const k = e.k as Keep | undefined;
-          // A job of this id finished and was not kept, or kept forever: the entries of earlier
-          // jobs of the id (removed, and the id used again) go, or their trim would take this one.
-          if (k === true || k === false) ended.set(id, [state.completed.length, state.failed.length]);
-          if (k === true) continue;
           if (e.e === 'completed') {
             state.keepCompleted = k;
             if (k !== false) state.completed.push([id, e.t]);
@@ -416,10 +411,6 @@ export function runRetention(
       }
     } finally {
       tail.close();
-    }
-    if (ended.size > 0) {
-      state.completed = state.completed.filter((e, i) => (ended.get(e[0])?.[0] ?? -1) <= i);
-      state.failed = state.failed.filter((e, i) => (ended.get(e[0])?.[1] ?? -1) <= i);
     }
     // Caught up with the log: any finished job older than a minute that the state does not know
     // lost its event (its process died between the move into completed/ or failed/ and the write).

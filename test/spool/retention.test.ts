@@ -197,6 +197,9 @@ describe('retention: jobs kept forever, and ids used again', () => {
     runRetention(q.store, Date.now());
     expect(await q.getJobState('A')).toBe('completed');
     expect((await q.getJob('A'))?.data).toEqual({ n: 2 });
+    // Nor by a later pass.
+    runRetention(q.store, Date.now());
+    expect(await q.getJobState('A')).toBe('completed');
     expect(await q.getJobState('B')).toBe('completed');
   });
 
