@@ -20,6 +20,7 @@ export type SpoolkitErrorCode =
   | 'ERR_SPOOL_CORRUPT' // a spool file could not be parsed
   | 'ERR_SPOOL_UNWRITABLE'
   | 'ERR_SPOOL_FULL' // ENOSPC / EDQUOT
+  | 'ERR_TOO_MANY_OPEN_FILES' // EMFILE / ENFILE
   | 'ERR_LEASE_LOST'
   | 'ERR_ADD_UNDONE' // an addBulk undone by another process before it committed: nothing was added
   | 'ERR_JOB_TIMEOUT'
@@ -183,7 +184,14 @@ export function spoolErrorFromErrno(err: unknown, path: string): SpoolkitError |
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new SpoolkitError('ERR_SPOOL_FULL', `The spool at ${path} is out of space (${code}); free disk space or grow the volume. Nothing was written.`, { cause: err, details: { path } });
+      return new SpoolkitError('ERR_SPOOL_FULL', `The spool at ${path} is out of space (${code}); free disk space or grow the volume. The call that failed stored nothing.`, { cause: err, details: { path } });
+    case 'EMFILE':
+    case 'ENFILE':
+      return new SpoolkitError(
+        'ERR_TOO_MANY_OPEN_FILES',
+        `Too many open files (${code}) at ${path}: raise the open-file limit (\`ulimit -n\`, or \`ulimits: nofile\` in compose.yaml${code === 'ENFILE' ? '; for ENFILE the system-wide fs.file-max' : ''}) or lower the Worker's concurrency (each running job holds one descriptor).`,
+        { cause: err, details: { path } },
+      );
     case 'EACCES':
     case 'EPERM':
       return new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The spool at ${path} is not writable by uid ${process.getuid?.() ?? '?'} (${code}); chown the volume to this user or run as its owner.`, { cause: err, details: { path } });

@@ -101,21 +101,27 @@ async function runAndRecord(ctx: ProcessingContext, run: RunningJob): Promise<Ru
   ctx.emit('active', job, 'waiting');
   let result: unknown;
   try {
-    if (claim.rec.deferredFailure) throw new UnrecoverableError(claim.rec.deferredFailure);
-    if (ctx.maxStartedAttempts && claim.rec.attemptsStarted > ctx.maxStartedAttempts) throw new UnrecoverableError('job started more than allowable limit');
-    result = await ctx.processor(job, claim.token, run.controller.signal);
+    try {
+      if (claim.rec.deferredFailure) throw new UnrecoverableError(claim.rec.deferredFailure);
+      if (ctx.maxStartedAttempts && claim.rec.attemptsStarted > ctx.maxStartedAttempts) throw new UnrecoverableError('job started more than allowable limit');
+      result = await ctx.processor(job, claim.token, run.controller.signal);
+    } catch (thrown) {
+      job._active = undefined;
+      if (run.lost) return 'lost';
+      const err = coerceError(thrown);
+      // Before any other kind, as BullMQ: the job goes back to the front, the attempt not counted.
+      if (isRateLimitError(err)) return moveLimitedBack(ctx, run);
+      if (isDelayedError(err)) return 'delayed';
+      if (isWaitingError(err)) return 'waiting';
+      if (isWaitingChildrenError(err)) return 'waiting-children';
+      return await fail(ctx, run, err);
+    }
     if (run.lost) return 'lost';
+    // Outside the processor's catch: a spool error while recording the result (a full disk, a
+    // read-only remount) is the Worker's error, not the job's failure. The job stays claimed
+    // until its lease runs out; the stalled check then files an outcome already written into its
+    // file, or runs the job again.
     return await complete(ctx, run, result);
-  } catch (thrown) {
-    job._active = undefined;
-    if (run.lost) return 'lost';
-    const err = coerceError(thrown);
-    // Before any other kind, as BullMQ: the job goes back to the front, the attempt not counted.
-    if (isRateLimitError(err)) return moveLimitedBack(ctx, run);
-    if (isDelayedError(err)) return 'delayed';
-    if (isWaitingError(err)) return 'waiting';
-    if (isWaitingChildrenError(err)) return 'waiting-children';
-    return await fail(ctx, run, err);
   } finally {
     job._active = undefined;
   }

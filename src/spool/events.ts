@@ -17,7 +17,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno, mkdirp, tryReaddir, tryUnlink, type FileModes } from './fs.js';
+import { isErrno, mkdirp, tryReaddir, tryUnlink, writeAll, type FileModes } from './fs.js';
 
 /** Segment size that triggers rotation. */
 export const SEGMENT_BYTES = 16 * 1024 * 1024;
@@ -244,8 +244,10 @@ export class EventWriter {
       if (!told || told.seg !== this.seg || told.size !== size) this.foreignAppend = true;
     }
     try {
-      const n = fs.writeSync(this.fd!, text);
-      this.ownEnd = { seg: this.seg, size: size + n };
+      // All of it: a write cut short by a full disk leaves a fragment the readers step over.
+      const buf = Buffer.from(text);
+      writeAll(this.fd!, buf);
+      this.ownEnd = { seg: this.seg, size: size + buf.length };
     } catch (err) {
       if (retry && (isErrno(err, 'EBADF') || isErrno(err, 'ENOENT'))) {
         this.fd = undefined;

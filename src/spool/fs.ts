@@ -75,29 +75,87 @@ export function mkdirp(dir: string, modes: FileModes, onCreated?: OnDirCreated):
   return mkdirp(dir, modes, onCreated);
 }
 
-/** Writes `data` to a new file at `file` (exclusive), fsyncing when `durable`. Returns the new inode. */
-export function writeNewFile(file: string, data: string, modes: FileModes, durable: boolean): number {
+/**
+ * Writes all of `buf` at `position` (null: the file's offset, or its end under O_APPEND). A write
+ * may take only part of its bytes (a disk filling up takes what fits and fails only on the next
+ * write): the rest is written, and a write that takes nothing throws ENOSPC. An error thrown
+ * after some bytes were written carries their count as `writtenBytes`.
+ */
+export function writeAll(fd: number, buf: Buffer, position: number | null = null): void {
+  let done = fs.writeSync(fd, buf, 0, buf.length, position);
+  while (done < buf.length) {
+    let n: number;
+    try {
+      n = fs.writeSync(fd, buf, done, buf.length - done, position === null ? null : position + done);
+    } catch (err) {
+      throw Object.assign(err as Error, { writtenBytes: done });
+    }
+    if (n === 0) throw Object.assign(enospc(), { writtenBytes: done });
+    done += n;
+  }
+}
+
+/** The error of a write that took no bytes. */
+function enospc(): NodeJS.ErrnoException {
+  return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+}
+
+/**
+ * Appends `text` through a descriptor opened with O_APPEND as one whole line or not at all: a
+ * write cut short (the disk filled up) is cut off again, so no torn line is left for the next
+ * append to be glued onto (readers skip a torn line, which would take that next line with it).
+ */
+export function appendAll(fd: number, text: string): void {
+  const buf = Buffer.from(text);
+  try {
+    writeAll(fd, buf);
+  } catch (err) {
+    const written = (err as { writtenBytes?: number }).writtenBytes ?? 0;
+    if (written > 0) {
+      try {
+        fs.ftruncateSync(fd, fs.fstatSync(fd).size - written);
+      } catch {
+        // the torn line stays; readers skip it
+      }
+    }
+    throw err;
+  }
+}
+
+/** Creates `file` (exclusive) with `data`, fsyncing when `durable`; on any failure the file is removed again. */
+function createWith(file: string, data: string, modes: FileModes, durable: boolean, inode: boolean): number {
   const fd = fs.openSync(file, 'wx', modes.file);
+  let ok = false;
   try {
     if (modes.chmodFiles) fs.fchmodSync(fd, modes.file);
-    fs.writeSync(fd, data);
+    writeAll(fd, Buffer.from(data));
     if (durable) fs.fsyncSync(fd);
-    return fs.fstatSync(fd).ino;
+    const ino = inode ? fs.fstatSync(fd).ino : 0;
+    ok = true;
+    return ino;
   } finally {
     fs.closeSync(fd);
+    if (!ok) unlinkQuietly(file);
   }
+}
+
+/** Removes `file`, ignoring every error (for clean-up on a path that is already failing). */
+export function unlinkQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // gone already, or the spool refuses: the stalled check removes a leftover temporary file
+  }
+}
+
+/** Writes `data` to a new file at `file` (exclusive), fsyncing when `durable`. Returns the new inode. */
+export function writeNewFile(file: string, data: string, modes: FileModes, durable: boolean): number {
+  return createWith(file, data, modes, durable, true);
 }
 
 /** Writes `data` to a new file without reporting its inode (one syscall fewer). */
 export function writeNewFileQuick(file: string, data: string, modes: FileModes, durable: boolean): void {
-  const fd = fs.openSync(file, 'wx', modes.file);
-  try {
-    if (modes.chmodFiles) fs.fchmodSync(fd, modes.file);
-    fs.writeSync(fd, data);
-    if (durable) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  createWith(file, data, modes, durable, false);
 }
 
 /** fsync a directory so a rename or unlink inside it survives a power loss. */

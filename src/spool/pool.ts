@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { discardInto, isErrno, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
+import { discardInto, isErrno, rethrowFs, tryReaddir, tryUnlink, unlinkQuietly, writeAll } from './fs.js';
 import { DISCARD_TAG_PREFIX, uniqueName } from './keys.js';
 import type { QueueStore } from './store.js';
 import { moveToTrash, trashDir } from './trash.js';
@@ -121,12 +121,16 @@ export function writePooled(store: QueueStore, tmp: string, text: string): boole
   const fd = fs.openSync(tmp, 'r+');
   try {
     const buf = Buffer.from(text);
-    fs.writeSync(fd, buf, 0, buf.length, 0);
+    writeAll(fd, buf, 0);
     fs.ftruncateSync(fd, buf.length);
     if (store.durable) fs.fsyncSync(fd);
-  } finally {
+  } catch (err) {
+    // A spare half rewritten (the disk filled up) holds no job: it goes, not back to the pool.
     fs.closeSync(fd);
+    unlinkQuietly(tmp);
+    return rethrowFs(err, tmp);
   }
+  fs.closeSync(fd);
   return true;
 }
 

@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobProgress, JobsOptions } from '../types.js';
+import { appendAll } from './fs.js';
 
 /** Version of the record layout, stored as `v`. */
 export const RECORD_VERSION = 1;
@@ -188,9 +189,9 @@ export function appendPatch(file: string, patch: RecordPatch): void {
   }
 }
 
-/** Writes a patch line through a descriptor opened with O_APPEND (one write). */
+/** Writes a patch line through a descriptor opened with O_APPEND: whole, or not at all (fs.ts appendAll). */
 export function writePatch(fd: number, patch: RecordPatch): void {
-  fs.writeSync(fd, `${JSON.stringify(patch)}\n`);
+  appendAll(fd, `${JSON.stringify(patch)}\n`);
 }
 
 /** Serialises a record; `data` is pre-serialised JSON when given (saves a second stringify on add). */

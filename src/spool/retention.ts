@@ -20,7 +20,7 @@ import { EventTail } from './events.js';
 import { removeEntries } from './deps.js';
 import { removeLogs } from './finish.js';
 import { discardJobFile } from './pool.js';
-import { isErrno, tryReaddir, tryReadText, tryStat, tryUnlink } from './fs.js';
+import { isErrno, rethrowFs, tryReaddir, tryReadText, tryStat, tryUnlink, writeAll } from './fs.js';
 import { stillHeld } from './add.js';
 import { readDedupWithInode, removeIfSame } from './dedup-key.js';
 import { parseJobRecord, type JobRecord } from './record.js';
@@ -209,13 +209,21 @@ function writeInPlace(store: QueueStore, file: string, text: string): void {
   try {
     fd = fs.openSync(file, 'r+');
   } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-    fd = fs.openSync(file, 'w', store.modes.file);
+    if (!isErrno(err, 'ENOENT')) return rethrowFs(err, file);
+    try {
+      fd = fs.openSync(file, 'w', store.modes.file);
+    } catch (err2) {
+      // The queue's directory is gone (obliterated during the pass): there is nothing to keep.
+      if (isErrno(err2, 'ENOENT')) return;
+      return rethrowFs(err2, file);
+    }
   }
   try {
     const buf = Buffer.from(text);
-    fs.writeSync(fd, buf, 0, buf.length, 0);
+    writeAll(fd, buf, 0);
     fs.ftruncateSync(fd, buf.length);
+  } catch (err) {
+    return rethrowFs(err, file);
   } finally {
     fs.closeSync(fd);
   }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkSpool, ConfigError, Queue, Worker } from '../../src/index.js';
-import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function modeOf(p: string): number {
   return fs.statSync(p).mode & 0o777;
@@ -20,6 +20,22 @@ afterEach(() => {
     }
   }
 });
+
+/** Fills the filesystem of `dir` with a file until `leftBytes` are free; returns that file. */
+function fillAllBut(dir: string, leftBytes: number): string {
+  const file = path.join(dir, `filler-${Date.now()}`);
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(4096, 1);
+  try {
+    for (let k = 0; k < 1_000_000; k++) fs.writeSync(fd, chunk);
+  } catch {
+    // full
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.truncateSync(file, Math.max(0, fs.statSync(file).size - leftBytes));
+  return file;
+}
 
 /** Mounts a tmpfs of `size` at `dir`; false when this machine does not allow it. */
 function tryMountTmpfs(dir: string, size: string): boolean {
@@ -96,6 +112,123 @@ describe('filesystem errors', () => {
     expect((await q.getJob(first.id!))?.data).toEqual({ n: 1 });
     // Closing on a full disk still works: unused ids are skipped, pending events dropped.
     await expect(q.close()).resolves.toBeUndefined();
+  });
+
+  it('rejects an add that does not fit whole and leaves nothing of it, in a new file or in a spare one', async (ctx) => {
+    const mnt = path.join(tmpSpool(), 'small');
+    if (!tryMountTmpfs(mnt, '256k')) return ctx.skip();
+    const spool = path.join(mnt, 'spool');
+    const q = track(new Queue('q', { spool }));
+    await q.add('x', {}, { jobId: 'warm' });
+    for (const spare of [false, true]) {
+      // A removed job leaves its file in the pool: the next add rewrites that spare inode.
+      if (spare) {
+        await q.add('x', {}, { jobId: 'small' });
+        await q.remove('small');
+        expect(fs.readdirSync(path.join(spool, 'queues', 'q', 'free')).length, 'spare files').toBeGreaterThan(0);
+      }
+      const free = fillAllBut(mnt, 2 * 4096);
+      // Larger than what is left: write(2) takes the first pages and says so, without an error.
+      const err = await q.add('x', { blob: 'y'.repeat(20_000) }, { jobId: 'big' }).catch((e: unknown) => e);
+      expect(err, `spare ${spare}`).toMatchObject({ code: 'ERR_SPOOL_FULL' });
+      expect(await q.getJob('big'), `spare ${spare}`).toBeUndefined();
+      const tmp = fs.readdirSync(path.join(spool, 'queues', 'q', 'tmp')).filter((f) => f.endsWith('.tmp'));
+      expect(tmp, `temporary files left (spare ${spare})`).toEqual([]);
+      fs.rmSync(free);
+    }
+    // Space again: the same id is free, and the job is whole.
+    await q.add('x', { blob: 'y'.repeat(20_000) }, { jobId: 'big' });
+    expect(((await q.getJob('big'))?.data as { blob: string }).blob).toHaveLength(20_000);
+  });
+
+  it('records no torn outcome when the disk fills up under a finishing job: the job runs again and completes', async (ctx) => {
+    const mnt = path.join(tmpSpool(), 'small');
+    if (!tryMountTmpfs(mnt, '256k')) return ctx.skip();
+    const spool = path.join(mnt, 'spool');
+    const q = track(new Queue('q', { spool }));
+    await q.add('x', { n: 1 }, { jobId: 'j1', attempts: 3 });
+    let filler: string | undefined;
+    const outcomes: string[] = [];
+    const errors: Error[] = [];
+    let runs = 0;
+    const w = track(
+      new Worker(
+        'q',
+        async (job) => {
+          runs++;
+          // The first run's result (20 KB) does not fit: its outcome line is cut short.
+          if (runs === 1) filler = fillAllBut(mnt, 2 * 4096);
+          const file = path.join(spool, 'queues', 'q', 'active', fs.readdirSync(path.join(spool, 'queues', 'q', 'active'))[0]!);
+          if (runs === 2) expect(fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown), 'every line of the job file parses').toHaveLength(fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').length);
+          return { big: 'r'.repeat(20_000), attemptsMade: job.attemptsMade };
+        },
+        { spool, lockDuration: 1000, stalledInterval: 250 },
+      ),
+    );
+    w.on('completed', (job) => outcomes.push(`completed ${job.id}`));
+    w.on('failed', (job) => outcomes.push(`failed ${job?.id}`));
+    w.on('error', (e) => errors.push(e));
+    await waitFor(() => errors.length > 0, 5000, 'the outcome write fails');
+    expect(errors[0]).toMatchObject({ code: 'ERR_SPOOL_FULL' });
+    expect(outcomes, 'neither completed nor failed while its outcome is not stored').toEqual([]);
+    fs.rmSync(filler!);
+    await waitFor(async () => (await q.getJobState('j1')) === 'completed', 10_000, 'the job completes once space is back');
+    const job = (await q.getJob('j1'))!;
+    expect((job.returnvalue as { big: string }).big).toHaveLength(20_000);
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toBeUndefined();
+    expect(runs).toBe(2);
+    expect(outcomes).toEqual(['completed j1']);
+  });
+
+  it('does not fail a job whose processor succeeded when its result cannot be filed (a read-only remount)', async (ctx) => {
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.add('x', { n: 1 }, { jobId: 'j1' });
+    const outcomes: string[] = [];
+    const errors: Error[] = [];
+    let runs = 0;
+    let readOnly = false;
+    const w = track(
+      new Worker(
+        'q',
+        async (job) => {
+          runs++;
+          if (runs === 1) {
+            // The result goes into the claimed file through a descriptor opened before; its
+            // rename into completed/ is refused.
+            try {
+              execFileSync('mount', ['--bind', spool, spool], { stdio: 'ignore' });
+              mounts.push(spool);
+              execFileSync('mount', ['-o', 'remount,bind,ro', spool], { stdio: 'ignore' });
+              readOnly = true;
+            } catch {
+              // checked below
+            }
+          }
+          return `done ${job.id}`;
+        },
+        { spool, lockDuration: 1000, stalledInterval: 250 },
+      ),
+    );
+    w.on('completed', (job) => outcomes.push(`completed ${job.id}`));
+    w.on('failed', (job) => outcomes.push(`failed ${job?.id}`));
+    w.on('error', (e) => errors.push(e));
+    await waitFor(() => runs > 0, 5000);
+    if (!readOnly) return ctx.skip();
+    await waitFor(() => errors.length > 0, 5000, 'the move fails');
+    expect(errors[0]).toMatchObject({ code: 'ERR_SPOOL_UNWRITABLE' });
+    await sleep(300);
+    expect(outcomes, 'not failed: the processor succeeded').toEqual([]);
+    execFileSync('umount', ['-l', mounts.pop()!]);
+    // The stalled check files the outcome the run wrote: completed, once, with its result.
+    await waitFor(async () => (await q.getJobState('j1')) === 'completed', 10_000, 'the job is filed as completed');
+    const job = (await q.getJob('j1'))!;
+    expect(job.returnvalue).toBe('done j1');
+    expect(job.failedReason).toBeUndefined();
+    expect(job.attemptsMade).toBe(1);
+    expect(runs).toBe(1);
   });
 
   it('reports state directories on another filesystem (EXDEV) in checkSpool', async (ctx) => {
