@@ -416,7 +416,15 @@ function finishReplacement(store: QueueStore, p: Prepared): void {
   } catch (err) {
     store.logger.error('add:replace-cleanup-failed', { queue: store.name, jobId: r.id, err });
   }
-  if (removed) store.events.append('removed', { jobId: r.id, prev: 'delayed' });
+  // Its `removed` went into the log with the new job's events (replacementEvents): it was held,
+  // so nobody could start it. Not removed only when this add stalled for minutes.
+  if (!removed) store.logger.error('add:replaced-job-kept', { queue: store.name, jobId: r.id });
+}
+
+/** The events of a replacement, before the new job's (BullMQ's order): the held job removed, the add deduplicated. */
+function replacementEvents(store: QueueStore, p: Prepared): void {
+  const r = p.replaced!;
+  store.events.append('removed', { jobId: r.id, prev: 'delayed' });
   store.events.append('deduplicated', { jobId: p.rec.id, deduplicationId: p.spec.opts.deduplication!.id, deduplicatedJobId: r.id });
 }
 
@@ -493,6 +501,7 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
   let intent: string | undefined;
   let commit: string | undefined;
   let undoneElsewhere = false;
+  let announced: Prepared[] = [];
   if (batch) store.deferDirSyncs();
   try {
     for (const p of list) {
@@ -558,6 +567,15 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       }
       store.syncDeferredDirs();
     }
+    // The events of the jobs go into the log before the jobs become visible, as BullMQ writes
+    // them in the script that adds the job: a worker in another process cannot start a job (and
+    // log `active`, `completed`) before its `added` and `waiting` are in the log.
+    announced = list.filter((p) => p.tmp && p.idTaken);
+    for (const p of announced) {
+      if (p.replaced) replacementEvents(store, p);
+      appendAddedEvents(store, [p]);
+    }
+    store.events.flushQuietly();
     for (const p of list) {
       if (!p.tmp || !p.idTaken) continue;
       try {
@@ -580,7 +598,6 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       // A replaced job whose successor is visible goes; one whose successor is not yet stays held
       // for the stalled checker to file back (the successor may still be published by it).
       for (const p of list) if (p.published && p.replaced) finishReplacement(store, p);
-      appendAddedEvents(store, list.filter((p) => p.published));
       throw committedError(list, err);
     }
     // An uncommitted bulk is undone by whoever renames its `.open` to `.undo`: this call, unless
@@ -592,13 +609,16 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
     }
     if (ours) rollback(store, list);
     else undoLeftovers(store, list, nowMs);
+    // Jobs announced before a failure that undid them (a new bucket refused by a full disk) are
+    // said to be gone, so a listener that heard `added` does not wait for them.
+    for (const p of announced) store.events.append('removed', { jobId: p.rec.id, prev: p.route.place === 'delayed' ? 'delayed' : 'waiting' });
     if (intent) tryUnlink(intent);
     if (commit) tryUnlink(commit);
     throw err;
   } finally {
     if (batch) store.stopDeferringDirSyncs();
   }
-  // Events only once the whole call has succeeded: a call that was undone told nobody anything.
+  // The other events (an existing job stands in) once the whole call has succeeded.
   const out: AddOutcome[] = [];
   const reschedules: [string, JobRecord][] = [];
   const keeps: [string, Prepared][] = [];
@@ -615,7 +635,6 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
       continue;
     }
     if (p.replaced) finishReplacement(store, p);
-    appendAddedEvents(store, [p]);
     out.push({ rec: p.rec, added: true });
   }
   // Jobs kept for when their holder finishes (keepLastIfActive), once the call has succeeded.

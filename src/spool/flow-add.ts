@@ -184,6 +184,17 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
     commit = commitBulk(master, bulk, intent!);
     intent = undefined;
     if (commit === undefined) throw undoneError(master);
+    // Committed, so the flow will be whole: its jobs' events go into the logs before the jobs
+    // become visible (as BullMQ writes them with the job), so none can be heard started first.
+    for (const s of staged) {
+      if (s.duplicate) continue;
+      const rec = s.p.rec;
+      s.store.events.append('added', { jobId: rec.id, name: rec.name });
+      if (rec.deps) s.store.events.append('waiting-children', { jobId: rec.id });
+      else if (s.p.route.place === 'delayed') s.store.events.append('delayed', { jobId: rec.id, delay: rec.timestamp + rec.delay });
+      else s.store.events.append('waiting', { jobId: rec.id });
+    }
+    for (const store of new Set(staged.map((s) => s.store))) store.events.flushQuietly();
     for (const s of staged) {
       if (s.duplicate) continue;
       try {
@@ -237,17 +248,7 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
     }
     throw err;
   }
-  for (const s of staged) {
-    const rec = s.p.rec;
-    if (s.duplicate) {
-      s.store.events.append('duplicated', { jobId: rec.id });
-      continue;
-    }
-    s.store.events.append('added', { jobId: rec.id, name: rec.name });
-    if (rec.deps) s.store.events.append('waiting-children', { jobId: rec.id });
-    else if (s.p.route.place === 'delayed') s.store.events.append('delayed', { jobId: rec.id, delay: rec.timestamp + rec.delay });
-    else s.store.events.append('waiting', { jobId: rec.id });
-  }
+  for (const s of staged) if (s.duplicate) s.store.events.append('duplicated', { jobId: s.p.rec.id });
   // An existing job standing in for a child of the flow is linked to its parent now (a crash
   // before this is mended by the parent queue's stalled check, which links it the same way).
   for (const s of staged) {
