@@ -177,7 +177,7 @@ function removeSetEntry(store: QueueStore, e: SetEntry, place: string): boolean 
   // A job scheduler's next run stays, as with BullMQ's drain.
   if (rec && isStandingSchedulerRun(store, rec, place)) return false;
   if (!discardJobFile(store, e.id, e.path)) return false;
-  if (rec) forgetJob(store, rec);
+  if (rec) forgetJob(store, rec, true);
   return true;
 }
 
@@ -212,7 +212,7 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
       // score), its children staying.
       if (byRecord && (!rec || (type === 'active' ? (rec.processedOn ?? rec.timestamp) : rec.timestamp) > cutoff)) continue;
       if (!discardJobFile(store, l.id, l.path)) continue;
-      if (rec) forgetJob(store, rec);
+      if (rec) forgetJob(store, rec, true);
       removed.push(l.id);
     }
   } else {
@@ -230,7 +230,7 @@ export function clean(store: QueueStore, graceMs: number, limit: number, type: s
         }
         if (rec.timestamp > cutoff || isStandingSchedulerRun(store, rec, type)) continue;
         if (!discardJobFile(store, e.id, e.path)) continue;
-        forgetJob(store, rec);
+        forgetJob(store, rec, true);
         removed.push(e.id);
         let leaves = emptied.get(set);
         if (!leaves) emptied.set(set, (leaves = new Set()));

@@ -99,6 +99,36 @@ describe('drain, clean, obliterate, remove', () => {
     expect(fs.readdirSync(path.join(spool, 'queues')).filter((n) => n.startsWith('.trash'))).toEqual([]);
   });
 
+  it('drain and clean free a deduplication key (ttl too) that names a job they remove, as BullMQ', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const w = track(new Worker('q', async () => 'ok', { spool, autorun: false }));
+    const cases: [string, (q: Queue) => Promise<unknown>, Record<string, unknown>][] = [
+      ['drain', (q) => q.drain(), {}],
+      ['drain(true)', (q) => q.drain(true), { delay: 60_000 }],
+      ['clean wait', (q) => q.clean(0, 0, 'wait'), {}],
+      ['clean delayed', (q) => q.clean(0, 0, 'delayed'), { delay: 60_000 }],
+      ['clean prioritized', (q) => q.clean(0, 0, 'prioritized'), { priority: 3 }],
+    ];
+    for (const [i, [label, op, opts]] of cases.entries()) {
+      const dedup = { id: `key-${i}`, ttl: 60_000 };
+      const first = await q.add('j', { v: 1 }, { deduplication: dedup, ...opts });
+      await op(q);
+      expect(await q.getDeduplicationJobId(dedup.id), label).toBeNull();
+      const second = await q.add('j', { v: 2 }, { deduplication: dedup, ...opts });
+      expect(second.id, `${label}: added again, not deduplicated against the removed job`).not.toBe(first.id);
+      expect(await q.getJobState(second.id!), label).not.toBe('unknown');
+    }
+    // A finished job's ttl key too, when clean removes the job.
+    await q.drain(true);
+    const done = await q.add('j', { v: 3 }, { deduplication: { id: 'key-done', ttl: 60_000 } });
+    void w.run();
+    await waitFor(async () => (await q.getJobState(done.id!)) === 'completed', 5000);
+    expect(await q.getDeduplicationJobId('key-done')).toBe(done.id);
+    await q.clean(0, 0, 'completed');
+    expect(await q.getDeduplicationJobId('key-done')).toBeNull();
+  });
+
   it('remove deletes a waiting job and emits removed locally', async () => {
     const { q } = setup();
     const job = await q.add('x', {});
