@@ -168,10 +168,17 @@ export function retryFinished(
   store: QueueStore,
   id: string,
   state: 'completed' | 'failed',
-  opts: { resetAttemptsMade?: boolean; resetAttemptsStarted?: boolean } = {},
+  opts: { resetAttemptsMade?: boolean; resetAttemptsStarted?: boolean; finishedBy?: number } = {},
 ): JobRecord | undefined {
-  const h = hold(store, store.filePath(state, id), id);
+  const file = store.filePath(state, id);
+  const h = hold(store, file, id);
   if (!h) return undefined;
+  // Finished again after the caller's listing (retried and ended by another process meanwhile):
+  // not one the caller asked for; it goes back as it was.
+  if (opts.finishedBy !== undefined && (h.rec.finishedOn ?? 0) > opts.finishedBy) {
+    moveHeld(store, h.held, file);
+    return undefined;
+  }
   if (!placeHeld(store, h.held, readyRoute(store, h.rec.priority, !!h.rec.opts.lifo), retryPatch(h.rec, state, opts))) return undefined;
   // A child is awaited by its parent again.
   if (h.rec.parent) childRetried(store, h.rec);

@@ -273,7 +273,7 @@ export function retryJobs(store: QueueStore, state: 'completed' | 'failed', coun
     if (batch.length === 0) return n;
     let moved = 0;
     for (const l of batch.slice(0, count > 0 ? count : batch.length)) {
-      if (retryFinished(store, l.id, state)) moved++;
+      if (retryFinished(store, l.id, state, { finishedBy: timestamp })) moved++;
     }
     n += moved;
     if (moved === 0) return n;

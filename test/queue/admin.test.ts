@@ -5,6 +5,8 @@ import { Queue, Worker, type Job } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 import { parseJobRecord } from '../../src/spool/record.js';
 import { readJob } from '../../src/spool/lookup.js';
+import { retryFinished } from '../../src/spool/admin.js';
+import { openQueueStore } from '../../src/spool/open.js';
 import { spawn } from 'node:child_process';
 
 function setup() {
@@ -208,6 +210,25 @@ describe('retryJobs and promoteJobs', () => {
     await q.retryJobs({ count: 2 });
     await waitFor(async () => (await q.getCompletedCount()) === 4, 9_000);
     expect(await q.getFailedCount()).toBe(0);
+  });
+
+  it('retryJobs leaves a job that finished again after its timestamp (another process retried it meanwhile)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const job = await q.add('j', {}, { attempts: 1 });
+    const w = track(new Worker('q', async () => Promise.reject(new Error('boom')), { spool }));
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'failed', 5000);
+    await w.close();
+    const finishedOn = (await q.getJob(job.id!))!.finishedOn!;
+    const store = openQueueStore('q', { spool });
+    // The check made once the job is held: what a listing taken before the second failure saw is
+    // not enough, so the hold itself must refuse a job finished after the timestamp.
+    expect(retryFinished(store, job.id!, 'failed', { finishedBy: finishedOn - 1 })).toBeUndefined();
+    expect(await q.getJobState(job.id!)).toBe('failed');
+    expect((await q.getJob(job.id!))!.failedReason).toBe('boom');
+    expect(fs.readdirSync(path.join(spool, 'queues', 'q', 'reclaiming'))).toEqual([]);
+    expect(retryFinished(store, job.id!, 'failed', { finishedBy: finishedOn })).toBeDefined();
+    expect(await q.getJobState(job.id!)).toBe('waiting');
   });
 
   it('promoteJobs promotes every delayed job', async () => {
