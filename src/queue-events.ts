@@ -6,9 +6,9 @@
  * The log is tailed on file-change events with polling as the floor (`blockingTimeout` ms).
  */
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from './errors.js';
+import { DirWatch } from './spool/dir-watch.js';
 import { EventTail, type LoggedEvent } from './spool/events.js';
 import { readJob } from './spool/lookup.js';
 import { openQueueStore } from './spool/open.js';
@@ -25,7 +25,7 @@ export class QueueEvents extends EventEmitter {
   /** @internal */
   readonly store: QueueStore;
   private tail: EventTail | undefined;
-  private watcher: fs.FSWatcher | undefined;
+  private watch: DirWatch | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stop: (() => void) | undefined;
@@ -62,17 +62,14 @@ export class QueueEvents extends EventEmitter {
     if (this.running) throw new SpoolkitError('ERR_CONFIG', `Queue Events is already running (queue ${this.name}); call run() once.`);
     if (this.closed) throw new SpoolkitError('ERR_CLOSED', `QueueEvents for queue ${this.name} is closed.`);
     this.tail = new EventTail(path.join(this.store.dir, 'events'), this.opts.lastEventId ?? '$');
-    try {
-      this.watcher = fs.watch(path.join(this.store.dir, 'events'), { persistent: false }, () => this.schedule());
-      this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch {
-      this.watcher = undefined;
-    }
+    this.watch = new DirWatch(path.join(this.store.dir, 'events'), () => this.schedule());
+    this.watch.check();
     const pollMs = this.opts.blockingTimeout && this.opts.blockingTimeout > 0 ? Math.min(this.opts.blockingTimeout, 1000) : DEFAULT_POLL_MS;
-    this.timer = setInterval(() => this.pump(), pollMs);
+    // Each poll also re-arms the watch when the log's directory was made anew (queue obliterated).
+    this.timer = setInterval(() => {
+      this.watch?.check();
+      this.pump();
+    }, pollMs);
     this.running = new Promise<void>((resolve) => (this.stop = resolve));
     this.readyResolve();
     // Deliver after the caller attached its listeners (the constructor starts run()).
@@ -207,7 +204,7 @@ export class QueueEvents extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     for (const abort of [...this.waits]) abort(new SpoolkitError('ERR_CLOSED', `QueueEvents for queue ${this.name} was closed while waitUntilFinished waited; the job goes on, wait with an open QueueEvents.`));
-    this.watcher?.close();
+    this.watch?.close();
     if (this.timer) clearInterval(this.timer);
     this.tail?.close();
     this.stop?.();

@@ -31,8 +31,11 @@ import { runInline } from './inline.js';
 import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState, JobType, ObliterateOpts, QueueOptions } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const SCHEDULER_MODULE = './scheduler/index.js';
+/** How long obliterate waits after pausing for every worker to have re-read the pause marker (they do every 50 ms). */
+const PAUSE_SEEN_MS = 60;
 
 /** Loads the scheduler module (owned separately; loaded lazily so the core works without it). */
 async function scheduler(): Promise<Record<string, (...args: unknown[]) => Promise<unknown>>> {
@@ -394,6 +397,9 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
    */
   async obliterate(opts: ObliterateOpts = {}): Promise<void> {
     await this.pause();
+    // Workers re-read the pause marker at least every 50 ms: once they all have, none claims
+    // more, and the check for active jobs holds (a claim that still slips in is kept: bulk.ts).
+    if (!opts.force) await sleep(PAUSE_SEEN_MS);
     bulk.obliterate(this.store, !!opts.force);
   }
 

@@ -9,7 +9,6 @@
  * job's AbortSignal. A heartbeat file describes the worker to `spoolkit health` and `ps`.
  */
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fastq from 'fastq';
@@ -39,6 +38,7 @@ import { promoteDue } from './spool/promote.js';
 import { pruneIdRanges } from './spool/id-index.js';
 import { LIVENESS_TAG, PID_NAMESPACE, livenessTagOf, processOfTagGone, taggedProcessGone } from './spool/process-gone.js';
 import { reclaimStalled } from './spool/reclaim.js';
+import { DirWatch } from './spool/dir-watch.js';
 import { requeue, unclaim } from './spool/finish.js';
 import { assertRateLimitMs, RateLimiter, rateLimitProblem, readGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { readGlobalConcurrency, withClaimRoom } from './spool/global-concurrency.js';
@@ -214,7 +214,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private concurrencyAsGiven: number;
   private wakeUp: (() => void) | undefined;
   private wakePending = false;
-  private watcher: fs.FSWatcher | undefined;
+  private watch: DirWatch | undefined;
   private timers: NodeJS.Timeout[] = [];
   private processed = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -700,20 +700,17 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     // wake us through fs.watch.
     this.store.local.on('wake', this.onLocalWake);
     this.store.local.on('room', this.onLocalRoom);
-    try {
-      // This process's own appends (job events of the jobs it runs) change the log too; they carry
-      // no news, and treating them as news would re-read the sets after every job.
-      this.watcher = fs.watch(path.join(this.store.dir, 'events'), { persistent: false }, (_event, file) => {
-        if (!this.store.events.isOwnTail(typeof file === 'string' ? file : null)) this.wake(true);
-      });
-      this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch {
-      // No file-change events here (e.g. inotify limits): polling alone keeps the worker going.
-      this.watcher = undefined;
-    }
+    // This process's own appends (job events of the jobs it runs) change the log too; they carry
+    // no news, and treating them as news would re-read the sets after every job.
+    const watch = new DirWatch(path.join(this.store.dir, 'events'), (file) => {
+      if (!this.store.events.isOwnTail(file)) this.wake(true);
+    });
+    watch.check();
+    this.watch = watch;
+    // Re-armed on each poll when the log's directory was made anew (the queue obliterated).
+    const rearm = setInterval(() => watch.check(), this.settings.pollIntervalMs);
+    rearm.unref();
+    this.timers.push(rearm);
   }
 
   /**
@@ -834,8 +831,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.timers = [];
     clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.watch?.close();
+    this.watch = undefined;
     this.store.local.off('wake', this.onLocalWake);
     this.store.local.off('room', this.onLocalRoom);
     removeHeartbeat(this.store.root, this.id);

@@ -10,7 +10,8 @@ import { forgetJob, isLocked, isStandingSchedulerRun, promoteFile, retryFinished
 import { isErrno, rethrowFs, tryReaddir, tryStat } from './fs.js';
 import { IdAllocator } from './id-alloc.js';
 import { isDiscardName, isSetHoldName, keyMs, lifoKeyTime } from './keys.js';
-import { leaseTime } from './lease.js';
+import { leaseLive, leaseTime } from './lease.js';
+import { DEFAULT_LOCK_DURATION_MS } from './defaults.js';
 import { readJob } from './lookup.js';
 import type { OrderedSet, SetEntry } from './ordered-set.js';
 import { discardJobFile } from './pool.js';
@@ -260,9 +261,34 @@ export function obliterate(store: QueueStore, force: boolean): void {
     if (isErrno(err, 'ENOENT')) return;
     rethrowFs(err, store.dir);
   }
-  fs.rmSync(trash, { recursive: true, force: true });
   IdAllocator.for(store).reset();
   store.ensureDirs();
+  if (!force) keepLateClaims(store, trash);
+  fs.rmSync(trash, { recursive: true, force: true });
+}
+
+/**
+ * A worker that had not yet seen the pause may have claimed a job between the check for active
+ * jobs and the rename that took the queue away: that job runs, so it is not obliterated. Its
+ * claim file goes back under the same name, with its id name, and the run ends as usual.
+ */
+export function keepLateClaims(store: QueueStore, trash: string): void {
+  const now = Date.now();
+  for (const name of tryReaddir(path.join(trash, 'active'))) {
+    const id = claimIdOf(name);
+    if (id === undefined) continue;
+    const from = path.join(trash, 'active', name);
+    const st = tryStat(from);
+    if (!st || !leaseLive(name, st, now, DEFAULT_LOCK_DURATION_MS)) continue;
+    const to = path.join(store.dir, 'active', name);
+    try {
+      fs.renameSync(from, to);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) continue;
+      rethrowFs(err, to);
+    }
+    store.linkIdEntry(to, id);
+  }
 }
 
 /** Moves finished jobs (finished at or before `timestamp`) back to waiting; returns how many. */

@@ -6,6 +6,7 @@ import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 import { parseJobRecord } from '../../src/spool/record.js';
 import { readJob } from '../../src/spool/lookup.js';
 import { retryFinished } from '../../src/spool/admin.js';
+import { keepLateClaims } from '../../src/spool/bulk.js';
 import { openQueueStore } from '../../src/spool/open.js';
 import { spawn } from 'node:child_process';
 
@@ -99,6 +100,29 @@ describe('drain, clean, obliterate, remove', () => {
     expect(await q.count()).toBe(0);
     expect((await q.add('z', {})).id).toBe('1');
     expect(fs.readdirSync(path.join(spool, 'queues')).filter((n) => n.startsWith('.trash'))).toEqual([]);
+  });
+
+  it('obliterate without force keeps a job a worker claimed after the check for active jobs: it ends as usual', async () => {
+    const { spool, q } = setup();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const w = track(new Worker('q', async () => gate.then(() => 'kept'), { spool }));
+    const job = await q.add('x', {}, { jobId: 'late' });
+    await q.add('y', {});
+    await waitFor(async () => (await q.getActiveCount()) === 1, 3000);
+    // What obliterate does after its check, with this claim made in between: the queue taken
+    // away, made anew, and the claims under a live lease brought back.
+    const store = openQueueStore('q', { spool });
+    const trash = path.join(spool, 'queues', '.trash-test');
+    fs.renameSync(store.dir, trash);
+    store.ensureDirs();
+    keepLateClaims(store, trash);
+    fs.rmSync(trash, { recursive: true, force: true });
+    release();
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', 5000, 'the kept run completes');
+    expect((await q.getJob(job.id!))!.returnvalue).toBe('kept');
+    expect(await q.getWaitingCount()).toBe(0);
+    await w.close();
   });
 
   it('drain and clean free a deduplication key (ttl too) that names a job they remove, as BullMQ', async () => {
