@@ -6,6 +6,7 @@
  * The log is tailed on file-change events with polling as the floor (`blockingTimeout` ms).
  */
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from './errors.js';
 import { DirWatch } from './spool/dir-watch.js';
@@ -17,6 +18,12 @@ import type { QueueEventsOptions } from './types.js';
 
 const DEFAULT_POLL_MS = 100;
 const STATE_RECHECK_MS = 500;
+/**
+ * Stored states re-checked per tick, across every pending wait: events settle waits, re-checks
+ * only catch a missed one, so thousands of waits cost a bounded share of the event loop (each is
+ * then re-checked every few seconds instead of every tick).
+ */
+const RECHECKS_PER_TICK = 1000;
 
 export class QueueEvents extends EventEmitter {
   /** Queue name. */
@@ -36,6 +43,9 @@ export class QueueEvents extends EventEmitter {
   private pumping = false;
   /** Pending waitUntilFinished calls, each with how to end it when this closes. */
   private readonly waits = new Set<(err: Error) => void>();
+  /** Their stored-state re-checks, in round-robin order, run by one timer. */
+  private readonly rechecks = new Set<() => void>();
+  private recheckTimer: NodeJS.Timeout | undefined;
 
   constructor(name: string, opts: QueueEventsOptions = {}) {
     super();
@@ -149,11 +159,14 @@ export class QueueEvents extends EventEmitter {
     return new Promise<R>((resolve, reject) => {
       let done = false;
       let misses = 0;
+      /** The job file's identity and last change at the last read: unchanged, it is not read again. */
+      let seen: string | undefined;
       const timers: NodeJS.Timeout[] = [];
       const finish = (fn: () => void): void => {
         if (done) return;
         done = true;
         this.waits.delete(abort);
+        this.dropRecheck(check);
         this.off(`completed:${jobId}`, onCompleted);
         this.off(`failed:${jobId}`, onFailed);
         for (const t of timers) clearTimeout(t), clearInterval(t);
@@ -164,6 +177,9 @@ export class QueueEvents extends EventEmitter {
       const onCompleted = (args: Record<string, unknown>): void => finish(() => resolve(args.returnvalue as R));
       const onFailed = (args: Record<string, unknown>): void => finish(() => reject(new Error(String(args.failedReason ?? 'failed'))));
       const check = (): void => {
+        const now = fileSignature(jobStore.idPath(jobId));
+        if (now !== undefined && now === seen) return;
+        seen = now;
         let found;
         try {
           found = readJob(jobStore, jobId);
@@ -186,8 +202,7 @@ export class QueueEvents extends EventEmitter {
       this.pump();
       check();
       if (done) return;
-      // Unref'd: a wait alone does not keep the process alive (the app's own handles do).
-      timers.push(setInterval(check, STATE_RECHECK_MS).unref());
+      this.addRecheck(check);
       if (ttl !== undefined && ttl > 0) {
         timers.push(
           setTimeout(
@@ -197,6 +212,34 @@ export class QueueEvents extends EventEmitter {
         );
       }
     });
+  }
+
+  private addRecheck(check: () => void): void {
+    this.rechecks.add(check);
+    // Unref'd: a wait alone does not keep the process alive (the app's own handles do).
+    this.recheckTimer ??= setInterval(() => this.runRechecks(), STATE_RECHECK_MS).unref();
+  }
+
+  private dropRecheck(check: () => void): void {
+    this.rechecks.delete(check);
+    if (this.rechecks.size === 0 && this.recheckTimer) {
+      clearInterval(this.recheckTimer);
+      this.recheckTimer = undefined;
+    }
+  }
+
+  /** Re-checks the waits longest unchecked, up to RECHECKS_PER_TICK; each goes to the back. */
+  private runRechecks(): void {
+    const batch: (() => void)[] = [];
+    for (const check of this.rechecks) {
+      batch.push(check);
+      if (batch.length >= RECHECKS_PER_TICK) break;
+    }
+    for (const check of batch) {
+      if (!this.rechecks.delete(check)) continue;
+      this.rechecks.add(check);
+      check();
+    }
   }
 
   /** Stops tailing. */
@@ -209,5 +252,15 @@ export class QueueEvents extends EventEmitter {
     this.tail?.close();
     this.stop?.();
     this.emit('closed');
+  }
+}
+
+/** A file's inode, size and change times (any write, rename or link changes one), or undefined when it is gone. */
+function fileSignature(file: string): string | undefined {
+  try {
+    const st = fs.statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return undefined;
   }
 }

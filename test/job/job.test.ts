@@ -279,6 +279,26 @@ describe('waitUntilFinished', () => {
     await expect(waiting).rejects.toThrow(/no longer exists/);
   });
 
+  it('settles by the stored state when no event comes, for more waits than one re-check round takes', async () => {
+    const { spool, q } = setup();
+    const events = track(new QueueEvents('q', { spool }));
+    events.on('error', () => {});
+    await events.waitUntilReady();
+    // Waits that stay pending (jobs delayed for a minute) come first: the re-checks must get past them.
+    const later = await q.addBulk(Array.from({ length: 1200 }, (_, i) => ({ name: 'later', data: { i }, opts: { delay: 60_000 } })));
+    for (const j of later) j.waitUntilFinished(events).catch(() => {});
+    const jobs = await q.addBulk(Array.from({ length: 300 }, (_, i) => ({ name: 'x', data: { i } })));
+    const waits = jobs.map((j) => j.waitUntilFinished(events, 20_000));
+    // No event can be written or read any more: a file where the log's directory belongs.
+    const logDir = path.join(spool, 'queues', 'q', 'events');
+    fs.rmSync(logDir, { recursive: true, force: true });
+    fs.writeFileSync(logDir, 'not a directory');
+    const w = track(new Worker('q', async (job) => (job.data as { i: number }).i * 2, { spool, concurrency: 50 }));
+    w.on('error', () => {});
+    const results = await Promise.all(waits);
+    expect(results).toEqual(jobs.map((_, i) => i * 2));
+  }, 30_000);
+
   it('rejects after ttl with BullMQ\'s message', async () => {
     const { spool, q } = setup();
     const events = track(new QueueEvents('q', { spool }));
