@@ -7,7 +7,8 @@ import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { JobType } from '../types.js';
 import { forgetJob, isLocked, isStandingSchedulerRun, promoteFile, retryFinished } from './admin.js';
-import { isErrno, rethrowFs, tryReaddir, tryStat } from './fs.js';
+import { isErrno, mkdirp, rethrowFs, tryReaddir, tryStat } from './fs.js';
+import { listSegments, segName } from './events.js';
 import { IdAllocator } from './id-alloc.js';
 import { isDiscardName, isSetHoldName, keyMs, lifoKeyTime } from './keys.js';
 import { leaseLive, leaseTime } from './lease.js';
@@ -263,8 +264,27 @@ export function obliterate(store: QueueStore, force: boolean): void {
   }
   IdAllocator.for(store).reset();
   store.ensureDirs();
+  continueEventLog(store, trash);
   if (!force) keepLateClaims(store, trash);
   fs.rmSync(trash, { recursive: true, force: true });
+}
+
+/**
+ * The new event log goes on from the old one's last segment number, so event ids keep increasing
+ * (as BullMQ's, which are times): a reader resuming after an id of the old log moves on to the new
+ * log's first segment, instead of reading a new segment of the same number from the old offset.
+ */
+function continueEventLog(store: QueueStore, trash: string): void {
+  const last = listSegments(path.join(trash, 'events')).at(-1);
+  if (last === undefined) return;
+  const dir = path.join(store.dir, 'events');
+  mkdirp(dir, store.modes);
+  const fd = fs.openSync(path.join(dir, segName(last + 1)), 'a', store.modes.file);
+  try {
+    if (store.modes.chmodFiles) fs.fchmodSync(fd, store.modes.file);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

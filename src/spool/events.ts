@@ -48,7 +48,7 @@ export interface LoggedEvent {
   l?: 1;
 }
 
-function segName(n: number): string {
+export function segName(n: number): string {
   return `${String(n).padStart(10, '0')}.jsonl`;
 }
 
@@ -415,7 +415,12 @@ export class EventTail {
     }
     const st = fs.fstatSync(this.fd);
     const size = st.size;
-    if (size < this.off) this.off = 0;
+    // Shorter than the position: a new log's segment of the same name (the queue obliterated):
+    // read from its start, and its first line is not the one this reader resumed after.
+    if (size < this.off) {
+      this.off = 0;
+      this.skipFirst = false;
+    }
     if (size === this.off) {
       if (st.nlink > 0) return 'eof';
       // Read to its end and removed: trimmed behind this reader, or the queue was obliterated. A
@@ -471,6 +476,10 @@ export class EventTail {
       const rest = buf.toString('utf8', k, to);
       const ev = parseEvent(rest);
       if (!ev) continue;
+      // The batch may have been cut right before its last newline: its last line is then whole.
+      const head = buf.toString('utf8', from, k);
+      const first = parseEvent(head);
+      if (first && (!this.filter || this.filter(head))) out.push({ id: `${this.seg}-${lineOff}`, ...first });
       if (!this.filter || this.filter(rest)) out.push({ id: `${this.seg}-${lineOff + (k - from)}`, ...ev });
       return;
     }

@@ -244,6 +244,44 @@ describe('event log edge cases', () => {
     everything.close();
     finishedOnly.close();
   });
+  it('a batch cut right before its last newline keeps that last line: both events are read', () => {
+    const dir = path.join(tmpSpool(), 'events');
+    fs.mkdirSync(dir, { recursive: true });
+    // Whole but for its newline (a full disk took all but the last byte of the batch).
+    fs.writeFileSync(segPath(dir, 1), '{"e":"completed","t":1,"a":{"jobId":"1","returnvalue":"one"}}');
+    const reader = new EventTail(dir, '0');
+    const writer = new EventWriter(dir, resolveModes(undefined));
+    writer.append('completed', { jobId: '2' });
+    writer.flush();
+    const got = reader.read();
+    expect(ids(got)).toEqual(['1', '2']);
+    expect(got[0]!.a.returnvalue).toBe('one');
+    writer.close();
+    reader.close();
+  });
+});
+
+describe('event ids across an obliterate', () => {
+  it('keep increasing, so a QueueEvents resumed after an id of the old log hears the new log from its first event', async () => {
+    const { spool, q, events } = await queueWithEvents();
+    const seenIds: string[] = [];
+    events.on('added', (_args: unknown, id: string) => seenIds.push(id));
+    // A long old log: its ids' offsets lie past the end of the new log's first segment.
+    await q.addBulk(Array.from({ length: 50 }, (_, i) => ({ name: 'old', data: { i } })));
+    await waitFor(() => seenIds.length === 50, 3000);
+    const lastOld = seenIds.at(-1)!;
+    await q.obliterate({ force: true });
+    const resumed = track(new QueueEvents('q', { spool, lastEventId: lastOld }));
+    const heard: string[] = [];
+    resumed.on('added', ({ jobId }: { jobId: string }, id: string) => heard.push(`${jobId}@${id}`));
+    await resumed.waitUntilReady();
+    await q.add('new', {}, { jobId: 'first-after' });
+    await q.add('new', {}, { jobId: 'second-after' });
+    await waitFor(() => heard.length === 2, 3000, `both adds heard: ${heard.join(' ')}`);
+    expect(heard.map((h) => h.split('@')[0])).toEqual(['first-after', 'second-after']);
+    const seg = (id: string) => Number(id.split('-')[0]);
+    expect(seg(heard[0]!.split('@')[1]!)).toBeGreaterThan(seg(lastOld));
+  });
 });
 
 describe('QueueEvents as BullMQ delivers them', () => {
