@@ -284,7 +284,7 @@ async function fail(ctx: ProcessingContext, run: RunningJob, err: Error): Promis
       if (ok) store.events.append('delayed', { jobId: claim.id, delay: due });
     } else {
       ok = requeue(store, claim, outcome, readyRoute(store, rec.priority, !!rec.opts.lifo));
-      if (ok) store.events.append('waiting', { jobId: claim.id, prev: 'active' });
+      if (ok) store.events.appendNow('waiting', { jobId: claim.id, prev: 'active' });
     }
   } else {
     rec.finishedOn = Date.now();

@@ -626,7 +626,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       try {
         // Nothing about this start was persisted (claims write nothing), so the job goes back as it was.
         if (requeue(this.store, run.claim, {}, readyRoute(this.store, run.claim.rec.priority, false, true))) {
-          this.store.events.append('waiting', { jobId: run.claim.id, prev: 'active' });
+          this.store.events.appendNow('waiting', { jobId: run.claim.id, prev: 'active' });
         }
       } catch (err) {
         this.emitError(err);

@@ -182,7 +182,7 @@ export function retryFinished(
   if (!placeHeld(store, h.held, readyRoute(store, h.rec.priority, !!h.rec.opts.lifo), retryPatch(h.rec, state, opts))) return undefined;
   // A child is awaited by its parent again.
   if (h.rec.parent) childRetried(store, h.rec);
-  store.events.append('waiting', { jobId: id, prev: state });
+  store.events.appendNow('waiting', { jobId: id, prev: state });
   store.wakeLocal();
   return readJob(store, id)?.rec;
 }
@@ -195,7 +195,7 @@ function promotedNow(store: QueueStore, rec: JobRecord): { route: Route; patch: 
 /** Promotes a delayed job now. False when it is not delayed. */
 export function promoteJob(store: QueueStore, id: string): boolean {
   if (!moveInSets(store, id, new Set(['delayed']), (rec) => promotedNow(store, rec))) return false;
-  store.events.append('waiting', { jobId: id, prev: 'delayed' });
+  store.events.appendNow('waiting', { jobId: id, prev: 'delayed' });
   store.wakeLocal();
   return true;
 }
@@ -333,7 +333,7 @@ function announceDelayed(store: QueueStore, id: string, timestamp: number): void
 
 /** Tells workers an active job is waiting again. */
 function announceWaiting(store: QueueStore, id: string): void {
-  store.events.append('waiting', { jobId: id, prev: 'active' });
+  store.events.appendNow('waiting', { jobId: id, prev: 'active' });
   store.wakeLocal();
 }
 

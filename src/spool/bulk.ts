@@ -342,6 +342,9 @@ export function promoteSome(store: QueueStore, entries: Iterator<SetEntry>, max:
     }
     if (promoteFile(store, next.value.path, next.value.id)) promoted++;
   }
-  if (promoted > 0) store.wakeLocal();
+  if (promoted > 0) {
+    store.events.flushQuietly();
+    store.wakeLocal();
+  }
   return { promoted, done };
 }

@@ -230,7 +230,7 @@ export function settleParent(store: QueueStore, parentId: string, force = false,
     const route = byRemoval ? readyRoute(store, 0, false, true) : rec.delay > 0 ? delayedRoute(store, due, rec.priority, !!rec.opts.lifo) : readyRoute(store, rec.priority, false, true);
     if (!placeHeld(store, h.held, route, {})) return false;
     if (route.place === 'delayed') store.events.append('delayed', { jobId: parentId, delay: due });
-    else store.events.append('waiting', { jobId: parentId, prev: 'waiting-children' });
+    else store.events.appendNow('waiting', { jobId: parentId, prev: 'waiting-children' });
     store.wakeLocal();
     return true;
   }
@@ -321,7 +321,7 @@ function deferParentFailure(store: QueueStore, parentId: string, reason: string)
     const route = delay > 0 ? delayedRoute(store, due, h.rec.priority, false) : readyRoute(store, h.rec.priority, false, true);
     if (!placeHeld(store, h.held, route, { deferredFailure: reason, delay })) return;
     if (route.place === 'delayed') store.events.append('delayed', { jobId: parentId, delay: due });
-    else store.events.append('waiting', { jobId: parentId, prev: 'waiting-children' });
+    else store.events.appendNow('waiting', { jobId: parentId, prev: 'waiting-children' });
     store.wakeLocal();
     return;
   }

@@ -139,6 +139,15 @@ export class EventWriter {
     }
   }
 
+  /**
+   * Queues an event and writes the batch now: for a move that has just made a job claimable, so
+   * that its `waiting` is in the log before another process can start the job and log `active`.
+   */
+  appendNow(e: string, args: Record<string, unknown>): void {
+    this.append(e, args);
+    this.flushQuietly();
+  }
+
   /** Writes every queued line now. */
   flush(): void {
     if (this.lines.length === 0) return;

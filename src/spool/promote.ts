@@ -57,6 +57,9 @@ export function promoteDue(store: QueueStore, nowMs: number, limit = 1000): Prom
     }
   } finally {
     if (touched) for (const dir of touched) fsyncDir(dir);
+    // The pass's `waiting` events now, not on the next turn: the promoted jobs can be started by
+    // other processes already, and their `active` must not come first.
+    if (result.promoted.length > 0) store.events.flushQuietly();
   }
 }
 

@@ -177,7 +177,7 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
   result.stalled.push(id);
   // BullMQ's order: the job is waiting again, then reported stalled.
   store.events.append('waiting', { jobId: id, prev: 'active' });
-  store.events.append('stalled', { jobId: id });
+  store.events.appendNow('stalled', { jobId: id });
 }
 
 /**

@@ -3,8 +3,12 @@
  * the log before it can be started, as in BullMQ (written with the job), even when the adding
  * process is busy right after its add and a worker in another process runs the job at once.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FlowProducer, Queue, QueueEvents } from '../../src/index.js';
+import { FlowProducer, Queue, QueueEvents, Worker } from '../../src/index.js';
+import { promoteDue } from '../../src/spool/promote.js';
+import { openQueueStore } from '../../src/spool/open.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 import { startFixture } from '../fixtures/core/procs.js';
 
@@ -46,4 +50,31 @@ describe('event order across processes', () => {
       expect(p.slice(0, 2), `parent-${round}: ${p.join(' ')}`).toEqual(['added', 'waiting-children']);
     }
   }, 40_000);
+
+  it('logs waiting as soon as a move makes a job claimable again (retry, promote, promotion of due jobs), not on the next turn', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const logText = (): string => {
+      const dir = path.join(spool, 'queues', 'q', 'events');
+      return fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('');
+    };
+    const logged = (jobId: string, prev: string): boolean => logText().split('\n').some((l) => l.includes('"e":"waiting"') && l.includes(`"jobId":"${jobId}"`) && l.includes(`"prev":"${prev}"`));
+    const failed = await q.add('f', {}, { jobId: 'failed-one' });
+    const w = track(new Worker('q', async () => Promise.reject(new Error('no')), { spool }));
+    await waitFor(async () => (await failed.getState()) === 'failed', 5000);
+    await w.close();
+    // Each check runs right after the call, before this process's event loop turns again.
+    await q.retryJobs({ state: 'failed' });
+    expect(logged('failed-one', 'failed'), 'retryJobs').toBe(true);
+    const later = await q.add('d', {}, { jobId: 'delayed-one', delay: 60_000 });
+    await later.promote();
+    expect(logged('delayed-one', 'delayed'), 'job.promote').toBe(true);
+    await q.add('d', {}, { jobId: 'delayed-two', delay: 60_000 });
+    await q.promoteJobs();
+    expect(logged('delayed-two', 'delayed'), 'promoteJobs').toBe(true);
+    await q.add('d', {}, { jobId: 'delayed-three', delay: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    promoteDue(openQueueStore('q', { spool }), Date.now());
+    expect(logged('delayed-three', 'delayed'), 'a worker promoting due jobs').toBe(true);
+  });
 });
