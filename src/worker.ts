@@ -60,6 +60,8 @@ const SCHEDULER_MODULE = './scheduler/index.js';
 const RETENTION_THREAD_MIN_JOBS = 40;
 /** How soon a worker under a global concurrency tries again when another process holds the claim lock. */
 const CLAIM_LOCK_RETRY_MS = 2;
+/** How often a Worker reports metrics counts it could not write (a full disk fails every finish). */
+const METRICS_ERROR_EVERY_MS = 60_000;
 /** The least time between heartbeat writes made early because the worker went idle. */
 const IDLE_HEARTBEAT_MIN_GAP_MS = 250;
 
@@ -300,11 +302,21 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (this.settings.metricsMaxDataPoints !== undefined) {
       const recorder = new MetricsRecorder(this.store, this.settings.metricsMaxDataPoints);
       this.metricsRecorder = recorder;
+      let reportedAt = -Infinity;
+      let unreported = 0;
       ctx.recordMetric = (type, nowMs) => {
         try {
           recorder.record(type, nowMs);
         } catch (err) {
-          // A count that cannot be written costs the metrics one finish, never the job.
+          // A count that cannot be written costs the metrics one finish, never the job. Reported
+          // once a minute, not once per finish (a full disk would flood `error`).
+          if (nowMs - reportedAt < METRICS_ERROR_EVERY_MS) {
+            unreported++;
+            return;
+          }
+          reportedAt = nowMs;
+          if (unreported > 0 && err instanceof Error) err.message += ` (${unreported} more metrics count(s) could not be written since the last report)`;
+          unreported = 0;
           this.emitError(err);
         }
       };

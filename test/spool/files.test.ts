@@ -231,6 +231,24 @@ describe('filesystem errors', () => {
     expect(runs).toBe(1);
   });
 
+  it('reports metrics counts it cannot write once a minute, not once per finished job', async (ctx) => {
+    const mnt = path.join(tmpSpool(), 'small');
+    if (!tryMountTmpfs(mnt, '512k')) return ctx.skip();
+    const spool = path.join(mnt, 'spool');
+    const q = track(new Queue('q', { spool }));
+    await q.addBulk(Array.from({ length: 30 }, (_, i) => ({ name: 'x', data: { i } })));
+    // No block left: a new minute's metrics file cannot be made; job files still take their
+    // small outcome lines into their last block's slack.
+    const filler = fillAllBut(mnt, 0);
+    const errors: Error[] = [];
+    const w = track(new Worker('q', async () => 'ok', { spool, metrics: { maxDataPoints: 10 } }));
+    w.on('error', (e) => errors.push(e));
+    await waitFor(async () => (await q.getCompletedCount()) === 30, 10_000, 'every job completes');
+    const metricsErrors = errors.filter((e) => String((e as { details?: { path?: string } }).details?.path ?? '').includes(`${path.sep}metrics`));
+    expect(metricsErrors.length, errors.map((e) => e.message).join('\n')).toBe(1);
+    fs.rmSync(filler);
+  });
+
   it('reports state directories on another filesystem (EXDEV) in checkSpool', async (ctx) => {
     const spool = tmpSpool();
     track(new Queue('q', { spool }));
