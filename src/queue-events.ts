@@ -188,8 +188,12 @@ export class QueueEvents extends EventEmitter {
           return;
         }
         if (found) misses = 0;
-        if (found?.loc.place === 'completed') finish(() => resolve(found.rec.returnvalue as R));
-        else if (found?.loc.place === 'failed') finish(() => reject(new Error(found.rec.failedReason ?? 'failed')));
+        // Its outcome, once written into its file, even before the rename into completed/ or
+        // failed/ (as getState reads it): the rename alone may leave the file's times as they
+        // were on a kernel with coarse timestamps, and the file would not be read again.
+        const place = found?.rec.st ?? found?.loc.place;
+        if (place === 'completed') finish(() => resolve(found!.rec.returnvalue as R));
+        else if (place === 'failed') finish(() => reject(new Error(found!.rec.failedReason ?? 'failed')));
         else if (!found) {
           // Removed on completion (or by hand): the event log is the last word. Its line may be a
           // moment behind the file removal, so give it one more re-check before giving up.

@@ -14,7 +14,7 @@ import { fsyncDir, isErrno, mkdirp, renameInto, rethrowFs, sleepSync, tryStat, t
 import { refileDelayed } from './admin.js';
 import { IdAllocator } from './id-alloc.js';
 import { storedJobOptions, validateJobOptions, withoutUnsetOptions } from './job-options.js';
-import { locate, type Located } from './lookup.js';
+import { locate, readJob, type Located } from './lookup.js';
 import { RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import { delayedRoute, readyRoute, type Route } from './routing.js';
 import { readDedup, readDedupWithInode, removeIfSame, type DedupKey } from './dedup-key.js';
@@ -418,7 +418,20 @@ function finishReplacement(store: QueueStore, p: Prepared): void {
   }
   // Its `removed` went into the log with the new job's events (replacementEvents): it was held,
   // so nobody could start it. Not removed only when this add stalled for minutes.
-  if (!removed) store.logger.error('add:replaced-job-kept', { queue: store.name, jobId: r.id });
+  if (!removed) {
+    store.logger.error('add:replaced-job-kept', { queue: store.name, jobId: r.id });
+    announceRestored(store, r.id);
+  }
+}
+
+/** Logs a replaced job that stayed after all (its `removed` was logged before its add's rename) as delayed again. */
+function announceRestored(store: QueueStore, id: string): void {
+  try {
+    const back = readJob(store, id);
+    if (back?.loc.place === 'delayed') store.events.append('delayed', { jobId: id, delay: back.rec.timestamp + back.rec.delay });
+  } catch {
+    // unreadable: the log stays as it is
+  }
 }
 
 /** The events of a replacement, before the new job's (BullMQ's order): the held job removed, the add deduplicated. */
@@ -613,7 +626,11 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
     else undoLeftovers(store, list, nowMs);
     // Jobs announced before a failure that undid them (a new bucket refused by a full disk) are
     // said to be gone, so a listener that heard `added` does not wait for them.
-    for (const p of announced) store.events.append('removed', { jobId: p.rec.id, prev: p.route.place === 'delayed' ? 'delayed' : 'waiting' });
+    for (const p of announced) {
+      store.events.append('removed', { jobId: p.rec.id, prev: p.route.place === 'delayed' ? 'delayed' : 'waiting' });
+      // A job this add was replacing, announced removed, is back where it was.
+      if (p.replaced) announceRestored(store, p.replaced.id);
+    }
     if (intent) tryUnlink(intent);
     if (commit) tryUnlink(commit);
     throw err;

@@ -263,8 +263,8 @@ export function obliterate(store: QueueStore, force: boolean): void {
     rethrowFs(err, store.dir);
   }
   IdAllocator.for(store).reset();
-  store.ensureDirs();
   continueEventLog(store, trash);
+  store.ensureDirs();
   if (!force) keepLateClaims(store, trash);
   fs.rmSync(trash, { recursive: true, force: true });
 }
@@ -273,18 +273,33 @@ export function obliterate(store: QueueStore, force: boolean): void {
  * The new event log goes on from the old one's last segment number, so event ids keep increasing
  * (as BullMQ's, which are times): a reader resuming after an id of the old log moves on to the new
  * log's first segment, instead of reading a new segment of the same number from the old offset.
+ * The new queue directory is made aside with that segment in it and renamed into place, so a
+ * writer in another process that reopens the log never finds it empty and starts at segment 1
+ * (where readers, following the higher number, would never look). If another process already
+ * wrote into a directory of its own there, its log stands as it is.
  */
 function continueEventLog(store: QueueStore, trash: string): void {
   const last = listSegments(path.join(trash, 'events')).at(-1);
   if (last === undefined) return;
-  const dir = path.join(store.dir, 'events');
-  mkdirp(dir, store.modes);
-  const fd = fs.openSync(path.join(dir, segName(last + 1)), 'a', store.modes.file);
+  const staging = path.join(store.root, 'queues', `.new-${store.name}-${process.pid}-${Date.now()}`);
   try {
-    if (store.modes.chmodFiles) fs.fchmodSync(fd, store.modes.file);
-  } finally {
-    fs.closeSync(fd);
+    mkdirp(path.join(staging, 'events'), store.modes);
+    const fd = fs.openSync(path.join(staging, 'events', segName(last + 1)), 'a', store.modes.file);
+    try {
+      if (store.modes.chmodFiles) fs.fchmodSync(fd, store.modes.file);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // Also over an empty directory another process has just made (it then makes its files in
+    // this one); not over one with something in it (ENOTEMPTY).
+    fs.renameSync(staging, store.dir);
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST') && !isErrno(err, 'ENOTEMPTY')) {
+      fs.rmSync(staging, { recursive: true, force: true });
+      return rethrowFs(err, store.dir);
+    }
   }
+  fs.rmSync(staging, { recursive: true, force: true });
 }
 
 /**

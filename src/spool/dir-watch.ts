@@ -10,6 +10,7 @@ import fs from 'node:fs';
 export class DirWatch {
   private watcher: fs.FSWatcher | undefined;
   private ino: number | undefined;
+  private closed = false;
 
   /** `onChange` gets the changed file's name when the platform reports it. */
   constructor(
@@ -19,15 +20,16 @@ export class DirWatch {
 
   /** Arms the watch, or re-arms it if the directory was replaced or the watch ended. No watch is not an error: polling alone keeps callers going. */
   check(): void {
+    if (this.closed) return;
     let ino: number;
     try {
       ino = fs.statSync(this.dir).ino;
     } catch {
-      this.close();
+      this.unwatch();
       return;
     }
     if (this.watcher && ino === this.ino) return;
-    this.close();
+    this.unwatch();
     try {
       const w = fs.watch(this.dir, { persistent: false }, (event, file) => {
         // A name came or went: perhaps the directory itself (an obliterate renames it away and
@@ -36,7 +38,7 @@ export class DirWatch {
         this.onChange(typeof file === 'string' ? file : null);
       });
       w.on('error', () => {
-        if (this.watcher === w) this.close();
+        if (this.watcher === w) this.unwatch();
       });
       this.watcher = w;
       this.ino = ino;
@@ -50,7 +52,13 @@ export class DirWatch {
     return this.watcher !== undefined;
   }
 
+  /** Ends the watch for good: a check already scheduled does nothing. */
   close(): void {
+    this.closed = true;
+    this.unwatch();
+  }
+
+  private unwatch(): void {
     this.watcher?.close();
     this.watcher = undefined;
     this.ino = undefined;

@@ -100,28 +100,6 @@ function enospc(): NodeJS.ErrnoException {
   return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
 }
 
-/**
- * Appends `text` through a descriptor opened with O_APPEND as one whole line or not at all: a
- * write cut short (the disk filled up) is cut off again, so no torn line is left for the next
- * append to be glued onto (readers skip a torn line, which would take that next line with it).
- */
-export function appendAll(fd: number, text: string): void {
-  const buf = Buffer.from(text);
-  try {
-    writeAll(fd, buf);
-  } catch (err) {
-    const written = (err as { writtenBytes?: number }).writtenBytes ?? 0;
-    if (written > 0) {
-      try {
-        fs.ftruncateSync(fd, fs.fstatSync(fd).size - written);
-      } catch {
-        // the torn line stays; readers skip it
-      }
-    }
-    throw err;
-  }
-}
-
 /** Creates `file` (exclusive) with `data`, fsyncing when `durable`; on any failure the file is removed again. */
 function createWith(file: string, data: string, modes: FileModes, durable: boolean, inode: boolean): number {
   const fd = fs.openSync(file, 'wx', modes.file);

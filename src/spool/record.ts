@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import { SpoolkitError } from '../errors.js';
 import type { JobProgress, JobsOptions } from '../types.js';
-import { appendAll } from './fs.js';
+import { writeAll } from './fs.js';
 
 /** Version of the record layout, stored as `v`. */
 export const RECORD_VERSION = 1;
@@ -94,7 +94,10 @@ export function parseJobRecord(text: string, path: string): JobRecord {
       try {
         patch = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        continue; // a torn append
+        // A torn append, with the next append glued to it: that one is the suffix that parses.
+        const glued = gluedPatch(line);
+        if (!glued) continue;
+        patch = glued;
       }
       if (typeof patch !== 'object' || patch === null) continue;
       if (typeof patch.g === 'number' && patch.g < ((r.gen as number | undefined) ?? 0)) continue;
@@ -189,9 +192,31 @@ export function appendPatch(file: string, patch: RecordPatch): void {
   }
 }
 
-/** Writes a patch line through a descriptor opened with O_APPEND: whole, or not at all (fs.ts appendAll). */
+/**
+ * Writes a patch line through a descriptor opened with O_APPEND, all of it or an error. A line cut
+ * short (a full disk) stays as a fragment, and the next append (maybe another process's) is
+ * glued to it: the reader takes that next line back (parseJobRecord). Cutting the fragment off
+ * instead could cut another process's append made in between.
+ */
 export function writePatch(fd: number, patch: RecordPatch): void {
-  appendAll(fd, `${JSON.stringify(patch)}\n`);
+  writeAll(fd, Buffer.from(`${JSON.stringify(patch)}\n`));
+}
+
+/**
+ * The whole patch at the end of a line that starts with a torn one: the suffix, starting at a `{"`,
+ * that parses. A suffix starting inside the fragment cannot parse (the fragment leaves an object
+ * open that the whole patch after it does not close).
+ */
+function gluedPatch(line: string): Record<string, unknown> | undefined {
+  for (let k = line.indexOf('{"', 1); k > 0; k = line.indexOf('{"', k + 1)) {
+    try {
+      const v = JSON.parse(line.slice(k)) as unknown;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /** Serialises a record; `data` is pre-serialised JSON when given (saves a second stringify on add). */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Job, Queue, QueueEvents, Worker } from '../../src/index.js';
+import { appendPatch } from '../../src/spool/record.js';
 import { filesUnder, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function setup() {
@@ -298,6 +299,24 @@ describe('waitUntilFinished', () => {
     const results = await Promise.all(waits);
     expect(results).toEqual(jobs.map((_, i) => i * 2));
   }, 30_000);
+
+  it('settles on an outcome written into the job file before its rename into completed/', async () => {
+    const { spool, q } = setup();
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const w = track(new Worker('q', async () => gate.then(() => 'late'), { spool }));
+    const job = await q.add('x', {});
+    await waitFor(async () => (await job.getState()) === 'active', 3000);
+    const waiting = job.waitUntilFinished(events, 5000);
+    // What a finishing worker writes first (the rename follows): the wait reads it from there.
+    const activeDir = path.join(spool, 'queues', 'q', 'active');
+    appendPatch(path.join(activeDir, fs.readdirSync(activeDir)[0]!), { st: 'completed', returnvalue: 'written' });
+    await expect(waiting).resolves.toBe('written');
+    release();
+    await w.close();
+  });
 
   it('rejects after ttl with BullMQ\'s message', async () => {
     const { spool, q } = setup();

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Queue, Worker, type JobsOptions } from '../../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { Queue, QueueEvents, Worker, type JobsOptions } from '../../src/index.js';
 import { extendKey, REPLACE_WAIT_MS } from '../../src/spool/dedup-replace.js';
 import { dedupFile } from '../../src/spool/store.js';
-import { tmpSpool, track } from '../fixtures/core/helpers.js';
+import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function queue(): Queue {
   return track(new Queue('q', { spool: tmpSpool() }));
@@ -202,6 +203,37 @@ describe('deduplication replace (debounce)', () => {
     const b = await q.add('b', {}, { delay: 5000, deduplication: { id: 'd', ttl: 60_000, replace: true, reschedule: true } });
     const stored = (await q.getJob(b.id!))!;
     expect(stored.delay).toBe(5000);
+  });
+});
+
+describe('a replacing add undone after its events were logged', () => {
+  it('logs the replaced job as delayed again once it is back', async (ctx) => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    const heard: string[] = [];
+    for (const e of ['added', 'delayed', 'removed', 'deduplicated'] as const) events.on(e, ({ jobId }: { jobId: string }) => heard.push(`${e}:${jobId}`));
+    const dedup = { id: 'd', ttl: 600_000, replace: true };
+    await q.add('a', {}, { jobId: 'A', delay: 60_000, deduplication: dedup });
+    // The new job's leaf directory cannot be made (immutable parent: a full disk would refuse it
+    // the same way), so the add is undone after its events went into the log.
+    const top = path.join(spool, 'queues', 'q', 'delayed', fs.readdirSync(path.join(spool, 'queues', 'q', 'delayed'))[0]!);
+    try {
+      execFileSync('chattr', ['+i', top], { stdio: 'ignore' });
+    } catch {
+      return ctx.skip();
+    }
+    try {
+      await expect(q.add('b', {}, { jobId: 'B', delay: 70_000, deduplication: dedup })).rejects.toThrow();
+    } finally {
+      execFileSync('chattr', ['-i', top], { stdio: 'ignore' });
+    }
+    expect(await q.getJobState('A')).toBe('delayed');
+    await waitFor(() => heard.includes('removed:B'), 3000);
+    await sleep(100);
+    const afterB = heard.slice(heard.indexOf('added:B'));
+    expect(afterB.filter((e) => e.endsWith(':A')).at(-1), heard.join(' ')).toBe('delayed:A');
   });
 });
 

@@ -22,6 +22,17 @@ describe('job record patches', () => {
     expect(rec.data).toEqual({ a: 1 });
   });
 
+  it('a patch cut short is skipped, and the whole patch glued after it (maybe another process\'s) still applies', () => {
+    const torn = '{"st":"completed","returnvalue":{"big":"rr';
+    const text = [first, `${torn}{"progress":50,"data":{"b":2}}`, '{"attemptsMade":3}', ''].join('\n');
+    const rec = parseJobRecord(text, 'x');
+    expect(rec.progress).toBe(50);
+    expect(rec.data).toEqual({ b: 2 });
+    expect(rec.attemptsMade).toBe(3);
+    expect(rec.st).toBeUndefined();
+    expect(rec.returnvalue ?? null).toBeNull();
+  });
+
   it('a later unguarded patch still applies (updates from any process)', () => {
     const rec = parseJobRecord([first, '{"gen":2,"g":0}', '{"progress":42}', ''].join('\n'), 'x');
     expect(rec.progress).toBe(42);
