@@ -78,19 +78,13 @@ export function mkdirp(dir: string, modes: FileModes, onCreated?: OnDirCreated):
 /**
  * Writes all of `buf` at `position` (null: the file's offset, or its end under O_APPEND). A write
  * may take only part of its bytes (a disk filling up takes what fits and fails only on the next
- * write): the rest is written, and a write that takes nothing throws ENOSPC. An error thrown
- * after some bytes were written carries their count as `writtenBytes`.
+ * write): the rest is written, and a write that takes nothing throws ENOSPC.
  */
 export function writeAll(fd: number, buf: Buffer, position: number | null = null): void {
   let done = fs.writeSync(fd, buf, 0, buf.length, position);
   while (done < buf.length) {
-    let n: number;
-    try {
-      n = fs.writeSync(fd, buf, done, buf.length - done, position === null ? null : position + done);
-    } catch (err) {
-      throw Object.assign(err as Error, { writtenBytes: done });
-    }
-    if (n === 0) throw Object.assign(enospc(), { writtenBytes: done });
+    const n = fs.writeSync(fd, buf, done, buf.length - done, position === null ? null : position + done);
+    if (n === 0) throw enospc();
     done += n;
   }
 }

@@ -48,3 +48,20 @@ describe('obliterate and file-change watches in other processes', () => {
     expect(after.every((ms) => ms < WOKEN_MS), `woken by the watch after the obliterate: ${after.join(', ')} ms`).toBe(true);
   }, 30_000);
 });
+
+describe('obliterate without force and a dead worker\'s claim', () => {
+  it('removes a claim whose lease ran out (its worker was SIGKILLed): only live claims made after its check are kept', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const worker = await startFixture('worker-proc.ts', { SPOOL: spool, LOCK_MS: '300', JOB_MS: '60000' });
+    const job = await q.add('x', {});
+    await waitFor(async () => (await job.getState()) === 'active', 5000);
+    worker.kill('SIGKILL');
+    // The lease runs out; no other worker is there to take the job back.
+    await sleep(600);
+    await q.obliterate();
+    expect(await q.getJobCounts()).toMatchObject({ active: 0, waiting: 0 });
+    expect(fs.readdirSync(path.join(spool, 'queues', 'q', 'active'))).toEqual([]);
+    expect(await q.getJob(job.id!)).toBeUndefined();
+  });
+});
