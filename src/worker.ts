@@ -62,6 +62,11 @@ const RETENTION_THREAD_MIN_JOBS = 40;
 const CLAIM_LOCK_RETRY_MS = 2;
 /** How often a Worker reports metrics counts it could not write (a full disk fails every finish). */
 const METRICS_ERROR_EVERY_MS = 60_000;
+/**
+ * An add logs its jobs' events just before the renames that make them visible: a worker woken by
+ * the log may look too early. An empty look after such a wake is repeated after these delays.
+ */
+const LOG_WAKE_RECHECKS_MS = [2, 20, 100];
 /** The least time between heartbeat writes made early because the worker went idle. */
 const IDLE_HEARTBEAT_MIN_GAP_MS = 250;
 
@@ -216,6 +221,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private concurrencyAsGiven: number;
   private wakeUp: (() => void) | undefined;
   private wakePending = false;
+  /** Looks still to repeat after the last wake by the event log (LOG_WAKE_RECHECKS_MS), and when the next one is due (0: none). */
+  private logWakeRechecks: number[] = [];
+  private logRecheckAt = 0;
   private watch: DirWatch | undefined;
   private timers: NodeJS.Timeout[] = [];
   private processed = 0;
@@ -715,7 +723,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     // This process's own appends (job events of the jobs it runs) change the log too; they carry
     // no news, and treating them as news would re-read the sets after every job.
     const watch = new DirWatch(path.join(this.store.dir, 'events'), (file) => {
-      if (!this.store.events.isOwnTail(file)) this.wake(true);
+      if (this.store.events.isOwnTail(file)) return;
+      this.logWakeRechecks = [...LOG_WAKE_RECHECKS_MS];
+      this.wake(true);
     });
     watch.check();
     this.watch = watch;
@@ -964,6 +974,10 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         await new Promise((r) => setImmediate(r));
         lastYield = nowMs = Date.now();
       }
+      if (this.logRecheckAt !== 0 && nowMs >= this.logRecheckAt) {
+        this.logRecheckAt = 0;
+        this.claimer.markDirty();
+      }
       if (nowMs >= this.nextStalledCheck) this.stalledCheck(nowMs);
       if (nowMs >= this.nextSchedulerRun) await this.runSchedulers(nowMs);
       if (nowMs >= this.nextRetention) this.retention(nowMs);
@@ -1010,7 +1024,12 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           this.drainedSent = false;
           void this.pool.push(run);
         }
-        if (claims.length > 0) continue;
+        if (claims.length > 0) {
+          this.logWakeRechecks = [];
+          this.logRecheckAt = 0;
+          continue;
+        }
+        if (this.logRecheckAt === 0 && this.logWakeRechecks.length > 0) this.logRecheckAt = nowMs + this.logWakeRechecks.shift()!;
         // Over the rate limit, jobs are still waiting: not drained.
         if (this.inflight.size === 0 && !this.drainedSent && !limited) {
           this.drainedSent = true;
@@ -1032,6 +1051,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         if (this.delayedDirty) until = Math.min(until, this.lastDelayedCheck + 10);
         // Back when the rate limit ends, not a poll interval later.
         if (this.limitUntil !== 0) until = Math.min(until, this.limitUntil);
+        if (this.logRecheckAt !== 0) until = Math.min(until, this.logRecheckAt);
       }
       await this.sleep(until - Date.now());
       lastYield = Date.now();

@@ -601,8 +601,6 @@ function addJobsOnce(store: QueueStore, specs: AddSpec[], nowMs: number): AddOut
         if (store.durable) store.syncDir(path.dirname(destOf(p)));
       }
     }
-    // Workers in other processes woken by the events above may have looked before the renames.
-    if (announced.length > 0) store.events.nudge();
     if (batch) store.syncDeferredDirs();
     if (commit) tryUnlink(commit);
     // A bulk with nothing to add (all duplicates) never committed.

@@ -194,21 +194,6 @@ export class EventWriter {
     liveWriters.delete(this);
   }
 
-  /**
-   * A file-change event for the log's watchers without a write (the segment's times are set):
-   * an add writes its events before its jobs become visible, and a worker woken by those may have
-   * looked before the rename; this wakes it again once the jobs are there.
-   */
-  nudge(): void {
-    if (this.fd === undefined) return;
-    try {
-      const now = Date.now() / 1000;
-      fs.futimesSync(this.fd, now, now);
-    } catch {
-      // advisory: the poll finds the jobs
-    }
-  }
-
   /** Writes every queued line now; a failed write drops them (the log is advisory). */
   flushQuietly(): void {
     try {

@@ -205,8 +205,6 @@ function addFlowOnce(master: QueueStore, nodes: FlowNodeSpec[], nowMs: number): 
         s.published = true;
       }
     }
-    // Workers woken by the events above may have looked before the renames.
-    for (const store of new Set(staged.map((s) => s.store))) store.events.nudge();
     tryUnlink(commit);
   } catch (err) {
     if (commit) throw committedFlowError(master, err);
