@@ -42,7 +42,7 @@ import { DirWatch } from './spool/dir-watch.js';
 import { requeue, unclaim } from './spool/finish.js';
 import { assertRateLimitMs, RateLimiter, rateLimitProblem, readGlobalRateLimit, type GlobalRateLimit } from './spool/rate-limit.js';
 import { readGlobalConcurrency, withClaimRoom } from './spool/global-concurrency.js';
-import { readyRoute } from './spool/routing.js';
+import { frontRoute } from './spool/routing.js';
 import { MAX_METRICS_DATA_POINTS, MetricsRecorder } from './spool/metrics.js';
 import type { QueueStore } from './spool/store.js';
 import { IN_PROCESS_RETENTION_BUDGET, runRetention } from './spool/retention.js';
@@ -645,7 +645,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       run.controller.abort(new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} closed with force; job ${run.claim.id} was put back in the queue.`));
       try {
         // Nothing about this start was persisted (claims write nothing), so the job goes back as it was.
-        if (requeue(this.store, run.claim, {}, readyRoute(this.store, run.claim.rec.priority, false, true))) {
+        if (requeue(this.store, run.claim, {}, frontRoute(this.store))) {
           this.store.events.appendNow('waiting', { jobId: run.claim.id, prev: 'active' });
         }
       } catch (err) {

@@ -189,7 +189,8 @@ export function retryFinished(
 
 /** The route and patch of a delayed job promoted now: queued as if added now (as BullMQ does), with no delay left. */
 function promotedNow(store: QueueStore, rec: JobRecord): { route: Route; patch: RecordPatch } {
-  return { route: readyRoute(store, rec.priority, !!rec.opts.lifo), patch: { delay: 0 } };
+  // At the back whatever `lifo` says, as BullMQ's promote (a due lifo job is another matter: keys.ts).
+  return { route: readyRoute(store, rec.priority, false), patch: { delay: 0 } };
 }
 
 /** Promotes a delayed job now. False when it is not delayed. */

@@ -24,7 +24,7 @@ import { addNext, recoverNextJobs } from './dedup-next.js';
 import { leaseLive, leaseTime } from './lease.js';
 import { discardJobFile, finishDiscard } from './pool.js';
 import { parseJobRecord, type JobRecord } from './record.js';
-import { readyRoute } from './routing.js';
+import { frontRoute } from './routing.js';
 import { childFinished, sweepParents } from './deps.js';
 import { claimIdOf, type QueueStore } from './store.js';
 import { isDiscardName, isMoveName, isReplaceName } from './keys.js';
@@ -160,7 +160,7 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
     return;
   }
   const stalledCounter = rec.stalledCounter + 1;
-  const route = readyRoute(store, rec.priority, false, true);
+  const route = frontRoute(store);
   const dest = route.set.pathFor(route.key, id);
   const overLimit = stalledCounter > opts.maxStalledCount && !rec.repeatJobKey;
   const ok =

@@ -27,6 +27,14 @@ export function readyRoute(store: QueueStore, priority: number, lifo: boolean, f
   return { place: 'waiting', set: store.waiting, key: fifoKey() };
 }
 
+/**
+ * Routes a job to the front of the whole queue, whatever its priority: a stalled job, as BullMQ's
+ * stalled check pushes it to the front of its wait list (a prioritized one too).
+ */
+export function frontRoute(store: QueueStore): Route {
+  return { place: 'lifo', set: store.lifo, key: lifoKey() };
+}
+
 /** Routes a job due at `dueMs`. */
 export function delayedRoute(store: QueueStore, dueMs: number, priority: number, lifo: boolean): Route {
   const dest = priority > 0 ? `p${priority}` : lifo ? 'l' : 'w';

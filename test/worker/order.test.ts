@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from '../../src/index.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { reclaimStalled } from '../../src/spool/reclaim.js';
+import { openQueueStore } from '../../src/spool/open.js';
 
 async function runAll(spool: string, n: number, opts: { concurrency?: number } = {}): Promise<string[]> {
   const order: string[] = [];
@@ -86,5 +88,53 @@ describe('processing order', () => {
     await waitFor(() => done === 12, 5000);
     expect(peak).toBe(3);
     expect(w.concurrency).toBe(3);
+  });
+});
+
+describe('a job sent back to the queue', () => {
+  /** Adds p1..p3 (priority 1), lets a worker take p1 and hang, then adds w1, w2 (no priority). */
+  async function setup() {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.addBulk(['p1', 'p2', 'p3'].map((name) => ({ name, data: {}, opts: { priority: 1 } })));
+    const hung = track(new Worker('q', async (_job, _token, signal) => new Promise((_r, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))), { spool }));
+    await waitFor(async () => (await q.getActiveCount()) === 1, 3000);
+    await q.addBulk(['w1', 'w2'].map((name) => ({ name, data: {} })));
+    return { spool, q, hung };
+  }
+
+  async function runOrder(spool: string): Promise<string[]> {
+    const order: string[] = [];
+    track(new Worker('q', async (job) => void order.push(job.name), { spool }));
+    await waitFor(() => order.length === 5, 5000);
+    return order;
+  }
+
+  it('runs first, a prioritized one too, when its worker closes with force (BullMQ: the front of wait)', async () => {
+    const { spool, hung } = await setup();
+    await hung.close(true);
+    expect(await runOrder(spool)).toEqual(['p1', 'w1', 'w2', 'p2', 'p3']);
+  });
+
+  it('runs first, a prioritized one too, when the stalled check takes it back', async () => {
+    const { spool, hung } = await setup();
+    reclaimStalled(openQueueStore('q', { spool }), { nowMs: Date.now() + 120_000, lockDurationMs: 30_000, maxStalledCount: 5 });
+    await hung.close(true);
+    expect(await runOrder(spool)).toEqual(['p1', 'w1', 'w2', 'p2', 'p3']);
+  });
+});
+
+describe('promote', () => {
+  it('puts a lifo delayed job at the back, as BullMQ\'s promote (its lifo applies when added, not when promoted)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.add('a', {});
+    await q.add('b', {});
+    const d = await q.add('d', {}, { delay: 60_000, lifo: true });
+    await d.promote();
+    const order: string[] = [];
+    track(new Worker('q', async (job) => void order.push(job.name), { spool }));
+    await waitFor(() => order.length === 3, 5000);
+    expect(order).toEqual(['a', 'b', 'd']);
   });
 });
