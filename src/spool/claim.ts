@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
-import { isErrno, rethrowFs, tryUnlink } from './fs.js';
+import { isErrno, rethrowFs, tryReaddir, tryRmdir, tryUnlink } from './fs.js';
 import { SetCursor, type SetEntry } from './ordered-set.js';
 import { uniqueName } from './keys.js';
 import { LEASE_MARK } from './lease.js';
@@ -209,11 +209,38 @@ export function quarantine(store: QueueStore, id: string, file: string, reason: 
   store.events.append('failed', { jobId: id, failedReason: rec.failedReason, prev: 'active' });
 }
 
+/** How long a priority stays empty before its directories are removed (dropIfLongEmpty). */
+const EMPTY_PRIORITY_KEEP_MS = 100;
+
+/**
+ * Removes a set's directory with its empty buckets; false (leaving what it could not remove) as
+ * soon as something is in it. An add racing this finds its bucket gone and makes it again (renameInto).
+ */
+function removeEmptyTree(setDir: string): boolean {
+  for (const top of tryReaddir(setDir)) {
+    const topDir = path.join(setDir, top);
+    for (const leaf of tryReaddir(topDir)) if (!tryRmdir(path.join(topDir, leaf))) return false;
+    if (!tryRmdir(topDir)) return false;
+  }
+  return tryRmdir(setDir);
+}
+
 /** Claims jobs for one worker, keeping cursors over the sets between calls. */
 export class Claimer {
   private readonly lifo: SetCursor;
   private readonly waiting: SetCursor;
   private readonly prio = new Map<number, SetCursor>();
+  /**
+   * Priorities found empty since they last gave a job: since when, when last looked at, and in
+   * which generation of wake-ups (`markDirty`). One looked at in the current generation less than
+   * 50 ms ago is not listed again: nothing told this claimer of a new job there.
+   */
+  private readonly empties = new Map<number, { since: number; at: number; gen: number }>();
+  private dirtyGen = 0;
+  /** The priorities listed, re-listed after a wake-up and at least every 50 ms (as the LIFO set). */
+  private prioList: number[] = [];
+  private prioDirty = true;
+  private prioListedAt = 0;
   private lifoCheckedAt = 0;
   private lifoDirty = true;
   private lifoEmpty = false;
@@ -237,6 +264,8 @@ export class Claimer {
   /** Notes that another process may have added work (a file-change event): re-read the LIFO set. */
   markDirty(): void {
     this.lifoDirty = true;
+    this.prioDirty = true;
+    this.dirtyGen++;
   }
 
   /** Forgets cached listings (after a wake-up: someone may have added before our position). */
@@ -291,16 +320,48 @@ export class Claimer {
     }
     if (out.length < n) this.drain(this.waiting, n, out, corrupt);
     if (out.length < n) {
-      for (const p of this.store.priorities()) {
+      if (this.prioDirty || now - this.prioListedAt >= 50) {
+        this.prioList = this.store.priorities();
+        this.prioDirty = false;
+        this.prioListedAt = now;
+      }
+      for (const p of this.prioList) {
+        const empty = this.empties.get(p);
+        if (empty && empty.gen === this.dirtyGen && now - empty.at < 50) continue;
         let c = this.prio.get(p);
         if (!c) {
           c = new SetCursor(this.store.prioritized(p));
           this.prio.set(p, c);
         }
         this.drain(c, n, out, corrupt);
-        if (out.length >= n) break;
+        if (out.length >= n) {
+          this.empties.delete(p);
+          break;
+        }
+        this.dropIfLongEmpty(p, c, now);
       }
     }
+  }
+
+  /**
+   * A priority found empty (its cursor ran dry) for EMPTY_PRIORITY_KEEP_MS goes, directories and
+   * all: every claim walks every priority directory, so ones left by priorities no longer used
+   * would make each claim cost a listing per priority ever used. A steady stream of one priority
+   * refills it sooner, so its directories are not made and removed for every job.
+   */
+  private dropIfLongEmpty(p: number, c: SetCursor, now: number): void {
+    const empty = this.empties.get(p);
+    if (!empty) {
+      this.empties.set(p, { since: now, at: now, gen: this.dirtyGen });
+      return;
+    }
+    empty.at = now;
+    empty.gen = this.dirtyGen;
+    if (now - empty.since < EMPTY_PRIORITY_KEEP_MS) return;
+    this.empties.delete(p);
+    if (!removeEmptyTree(c.set.dir)) return;
+    this.prio.delete(p);
+    this.prioList = this.prioList.filter((q) => q !== p);
   }
 
   private drain(cursor: SetCursor, n: number, out: Claim[], corrupt: CorruptFile[]): void {
@@ -309,10 +370,12 @@ export class Claimer {
       if (!e) return;
       const got = this.take(e, corrupt);
       if (got === 'lost') {
-        // One lost entry is usually a job removed or moved meanwhile: go on in order. Two in a
-        // row mean another claimer is taking the same entries; following it would collide on
-        // nearly every one (each a failed rename), so jump a random distance ahead. The entries
-        // jumped over are left to the claimer behind, or to the next listing.
+        // A lost entry whose id is gone was removed (remove, clean, drain): nobody else claims
+        // here, go on in order. Two other losses in a row mean another claimer is taking the
+        // same entries; following it would collide on nearly every one (each a failed rename),
+        // so jump a random distance ahead. The entries jumped over are left to the claimer
+        // behind, or to the next listing.
+        if (!fs.existsSync(this.store.idPath(e.id))) continue;
         if (++this.losses >= 2) cursor.skip(Math.floor(Math.random() * MAX_SKIP));
       } else if (got !== 'corrupt') {
         this.losses = 0;

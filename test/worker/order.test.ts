@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from '../../src/index.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
@@ -136,5 +138,47 @@ describe('promote', () => {
     track(new Worker('q', async (job) => void order.push(job.name), { spool }));
     await waitFor(() => order.length === 3, 5000);
     expect(order).toEqual(['a', 'b', 'd']);
+  });
+});
+
+describe('one worker after removals in its listing', () => {
+  it('keeps FIFO order when two neighbouring waiting jobs are removed while it runs', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    const added = await q.addBulk(Array.from({ length: 200 }, (_, i) => ({ name: 'j', data: { i } })));
+    const order: number[] = [];
+    track(
+      new Worker(
+        'q',
+        async (job) => {
+          order.push((job.data as { i: number }).i);
+          // Its listing of the leaf is cached: two entries in it go before it reaches them.
+          if (order.length === 5) for (const k of [20, 21]) await q.remove(added[k]!.id!);
+        },
+        { spool },
+      ),
+    );
+    await waitFor(() => order.length === 198, 10_000);
+    expect(order).toEqual([...Array.from({ length: 20 }, (_, i) => i), ...Array.from({ length: 178 }, (_, i) => i + 22)]);
+  });
+});
+
+describe('priorities no longer used', () => {
+  it('lose their directories once empty, so claims do not walk every priority ever used', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('q', { spool }));
+    await q.addBulk(Array.from({ length: 300 }, (_, i) => ({ name: 'j', data: {}, opts: { priority: i + 1 } })));
+    let done = 0;
+    track(new Worker('q', async () => void done++, { spool }));
+    await waitFor(() => done === 300, 10_000);
+    // Another claim after the grace lets the claimer look at the empty priorities again.
+    await new Promise((r) => setTimeout(r, 250));
+    await q.add('late', {}, { priority: 5 });
+    await waitFor(() => done === 301, 5000);
+    await new Promise((r) => setTimeout(r, 250));
+    await q.add('later', {}, { priority: 7 });
+    await waitFor(() => done === 302, 5000);
+    const dirs = fs.readdirSync(path.join(spool, 'queues', 'q', 'prioritized'));
+    expect(dirs.length, dirs.join(' ')).toBeLessThanOrEqual(2);
   });
 });
