@@ -189,8 +189,9 @@ export class QueueEvents extends EventEmitter {
         }
         if (found) misses = 0;
         // Its outcome, once written into its file, even before the rename into completed/ or
-        // failed/ (as getState reads it): the rename alone may leave the file's times as they
-        // were on a kernel with coarse timestamps, and the file would not be read again.
+        // failed/ (getState still says active until then; the outcome is final once written, as
+        // the stalled check files it): the rename alone may leave the file's times as they were
+        // on a kernel with coarse timestamps, and the file would not be read again.
         const place = found?.rec.st ?? found?.loc.place;
         if (place === 'completed') finish(() => resolve(found!.rec.returnvalue as R));
         else if (place === 'failed') finish(() => reject(new Error(found!.rec.failedReason ?? 'failed')));
