@@ -49,6 +49,7 @@ import { IN_PROCESS_RETENTION_BUDGET, runRetention } from './spool/retention.js'
 import { countOnThread, runRetentionOnThread } from './spool/retention-thread.js';
 import { isDue, readPublishedCounts, WORKER_CHECK_MS } from './spool/published-counts.js';
 import { emptyTrash, hasParked } from './spool/trash.js';
+import { removeObliterateLeftovers } from './spool/obliterate-leftovers.js';
 import type { Processor, WorkerOptions } from './types.js';
 
 const SCHEDULER_MODULE = './scheduler/index.js';
@@ -62,6 +63,8 @@ const RETENTION_THREAD_MIN_JOBS = 40;
 const CLAIM_LOCK_RETRY_MS = 2;
 /** How often a Worker reports metrics counts it could not write (a full disk fails every finish). */
 const METRICS_ERROR_EVERY_MS = 60_000;
+/** How often an idle Worker looks for what an obliterate killed midway left (obliterate-leftovers.ts). */
+const LEFTOVER_LOOK_MS = 60_000;
 /**
  * An add logs its jobs' events just before the renames that make them visible: a worker woken by
  * the log may look too early. An empty look after such a wake is repeated after these delays.
@@ -236,6 +239,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private nextSchedulerRun = 0;
   private nextRetention = 0;
   private trashEmptying: Promise<void> | undefined;
+  private nextLeftoverLook = 0;
   /** This Worker's pass on the retention thread, while it runs, and how to stop it (on close). */
   private threadPass: { done: Promise<void>; abort: AbortController } | undefined;
   /** A count of the queue this Worker asked the helper thread for, while it runs. */
@@ -1202,10 +1206,21 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       });
   }
 
-  /** Deletes removed job files parked in `trash/` (trash.ts), off the main thread, until a job is claimed. */
+  /**
+   * Deletes removed job files parked in `trash/` (trash.ts), and once a minute what an obliterate
+   * killed midway left in the spool (obliterate-leftovers.ts), off the main thread, until a job is
+   * claimed.
+   */
   private emptyTrashWhileIdle(): void {
     if (this.trashEmptying || this.stopping) return;
-    this.trashEmptying = emptyTrash(this.store, () => this.stopping || this.inflight.size > 0)
+    const stop = (): boolean => this.stopping || this.inflight.size > 0;
+    const nowMs = Date.now();
+    const lookForLeftovers = nowMs >= this.nextLeftoverLook;
+    if (lookForLeftovers) this.nextLeftoverLook = nowMs + LEFTOVER_LOOK_MS;
+    this.trashEmptying = emptyTrash(this.store, stop)
+      .then(async () => {
+        if (lookForLeftovers && !stop()) await removeObliterateLeftovers(this.store.root, nowMs, stop);
+      })
       .then(() => undefined, (err: unknown) => this.emitError(err))
       .finally(() => {
         this.trashEmptying = undefined;
