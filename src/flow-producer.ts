@@ -15,7 +15,7 @@ import { addFlowJobs, type FlowNodeSpec } from './spool/flow-add.js';
 import { readJob } from './spool/lookup.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
 import type { QueueStore } from './spool/store.js';
-import { assertQueueName } from './spool/validate.js';
+import { assertQueueName, lookupJobId } from './spool/validate.js';
 import type { JobsOptions, SpoolOptions } from './types.js';
 
 /** One job of a flow and its children (BullMQ's FlowJob). */
@@ -161,13 +161,14 @@ export class FlowProducer extends EventEmitter {
     return this.readNode(opts.queueName, opts.id, depth, maxChildren);
   }
 
-  private readNode(queue: string, id: string, depth: number, maxChildren: number): JobNode | undefined {
+  private readNode(queue: string, jobId: string, depth: number, maxChildren: number): JobNode | undefined {
     const store = this.store(queue);
-    const found = readJob(store, id);
+    const id = lookupJobId(jobId);
+    const found = id !== undefined ? readJob(store, id) : undefined;
     if (!found) return undefined;
     const job = Job.fromRecord(this.host(queue), found.rec);
     if (depth <= 1 || !found.rec.deps?.length) return { job };
-    const deps = dependenciesOf(store, id);
+    const deps = dependenciesOf(store, found.rec.id);
     const refs = [...deps.processed.map(([r]) => r).slice(0, maxChildren), ...deps.unprocessed.slice(0, maxChildren), ...deps.failed.slice(0, maxChildren), ...deps.ignored.map(([r]) => r).slice(0, maxChildren)];
     if (refs.length === 0) return { job };
     return {

@@ -12,7 +12,7 @@ import { readJob, visibleState } from './spool/lookup.js';
 import { RECORD_VERSION, type JobRecord } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, readLogRows, patchFromRun, patchStored, logPath } from './spool/update.js';
-import { toJsonStrict } from './spool/validate.js';
+import { lookupJobId, toJsonStrict } from './spool/validate.js';
 import * as admin from './spool/admin.js';
 import { RateLimiter } from './spool/rate-limit.js';
 import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState } from './types.js';
@@ -127,7 +127,8 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
 
   /** Reads a job by id; undefined when it does not exist. */
   static async fromId<D = any, R = any, N extends string = string>(host: JobHost, jobId: string): Promise<Job<D, R, N> | undefined> {
-    const found = readJob(host.store, jobId);
+    const id = lookupJobId(jobId);
+    const found = id !== undefined ? readJob(host.store, id) : undefined;
     return found ? Job.fromRecord<D, R, N>(host, found.rec) : undefined;
   }
 
@@ -274,7 +275,9 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     if (!IN_STATE_NAMES.has(state)) throw new SpoolkitError('ERR_USAGE', `Unknown job state: ${String(state)}; use one of ${[...IN_STATE_NAMES].join(', ')}.`);
     const current = await this.getState();
     if (state === 'wait') return current === 'waiting';
-    if (state === 'paused') return current === 'waiting' && this.queue.store.isPaused();
+    // BullMQ 5 and later keep a paused queue's jobs in its wait list: the old paused list it
+    // still looks in stays empty, so no job is ever in state 'paused' there either.
+    if (state === 'paused') return false;
     return current === state;
   }
 

@@ -26,7 +26,7 @@ import { prometheusText } from './prometheus.js';
 import type { JobRecord } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, patchStored, readLogRows } from './spool/update.js';
-import { toJsonStrict } from './spool/validate.js';
+import { lookupJobId, toJsonStrict } from './spool/validate.js';
 import { runInline } from './inline.js';
 import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState, JobType, ObliterateOpts, QueueOptions } from './types.js';
 import fs from 'node:fs';
@@ -46,14 +46,10 @@ async function scheduler(): Promise<Record<string, (...args: unknown[]) => Promi
   }
 }
 
-/** True for a value that can be a job id (BullMQ answers "unknown" or "missing" for any other). */
-function isIdLike(id: unknown): id is string {
-  return typeof id === 'string' && id !== '';
-}
-
 /** The id when it can name a job; else BullMQ's "Missing key" error (a missing job gets it later). */
 function idOrMissing(jobId: unknown, command: string): string {
-  if (isIdLike(jobId)) return jobId;
+  const id = lookupJobId(jobId);
+  if (id !== undefined) return id;
   throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${String(jobId)}. ${command}`, { details: { jobId } });
 }
 
@@ -208,17 +204,19 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** The job with this id, or undefined. */
   async getJob(jobId: string): Promise<Job<DataType, ResultType, NameType> | undefined> {
     this.assertOpen();
-    if (!isIdLike(jobId)) return undefined;
-    const found = readJob(this.store, jobId);
+    const id = lookupJobId(jobId);
+    if (id === undefined) return undefined;
+    const found = readJob(this.store, id);
     return found ? this.wrap(found.rec) : undefined;
   }
 
   /** The state of a job, or `unknown`. */
   async getJobState(jobId: string): Promise<JobState | 'unknown'> {
     this.assertOpen();
-    if (!isIdLike(jobId)) return 'unknown';
-    const found = readJob(this.store, jobId);
-    return found ? visibleState(this.store, jobId, found) : 'unknown';
+    const id = lookupJobId(jobId);
+    if (id === undefined) return 'unknown';
+    const found = readJob(this.store, id);
+    return found ? visibleState(this.store, id, found) : 'unknown';
   }
 
   /**
@@ -406,10 +404,11 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** Removes a job; 0 when a worker holds it, else 1 (also for a job that does not exist, as in BullMQ). */
   async remove(jobId: string, { removeChildren = true }: { removeChildren?: boolean } = {}): Promise<number> {
     this.assertOpen();
-    if (!isIdLike(jobId)) return 1;
-    const n = admin.removeJob(this.store, jobId, { removeChildren });
-    if (n > 0) this.emit('removed', jobId);
-    else if (!admin.isLocked(this.store, jobId) && !readJob(this.store, jobId)) return 1;
+    const id = lookupJobId(jobId);
+    if (id === undefined) return 1;
+    const n = admin.removeJob(this.store, id, { removeChildren });
+    if (n > 0) this.emit('removed', id);
+    else if (!admin.isLocked(this.store, id) && !readJob(this.store, id)) return 1;
     return n;
   }
 
@@ -437,7 +436,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** Log rows of a job. */
   async getJobLogs(jobId: string, start = 0, end = -1, asc = true): Promise<{ logs: string[]; count: number }> {
     this.assertOpen();
-    const rows = isIdLike(jobId) ? readLogRows(this.store, jobId) : [];
+    const id = lookupJobId(jobId);
+    const rows = id !== undefined ? readLogRows(this.store, id) : [];
     const ordered = asc ? rows : [...rows].reverse();
     return { logs: bulk.sliceRange(ordered, start, end), count: rows.length };
   }
@@ -631,7 +631,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
    */
   async getDependencies(parentId: string, type: 'processed' | 'pending' | string, start = 0, end = -1): Promise<{ items: { id: string; v?: unknown }[]; jobs: JobJson[]; total: number }> {
     this.assertOpen();
-    const deps = dependenciesOf(this.store, parentId);
+    const id = lookupJobId(parentId);
+    const deps = id !== undefined ? dependenciesOf(this.store, id) : { processed: [], unprocessed: [], failed: [], ignored: [] };
     const all = type === 'processed' ? deps.processed.map(([ref, v]) => ({ ref, v })) : deps.unprocessed.map((ref) => ({ ref }));
     const page = bulk.sliceRange(all, start, end);
     const items = page.map((e) => ({ id: keyOfRef(e.ref), ...('v' in e ? { v: e.v } : {}) }));

@@ -14,6 +14,7 @@
  * check of the parent's queue (`sweepParents`) looks up the children of waiting parents and
  * writes the files their finishers did not.
  */
+import { assertFileSafeId } from './validate.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -89,6 +90,7 @@ export function siblingStore(store: QueueStore, queue: string): QueueStore {
 
 /** The directory of a parent's child files. */
 export function depsDir(store: QueueStore, parentId: string): string {
+  assertFileSafeId(parentId);
   return path.join(store.dir, 'deps', parentId);
 }
 

@@ -26,6 +26,7 @@
  *     dedup-next/            jobs kept by deduplication keepLastIfActive (dedup-next.ts)
  *     seq, seq.lock          automatic id counter and its lock
  */
+import { assertFileSafeId } from './validate.js';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -326,6 +327,7 @@ export class QueueStore {
 
   /** Path of a job's id-index entry: a hard link to the job file itself. */
   idPath(id: string): string {
+    assertFileSafeId(id);
     return path.join(this.dir, 'ids', idShard(id, this.formatVersion), id);
   }
 

@@ -4,6 +4,7 @@
  * its inode and name, so a worker holding the job's lease is not disturbed, and no claimer can
  * race the update.
  */
+import { assertFileSafeId } from './validate.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
@@ -50,6 +51,7 @@ export function patchFromRun(store: QueueStore, claim: Claim, id: string, what: 
 
 /** Path of a job's log file. */
 export function logPath(store: QueueStore, id: string): string {
+  assertFileSafeId(id);
   return path.join(store.dir, 'logs', `${id}.jsonl`);
 }
 

@@ -63,6 +63,27 @@ export function assertJobId(id: unknown, reserved = false): asserts id is string
   }
 }
 
+/**
+ * A job id given to a lookup (`getJob`, `remove`, `addJobLog`, ...) as the name it is filed under,
+ * or undefined when no job can have it. Numbers name the job of that id, as in BullMQ (which
+ * builds its keys from them: an id parsed from a URL or JSON finds its job). A string that could
+ * not be a file name (a path separator, '..', a control character, too long) names no job: it is
+ * never joined into a path, so a lookup cannot read or write outside the spool.
+ */
+export function lookupJobId(id: unknown): string | undefined {
+  if (typeof id === 'number') return Number.isFinite(id) ? String(id) : undefined;
+  if (typeof id !== 'string' || id === '' || pathProblem(id) !== undefined) return undefined;
+  return Buffer.byteLength(id) > MAX_ID_BYTES ? undefined : id;
+}
+
+/**
+ * Throws unless `id` is safe to join into a path inside the spool. Ids are checked where they
+ * enter; this guards the places that build paths from them against one that slipped through.
+ */
+export function assertFileSafeId(id: string): void {
+  if (pathProblem(id) !== undefined || id === '') throw invalidJob(`job id ${JSON.stringify(id)} cannot name a file in the spool; job ids have no path separators, '..' or control characters.`);
+}
+
 /** Throws unless `name` is a usable job name. */
 export function assertJobName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw invalidJob(`Job name must be a string, got ${describe(name)}.`);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
 import { dedupFile } from '../../src/spool/store.js';
 import { tmpSpool, track } from '../fixtures/core/helpers.js';
-import { exited, startFixture } from '../fixtures/core/procs.js';
+import { exited, startFixture, stdoutOf } from '../fixtures/core/procs.js';
 
 const ROUNDS = 100;
 
@@ -31,9 +31,8 @@ describe('deduplication across processes', () => {
     const start = Date.now() + 3000;
     const env = { SPOOL: spool, START_MS: String(start), ROUNDS: String(ROUNDS), TTL_MS: '600000', REPLACE: '1' };
     const producers = await Promise.all([0, 1, 2, 3].map(() => startFixture('dedup-producer.ts', env)));
-    let out = '';
-    for (const p of producers) p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     for (const p of producers) expect(await exited(p, 30_000)).toBe(0);
+    const out = producers.map((p) => stdoutOf(p)).join('');
     const resolved = out.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { id: string }).id);
     expect(resolved).toHaveLength(4 * ROUNDS);
     const jobs = await q.getJobs(['delayed']);
