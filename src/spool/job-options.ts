@@ -5,6 +5,7 @@
 import { normalizeBackoff } from '../backoff.js';
 import { NotSupportedError, SpoolkitError } from '../errors.js';
 import type { JobsOptions, KeepJobs } from '../types.js';
+import { assertQueueName, lookupJobId } from './validate.js';
 
 /** Highest priority number BullMQ accepts (2^21 - 1). */
 export const MAX_PRIORITY = 2 ** 21 - 1;
@@ -105,6 +106,15 @@ export function validateJobOptions(opts: JobsOptions, name: string): void {
   if (p !== undefined) {
     if (typeof p !== 'object' || p === null || typeof (p as { id?: unknown }).id !== 'string' || typeof (p as { queue?: unknown }).queue !== 'string' || (p as { id: string }).id === '') {
       throw bad(`parent must be { id: string, queue: string } (the parent job's id and its queue, e.g. parentJob.queueQualifiedName), ${job}.`);
+    }
+    const parentId = (p as { id: string }).id;
+    if (lookupJobId(parentId) === undefined) throw bad(`parent.id ${JSON.stringify(parentId)} cannot be a job id (no path separators, '..' or control characters), ${job}.`);
+    // The queue part of a qualified name (`bull:emails` -> `emails`), as deps.ts reads it.
+    const parentQueue = (p as { queue: string }).queue;
+    try {
+      assertQueueName(parentQueue.slice(parentQueue.lastIndexOf(':') + 1));
+    } catch (err) {
+      throw bad(`parent.queue ${JSON.stringify(parentQueue)} names no queue (${(err as Error).message}), ${job}.`);
     }
     if (opts.deduplication) throw bad('Deduplication and parent options cannot be used together');
   }

@@ -26,7 +26,7 @@
  *     dedup-next/            jobs kept by deduplication keepLastIfActive (dedup-next.ts)
  *     seq, seq.lock          automatic id counter and its lock
  */
-import { assertFileSafeId } from './validate.js';
+import { assertFileSafeId, assertQueueName } from './validate.js';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -116,6 +116,7 @@ export class QueueStore {
 
   /** A store for reading only: creates nothing, shares nothing with writers. */
   static openReadOnly(root: string, name: string, modes: FileModes): QueueStore {
+    assertQueueName(name);
     const dir = path.join(root, 'queues', name);
     return new QueueStore(root, name, { durability: 'fast', modes, readOnly: true, formatVersion: spoolFormatVersion(root) }, new EventWriter(path.join(dir, 'events'), modes), new EventEmitter());
   }
@@ -129,6 +130,8 @@ export class QueueStore {
     const key = `${root}\0${name}\0${settings.durability}\0${settings.modes.file}`;
     let store = QueueStore.stores.get(key);
     if (!store) {
+      // Also names that come from job options (a parent's queue) and files, not only Queue's.
+      assertQueueName(name);
       const formatVersion = ensureSpoolRoot(root, settings.modes, settings.durability === 'durable');
       const dir = path.join(root, 'queues', name);
       let writer = QueueStore.writers.get(dir);

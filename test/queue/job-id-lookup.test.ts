@@ -54,4 +54,18 @@ describe('job ids given to lookups', () => {
     expect(fs.existsSync(victim)).toBe(true);
     expect(await q.getJobState('1')).toBe('waiting');
   });
+
+  it('a parent option that is a path is refused before anything is made', async () => {
+    const base = tmpSpool();
+    const spool = path.join(base, 'spool');
+    const q = track(new Queue('q', { spool }));
+    const before = fs.readdirSync(base).sort();
+    await expect(q.add('x', {}, { parent: { id: '../../x', queue: 'bull:q' } })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^parent\.id/) });
+    for (const queue of ['bull:../../x', '../x', 'bull:a/b']) {
+      await expect(q.add('x', {}, { parent: { id: '1', queue } })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^parent\.queue/) });
+    }
+    expect(fs.readdirSync(base).sort()).toEqual(before);
+    expect(fs.readdirSync(spool).sort()).toEqual(['queues', 'spool.json', 'workers']);
+    expect(fs.readdirSync(path.join(spool, 'queues'))).toEqual(['q']);
+  });
 });
