@@ -114,11 +114,30 @@ export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch
   if (!appendOutcome(store, claim, patch)) return false;
   const to = store.filePath(place, claim.id);
   if (!moveHeld(store, claim.path, to, false)) return false;
+  if (typeof patch.finishedOn === 'number') setFinishTime(claim.fd ?? to, patch.finishedOn);
   // The file has left the claim: nothing more may be written through its descriptor.
   closeClaim(claim);
   claim.finished = true;
   releaseDedup(store, claim.rec);
   return store.durable ? store.syncDirSoon(path.dirname(to)).then(() => true) : true;
+}
+
+/**
+ * Sets a finished job's modification time to its `finishedOn`: completed/ and failed/ are listed,
+ * cleaned and retried by that time (BullMQ's score), read from the listing's stat instead of from
+ * every record. Writes that land on a finished job later (an update of its data or progress) set
+ * it back (update.ts). Harmless on a file that has moved on meanwhile: a lease is judged by the
+ * later of the change and modification times, and this call makes the change time now.
+ */
+export function setFinishTime(file: number | string, finishedOn: number): void {
+  const at = finishedOn / 1000;
+  try {
+    if (typeof file === 'number') fs.futimesSync(file, at, at);
+    else fs.utimesSync(file, at, at);
+  } catch (err) {
+    // Gone (retried, removed) or not this process's to change: listed a little out of order.
+    if (!isErrno(err, 'ENOENT') && !isErrno(err, 'EPERM') && !isErrno(err, 'EACCES')) throw err;
+  }
 }
 
 /** Finishes a job whose retention is `true`: nothing is kept. False when the lease was lost. */

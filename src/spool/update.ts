@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { Claim } from './claim.js';
-import { appendHeld } from './finish.js';
+import { appendHeld, setFinishTime } from './finish.js';
 import { isErrno, mkdirp, rethrowFs, tryReadText, tryUnlink } from './fs.js';
-import { appendPatch, type RecordPatch } from './record.js';
+import { appendPatch, parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import type { QueueStore } from './store.js';
 
 /** Appends `patch` to the stored job. Throws ERR_JOB_NOT_FOUND when the job does not exist. */
@@ -22,12 +22,24 @@ export function patchStored(store: QueueStore, id: string, what: string, patch: 
       // Named (`i`): if the job is removed and its file reused for another job between the stat
       // and the write, readers of that job skip this patch.
       appendPatch(file, { ...patch, i: id });
+      keepFinishTime(file);
       return;
     }
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) rethrowFs(err, file);
   }
   throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. ${what}: the job does not exist in queue ${store.name} (it may have been removed).`, { details: { jobId: id } });
+}
+
+/** After a write to a finished job's file, puts its modification time back to its finish time (finish.ts). */
+function keepFinishTime(file: string): void {
+  let rec: JobRecord;
+  try {
+    rec = parseJobRecord(fs.readFileSync(file, 'utf8'), file);
+  } catch {
+    return;
+  }
+  if (rec.st !== undefined && rec.finishedOn !== undefined) setFinishTime(file, rec.finishedOn);
 }
 
 /**
