@@ -62,7 +62,7 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
       problems.push({
         code: 'SPOOL_NOT_WRITABLE',
         message: `The spool at ${root} is owned by uid ${st.uid} (mode ${(st.mode & 0o777).toString(8)}) and is not writable by uid ${uid}.`,
-        fix: `chown -R ${uid} ${root}, add uid ${uid} to the group that owns it with group write (chmod -R g+w), or run as uid ${st.uid}.`,
+        fix: `chown -R ${uid} ${root}, add uid ${uid} to the group that owns it with group write (chmod -R g+w; when the users have different primary groups also find ${root} -type d -exec chmod g+s {} +), or run as uid ${st.uid}.`,
       });
     } else if (code === 'ENOSPC' || code === 'EDQUOT') {
       problems.push({ code: 'SPOOL_FULL', message: `The spool at ${root} is out of space (${code}).`, fix: 'Free disk space or grow the volume.' });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { Claim } from './claim.js';
 import { appendHeld } from './finish.js';
-import { isErrno, mkdirp, rethrowFs, tryReadText, tryUnlink } from './fs.js';
+import { appendText, isErrno, mkdirp, rethrowFs, tryReadText, tryUnlink } from './fs.js';
 import { appendPatch, type RecordPatch } from './record.js';
 import type { QueueStore } from './store.js';
 
@@ -63,11 +63,11 @@ export function appendLog(store: QueueStore, id: string, row: string, keepLogs?:
   const file = logPath(store, id);
   const line = JSON.stringify(String(row)) + '\n';
   try {
-    fs.appendFileSync(file, line, { mode: store.modes.file });
+    appendText(file, line, store.modes);
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) rethrowFs(err, file);
     mkdirp(path.dirname(file), store.modes);
-    fs.appendFileSync(file, line, { mode: store.modes.file });
+    appendText(file, line, store.modes);
   }
   if (!fs.existsSync(store.idPath(id))) {
     tryUnlink(file);

@@ -1,0 +1,115 @@
+/**
+ * A web process and a worker running as two different users that share one spool through a group,
+ * under umask 022 (Docker's default). Needs root to switch users (fixed uids and gids, no named
+ * users); skipped otherwise.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const isRoot = process.getuid?.() === 0;
+const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/core/spool-user.ts');
+const SHARED_GID = 4200;
+/** Users whose primary group is their own; the spool's group is a supplementary group. */
+const OWN_GROUP = { web: { uid: 4201, gid: 4201 }, worker: { uid: 4202, gid: 4202 } };
+/** Users whose primary group is the spool's group. */
+const SAME_GROUP = { web: { uid: 4201, gid: SHARED_GID }, worker: { uid: 4202, gid: SHARED_GID } };
+type User = { uid: number; gid: number };
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+/** A spool root owned by root and the shared group, group-writable and setgid (2775). */
+export function sharedSpool(): string {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'spoolkit-users-'));
+  cleanups.push(() => fs.rmSync(base, { recursive: true, force: true }));
+  fs.chmodSync(base, 0o755);
+  const root = path.join(base, 'spool');
+  fs.mkdirSync(root);
+  fs.chownSync(root, 0, SHARED_GID);
+  fs.chmodSync(root, 0o2775);
+  return root;
+}
+
+/** Runs one step of spool-user.ts as `user` (umask 022); resolves with its JSON line, bounded in time. */
+function runAs(user: User, env: Record<string, string>, onReady?: () => void): Promise<Record<string, unknown>> {
+  const args = [`--reuid=${user.uid}`, `--regid=${user.gid}`, `--groups=${SHARED_GID}`, process.execPath, '--import', 'tsx', FIXTURE];
+  const child = spawn('/usr/bin/setpriv', args, { env: { ...process.env, UMASK: '022', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('ready\n')) onReady?.();
+  });
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`spool-user ${env.ACTION} still running after 30 s: ${err}`));
+    }, 30_000);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) reject(new Error(`spool-user ${env.ACTION} exited with ${code}: ${err}`));
+      else resolve(JSON.parse(last) as Record<string, unknown>);
+    });
+  });
+}
+
+/** Every path under `dir` (directories included). */
+function walk(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((p) => path.join(dir, p));
+}
+
+describe.skipIf(!isRoot)('web and worker as two users in one group, umask 022', () => {
+  it('directories keep the setgid bit, so a worker whose primary group differs can claim the web process’s jobs', async () => {
+    const spool = sharedSpool();
+    await runAs(OWN_GROUP.web, { SPOOL: spool, ACTION: 'add', N: '3' });
+    const r = await runAs(OWN_GROUP.worker, { SPOOL: spool, ACTION: 'work', N: '3', MS: '8000' });
+    expect(r.errors).toEqual([]);
+    expect(r.counts).toMatchObject({ completed: 3, waiting: 0, active: 0 });
+    const dirs = walk(spool).filter((p) => fs.statSync(p).isDirectory());
+    expect(dirs.length).toBeGreaterThan(5);
+    const wrong = dirs.filter((d) => (fs.statSync(d).mode & 0o2070) !== 0o2070 || fs.statSync(d).gid !== SHARED_GID);
+    expect(wrong).toEqual([]);
+  });
+
+  it('every file either user creates is group-writable, so the other user can append to logs and metrics', async () => {
+    const spool = sharedSpool();
+    await runAs(SAME_GROUP.web, { SPOOL: spool, ACTION: 'add', N: '2' });
+    const first = await runAs(SAME_GROUP.worker, { SPOOL: spool, ACTION: 'work', N: '2', MS: '8000' });
+    expect(first.errors).toEqual([]);
+    // The web user adds rows to the log files the worker made.
+    const logged = await runAs(SAME_GROUP.web, { SPOOL: spool, ACTION: 'log' });
+    expect(logged.log).toEqual([null, null]);
+    // A second worker of the web user appends to the metrics minute file the first one made.
+    await runAs(SAME_GROUP.web, { SPOOL: spool, ACTION: 'add', N: '2' });
+    const second = await runAs(SAME_GROUP.web, { SPOOL: spool, ACTION: 'work', N: '2', MS: '8000' });
+    expect(second.errors).toEqual([]);
+    expect(second.metric).toBe(4);
+    // A retention pass writes its state file (the next pass may be the other user's).
+    await runAs(SAME_GROUP.worker, { SPOOL: spool, ACTION: 'retain', KEEP: '3' });
+    const files = walk(spool).filter((p) => fs.statSync(p).isFile());
+    expect(files.some((f) => f.includes(`${path.sep}logs${path.sep}`))).toBe(true);
+    expect(files.some((f) => f.includes(`${path.sep}metrics${path.sep}`))).toBe(true);
+    expect(files.some((f) => path.basename(f).startsWith('retention'))).toBe(true);
+    expect(files.some((f) => path.basename(f).startsWith('o-'))).toBe(true);
+    expect(files.filter((f) => (fs.statSync(f).mode & 0o060) !== 0o060)).toEqual([]);
+  });
+
+  it('the worker’s events reach the web process’s QueueEvents when the web process made the event segment', async () => {
+    const spool = sharedSpool();
+    await runAs(SAME_GROUP.web, { SPOOL: spool, ACTION: 'add', N: '3' });
+    let ready!: () => void;
+    const listening = new Promise<void>((r) => (ready = r));
+    const listen = runAs(SAME_GROUP.web, { SPOOL: spool, ACTION: 'listen', MS: '6000' }, ready);
+    await listening;
+    const r = await runAs(SAME_GROUP.worker, { SPOOL: spool, ACTION: 'work', N: '3', MS: '8000' });
+    expect(r.errors).toEqual([]);
+    expect((await listen).completed).toBe(3);
+  });
+});
