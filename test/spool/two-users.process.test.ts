@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from '../../src/index.js';
 
 const isRoot = process.getuid?.() === 0;
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/core/spool-user.ts');
@@ -111,5 +112,26 @@ describe.skipIf(!isRoot)('web and worker as two users in one group, umask 022', 
     const r = await runAs(SAME_GROUP.worker, { SPOOL: spool, ACTION: 'work', N: '3', MS: '8000' });
     expect(r.errors).toEqual([]);
     expect((await listen).completed).toBe(3);
+  });
+
+  it('a job file another user made without group write is run and finished by the worker, in the worker’s own copy', async () => {
+    const spool = sharedSpool();
+    const q = new Queue('mail', { spool });
+    await q.add('welcome', { i: 0 });
+    await q.add('welcome', { i: 1 });
+    await q.close();
+    // As `sudo spoolkit jobs add` with umask 022 leaves it: root's, not writable by the group.
+    const files = walk(path.join(spool, 'queues', 'mail', 'waiting')).filter((p) => fs.statSync(p).isFile());
+    expect(files).toHaveLength(2);
+    for (const f of files) fs.chmodSync(f, 0o644);
+    const r = await runAs(OWN_GROUP.worker, { SPOOL: spool, ACTION: 'work', N: '2', MS: '8000' });
+    expect(r.errors).toEqual([]);
+    expect(r.counts).toMatchObject({ completed: 2, active: 0, waiting: 0 });
+    const done = walk(path.join(spool, 'queues', 'mail', 'completed')).filter((p) => fs.statSync(p).isFile());
+    expect(done.map((f) => fs.statSync(f).uid)).toEqual([OWN_GROUP.worker.uid, OWN_GROUP.worker.uid]);
+    // The id index names the copy: the job is found by id, with its outcome.
+    const check = new Queue('mail', { spool });
+    expect((await check.getJob('1'))?.returnvalue).toBe('ok');
+    await check.close();
   });
 });
