@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from '../../src/index.js';
+import { waitFor } from '../fixtures/core/helpers.js';
+import { exited, readStarts, startFixture } from '../fixtures/core/procs.js';
 
 const isRoot = process.getuid?.() === 0;
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/core/spool-user.ts');
@@ -133,5 +135,23 @@ describe.skipIf(!isRoot)('web and worker as two users in one group, umask 022', 
     const check = new Queue('mail', { spool });
     expect((await check.getJob('1'))?.returnvalue).toBe('ok');
     await check.close();
+  });
+
+  it('a job whose worker, run as another user, died holding a file the group may not write goes back to the queue and is run', async () => {
+    const spool = sharedSpool();
+    const q = new Queue('mail', { spool });
+    await q.add('welcome', {});
+    await q.close();
+    const starts = path.join(path.dirname(spool), 'starts.log');
+    const dead = await startFixture('worker-proc.ts', { SPOOL: spool, QUEUE: 'mail', STARTS: starts, JOB_MS: '60000', LOCK_MS: '1000', STALLED_MS: '200' });
+    await waitFor(() => readStarts(starts).length === 1, 15_000, 'the job started');
+    dead.kill('SIGKILL');
+    await exited(dead);
+    const active = walk(path.join(spool, 'queues', 'mail', 'active'));
+    expect(active).toHaveLength(1);
+    fs.chmodSync(active[0]!, 0o644);
+    const r = await runAs(OWN_GROUP.worker, { SPOOL: spool, ACTION: 'work', N: '1', MS: '10000', LOCK_MS: '1000', STALLED_MS: '200' });
+    expect(r.errors).toEqual([]);
+    expect(r.counts).toMatchObject({ completed: 1, active: 0, waiting: 0 });
   });
 });
