@@ -1,8 +1,10 @@
 /**
  * `checkSpool`: is this spool usable by this process? Each problem comes with a code, a message
- * and the fix. Checks: the root exists and is a directory, this uid can create files in it, the
- * filesystem is writable, every state directory is on the root's filesystem (a rename across
- * filesystems fails with EXDEV), and the format version is one this spoolkit understands.
+ * and the fix. Checks: the root exists and is a directory, this uid can create files in it (a
+ * one-byte probe: an empty file fits on a full disk), the filesystem is writable and has free
+ * blocks, this uid may write every queue directory and state directory (the web process and the
+ * worker write into all of them), every state directory is on the root's filesystem (a rename
+ * across filesystems fails with EXDEV), and the format version is one this spoolkit understands.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,8 +54,12 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
   }
   const probe = path.join(root, `.probe-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   try {
-    fs.writeFileSync(probe, '', { flag: 'wx' });
-    fs.unlinkSync(probe);
+    try {
+      fs.writeFileSync(probe, '.', { flag: 'wx' });
+    } finally {
+      fs.rmSync(probe, { force: true });
+    }
+    if (noFreeBlocks(root)) throw Object.assign(new Error('no free blocks'), { code: 'ENOSPC' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EROFS') {
@@ -62,17 +68,21 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
       problems.push({
         code: 'SPOOL_NOT_WRITABLE',
         message: `The spool at ${root} is owned by uid ${st.uid} (mode ${(st.mode & 0o777).toString(8)}) and is not writable by uid ${uid}.`,
-        fix: `chown -R ${uid} ${root}, add uid ${uid} to the group that owns it with group write (chmod -R g+w), or run as uid ${st.uid}.`,
+        fix: `chown -R ${uid} ${root}, add uid ${uid} to the group that owns it with group write (chmod -R g+w; when the users have different primary groups also find ${root} -type d -exec chmod g+s {} +), or run as uid ${st.uid}.`,
       });
     } else if (code === 'ENOSPC' || code === 'EDQUOT') {
-      problems.push({ code: 'SPOOL_FULL', message: `The spool at ${root} is out of space (${code}).`, fix: 'Free disk space or grow the volume.' });
+      problems.push({ code: 'SPOOL_FULL', message: `The spool at ${root} is out of space (${code}): adding and finishing jobs fails.`, fix: 'Free disk space or grow the volume.' });
     } else {
       problems.push({ code: 'SPOOL_UNWRITABLE', message: `Cannot create a file in ${root} (${code ?? String(err)}).`, fix: `Check the mount and permissions of ${root}.` });
     }
   }
-  let sameFilesystem = true;
   const dirs = [path.join(root, 'queues'), path.join(root, 'workers')];
   for (const q of listQueues(root)) for (const d of ['', ...STATE_DIRS]) dirs.push(path.join(root, 'queues', q, d));
+  if (problems.length === 0) {
+    const denied = notWritable(dirs);
+    if (denied.length) problems.push(notWritableProblem(root, uid, denied));
+  }
+  let sameFilesystem = true;
   for (const d of dirs) {
     try {
       const ds = fs.statSync(d);
@@ -107,4 +117,44 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
     }
   }
   return { ok: problems.length === 0, problems, uid, ownerUid: st.uid, sameFilesystem };
+}
+
+/** True when the filesystem of `dir` has no block left for this uid (root may use the reserved ones). */
+function noFreeBlocks(dir: string): boolean {
+  try {
+    const fsStat = fs.statfsSync(dir);
+    return (process.getuid?.() === 0 ? fsStat.bfree : fsStat.bavail) === 0;
+  } catch {
+    // No statfs here: the probe's write is the test.
+    return false;
+  }
+}
+
+/** The directories of `dirs` that exist and this process may not create or remove files in. */
+function notWritable(dirs: string[]): { dir: string; st: fs.Stats }[] {
+  const denied: { dir: string; st: fs.Stats }[] = [];
+  for (const dir of dirs) {
+    try {
+      fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+    } catch (err) {
+      if (!isErrno(err, 'EACCES') && !isErrno(err, 'EPERM')) continue;
+      const st = fs.statSync(dir, { throwIfNoEntry: false });
+      if (st) denied.push({ dir, st });
+    }
+  }
+  return denied;
+}
+
+/** SPOOL_NOT_WRITABLE for directories inside a writable root (made by another user without group write). */
+function notWritableProblem(root: string, uid: number, denied: { dir: string; st: fs.Stats }[]): SpoolProblem {
+  const shown = denied
+    .slice(0, 3)
+    .map(({ dir, st }) => `${path.relative(root, dir)} (uid ${st.uid}, gid ${st.gid}, mode ${(st.mode & 0o7777).toString(8)})`)
+    .join(', ');
+  const more = denied.length > 3 ? ` and ${denied.length - 3} more` : '';
+  return {
+    code: 'SPOOL_NOT_WRITABLE',
+    message: `uid ${uid} cannot write ${denied.length} director${denied.length === 1 ? 'y' : 'ies'} of the spool at ${root}: ${shown}${more}; jobs there can be neither added nor claimed.`,
+    fix: `chown -R ${uid} ${root}, or give the users one group: chgrp -R <group> ${root} && chmod -R g+w ${root} && find ${root} -type d -exec chmod g+s {} + (setgid keeps new directories in the group when the users' primary groups differ).`,
+  };
 }

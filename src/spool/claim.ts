@@ -15,6 +15,7 @@ import { isErrno, rethrowFs, tryReaddir, tryRmdir, tryUnlink } from './fs.js';
 import { SetCursor, type SetEntry } from './ordered-set.js';
 import { uniqueName } from './keys.js';
 import { LEASE_MARK } from './lease.js';
+import { adoptForeignFile } from './adopt.js';
 import { parseJobRecord, RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
@@ -114,17 +115,20 @@ function readWhole(fd: number): string {
  * (a short read of a regular file is its end); if that text does not parse, it is read again the
  * careful way before the file is called corrupt, so a short read never quarantines a good job.
  * With `keepOpen`, the file is opened for appending too and its descriptor returned (the caller
- * closes it); a file this process may read but not write is read without one.
+ * closes it); a file this process may read but not write is read without one, and said `foreign`
+ * unless the whole spool is read-only.
  */
-export function readActive(file: string, keepOpen = false): { rec: JobRecord; fd?: number } {
+export function readActive(file: string, keepOpen = false): { rec: JobRecord; fd?: number; foreign?: boolean } {
   let fd: number;
   let kept = false;
+  let foreign = false;
   if (keepOpen) {
     try {
       fd = fs.openSync(file, READ_APPEND);
       kept = true;
     } catch (err) {
       if (!isErrno(err, 'EACCES') && !isErrno(err, 'EPERM') && !isErrno(err, 'EROFS')) throw err;
+      foreign = !isErrno(err, 'EROFS');
       fd = fs.openSync(file, 'r');
     }
   } else {
@@ -134,7 +138,7 @@ export function readActive(file: string, keepOpen = false): { rec: JobRecord; fd
   try {
     const rec = parseOpen(fd, file);
     ok = true;
-    return kept ? { rec, fd } : { rec };
+    return kept ? { rec, fd } : foreign ? { rec, foreign } : { rec };
   } finally {
     if (!ok || !kept) fs.closeSync(fd);
   }
@@ -401,9 +405,14 @@ export class Claimer {
       }
       return rethrowFs(err, dest);
     }
-    let read: { rec: JobRecord; fd?: number };
+    let read: { rec: JobRecord; fd?: number; foreign?: boolean };
     try {
       read = readActive(dest, this.lockDurationMs !== undefined);
+      if (read.foreign) {
+        // Another user's file without group write: run the job only once its outcome can be written.
+        adoptForeignFile(this.store, e.id, dest);
+        read = readActive(dest, true);
+      }
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return 'lost';
       if (!(err instanceof SpoolkitError && err.code === 'ERR_SPOOL_CORRUPT')) {

@@ -17,7 +17,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno, mkdirp, tryReaddir, tryUnlink, writeAll, type FileModes } from './fs.js';
+import { applyFileMode, isErrno, mkdirp, tryReaddir, tryUnlink, writeAll, type FileModes } from './fs.js';
 
 /** Segment size that triggers rotation. */
 export const SEGMENT_BYTES = 16 * 1024 * 1024;
@@ -207,8 +207,9 @@ export class EventWriter {
     mkdirp(this.dir, this.modes);
     const segs = listSegments(this.dir);
     this.seg = segs.length ? segs[segs.length - 1]! : 1;
+    // The segment may be another uid's (applyFileMode leaves its mode alone).
     this.fd = fs.openSync(path.join(this.dir, segName(this.seg)), 'a', this.modes.file);
-    if (this.modes.chmodFiles) fs.fchmodSync(this.fd, this.modes.file);
+    applyFileMode(this.fd, this.modes);
   }
 
   /**
@@ -222,9 +223,15 @@ export class EventWriter {
     let next = Math.max(this.seg + 1, listSegments(this.dir).at(-1) ?? 0);
     for (;;) {
       const fd = fs.openSync(path.join(this.dir, segName(next)), 'a', this.modes.file);
-      const size = fs.fstatSync(fd).size;
+      let size: number;
+      try {
+        size = fs.fstatSync(fd).size;
+        if (size < SEGMENT_BYTES) applyFileMode(fd, this.modes);
+      } catch (err) {
+        fs.closeSync(fd);
+        throw err;
+      }
       if (size < SEGMENT_BYTES) {
-        if (this.modes.chmodFiles) fs.fchmodSync(fd, this.modes.file);
         this.fd = fd;
         this.seg = next;
         for (const old of listSegments(this.dir)) if (old <= next - KEEP_SEGMENTS) tryUnlink(path.join(this.dir, segName(old)));

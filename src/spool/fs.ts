@@ -57,14 +57,21 @@ export function rethrowFs(err: unknown, at: string): never {
   throw spoolErrorFromErrno(err, at) ?? err;
 }
 
+/** The setgid bit of a mode (not in Node's fs.constants). */
+const S_ISGID = 0o2000;
+
 /** Called with each directory `mkdirp` creates, parents first (durable stores fsync its parent). */
 export type OnDirCreated = (dir: string) => void;
 
-/** `mkdir -p` with spool modes. Returns true when it created anything. */
+/**
+ * `mkdir -p` with spool modes. Returns true when it created anything. A directory made under a
+ * setgid parent inherits the setgid bit (and the parent's group); the chmod keeps it, or a process
+ * whose primary group differs would make directories the other users' group cannot write into.
+ */
 export function mkdirp(dir: string, modes: FileModes, onCreated?: OnDirCreated): boolean {
   try {
     fs.mkdirSync(dir, { mode: modes.dir });
-    if (modes.chmodDirs) fs.chmodSync(dir, modes.dir);
+    if (modes.chmodDirs) fs.chmodSync(dir, modes.dir | (fs.statSync(dir).mode & S_ISGID));
     onCreated?.(dir);
     return true;
   } catch (err) {
@@ -94,12 +101,37 @@ function enospc(): NodeJS.ErrnoException {
   return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
 }
 
+/**
+ * Gives an open file the spool's file mode when the process umask strips bits of it, so that the
+ * other users of the spool's group can write it. A file another uid created first (opened without
+ * O_EXCL) keeps the mode its creator gave it: changing it is not ours to do (EPERM).
+ */
+export function applyFileMode(fd: number, modes: FileModes): void {
+  if (!modes.chmodFiles) return;
+  try {
+    fs.fchmodSync(fd, modes.file);
+  } catch (err) {
+    if (!isErrno(err, 'EPERM')) throw err;
+  }
+}
+
+/** Appends `data` to `file`, creating it with the spool's file mode when it is missing (ENOENT when its directory is). */
+export function appendText(file: string, data: string, modes: FileModes): void {
+  const fd = fs.openSync(file, 'a', modes.file);
+  try {
+    applyFileMode(fd, modes);
+    writeAll(fd, Buffer.from(data));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Creates `file` (exclusive) with `data`, fsyncing when `durable`; on any failure the file is removed again. */
 function createWith(file: string, data: string, modes: FileModes, durable: boolean, inode: boolean): number {
   const fd = fs.openSync(file, 'wx', modes.file);
   let ok = false;
   try {
-    if (modes.chmodFiles) fs.fchmodSync(fd, modes.file);
+    applyFileMode(fd, modes);
     writeAll(fd, Buffer.from(data));
     if (durable) fs.fsyncSync(fd);
     const ino = inode ? fs.fstatSync(fd).ino : 0;

@@ -21,7 +21,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno, mkdirp, rethrowFs, tryReadJson, tryUnlink, writeAll } from './fs.js';
+import { applyFileMode, isErrno, mkdirp, rethrowFs, tryReadJson, tryUnlink, writeAll } from './fs.js';
 import { takeLock } from './id-lock.js';
 import { uniqueName } from './keys.js';
 import type { QueueStore } from './store.js';
@@ -163,6 +163,7 @@ export class MetricsRecorder {
     const tmp = path.join(this.dir, `t.${uniqueName()}`);
     const fd = fs.openSync(tmp, fs.constants.O_CREAT | fs.constants.O_EXCL | APPEND_FLAGS, this.store.modes.file);
     try {
+      applyFileMode(fd, this.store.modes);
       writeAll(fd, Buffer.concat([header(nowMs, this.maxDataPoints), ONE]));
       fs.linkSync(tmp, file);
       return fd;

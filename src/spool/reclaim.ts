@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { newClaimTag, quarantine } from './claim.js';
+import { adoptIfForeign } from './adopt.js';
 import { appendHeld, moveHeld, releaseDedup, removeLogs } from './finish.js';
 import { addNext, recoverNextJobs } from './dedup-next.js';
 import { leaseLive, leaseTime } from './lease.js';
@@ -159,6 +160,8 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
     }
     return;
   }
+  // A file this uid may not write (a worker run as another user died holding it) is copied first.
+  adoptIfForeign(store, id, held);
   const stalledCounter = rec.stalledCounter + 1;
   const route = frontRoute(store);
   const dest = route.set.pathFor(route.key, id);

@@ -20,7 +20,7 @@ import { EventTail } from './events.js';
 import { removeEntries } from './deps.js';
 import { removeLogs } from './finish.js';
 import { discardJobFile } from './pool.js';
-import { isErrno, rethrowFs, tryReaddir, tryReadText, tryStat, tryUnlink, writeAll } from './fs.js';
+import { applyFileMode, isErrno, rethrowFs, tryReaddir, tryReadText, tryStat, tryUnlink, writeAll } from './fs.js';
 import { stillHeld } from './add.js';
 import { readDedupWithInode, removeIfSame } from './dedup-key.js';
 import { parseJobRecord, type JobRecord } from './record.js';
@@ -206,12 +206,14 @@ function removeLogsOf(store: QueueStore, removed: string[]): void {
  */
 function writeInPlace(store: QueueStore, file: string, text: string): void {
   let fd: number;
+  let created = false;
   try {
     fd = fs.openSync(file, 'r+');
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) return rethrowFs(err, file);
     try {
       fd = fs.openSync(file, 'w', store.modes.file);
+      created = true;
     } catch (err2) {
       // The queue's directory is gone (obliterated during the pass): there is nothing to keep.
       if (isErrno(err2, 'ENOENT')) return;
@@ -219,6 +221,7 @@ function writeInPlace(store: QueueStore, file: string, text: string): void {
     }
   }
   try {
+    if (created) applyFileMode(fd, store.modes);
     const buf = Buffer.from(text);
     writeAll(fd, buf, 0);
     fs.ftruncateSync(fd, buf.length);

@@ -50,7 +50,9 @@ interface TmpOwner {
 export function writeTmpOwner(tmpDir: string, modes: FileModes): void {
   const owner: TmpOwner = { hostname: os.hostname(), pidNamespace: PID_NAMESPACE, pid: process.pid, tag: LIVENESS_TAG };
   try {
-    fs.writeFileSync(path.join(tmpDir, OWNER_FILE_PREFIX + TMP_OWNER_KEY), JSON.stringify(owner), { mode: modes.file });
+    const file = path.join(tmpDir, OWNER_FILE_PREFIX + TMP_OWNER_KEY);
+    fs.writeFileSync(file, JSON.stringify(owner), { mode: modes.file });
+    if (modes.chmodFiles) fs.chmodSync(file, modes.file);
   } catch {
     // A spool this process cannot write to fails at the add itself, with its own error.
   }

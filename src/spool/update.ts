@@ -10,7 +10,7 @@ import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import type { Claim } from './claim.js';
 import { appendHeld, setFinishTime } from './finish.js';
-import { isErrno, mkdirp, rethrowFs, tryReadText, tryUnlink } from './fs.js';
+import { appendText, isErrno, mkdirp, rethrowFs, tryReadText, tryUnlink } from './fs.js';
 import { appendPatch, parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import type { QueueStore } from './store.js';
 
@@ -77,11 +77,11 @@ export function appendLog(store: QueueStore, id: string, row: string, keepLogs?:
   const file = logPath(store, id);
   const line = JSON.stringify(String(row)) + '\n';
   try {
-    fs.appendFileSync(file, line, { mode: store.modes.file });
+    appendText(file, line, store.modes);
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) rethrowFs(err, file);
     mkdirp(path.dirname(file), store.modes);
-    fs.appendFileSync(file, line, { mode: store.modes.file });
+    appendText(file, line, store.modes);
   }
   if (!fs.existsSync(store.idPath(id))) {
     tryUnlink(file);

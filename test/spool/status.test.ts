@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { checkSpool, Queue, readSpoolStatus, resolveSpoolRoot, Worker } from '../../src/index.js';
 import { SPOOL_FORMAT_VERSION } from '../../src/spool/root.js';
@@ -135,5 +135,47 @@ describe('checkSpool', () => {
     expect(c.uid).toBe(65534);
     expect(c.problems[0]!.code).toBe('SPOOL_NOT_WRITABLE');
     expect(c.problems[0]!.message).toMatch(/owned by uid 0 .*not writable by uid 65534/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('names the queue directories this uid cannot write when the root is writable', async () => {
+    const spool = tmpSpool();
+    await new Queue('q', { spool }).close();
+    fs.chmodSync(spool, 0o755);
+    // The root and queues/ are this uid's; the queue's directories are root's, without group write for it.
+    for (const d of [spool, path.join(spool, 'queues'), path.join(spool, 'workers')]) fs.chownSync(d, 65534, 65534);
+    const script = `import('${path.resolve('src/spool/check.ts')}').then(async (m) => console.log(JSON.stringify(await m.checkSpool(${JSON.stringify(spool)}))))`;
+    const out = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: process.cwd() });
+    const c = JSON.parse(out.stdout) as { ok: boolean; problems: { code: string; message: string; fix: string }[] };
+    expect(c.ok).toBe(false);
+    expect(c.problems.map((p) => p.code)).toEqual(['SPOOL_NOT_WRITABLE']);
+    expect(c.problems[0]!.message).toMatch(/uid 65534 cannot write \d+ directories .*: queues\/q \(uid 0, gid 0, mode 775\)/);
+    expect(c.problems[0]!.fix).toMatch(/chown -R 65534 .*chmod g\+s/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('reports SPOOL_FULL when the spool has no free blocks, though an empty file still fits', async () => {
+    const spool = tmpSpool();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', spool]);
+    try {
+      const q = new Queue('q', { spool });
+      await q.add('a', {});
+      await q.close();
+      expect((await checkSpool(spool)).problems).toEqual([]);
+      const filler = fs.openSync(path.join(spool, 'filler'), 'w');
+      try {
+        const block = Buffer.alloc(64 * 1024);
+        for (let i = 0; i < 64; i++) fs.writeSync(filler, block);
+        expect.unreachable('a 2 MiB tmpfs took 4 MiB');
+      } catch (err) {
+        expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      } finally {
+        fs.closeSync(filler);
+      }
+      fs.writeFileSync(path.join(spool, 'empty'), '');
+      const c = await checkSpool(spool);
+      expect(c.problems.map((p) => p.code)).toEqual(['SPOOL_FULL']);
+      expect(c.problems[0]!.fix).toMatch(/Free disk space/);
+    } finally {
+      execFileSync('umount', ['-l', spool]);
+    }
   });
 });
