@@ -6,15 +6,21 @@
 import { existsSync, statSync } from 'node:fs';
 import { spoolRootFrom } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { readUsableSpoolMarker } from '../spool/root.js';
 import type { SpoolStatusInput } from '../health/evaluate.js';
 import type { Queue } from '../queue.js';
 
-/** The spool root from `--spool` / SPOOLKIT_SPOOL / ./.spool; a ConfigError when it is not a directory. */
+/**
+ * The spool root from `--spool` / SPOOLKIT_SPOOL / ./.spool; a ConfigError when it is not a
+ * directory, or its spool.json is of a newer format or not a format marker.
+ */
 export function existingSpoolRoot(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const root = spoolRootFrom(flag, env);
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new ConfigError(`There is no spool at ${root}; pass --spool <path> or set SPOOLKIT_SPOOL to the directory your web and worker processes use.`);
   }
+  // Every command refuses a spool of a newer or unknown format before it reads or writes anything.
+  readUsableSpoolMarker(root);
   return root;
 }
 

@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { spoolRootFrom } from '../config.js';
+import { readSpoolMarker } from '../spool/root.js';
 import { evaluateHealth, type HealthReport, type SpoolProblemInput, type SpoolStatusInput } from './evaluate.js';
 import { HEALTH_HELP, parseHealthArgs } from './args.js';
 
@@ -57,6 +58,7 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
   const { report, exitCode } = evaluateHealth({
     spool,
     status,
+    formatVersion: status ? status.formatVersion : markerVersion(spool),
     statusError,
     problems,
     role: args.role,
@@ -66,6 +68,15 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
     extraReasons,
   });
   return { output: `${JSON.stringify(report)}\n`, exitCode, report };
+}
+
+/** The version in spool.json when the status was not read (e.g. a newer format), null when there is none. */
+function markerVersion(root: string): number | null {
+  try {
+    return root === '' ? null : (readSpoolMarker(root)?.version ?? null);
+  } catch {
+    return null;
+  }
 }
 
 /** The core's spool check and status reader, imported directly to keep the import graph small. */

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno } from './fs.js';
-import { SPOOL_FORMAT_VERSION } from './root.js';
+import { isFormatVersion, SPOOL_FORMAT_VERSION } from './root.js';
 import { STATE_DIRS } from './store.js';
 import { listQueues } from './status.js';
 
@@ -92,8 +92,8 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
   const markerFile = path.join(root, 'spool.json');
   try {
     const marker = JSON.parse(fs.readFileSync(markerFile, 'utf8')) as { version?: unknown };
-    if (typeof marker.version !== 'number') {
-      problems.push({ code: 'SPOOL_FORMAT_CORRUPT', message: `${markerFile} has no format version.`, fix: `Restore ${markerFile} or point SPOOLKIT_SPOOL at a spoolkit spool.` });
+    if (!isFormatVersion(marker.version)) {
+      problems.push({ code: 'SPOOL_FORMAT_CORRUPT', message: `${markerFile} has no valid format version (a whole number from 1).`, fix: `Restore ${markerFile} or point SPOOLKIT_SPOOL at a spoolkit spool.` });
     } else if (marker.version > SPOOL_FORMAT_VERSION) {
       problems.push({
         code: 'SPOOL_FORMAT_UNKNOWN',

@@ -12,7 +12,7 @@ import { resolveModes, tryReaddir } from './fs.js';
 import { readHeartbeats, type WorkerHeartbeat } from './heartbeat.js';
 import { keyMs, lifoKeyTime } from './keys.js';
 import { SetCursor } from './ordered-set.js';
-import { readSpoolMarker } from './root.js';
+import { readUsableSpoolMarker } from './root.js';
 import { QueueStore } from './store.js';
 
 /** Status of one queue. */
@@ -100,7 +100,8 @@ function queueCounts(store: QueueStore, nowMs: number, allowPublished: boolean):
 /** Reads the status of a spool (all queues, or those named). */
 export async function readSpoolStatus(root: string, opts: SpoolStatusOptions = {}): Promise<SpoolStatus> {
   const nowMs = opts.nowMs ?? Date.now();
-  const formatVersion = readSpoolMarker(root)?.version ?? null;
+  // A spool of a newer format is refused before its count caches are written.
+  const formatVersion = readUsableSpoolMarker(root)?.version ?? null;
   const workers = readHeartbeats(root, nowMs);
   const names = opts.queues ?? listQueues(root);
   const modes = resolveModes(undefined);
