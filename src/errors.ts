@@ -197,6 +197,8 @@ export function spoolErrorFromErrno(err: unknown, path: string): SpoolkitError |
       return new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The spool at ${path} is not writable by uid ${process.getuid?.() ?? '?'} (${code}); chown the volume to this user or run as its owner.`, { cause: err, details: { path } });
     case 'EROFS':
       return new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The spool at ${path} is on a read-only filesystem; mount the spool volume read-write.`, { cause: err, details: { path } });
+    case 'ENOTDIR':
+      return new ConfigError(`A part of the spool path ${path} is a file, not a directory (ENOTDIR); point SPOOLKIT_SPOOL (or --spool) at a directory, or move the file away.`, { cause: err, details: { path } });
     case 'EXDEV':
       return new ConfigError(`The spool at ${path} spans more than one filesystem (EXDEV on rename); mount the whole spool directory as a single volume.`, { cause: err, details: { path } });
     default:

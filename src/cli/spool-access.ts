@@ -24,6 +24,18 @@ export function existingSpoolRoot(flag: string | undefined, env: NodeJS.ProcessE
   return root;
 }
 
+/**
+ * The spool root for a command that creates it when missing (`worker`): a ConfigError when the
+ * path is there but is not a directory.
+ */
+export function creatableSpoolRoot(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const root = spoolRootFrom(flag, env);
+  if (existsSync(root) && !statSync(root).isDirectory()) {
+    throw new ConfigError(`The spool path ${root} is a file, not a directory; pass --spool <path> or set SPOOLKIT_SPOOL to the directory your web and worker processes share.`);
+  }
+  return root;
+}
+
 /** Opens `queueName` on `root`, runs `fn` and closes the queue whatever happens. */
 export async function withQueue<T>(root: string, queueName: string, fn: (queue: Queue) => Promise<T>): Promise<T> {
   const { Queue: CoreQueue } = await import('../queue.js');
