@@ -46,8 +46,9 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
     problems = (await src.checkSpool(spool)).problems;
     // A missing or foreign spool has no status worth reading; the check already says why.
     if (!problems.some((p) => NO_STATUS_PROBLEMS.has(p.code))) {
+      const queues = args.queues ? await existingQueues(spool, args.queues, extraReasons) : undefined;
       try {
-        status = await src.readSpoolStatus(spool, { ...(args.queues ? { queues: args.queues } : {}), nowMs, publishedCounts: true });
+        status = await src.readSpoolStatus(spool, { ...(queues ? { queues } : {}), nowMs, publishedCounts: true });
       } catch (err) {
         statusError = (err as Error).message;
       }
@@ -68,6 +69,15 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
     extraReasons,
   });
   return { output: `${JSON.stringify(report)}\n`, exitCode, report };
+}
+
+/** The queues of `names` the spool has; each it does not have is a reason (a mistyped --queues must not pass). */
+async function existingQueues(root: string, names: string[], reasons: string[]): Promise<string[]> {
+  const [{ listQueues }, { unknownQueuesMessage }] = await Promise.all([import('../spool/status.js'), import('../status/unknown-queues.js')]);
+  const known = listQueues(root);
+  const message = unknownQueuesMessage(root, known, names);
+  if (message !== undefined) reasons.push(`${message} Fix: correct --queues in the healthcheck command.`);
+  return names.filter((n) => known.includes(n));
 }
 
 /** The version in spool.json when the status was not read (e.g. a newer format), null when there is none. */

@@ -110,7 +110,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
       await withQueue(root, queueName, async (queue) => {
         const job = (await queue.add(name, data as never, opts as never)) as unknown as JobView;
         process.stdout.write(flags.json ? `${JSON.stringify(toJson(job))}\n` : `Added job ${String(job.id)} ("${name}") to queue "${queueName}".\n`);
-      });
+      }, { create: true });
       setExitCode(0);
     });
 
