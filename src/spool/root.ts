@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../errors.js';
+import { ConfigError, spoolErrorFromErrno } from '../errors.js';
 import type { Durability } from '../types.js';
 import { fsyncDir, isErrno, mkdirp, rethrowFs, tryUnlink, writeNewFile, type FileModes, type OnDirCreated } from './fs.js';
 
@@ -71,7 +71,7 @@ export function readSpoolMarker(root: string): SpoolMarker | null {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return null;
-    return rethrowFs(err, root);
+    throw spoolErrorFromErrno(err, file, 'read') ?? err;
   }
   let m: Partial<Record<keyof SpoolMarker, unknown>>;
   try {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { countJobs, loadCountCache, saveCountCache, type JobCounts } from './counts.js';
 import { isUsable, publishCounts, readPublishedCounts } from './published-counts.js';
-import { resolveModes, tryReaddir } from './fs.js';
+import { resolveModes, rethrowFs, tryReaddir } from './fs.js';
 import { readHeartbeats, type WorkerHeartbeat } from './heartbeat.js';
 import { keyMs, lifoKeyTime } from './keys.js';
 import { SetCursor } from './ordered-set.js';
@@ -129,6 +129,12 @@ export async function readSpoolStatus(root: string, opts: SpoolStatusOptions = {
         countsAgeMs: 0,
       };
       continue;
+    }
+    // A queue directory this uid cannot read is named as such (not as a cache it cannot write).
+    try {
+      fs.accessSync(dir, fs.constants.R_OK | fs.constants.X_OK);
+    } catch (err) {
+      rethrowFs(err, dir);
     }
     const store = QueueStore.openReadOnly(root, name, modes);
     const { counts, ageMs } = queueCounts(store, nowMs, opts.publishedCounts === true);
