@@ -178,9 +178,17 @@ function safeString(value: unknown): string {
   }
 }
 
-/** Maps an errno from a spool operation to a spoolkit error that names the fix, or returns undefined. */
-export function spoolErrorFromErrno(err: unknown, path: string): SpoolkitError | undefined {
+/** System calls that only read: a permission error on one of them means the path cannot be read. */
+const READ_SYSCALLS = new Set(['scandir', 'stat', 'lstat', 'access', 'read', 'readlink', 'opendir']);
+
+/**
+ * Maps an errno from a spool operation to a spoolkit error that names the fix, or returns
+ * undefined. `op` says whether the operation read or wrote; by default a failed system call that
+ * only reads (readdir, stat, access) is a read and any other (an open too) a write.
+ */
+export function spoolErrorFromErrno(err: unknown, path: string, op?: 'read' | 'write'): SpoolkitError | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const syscall = (err as NodeJS.ErrnoException | undefined)?.syscall ?? '';
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
@@ -194,9 +202,15 @@ export function spoolErrorFromErrno(err: unknown, path: string): SpoolkitError |
       );
     case 'EACCES':
     case 'EPERM':
-      return new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The spool at ${path} is not writable by uid ${process.getuid?.() ?? '?'} (${code}); chown the volume to this user or run as its owner.`, { cause: err, details: { path } });
+    {
+      // An open may be a read or a write: it counts as a write unless the caller says it read.
+      const adjective = (op ?? (READ_SYSCALLS.has(syscall) ? 'read' : 'write')) === 'read' ? 'readable' : 'writable';
+      return new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The spool at ${path} is not ${adjective} by uid ${process.getuid?.() ?? '?'} (${code}${syscall ? ` on ${syscall}` : ''}); chown the volume to this user or run as its owner.`, { cause: err, details: { path } });
+    }
     case 'EROFS':
       return new SpoolkitError('ERR_SPOOL_UNWRITABLE', `The spool at ${path} is on a read-only filesystem; mount the spool volume read-write.`, { cause: err, details: { path } });
+    case 'ENOTDIR':
+      return new ConfigError(`A part of the spool path ${path} is a file, not a directory (ENOTDIR); point SPOOLKIT_SPOOL (or --spool) at a directory, or move the file away.`, { cause: err, details: { path } });
     case 'EXDEV':
       return new ConfigError(`The spool at ${path} spans more than one filesystem (EXDEV on rename); mount the whole spool directory as a single volume.`, { cause: err, details: { path } });
     default:

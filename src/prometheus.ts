@@ -24,12 +24,18 @@ export function escapeLabelValue(value: unknown): string {
 /** A label name the text format accepts. */
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** Labels every sample has already: an extra label of the same name would make it invalid. */
+const OWN_LABELS = ['queue', 'state'];
+
 /** `, name="value"` for each extra label, checked. */
 function extraLabels(labels: Record<string, string> | undefined, caller: string): string {
   let extra = '';
   for (const [label, value] of Object.entries(labels ?? {})) {
     if (!LABEL_NAME_RE.test(label)) {
       throw new UsageError(`${caller}: \`${label}\` is not a Prometheus label name (letters, digits and _, not starting with a digit); rename that label.`);
+    }
+    if (OWN_LABELS.includes(label) || label.startsWith('__')) {
+      throw new UsageError(`${caller}: \`${label}\` is a reserved label name (the samples carry ${OWN_LABELS.map((l) => `\`${l}\``).join(' and ')}, and names starting with __ are Prometheus's own); rename that label.`);
     }
     extra += `, ${label}="${escapeLabelValue(value)}"`;
   }

@@ -14,6 +14,7 @@ import * as admin from './spool/admin.js';
 import * as bulk from './spool/bulk.js';
 import { countPerPriority } from './spool/counts.js';
 import { countStatesAsync } from './spool/count-async.js';
+import { rethrowFs } from './spool/fs.js';
 import { STALE_HEARTBEAT_MS } from './spool/defaults.js';
 import { ofKind, readHeartbeats, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { IdAllocator } from './spool/id-alloc.js';
@@ -335,7 +336,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     try {
       fs.writeFileSync(marker, `${Date.now()}\n`, { flag: 'wx', mode: this.store.modes.file });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') rethrowFs(err, this.store.dir);
     }
     this.store.events.append('paused', {});
     this.store.wakeLocal(); // this process's workers re-read the marker at once
@@ -348,7 +349,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     try {
       fs.unlinkSync(path.join(this.store.dir, 'paused'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') rethrowFs(err, this.store.dir);
     }
     this.store.events.append('resumed', {});
     this.store.wakeLocal();

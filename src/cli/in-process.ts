@@ -4,9 +4,9 @@
  * fresh command tree, because the CLI's main module is still running when the entrypoint calls
  * this and cannot be imported again.
  */
-import { Command, CommanderError } from 'commander';
-import { SpoolkitError } from '../errors.js';
+import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
+import { exitCodeFor } from './exit-code.js';
 
 /** Runs `spoolkit <args>` in this process; resolves the exit code (0, 1 or 2). */
 export async function runCliInProcess(args: readonly string[]): Promise<number> {
@@ -22,14 +22,6 @@ export async function runCliInProcess(args: readonly string[]): Promise<number> 
     await program.parseAsync([...args], { from: 'user' });
     return exitCode;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2;
-    }
-    if (err instanceof SpoolkitError) {
-      process.stderr.write(`spoolkit: ${err.message}\n`);
-      return err.code === 'ERR_CONFIG' || err.code === 'ERR_USAGE' ? 2 : 1;
-    }
-    process.stderr.write(`spoolkit: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
+    return exitCodeFor(err);
   }
 }

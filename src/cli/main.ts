@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `spoolkit` command. The only place in the package that prints errors and sets exit codes:
- * 0 ok, 1 failure or unhealthy, 2 usage or configuration error.
+ * The `spoolkit` command. With exit-code.ts, the only place in the package that prints errors and
+ * sets exit codes: 0 ok, 1 failure or unhealthy, 2 usage or configuration error.
  */
-import { SpoolkitError } from '../errors.js';
 
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   // The healthcheck runs every few seconds in every container: it skips loading the rest of the
@@ -35,25 +34,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     await program.parseAsync([...argv]);
     return exitCode;
   } catch (err) {
-    return await exitCodeFor(err);
+    const { exitCodeFor } = await import('./exit-code.js');
+    return exitCodeFor(err);
   }
-}
-
-/** Maps anything thrown by a command to an exit code, printing a one-line reason on stderr. */
-export async function exitCodeFor(err: unknown): Promise<number> {
-  const { CommanderError } = await import('commander');
-  if (err instanceof CommanderError) {
-    // Commander already printed its message; help and version exit 0.
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-    return 2;
-  }
-  if (err instanceof SpoolkitError) {
-    process.stderr.write(`spoolkit: ${err.message}\n`);
-    return err.code === 'ERR_CONFIG' || err.code === 'ERR_USAGE' ? 2 : 1;
-  }
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`spoolkit: unexpected error: ${message}\n`);
-  return 1;
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;

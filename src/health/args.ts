@@ -43,40 +43,72 @@ Options:
   -h, --help               show this help
 `;
 
-/** Parses the arguments after `health`. Never throws. */
+/** The flags of `spoolkit health`: string flags take a value, boolean flags none. */
+const HEALTH_OPTIONS = {
+  role: { type: 'string' },
+  spool: { type: 'string' },
+  queues: { type: 'string' },
+  'max-waiting': { type: 'string' },
+  'max-age-ms': { type: 'string' },
+  'stale-after-ms': { type: 'string' },
+  strict: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type HealthFlag = keyof typeof HEALTH_OPTIONS;
+
+function isHealthFlag(name: string): name is HealthFlag {
+  return Object.hasOwn(HEALTH_OPTIONS, name);
+}
+
+/**
+ * Reads the flags one by one, so that a mistyped flag is reported while every other value is
+ * still used (a healthcheck with a typo must not fall back to the default spool).
+ */
+function readFlags(argv: readonly string[], errors: string[]): Partial<Record<HealthFlag, string | boolean>> {
+  const fix = 'Fix the healthcheck command (see spoolkit health --help).';
+  const values: Partial<Record<HealthFlag, string | boolean>> = {};
+  const { tokens } = parseArgs({ args: [...argv], strict: false, allowPositionals: true, tokens: true, options: HEALTH_OPTIONS });
+  let afterUnknown = false;
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') continue;
+    if (t.kind === 'positional') {
+      // The value of a mistyped flag (`--max-wait 5`) is not reported a second time.
+      if (!afterUnknown) errors.push(`Bad arguments for spoolkit health: unexpected argument "${t.value}". ${fix}`);
+      afterUnknown = false;
+      continue;
+    }
+    afterUnknown = false;
+    if (!isHealthFlag(t.name)) {
+      const near = Object.keys(HEALTH_OPTIONS).find((n) => n.startsWith(t.name) || t.name.startsWith(n));
+      errors.push(`Bad arguments for spoolkit health: unknown option ${t.rawName}${near ? ` (did you mean --${near}?)` : ''}. ${fix}`);
+      afterUnknown = t.value === undefined;
+    } else if (HEALTH_OPTIONS[t.name].type === 'string' && (t.value === undefined || (!t.inlineValue && t.value.startsWith('-')))) {
+      // `--spool --strict`: the next flag is not taken as the value (write --spool=-x for that).
+      errors.push(`Bad arguments for spoolkit health: ${t.rawName} needs a value${t.value === undefined ? '' : ` (got the flag ${t.value}; write ${t.rawName}=${t.value} if that is the value)`}. ${fix}`);
+    } else if (HEALTH_OPTIONS[t.name].type === 'boolean' && t.value !== undefined) {
+      errors.push(`Bad arguments for spoolkit health: ${t.rawName} takes no value. ${fix}`);
+    } else {
+      values[t.name] = t.value ?? true;
+    }
+  }
+  return values;
+}
+
+/** Parses the arguments after `health`. Never throws: bad arguments become `errors`, and the other values are kept. */
 export function parseHealthArgs(argv: readonly string[], env: NodeJS.ProcessEnv): HealthArgs {
   const out: HealthArgs = { role: undefined, spool: undefined, queues: undefined, ...HEALTH_DEFAULTS, strict: false, help: false, errors: [] };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        role: { type: 'string' },
-        spool: { type: 'string' },
-        queues: { type: 'string' },
-        'max-waiting': { type: 'string' },
-        'max-age-ms': { type: 'string' },
-        'stale-after-ms': { type: 'string' },
-        strict: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    out.errors.push(`Bad arguments for spoolkit health: ${(err as Error).message}. Fix the healthcheck command (see spoolkit health --help).`);
-    return out;
-  }
+  const values = readFlags(argv, out.errors);
   out.help = values.help === true;
   out.strict = values.strict === true;
-  out.spool = values.spool as string | undefined;
+  if (typeof values.spool === 'string') out.spool = values.spool;
   if (typeof values.queues === 'string') out.queues = values.queues.split(',').map((s) => s.trim()).filter(Boolean);
-  const role = (values.role as string | undefined) ?? (env.SPOOLKIT_ROLE || undefined);
+  const role = (typeof values.role === 'string' ? values.role : undefined) ?? (env.SPOOLKIT_ROLE || undefined);
   if (role !== undefined) {
     if (isRole(role)) out.role = role;
     else out.errors.push(`${values.role !== undefined ? '--role' : 'SPOOLKIT_ROLE'} must be one of ${ROLES.join(', ')}; got "${role}". Fix the healthcheck command or the variable.`);
   }
-  const num = (flag: string, key: 'maxWaiting' | 'maxAgeMs' | 'staleAfterMs', min: number): void => {
+  const num = (flag: 'max-waiting' | 'max-age-ms' | 'stale-after-ms', key: 'maxWaiting' | 'maxAgeMs' | 'staleAfterMs', min: number): void => {
     const raw = values[flag];
     if (typeof raw !== 'string') return;
     try {

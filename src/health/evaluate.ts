@@ -88,6 +88,8 @@ const ZERO: StateCounts = { waiting: 0, active: 0, delayed: 0, prioritized: 0, c
 export interface HealthInputs {
   spool: string;
   status: SpoolStatusInput | undefined;
+  /** The spool's format version when `status` could not be read (default null). */
+  formatVersion?: number | null;
   /** Why the status could not be read, when it could not. */
   statusError: string | undefined;
   problems: SpoolProblemInput[];
@@ -162,7 +164,7 @@ export function evaluateHealth(input: HealthInputs): { report: HealthReport; exi
     hostname: input.hostname,
     spool: input.spool,
     checkedAt: new Date(input.nowMs).toISOString(),
-    formatVersion: status?.formatVersion ?? null,
+    formatVersion: status ? status.formatVersion : (input.formatVersion ?? null),
     totals,
     countsAgeMs,
     oldestWaitingAgeMs: oldest,

@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { spoolRootFrom } from '../config.js';
+import { readSpoolMarker } from '../spool/root.js';
 import { evaluateHealth, type HealthReport, type SpoolProblemInput, type SpoolStatusInput } from './evaluate.js';
 import { HEALTH_HELP, parseHealthArgs } from './args.js';
 
@@ -45,8 +46,9 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
     problems = (await src.checkSpool(spool)).problems;
     // A missing or foreign spool has no status worth reading; the check already says why.
     if (!problems.some((p) => NO_STATUS_PROBLEMS.has(p.code))) {
+      const queues = args.queues ? await existingQueues(spool, args.queues, extraReasons) : undefined;
       try {
-        status = await src.readSpoolStatus(spool, { ...(args.queues ? { queues: args.queues } : {}), nowMs, publishedCounts: true });
+        status = await src.readSpoolStatus(spool, { ...(queues ? { queues } : {}), nowMs, publishedCounts: true });
       } catch (err) {
         statusError = (err as Error).message;
       }
@@ -57,6 +59,7 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
   const { report, exitCode } = evaluateHealth({
     spool,
     status,
+    formatVersion: status ? status.formatVersion : markerVersion(spool),
     statusError,
     problems,
     role: args.role,
@@ -66,6 +69,24 @@ export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv 
     extraReasons,
   });
   return { output: `${JSON.stringify(report)}\n`, exitCode, report };
+}
+
+/** The queues of `names` the spool has; each it does not have is a reason (a mistyped --queues must not pass). */
+async function existingQueues(root: string, names: string[], reasons: string[]): Promise<string[]> {
+  const [{ listQueues }, { unknownQueuesMessage }] = await Promise.all([import('../spool/status.js'), import('../status/unknown-queues.js')]);
+  const known = listQueues(root);
+  const message = unknownQueuesMessage(root, known, names);
+  if (message !== undefined) reasons.push(`${message} Fix: correct --queues in the healthcheck command.`);
+  return names.filter((n) => known.includes(n));
+}
+
+/** The version in spool.json when the status was not read (e.g. a newer format), null when there is none. */
+function markerVersion(root: string): number | null {
+  try {
+    return root === '' ? null : (readSpoolMarker(root)?.version ?? null);
+  } catch {
+    return null;
+  }
 }
 
 /** The core's spool check and status reader, imported directly to keep the import graph small. */

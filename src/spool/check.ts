@@ -8,8 +8,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isErrno } from './fs.js';
-import { SPOOL_FORMAT_VERSION } from './root.js';
+import { isErrno, rethrowFs } from './fs.js';
+import { isFormatVersion, SPOOL_FORMAT_VERSION } from './root.js';
 import { STATE_DIRS } from './store.js';
 import { listQueues } from './status.js';
 
@@ -96,14 +96,14 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
         break;
       }
     } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
+      if (!isErrno(err, 'ENOENT')) rethrowFs(err, d);
     }
   }
   const markerFile = path.join(root, 'spool.json');
   try {
     const marker = JSON.parse(fs.readFileSync(markerFile, 'utf8')) as { version?: unknown };
-    if (typeof marker.version !== 'number') {
-      problems.push({ code: 'SPOOL_FORMAT_CORRUPT', message: `${markerFile} has no format version.`, fix: `Restore ${markerFile} or point SPOOLKIT_SPOOL at a spoolkit spool.` });
+    if (!isFormatVersion(marker.version)) {
+      problems.push({ code: 'SPOOL_FORMAT_CORRUPT', message: `${markerFile} has no valid format version (a whole number from 1).`, fix: `Restore ${markerFile} or point SPOOLKIT_SPOOL at a spoolkit spool.` });
     } else if (marker.version > SPOOL_FORMAT_VERSION) {
       problems.push({
         code: 'SPOOL_FORMAT_UNKNOWN',
@@ -112,7 +112,13 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
       });
     }
   } catch (err) {
-    if (!isErrno(err, 'ENOENT')) {
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
+      problems.push({
+        code: 'SPOOL_UNREADABLE',
+        message: `${markerFile} cannot be read by uid ${uid} (${(err as NodeJS.ErrnoException).code}).`,
+        fix: `Give uid ${uid} read access to ${root} and the files in it (chown -R ${uid}, or a group it is in with chmod -R g+rX), or run as uid ${st.uid}.`,
+      });
+    } else if (!isErrno(err, 'ENOENT')) {
       problems.push({ code: 'SPOOL_FORMAT_CORRUPT', message: `${markerFile} is not readable JSON.`, fix: `Restore ${markerFile} or point SPOOLKIT_SPOOL at a spoolkit spool.` });
     }
   }

@@ -16,7 +16,7 @@ import { SetCursor, type SetEntry } from './ordered-set.js';
 import { uniqueName } from './keys.js';
 import { LEASE_MARK } from './lease.js';
 import { adoptForeignFile } from './adopt.js';
-import { parseJobRecord, RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
+import { corruptReason, parseJobRecord, RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
 
 /** A job this process holds a lease on. */
@@ -425,7 +425,7 @@ export class Claimer {
         }
         throw err;
       }
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = corruptReason(err);
       quarantine(this.store, e.id, dest, reason);
       corrupt.push({ id: e.id, reason });
       return 'corrupt';

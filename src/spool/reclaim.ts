@@ -24,7 +24,7 @@ import { appendHeld, moveHeld, releaseDedup, removeLogs } from './finish.js';
 import { addNext, recoverNextJobs } from './dedup-next.js';
 import { leaseLive, leaseTime } from './lease.js';
 import { discardJobFile, finishDiscard } from './pool.js';
-import { parseJobRecord, type JobRecord } from './record.js';
+import { corruptReason, parseJobRecord, type JobRecord } from './record.js';
 import { frontRoute } from './routing.js';
 import { childFinished, sweepParents } from './deps.js';
 import { claimIdOf, type QueueStore } from './store.js';
@@ -132,7 +132,7 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
   try {
     rec = parseJobRecord(text, held);
   } catch (err) {
-    quarantine(store, id, held, err instanceof Error ? err.message : String(err));
+    quarantine(store, id, held, corruptReason(err));
     return;
   }
   const idStat = tryStat(store.idPath(id));

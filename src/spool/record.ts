@@ -65,8 +65,25 @@ export interface JobRecord {
   gen: number;
 }
 
+/**
+ * The error for a job file that does not parse. Nothing has moved the file yet, so the message
+ * says so and how to be rid of it; `details.reason` is the same without that advice, for a
+ * caller that quarantines the file (corruptReason).
+ */
 function corrupt(path: string, why: string): SpoolkitError {
-  return new SpoolkitError('ERR_SPOOL_CORRUPT', `Job file ${path} is corrupt: ${why}. It was quarantined; inspect it or delete it.`, { details: { path } });
+  const reason = `Job file ${path} is corrupt: ${why}`;
+  const queueDir = /^(.*[\\/]queues[\\/][^\\/]+)[\\/]/.exec(path)?.[1] ?? '<the queue directory>';
+  return new SpoolkitError(
+    'ERR_SPOOL_CORRUPT',
+    `${reason}. It is still in place: a worker that claims the job moves the file to corrupt/ and fails the job saying why. To be rid of it now, delete the file under all its names (find ${queueDir} -samefile ${path} -delete).`,
+    { details: { path, reason } },
+  );
+}
+
+/** Why a job file was found corrupt, for the failed job that quarantining it records (without the advice for a file left in place). */
+export function corruptReason(err: unknown): string {
+  if (err instanceof SpoolkitError && typeof err.details?.reason === 'string') return err.details.reason;
+  return err instanceof Error ? err.message : String(err);
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

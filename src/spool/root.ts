@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../errors.js';
+import { ConfigError, spoolErrorFromErrno } from '../errors.js';
 import type { Durability } from '../types.js';
 import { fsyncDir, isErrno, mkdirp, rethrowFs, tryUnlink, writeNewFile, type FileModes, type OnDirCreated } from './fs.js';
 
@@ -55,42 +55,69 @@ export interface SpoolMarker {
   createdAt: number;
 }
 
-/** Reads `spool.json`: the marker, null when missing; throws ERR_SPOOL_CORRUPT when unreadable. */
+/** True for a format version a marker can hold: a whole number from 1. */
+export function isFormatVersion(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1;
+}
+
+/**
+ * Reads `spool.json`: the marker, null when missing; a ConfigError when it is not a marker (not
+ * JSON, or no whole format version from 1), an ERR_SPOOL_* error when it cannot be read.
+ */
 export function readSpoolMarker(root: string): SpoolMarker | null {
+  const file = path.join(root, 'spool.json');
   let text: string;
   try {
-    text = fs.readFileSync(path.join(root, 'spool.json'), 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return null;
-    return rethrowFs(err, root);
+    throw spoolErrorFromErrno(err, file, 'read') ?? err;
   }
+  let m: Partial<Record<keyof SpoolMarker, unknown>>;
   try {
-    const m = JSON.parse(text) as Partial<SpoolMarker>;
-    if (typeof m.version !== 'number') throw new Error('no version');
-    return { format: 'spoolkit', version: m.version, createdAt: typeof m.createdAt === 'number' ? m.createdAt : 0 };
+    m = JSON.parse(text) as typeof m;
   } catch {
-    throw new ConfigError(`${path.join(root, 'spool.json')} is not a spoolkit format marker; point SPOOLKIT_SPOOL at a spoolkit spool or an empty directory.`);
+    throw new ConfigError(`${file} is not a spoolkit format marker (not JSON); point SPOOLKIT_SPOOL at a spoolkit spool or an empty directory, or restore the file.`);
   }
+  if (typeof m !== 'object' || m === null || !isFormatVersion(m.version)) {
+    throw new ConfigError(`${file} holds no valid format version (a whole number from 1, got ${JSON.stringify(m?.version ?? null)}); point SPOOLKIT_SPOOL at a spoolkit spool or an empty directory, or restore the file.`);
+  }
+  return { format: 'spoolkit', version: m.version, createdAt: typeof m.createdAt === 'number' ? m.createdAt : 0 };
+}
+
+/**
+ * Reads `spool.json` of a spool this spoolkit may read and write: null when it has none yet; a
+ * ConfigError for a newer format version (and as readSpoolMarker for a marker that is not one).
+ * Call it before writing anything into the spool.
+ */
+export function readUsableSpoolMarker(root: string): SpoolMarker | null {
+  const marker = readSpoolMarker(root);
+  if (marker !== null && marker.version > SPOOL_FORMAT_VERSION) {
+    throw new ConfigError(`The spool at ${root} uses format version ${marker.version}, newer than this spoolkit supports (${SPOOL_FORMAT_VERSION}); upgrade spoolkit in every container that shares it.`);
+  }
+  return marker;
 }
 
 /** Roots checked in this process: `durable` once a durable store checked it (and fsynced its entries), and the root's format version. */
 const ensured = new Map<string, { durable: boolean; version: number }>();
 
 /**
- * Creates the spool root and its format marker when missing; refuses a newer format. Cached per
- * process. `durable`: the marker is fsynced before it is linked into place, the parent of each
- * directory made here is fsynced, and so is the root itself, once per process, even when a
- * fast-mode store of this process made its entries first. Returns the spool's format version
- * (the one a new marker was written with, or the existing marker's).
+ * Creates the spool root and its format marker when missing; refuses a newer or invalid format
+ * before creating anything. Cached per process. `durable`: the marker is fsynced before it is
+ * linked into place, the parent of each directory made here is fsynced, and so is the root
+ * itself, once per process, even when a fast-mode store of this process made its entries first.
+ * Returns the spool's format version (the one a new marker was written with, or the existing
+ * marker's).
  */
 export function ensureSpoolRoot(root: string, modes: FileModes, durable = false): number {
   const done = ensured.get(root);
   if (done && (done.durable || !durable)) return done.version;
+  // A spool of a newer or unknown format is refused before anything is created in it.
+  let marker = readUsableSpoolMarker(root);
   const parents = new Set<string>();
   const made: OnDirCreated | undefined = durable ? (dir) => void parents.add(path.dirname(dir)) : undefined;
   mkdirp(path.join(root, 'queues'), modes, made);
   mkdirp(path.join(root, 'workers'), modes, made);
-  let marker = readSpoolMarker(root);
   if (marker === null) {
     const tmp = path.join(root, `.spool.json.${process.pid}.tmp`);
     const body = JSON.stringify({ format: 'spoolkit', version: SPOOL_FORMAT_VERSION, createdAt: Date.now() }) + '\n';
@@ -109,12 +136,9 @@ export function ensureSpoolRoot(root: string, modes: FileModes, durable = false)
       tryUnlink(tmp);
     }
     // Another process may have written its marker first: its version is the spool's.
-    marker = readSpoolMarker(root);
+    marker = readUsableSpoolMarker(root);
   }
   const version = marker?.version ?? SPOOL_FORMAT_VERSION;
-  if (version > SPOOL_FORMAT_VERSION) {
-    throw new ConfigError(`The spool at ${root} uses format version ${version}, newer than this spoolkit supports (${SPOOL_FORMAT_VERSION}); upgrade spoolkit in every container that shares it.`);
-  }
   if (durable) {
     parents.add(root);
     for (const dir of parents) fsyncDir(dir);

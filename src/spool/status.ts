@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { countJobs, loadCountCache, saveCountCache, type JobCounts } from './counts.js';
 import { isUsable, publishCounts, readPublishedCounts } from './published-counts.js';
-import { resolveModes, tryReaddir } from './fs.js';
+import { resolveModes, rethrowFs, tryReaddir } from './fs.js';
 import { readHeartbeats, type WorkerHeartbeat } from './heartbeat.js';
 import { keyMs, lifoKeyTime } from './keys.js';
 import { SetCursor } from './ordered-set.js';
-import { readSpoolMarker } from './root.js';
+import { readUsableSpoolMarker } from './root.js';
 import { QueueStore } from './store.js';
 
 /** Status of one queue. */
@@ -100,7 +100,8 @@ function queueCounts(store: QueueStore, nowMs: number, allowPublished: boolean):
 /** Reads the status of a spool (all queues, or those named). */
 export async function readSpoolStatus(root: string, opts: SpoolStatusOptions = {}): Promise<SpoolStatus> {
   const nowMs = opts.nowMs ?? Date.now();
-  const formatVersion = readSpoolMarker(root)?.version ?? null;
+  // A spool of a newer format is refused before its count caches are written.
+  const formatVersion = readUsableSpoolMarker(root)?.version ?? null;
   const workers = readHeartbeats(root, nowMs);
   const names = opts.queues ?? listQueues(root);
   const modes = resolveModes(undefined);
@@ -128,6 +129,12 @@ export async function readSpoolStatus(root: string, opts: SpoolStatusOptions = {
         countsAgeMs: 0,
       };
       continue;
+    }
+    // A queue directory this uid cannot read is named as such (not as a cache it cannot write).
+    try {
+      fs.accessSync(dir, fs.constants.R_OK | fs.constants.X_OK);
+    } catch (err) {
+      rethrowFs(err, dir);
     }
     const store = QueueStore.openReadOnly(root, name, modes);
     const { counts, ageMs } = queueCounts(store, nowMs, opts.publishedCounts === true);

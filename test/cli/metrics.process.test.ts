@@ -63,5 +63,11 @@ describe('spoolkit metrics', () => {
     const badName = await cli('metrics', '--label', 'my-env=x');
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('is not a Prometheus label name');
+    for (const reserved of ['queue', 'state', '__name__']) {
+      const r = await cli('metrics', '--label', `${reserved}=x`);
+      expect(r.code, reserved).toBe(2);
+      expect(r.stderr, reserved).toContain(`\`${reserved}\` is a reserved label name`);
+      expect(r.stdout, reserved).toBe('');
+    }
   });
 });

@@ -50,6 +50,16 @@ describe('spoolkit jobs and queue', () => {
     expect(bad.stderr).toContain('--state must be one of waiting, active, delayed');
   });
 
+  it('shows attempts as BullMQ counts them: attempts made of the attempts option, at least 1', async () => {
+    expect((await cli('jobs', 'add', 'mail', 'once', '{}', '--job-id', 'a1')).code).toBe(0);
+    expect((await cli('jobs', 'add', 'mail', 'thrice', '{}', '--job-id', 'a3', '--attempts', '3')).code).toBe(0);
+    const list = (await cli('jobs', 'list', 'mail')).stdout;
+    expect(list).toMatch(/^a1\s+once\s+waiting\s+0\/1\s/m);
+    expect(list).toMatch(/^a3\s+thrice\s+waiting\s+0\/3\s/m);
+    expect((await cli('jobs', 'show', 'mail', 'a1')).stdout).toContain('attempts:   0 made of 1\n');
+    expect((await cli('jobs', 'remove', 'mail', 'a1', 'a3')).code).toBe(0);
+  });
+
   it('shows one job, and exits 1 for a job that does not exist', async () => {
     const shown = await cli('jobs', 'show', 'mail', 'w1');
     expect(shown.code).toBe(0);

@@ -116,7 +116,7 @@ describe('parseHealthArgs', () => {
   });
 
   it('turns bad flags and bad roles into reasons instead of throwing', () => {
-    expect(parseHealthArgs(['--bogus'], {}).errors[0]).toMatch(/Bad arguments for spoolkit health: Unknown option '--bogus'/);
+    expect(parseHealthArgs(['--bogus'], {}).errors[0]).toMatch(/Bad arguments for spoolkit health: unknown option --bogus\. Fix/);
     expect(parseHealthArgs(['--max-waiting', 'lots'], {}).errors[0]).toMatch(/--max-waiting must be a whole number >= 0; got "lots"/);
     expect(parseHealthArgs([], { SPOOLKIT_ROLE: 'cook' }).errors[0]).toMatch(/SPOOLKIT_ROLE must be one of/);
   });

@@ -152,6 +152,17 @@ describe('spoolkit health', () => {
     expect(report(r).status).toBe('unhealthy');
   });
 
+  it('a mistyped flag is the reason, and the spool given is still checked', async () => {
+    const root = spoolDir();
+    await addJobs(root, 1);
+    const r = await health(['--spool', root, '--max-wait', '5', '--role', 'web'], { SPOOLKIT_SPOOL: '' });
+    expect(r.code).toBe(1);
+    const rep = report(r);
+    expect(rep.spool).toBe(root);
+    expect(rep.totals).toMatchObject({ waiting: 1 });
+    expect(rep.reasons).toEqual(['Bad arguments for spoolkit health: unknown option --max-wait (did you mean --max-waiting?). Fix the healthcheck command (see spoolkit health --help).']);
+  });
+
   it.skipIf(!isRoot)('is unhealthy (exit 1) when the spool is not writable by the uid that runs the check', async () => {
     const base = spoolDir();
     chmodSync(base, 0o755);

@@ -122,6 +122,7 @@ describe('Queue.getMetrics and exportPrometheusMetrics', () => {
     ]);
     await expect(q.exportPrometheusMetrics({ 'bad-label': 'x' })).rejects.toThrow(UsageError);
     await expect(q.exportPrometheusMetrics({ 'bad-label': 'x' })).rejects.toThrow(/rename that label/);
+    await expect(q.exportPrometheusMetrics({ queue: 'x' })).rejects.toThrow(/`queue` is a reserved label name/);
   });
 
   it('refuses an unknown type, and obliterate clears the metrics', async () => {

@@ -34,7 +34,13 @@ function summary(job: JobView, state: string, now: number): (string | number)[] 
   const finished = typeof job.finishedOn === 'number' ? job.finishedOn : undefined;
   const at = finished ?? (typeof job.processedOn === 'number' ? job.processedOn : (job.timestamp as number));
   const reason = typeof job.failedReason === 'string' ? job.failedReason : '';
-  return [String(job.id), job.name, state, `${String(job.attemptsMade ?? 0)}/${String(job.opts.attempts ?? 1)}`, `${now - at >= 0 ? fmtAge(now - at) : '-'}`, reason];
+  return [String(job.id), job.name, state, `${String(job.attemptsMade ?? 0)}/${maxAttempts(job.opts)}`, `${now - at >= 0 ? fmtAge(now - at) : '-'}`, reason];
+}
+
+/** Attempts a job gets, as BullMQ counts them: `attempts`, at least 1 (0 or none means one). */
+function maxAttempts(opts: Record<string, unknown> | undefined): number {
+  const n = opts?.attempts;
+  return typeof n === 'number' && n > 1 ? n : 1;
 }
 
 let fmtAge: (ms: number) => string = (ms) => `${ms}ms`;
@@ -110,7 +116,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
       await withQueue(root, queueName, async (queue) => {
         const job = (await queue.add(name, data as never, opts as never)) as unknown as JobView;
         process.stdout.write(flags.json ? `${JSON.stringify(toJson(job))}\n` : `Added job ${String(job.id)} ("${name}") to queue "${queueName}".\n`);
-      });
+      }, { create: true });
       setExitCode(0);
     });
 
@@ -200,7 +206,7 @@ function formatJob(view: Record<string, unknown>): string {
     `  added:      ${iso(view.timestamp)}${typeof view.delay === 'number' && view.delay > 0 ? ` (delay ${view.delay} ms)` : ''}`,
     `  processed:  ${iso(view.processedOn)}`,
     `  finished:   ${iso(view.finishedOn)}`,
-    `  attempts:   ${String(view.attemptsMade ?? 0)} made of ${String((view.opts as Record<string, unknown>)?.attempts ?? 1)}`,
+    `  attempts:   ${String(view.attemptsMade ?? 0)} made of ${maxAttempts(view.opts as Record<string, unknown> | undefined)}`,
     `  progress:   ${JSON.stringify(view.progress ?? 0)}`,
     `  data:       ${JSON.stringify(view.data)}`,
     `  options:    ${JSON.stringify(view.opts)}`,

@@ -3,6 +3,8 @@
  * the last minute) and workers; `--json` for scripts; `--watch` redraws it until interrupted.
  */
 import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageError } from '../../errors.js';
 import { integerOption, listOption } from '../options.js';
 import { existingSpoolRoot, readStatus } from '../spool-access.js';
 import type { SetExitCode } from './index.js';
@@ -28,6 +30,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--interval-ms <ms>', 'refresh interval for --watch', integerOption('--interval-ms', 100), 2000)
     .option('--count <n>', 'with --watch: stop after this many refreshes', integerOption('--count', 1))
     .action(async (flags: StatusFlags) => {
+      if (flags.count !== undefined && flags.watch !== true) throw new UsageError('--count only counts the refreshes of --watch; add --watch, or leave --count out.');
       const root = existingSpoolRoot(flags.spool);
       const { formatStatus } = await import('../../status/index.js');
       const render = async (): Promise<string> => {
@@ -39,16 +42,15 @@ export function register(program: Command, setExitCode: SetExitCode): void {
         setExitCode(0);
         return;
       }
-      let stop = false;
-      const onSigint = (): void => {
-        stop = true;
-      };
+      // Ctrl-C ends the wait between refreshes at once.
+      const interrupted = new AbortController();
+      const onSigint = (): void => interrupted.abort();
       process.once('SIGINT', onSigint);
       const clear = process.stdout.isTTY && !flags.json ? '\u001b[2J\u001b[H' : '';
       try {
-        for (let i = 0; !stop && (flags.count === undefined || i < flags.count); i++) {
-          if (i > 0) await new Promise((r) => setTimeout(r, flags.intervalMs));
-          if (stop) break;
+        for (let i = 0; !interrupted.signal.aborted && (flags.count === undefined || i < flags.count); i++) {
+          if (i > 0) await sleep(flags.intervalMs, undefined, { signal: interrupted.signal }).catch(() => undefined);
+          if (interrupted.signal.aborted) break;
           const text = await render();
           process.stdout.write(flags.json ? text : `${clear}${new Date().toISOString()}\n${text}${clear ? '' : '\n'}`);
         }

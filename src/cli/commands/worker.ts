@@ -3,9 +3,10 @@
  * are imported only when the command runs, so other commands start fast.
  */
 import type { Command } from 'commander';
-import { envInteger, spoolRootFrom } from '../../config.js';
+import { envInteger } from '../../config.js';
 import { integerOption, listOption } from '../options.js';
 import { argsAfterCommand, spoolkitCliArgv } from '../self.js';
+import { creatableSpoolRoot } from '../spool-access.js';
 import type { SetExitCode } from './index.js';
 
 /** Default time running jobs get after SIGTERM: below Compose's default stop_grace_period of 10 s. */
@@ -70,7 +71,7 @@ them back at once and exits 1. Logs are JSON lines on stderr (LOG_LEVEL, LOG_FOR
       const code = await runWorkerCommand(
         {
           processors: flags.processors,
-          spool: spoolRootFrom(flags.spool, env),
+          spool: creatableSpoolRoot(flags.spool, env),
           queues: flags.queues,
           concurrency: flags.concurrency ?? envInteger(env, 'SPOOLKIT_CONCURRENCY', { min: 1 }) ?? 1,
           shutdownTimeoutMs: flags.shutdownTimeoutMs ?? envInteger(env, 'SPOOLKIT_SHUTDOWN_TIMEOUT_MS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,

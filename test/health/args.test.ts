@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { HEALTH_DEFAULTS, parseHealthArgs } from '../../src/health/args.js';
+
+describe('parseHealthArgs with a bad flag', () => {
+  it('reports a mistyped flag and keeps every other value', () => {
+    const a = parseHealthArgs(['--spool', '/srv/spool', '--max-wait', '5', '--role', 'worker', '--strict', '--queues', 'mail'], {});
+    expect(a.spool).toBe('/srv/spool');
+    expect(a.role).toBe('worker');
+    expect(a.strict).toBe(true);
+    expect(a.queues).toEqual(['mail']);
+    expect(a.maxWaiting).toBe(HEALTH_DEFAULTS.maxWaiting);
+    expect(a.errors).toEqual(['Bad arguments for spoolkit health: unknown option --max-wait (did you mean --max-waiting?). Fix the healthcheck command (see spoolkit health --help).']);
+  });
+
+  it('reports a flag without its value, a value given to a switch, and a stray argument, keeping the rest', () => {
+    expect(parseHealthArgs(['--max-waiting', '3', '--spool'], {})).toMatchObject({ maxWaiting: 3, spool: undefined, errors: [expect.stringMatching(/--spool needs a value\. Fix/)] });
+    expect(parseHealthArgs(['--spool', '--strict'], {}).errors[0]).toMatch(/--spool needs a value \(got the flag --strict; write --spool=--strict if that is the value\)/);
+    expect(parseHealthArgs(['--strict=yes', '--spool=/a'], {})).toMatchObject({ spool: '/a', strict: false, errors: [expect.stringMatching(/--strict takes no value/)] });
+    expect(parseHealthArgs(['stray', '--spool', '/b'], {})).toMatchObject({ spool: '/b', errors: [expect.stringMatching(/unexpected argument "stray"/)] });
+  });
+
+  it('takes --name=value and -h', () => {
+    expect(parseHealthArgs(['--spool=/c', '--max-age-ms=10', '-h'], {})).toMatchObject({ spool: '/c', maxAgeMs: 10, help: true, errors: [] });
+  });
+});
