@@ -96,7 +96,8 @@ export function sliceRange<T>(list: T[], start: number, end: number): T[] {
 export function listState(store: QueueStore, type: string, start: number, end: number, asc: boolean): Listed[] {
   if (type === 'active' || type === 'completed' || type === 'failed' || type === 'waiting-children') {
     const all = flatList(store, type === 'active' ? ['active', 'reclaiming'] : [type]);
-    all.sort((a, b) => (asc ? a.at - b.at : b.at - a.at) || (a.id < b.id ? -1 : 1));
+    // Equal times in id order, reversed with the rest (as Redis orders members of equal score).
+    all.sort((a, b) => (asc ? a.at - b.at || (a.id < b.id ? -1 : 1) : b.at - a.at || (a.id < b.id ? 1 : -1)));
     return sliceRange(all, start, end);
   }
   // A range counted from the end (both indexes negative) is read from the other end of the

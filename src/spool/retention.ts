@@ -103,6 +103,10 @@ function loadState(store: QueueStore): { state: RetentionState | undefined; slot
   return best;
 }
 
+function sameKeep(a: Keep | undefined, b: Keep | undefined): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** The setting as bounds, or 'forever'; a negative count bounds nothing (BullMQ's -1: keep all). */
 function toKeep(k: Keep | undefined, fallback: Keep): KeepJobs | 'forever' {
   const setting = k ?? fallback;
@@ -112,30 +116,49 @@ function toKeep(k: Keep | undefined, fallback: Keep): KeepJobs | 'forever' {
   return setting;
 }
 
-type Entry = [id: string, finishedMs: number];
+/** A kept finished job; `due` (1) once a setting has put it past its bounds, until it is removed. */
+type Entry = [id: string, finishedMs: number, due?: 1];
 
-/**
- * Drops the entries of `list` that fall out of `keep`, at most `maxDrop` of them (the rest stay at
- * the front of the list for the next pass). Returns the dropped entries, oldest first.
- */
-function trim(list: Entry[], keep: KeepJobs | 'forever', nowMs: number, maxDrop: number): Entry[] {
-  if (keep === 'forever') return [];
-  const drop: Entry[] = [];
-  const limit = keep.limit && keep.limit > 0 ? keep.limit : Infinity;
-  // Newest last; keep the latest entry per id.
+/** The latest entry per id, in list order (newest last). */
+function latestPerId(list: Entry[]): Entry[] {
   const latest = new Map<string, number>();
   for (let i = 0; i < list.length; i++) latest.set(list[i]![0], i);
-  const unique = list.filter((e, i) => latest.get(e[0]) === i);
+  return list.filter((e, i) => latest.get(e[0]) === i);
+}
+
+/**
+ * Marks due the oldest entries past `keep`'s count: the trim BullMQ makes as each job finishes,
+ * with that job's setting. Applied when the setting changes from one finished job to the next,
+ * so jobs finished under one setting are bounded by it even when a later job's setting differs.
+ */
+function markDue(list: Entry[], keep: KeepJobs | 'forever'): void {
+  if (keep === 'forever' || keep.count === undefined || keep.count < 0) return;
+  const open = latestPerId(list).filter((e) => e[2] !== 1);
+  for (let i = 0; i < open.length - keep.count; i++) open[i]![2] = 1;
+}
+
+/**
+ * Drops the entries of `list` that are due or fall out of `keep`, at most `maxDrop` of them (the
+ * rest stay in the list, marked due, for the next pass). Returns the dropped entries, oldest first.
+ */
+function trim(list: Entry[], keep: KeepJobs | 'forever', nowMs: number, maxDrop: number): Entry[] {
+  const unique = latestPerId(list);
+  const open = unique.filter((e) => e[2] !== 1);
   let cut = 0;
-  if (keep.count !== undefined && keep.count >= 0) cut = Math.max(0, unique.length - keep.count);
-  if (keep.age !== undefined) {
-    const cutoff = nowMs - keep.age * 1000;
-    while (cut < unique.length && unique[cut]![1] < cutoff) cut++;
+  if (keep !== 'forever') {
+    if (keep.count !== undefined && keep.count >= 0) cut = Math.max(0, open.length - keep.count);
+    if (keep.age !== undefined) {
+      const cutoff = nowMs - keep.age * 1000;
+      while (cut < open.length && open[cut]![1] < cutoff) cut++;
+    }
+    if (keep.limit && keep.limit > 0) cut = Math.min(cut, keep.limit);
   }
-  cut = Math.min(cut, unique.length, limit, maxDrop);
-  for (let i = 0; i < cut; i++) drop.push(unique[i]!);
+  for (let i = 0; i < cut; i++) open[i]![2] = 1;
+  const drop: Entry[] = [];
+  const kept: Entry[] = [];
+  for (const e of unique) (e[2] === 1 && drop.length < maxDrop ? drop : kept).push(e);
   list.length = 0;
-  list.push(...unique.slice(cut));
+  list.push(...kept);
   return drop;
 }
 
@@ -405,12 +428,16 @@ export function runRetention(
           const id = typeof e.a.jobId === 'string' ? e.a.jobId : undefined;
           if (!id || e.k === true || e.l === 1) continue;
           const k = e.k as Keep | undefined;
+          // Kept forever: not in the list, and no trim (BullMQ trims only under a job's bounds).
+          if (k === false) continue;
           if (e.e === 'completed') {
+            if (!sameKeep(k, state.keepCompleted)) markDue(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED));
             state.keepCompleted = k;
-            if (k !== false) state.completed.push([id, e.t]);
+            state.completed.push([id, e.t]);
           } else {
+            if (!sameKeep(k, state.keepFailed)) markDue(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED));
             state.keepFailed = k;
-            if (k !== false) state.failed.push([id, e.t]);
+            state.failed.push([id, e.t]);
           }
         }
         const pos = tail.position();
@@ -467,7 +494,7 @@ export function runRetention(
       list.push(...later);
       list.sort((a, b) => a[1] - b[1]);
     }
-    // Entries not reached before a stop go back to the front, oldest first, as they were.
+    // Entries not reached before a stop go back to the front, oldest first, still due.
     if (doneC < dropC.length) state.completed = dropC.slice(doneC).concat(state.completed);
     if (doneF < dropF.length) state.failed = dropF.slice(doneF).concat(state.failed);
     if (doneC < dropC.length || doneF < dropF.length) more = true;

@@ -33,4 +33,27 @@ describe("a Worker's removeOnComplete / removeOnFail", () => {
       expect(make).toThrow(new RegExp(`^Worker option ${field.replace('.', '\\.')} must be .*Fix the Worker's options`));
     }
   });
+
+  it('each finished job bounds the list with its own setting, as BullMQ trims as each job finishes', async () => {
+    const cases: { first: object; last: object; kept: string[] }[] = [
+      // BullMQ: the four under a count of 1 leave the last of them; the job kept forever stays.
+      { first: { removeOnComplete: 1 }, last: { removeOnComplete: false }, kept: ['last', 'j3'] },
+      // The later setting keeps more, but the earlier jobs were already bounded by theirs.
+      { first: { removeOnComplete: 2 }, last: { removeOnComplete: { age: 3600 } }, kept: ['last', 'j3', 'j2'] },
+      { first: { removeOnComplete: 2 }, last: { removeOnComplete: -1 }, kept: ['last', 'j3', 'j2'] },
+      { first: { removeOnComplete: 2 }, last: { removeOnComplete: 100 }, kept: ['last', 'j3', 'j2'] },
+    ];
+    for (const c of cases) {
+      const spool = tmpSpool();
+      const q = track(new Queue('q', { spool, defaultJobOptions: c.first }));
+      for (let i = 0; i < 4; i++) await q.add(`j${i}`, {});
+      await q.add('last', {}, c.last);
+      const w = track(new Worker('q', async () => 'ok', { spool, concurrency: 1 }));
+      await waitFor(async () => (await q.getJobs(['completed'])).some((j) => j.name === 'last'), 5000, 'the last job completed');
+      // Retention passes run once a second: two of them have seen every job.
+      await sleep(2200);
+      expect((await q.getCompleted()).map((j) => j.name), JSON.stringify(c)).toEqual(c.kept);
+      await w.close();
+    }
+  });
 });
