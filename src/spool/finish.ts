@@ -114,7 +114,7 @@ export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch
   if (!appendOutcome(store, claim, patch)) return false;
   const to = store.filePath(place, claim.id);
   if (!moveHeld(store, claim.path, to, false)) return false;
-  if (typeof patch.finishedOn === 'number') setFinishTime(claim.fd ?? to, patch.finishedOn);
+  if (typeof patch.finishedOn === 'number') setFinishTime(to, patch.finishedOn);
   // The file has left the claim: nothing more may be written through its descriptor.
   closeClaim(claim);
   claim.finished = true;
@@ -129,14 +129,15 @@ export function finishToFile(store: QueueStore, claim: Claim, patch: RecordPatch
  * it back (update.ts). Harmless on a file that has moved on meanwhile: a lease is judged by the
  * later of the change and modification times, and this call makes the change time now.
  */
-export function setFinishTime(file: number | string, finishedOn: number): void {
+export function setFinishTime(file: string, finishedOn: number): void {
   const at = finishedOn / 1000;
   try {
-    if (typeof file === 'number') fs.futimesSync(file, at, at);
-    else fs.utimesSync(file, at, at);
+    // By path: Node's permission model refuses futimes, not utimes.
+    fs.utimesSync(file, at, at);
   } catch (err) {
-    // Gone (retried, removed) or not this process's to change: listed a little out of order.
-    if (!isErrno(err, 'ENOENT') && !isErrno(err, 'EPERM') && !isErrno(err, 'EACCES')) throw err;
+    // Gone (retried, removed), or not this process's to change (another user's file, a permission
+    // model that refuses it): listed by the time of its last write instead.
+    if (!isErrno(err, 'ENOENT') && !isErrno(err, 'EPERM') && !isErrno(err, 'EACCES') && (err as { code?: unknown }).code !== 'ERR_ACCESS_DENIED') throw err;
   }
 }
 
