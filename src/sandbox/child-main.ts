@@ -4,7 +4,8 @@
  * child runs each job without paying for the import again.
  *
  * The child never decides a job's outcome: it reports the processor's result or error, and the
- * host completes, fails or retries the job. It exits when its host goes away.
+ * host completes, fails or retries the job. It exits when its host goes away; it
+ * does not die of SIGTERM or SIGINT, which its host handles.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
@@ -28,12 +29,21 @@ function openChannel(): Channel {
   }
   // The host is gone: nothing can receive our results, so stop at once.
   process.on('disconnect', () => process.exit(0));
+  // The host decides when a child ends (it drains, hands back or kills). A SIGTERM or SIGINT sent
+  // to the whole process group (Ctrl-C in a terminal, a platform stopping every process) reaches
+  // the child too; dying of it would fail the job that the host's drain lets finish.
+  process.on('SIGTERM', ignoreSignal);
+  process.on('SIGINT', ignoreSignal);
   return {
     send: (m) => {
       process.send?.(m);
     },
     onMessage: (h) => process.on('message', (m) => h(m as HostMessage)),
   };
+}
+
+function ignoreSignal(): void {
+  // Listening replaces Node's default action (exit) for the signal.
 }
 
 function processorFile(): string {

@@ -2,6 +2,8 @@
  * `spoolkit worker` run as a user runs it: the built CLI in child processes on a real temp spool.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
 import { assertBuilt, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
@@ -190,4 +192,25 @@ describe('spoolkit worker', () => {
     p.child.kill('SIGTERM');
     expect((await p.done).code).toBe(0);
   });
+});
+
+/** Lines the nap.mjs processor appended: "start <id> <pid>", "abort <id>", "end <id>". */
+const marksOf = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+const marked = (file: string, what: string): number => marksOf(file).filter((l) => l.startsWith(`${what} `)).length;
+
+describe('spoolkit worker with sandboxed processors under signals and kills', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`a ${signal} sent to the whole process group drains: the sandboxed jobs finish and the worker exits 0`, async () => {
+      const root = setup();
+      const marks = join(root, 'marks.txt');
+      const q = queue(root, 'naps');
+      const jobs = await q.addBulk([1, 2].map((i) => ({ name: 'nap', data: { ms: 1500, i, marks }, opts: { attempts: 1 } })));
+      const p = worker(root, '--queues', 'naps', '--shutdown-timeout-ms', '20000');
+      await waitFor(() => marked(marks, 'start') === 2, 'both jobs to start in their sandbox children');
+      process.kill(-p.child.pid!, signal);
+      expect((await p.done).code).toBe(0);
+      for (const job of jobs) expect(await q.getJobState(job.id!)).toBe('completed');
+      expect(marked(marks, 'end')).toBe(2);
+    });
+  }
 });
