@@ -380,6 +380,15 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.processorFn = sandboxed;
   }
 
+  /**
+   * @internal Names the child processes of sandboxes made outside this Worker (the worker runtime's)
+   * in its heartbeat, as those of its own sandbox are. Returns what to call when one starts or ends.
+   */
+  reportSandboxChildren(pids: () => (number | undefined)[]): () => void {
+    this.sandboxPids = pids;
+    return () => this.childrenChanged();
+  }
+
   /** Jobs processed in parallel. */
   get concurrency(): number {
     return this.concurrencyAsGiven;

@@ -90,6 +90,7 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
       concurrency: plan.concurrency ?? opts.defaultConcurrency,
       heartbeatMeta: { role: opts.role, ...(plan.jobNames.length > 0 ? { jobNames: plan.jobNames } : {}) },
     });
+    if (plan.sandboxes.length > 0) nameSandboxChildren(worker, plan);
     attachLogs(worker, qlog, opts.logPayloads, () => {
       processed++;
       opts.onJobFinished?.();
@@ -154,6 +155,13 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
     },
     forceClose,
   };
+}
+
+/** Has the Worker name the plan's sandbox child processes in its heartbeat, as it does for a sandbox of its own. */
+function nameSandboxChildren(worker: Worker, plan: QueuePlan): void {
+  // A Worker from a test's createWorker may lack the method.
+  const w = worker as Partial<Pick<Worker, 'reportSandboxChildren'>>;
+  if (typeof w.reportSandboxChildren === 'function') plan.sandboxChildren.onChange(w.reportSandboxChildren.call(worker, () => plan.sandboxChildren.pids()));
 }
 
 type JobLike = { id?: string | undefined; name?: string; data?: unknown; attemptsMade?: number; attemptsStarted?: number; opts?: { attempts?: number }; processedOn?: number; finishedOn?: number; failedReason?: string; returnvalue?: unknown };

@@ -2,10 +2,11 @@
  * `spoolkit worker` run as a user runs it: the built CLI in child processes on a real temp spool.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
+import { parseRunLog } from '../fixtures/core/chaos-data.js';
 import { assertBuilt, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
 
 const processors = fileURLToPath(new URL('../fixtures/runtime/app/processors.mjs', import.meta.url));
@@ -33,7 +34,10 @@ function queue(root: string, name = 'work'): Queue {
   return q;
 }
 function worker(root: string, ...flags: string[]): CliProcess {
-  const p = startCli(['worker', '-p', processors, '--spool', root, ...FAST, ...flags], { timeoutMs: 50_000 });
+  return workerWithEnv({}, root, ...flags);
+}
+function workerWithEnv(env: NodeJS.ProcessEnv, root: string, ...flags: string[]): CliProcess {
+  const p = startCli(['worker', '-p', processors, '--spool', root, ...FAST, ...flags], { timeoutMs: 50_000, env });
   procs.push(p);
   return p;
 }
@@ -213,4 +217,29 @@ describe('spoolkit worker with sandboxed processors under signals and kills', ()
       expect(marked(marks, 'end')).toBe(2);
     });
   }
+
+  it("a SIGKILLed worker's job runs again only once its orphaned sandbox child, which outlives it until its code yields, is gone too", async () => {
+    const root = setup();
+    const runs = join(root, 'runs.log');
+    writeFileSync(runs, '');
+    const q = queue(root, 'busy');
+    const job = await q.add('render', {}, { attempts: 3 });
+    const env = { RUNS: runs, BUSY_MS: '2500' };
+    const flags = ['--queues', 'busy', '--stalled-interval-ms', '200'];
+    const first = workerWithEnv(env, root, ...flags);
+    await waitFor(() => parseRunLog(readFileSync(runs, 'utf8')).length === 1, 'the first run to start');
+    first.child.kill('SIGKILL');
+    await first.done;
+    // The second worker checks for stalled jobs every 200 ms; the orphan is busy for seconds more.
+    const second = workerWithEnv(env, root, ...flags);
+    expect(await finished(q, job.id!)).toBe('completed');
+    const lines = parseRunLog(readFileSync(runs, 'utf8'));
+    expect(lines.map((l) => l.type)).toEqual(['S', 'E', 'S', 'E']);
+    const [s1, e1, s2] = lines;
+    expect(e1!.pid).toBe(s1!.pid);
+    expect(s2!.pid).not.toBe(s1!.pid);
+    expect(s2!.at).toBeGreaterThanOrEqual(e1!.at);
+    second.child.kill('SIGTERM');
+    expect((await second.done).code).toBe(0);
+  });
 });
