@@ -60,6 +60,8 @@ export interface QueuePlan {
   sandboxes: SandboxedProcessor[];
   /** The sandboxes' child processes, for the heartbeat of the Worker that runs them. */
   sandboxChildren: SandboxChildren;
+  /** True when jobs of this name run in a sandbox (which kills a processor that ignores its abort). */
+  runsInSandbox(jobName: string): boolean;
 }
 
 /**
@@ -129,7 +131,19 @@ async function planQueue(queueName: string, entry: unknown, modulePath: string, 
   const sandboxChildren = trackSandboxChildren(sandboxes);
   if (typeof entry === 'function' || typeof entry === 'string') {
     const processor = await resolveProcessor(entry, where, base, true, sandboxChildren.options(sandboxDefaults), sandboxes);
-    return { queueName, processor: dispatcher(queueName, {}, processor, modulePath), concurrency: undefined, timeoutMs: undefined, jobNames: [], hasCatchAll: true, workerOptions: {}, sandboxes, sandboxChildren };
+    const sandboxed = sandboxes.length > 0;
+    return {
+      queueName,
+      processor: dispatcher(queueName, {}, processor, modulePath),
+      concurrency: undefined,
+      timeoutMs: undefined,
+      jobNames: [],
+      hasCatchAll: true,
+      workerOptions: {},
+      sandboxes,
+      sandboxChildren,
+      runsInSandbox: () => sandboxed,
+    };
   }
   if (!isPlainObject(entry)) {
     throw new ConfigError(`The ${where} must be a function, a file path or { processor?, jobs?, concurrency?, timeoutMs?, sandbox?, worker? }; got ${describe(entry)}.`);
@@ -165,6 +179,7 @@ async function planQueue(queueName: string, entry: unknown, modulePath: string, 
     workerOptions,
     sandboxes,
     sandboxChildren,
+    runsInSandbox: (jobName) => (sandboxes as unknown[]).includes(Object.hasOwn(jobs, jobName) ? jobs[jobName] : catchAll),
   };
 }
 

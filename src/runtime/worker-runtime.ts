@@ -23,7 +23,10 @@ export interface WorkerRuntimeOptions {
   defaultConcurrency: number;
   /** Time limit for jobs of queues that do not set their own; 0 for none. */
   defaultTimeoutMs: number;
-  /** After a time limit aborts a job, how long before it fails even if its processor has not returned. */
+  /**
+   * After a time limit aborts a job of an in-process processor, how long before it fails even if
+   * the processor has not returned. (A sandboxed job fails once its sandbox has killed its child.)
+   */
   timeoutGraceMs: number;
   /** Written to each heartbeat as `meta.role`. */
   role: string;
@@ -74,8 +77,8 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
     const qlog = log.child({ queue: plan.queueName });
     const processor = withTimeLimit(plan.processor, {
       timeoutMs,
-      graceMs: opts.timeoutGraceMs,
-      onOverrun: (job) => qlog.warn('job:timeout-ignored', { jobId: job.id, job: job.name, timeoutMs, msg: 'the processor ignored its abort signal and may still be running in this process; give it as a file path so it runs in a sandbox that can be killed' }),
+      graceMs: (job) => (plan.runsInSandbox(job.name) ? Infinity : opts.timeoutGraceMs),
+      onOverrun: (job) => qlog.warn('job:timeout-ignored', { jobId: job.id, job: job.name, timeoutMs, msg: 'the processor ignored its abort signal and may still be running in this process; give it as a file path (without sandbox: false) so it runs in a sandbox that can be killed' }),
     });
     const counted = (job: RuntimeJob, token?: string, signal?: AbortSignal): Promise<unknown> => {
       running++;

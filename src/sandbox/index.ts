@@ -95,6 +95,8 @@ interface PooledChild {
   /** Set while a job runs: handles its messages. */
   onRunMessage: ((message: ChildMessage) => void) | undefined;
   initError: Error | undefined;
+  /** Resolves once the child has exited. */
+  gone: Promise<void>;
 }
 
 const JOB_FIELDS = [
@@ -152,7 +154,7 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
   const spawnChild = (): PooledChild => {
     const handle = launchChild({ file: path, useWorkerThreads, execArgv: opts.execArgv ?? [], env: opts.env });
     counters.started++;
-    const child: PooledChild = { handle, jobsRun: 0, busy: false, idleTimer: undefined, onExitDuringRun: undefined, onRunMessage: undefined, initError: undefined };
+    const child: PooledChild = { handle, jobsRun: 0, busy: false, idleTimer: undefined, onExitDuringRun: undefined, onRunMessage: undefined, initError: undefined, gone: new Promise((done) => handle.onExit(() => done())) };
     all.add(child);
     opts.onChildrenChange?.();
     handle.onMessage((message) => {
@@ -236,8 +238,9 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
         } else {
           release(child, rssBytes);
         }
-        // Proxied calls the processor did not await still finish before the outcome is reported.
-        void Promise.allSettled([...pendingCalls]).then(settle);
+        // Proxied calls the processor did not await still finish before the outcome is reported,
+        // and a killed child is dead before it is: a retry must not run next to it.
+        void Promise.allSettled([...pendingCalls, ...(kill ? [child.gone] : [])]).then(settle);
       };
 
       child.onExitDuringRun = (code, sig) => {

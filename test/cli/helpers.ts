@@ -128,3 +128,13 @@ export function tempDir(prefix = 'spoolkit-cli-'): { path: string; cleanup(): vo
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+/** True while a process with this pid exists (a zombie counts). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

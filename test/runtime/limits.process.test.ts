@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
-import { assertBuilt, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, isAlive, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
 
 const appDir = fileURLToPath(new URL('../fixtures/runtime/app/', import.meta.url));
 const processors = join(appDir, 'processors.mjs');
@@ -152,12 +152,3 @@ describe('--watch', () => {
     expect((await p.done).code).toBe(0);
   });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
 import { parseRunLog } from '../fixtures/core/chaos-data.js';
-import { assertBuilt, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, isAlive, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
 
 const processors = fileURLToPath(new URL('../fixtures/runtime/app/processors.mjs', import.meta.url));
 const FAST = ['--poll-interval-ms', '100', '--heartbeat-interval-ms', '500'];
@@ -241,5 +241,22 @@ describe('spoolkit worker with sandboxed processors under signals and kills', ()
     expect(s2!.at).toBeGreaterThanOrEqual(e1!.at);
     second.child.kill('SIGTERM');
     expect((await second.done).code).toBe(0);
+  });
+
+  it("a timed-out sandboxed job is failed, and retried, only once its child is dead, whatever the queue's killGraceMs", async () => {
+    const root = setup();
+    const marks = join(root, 'marks.txt');
+    const q = queue(root, 'slow');
+    // It ignores its abort: the sandbox kills it 3000 ms after the time limit, longer than --kill-grace-ms.
+    // Three attempts: under load a child may still be loading at the limit, and that attempt then
+    // fails without starting.
+    const job = await q.add('nap', { ms: 20_000, ignoreAbort: true, marks }, { attempts: 3 });
+    const p = worker(root, '--queues', 'slow', '--kill-grace-ms', '500');
+    await waitFor(() => marked(marks, 'start') === 1, 'the first attempt to start');
+    const firstPid = Number(marksOf(marks)[0]!.split(' ')[2]);
+    await waitFor(() => marked(marks, 'start') === 2, 'the retry to start', 20_000);
+    // Only one copy at a time: the first attempt's child was gone when the retry started.
+    expect(isAlive(firstPid)).toBe(false);
+    expect(p.logs().filter((l) => l.event === 'job:timeout-ignored')).toEqual([]);
   });
 });
