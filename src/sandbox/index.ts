@@ -65,7 +65,11 @@ export interface SandboxOptions {
 /** A processor that runs a file in a sandbox, plus `close()` to stop its children. */
 export interface SandboxedProcessor {
   (job: SandboxHostJob, token?: string, signal?: AbortSignal): Promise<unknown>;
-  /** Kills every child; jobs still running in them reject. */
+  /**
+   * Stops every child. A job still running is aborted first: its processor's signal fires, and its
+   * child is killed `killGraceMs` later if the job has not ended by then. Resolves once every child
+   * has exited.
+   */
   close(): Promise<void>;
   /** Live counts, for logs and tests. */
   stats(): SandboxStats;
@@ -97,6 +101,8 @@ interface PooledChild {
   initError: Error | undefined;
   /** Resolves once the child has exited. */
   gone: Promise<void>;
+  /** Set while a job runs: aborts it (its processor's signal fires; the child is killed `killGraceMs` later if still running). */
+  abortRun: ((reason: unknown) => void) | undefined;
 }
 
 const JOB_FIELDS = [
@@ -154,7 +160,7 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
   const spawnChild = (): PooledChild => {
     const handle = launchChild({ file: path, useWorkerThreads, execArgv: opts.execArgv ?? [], env: opts.env });
     counters.started++;
-    const child: PooledChild = { handle, jobsRun: 0, busy: false, idleTimer: undefined, onExitDuringRun: undefined, onRunMessage: undefined, initError: undefined, gone: new Promise((done) => handle.onExit(() => done())) };
+    const child: PooledChild = { handle, jobsRun: 0, busy: false, idleTimer: undefined, onExitDuringRun: undefined, onRunMessage: undefined, initError: undefined, abortRun: undefined, gone: new Promise((done) => handle.onExit(() => done())) };
     all.add(child);
     opts.onChildrenChange?.();
     handle.onMessage((message) => {
@@ -215,21 +221,24 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
       let killTimer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        child.handle.send({ t: 'abort', runId, reason: serializeError(signal?.reason ?? new Error('aborted')) });
+      const abortRun = (cause: unknown): void => {
+        child.handle.send({ t: 'abort', runId, reason: serializeError(cause ?? new Error('aborted')) });
         if (killTimer === undefined) {
           killTimer = setTimeout(() => {
             counters.killed++;
-            const reason = signal?.reason instanceof Error ? signal.reason.message : 'aborted';
-            finish(() => reject(new Error(`The sandboxed processor ${path} did not stop within ${killGraceMs} ms after its job was aborted (${reason}); its child was killed`, { cause: signal?.reason })), undefined, true);
+            const reason = cause instanceof Error ? cause.message : 'aborted';
+            finish(() => reject(new Error(`The sandboxed processor ${path} did not stop within ${killGraceMs} ms after its job was aborted (${reason}); its child was killed`, { cause })), undefined, true);
           }, killGraceMs);
         }
       };
+      const onAbort = (): void => abortRun(signal?.reason);
+      child.abortRun = abortRun;
       const finish = (settle: () => void, rssBytes: number | undefined, kill = false): void => {
         if (settled) return;
         settled = true;
         if (killTimer) clearTimeout(killTimer);
         signal?.removeEventListener('abort', onAbort);
+        child.abortRun = undefined;
         if (kill) {
           retire(child);
           child.busy = false;
@@ -297,16 +306,15 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
   const processor = run as SandboxedProcessor;
   processor.close = async () => {
     closed = true;
-    const children = [...all];
+    const closedError = new Error(`The sandboxed processor for ${path} was closed`);
     await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((done) => {
-            if (child.handle.exited) return done();
-            child.handle.onExit(() => done());
-            retire(child);
-          }),
-      ),
+      [...all].map((child) => {
+        // A running job is aborted first, so its processor can stop (and end what it started);
+        // its child ends when the job does, or is killed killGraceMs later.
+        if (child.abortRun) child.abortRun(closedError);
+        else retire(child);
+        return child.gone;
+      }),
     );
   };
   processor.stats = () => ({ children: all.size, started: counters.started, killed: counters.killed, recycled: counters.recycled, pids: [...all].map((c) => c.handle.pid) });

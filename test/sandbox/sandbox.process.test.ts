@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSandboxedProcessor, type SandboxedProcessor, type SandboxHostJob } from '../../src/sandbox/index.js';
 import { isDelayedError, isUnrecoverableError, UnrecoverableError } from '../../src/errors.js';
@@ -165,6 +167,39 @@ for (const useWorkerThreads of [false, true]) {
       expect(err.message).toMatch(/did not stop within 300 ms.*time limit reached.*killed/);
       expect(p.stats().killed).toBe(1);
       expect(p.stats().children).toBe(0);
+    });
+
+    it("close() fires a running processor's signal and lets it stop before its child ends", async () => {
+      const p = sandbox('waits-for-abort.mjs', { useWorkerThreads, killGraceMs: 5000 });
+      const job = hostJob();
+      const running = p(job).catch((e: unknown) => e);
+      for (let i = 0; i < 100 && job.logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(job.logs).toEqual(['waiting for abort']);
+      await p.close();
+      expect(((await running) as Error).message).toMatch(/^aborted: .*closed/);
+      expect(p.stats()).toMatchObject({ children: 0, killed: 0 });
+    });
+
+    it('close() kills a running child that ignores its signal once killGraceMs has passed', async () => {
+      const p = sandbox('hangs.mjs', { useWorkerThreads, killGraceMs: 300 });
+      const job = hostJob();
+      const running = p(job).catch((e: unknown) => e);
+      for (let i = 0; i < 100 && job.logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await p.close();
+      expect(((await running) as Error).message).toMatch(/did not stop within 300 ms/);
+      expect(p.stats()).toMatchObject({ children: 0, killed: 1 });
+    });
+
+    it('under a Worker, close(true) fires the running processor\'s signal before its child ends, and hands the job back', async () => {
+      const spool = tmpSpool();
+      const marks = path.join(spool, 'marks.txt');
+      const q = track(new Queue('q', { spool }));
+      const job = await q.add('j', { marks, cleanupMs: 300 });
+      const w = new Worker('q', fixture('waits-for-abort.mjs'), { spool, useWorkerThreads });
+      await waitFor(async () => (await q.getJobLogs(job.id!)).logs.length === 1, 10_000, 'the job to start');
+      await w.close(true);
+      expect(fs.readFileSync(marks, 'utf8')).toMatch(/^aborted: .*closed with force/);
+      expect(await q.getJobState(job.id!)).toBe('waiting');
     });
 
     it('fails the job with a clear reason when the child exits under it', async () => {
