@@ -15,7 +15,8 @@
  *
  * Recycling: a child is retired after `maxJobsPerChild` jobs, or when its resident memory after a
  * job exceeds `maxMemoryMb`; the next job starts a fresh child. Nothing is dropped: a child is
- * only retired between jobs.
+ * only retired between jobs, and it is asked to exit (killed only `killGraceMs` later), so what it
+ * wrote to stdout and stderr is not lost.
  */
 import { ConfigError } from '../errors.js';
 import { launchChild, type ChildHandle } from './child-handle.js';
@@ -145,16 +146,33 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
   const idleTimeoutMs = nonNegative('idleTimeoutMs', opts.idleTimeoutMs, 60_000);
   const idle: PooledChild[] = [];
   const all = new Set<PooledChild>();
+  /** Children asked to exit and not gone yet: close() waits for them too. */
+  const leaving = new Set<PooledChild>();
   const counters = { started: 0, killed: 0, recycled: 0 };
   let closed = false;
   let nextRunId = 1;
 
-  const retire = (child: PooledChild): void => {
+  /**
+   * Takes a child out of the pool. A healthy one between jobs is asked to exit, so what it wrote
+   * is flushed (a thread's output travels through its host), and killed only if it is still there
+   * `killGraceMs` later; one that must not run on (aborted, crashed) is killed at once.
+   */
+  const retire = (child: PooledChild, how: 'stop' | 'kill'): void => {
     if (child.idleTimer) clearTimeout(child.idleTimer);
     const i = idle.indexOf(child);
     if (i >= 0) idle.splice(i, 1);
     all.delete(child);
-    child.handle.kill();
+    if (how === 'kill') {
+      child.handle.kill();
+      return;
+    }
+    child.handle.send({ t: 'stop' });
+    leaving.add(child);
+    const killer = setTimeout(() => child.handle.kill(), killGraceMs);
+    void child.gone.then(() => {
+      clearTimeout(killer);
+      leaving.delete(child);
+    });
   };
 
   const spawnChild = (): PooledChild => {
@@ -200,11 +218,11 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
     const tooBig = maxMemoryBytes > 0 && rssBytes !== undefined && rssBytes > maxMemoryBytes && !useWorkerThreads;
     if (closed || tooMany || tooBig || child.initError) {
       if (!closed && !child.initError) counters.recycled++;
-      retire(child);
+      retire(child, 'stop');
       return;
     }
     if (idleTimeoutMs > 0) {
-      child.idleTimer = setTimeout(() => retire(child), idleTimeoutMs);
+      child.idleTimer = setTimeout(() => retire(child, 'stop'), idleTimeoutMs);
       child.idleTimer.unref();
     }
     idle.push(child);
@@ -240,7 +258,7 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
         signal?.removeEventListener('abort', onAbort);
         child.abortRun = undefined;
         if (kill) {
-          retire(child);
+          retire(child, 'kill');
           child.busy = false;
           child.onRunMessage = undefined;
           child.onExitDuringRun = undefined;
@@ -307,15 +325,13 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
   processor.close = async () => {
     closed = true;
     const closedError = new Error(`The sandboxed processor for ${path} was closed`);
-    await Promise.all(
-      [...all].map((child) => {
-        // A running job is aborted first, so its processor can stop (and end what it started);
-        // its child ends when the job does, or is killed killGraceMs later.
-        if (child.abortRun) child.abortRun(closedError);
-        else retire(child);
-        return child.gone;
-      }),
-    );
+    for (const child of [...all]) {
+      // A running job is aborted first, so its processor can stop (and end what it started);
+      // its child ends when the job does, or is killed killGraceMs later.
+      if (child.abortRun) child.abortRun(closedError);
+      else retire(child, 'stop');
+    }
+    await Promise.all([...all, ...leaving].map((child) => child.gone));
   };
   processor.stats = () => ({ children: all.size, started: counters.started, killed: counters.killed, recycled: counters.recycled, pids: [...all].map((c) => c.handle.pid) });
   return processor;

@@ -6,6 +6,7 @@ import { createSandboxedProcessor, type SandboxedProcessor, type SandboxHostJob 
 import { isDelayedError, isUnrecoverableError, UnrecoverableError } from '../../src/errors.js';
 import { FlowProducer, Queue, Worker } from '../../src/index.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { exited, startFixture } from '../fixtures/core/procs.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/runtime/sandbox/${name}`, import.meta.url));
 
@@ -268,6 +269,17 @@ describe('pooling and recycling', () => {
     expect(await job.getState()).toBe('completed');
     expect(job.failedReason).toBeUndefined();
   });
+
+  for (const threads of [false, true]) {
+    it(`loses none of what a child wrote when it is retired after its job or closed (${threads ? 'threads' : 'processes'})`, async () => {
+      const host = await startFixture('sandbox-output.ts', { PROCESSOR: fixture('writes-output.mjs'), THREADS: threads ? '1' : '0', JOBS: '3' });
+      let stderr = '';
+      host.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      expect(await exited(host, 30_000)).toBe(0);
+      expect(stderr.match(/LAST-LINE/g)).toHaveLength(3);
+      expect(stderr.match(/^job \d+ line \d+ /gm)).toHaveLength(600);
+    });
+  }
 
   it('close() stops every child and later calls reject', async () => {
     const p = sandbox('commonjs.cjs');
