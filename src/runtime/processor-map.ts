@@ -21,6 +21,7 @@
  * unless `sandbox: false`, which imports them into the worker process instead. A job whose name
  * has no processor fails at once with an UnrecoverableError naming the names that exist.
  */
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, UnrecoverableError } from '../errors.js';
@@ -198,6 +199,10 @@ async function resolveProcessor(
   }
   if (typeof value === 'string') {
     const file = isAbsolute(value) ? value : resolve(base, value);
+    if (!existsSync(file)) {
+      const how = isAbsolute(value) ? '' : `, which is resolved against the folder of the processors module (${base}) to ${file}`;
+      throw new ConfigError(`The ${where} names ${value}${how}; no such file. Fix the path (relative to ${base}, or absolute).`);
+    }
     if (useSandbox) {
       const sandboxed = createSandboxedProcessor(file, sandboxOptions);
       sandboxes.push(sandboxed);
