@@ -160,11 +160,18 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
   };
 }
 
-/** Has the Worker name the plan's sandbox child processes in its heartbeat, as it does for a sandbox of its own. */
+/**
+ * Has the Worker treat the plan's sandboxes as its own: it names their child processes in its
+ * heartbeat, and a forced close hands a job back only once they have stopped.
+ */
 function nameSandboxChildren(worker: Worker, plan: QueuePlan): void {
   // A Worker from a test's createWorker may lack the method.
   const w = worker as Partial<Pick<Worker, 'reportSandboxChildren'>>;
-  if (typeof w.reportSandboxChildren === 'function') plan.sandboxChildren.onChange(w.reportSandboxChildren.call(worker, () => plan.sandboxChildren.pids()));
+  if (typeof w.reportSandboxChildren !== 'function') return;
+  const close = async (): Promise<void> => {
+    await Promise.all(plan.sandboxes.map((s) => s.close()));
+  };
+  plan.sandboxChildren.onChange(w.reportSandboxChildren.call(worker, () => plan.sandboxChildren.pids(), close));
 }
 
 type JobLike = { id?: string | undefined; name?: string; data?: unknown; attemptsMade?: number; attemptsStarted?: number; opts?: { attempts?: number }; processedOn?: number; finishedOn?: number; failedReason?: string; returnvalue?: unknown };

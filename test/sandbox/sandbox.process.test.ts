@@ -191,14 +191,18 @@ for (const useWorkerThreads of [false, true]) {
       expect(p.stats()).toMatchObject({ children: 0, killed: 1 });
     });
 
-    it('under a Worker, close(true) fires the running processor\'s signal before its child ends, and hands the job back', async () => {
+    it('under a Worker, close(true) fires the running processor\'s signal before its child ends, and hands the job back once it has', async () => {
       const spool = tmpSpool();
       const marks = path.join(spool, 'marks.txt');
       const q = track(new Queue('q', { spool }));
       const job = await q.add('j', { marks, cleanupMs: 300 });
       const w = new Worker('q', fixture('waits-for-abort.mjs'), { spool, useWorkerThreads });
       await waitFor(async () => (await q.getJobLogs(job.id!)).logs.length === 1, 10_000, 'the job to start');
-      await w.close(true);
+      const closing = w.close(true);
+      // The processor takes 300 ms to stop: until then its job is not given to anyone else.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await q.getJobState(job.id!)).toBe('active');
+      await closing;
       expect(fs.readFileSync(marks, 'utf8')).toMatch(/^aborted: .*closed with force/);
       expect(await q.getJobState(job.id!)).toBe('waiting');
     });
