@@ -195,6 +195,10 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   private sandbox: { close(): Promise<void> } | undefined;
   /** Pids of the sandbox's child processes, when the processor runs in them. */
   private sandboxPids: (() => (number | undefined)[]) | undefined;
+  /** Stops the sandbox children that run this Worker's jobs (its own sandbox's, or the runtime's). */
+  private closeSandboxes: (() => Promise<void>) | undefined;
+  /** A forced close putting the running jobs back. */
+  private releasing: Promise<void> | undefined;
   private readonly claimer: Claimer;
   private readonly inflight = new Map<string, RunningJob>();
   private readonly pool: fastq.queueAsPromised<RunningJob, void>;
@@ -376,8 +380,20 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       ...(threads ? {} : { onChildrenChange: () => this.childrenChanged() }),
     });
     if (!threads) this.sandboxPids = () => sandboxed.stats().pids;
+    this.closeSandboxes = () => sandboxed.close();
     this.sandbox = sandboxed;
     this.processorFn = sandboxed;
+  }
+
+  /**
+   * @internal Takes sandboxes made outside this Worker (the worker runtime's) as its own: their
+   * child processes are named in its heartbeat, and a forced close puts a job back only once
+   * `close` has stopped them. Returns what to call when a child starts or ends.
+   */
+  reportSandboxChildren(pids: () => (number | undefined)[], close: () => Promise<void>): () => void {
+    this.sandboxPids = pids;
+    this.closeSandboxes = close;
+    return () => this.childrenChanged();
   }
 
   /** Jobs processed in parallel. */
@@ -612,7 +628,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         this.emit('closing', 'closing queue');
         this.stopping = true;
         this.wake();
-        if (force) this.releaseAll();
+        if (force) this.releasing = this.releaseAll();
         else {
           this.renewLeases(); // marks runs whose lease is already gone, so close does not wait for them
           await this.whenIdle();
@@ -620,6 +636,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         await this.running?.catch(() => undefined);
         // Whatever the loop started before it saw `stopping` is waited for too.
         if (!force) await this.whenIdle();
+        await this.releasing;
         await this.trashEmptying;
         // A long pass on the thread stops before its next removal; what it leaves waits for the next pass.
         this.threadPass?.abort.abort();
@@ -633,13 +650,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       })();
     } else if (force) {
       // A graceful close already waits for running jobs: forcing now hands them back at once.
-      this.releaseAll();
+      this.releasing ??= this.releaseAll();
       this.wake();
     }
     return this.closing;
   }
 
-  private releaseAll(): void {
+  private async releaseAll(): Promise<void> {
+    const released: RunningJob[] = [];
     for (const run of this.inflight.values()) {
       // A finished run only waits for its directory fsync (durable mode), and a run that moved its
       // job back to a set holds nothing: neither has anything to put back.
@@ -647,6 +665,12 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       run.lost = true;
       run.claim.released = true;
       run.controller.abort(new SpoolkitError('ERR_CLOSED', `Worker for queue ${this.name} closed with force; job ${run.claim.id} was put back in the queue.`));
+      released.push(run);
+    }
+    // A sandboxed processor sees the abort in its child and may take up to the sandbox's
+    // killGraceMs to stop: its job goes back once the children are gone, never running twice at once.
+    if (released.length > 0 && this.closeSandboxes) await this.closeSandboxes().catch((err: unknown) => this.emitError(err));
+    for (const run of released) {
       try {
         // Nothing about this start was persisted (claims write nothing), so the job goes back as it was.
         if (requeue(this.store, run.claim, {}, frontRoute(this.store))) {

@@ -21,6 +21,7 @@
  * unless `sandbox: false`, which imports them into the worker process instead. A job whose name
  * has no processor fails at once with an UnrecoverableError naming the names that exist.
  */
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, UnrecoverableError } from '../errors.js';
@@ -58,6 +59,43 @@ export interface QueuePlan {
   workerOptions: Record<string, unknown>;
   /** Sandboxes created for this queue; closed with the worker. */
   sandboxes: SandboxedProcessor[];
+  /** The sandboxes' child processes, for the heartbeat of the Worker that runs them. */
+  sandboxChildren: SandboxChildren;
+  /** True when jobs of this name run in a sandbox (which kills a processor that ignores its abort). */
+  runsInSandbox(jobName: string): boolean;
+}
+
+/**
+ * The child processes of a queue's sandboxes. A child outlives its worker process when that is
+ * killed, so the Worker names them in its heartbeat: its jobs are not recovered until they are
+ * gone too.
+ */
+export interface SandboxChildren {
+  /** Pids of the live child processes (worker threads end with this process and are left out). */
+  pids(): number[];
+  /** Sets what runs when a child process starts or ends (the Worker rewrites its heartbeat). */
+  onChange(listener: () => void): void;
+}
+
+/** Tracks the children of the sandboxes a queue's plan creates. */
+function trackSandboxChildren(sandboxes: SandboxedProcessor[]): SandboxChildren & { options(o: SandboxOptions): SandboxOptions } {
+  let listener: (() => void) | undefined;
+  return {
+    pids: () => sandboxes.flatMap((s) => s.stats().pids).filter((pid): pid is number => pid !== undefined && pid !== process.pid),
+    onChange: (l) => {
+      listener = l;
+    },
+    options: (o) => {
+      const own = o.onChildrenChange;
+      return {
+        ...o,
+        onChildrenChange: () => {
+          listener?.();
+          own?.();
+        },
+      };
+    },
+  };
 }
 
 const ENTRY_KEYS = ['processor', 'jobs', 'concurrency', 'timeoutMs', 'sandbox', 'worker'] as const;
@@ -91,9 +129,22 @@ async function planQueue(queueName: string, entry: unknown, modulePath: string, 
   const where = `queue "${queueName}" in ${modulePath}`;
   const base = dirname(modulePath);
   const sandboxes: SandboxedProcessor[] = [];
+  const sandboxChildren = trackSandboxChildren(sandboxes);
   if (typeof entry === 'function' || typeof entry === 'string') {
-    const processor = await resolveProcessor(entry, where, base, true, sandboxDefaults, sandboxes);
-    return { queueName, processor: dispatcher(queueName, {}, processor, modulePath), concurrency: undefined, timeoutMs: undefined, jobNames: [], hasCatchAll: true, workerOptions: {}, sandboxes };
+    const processor = await resolveProcessor(entry, where, base, true, sandboxChildren.options(sandboxDefaults), sandboxes);
+    const sandboxed = sandboxes.length > 0;
+    return {
+      queueName,
+      processor: dispatcher(queueName, {}, processor, modulePath),
+      concurrency: undefined,
+      timeoutMs: undefined,
+      jobNames: [],
+      hasCatchAll: true,
+      workerOptions: {},
+      sandboxes,
+      sandboxChildren,
+      runsInSandbox: () => sandboxed,
+    };
   }
   if (!isPlainObject(entry)) {
     throw new ConfigError(`The ${where} must be a function, a file path or { processor?, jobs?, concurrency?, timeoutMs?, sandbox?, worker? }; got ${describe(entry)}.`);
@@ -108,7 +159,7 @@ async function planQueue(queueName: string, entry: unknown, modulePath: string, 
     throw new ConfigError(`sandbox of ${where} must be true, false or { useWorkerThreads?, killGraceMs?, maxJobsPerChild?, maxMemoryMb? }.`);
   }
   const useSandbox = sandboxSetting !== false;
-  const sandboxOptions: SandboxOptions = { ...sandboxDefaults, ...(isPlainObject(sandboxSetting) ? (sandboxSetting as SandboxOptions) : {}) };
+  const sandboxOptions = sandboxChildren.options({ ...sandboxDefaults, ...(isPlainObject(sandboxSetting) ? (sandboxSetting as SandboxOptions) : {}) });
   if (entry.worker !== undefined && !isPlainObject(entry.worker)) throw new ConfigError(`worker of ${where} must be an object of Worker options.`);
   const workerOptions = { ...((entry.worker as Record<string, unknown> | undefined) ?? {}) };
 
@@ -128,6 +179,8 @@ async function planQueue(queueName: string, entry: unknown, modulePath: string, 
     hasCatchAll: catchAll !== undefined,
     workerOptions,
     sandboxes,
+    sandboxChildren,
+    runsInSandbox: (jobName) => (sandboxes as unknown[]).includes(Object.hasOwn(jobs, jobName) ? jobs[jobName] : catchAll),
   };
 }
 
@@ -146,6 +199,10 @@ async function resolveProcessor(
   }
   if (typeof value === 'string') {
     const file = isAbsolute(value) ? value : resolve(base, value);
+    if (!existsSync(file)) {
+      const how = isAbsolute(value) ? '' : `, which is resolved against the folder of the processors module (${base}) to ${file}`;
+      throw new ConfigError(`The ${where} names ${value}${how}; no such file. Fix the path (relative to ${base}, or absolute).`);
+    }
     if (useSandbox) {
       const sandboxed = createSandboxedProcessor(file, sandboxOptions);
       sandboxes.push(sandboxed);

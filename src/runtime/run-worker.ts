@@ -51,6 +51,13 @@ export interface WorkerCommandOptions {
 /** How often the resident memory is compared with `maxMemoryMb`. */
 const MEMORY_CHECK_MS = 1000;
 
+/**
+ * A supervised worker gets one stop twice: a terminal's Ctrl-C (or a platform's SIGTERM to every
+ * process) reaches it straight, and again as its supervisor forwards it. Within this long of the
+ * first, a signal is taken for that echo; a deliberate second one still forces after it.
+ */
+const SIGNAL_ECHO_MS = 1000;
+
 function ignoreMessage(): void {
   // Supervisor messages carry nothing for the worker; listening keeps the channel read.
 }
@@ -84,7 +91,13 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
   };
 
   let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (supervised && signals === 1 && Date.now() - firstSignalAt < SIGNAL_ECHO_MS) {
+      logger.info('worker:signal', { signal, action: 'none: the first signal again, forwarded by the supervisor' });
+      return;
+    }
+    if (signals === 0) firstSignalAt = Date.now();
     signals++;
     const rt = runtime;
     if (!rt) {

@@ -13,7 +13,9 @@
  *
  * Signals: SIGTERM or SIGINT stops replacing and forwards the signal to every child; the exit
  * code is the first non-zero child code, else 0. A second signal is forwarded too (the children
- * then hand back their jobs at once). Without watch, a child that exits on its own ends the
+ * then hand back their jobs at once). A child that got the signal itself as well (Ctrl-C signals
+ * the terminal's whole process group) takes the forwarded copy, coming within a second, for the
+ * same stop. Without watch, a child that exits on its own ends the
  * supervisor with that child's code, so the container's restart policy takes over.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -3,7 +3,8 @@
  * with an ERR_JOB_TIMEOUT error. A processor that stops (as it should) fails the job with that
  * error, and the job then retries or fails per its `attempts`: it is never lost.
  *
- * A sandboxed processor that ignores the signal is killed by its sandbox after the kill grace.
+ * A sandboxed processor that ignores the signal is killed by its sandbox after the sandbox's kill
+ * grace, and the job fails once its child is dead, never sooner: a retry must not run next to it.
  * An in-process processor cannot be killed: once the grace has passed, the job fails anyway and
  * `onOverrun` is told, because the function may still be running in this process (run such
  * processors in a sandbox to get a hard limit).
@@ -15,8 +16,11 @@ import type { ProcessorFunction, RuntimeJob } from './processor-map.js';
 export interface TimeLimitOptions {
   /** The limit; 0 disables it. */
   timeoutMs: number;
-  /** How long after the abort the job is failed even if the processor has not returned. */
-  graceMs: number;
+  /**
+   * How long after the abort the job is failed even if the processor has not returned, for each
+   * job; Infinity for never (a sandboxed processor, which its sandbox kills).
+   */
+  graceMs: number | ((job: RuntimeJob) => number);
   /** Called when a processor ignored the abort and the job was failed without it. */
   onOverrun?: (job: RuntimeJob) => void;
 }
@@ -43,10 +47,12 @@ export function withTimeLimit(processor: ProcessorFunction, opts: TimeLimitOptio
       limitTimer = setTimeout(() => {
         const error = jobTimeoutError(job, opts.timeoutMs);
         controller.abort(error);
+        const graceMs = typeof opts.graceMs === 'number' ? opts.graceMs : opts.graceMs(job);
+        if (graceMs === Infinity) return;
         graceTimer = setTimeout(() => {
           opts.onOverrun?.(job);
           reject(error);
-        }, opts.graceMs);
+        }, graceMs);
       }, opts.timeoutMs);
     });
     let run: Promise<unknown>;

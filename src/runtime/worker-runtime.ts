@@ -23,7 +23,10 @@ export interface WorkerRuntimeOptions {
   defaultConcurrency: number;
   /** Time limit for jobs of queues that do not set their own; 0 for none. */
   defaultTimeoutMs: number;
-  /** After a time limit aborts a job, how long before it fails even if its processor has not returned. */
+  /**
+   * After a time limit aborts a job of an in-process processor, how long before it fails even if
+   * the processor has not returned. (A sandboxed job fails once its sandbox has killed its child.)
+   */
   timeoutGraceMs: number;
   /** Written to each heartbeat as `meta.role`. */
   role: string;
@@ -74,8 +77,8 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
     const qlog = log.child({ queue: plan.queueName });
     const processor = withTimeLimit(plan.processor, {
       timeoutMs,
-      graceMs: opts.timeoutGraceMs,
-      onOverrun: (job) => qlog.warn('job:timeout-ignored', { jobId: job.id, job: job.name, timeoutMs, msg: 'the processor ignored its abort signal and may still be running in this process; give it as a file path so it runs in a sandbox that can be killed' }),
+      graceMs: (job) => (plan.runsInSandbox(job.name) ? Infinity : opts.timeoutGraceMs),
+      onOverrun: (job) => qlog.warn('job:timeout-ignored', { jobId: job.id, job: job.name, timeoutMs, msg: 'the processor ignored its abort signal and may still be running in this process; give it as a file path (without sandbox: false) so it runs in a sandbox that can be killed' }),
     });
     const counted = (job: RuntimeJob, token?: string, signal?: AbortSignal): Promise<unknown> => {
       running++;
@@ -90,6 +93,7 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
       concurrency: plan.concurrency ?? opts.defaultConcurrency,
       heartbeatMeta: { role: opts.role, ...(plan.jobNames.length > 0 ? { jobNames: plan.jobNames } : {}) },
     });
+    if (plan.sandboxes.length > 0) nameSandboxChildren(worker, plan);
     attachLogs(worker, qlog, opts.logPayloads, () => {
       processed++;
       opts.onJobFinished?.();
@@ -154,6 +158,20 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
     },
     forceClose,
   };
+}
+
+/**
+ * Has the Worker treat the plan's sandboxes as its own: it names their child processes in its
+ * heartbeat, and a forced close hands a job back only once they have stopped.
+ */
+function nameSandboxChildren(worker: Worker, plan: QueuePlan): void {
+  // A Worker from a test's createWorker may lack the method.
+  const w = worker as Partial<Pick<Worker, 'reportSandboxChildren'>>;
+  if (typeof w.reportSandboxChildren !== 'function') return;
+  const close = async (): Promise<void> => {
+    await Promise.all(plan.sandboxes.map((s) => s.close()));
+  };
+  plan.sandboxChildren.onChange(w.reportSandboxChildren.call(worker, () => plan.sandboxChildren.pids(), close));
 }
 
 type JobLike = { id?: string | undefined; name?: string; data?: unknown; attemptsMade?: number; attemptsStarted?: number; opts?: { attempts?: number }; processedOn?: number; finishedOn?: number; failedReason?: string; returnvalue?: unknown };

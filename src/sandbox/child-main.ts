@@ -4,7 +4,8 @@
  * child runs each job without paying for the import again.
  *
  * The child never decides a job's outcome: it reports the processor's result or error, and the
- * host completes, fails or retries the job. It exits when its host goes away.
+ * host completes, fails or retries the job. It exits when its host goes away or tells it to; it
+ * does not die of SIGTERM or SIGINT, which its host handles.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
@@ -26,14 +27,41 @@ function openChannel(): Channel {
   if (typeof process.send !== 'function') {
     throw new Error('spoolkit sandbox child started without an IPC channel; it is started by createSandboxedProcessor, not by hand');
   }
-  // The host is gone: nothing can receive our results, so stop at once.
-  process.on('disconnect', () => process.exit(0));
+  // The host is gone: nothing can receive our results, so stop at once (unless it asked us to
+  // stop: then the output still being written is let out first, see stopWhenIdle).
+  process.on('disconnect', () => {
+    if (!stopRequested) process.exit(0);
+  });
+  // The host decides when a child ends (it drains, hands back or kills). A SIGTERM or SIGINT sent
+  // to the whole process group (Ctrl-C in a terminal, a platform stopping every process) reaches
+  // the child too; dying of it would fail the job that the host's drain lets finish.
+  process.on('SIGTERM', ignoreSignal);
+  process.on('SIGINT', ignoreSignal);
   return {
     send: (m) => {
       process.send?.(m);
     },
     onMessage: (h) => process.on('message', (m) => h(m as HostMessage)),
   };
+}
+
+let stopRequested = false;
+
+/**
+ * The host retires this child between jobs. A thread exits at once (its exit hands what it wrote
+ * on to the host first). A process closes its channel and ends once what it wrote has been
+ * written, which exiting at once would drop when its output is a pipe; a timer the processor
+ * left running is not waited for beyond a second.
+ */
+function stopWhenIdle(): void {
+  if (!isMainThread) process.exit(0);
+  stopRequested = true;
+  process.disconnect?.();
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+
+function ignoreSignal(): void {
+  // Listening replaces Node's default action (exit) for the signal.
 }
 
 function processorFile(): string {
@@ -146,6 +174,9 @@ channel.onMessage((message) => {
       return;
     case 'abort':
       aborts.get(message.runId)?.abort(deserializeError(message.reason));
+      return;
+    case 'stop':
+      stopWhenIdle();
       return;
     case 'reply': {
       const pending = pendingCalls.get(message.callId);

@@ -15,7 +15,8 @@
  *
  * Recycling: a child is retired after `maxJobsPerChild` jobs, or when its resident memory after a
  * job exceeds `maxMemoryMb`; the next job starts a fresh child. Nothing is dropped: a child is
- * only retired between jobs.
+ * only retired between jobs, and it is asked to exit (killed only `killGraceMs` later), so what it
+ * wrote to stdout and stderr is not lost.
  */
 import { ConfigError } from '../errors.js';
 import { launchChild, type ChildHandle } from './child-handle.js';
@@ -65,7 +66,11 @@ export interface SandboxOptions {
 /** A processor that runs a file in a sandbox, plus `close()` to stop its children. */
 export interface SandboxedProcessor {
   (job: SandboxHostJob, token?: string, signal?: AbortSignal): Promise<unknown>;
-  /** Kills every child; jobs still running in them reject. */
+  /**
+   * Stops every child. A job still running is aborted first: its processor's signal fires, and its
+   * child is killed `killGraceMs` later if the job has not ended by then. Resolves once every child
+   * has exited.
+   */
   close(): Promise<void>;
   /** Live counts, for logs and tests. */
   stats(): SandboxStats;
@@ -95,6 +100,10 @@ interface PooledChild {
   /** Set while a job runs: handles its messages. */
   onRunMessage: ((message: ChildMessage) => void) | undefined;
   initError: Error | undefined;
+  /** Resolves once the child has exited. */
+  gone: Promise<void>;
+  /** Set while a job runs: aborts it (its processor's signal fires; the child is killed `killGraceMs` later if still running). */
+  abortRun: ((reason: unknown) => void) | undefined;
 }
 
 const JOB_FIELDS = [
@@ -137,22 +146,39 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
   const idleTimeoutMs = nonNegative('idleTimeoutMs', opts.idleTimeoutMs, 60_000);
   const idle: PooledChild[] = [];
   const all = new Set<PooledChild>();
+  /** Children asked to exit and not gone yet: close() waits for them too. */
+  const leaving = new Set<PooledChild>();
   const counters = { started: 0, killed: 0, recycled: 0 };
   let closed = false;
   let nextRunId = 1;
 
-  const retire = (child: PooledChild): void => {
+  /**
+   * Takes a child out of the pool. A healthy one between jobs is asked to exit, so what it wrote
+   * is flushed (a thread's output travels through its host), and killed only if it is still there
+   * `killGraceMs` later; one that must not run on (aborted, crashed) is killed at once.
+   */
+  const retire = (child: PooledChild, how: 'stop' | 'kill'): void => {
     if (child.idleTimer) clearTimeout(child.idleTimer);
     const i = idle.indexOf(child);
     if (i >= 0) idle.splice(i, 1);
     all.delete(child);
-    child.handle.kill();
+    if (how === 'kill') {
+      child.handle.kill();
+      return;
+    }
+    child.handle.send({ t: 'stop' });
+    leaving.add(child);
+    const killer = setTimeout(() => child.handle.kill(), killGraceMs);
+    void child.gone.then(() => {
+      clearTimeout(killer);
+      leaving.delete(child);
+    });
   };
 
   const spawnChild = (): PooledChild => {
     const handle = launchChild({ file: path, useWorkerThreads, execArgv: opts.execArgv ?? [], env: opts.env });
     counters.started++;
-    const child: PooledChild = { handle, jobsRun: 0, busy: false, idleTimer: undefined, onExitDuringRun: undefined, onRunMessage: undefined, initError: undefined };
+    const child: PooledChild = { handle, jobsRun: 0, busy: false, idleTimer: undefined, onExitDuringRun: undefined, onRunMessage: undefined, initError: undefined, abortRun: undefined, gone: new Promise((done) => handle.onExit(() => done())) };
     all.add(child);
     opts.onChildrenChange?.();
     handle.onMessage((message) => {
@@ -192,11 +218,11 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
     const tooBig = maxMemoryBytes > 0 && rssBytes !== undefined && rssBytes > maxMemoryBytes && !useWorkerThreads;
     if (closed || tooMany || tooBig || child.initError) {
       if (!closed && !child.initError) counters.recycled++;
-      retire(child);
+      retire(child, 'stop');
       return;
     }
     if (idleTimeoutMs > 0) {
-      child.idleTimer = setTimeout(() => retire(child), idleTimeoutMs);
+      child.idleTimer = setTimeout(() => retire(child, 'stop'), idleTimeoutMs);
       child.idleTimer.unref();
     }
     idle.push(child);
@@ -213,31 +239,35 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
       let killTimer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        child.handle.send({ t: 'abort', runId, reason: serializeError(signal?.reason ?? new Error('aborted')) });
+      const abortRun = (cause: unknown): void => {
+        child.handle.send({ t: 'abort', runId, reason: serializeError(cause ?? new Error('aborted')) });
         if (killTimer === undefined) {
           killTimer = setTimeout(() => {
             counters.killed++;
-            const reason = signal?.reason instanceof Error ? signal.reason.message : 'aborted';
-            finish(() => reject(new Error(`The sandboxed processor ${path} did not stop within ${killGraceMs} ms after its job was aborted (${reason}); its child was killed`, { cause: signal?.reason })), undefined, true);
+            const reason = cause instanceof Error ? cause.message : 'aborted';
+            finish(() => reject(new Error(`The sandboxed processor ${path} did not stop within ${killGraceMs} ms after its job was aborted (${reason}); its child was killed`, { cause })), undefined, true);
           }, killGraceMs);
         }
       };
+      const onAbort = (): void => abortRun(signal?.reason);
+      child.abortRun = abortRun;
       const finish = (settle: () => void, rssBytes: number | undefined, kill = false): void => {
         if (settled) return;
         settled = true;
         if (killTimer) clearTimeout(killTimer);
         signal?.removeEventListener('abort', onAbort);
+        child.abortRun = undefined;
         if (kill) {
-          retire(child);
+          retire(child, 'kill');
           child.busy = false;
           child.onRunMessage = undefined;
           child.onExitDuringRun = undefined;
         } else {
           release(child, rssBytes);
         }
-        // Proxied calls the processor did not await still finish before the outcome is reported.
-        void Promise.allSettled([...pendingCalls]).then(settle);
+        // Proxied calls the processor did not await still finish before the outcome is reported,
+        // and a killed child is dead before it is: a retry must not run next to it.
+        void Promise.allSettled([...pendingCalls, ...(kill ? [child.gone] : [])]).then(settle);
       };
 
       child.onExitDuringRun = (code, sig) => {
@@ -294,17 +324,14 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
   const processor = run as SandboxedProcessor;
   processor.close = async () => {
     closed = true;
-    const children = [...all];
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((done) => {
-            if (child.handle.exited) return done();
-            child.handle.onExit(() => done());
-            retire(child);
-          }),
-      ),
-    );
+    const closedError = new Error(`The sandboxed processor for ${path} was closed`);
+    for (const child of [...all]) {
+      // A running job is aborted first, so its processor can stop (and end what it started);
+      // its child ends when the job does, or is killed killGraceMs later.
+      if (child.abortRun) child.abortRun(closedError);
+      else retire(child, 'stop');
+    }
+    await Promise.all([...all, ...leaving].map((child) => child.gone));
   };
   processor.stats = () => ({ children: all.size, started: counters.started, killed: counters.killed, recycled: counters.recycled, pids: [...all].map((c) => c.handle.pid) });
   return processor;

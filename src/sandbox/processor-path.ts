@@ -7,7 +7,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 
-/** The absolute path of a processor given as a path (relative to the working directory) or a `file:` URL. */
+/**
+ * The absolute path of a processor given as a path (relative to the working directory) or a
+ * `file:` URL. (The processors module of `spoolkit worker` resolves its paths against its own
+ * folder and checks them first, with a message saying so.)
+ */
 export function processorFilePath(file: string | URL): string {
   const isUrl = file instanceof URL || file.startsWith('file:');
   const path = isUrl ? fileURLToPath(file) : isAbsolute(file) ? file : resolve(file);

@@ -33,6 +33,8 @@ export type ProxiedMethod = (typeof PROXIED_METHODS)[number];
 export type HostMessage =
   | { t: 'run'; runId: number; job: JobSnapshot; token: string | undefined }
   | { t: 'abort'; runId: number; reason: SerializedError }
+  /** Exit now: sent between jobs, when the child is retired or its sandbox closed. */
+  | { t: 'stop' }
   | { t: 'reply'; callId: number; ok: true; value: unknown }
   | { t: 'reply'; callId: number; ok: false; error: SerializedError };
 

@@ -143,3 +143,13 @@ export function snapshotTree(dir: string): string[] {
   walk(dir);
   return out.sort();
 }
+
+/** True while a process with this pid exists (a zombie counts). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

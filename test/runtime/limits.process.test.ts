@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
-import { assertBuilt, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, isAlive, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
 
 const appDir = fileURLToPath(new URL('../fixtures/runtime/app/', import.meta.url));
 const processors = join(appDir, 'processors.mjs');
@@ -114,6 +114,26 @@ describe('recycling', () => {
     expect((await p.done).code).toBe(0);
   });
 
+  it('one Ctrl-C, to the whole process group, drains a supervised worker and exits 0; a second one forces', async () => {
+    // The worker gets the SIGINT straight and again from its supervisor; that is still one stop.
+    for (const second of [false, true]) {
+      const root = spoolDir();
+      const q = queue(root, 'work');
+      const job = await q.add('sleep', { ms: second ? 20_000 : 1500 });
+      const p = worker(root, processors, '--queues', 'work', '--max-jobs', '100', '--shutdown-timeout-ms', '20000');
+      await waitFor(() => events(p, 'job:claimed').length === 1, 'the job to start');
+      process.kill(-p.child.pid!, 'SIGINT');
+      if (second) {
+        await waitFor(() => events(p, 'worker:draining').length === 1, 'the drain to start');
+        await new Promise((r) => setTimeout(r, 1500));
+        process.kill(-p.child.pid!, 'SIGINT');
+      }
+      const r = await p.done;
+      expect(r.code).toBe(second ? 1 : 0);
+      expect(await q.getJobState(job.id!)).toBe(second ? 'waiting' : 'completed');
+    }
+  });
+
   it('replaces the worker process above --max-memory-mb', async () => {
     const root = spoolDir();
     const q = queue(root, 'work');
@@ -152,12 +172,3 @@ describe('--watch', () => {
     expect((await p.done).code).toBe(0);
   });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -2,9 +2,12 @@
  * `spoolkit worker` run as a user runs it: the built CLI in child processes on a real temp spool.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
-import { assertBuilt, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { parseRunLog } from '../fixtures/core/chaos-data.js';
+import { assertBuilt, isAlive, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
 
 const processors = fileURLToPath(new URL('../fixtures/runtime/app/processors.mjs', import.meta.url));
 const FAST = ['--poll-interval-ms', '100', '--heartbeat-interval-ms', '500'];
@@ -31,7 +34,10 @@ function queue(root: string, name = 'work'): Queue {
   return q;
 }
 function worker(root: string, ...flags: string[]): CliProcess {
-  const p = startCli(['worker', '-p', processors, '--spool', root, ...FAST, ...flags], { timeoutMs: 50_000 });
+  return workerWithEnv({}, root, ...flags);
+}
+function workerWithEnv(env: NodeJS.ProcessEnv, root: string, ...flags: string[]): CliProcess {
+  const p = startCli(['worker', '-p', processors, '--spool', root, ...FAST, ...flags], { timeoutMs: 50_000, env });
   procs.push(p);
   return p;
 }
@@ -189,5 +195,68 @@ describe('spoolkit worker', () => {
     expect(failed?.failedReason).toBe('gave up on purpose');
     p.child.kill('SIGTERM');
     expect((await p.done).code).toBe(0);
+  });
+});
+
+/** Lines the nap.mjs processor appended: "start <id> <pid>", "abort <id>", "end <id>". */
+const marksOf = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+const marked = (file: string, what: string): number => marksOf(file).filter((l) => l.startsWith(`${what} `)).length;
+
+describe('spoolkit worker with sandboxed processors under signals and kills', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`a ${signal} sent to the whole process group drains: the sandboxed jobs finish and the worker exits 0`, async () => {
+      const root = setup();
+      const marks = join(root, 'marks.txt');
+      const q = queue(root, 'naps');
+      const jobs = await q.addBulk([1, 2].map((i) => ({ name: 'nap', data: { ms: 1500, i, marks }, opts: { attempts: 1 } })));
+      const p = worker(root, '--queues', 'naps', '--shutdown-timeout-ms', '20000');
+      await waitFor(() => marked(marks, 'start') === 2, 'both jobs to start in their sandbox children');
+      process.kill(-p.child.pid!, signal);
+      expect((await p.done).code).toBe(0);
+      for (const job of jobs) expect(await q.getJobState(job.id!)).toBe('completed');
+      expect(marked(marks, 'end')).toBe(2);
+    });
+  }
+
+  it("a SIGKILLed worker's job runs again only once its orphaned sandbox child, which outlives it until its code yields, is gone too", async () => {
+    const root = setup();
+    const runs = join(root, 'runs.log');
+    writeFileSync(runs, '');
+    const q = queue(root, 'busy');
+    const job = await q.add('render', {}, { attempts: 3 });
+    const env = { RUNS: runs, BUSY_MS: '2500' };
+    const flags = ['--queues', 'busy', '--stalled-interval-ms', '200'];
+    const first = workerWithEnv(env, root, ...flags);
+    await waitFor(() => parseRunLog(readFileSync(runs, 'utf8')).length === 1, 'the first run to start');
+    first.child.kill('SIGKILL');
+    await first.done;
+    // The second worker checks for stalled jobs every 200 ms; the orphan is busy for seconds more.
+    const second = workerWithEnv(env, root, ...flags);
+    expect(await finished(q, job.id!)).toBe('completed');
+    const lines = parseRunLog(readFileSync(runs, 'utf8'));
+    expect(lines.map((l) => l.type)).toEqual(['S', 'E', 'S', 'E']);
+    const [s1, e1, s2] = lines;
+    expect(e1!.pid).toBe(s1!.pid);
+    expect(s2!.pid).not.toBe(s1!.pid);
+    expect(s2!.at).toBeGreaterThanOrEqual(e1!.at);
+    second.child.kill('SIGTERM');
+    expect((await second.done).code).toBe(0);
+  });
+
+  it("a timed-out sandboxed job is failed, and retried, only once its child is dead, whatever the queue's killGraceMs", async () => {
+    const root = setup();
+    const marks = join(root, 'marks.txt');
+    const q = queue(root, 'slow');
+    // It ignores its abort: the sandbox kills it 3000 ms after the time limit, longer than --kill-grace-ms.
+    // Three attempts: under load a child may still be loading at the limit, and that attempt then
+    // fails without starting.
+    const job = await q.add('nap', { ms: 20_000, ignoreAbort: true, marks }, { attempts: 3 });
+    const p = worker(root, '--queues', 'slow', '--kill-grace-ms', '500');
+    await waitFor(() => marked(marks, 'start') === 1, 'the first attempt to start');
+    const firstPid = Number(marksOf(marks)[0]!.split(' ')[2]);
+    await waitFor(() => marked(marks, 'start') === 2, 'the retry to start', 20_000);
+    // Only one copy at a time: the first attempt's child was gone when the retry started.
+    expect(isAlive(firstPid)).toBe(false);
+    expect(p.logs().filter((l) => l.event === 'job:timeout-ignored')).toEqual([]);
   });
 });

@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSandboxedProcessor, type SandboxedProcessor, type SandboxHostJob } from '../../src/sandbox/index.js';
 import { isDelayedError, isUnrecoverableError, UnrecoverableError } from '../../src/errors.js';
 import { FlowProducer, Queue, Worker } from '../../src/index.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { exited, startFixture } from '../fixtures/core/procs.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/runtime/sandbox/${name}`, import.meta.url));
 
@@ -167,6 +170,43 @@ for (const useWorkerThreads of [false, true]) {
       expect(p.stats().children).toBe(0);
     });
 
+    it("close() fires a running processor's signal and lets it stop before its child ends", async () => {
+      const p = sandbox('waits-for-abort.mjs', { useWorkerThreads, killGraceMs: 5000 });
+      const job = hostJob();
+      const running = p(job).catch((e: unknown) => e);
+      for (let i = 0; i < 100 && job.logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(job.logs).toEqual(['waiting for abort']);
+      await p.close();
+      expect(((await running) as Error).message).toMatch(/^aborted: .*closed/);
+      expect(p.stats()).toMatchObject({ children: 0, killed: 0 });
+    });
+
+    it('close() kills a running child that ignores its signal once killGraceMs has passed', async () => {
+      const p = sandbox('hangs.mjs', { useWorkerThreads, killGraceMs: 300 });
+      const job = hostJob();
+      const running = p(job).catch((e: unknown) => e);
+      for (let i = 0; i < 100 && job.logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await p.close();
+      expect(((await running) as Error).message).toMatch(/did not stop within 300 ms/);
+      expect(p.stats()).toMatchObject({ children: 0, killed: 1 });
+    });
+
+    it('under a Worker, close(true) fires the running processor\'s signal before its child ends, and hands the job back once it has', async () => {
+      const spool = tmpSpool();
+      const marks = path.join(spool, 'marks.txt');
+      const q = track(new Queue('q', { spool }));
+      const job = await q.add('j', { marks, cleanupMs: 300 });
+      const w = new Worker('q', fixture('waits-for-abort.mjs'), { spool, useWorkerThreads });
+      await waitFor(async () => (await q.getJobLogs(job.id!)).logs.length === 1, 10_000, 'the job to start');
+      const closing = w.close(true);
+      // The processor takes 300 ms to stop: until then its job is not given to anyone else.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await q.getJobState(job.id!)).toBe('active');
+      await closing;
+      expect(fs.readFileSync(marks, 'utf8')).toMatch(/^aborted: .*closed with force/);
+      expect(await q.getJobState(job.id!)).toBe('waiting');
+    });
+
     it('fails the job with a clear reason when the child exits under it', async () => {
       const p = sandbox('crash.mjs', { useWorkerThreads });
       const err = (await p(hostJob()).catch((e: unknown) => e)) as Error;
@@ -233,6 +273,17 @@ describe('pooling and recycling', () => {
     expect(await job.getState()).toBe('completed');
     expect(job.failedReason).toBeUndefined();
   });
+
+  for (const threads of [false, true]) {
+    it(`loses none of what a child wrote when it is retired after its job or closed (${threads ? 'threads' : 'processes'})`, async () => {
+      const host = await startFixture('sandbox-output.ts', { PROCESSOR: fixture('writes-output.mjs'), THREADS: threads ? '1' : '0', JOBS: '3' });
+      let stderr = '';
+      host.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      expect(await exited(host, 30_000)).toBe(0);
+      expect(stderr.match(/LAST-LINE/g)).toHaveLength(3);
+      expect(stderr.match(/^job \d+ line \d+ /gm)).toHaveLength(600);
+    });
+  }
 
   it('close() stops every child and later calls reject', async () => {
     const p = sandbox('commonjs.cjs');
