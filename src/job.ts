@@ -480,7 +480,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
    */
   async waitUntilFinished(queueEvents: QueueEvents, ttl?: number): Promise<ReturnType> {
     const id = this.requireId('waitUntilFinished');
-    return queueEvents._waitFor<ReturnType>(id, this.name, this.queue.store, ttl);
+    return queueEvents._waitFor<ReturnType>(id, this.name, this.queue.store, ttl, this.timestamp);
   }
 
   /**

@@ -24,6 +24,13 @@ const STATE_RECHECK_MS = 500;
  * then re-checked every few seconds instead of every tick).
  */
 const RECHECKS_PER_TICK = 1000;
+/**
+ * Outcomes heard lately, for waits that begin after their job's event went by: an `add` that
+ * resolves slowly (many at once) may resolve after its job ran, finished and was removed on
+ * completion. Kept this long, and at most this many.
+ */
+const RECENT_OUTCOME_MS = 30_000;
+const RECENT_OUTCOMES_MAX = 10_000;
 
 export class QueueEvents extends EventEmitter {
   /** Queue name. */
@@ -45,6 +52,8 @@ export class QueueEvents extends EventEmitter {
   private readonly waits = new Set<(err: Error) => void>();
   /** Their stored-state re-checks, in round-robin order, run by one timer. */
   private readonly rechecks = new Set<() => void>();
+  /** The last completed/failed event heard per job id, oldest first (RECENT_OUTCOME_MS). */
+  private readonly recent = new Map<string, LoggedEvent>();
   private recheckTimer: NodeJS.Timeout | undefined;
 
   constructor(name: string, opts: QueueEventsOptions = {}) {
@@ -134,8 +143,19 @@ export class QueueEvents extends EventEmitter {
       return;
     }
     const args = ev.a;
+    if ((ev.e === 'completed' || ev.e === 'failed') && typeof args.jobId === 'string') this.remember(args.jobId, ev);
     this.emit(ev.e, args, ev.id);
     if (typeof args.jobId === 'string') this.emit(`${ev.e}:${args.jobId}`, args, ev.id);
+  }
+
+  private remember(jobId: string, ev: LoggedEvent): void {
+    this.recent.delete(jobId);
+    this.recent.set(jobId, ev);
+    const cutoff = ev.t - RECENT_OUTCOME_MS;
+    for (const [id, old] of this.recent) {
+      if (this.recent.size <= RECENT_OUTCOMES_MAX && old.t >= cutoff) break;
+      this.recent.delete(id);
+    }
   }
 
   private emitError(err: unknown): void {
@@ -155,7 +175,7 @@ export class QueueEvents extends EventEmitter {
    * listens for its completed/failed events, and re-checks the stored state every 500 ms, so it
    * settles even when an event is missed or the job was removed on completion.
    */
-  _waitFor<R>(jobId: string, jobName: string, jobStore: QueueStore, ttl?: number): Promise<R> {
+  _waitFor<R>(jobId: string, jobName: string, jobStore: QueueStore, ttl?: number, addedAt?: number): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       let done = false;
       let misses = 0;
@@ -197,8 +217,15 @@ export class QueueEvents extends EventEmitter {
         else if (place === 'failed') finish(() => reject(new Error(found!.rec.failedReason ?? 'failed')));
         else if (!found) {
           // Removed on completion (or by hand): the event log is the last word. Its line may be a
-          // moment behind the file removal, so give it one more re-check before giving up.
+          // moment behind the file removal, so give it one more re-check before giving up. Its
+          // event may also have gone by before this wait began: an outcome heard since the job
+          // was added is its own.
           this.pump();
+          const heard = this.recent.get(jobId);
+          if (!done && heard && addedAt !== undefined && heard.t >= addedAt) {
+            if (heard.e === 'completed') onCompleted(heard.a);
+            else onFailed(heard.a);
+          }
           if (!done && ++misses >= 2) finish(() => reject(new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${jobId} (${jobName}) no longer exists and no completed or failed event was seen for it; it was removed before it finished, or finished before this QueueEvents started (use removeOnComplete with a count, or start QueueEvents first).`, { details: { jobId } })));
         }
       };
