@@ -7,15 +7,21 @@ import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, Worker } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
+/** A queue, and a QueueEvents on it recording the ids of the outcomes it hears. */
+async function listening(): Promise<{ spool: string; q: Queue; events: QueueEvents; heard: string[] }> {
+  const spool = tmpSpool();
+  const q = track(new Queue('q', { spool }));
+  const events = track(new QueueEvents('q', { spool }));
+  await events.waitUntilReady();
+  const heard: string[] = [];
+  events.on('completed', ({ jobId }) => heard.push(jobId));
+  events.on('failed', ({ jobId }) => heard.push(jobId));
+  return { spool, q, events, heard };
+}
+
 describe('waitUntilFinished after the outcome was heard', () => {
   it('resolves with the return value, or rejects with the reason, of a job removed on finishing', async () => {
-    const spool = tmpSpool();
-    const q = track(new Queue('q', { spool }));
-    const events = track(new QueueEvents('q', { spool }));
-    await events.waitUntilReady();
-    const heard: string[] = [];
-    events.on('completed', ({ jobId }) => heard.push(jobId));
-    events.on('failed', ({ jobId }) => heard.push(jobId));
+    const { spool, q, events, heard } = await listening();
     track(new Worker('q', async (job) => {
       if (job.data.fail) throw new Error('no luck');
       return { doubled: job.data.n * 2 };
@@ -29,12 +35,7 @@ describe('waitUntilFinished after the outcome was heard', () => {
   });
 
   it('does not take the outcome of an earlier job of the same id for a later one', async () => {
-    const spool = tmpSpool();
-    const q = track(new Queue('q', { spool }));
-    const events = track(new QueueEvents('q', { spool }));
-    await events.waitUntilReady();
-    const heard: string[] = [];
-    events.on('completed', ({ jobId }) => heard.push(jobId));
+    const { spool, q, events, heard } = await listening();
     const worker = track(new Worker('q', async () => 'first', { spool }));
     await q.add('x', {}, { jobId: 'same', removeOnComplete: true });
     await waitFor(() => heard.includes('same'), 5000, 'the first outcome heard');
