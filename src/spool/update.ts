@@ -5,6 +5,7 @@
  * race the update.
  */
 import { assertFileSafeId } from './validate.js';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
@@ -13,6 +14,7 @@ import { appendHeld, setFinishTime } from './finish.js';
 import { appendText, isErrno, mkdirp, rethrowFs, tryReadText, tryUnlink } from './fs.js';
 import { appendPatch, parseJobRecord, type JobRecord, type RecordPatch } from './record.js';
 import type { QueueStore } from './store.js';
+import { waitForLock } from './id-lock.js';
 
 /** Appends `patch` to the stored job. Throws ERR_JOB_NOT_FOUND when the job does not exist. */
 export function patchStored(store: QueueStore, id: string, what: string, patch: RecordPatch): void {
@@ -67,34 +69,48 @@ export function logPath(store: QueueStore, id: string): string {
   return path.join(store.dir, 'logs', `${id}.jsonl`);
 }
 
+/** How long an `addJobLog` waits for another one of the same job (each holds it for a few system calls). */
+const LOG_LOCK_WAIT_MS = 2000;
+
 /**
  * Appends a log row; trims to the last `keepLogs` rows when that is above 0. Returns the number of rows.
  * Throws ERR_JOB_NOT_FOUND, as BullMQ does, when the job does not exist. The check comes after the
  * append, and a removal frees the id before it deletes the logs, so a row racing a removal is
- * never left behind: either the remover sees the log file or this call sees the id gone.
+ * never left behind: either the remover sees the log file or this call sees the id gone. Appends
+ * and trims of one job's log take turns under its lock (`tmp/loglock-<sha1 of the id>`, as the id
+ * lock): a trim writes the kept rows to a new file, and a row appended to the old one between its
+ * read and its rename would be lost (BullMQ pushes and trims in one script).
  */
 export function appendLog(store: QueueStore, id: string, row: string, keepLogs?: number): number {
   const file = logPath(store, id);
   const line = JSON.stringify(String(row)) + '\n';
+  const lock = path.join(store.dir, 'tmp', `loglock-${createHash('sha1').update(id).digest('hex')}`);
+  if (!waitForLock(store, lock, LOG_LOCK_WAIT_MS)) {
+    throw new SpoolkitError('ERR_SPOOL_UNWRITABLE', `Could not add a log row to job ${id}: other log writes of that job kept its log busy for ${LOG_LOCK_WAIT_MS} ms. Nothing was written; add the row again.`, { details: { jobId: id } });
+  }
   try {
-    appendText(file, line, store.modes);
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) rethrowFs(err, file);
-    mkdirp(path.dirname(file), store.modes);
-    appendText(file, line, store.modes);
+    try {
+      appendText(file, line, store.modes);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) rethrowFs(err, file);
+      mkdirp(path.dirname(file), store.modes);
+      appendText(file, line, store.modes);
+    }
+    if (!fs.existsSync(store.idPath(id))) {
+      tryUnlink(file);
+      throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. addLog: the job does not exist in queue ${store.name} (it may have been removed).`, { details: { jobId: id } });
+    }
+    const rows = readLogRows(store, id);
+    // As in BullMQ, 0 (or less) keeps every row.
+    if (keepLogs !== undefined && keepLogs > 0 && rows.length > keepLogs) {
+      const kept = rows.slice(-keepLogs);
+      store.writeAtomic(file, kept.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      return kept.length;
+    }
+    return rows.length;
+  } finally {
+    tryUnlink(lock);
   }
-  if (!fs.existsSync(store.idPath(id))) {
-    tryUnlink(file);
-    throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${id}. addLog: the job does not exist in queue ${store.name} (it may have been removed).`, { details: { jobId: id } });
-  }
-  const rows = readLogRows(store, id);
-  // As in BullMQ, 0 (or less) keeps every row.
-  if (keepLogs !== undefined && keepLogs > 0 && rows.length > keepLogs) {
-    const kept = rows.slice(-keepLogs);
-    store.writeAtomic(file, kept.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    return kept.length;
-  }
-  return rows.length;
 }
 
 /** Every log row of a job, oldest first. */
