@@ -15,7 +15,7 @@ import { DEFAULT_RESCAN_MS } from './defaults.js';
 import type { SchedulerHost } from './host.js';
 import { countRunsBetween, latestRunAtOrBefore, nextRunAfter, scheduleOf } from './schedule.js';
 import { deleteMarker, KEPT_MARKERS, listMarkerMillis, listSchedulerDirs, pruneMarkers, readMarker, readScheduler } from './store.js';
-import { CLAIM_GRACE_MS, enqueueTick, finishTick, removePendingJob } from './tick.js';
+import { CLAIM_GRACE_MS, claimAbandoned, enqueueTick, finishTick, removePendingJob } from './tick.js';
 import type { StoredScheduler, TickMarker } from './types.js';
 
 /** What one pass did. */
@@ -74,8 +74,10 @@ export async function runSchedulerPass(host: SchedulerHost, opts: SchedulerPassO
       if (def === undefined) continue;
       if (newest !== undefined && newest > host.now()) {
         const marker = await readMarker(dir, newest);
-        if (marker !== undefined && marker.generation === def.generation) {
-          if (result.nextRunMs === null || newest < result.nextRunMs) result.nextRunMs = newest;
+        // A claim whose claimer died is finished now, before its job can come due and run.
+        if (marker !== undefined && marker.generation === def.generation && (marker.phase === 'enqueued' || !claimAbandoned(marker, host.now()))) {
+          const due = marker.phase === 'claimed' ? Math.min(newest, marker.claimedAt + CLAIM_GRACE_MS) : newest;
+          if (result.nextRunMs === null || due < result.nextRunMs) result.nextRunMs = due;
           continue;
         }
         // A run ahead left by an older definition (a redefinition raced a pass): it is dead.
@@ -115,10 +117,11 @@ export async function advanceScheduler(host: SchedulerHost, dir: string, def: St
     } else {
       if (latest.phase === 'claimed') {
         const age = now - latest.claimedAt;
-        if (age < CLAIM_GRACE_MS) {
+        if (!claimAbandoned(latest, now)) {
           // Another pass is adding this run now. Look again when the run is due, or, if it is
           // due already, after a wait that doubles with the claim's age (a sub-second schedule
-          // must not stall for the whole grace); finish the claimer's work only after the grace.
+          // must not stall for the whole grace); finish the claimer's work once it is known to
+          // be gone, or after the grace.
           const again = Math.max(latest.millis, now + Math.max(CLAIM_RECHECK_MIN_MS, age));
           out.nextDueMs = Math.min(latest.claimedAt + CLAIM_GRACE_MS, again);
           return out;

@@ -7,13 +7,16 @@
  *    or was removed meanwhile, drop it too.
  * 3. Add the job with its deterministic id through `host.addReservedJob` (create-if-absent).
  * 4. Commit: mark the marker `enqueued`.
- * A replica that dies between 1 and 4 leaves a `claimed` marker; once it is older than
- * `CLAIM_GRACE_MS`, the next pass adds the job again (harmless: same id) and commits it.
+ * A replica that dies between 1 and 4 leaves a `claimed` marker naming it. A pass on the same
+ * host and pid namespace that finds that process gone finishes the tick at once: it adds the job
+ * unless it exists (create-if-absent by the run's id) and commits the marker. A claimer it cannot
+ * judge (another host or container) gets `CLAIM_GRACE_MS` first.
  * The marker outlives the job, so a run whose job was already removed by retention is never
  * created again.
  */
 import type { Job } from '../job.js';
 import type { JobsOptions } from '../types.js';
+import { claimerGone, thisClaimer } from './claimer.js';
 import type { SchedulerHost } from './host.js';
 import { claimMarker, commitMarker, deleteMarker, listMarkerMillis, readMarker, readScheduler, tickJobId } from './store.js';
 import type { StoredScheduler, TickMarker } from './types.js';
@@ -38,6 +41,7 @@ export async function enqueueTick(host: SchedulerHost, dir: string, def: StoredS
     skippedTotal,
     phase: 'claimed',
     claimedAt: host.now(),
+    claimer: thisClaimer(),
   };
   let claimed: boolean;
   try {
@@ -58,6 +62,11 @@ export async function enqueueTick(host: SchedulerHost, dir: string, def: StoredS
     return { outcome: 'abandoned' };
   }
   return finishTick(host, dir, def, marker);
+}
+
+/** True when a `claimed` marker may be finished by another pass now: its claimer is gone or the grace ran out. */
+export function claimAbandoned(marker: TickMarker, now: number): boolean {
+  return now - marker.claimedAt >= CLAIM_GRACE_MS || claimerGone(marker.claimer);
 }
 
 /** Adds the job of a claimed marker (again, if need be) and commits the marker. */
