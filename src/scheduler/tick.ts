@@ -105,12 +105,15 @@ export async function addTickJob(host: SchedulerHost, def: StoredScheduler, mark
 }
 
 /**
- * Removes a run's job if it has not started yet (delayed, waiting or prioritized), when the host
- * can look jobs up. True when a job was removed.
+ * Removes a run's job if it has not started yet (delayed, waiting or prioritized, and no attempt
+ * of it ever began), when the host can look jobs up. A run waiting to retry, put back after it
+ * stalled, or retried by hand has started: it is left to finish, as BullMQ leaves it. True when a
+ * job was removed.
  */
 export async function removePendingJob(host: SchedulerHost, jobId: string, states: readonly string[] = PENDING_STATES, opts: { quiet?: boolean } = {}): Promise<boolean> {
+  const job = (await lookupJob(host, jobId)) as (Partial<RemovableJob> & StartedSigns) | undefined;
+  if (job && hasStarted(job)) return false;
   if (host.removeReservedJob) return host.removeReservedJob(jobId, states, opts);
-  const job = (await lookupJob(host, jobId)) as Partial<RemovableJob> | undefined;
   if (!job || typeof job.getState !== 'function' || typeof job.remove !== 'function') return false;
   const state = await job.getState();
   if (!states.includes(state)) return false;
@@ -121,6 +124,19 @@ export async function removePendingJob(host: SchedulerHost, jobId: string, state
     // Claimed by a worker between the two calls: it runs, as BullMQ would let it.
     return false;
   }
+}
+
+/** What a job records once an attempt of it began. */
+interface StartedSigns {
+  attemptsMade?: number;
+  attemptsStarted?: number;
+  stalledCounter?: number;
+  processedOn?: number;
+  finishedOn?: number;
+}
+
+function hasStarted(job: StartedSigns): boolean {
+  return (job.attemptsMade ?? 0) > 0 || (job.attemptsStarted ?? 0) > 0 || (job.stalledCounter ?? 0) > 0 || job.processedOn !== undefined || job.finishedOn !== undefined;
 }
 
 /** States in which a run has not started and may be taken back. */
