@@ -46,6 +46,12 @@ export async function enqueueTick(host: SchedulerHost, dir: string, def: StoredS
   let claimed: boolean;
   try {
     claimed = await claimMarker(dir, marker);
+    // A marker an older definition left at this time (its upsert was killed before dropping it):
+    // its run has not started or the upsert would not have picked this time, so it goes.
+    if (!claimed && ((await readMarker(dir, millis))?.generation ?? def.generation) < def.generation) {
+      await deleteMarker(dir, millis);
+      claimed = await claimMarker(dir, marker);
+    }
   } catch (err) {
     // The scheduler directory vanished: it was removed while this pass ran.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { outcome: 'abandoned' };
@@ -124,6 +130,13 @@ export async function removePendingJob(host: SchedulerHost, jobId: string, state
     // Claimed by a worker between the two calls: it runs, as BullMQ would let it.
     return false;
   }
+}
+
+/** True when the run's job exists and has not started (so a redefinition may take it back). */
+export async function isPendingRun(host: SchedulerHost, jobId: string): Promise<boolean> {
+  const job = (await lookupJob(host, jobId)) as (Partial<RemovableJob> & StartedSigns) | undefined;
+  if (!job || hasStarted(job) || typeof job.getState !== 'function') return false;
+  return PENDING_STATES.includes(await job.getState());
 }
 
 /** What a job records once an attempt of it began. */

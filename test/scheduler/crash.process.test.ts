@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
+import { LOCK_STALE_MS } from '../../src/scheduler/store.js';
 import { perTestCleanup, sleep, startWorker, stopReplica } from './replicas.js';
 
 const KILLER = fileURLToPath(new URL('./fixtures/killer.ts', import.meta.url));
@@ -67,4 +68,29 @@ describe('a scheduler pass killed between claiming a run and committing it', () 
       expect((await queue.getJobScheduler('s'))?.skippedCount).toBe(0);
     }, 40_000);
   }
+});
+
+describe('upsertJobScheduler killed while it takes back the old definition’s runs', () => {
+  it('loses no run, and its lock does not hold back the next upsert', async () => {
+    const root = newSpool('spoolkit-sched-crash-');
+    const queue = new Queue('k', { spool: root });
+    queues.push(queue);
+    const first = await queue.upsertJobScheduler('s', { every: EVERY }, { data: { v: 1 } });
+    const t = Number(String(first.id).split(':').pop());
+    runKiller(root, 'k', 'upsert-after-take-back');
+
+    const outFile = join(root, 'runs.log');
+    running.push(await startWorker(root, 'k', outFile));
+    const last = `repeat:s:${t + 2 * EVERY}`;
+    const deadline = t + 2 * EVERY + 5000;
+    while (!ranIds(outFile).includes(last) && Date.now() < deadline) await sleep(100);
+    await stopReplica(running.pop()!);
+    expect(ranIds(outFile)).toEqual([`repeat:s:${t}`, `repeat:s:${t + EVERY}`, last]);
+    expect((await queue.getJobScheduler('s'))?.template?.data).toEqual({ v: 2 });
+
+    // The killed upsert's lock names a dead process: broken at once, not after its 10 s age.
+    const started = Date.now();
+    await queue.upsertJobScheduler('s', { every: EVERY }, { data: { v: 2 } });
+    expect(Date.now() - started).toBeLessThan(LOCK_STALE_MS / 2);
+  }, 40_000);
 });
