@@ -52,7 +52,7 @@ const MAX_ROUNDS = 6;
 /** Shortest wait before looking again at a run another pass has claimed and not yet committed. */
 const CLAIM_RECHECK_MIN_MS = 20;
 
-/** When rounds run out, the next pass is wanted this much later. */
+/** When rounds run out while racing other replicas, the next pass is wanted this much later. */
 const RETRY_AFTER_MS = 1000;
 
 /** Options of {@link runSchedulerPass}. */
@@ -103,6 +103,7 @@ export async function runSchedulerPass(host: SchedulerHost, opts: SchedulerPassO
 /** Enqueues what is due for one scheduler and says when it next needs a pass. */
 export async function advanceScheduler(host: SchedulerHost, dir: string, def: StoredScheduler): Promise<AdvanceResult> {
   const out: AdvanceResult = { nextDueMs: null, added: [], skipped: 0, latest: undefined };
+  let raced = false;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const now = host.now();
     const millis = await listMarkerMillis(dir);
@@ -150,6 +151,7 @@ export async function advanceScheduler(host: SchedulerHost, dir: string, def: St
       out.skipped += skipped;
       out.latest = r.marker;
     }
+    if (r.outcome === 'lost' || r.outcome === 'abandoned') raced = true;
     if (r.outcome === 'abandoned') {
       const current = await readScheduler(dir);
       if (current === undefined) return out;
@@ -157,8 +159,9 @@ export async function advanceScheduler(host: SchedulerHost, dir: string, def: St
     }
     // Loop: the run just handled may itself be due, and then the one after it is enqueued.
   }
-  // Still racing other replicas after several rounds: ask for another pass shortly.
-  out.nextDueMs = host.now() + RETRY_AFTER_MS;
+  // Rounds ran out. Still racing other replicas: ask for another pass shortly. Only catching up
+  // (a sub-second `every` whose runs fell due while this pass ran): ask for one at once.
+  out.nextDueMs = host.now() + (raced ? RETRY_AFTER_MS : 0);
   return out;
 }
 
