@@ -10,9 +10,11 @@
  * it skipped (on the run's marker, in `getJobScheduler().skippedCount`, and in the pass result).
  * The run that was already enqueued before the stop is an ordinary delayed job and runs too.
  */
+import { basename } from 'node:path';
 import type { Job } from '../job.js';
 import { DEFAULT_RESCAN_MS } from './defaults.js';
 import type { SchedulerHost } from './host.js';
+import { schedulerIdOfDirName } from './presence.js';
 import { countRunsBetween, latestRunAtOrBefore, nextRunAfter, scheduleOf } from './schedule.js';
 import { deleteMarker, KEPT_MARKERS, listMarkerMillis, listSchedulerDirs, pruneMarkers, readMarker, readScheduler } from './store.js';
 import { CLAIM_GRACE_MS, claimAbandoned, enqueueTick, finishTick, removePendingJob } from './tick.js';
@@ -91,7 +93,7 @@ export async function runSchedulerPass(host: SchedulerHost, opts: SchedulerPassO
       if (r.skipped > 0) result.skipped[def.id] = r.skipped;
       if (r.nextDueMs !== null && (result.nextRunMs === null || r.nextDueMs < result.nextRunMs)) result.nextRunMs = r.nextDueMs;
     } catch (err) {
-      result.problems.push({ schedulerId: def?.id ?? decodeURIComponent(dir.split('/').pop() ?? dir), error: err });
+      result.problems.push({ schedulerId: def?.id ?? schedulerIdOfDirName(basename(dir)), error: err });
     }
   }
   const rescanMs = opts.rescanMs ?? DEFAULT_RESCAN_MS;

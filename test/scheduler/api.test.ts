@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
+import { Queue } from '../../src/index.js';
 import { getJobScheduler, getJobSchedulers, getJobSchedulersCount, removeJobScheduler, runSchedulerPass, upsertJobScheduler } from '../../src/scheduler/index.js';
 import { schedulerDir } from '../../src/scheduler/store.js';
 import { createFileHost, type FileHost } from './file-host.js';
@@ -264,5 +265,26 @@ describe('removeJobScheduler', () => {
     host.setState(id as string, 'active');
     await removeJobScheduler(host, 'cron');
     expect(host.jobIds()).toEqual([id]);
+  });
+});
+
+describe('long scheduler ids', () => {
+  it('accepts ids of up to 179 bytes whose encoded name would pass the 255-byte file name limit', async () => {
+    const q = new Queue('ids', { spool: root });
+    try {
+      const ids = ['a:'.repeat(70), 'é'.repeat(60), 'tenant:'.repeat(25) + 'x', `${'é'.repeat(59)}x`];
+      for (const sid of ids) {
+        const job = await q.upsertJobScheduler(sid, { every: 60_000 });
+        expect(job.id).toMatch(/^repeat:.*:\d+$/);
+        expect(job.repeatJobKey).toBe(sid);
+        expect((await q.getJobScheduler(sid))?.key).toBe(sid);
+      }
+      expect(new Set(ids.map((sid) => schedulerDir(q, sid))).size).toBe(ids.length);
+      expect((await q.getJobSchedulers()).map((s) => s.key).sort()).toEqual([...ids].sort());
+      for (const sid of ids) expect(await q.removeJobScheduler(sid)).toBe(true);
+      expect(await q.getJobSchedulersCount()).toBe(0);
+    } finally {
+      await q.close();
+    }
   });
 });
