@@ -38,6 +38,9 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
 
   if (existing !== undefined && existing.fingerprint === fingerprint) {
     const r = await advanceScheduler(host, dir, existing);
+    // The pending run due now, as BullMQ returns its waiting job; else the run kept ahead.
+    const due = await pendingDueRun(host, dir, existing.generation, host.now());
+    if (due !== undefined) return due;
     if (r.added[0] !== undefined) return r.added[0];
     if (r.latest !== undefined && r.latest.millis > host.now()) {
       // A committed run's job is there, or it already ran (promoted early) and is gone: never
@@ -184,6 +187,18 @@ function keepsEverySlot(existing: StoredScheduler, spec: StoredScheduler['spec']
     existing.spec.startDate === spec.startDate &&
     existing.anchorMs !== undefined
   );
+}
+
+/** The oldest run of `generation` that is due by `now` and has not started, or undefined. */
+async function pendingDueRun(host: SchedulerHost, dir: string, generation: number, now: number): Promise<Job | undefined> {
+  for (const millis of await listMarkerMillis(dir)) {
+    if (millis > now) break;
+    const marker = await readMarker(dir, millis);
+    if (marker === undefined || marker.generation !== generation || !(await isPendingRun(host, marker.jobId))) continue;
+    const job = (await lookupJob(host, marker.jobId)) as Job | undefined;
+    if (job !== undefined) return job;
+  }
+  return undefined;
 }
 
 /** The runs of `generation` that have not started, newest first. */

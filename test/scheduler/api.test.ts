@@ -53,8 +53,12 @@ describe('upsertJobScheduler', () => {
     const every1 = await upsertJobScheduler(host, 'ev', { every: 5000 });
     clock += 1000;
     const every2 = await upsertJobScheduler(host, 'ev', { every: 5000 });
-    expect(every2.id).toBe(`repeat:ev:${T0 + 3000 + 5000}`);
+    // The pending run due now is returned (as BullMQ returns its waiting job), not the run ahead.
     expect(every1.id).toBe(`repeat:ev:${T0 + 3000}`);
+    expect(every2.id).toBe(every1.id);
+    host.setState(every1.id!, 'completed');
+    const every3 = await upsertJobScheduler(host, 'ev', { every: 5000 });
+    expect(every3.id).toBe(`repeat:ev:${T0 + 3000 + 5000}`);
     expect(host.addedLog().filter((l) => l.id.startsWith('repeat:ev:'))).toHaveLength(2);
   });
 
@@ -129,6 +133,7 @@ describe('upsertJobScheduler', () => {
     const ahead = `repeat:ev:${T0 + 60_000}`;
     expect(host.jobIds()).toContain(ahead);
     // Promoted by hand, run, and removed by retention before its slot.
+    host.setState(`repeat:ev:${T0}`, 'completed');
     host.deleteJob(ahead);
     clock += 10_000;
     const again = await upsertJobScheduler(host, 'ev', { every: 60_000 });
@@ -186,6 +191,7 @@ describe('upsertJobScheduler', () => {
   it('re-upserting an unchanged scheduler keeps its run count, so limit counts across app restarts', async () => {
     await upsertJobScheduler(host, 'lim', { every: 1000, limit: 2 });
     expect(host.jobIds()).toHaveLength(2);
+    for (const jobId of host.jobIds()) host.setState(jobId, 'completed');
     clock += 5000;
     const again = await upsertJobScheduler(host, 'lim', { every: 1000, limit: 2 });
     expect(again).toBeUndefined(); // as BullMQ at run time: no run left to enqueue
