@@ -134,6 +134,8 @@ export async function removePendingJob(host: SchedulerHost, jobId: string, state
 
 /** True when the run's job exists and has not started (so a redefinition may take it back). */
 export async function isPendingRun(host: SchedulerHost, jobId: string): Promise<boolean> {
+  // A host that cannot look jobs up: its removeReservedJob judges the state when taking it back.
+  if (typeof (host as Partial<JobLookup>).getJob !== 'function') return host.removeReservedJob !== undefined;
   const job = (await lookupJob(host, jobId)) as (Partial<RemovableJob> & StartedSigns) | undefined;
   if (!job || hasStarted(job) || typeof job.getState !== 'function') return false;
   return PENDING_STATES.includes(await job.getState());
@@ -149,7 +151,7 @@ interface StartedSigns {
 }
 
 function hasStarted(job: StartedSigns): boolean {
-  return (job.attemptsMade ?? 0) > 0 || (job.attemptsStarted ?? 0) > 0 || (job.stalledCounter ?? 0) > 0 || job.processedOn !== undefined || job.finishedOn !== undefined;
+  return (job.attemptsMade ?? 0) > 0 || (job.attemptsStarted ?? 0) > 0 || (job.stalledCounter ?? 0) > 0 || (job.processedOn ?? 0) > 0 || (job.finishedOn ?? 0) > 0;
 }
 
 /** States in which a run has not started and may be taken back. */
