@@ -9,7 +9,7 @@ import type { SchedulerHost } from './host.js';
 import { advanceScheduler, latestOfGeneration } from './pass.js';
 import { firstRun, localTimeZone, nextRunAfter, scheduleOf } from './schedule.js';
 import { deleteMarker, listMarkerMillis, listSchedulerDirs, readMarker, readScheduler, removeSchedulerDir, schedulerDir, withSchedulerLock, writeScheduler } from './store.js';
-import { addTickJob, lookupJob, PENDING_STATES, removePendingJob } from './tick.js';
+import { addTickJob, isPendingRun, lookupJob, PENDING_STATES, removePendingJob } from './tick.js';
 import type { JobSchedulerJson, JobSchedulerTemplate, RepeatOptions, ScheduleSpec, StoredScheduler, TickMarker } from './types.js';
 import { normalizeRepeatOptions, normalizeTemplate, validateSchedulerId } from './validate.js';
 
@@ -38,6 +38,9 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
 
   if (existing !== undefined && existing.fingerprint === fingerprint) {
     const r = await advanceScheduler(host, dir, existing);
+    // The pending run due now, as BullMQ returns its waiting job; else the run kept ahead.
+    const due = await pendingDueRun(host, dir, existing.generation, host.now());
+    if (due !== undefined) return due;
     if (r.added[0] !== undefined) return r.added[0];
     if (r.latest !== undefined && r.latest.millis > host.now()) {
       // A committed run's job is there, or it already ran (promoted early) and is gone: never
@@ -53,13 +56,15 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
   let first = firstRun(scheduleOf({ spec, zone }), now);
   // Every run of the old definition that has not started is taken back (the run due now as well
   // as the run kept ahead), quietly, as BullMQ replaces its pending job without a `removed` event.
-  const takenBack = existing ? await takeBackPendingRuns(host, dir, existing.generation) : [];
-  const dueTakenBack = takenBack.filter((m) => m.millis <= now);
-  if (existing && keepsEverySlot(existing, spec) && takenBack.length > 0) {
+  // They are only found here; they are taken back once the new definition is written, so a
+  // process killed in between leaves them to run under the old one rather than losing them.
+  const pending = existing ? await pendingRunsOf(host, dir, existing.generation) : [];
+  const duePending = pending.filter((m) => m.millis <= now);
+  if (existing && keepsEverySlot(existing, spec) && pending.length > 0) {
     // Same interval: the new definition keeps the old one's slot instead of firing at once
     // (BullMQ's rule): a run that was due runs now under the new definition; otherwise the run
     // ahead keeps its time.
-    const slot = dueTakenBack.length > 0 ? Math.min(...dueTakenBack.map((m) => m.millis)) : takenBack[0]!.millis;
+    const slot = duePending.length > 0 ? Math.min(...duePending.map((m) => m.millis)) : pending[0]!.millis;
     first = { firstTickMs: slot, anchorMs: existing.anchorMs };
   }
   const def: StoredScheduler = {
@@ -78,9 +83,13 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
   };
   await writeScheduler(dir, def);
   if (existing) {
+    // A run taken back never ran: its marker goes first, so the new definition may run that
+    // time; killed before its job goes, the new definition's add of that time finds the job.
+    for (const m of pending) {
+      if ((await readMarker(dir, m.millis))?.generation === existing.generation) await deleteMarker(dir, m.millis);
+      await removePendingJob(host, m.jobId, PENDING_STATES, { quiet: true });
+    }
     await dropFutureMarkers(host, dir, generation, now);
-    // A due run taken back never ran: its marker goes, so the new definition may run that time.
-    for (const m of dueTakenBack) await deleteMarker(dir, m.millis);
   }
   const r = await advanceScheduler(host, dir, def);
   return (r.added[0] ?? (r.latest && r.latest.millis > host.now() ? (await addTickJob(host, def, r.latest)).job : undefined)) as Job;
@@ -180,15 +189,27 @@ function keepsEverySlot(existing: StoredScheduler, spec: StoredScheduler['spec']
   );
 }
 
-/** Takes back the not-started runs of `generation`, newest first; resolves the markers of those taken back. */
-async function takeBackPendingRuns(host: SchedulerHost, dir: string, generation: number): Promise<TickMarker[]> {
-  const taken: TickMarker[] = [];
+/** The oldest run of `generation` that is due by `now` and has not started, or undefined. */
+async function pendingDueRun(host: SchedulerHost, dir: string, generation: number, now: number): Promise<Job | undefined> {
+  for (const millis of await listMarkerMillis(dir)) {
+    if (millis > now) break;
+    const marker = await readMarker(dir, millis);
+    if (marker === undefined || marker.generation !== generation || !(await isPendingRun(host, marker.jobId))) continue;
+    const job = (await lookupJob(host, marker.jobId)) as Job | undefined;
+    if (job !== undefined) return job;
+  }
+  return undefined;
+}
+
+/** The runs of `generation` that have not started, newest first. */
+async function pendingRunsOf(host: SchedulerHost, dir: string, generation: number): Promise<TickMarker[]> {
+  const pending: TickMarker[] = [];
   for (const millis of (await listMarkerMillis(dir)).reverse()) {
     const marker = await readMarker(dir, millis);
     if (marker === undefined || marker.generation !== generation) continue;
-    if (await removePendingJob(host, marker.jobId, PENDING_STATES, { quiet: true })) taken.push(marker);
+    if (await isPendingRun(host, marker.jobId)) pending.push(marker);
   }
-  return taken;
+  return pending;
 }
 
 /** After a redefinition: markers of older generations for runs still ahead are dropped, with their jobs if not started. */
@@ -197,8 +218,8 @@ async function dropFutureMarkers(host: SchedulerHost, dir: string, generation: n
     if (millis <= now) continue;
     const marker = await readMarker(dir, millis);
     if (marker === undefined || marker.generation >= generation) continue;
-    await removePendingJob(host, marker.jobId, PENDING_STATES, { quiet: true });
     await deleteMarker(dir, millis);
+    await removePendingJob(host, marker.jobId, PENDING_STATES, { quiet: true });
   }
 }
 

@@ -10,12 +10,14 @@
  * it skipped (on the run's marker, in `getJobScheduler().skippedCount`, and in the pass result).
  * The run that was already enqueued before the stop is an ordinary delayed job and runs too.
  */
+import { basename } from 'node:path';
 import type { Job } from '../job.js';
 import { DEFAULT_RESCAN_MS } from './defaults.js';
 import type { SchedulerHost } from './host.js';
+import { schedulerIdOfDirName } from './presence.js';
 import { countRunsBetween, latestRunAtOrBefore, nextRunAfter, scheduleOf } from './schedule.js';
 import { deleteMarker, KEPT_MARKERS, listMarkerMillis, listSchedulerDirs, pruneMarkers, readMarker, readScheduler } from './store.js';
-import { CLAIM_GRACE_MS, enqueueTick, finishTick, removePendingJob } from './tick.js';
+import { CLAIM_GRACE_MS, claimAbandoned, enqueueTick, finishTick, removePendingJob } from './tick.js';
 import type { StoredScheduler, TickMarker } from './types.js';
 
 /** What one pass did. */
@@ -52,7 +54,7 @@ const MAX_ROUNDS = 6;
 /** Shortest wait before looking again at a run another pass has claimed and not yet committed. */
 const CLAIM_RECHECK_MIN_MS = 20;
 
-/** When rounds run out, the next pass is wanted this much later. */
+/** When rounds run out while racing other replicas, the next pass is wanted this much later. */
 const RETRY_AFTER_MS = 1000;
 
 /** Options of {@link runSchedulerPass}. */
@@ -74,8 +76,10 @@ export async function runSchedulerPass(host: SchedulerHost, opts: SchedulerPassO
       if (def === undefined) continue;
       if (newest !== undefined && newest > host.now()) {
         const marker = await readMarker(dir, newest);
-        if (marker !== undefined && marker.generation === def.generation) {
-          if (result.nextRunMs === null || newest < result.nextRunMs) result.nextRunMs = newest;
+        // A claim whose claimer died is finished now, before its job can come due and run.
+        if (marker !== undefined && marker.generation === def.generation && (marker.phase === 'enqueued' || !claimAbandoned(marker, host.now()))) {
+          const due = marker.phase === 'claimed' ? Math.min(newest, marker.claimedAt + CLAIM_GRACE_MS) : newest;
+          if (result.nextRunMs === null || due < result.nextRunMs) result.nextRunMs = due;
           continue;
         }
         // A run ahead left by an older definition (a redefinition raced a pass): it is dead.
@@ -89,7 +93,7 @@ export async function runSchedulerPass(host: SchedulerHost, opts: SchedulerPassO
       if (r.skipped > 0) result.skipped[def.id] = r.skipped;
       if (r.nextDueMs !== null && (result.nextRunMs === null || r.nextDueMs < result.nextRunMs)) result.nextRunMs = r.nextDueMs;
     } catch (err) {
-      result.problems.push({ schedulerId: def?.id ?? decodeURIComponent(dir.split('/').pop() ?? dir), error: err });
+      result.problems.push({ schedulerId: def?.id ?? schedulerIdOfDirName(basename(dir)), error: err });
     }
   }
   const rescanMs = opts.rescanMs ?? DEFAULT_RESCAN_MS;
@@ -101,6 +105,7 @@ export async function runSchedulerPass(host: SchedulerHost, opts: SchedulerPassO
 /** Enqueues what is due for one scheduler and says when it next needs a pass. */
 export async function advanceScheduler(host: SchedulerHost, dir: string, def: StoredScheduler): Promise<AdvanceResult> {
   const out: AdvanceResult = { nextDueMs: null, added: [], skipped: 0, latest: undefined };
+  let raced = false;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const now = host.now();
     const millis = await listMarkerMillis(dir);
@@ -115,10 +120,11 @@ export async function advanceScheduler(host: SchedulerHost, dir: string, def: St
     } else {
       if (latest.phase === 'claimed') {
         const age = now - latest.claimedAt;
-        if (age < CLAIM_GRACE_MS) {
+        if (!claimAbandoned(latest, now)) {
           // Another pass is adding this run now. Look again when the run is due, or, if it is
           // due already, after a wait that doubles with the claim's age (a sub-second schedule
-          // must not stall for the whole grace); finish the claimer's work only after the grace.
+          // must not stall for the whole grace); finish the claimer's work once it is known to
+          // be gone, or after the grace.
           const again = Math.max(latest.millis, now + Math.max(CLAIM_RECHECK_MIN_MS, age));
           out.nextDueMs = Math.min(latest.claimedAt + CLAIM_GRACE_MS, again);
           return out;
@@ -147,6 +153,7 @@ export async function advanceScheduler(host: SchedulerHost, dir: string, def: St
       out.skipped += skipped;
       out.latest = r.marker;
     }
+    if (r.outcome === 'lost' || r.outcome === 'abandoned') raced = true;
     if (r.outcome === 'abandoned') {
       const current = await readScheduler(dir);
       if (current === undefined) return out;
@@ -154,8 +161,9 @@ export async function advanceScheduler(host: SchedulerHost, dir: string, def: St
     }
     // Loop: the run just handled may itself be due, and then the one after it is enqueued.
   }
-  // Still racing other replicas after several rounds: ask for another pass shortly.
-  out.nextDueMs = host.now() + RETRY_AFTER_MS;
+  // Rounds ran out. Still racing other replicas: ask for another pass shortly. Only catching up
+  // (a sub-second `every` whose runs fell due while this pass ran): ask for one at once.
+  out.nextDueMs = host.now() + (raced ? RETRY_AFTER_MS : 0);
   return out;
 }
 

@@ -2,6 +2,7 @@
  * Whether a queue has schedulers at all, in one `stat`. Kept apart from the rest of the scheduler
  * code so a Worker can ask without loading the cron parser.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,10 +28,30 @@ export function markerPath(dir: string, millis: number): string {
   return join(dir, 'ticks', `${millis}.json`);
 }
 
-/** The directory name for a scheduler id. */
+/** Longest scheduler directory name: its lock file, `.lock-<name>`, must fit a file name's 255 bytes. */
+const MAX_DIR_NAME_BYTES = 255 - '.lock-'.length;
+
+/**
+ * The directory name for a scheduler id: `encodeURIComponent(id)`, with a leading '.' written
+ * `%2E`. An id too long once encoded (':' and non-ASCII characters take 3 bytes or more each) is
+ * named by the start of its encoding, `%h` and the SHA-256 of the id: `%h` never appears in an
+ * encoded id, so such a name is never another id's.
+ */
 export function encodeSchedulerId(id: string): string {
   const encoded = encodeURIComponent(id);
-  return encoded.startsWith('.') ? `%2E${encoded.slice(1)}` : encoded;
+  const name = encoded.startsWith('.') ? `%2E${encoded.slice(1)}` : encoded;
+  if (name.length <= MAX_DIR_NAME_BYTES) return name;
+  const prefix = name.slice(0, 100).replace(/%[0-9A-F]?$/, '');
+  return `${prefix}%h${createHash('sha256').update(id).digest('hex')}`;
+}
+
+/** The scheduler id a directory name stands for, as far as the name tells (a hashed name stays as it is). */
+export function schedulerIdOfDirName(name: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
 }
 
 /**

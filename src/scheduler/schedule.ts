@@ -33,8 +33,9 @@ export interface FirstRun {
 
 /**
  * The first run, as BullMQ computes it at upsert:
- * - `every`: at once; with `startDate`, at `max(startDate, now)`; with `offset`, at the next
- *   instant `t > now` with `t % every === offset`.
+ * - `every`: at once; with `startDate`, at `max(startDate, now)` (an `offset` is then ignored,
+ *   as BullMQ ignores it); with `offset` alone, at the next instant `t > now` with
+ *   `t % every === offset`.
  * - `pattern`: the first instant of the pattern at or after `max(now, startDate)` (strictly after
  *   now); with `immediately`, now.
  */
@@ -43,15 +44,15 @@ export function firstRun(spec: ScheduleSpec, now: number): FirstRun {
     const every = spec.every;
     let first: number;
     if (spec.startDate !== undefined) {
+      // As in BullMQ, a startDate wins over an offset: the grid follows the first run.
       first = Math.max(spec.startDate, now);
-      if (spec.offset !== undefined) first = alignUp(first, every, spec.offset);
     } else if (spec.offset !== undefined) {
       first = Math.floor(now / every) * every + spec.offset;
       if (first <= now) first += every;
     } else {
       first = now;
     }
-    const anchorMs = spec.offset ?? mod(first, every);
+    const anchorMs = spec.offset !== undefined && spec.startDate === undefined ? spec.offset : mod(first, every);
     return { firstTickMs: withinEnd(spec, first), anchorMs };
   }
   if (spec.immediately) return { firstTickMs: withinEnd(spec, Math.max(now, spec.startDate ?? now)) };
@@ -125,11 +126,6 @@ function cronPrevAtOrBefore(spec: ScheduleSpec, at: number): number | null {
   } catch {
     return null;
   }
-}
-
-function alignUp(t: number, every: number, offset: number): number {
-  const aligned = Math.floor((t - offset) / every) * every + offset;
-  return aligned >= t ? aligned : aligned + every;
 }
 
 function mod(a: number, b: number): number {

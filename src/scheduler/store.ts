@@ -15,7 +15,8 @@ import { SpoolkitError } from '../errors.js';
 import type { SchedulerHost } from './host.js';
 import { encodeSchedulerId, MARKER_NAME, markerPath, schedulersDirOf } from './presence.js';
 import { createFileExclusive, ensureDir, listDir, readJson, removeFile, writeFileAtomic } from './files.js';
-import type { StoredScheduler, TickMarker } from './types.js';
+import { claimerGone, thisClaimer } from './claimer.js';
+import type { ClaimerIdentity, StoredScheduler, TickMarker } from './types.js';
 
 /** Markers kept per scheduler after pruning; older ones are deleted. */
 export const KEPT_MARKERS = 8;
@@ -131,7 +132,7 @@ export async function removeSchedulerDir(host: Pick<SchedulerHost, 'queueDir'>, 
   return true;
 }
 
-/** A lock older than this is taken to belong to a dead process and is broken. */
+/** A lock older than this is taken to belong to a dead process and is broken (at once when its holder, named in it, is known to be gone). */
 export const LOCK_STALE_MS = 10_000;
 
 /** Longest wait for a scheduler's lock before giving up with an error. */
@@ -146,7 +147,7 @@ export async function withSchedulerLock<T>(host: Pick<SchedulerHost, 'queueDir' 
   const root = schedulersDir(host);
   await ensureDir(root);
   const lock = join(root, `.lock-${encodeSchedulerId(id)}`);
-  const body = JSON.stringify({ pid: process.pid, at: Date.now() });
+  const body = JSON.stringify({ ...thisClaimer(), at: Date.now() });
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (let attempt = 0; ; attempt++) {
     if (await createFileExclusive(lock, body)) break;
@@ -163,20 +164,33 @@ export async function withSchedulerLock<T>(host: Pick<SchedulerHost, 'queueDir' 
   }
 }
 
+/** Breaks the lock when its holder is known to be gone (same host and pid namespace) or it is old. */
 async function breakIfStale(root: string, lock: string): Promise<void> {
   let mtimeMs: number;
+  let body: string;
   try {
     mtimeMs = (await fs.stat(lock)).mtimeMs;
+    body = await fs.readFile(lock, 'utf8');
   } catch {
-    return;
+    return; // released meanwhile
   }
-  if (Date.now() - mtimeMs < LOCK_STALE_MS) return;
+  if (Date.now() - mtimeMs < LOCK_STALE_MS && !claimerGone(parseHolder(body))) return;
   // Rename aside first, so of several processes breaking it at once only one succeeds.
   const aside = join(root, `.stale-${randomBytes(6).toString('hex')}`);
   try {
     await fs.rename(lock, aside);
-    await fs.rm(aside, { force: true });
   } catch {
-    // Someone else broke it (or its holder released it) first.
+    return; // Someone else broke it (or its holder released it) first.
+  }
+  // Another process may have taken the lock between the read and the rename: give it back.
+  if ((await fs.readFile(aside, 'utf8').catch(() => body)) !== body) await fs.link(aside, lock).catch(() => undefined);
+  await fs.rm(aside, { force: true });
+}
+
+function parseHolder(body: string): Partial<ClaimerIdentity> | undefined {
+  try {
+    return JSON.parse(body) as Partial<ClaimerIdentity>;
+  } catch {
+    return undefined;
   }
 }

@@ -7,13 +7,16 @@
  *    or was removed meanwhile, drop it too.
  * 3. Add the job with its deterministic id through `host.addReservedJob` (create-if-absent).
  * 4. Commit: mark the marker `enqueued`.
- * A replica that dies between 1 and 4 leaves a `claimed` marker; once it is older than
- * `CLAIM_GRACE_MS`, the next pass adds the job again (harmless: same id) and commits it.
+ * A replica that dies between 1 and 4 leaves a `claimed` marker naming it. A pass on the same
+ * host and pid namespace that finds that process gone finishes the tick at once: it adds the job
+ * unless it exists (create-if-absent by the run's id) and commits the marker. A claimer it cannot
+ * judge (another host or container) gets `CLAIM_GRACE_MS` first.
  * The marker outlives the job, so a run whose job was already removed by retention is never
  * created again.
  */
 import type { Job } from '../job.js';
 import type { JobsOptions } from '../types.js';
+import { claimerGone, thisClaimer } from './claimer.js';
 import type { SchedulerHost } from './host.js';
 import { claimMarker, commitMarker, deleteMarker, listMarkerMillis, readMarker, readScheduler, tickJobId } from './store.js';
 import type { StoredScheduler, TickMarker } from './types.js';
@@ -38,10 +41,17 @@ export async function enqueueTick(host: SchedulerHost, dir: string, def: StoredS
     skippedTotal,
     phase: 'claimed',
     claimedAt: host.now(),
+    claimer: thisClaimer(),
   };
   let claimed: boolean;
   try {
     claimed = await claimMarker(dir, marker);
+    // A marker an older definition left at this time (its upsert was killed before dropping it):
+    // its run has not started or the upsert would not have picked this time, so it goes.
+    if (!claimed && ((await readMarker(dir, millis))?.generation ?? def.generation) < def.generation) {
+      await deleteMarker(dir, millis);
+      claimed = await claimMarker(dir, marker);
+    }
   } catch (err) {
     // The scheduler directory vanished: it was removed while this pass ran.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { outcome: 'abandoned' };
@@ -58,6 +68,11 @@ export async function enqueueTick(host: SchedulerHost, dir: string, def: StoredS
     return { outcome: 'abandoned' };
   }
   return finishTick(host, dir, def, marker);
+}
+
+/** True when a `claimed` marker may be finished by another pass now: its claimer is gone or the grace ran out. */
+export function claimAbandoned(marker: TickMarker, now: number): boolean {
+  return now - marker.claimedAt >= CLAIM_GRACE_MS || claimerGone(marker.claimer);
 }
 
 /** Adds the job of a claimed marker (again, if need be) and commits the marker. */
@@ -96,12 +111,15 @@ export async function addTickJob(host: SchedulerHost, def: StoredScheduler, mark
 }
 
 /**
- * Removes a run's job if it has not started yet (delayed, waiting or prioritized), when the host
- * can look jobs up. True when a job was removed.
+ * Removes a run's job if it has not started yet (delayed, waiting or prioritized, and no attempt
+ * of it ever began), when the host can look jobs up. A run waiting to retry, put back after it
+ * stalled, or retried by hand has started: it is left to finish, as BullMQ leaves it. True when a
+ * job was removed.
  */
 export async function removePendingJob(host: SchedulerHost, jobId: string, states: readonly string[] = PENDING_STATES, opts: { quiet?: boolean } = {}): Promise<boolean> {
+  const job = (await lookupJob(host, jobId)) as (Partial<RemovableJob> & StartedSigns) | undefined;
+  if (job && hasStarted(job)) return false;
   if (host.removeReservedJob) return host.removeReservedJob(jobId, states, opts);
-  const job = (await lookupJob(host, jobId)) as Partial<RemovableJob> | undefined;
   if (!job || typeof job.getState !== 'function' || typeof job.remove !== 'function') return false;
   const state = await job.getState();
   if (!states.includes(state)) return false;
@@ -112,6 +130,28 @@ export async function removePendingJob(host: SchedulerHost, jobId: string, state
     // Claimed by a worker between the two calls: it runs, as BullMQ would let it.
     return false;
   }
+}
+
+/** True when the run's job exists and has not started (so a redefinition may take it back). */
+export async function isPendingRun(host: SchedulerHost, jobId: string): Promise<boolean> {
+  // A host that cannot look jobs up: its removeReservedJob judges the state when taking it back.
+  if (typeof (host as Partial<JobLookup>).getJob !== 'function') return host.removeReservedJob !== undefined;
+  const job = (await lookupJob(host, jobId)) as (Partial<RemovableJob> & StartedSigns) | undefined;
+  if (!job || hasStarted(job) || typeof job.getState !== 'function') return false;
+  return PENDING_STATES.includes(await job.getState());
+}
+
+/** What a job records once an attempt of it began. */
+interface StartedSigns {
+  attemptsMade?: number;
+  attemptsStarted?: number;
+  stalledCounter?: number;
+  processedOn?: number;
+  finishedOn?: number;
+}
+
+function hasStarted(job: StartedSigns): boolean {
+  return (job.attemptsMade ?? 0) > 0 || (job.attemptsStarted ?? 0) > 0 || (job.stalledCounter ?? 0) > 0 || (job.processedOn ?? 0) > 0 || (job.finishedOn ?? 0) > 0;
 }
 
 /** States in which a run has not started and may be taken back. */

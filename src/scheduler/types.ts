@@ -129,4 +129,18 @@ export interface TickMarker {
   /** `claimed` while its job is being added; `enqueued` once the job exists. */
   phase: 'claimed' | 'enqueued';
   claimedAt: number;
+  /**
+   * The process that claimed the run (absent in markers of older versions): a pass on the same
+   * host and pid namespace that finds it gone finishes a `claimed` marker at once instead of
+   * after the grace.
+   */
+  claimer?: ClaimerIdentity;
+}
+
+/** A process as heartbeats and lock files name it: host, pid namespace, pid and liveness tag. */
+export interface ClaimerIdentity {
+  hostname: string;
+  pidNamespace: string;
+  pid: number;
+  tag: string;
 }

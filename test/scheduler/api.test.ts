@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
+import { Queue } from '../../src/index.js';
 import { getJobScheduler, getJobSchedulers, getJobSchedulersCount, removeJobScheduler, runSchedulerPass, upsertJobScheduler } from '../../src/scheduler/index.js';
 import { schedulerDir } from '../../src/scheduler/store.js';
 import { createFileHost, type FileHost } from './file-host.js';
@@ -52,8 +53,12 @@ describe('upsertJobScheduler', () => {
     const every1 = await upsertJobScheduler(host, 'ev', { every: 5000 });
     clock += 1000;
     const every2 = await upsertJobScheduler(host, 'ev', { every: 5000 });
-    expect(every2.id).toBe(`repeat:ev:${T0 + 3000 + 5000}`);
+    // The pending run due now is returned (as BullMQ returns its waiting job), not the run ahead.
     expect(every1.id).toBe(`repeat:ev:${T0 + 3000}`);
+    expect(every2.id).toBe(every1.id);
+    host.setState(every1.id!, 'completed');
+    const every3 = await upsertJobScheduler(host, 'ev', { every: 5000 });
+    expect(every3.id).toBe(`repeat:ev:${T0 + 3000 + 5000}`);
     expect(host.addedLog().filter((l) => l.id.startsWith('repeat:ev:'))).toHaveLength(2);
   });
 
@@ -128,6 +133,7 @@ describe('upsertJobScheduler', () => {
     const ahead = `repeat:ev:${T0 + 60_000}`;
     expect(host.jobIds()).toContain(ahead);
     // Promoted by hand, run, and removed by retention before its slot.
+    host.setState(`repeat:ev:${T0}`, 'completed');
     host.deleteJob(ahead);
     clock += 10_000;
     const again = await upsertJobScheduler(host, 'ev', { every: 60_000 });
@@ -185,6 +191,7 @@ describe('upsertJobScheduler', () => {
   it('re-upserting an unchanged scheduler keeps its run count, so limit counts across app restarts', async () => {
     await upsertJobScheduler(host, 'lim', { every: 1000, limit: 2 });
     expect(host.jobIds()).toHaveLength(2);
+    for (const jobId of host.jobIds()) host.setState(jobId, 'completed');
     clock += 5000;
     const again = await upsertJobScheduler(host, 'lim', { every: 1000, limit: 2 });
     expect(again).toBeUndefined(); // as BullMQ at run time: no run left to enqueue
@@ -264,5 +271,26 @@ describe('removeJobScheduler', () => {
     host.setState(id as string, 'active');
     await removeJobScheduler(host, 'cron');
     expect(host.jobIds()).toEqual([id]);
+  });
+});
+
+describe('long scheduler ids', () => {
+  it('accepts ids of up to 179 bytes whose encoded name would pass the 255-byte file name limit', async () => {
+    const q = new Queue('ids', { spool: root });
+    try {
+      const ids = ['a:'.repeat(70), 'é'.repeat(60), 'tenant:'.repeat(25) + 'x', `${'é'.repeat(59)}x`];
+      for (const sid of ids) {
+        const job = await q.upsertJobScheduler(sid, { every: 60_000 });
+        expect(job.id).toMatch(/^repeat:.*:\d+$/);
+        expect(job.repeatJobKey).toBe(sid);
+        expect((await q.getJobScheduler(sid))?.key).toBe(sid);
+      }
+      expect(new Set(ids.map((sid) => schedulerDir(q, sid))).size).toBe(ids.length);
+      expect((await q.getJobSchedulers()).map((s) => s.key).sort()).toEqual([...ids].sort());
+      for (const sid of ids) expect(await q.removeJobScheduler(sid)).toBe(true);
+      expect(await q.getJobSchedulersCount()).toBe(0);
+    } finally {
+      await q.close();
+    }
   });
 });

@@ -23,6 +23,16 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 const id = (sched: string, ms: number) => `repeat:${sched}:${ms}`;
 
 describe('runSchedulerPass', () => {
+  it('asks for the next pass at once when it ran out of rounds only catching up, not racing', async () => {
+    // Time moves on with every look at the clock: each round finds the run it just enqueued due.
+    const ticking = createFileHost(root, 'fast', { now: () => (clock += 1) });
+    await upsertJobScheduler(ticking, 'sub', { every: 1 });
+    const r = await runSchedulerPass(ticking);
+    expect(r.enqueued.length).toBeGreaterThan(1);
+    expect(r.nextRunMs).not.toBeNull();
+    expect(r.nextRunMs!).toBeLessThanOrEqual(clock);
+  });
+
   it('keeps one run ahead and reports when it is due', async () => {
     await upsertJobScheduler(host, 'ev', { every: 1000 });
     clock = T0 + 10;

@@ -1,6 +1,11 @@
 /** Starting and stopping scheduler replica processes for the process tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import type { Queue } from '../../src/index.js';
 
 const REPLICA = fileURLToPath(new URL('./fixtures/replica.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -80,3 +85,24 @@ export function stopReplica(r: Replica, timeoutMs = 10_000): Promise<number | nu
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What a process test file starts, cleaned up after each test: child processes are stopped,
+ * queues closed and the spool directory made by `newSpool` deleted.
+ */
+export function perTestCleanup(): { running: Replica[]; queues: Queue[]; newSpool: (prefix: string) => string } {
+  const running: Replica[] = [];
+  const queues: Queue[] = [];
+  const roots: string[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(running.splice(0).map((r) => stopReplica(r)));
+    await Promise.allSettled(queues.splice(0).map((q) => q.close()));
+    for (const dir of roots.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const newSpool = (prefix: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    roots.push(dir);
+    return dir;
+  };
+  return { running, queues, newSpool };
+}

@@ -27,6 +27,14 @@ describe('every', () => {
     expect(f.anchorMs).toBe(start % 1000);
   });
 
+  it('with startDate and offset, starts exactly at startDate and ignores the offset, as BullMQ', () => {
+    const start = T0 + 12_345;
+    const f = firstRun({ every: 1000, offset: 300, startDate: start }, T0);
+    expect(f.firstTickMs).toBe(start);
+    expect(f.anchorMs).toBe(start % 1000);
+    expect(firstRun({ every: 1000, offset: 300, startDate: T0 - 10_000 }, T0).firstTickMs).toBe(T0);
+  });
+
   it('with startDate in the past, starts now', () => {
     expect(firstRun({ every: 1000, startDate: T0 - 10_000 }, T0).firstTickMs).toBe(T0);
   });

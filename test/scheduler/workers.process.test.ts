@@ -3,24 +3,14 @@
  * by `spoolkit scheduler` processes) and each one is processed exactly once, even though
  * `removeOnComplete: true` deletes every finished run; across a restart the missed-run policy holds.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/index.js';
-import { sleep, startSchedulerCli, startWorker, stopReplica, type Replica } from './replicas.js';
+import { perTestCleanup, sleep, startSchedulerCli, startWorker, stopReplica, type Replica } from './replicas.js';
 
 const EVERY = 500;
-let root: string | undefined;
-const running: Replica[] = [];
-const queues: Queue[] = [];
-
-afterEach(async () => {
-  await Promise.allSettled(running.splice(0).map((r) => stopReplica(r)));
-  await Promise.allSettled(queues.splice(0).map((q) => q.close()));
-  if (root) rmSync(root, { recursive: true, force: true });
-  root = undefined;
-});
+const { running, queues, newSpool } = perTestCleanup();
 
 function processed(outFile: string): { id: string; millis: number; pid: number }[] {
   if (!existsSync(outFile)) return [];
@@ -52,11 +42,11 @@ const gapsOf = (ms: number[]): number => ms.slice(1).reduce((sum, m, k) => sum +
 
 describe('scheduler runs processed by Workers', () => {
   it('three Worker processes run each run once; a restart runs the pending and the latest missed run', async () => {
-    root = mkdtempSync(join(tmpdir(), 'spoolkit-sched-e2e-'));
+    const root = newSpool('spoolkit-sched-e2e-');
     const out = join(root, 'processed.log');
     const queue = new Queue('beats', { spool: root });
     queues.push(queue);
-    const phase1 = await Promise.all([0, 1, 2].map(() => startWorker(root as string, 'beats', out)));
+    const phase1 = await Promise.all([0, 1, 2].map(() => startWorker(root, 'beats', out)));
     running.push(...phase1);
     // Upserted while the workers run (as a web process does): they pick it up on their next pass.
     // The first run is 1.5 s ahead, so no run falls due before a worker has seen the scheduler.
@@ -78,7 +68,7 @@ describe('scheduler runs processed by Workers', () => {
     // next one; no worker claimed it any more).
     const counts1 = await queue.getJobCounts();
     // Seen once under load and not reproduced since: the message names the job and who finished it.
-    expect(counts1.completed, finishedFiles(join(root as string, 'queues', 'beats', 'completed'))).toBe(0);
+    expect(counts1.completed, finishedFiles(join(root, 'queues', 'beats', 'completed'))).toBe(0);
     const waiting1 = (counts1.delayed ?? 0) + (counts1.waiting ?? 0);
     expect(waiting1).toBeGreaterThanOrEqual(1);
     expect(waiting1).toBeLessThanOrEqual(2);
@@ -86,7 +76,7 @@ describe('scheduler runs processed by Workers', () => {
     // Several runs fall due while nothing runs.
     await sleep(2600);
 
-    const phase2 = await Promise.all([0, 1, 2].map(() => startWorker(root as string, 'beats', out)));
+    const phase2 = await Promise.all([0, 1, 2].map(() => startWorker(root, 'beats', out)));
     running.push(...phase2);
     await sleep(2000);
     await stopAll(phase2);
@@ -118,13 +108,13 @@ describe('scheduler runs processed by Workers', () => {
   });
 
   it('two `spoolkit scheduler` processes feed a Worker that runs no scheduler passes: each run once', async () => {
-    root = mkdtempSync(join(tmpdir(), 'spoolkit-sched-role-'));
+    const root = newSpool('spoolkit-sched-role-');
     const out = join(root, 'processed.log');
     const queue = new Queue('roles', { spool: root });
     queues.push(queue);
     const worker = await startWorker(root, 'roles', out, false);
     running.push(worker);
-    const schedulers = await Promise.all([0, 1].map(() => startSchedulerCli(root as string, ['--poll-interval', '200'])));
+    const schedulers = await Promise.all([0, 1].map(() => startSchedulerCli(root, ['--poll-interval', '200'])));
     running.push(...schedulers);
     const startDate = Date.now() + 1500;
     await queue.upsertJobScheduler('tick', { every: EVERY, startDate }, { opts: { removeOnComplete: true } });
