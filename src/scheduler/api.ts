@@ -8,7 +8,7 @@ import type { Job } from '../job.js';
 import type { SchedulerHost } from './host.js';
 import { advanceScheduler, latestOfGeneration } from './pass.js';
 import { firstRun, localTimeZone, nextRunAfter, scheduleOf } from './schedule.js';
-import { deleteMarker, listMarkerMillis, listSchedulerDirs, readMarker, readScheduler, removeSchedulerDir, schedulerDir, withSchedulerLock, writeScheduler } from './store.js';
+import { deleteMarker, listMarkerMillis, listSchedulerDirs, readMarker, readScheduler, removeSchedulerDir, schedulerDir, setMarkerPhase, withSchedulerLock, writeScheduler } from './store.js';
 import { addTickJob, isPendingRun, lookupJob, PENDING_STATES, removePendingJob } from './tick.js';
 import type { JobSchedulerJson, JobSchedulerTemplate, RepeatOptions, ScheduleSpec, StoredScheduler, TickMarker } from './types.js';
 import { normalizeRepeatOptions, normalizeTemplate, validateSchedulerId } from './validate.js';
@@ -83,11 +83,14 @@ async function upsertLocked(host: SchedulerHost, id: string, spec: ScheduleSpec,
   };
   await writeScheduler(dir, def);
   if (existing) {
-    // A run taken back never ran: its marker goes first, so the new definition may run that
-    // time; killed before its job goes, the new definition's add of that time finds the job.
+    // A run taken back never ran: once its job is gone its marker goes, so the new definition may
+    // run that time. The marker says `withdrawn` while the job goes: a process killed in between
+    // leaves one the new definition's claim of that time replaces (tick.ts). A run that started
+    // since it was found stands, marker and all, so its time does not run twice.
     for (const m of pending) {
-      if ((await readMarker(dir, m.millis))?.generation === existing.generation) await deleteMarker(dir, m.millis);
-      await removePendingJob(host, m.jobId, PENDING_STATES, { quiet: true });
+      const marker = await readMarker(dir, m.millis);
+      // Replaced meanwhile by the new definition's claim (another process): its run stands.
+      if (marker?.generation === existing.generation) await takeBackRun(host, dir, marker);
     }
     await dropFutureMarkers(host, dir, generation, now);
   }
@@ -218,8 +221,23 @@ async function dropFutureMarkers(host: SchedulerHost, dir: string, generation: n
     if (millis <= now) continue;
     const marker = await readMarker(dir, millis);
     if (marker === undefined || marker.generation >= generation) continue;
-    await deleteMarker(dir, millis);
-    await removePendingJob(host, marker.jobId, PENDING_STATES, { quiet: true });
+    await takeBackRun(host, dir, marker);
+  }
+}
+
+/**
+ * Takes a run of an older definition back: its job, if it has not started, then its marker. The
+ * marker says `withdrawn` while the job goes (a process killed in between leaves one the new
+ * definition's claim of that time replaces once the job is gone: tick.ts); a run that started
+ * meanwhile keeps its marker as it was, so its time is not run again.
+ */
+async function takeBackRun(host: SchedulerHost, dir: string, marker: TickMarker): Promise<void> {
+  await setMarkerPhase(dir, marker, 'withdrawn');
+  if (await removePendingJob(host, marker.jobId, PENDING_STATES, { quiet: true })) await deleteMarker(dir, marker.millis);
+  else {
+    // Left as it was, unless its claimer committed it meanwhile.
+    const now = await readMarker(dir, marker.millis);
+    if (now?.phase === 'withdrawn' && now.generation === marker.generation) await setMarkerPhase(dir, marker, marker.phase);
   }
 }
 

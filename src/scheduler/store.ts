@@ -104,6 +104,15 @@ export async function commitMarker(dir: string, marker: TickMarker): Promise<voi
   await writeFileAtomic(markerPath(dir, marker.millis), `${JSON.stringify({ ...marker, phase: 'enqueued' })}\n`);
 }
 
+/**
+ * Rewrites a marker with another phase: `withdrawn` while a redefinition takes its run back (set
+ * before the job goes, so a process killed in between leaves a marker the new definition may
+ * replace once the job is gone), `enqueued` again when the run turned out to have started.
+ */
+export async function setMarkerPhase(dir: string, marker: TickMarker, phase: TickMarker['phase']): Promise<void> {
+  await writeFileAtomic(markerPath(dir, marker.millis), `${JSON.stringify({ ...marker, phase })}\n`);
+}
+
 /** Deletes one marker. */
 export async function deleteMarker(dir: string, millis: number): Promise<boolean> {
   return removeFile(markerPath(dir, millis));

@@ -46,11 +46,15 @@ export async function enqueueTick(host: SchedulerHost, dir: string, def: StoredS
   let claimed: boolean;
   try {
     claimed = await claimMarker(dir, marker);
-    // A marker an older definition left at this time (its upsert was killed before dropping it):
-    // its run has not started or the upsert would not have picked this time, so it goes.
-    if (!claimed && ((await readMarker(dir, millis))?.generation ?? def.generation) < def.generation) {
-      await deleteMarker(dir, millis);
-      claimed = await claimMarker(dir, marker);
+    // A marker an older definition's upsert was taking back when it was killed (api.ts): once its
+    // job is gone, its run never ran, so it goes. Any other marker of this time stands: its run
+    // may have started, or run and been removed, since the upsert looked.
+    if (!claimed) {
+      const left = await readMarker(dir, millis);
+      if (left && left.generation < def.generation && left.phase === 'withdrawn' && !(await lookupJob(host, left.jobId))) {
+        await deleteMarker(dir, millis);
+        claimed = await claimMarker(dir, marker);
+      }
     }
   } catch (err) {
     // The scheduler directory vanished: it was removed while this pass ran.

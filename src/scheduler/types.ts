@@ -126,8 +126,8 @@ export interface TickMarker {
   skipped: number;
   /** Runs skipped by this generation up to and including this one. */
   skippedTotal: number;
-  /** `claimed` while its job is being added; `enqueued` once the job exists. */
-  phase: 'claimed' | 'enqueued';
+  /** `claimed` while its job is being added; `enqueued` once the job exists; `withdrawn` while a redefinition takes the run back. */
+  phase: 'claimed' | 'enqueued' | 'withdrawn';
   claimedAt: number;
   /**
    * The process that claimed the run (absent in markers of older versions): a pass on the same
