@@ -669,7 +669,24 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     }
     // A sandboxed processor sees the abort in its child and may take up to the sandbox's
     // killGraceMs to stop: its job goes back once the children are gone, never running twice at once.
-    if (released.length > 0 && this.closeSandboxes) await this.closeSandboxes().catch((err: unknown) => this.emitError(err));
+    // Meanwhile their leases are kept, or another worker's stalled check would take a job back
+    // while its child still runs it (a lockDuration shorter than the grace).
+    if (released.length > 0 && this.closeSandboxes) {
+      const keep = setInterval(() => {
+        for (const run of released) {
+          try {
+            renewLease(run.claim);
+          } catch (err) {
+            this.emitError(err);
+          }
+        }
+      }, this.settings.lockRenewMs);
+      try {
+        await this.closeSandboxes().catch((err: unknown) => this.emitError(err));
+      } finally {
+        clearInterval(keep);
+      }
+    }
     for (const run of released) {
       try {
         // Nothing about this start was persisted (claims write nothing), so the job goes back as it was.

@@ -207,6 +207,23 @@ for (const useWorkerThreads of [false, true]) {
       expect(await q.getJobState(job.id!)).toBe('waiting');
     });
 
+    it('close(true) keeps the lease of a job whose processor takes longer to stop than lockDuration: no other worker takes it meanwhile', async () => {
+      const spool = tmpSpool();
+      const marks = path.join(spool, 'marks.txt');
+      const q = track(new Queue('q', { spool }));
+      const job = await q.add('j', { marks, cleanupMs: 2500 });
+      const a = new Worker('q', fixture('waits-for-abort.mjs'), { spool, useWorkerThreads, lockDuration: 1000 });
+      await waitFor(async () => (await q.getJobLogs(job.id!)).logs.length === 1, 10_000, 'the job to start');
+      const startedByB: number[] = [];
+      const b = track(new Worker('q', async () => void startedByB.push(Date.now()), { spool, lockDuration: 1000, stalledInterval: 200 }));
+      await a.close(true);
+      const closedAt = Date.now();
+      expect(fs.readFileSync(marks, 'utf8')).toMatch(/^aborted: /);
+      await waitFor(() => startedByB.length > 0, 10_000, 'the other worker to run the job');
+      expect(startedByB[0]).toBeGreaterThanOrEqual(closedAt);
+      await b.close();
+    });
+
     it('fails the job with a clear reason when the child exits under it', async () => {
       const p = sandbox('crash.mjs', { useWorkerThreads });
       const err = (await p(hostJob()).catch((e: unknown) => e)) as Error;
