@@ -45,6 +45,21 @@ function statOf(pid: number | 'self'): { state: string; startTicks: number | und
 const START_TICKS = readStartTicks();
 
 /**
+ * True when the /proc this process sees belongs to its own pid namespace (`/proc/self` names its
+ * pid): a pid namespace entered without a /proc of its own (`unshare --pid --fork` without
+ * `--mount-proc`) sees its parent's, where a pid of this namespace names another process.
+ */
+function readProcIsOurs(): boolean {
+  try {
+    return fs.readlinkSync('/proc/self') === String(process.pid);
+  } catch {
+    return false;
+  }
+}
+
+const PROC_IS_OURS = readProcIsOurs();
+
+/**
  * Names this process, all its threads alike, in heartbeats and lock owners: its start time where
  * /proc tells it. (`PROCESS_TAG` differs per thread: each thread loads its own copy of the
  * modules, and names made from it must be unique per thread.) Elsewhere a per-thread random tag,
@@ -82,6 +97,7 @@ export function taggedProcessGone(hostname: string, pidNamespace: string | undef
  * names this one), or undefined where /proc does not tell.
  */
 export function livenessTagOf(pid: number): string | undefined {
+  if (!PROC_IS_OURS) return undefined;
   const ticks = statOf(pid)?.startTicks;
   return ticks === undefined ? undefined : `t${ticks.toString(36)}`;
 }
@@ -89,10 +105,10 @@ export function livenessTagOf(pid: number): string | undefined {
 /**
  * Whether a process of this pid namespace, named by pid and liveness tag, is gone: no such pid, a
  * zombie (dead, not yet reaped: an orphan whose new parent does not reap), or a later process
- * that got the pid. Without /proc it is never judged gone.
+ * that got the pid. Without a /proc of this pid namespace it is never judged gone.
  */
 export function processOfTagGone(pid: number, tag: string): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !PROC_IS_OURS) return false;
   const st = statOf(pid);
   if (!st) return START_TICKS !== undefined;
   if (st.state === 'Z' || st.state === 'X') return true;

@@ -79,3 +79,16 @@ describe('processOfTagGone (a sandbox child named in a heartbeat)', () => {
     expect(processOfTagGone(Number.NaN, 't1')).toBe(false);
   });
 });
+
+describe('a pid namespace without a /proc of its own', () => {
+  // `unshare --pid --fork` without `--mount-proc`: /proc is the parent namespace's, where this
+  // namespace's pids name other processes (pid 1 there is the host's init).
+  const can = process.getuid?.() === 0 && spawnSync('unshare', ['--pid', '--fork', 'true']).status === 0;
+  it.skipIf(!can)('never judges a live process of it gone by what that /proc says', () => {
+    const fixture = new URL('../fixtures/core/ns-judge.ts', import.meta.url).pathname;
+    const r = spawnSync('unshare', ['--pid', '--fork', process.execPath, '--import', 'tsx', fixture, 'holder'], { encoding: 'utf8', timeout: 20_000, cwd: new URL('../..', import.meta.url).pathname });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ gone: false, tag: null });
+  });
+});
+
