@@ -3,7 +3,8 @@
  * queues the spool has, and creates nothing; the healthcheck reports it as a reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { Queue } from '../../src/index.js';
 import { join } from 'node:path';
 import { assertBuilt, healthBinPath, runCli, snapshotTree, tempDir, type CliResult } from './helpers.js';
 
@@ -19,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => dir.cleanup());
 
 describe('an unknown queue name', () => {
-  it('is refused with exit 2 by every command but jobs add, naming the queues there are, and nothing is created', async () => {
+  it('is refused with exit 2 by every command but jobs add and queue pause/resume, naming the queues there are, and nothing is created', async () => {
     const before = snapshotTree(spool);
     const commands = [
       ['metrics', '-q', 'mial'],
@@ -29,8 +30,6 @@ describe('an unknown queue name', () => {
       ['jobs', 'retry', 'mial', '--all'],
       ['jobs', 'remove', 'mial', '1'],
       ['jobs', 'promote', 'mial', '--all'],
-      ['queue', 'pause', 'mial'],
-      ['queue', 'resume', 'mial'],
       ['queue', 'clean', 'mial'],
     ];
     for (const args of commands) {
@@ -45,6 +44,17 @@ describe('an unknown queue name', () => {
   it('jobs add still makes a new queue', async () => {
     expect((await cli('jobs', 'add', 'video', 'encode')).code).toBe(0);
     expect((await cli('jobs', 'list', 'video')).code).toBe(0);
+  });
+
+  it('queue pause makes a new queue, paused before its first job or worker, as BullMQ allows', async () => {
+    expect((await cli('queue', 'pause', 'later')).code).toBe(0);
+    expect((await cli('jobs', 'add', 'later', 'x')).code).toBe(0);
+    const q = new Queue('later', { spool });
+    expect(await q.isPaused()).toBe(true);
+    expect((await cli('queue', 'resume', 'later')).code).toBe(0);
+    expect(await q.isPaused()).toBe(false);
+    await q.close();
+    rmSync(join(spool, 'queues', 'later'), { recursive: true, force: true });
   });
 
   it('health --queues with an unknown queue is unhealthy with the queues there are, and creates nothing', async () => {

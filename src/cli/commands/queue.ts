@@ -26,7 +26,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .description('Stop workers from claiming new jobs of the queue (running jobs finish; new jobs still queue up)')
     .option(...spoolOption)
     .action(async (name: string, flags: { spool?: string }) => {
-      await withQueue(existingSpoolRoot(flags.spool), name, (q) => q.pause());
+      await withQueue(existingSpoolRoot(flags.spool), name, (q) => q.pause(), { create: true });
       process.stdout.write(`Queue "${name}" is paused.\n`);
       setExitCode(0);
     });
@@ -36,7 +36,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .description('Let workers claim jobs of the queue again')
     .option(...spoolOption)
     .action(async (name: string, flags: { spool?: string }) => {
-      await withQueue(existingSpoolRoot(flags.spool), name, (q) => q.resume());
+      await withQueue(existingSpoolRoot(flags.spool), name, (q) => q.resume(), { create: true });
       process.stdout.write(`Queue "${name}" is running.\n`);
       setExitCode(0);
     });
