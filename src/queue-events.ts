@@ -31,6 +31,8 @@ const RECHECKS_PER_TICK = 1000;
  */
 const RECENT_OUTCOME_MS = 30_000;
 const RECENT_OUTCOMES_MAX = 10_000;
+/** Events after which a job's earlier outcome is not its outcome any more. */
+const FORGETS_OUTCOME: ReadonlySet<string> = new Set(['added', 'waiting', 'delayed', 'prioritized', 'active', 'waiting-children', 'removed']);
 
 export class QueueEvents extends EventEmitter {
   /** Queue name. */
@@ -143,7 +145,11 @@ export class QueueEvents extends EventEmitter {
       return;
     }
     const args = ev.a;
-    if ((ev.e === 'completed' || ev.e === 'failed') && typeof args.jobId === 'string') this.remember(args.jobId, ev);
+    if (typeof args.jobId === 'string') {
+      if (ev.e === 'completed' || ev.e === 'failed') this.remember(args.jobId, ev);
+      // Queued again (retried, moved back) or removed since: that outcome is no longer the job's.
+      else if (FORGETS_OUTCOME.has(ev.e)) this.recent.delete(args.jobId);
+    }
     this.emit(ev.e, args, ev.id);
     if (typeof args.jobId === 'string') this.emit(`${ev.e}:${args.jobId}`, args, ev.id);
   }

@@ -45,4 +45,17 @@ describe('waitUntilFinished after the outcome was heard', () => {
     await q.remove('same');
     await expect(later.waitUntilFinished(events, 5000)).rejects.toMatchObject({ code: 'ERR_JOB_NOT_FOUND' });
   });
+
+  it('does not take the outcome of an earlier run of a job retried and removed since', async () => {
+    const { spool, q, events, heard } = await listening();
+    const job = await q.add('x', {});
+    const worker = track(new Worker('q', async () => 'first run', { spool }));
+    await waitFor(() => heard.includes(job.id!), 5000, 'the first outcome heard');
+    await worker.close();
+    const again = (await q.getJob(job.id!))!;
+    await again.retry('completed');
+    await q.remove(job.id!);
+    await expect(again.waitUntilFinished(events, 5000)).rejects.toMatchObject({ code: 'ERR_JOB_NOT_FOUND' });
+  });
 });
+
