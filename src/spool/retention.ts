@@ -127,14 +127,36 @@ function latestPerId(list: Entry[]): Entry[] {
 }
 
 /**
- * Marks due the oldest entries past `keep`'s count: the trim BullMQ makes as each job finishes,
- * with that job's setting. Applied when the setting changes from one finished job to the next,
- * so jobs finished under one setting are bounded by it even when a later job's setting differs.
+ * The trims BullMQ makes as each job finishes, with that job's setting, noted while a pass reads
+ * events: `open` entries not yet due in the list, and how many of the oldest of them a count has
+ * put past its bounds (`cut`). Noted when the setting changes from one finished job to the next,
+ * so jobs finished under one setting are bounded by it even when a later job's setting differs;
+ * applied once, after the read (markDue), so a pass costs the list's length plus its events.
  */
-function markDue(list: Entry[], keep: KeepJobs | 'forever'): void {
+interface Bounds {
+  open: number;
+  cut: number;
+}
+
+function boundsOf(list: Entry[]): Bounds {
+  let open = 0;
+  for (const e of list) if (e[2] !== 1) open++;
+  return { open, cut: 0 };
+}
+
+function noteBound(b: Bounds, keep: KeepJobs | 'forever'): void {
   if (keep === 'forever' || keep.count === undefined || keep.count < 0) return;
-  const open = latestPerId(list).filter((e) => e[2] !== 1);
-  for (let i = 0; i < open.length - keep.count; i++) open[i]![2] = 1;
+  b.cut = Math.max(b.cut, b.open - keep.count);
+}
+
+/** Marks due the `b.cut` oldest entries not yet due. */
+function markDue(list: Entry[], b: Bounds): void {
+  let left = b.cut;
+  for (let i = 0; i < list.length && left > 0; i++) {
+    if (list[i]![2] === 1) continue;
+    list[i]![2] = 1;
+    left--;
+  }
 }
 
 /**
@@ -421,6 +443,8 @@ export function runRetention(
     const tail = new EventTail(path.join(store.dir, 'events'), state.pos);
     let changed = false;
     let more = false;
+    const boundsC = boundsOf(state.completed);
+    const boundsF = boundsOf(state.failed);
     try {
       for (let round = 0; round < budget.maxEventReads; round++) {
         const events = tail.read(budget.maxEventBytes, (line) => line.startsWith('{"e":"completed"') || line.startsWith('{"e":"failed"'));
@@ -431,13 +455,15 @@ export function runRetention(
           // Kept forever: not in the list, and no trim (BullMQ trims only under a job's bounds).
           if (k === false) continue;
           if (e.e === 'completed') {
-            if (!sameKeep(k, state.keepCompleted)) markDue(state.completed, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED));
+            if (!sameKeep(k, state.keepCompleted)) noteBound(boundsC, toKeep(state.keepCompleted, defaults.removeOnComplete ?? DEFAULT_KEEP_COMPLETED));
             state.keepCompleted = k;
             state.completed.push([id, e.t]);
+            boundsC.open++;
           } else {
-            if (!sameKeep(k, state.keepFailed)) markDue(state.failed, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED));
+            if (!sameKeep(k, state.keepFailed)) noteBound(boundsF, toKeep(state.keepFailed, defaults.removeOnFail ?? DEFAULT_KEEP_FAILED));
             state.keepFailed = k;
             state.failed.push([id, e.t]);
+            boundsF.open++;
           }
         }
         const pos = tail.position();
@@ -450,6 +476,8 @@ export function runRetention(
     } finally {
       tail.close();
     }
+    markDue(state.completed, boundsC);
+    markDue(state.failed, boundsF);
     // Caught up with the log: any finished job older than a minute that the state does not know
     // lost its event (its process died between the move into completed/ or failed/ and the write).
     let swept = false;
