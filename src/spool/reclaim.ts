@@ -20,7 +20,7 @@ import path from 'node:path';
 import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
 import { newClaimTag, quarantine } from './claim.js';
 import { adoptIfForeign } from './adopt.js';
-import { appendHeld, moveHeld, releaseDedup, removeLogs } from './finish.js';
+import { appendHeld, moveHeld, releaseDedup, removeLogs, setFinishTime } from './finish.js';
 import { addNext, recoverNextJobs } from './dedup-next.js';
 import { leaseLive, leaseTime } from './lease.js';
 import { discardJobFile, finishDiscard } from './pool.js';
@@ -142,7 +142,10 @@ function resolve(store: QueueStore, id: string, held: string, opts: ReclaimOptio
     return;
   }
   if (rec.st) {
-    if (moveHeld(store, held, store.filePath(rec.st, id))) {
+    const to = store.filePath(rec.st, id);
+    if (moveHeld(store, held, to)) {
+      // Listed by its finish time, as a job its worker filed (finish.ts).
+      if (rec.finishedOn !== undefined) setFinishTime(to, rec.finishedOn);
       result.finished.push(id);
       // Its owner died before giving back its deduplication key, as a finished job does, and
       // before adding the id's next job (keepLastIfActive).

@@ -5,7 +5,7 @@ import { Queue } from '../../src/index.js';
 import { Claimer, closeClaim, readActive, type Claim } from '../../src/spool/claim.js';
 import { finishToFile, unclaim } from '../../src/spool/finish.js';
 import { reclaimStalled } from '../../src/spool/reclaim.js';
-import { serializeRecord, RECORD_VERSION, type JobRecord } from '../../src/spool/record.js';
+import { appendPatch, serializeRecord, RECORD_VERSION, type JobRecord } from '../../src/spool/record.js';
 import { filesUnder, tmpSpool, track } from '../fixtures/core/helpers.js';
 
 function record(id: string, data: unknown, patches: string[] = []): string {
@@ -169,6 +169,22 @@ describe('a claim keeps its file open for the outcome', () => {
       closeClaim(claim);
     }
     expect(fs.readFileSync(taken, 'utf8')).not.toContain('late');
+  });
+
+  it('a finished job is filed with its finishedOn as its time, by its worker and by the stalled check of a worker that died before the move', async () => {
+    const finishedOn = Date.now() - 60_000;
+    const mtime = (f: string): number => Math.round(fs.statSync(f).mtimeMs);
+    const one = await claimOne();
+    expect(finishToFile(one.q.store, one.claim, { returnvalue: 'r', attemptsMade: 1, finishedOn }, 'completed')).toBe(true);
+    closeClaim(one.claim);
+    expect(mtime(one.q.store.filePath('completed', one.id))).toBe(finishedOn);
+    // The outcome written, the worker gone before the move: the stalled check files the job.
+    const two = await claimOne();
+    appendPatch(two.claim.path, { returnvalue: 'r', attemptsMade: 1, finishedOn, st: 'completed', g: two.claim.gen });
+    closeClaim(two.claim);
+    reclaimStalled(two.q.store, { nowMs: Date.now() + 31_000, lockDurationMs: 30_000, maxStalledCount: 1 });
+    expect(await two.q.getJobState(two.id)).toBe('completed');
+    expect(mtime(two.q.store.filePath('completed', two.id))).toBe(finishedOn);
   });
 
   it('a late outcome written into a file the stalled checker put back is ignored: the job runs again', async () => {
