@@ -32,7 +32,7 @@ const RECHECKS_PER_TICK = 1000;
 const RECENT_OUTCOME_MS = 30_000;
 const RECENT_OUTCOMES_MAX = 10_000;
 /** Events after which a job's earlier outcome is not its outcome any more. */
-const FORGETS_OUTCOME: ReadonlySet<string> = new Set(['added', 'waiting', 'delayed', 'prioritized', 'active', 'waiting-children', 'removed']);
+const FORGETS_OUTCOME: ReadonlySet<string> = new Set(['added', 'waiting', 'delayed', 'active', 'waiting-children', 'removed']);
 
 export class QueueEvents extends EventEmitter {
   /** Queue name. */

@@ -48,7 +48,8 @@ export async function assertQueuesExist(root: string, names: readonly string[]):
 
 /**
  * Opens `queueName` on `root`, runs `fn` and closes the queue whatever happens. Only `create`
- * (adding a job) makes a queue that does not exist; otherwise an unknown queue is refused.
+ * (adding a job, pausing or resuming) makes a queue that does not exist; otherwise an unknown
+ * queue is refused.
  */
 export async function withQueue<T>(root: string, queueName: string, fn: (queue: Queue) => Promise<T>, { create = false } = {}): Promise<T> {
   if (!create) await assertQueuesExist(root, [queueName]);
