@@ -36,6 +36,55 @@ export interface BuiltImage {
   id: string;
   /** Seconds the build took. */
   seconds: number;
+  /**
+   * Ids of the images this build made, cached steps and base images left out: the classic builder
+   * keeps each stage of a multi-stage build as an untagged image, which
+   * {@link removeBuiltImages} deletes with the tag.
+   */
+  createdIds: string[];
+}
+
+/**
+ * Follows the classic builder's output and notes the image each step made, except steps answered
+ * from the cache and `FROM` steps (their image is the base, not this build's).
+ */
+export class CreatedImages {
+  readonly ids: string[] = [];
+  private cached = false;
+  private from = false;
+
+  line(text: string): void {
+    const step = /^Step \d+\/\d+ : (\S+)/.exec(text);
+    if (step) {
+      this.cached = false;
+      this.from = step[1]!.toUpperCase() === 'FROM';
+      return;
+    }
+    if (/^\s*---> Using cache\s*$/.test(text)) {
+      this.cached = true;
+      return;
+    }
+    const made = /^\s*---> ([0-9a-f]{12,64})\s*$/.exec(text);
+    if (made && !this.cached && !this.from) this.ids.push(made[1]!);
+  }
+}
+
+/**
+ * Removes the tags of `built`, then every image those builds made that no tag names any more
+ * (an image another tag or a container still uses stays). Errors are ignored: this is cleanup.
+ */
+export async function removeBuiltImages(docker: Docker, built: readonly BuiltImage[]): Promise<void> {
+  for (const b of built) await docker.getImage(b.tag).remove({ force: true }).catch(() => undefined);
+  await removeUntagged(docker, built.flatMap((b) => b.createdIds));
+}
+
+/** Removes, newest first, the images of `ids` that no tag names (an image still in use stays). */
+async function removeUntagged(docker: Docker, ids: readonly string[]): Promise<void> {
+  for (const id of [...new Set(ids)].reverse()) {
+    const info = await docker.getImage(id).inspect().catch(() => undefined);
+    if (!info || (info.RepoTags ?? []).some((t) => t !== '<none>:<none>')) continue;
+    await docker.getImage(id).remove().catch(() => undefined);
+  }
 }
 
 /** Builds one image; throws `ERR_DOCKER` with the tail of the build output when a step fails. */
@@ -47,7 +96,9 @@ export async function buildImage(docker: Docker, options: BuildImageOptions): Pr
     throw new SpoolkitError('ERR_CONFIG', `No Dockerfile at ${path.join(options.context, dockerfile)}; run \`npx spoolkit init\` to generate one or pass dockerfile.`);
   }
   const log: string[] = [];
+  const created = new CreatedImages();
   const emit = (line: string): void => {
+    created.line(line);
     log.push(line);
     if (log.length > 400) log.shift();
     options.onOutput?.(line);
@@ -96,6 +147,8 @@ export async function buildImage(docker: Docker, options: BuildImageOptions): Pr
     );
   });
   if (result.error) {
+    // The stages finished before the failing step stay behind as untagged images otherwise.
+    await removeUntagged(docker, created.ids);
     const hint = /--mount|unknown flag: mount/i.test(result.error)
       ? ' The engine\'s classic builder has no RUN --mount; drop it from the Dockerfile or build with BuildKit (docker compose build).'
       : '';
@@ -104,5 +157,5 @@ export async function buildImage(docker: Docker, options: BuildImageOptions): Pr
   const info = await docker.getImage(options.tag).inspect().catch((err: unknown) => {
     throw dockerError(err, `inspect the image ${options.tag} just built`);
   });
-  return { tag: options.tag, id: result.id ?? info.Id, seconds: (Date.now() - started) / 1000 };
+  return { tag: options.tag, id: result.id ?? info.Id, seconds: (Date.now() - started) / 1000, createdIds: created.ids };
 }

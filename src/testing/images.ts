@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { connectDocker } from '../docker/client.js';
-import { buildImage } from './build.js';
+import { buildImage, removeBuiltImages, type BuiltImage } from './build.js';
 import { composeConfig, type ComposeProject } from './compose.js';
 
 /** Options for {@link buildImages}. */
@@ -31,7 +31,10 @@ export interface StackImages {
   tags: string[];
   /** Seconds spent building. */
   seconds: number;
-  /** Removes the tags built (layers shared with other images stay). */
+  /**
+   * Removes the tags built and the untagged stage images their builds made (layers shared with
+   * other images, and cached steps from earlier builds, stay).
+   */
   remove(): Promise<void>;
 }
 
@@ -44,6 +47,7 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Sta
   const config = await composeConfig(project);
   const imageName = (options.imageName ?? `spoolkit-test/${path.basename(appDir)}`).toLowerCase().replace(/[^a-z0-9/._-]/g, '-');
   const byKey = new Map<string, string>();
+  const built: BuiltImage[] = [];
   const services: Record<string, string> = {};
   for (const [service, def] of Object.entries(config.services)) {
     if (!def.build) continue;
@@ -54,15 +58,23 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Sta
     let tag = byKey.get(key);
     if (!tag) {
       tag = `${imageName}:${(def.build.target ?? service).toLowerCase()}`;
-      await buildImage(docker, {
-        context,
-        dockerfile,
-        target: def.build.target,
-        tag,
-        network: options.network ?? 'host',
-        buildArgs: def.build.args,
-        onOutput: options.onOutput,
-      });
+      try {
+        built.push(
+          await buildImage(docker, {
+            context,
+            dockerfile,
+            target: def.build.target,
+            tag,
+            network: options.network ?? 'host',
+            buildArgs: def.build.args,
+            onOutput: options.onOutput,
+          }),
+        );
+      } catch (err) {
+        // The caller gets no handle to remove the targets already built: remove them here.
+        await removeBuiltImages(docker, built);
+        throw err;
+      }
       byKey.set(key, tag);
     }
     services[service] = tag;
@@ -72,8 +84,6 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Sta
     services,
     tags,
     seconds: (Date.now() - started) / 1000,
-    remove: async () => {
-      for (const tag of tags) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
-    },
+    remove: () => removeBuiltImages(docker, built),
   };
 }

@@ -7,7 +7,7 @@ export { startStack, withStack, sweepStacks, removeProjectResources } from './st
 export type { Stack, StartStackOptions } from './stack.js';
 export { buildImages } from './images.js';
 export type { BuildImagesOptions, StackImages } from './images.js';
-export { buildImage } from './build.js';
+export { buildImage, removeBuiltImages } from './build.js';
 export type { BuildImageOptions, BuiltImage } from './build.js';
 export { compose, composeConfig, writeOverride } from './compose.js';
 export type { ComposeProject, ComposeRunOptions, ResolvedCompose, ResolvedService, ServiceOverride } from './compose.js';

@@ -43,11 +43,17 @@ describe('an obliterate killed midway', () => {
     fs.renameSync(path.join(queues, trash!), path.join(queues, old));
     const staging = path.join(queues, `.new-q-1-${Date.now() - 120_000}`);
     fs.mkdirSync(path.join(staging, 'events'), { recursive: true });
+    // The killed obliterate may have made its new directory of q too (fresh, so kept for now):
+    // aged like the trash, it goes as well.
+    for (const n of fs.readdirSync(queues).filter((e) => /^\.new-q-\d+-\d+$/.test(e) && e !== path.basename(staging))) {
+      const [, pid] = /^\.new-q-(\d+)-/.exec(n)!;
+      fs.renameSync(path.join(queues, n), path.join(queues, `.new-q-${pid}-${Date.now() - 120_000}`));
+    }
     // The Worker looks again a minute after its first look; a new Worker looks at once.
     await worker.close();
     track(new Worker('other', async () => 'ok', { spool }));
     await waitFor(() => leftovers().length === 0 && !fs.existsSync(staging), 20_000, 'leftovers deleted');
-    // The killed obliterate may not have made the new directory of q yet; nothing else is left.
+    // Nothing else is left (the killed obliterate may not have made the new directory of q yet).
     expect(fs.readdirSync(queues).filter((n) => n.startsWith('.'))).toEqual([]);
   }, 90_000);
 });
