@@ -32,7 +32,7 @@ export function dockerError(err: unknown, action: string): SpoolkitError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const where = process.env.DOCKER_HOST ?? '/var/run/docker.sock';
   if (code === 'ENOENT' || code === 'ECONNREFUSED') {
-    return new SpoolkitError('ERR_DOCKER', `Could not ${action}: no Docker engine answers at ${where}. Start Docker (or run scripts/docker-engine.mjs), or set DOCKER_HOST.`, { cause: err });
+    return new SpoolkitError('ERR_DOCKER', `Could not ${action}: no Docker engine answers at ${where}. Start Docker, or set DOCKER_HOST to the engine's socket.`, { cause: err });
   }
   if (code === 'EACCES') {
     return new SpoolkitError('ERR_DOCKER', `Could not ${action}: permission denied on ${where}. Add this user to the docker group or run as root.`, { cause: err });

@@ -107,7 +107,8 @@ export function rowOf(inspect: Docker.ContainerInspectInfo): ContainerRow {
     role: roleOf(inspect),
     image: inspect.Config?.Image ?? inspect.Image,
     state: inspect.State.Status,
-    exitCode: inspect.State.Status === 'exited' ? inspect.State.ExitCode : null,
+    // A restarting container's code is that of the exit that made it restart.
+    exitCode: inspect.State.Status === 'exited' || inspect.State.Status === 'restarting' ? inspect.State.ExitCode : null,
     health: health?.Status ?? 'none',
     failingStreak: health?.FailingStreak ?? 0,
     backlog: backlogFromHealthLog(health?.Log),

@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import { SpoolkitError } from '../errors.js';
 import { dockerError } from '../docker/client.js';
 import { contextFiles } from './dockerignore.js';
+import { withoutTerminalCodes } from './terminal.js';
 
 /** Options for {@link buildImage}. */
 export interface BuildImageOptions {
@@ -44,6 +45,31 @@ export interface BuiltImage {
   createdIds: string[];
 }
 
+/** Lines of the failing step's output that name a cause (npm, apt, node, the shell). */
+const CAUSE = /\b(error|err!|fatal|failed|cannot|can only|not found|no such|denied|unable)\b/i;
+
+/**
+ * Keeps the output of the build's current step, so a failure can show why it failed: the cause
+ * is often far from the end (`npm ci` prints its usage after the error that matters).
+ */
+export class StepOutput {
+  private lines: string[] = [];
+
+  line(text: string): void {
+    if (/^Step \d+\/\d+ : /.test(text)) this.lines = [];
+    if (this.lines.length < 20_000) this.lines.push(withoutTerminalCodes(text));
+  }
+
+  /** The step's output when short; else its lines naming a cause and its last lines. */
+  excerpt(maxLines = 60): string {
+    const all = this.lines;
+    if (all.length <= maxLines) return all.join('\n');
+    const tail = 15;
+    const causes = all.slice(0, -tail).filter((l) => CAUSE.test(l)).slice(0, maxLines - tail - 3);
+    return [all[0] ?? '', '[lines naming a cause]', ...causes, `[last ${tail} of ${all.length} lines]`, ...all.slice(-tail)].join('\n');
+  }
+}
+
 /**
  * Follows the classic builder's output and notes the image each step made, except steps answered
  * from the cache and `FROM` steps (their image is the base, not this build's).
@@ -70,11 +96,15 @@ export class CreatedImages {
 }
 
 /**
- * Removes the tags of `built`, then every image those builds made that no tag names any more
- * (an image another tag or a container still uses stays). Errors are ignored: this is cleanup.
+ * Removes the tags of `built` that still name the image built (a later build may have moved a
+ * tag), then every image those builds made that no tag names any more (an image another tag or a
+ * container still uses stays). Errors are ignored: this is cleanup.
  */
 export async function removeBuiltImages(docker: Docker, built: readonly BuiltImage[]): Promise<void> {
-  for (const b of built) await docker.getImage(b.tag).remove({ force: true }).catch(() => undefined);
+  for (const b of built) {
+    const now = await docker.getImage(b.tag).inspect().catch(() => undefined);
+    if (now && now.Id === b.id) await docker.getImage(b.tag).remove({ force: true }).catch(() => undefined);
+  }
   await removeUntagged(docker, built.flatMap((b) => b.createdIds));
 }
 
@@ -95,12 +125,11 @@ export async function buildImage(docker: Docker, options: BuildImageOptions): Pr
   if (!src.includes(dockerfile)) {
     throw new SpoolkitError('ERR_CONFIG', `No Dockerfile at ${path.join(options.context, dockerfile)}; run \`npx spoolkit init\` to generate one or pass dockerfile.`);
   }
-  const log: string[] = [];
+  const step = new StepOutput();
   const created = new CreatedImages();
   const emit = (line: string): void => {
     created.line(line);
-    log.push(line);
-    if (log.length > 400) log.shift();
+    step.line(line);
     options.onOutput?.(line);
   };
   let stream: NodeJS.ReadableStream;
@@ -152,7 +181,7 @@ export async function buildImage(docker: Docker, options: BuildImageOptions): Pr
     const hint = /--mount|unknown flag: mount/i.test(result.error)
       ? ' The engine\'s classic builder has no RUN --mount; drop it from the Dockerfile or build with BuildKit (docker compose build).'
       : '';
-    throw new SpoolkitError('ERR_DOCKER', `Building ${options.tag} (target ${options.target ?? 'last stage'}) failed: ${result.error}.${hint}\n--- build output (tail) ---\n${log.slice(-40).join('\n')}`);
+    throw new SpoolkitError('ERR_DOCKER', `Building ${options.tag} (target ${options.target ?? 'last stage'}) failed: ${withoutTerminalCodes(result.error)}.${hint}\n--- output of the failed step ---\n${step.excerpt()}`);
   }
   const info = await docker.getImage(options.tag).inspect().catch((err: unknown) => {
     throw dockerError(err, `inspect the image ${options.tag} just built`);

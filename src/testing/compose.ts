@@ -39,7 +39,7 @@ export function compose(project: ComposeProject, args: string[], options: Compos
       (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
         if (e && e.code === 'ENOENT') {
-          reject(new SpoolkitError('ERR_DOCKER', 'The docker CLI was not found on PATH. Install Docker with Compose v2 (or run scripts/docker-engine.mjs).'));
+          reject(new SpoolkitError('ERR_DOCKER', 'The docker CLI was not found on PATH. Install Docker with the Compose v2 plugin (docker compose version must answer).'));
           return;
         }
         const exitCode = e ? (typeof e.code === 'number' ? e.code : 1) : 0;

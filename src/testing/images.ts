@@ -2,6 +2,7 @@
  * Building every image a compose project needs, once per distinct Dockerfile target, through the
  * engine API (see build.ts), and removing them again.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { connectDocker } from '../docker/client.js';
@@ -14,7 +15,11 @@ export interface BuildImagesOptions {
   appDir?: string;
   /** Compose files relative to appDir (default `['compose.yaml']`). */
   composeFiles?: string[];
-  /** Image name the tags start with (default `spoolkit-test/<appDir basename>`); tag = target or service. */
+  /**
+   * Image name the tags start with; tag = target (or service). Default `spoolkit-test/<appDir
+   * basename>` with a tag of `<target>-<random>`, so two builds of one app (test files running in
+   * parallel) never share a tag; with a name given, the tag is the target alone.
+   */
   imageName?: string;
   /** Network for RUN steps (default `host`). */
   network?: string;
@@ -46,6 +51,7 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Sta
   const project: ComposeProject = { name: 'spoolkit-build', cwd: appDir, files: options.composeFiles ?? ['compose.yaml'] };
   const config = await composeConfig(project);
   const imageName = (options.imageName ?? `spoolkit-test/${path.basename(appDir)}`).toLowerCase().replace(/[^a-z0-9/._-]/g, '-');
+  const tagSuffix = options.imageName === undefined ? `-${randomBytes(4).toString('hex')}` : '';
   const byKey = new Map<string, string>();
   const built: BuiltImage[] = [];
   const services: Record<string, string> = {};
@@ -57,7 +63,7 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Sta
     const key = JSON.stringify([context, dockerfile, def.build.target ?? null, def.build.args ?? {}]);
     let tag = byKey.get(key);
     if (!tag) {
-      tag = `${imageName}:${(def.build.target ?? service).toLowerCase()}`;
+      tag = `${imageName}:${(def.build.target ?? service).toLowerCase()}${tagSuffix}`;
       try {
         built.push(
           await buildImage(docker, {

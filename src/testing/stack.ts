@@ -17,6 +17,7 @@ import { compose, composeConfig, writeOverride, type ComposeProject, type Compos
 import { execInContainer, type ExecOptions, type ExecResult } from './exec.js';
 import { buildImages, type StackImages } from './images.js';
 import { createSpoolClient, type SpoolClient } from './spool-client.js';
+import { withoutTerminalCodes } from './terminal.js';
 import { waitFor } from './wait.js';
 
 /** Options for {@link startStack}. */
@@ -31,9 +32,15 @@ export interface StartStackOptions {
   images?: StackImages;
   /** Only start these services (and what they depend on). */
   services?: string[];
+  /**
+   * Seconds `down()` gives each container between SIGTERM and SIGKILL (default 1): a test stack's
+   * running jobs do not matter at teardown, and a worker draining a long job would otherwise
+   * hold the teardown (and a test hook) for the app's whole grace period.
+   */
+  downTimeoutSeconds?: number;
   /** Replicas per service (`--scale`). */
   scale?: Record<string, number>;
-  /** The service serving HTTP (default `web`; null for none). */
+  /** The service serving HTTP (default `web` when the stack starts it; null for none). */
   webService?: string | null;
   /** Its container port (default: the first port the service publishes, else 3000). */
   webPort?: number;
@@ -98,6 +105,8 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
   const config = await composeConfig(base);
   const say = options.onOutput ?? (() => undefined);
 
+  const downTimeout = options.downTimeoutSeconds ?? 1;
+  if (!Number.isInteger(downTimeout) || downTimeout < 0) throw new SpoolkitError('ERR_USAGE', `downTimeoutSeconds must be a whole number of seconds >= 0; got ${String(downTimeout)}.`);
   let images = options.images;
   const ownImages = !images;
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'spoolkit-stack-'));
@@ -107,7 +116,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
   const down = async (): Promise<void> => {
     if (downed) return;
     downed = true;
-    await compose(project, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], { check: false, timeoutMs: 120_000 }).catch(() => undefined);
+    await compose(project, ['down', '--volumes', '--remove-orphans', '--timeout', String(downTimeout)], { check: false, timeoutMs: 120_000 }).catch(() => undefined);
     await removeProjectResources(docker, name);
     if (ownImages) await images?.remove();
     await rm(tmp, { recursive: true, force: true });
@@ -115,7 +124,9 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
 
   try {
     images ??= await buildImages({ appDir, composeFiles: files, imageName: `spoolkit-test/${name}`, onOutput: options.onOutput, docker });
-    const webService = options.webService === undefined ? (config.services.web ? 'web' : null) : options.webService;
+    // Only a web service the stack starts can be the default (services: ['worker'] leaves it out).
+    const startsWeb = !options.services || options.services.includes('web');
+    const webService = options.webService === undefined ? (config.services.web && startsWeb ? 'web' : null) : options.webService;
     const webPort = webService ? (options.webPort ?? config.services[webService]?.ports?.[0]?.target ?? 3000) : null;
     const overrides: Record<string, ServiceOverride> = {};
     for (const service of Object.keys(config.services)) {
@@ -144,7 +155,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     return stack;
   } catch (err) {
     const logs = await compose(project, ['logs', '--no-color', '--timestamps', '--tail', '200'], { check: false, timeoutMs: 60_000 })
-      .then((r) => r.stdout + r.stderr)
+      .then((r) => withoutTerminalCodes(r.stdout + r.stderr))
       .catch(() => '(no logs)');
     await down();
     const message = err instanceof Error ? err.message : String(err);
@@ -209,7 +220,7 @@ function makeStack(docker: Docker, project: ComposeProject, appDir: string, webU
       ),
     logs: async (options = {}) => {
       const r = await compose(project, ['logs', '--no-color', '--timestamps', '--tail', String(options.tail ?? 300), ...(options.services ?? [])], { check: false, timeoutMs: 60_000 });
-      return r.stdout + r.stderr;
+      return withoutTerminalCodes(r.stdout + r.stderr);
     },
     down,
   };

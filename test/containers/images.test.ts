@@ -65,6 +65,23 @@ describe('buildImages', () => {
     await expect(docker.getImage(BASE).inspect()).resolves.toBeTruthy();
   });
 
+  it('two builds of one app (test files in parallel) have tags of their own: removing one leaves the other', async () => {
+    const runId = randomUUID();
+    const dir = app(runId);
+    const a = await buildImages({ appDir: dir });
+    const b = await buildImages({ appDir: dir });
+    try {
+      expect(a.tags.filter((t) => b.tags.includes(t))).toEqual([]);
+      for (const t of [...a.tags, ...b.tags]) expect(t).toMatch(/^spoolkit-test\/spoolkit-images-[a-z0-9]+:(web|worker)-[0-9a-f]{8}$/);
+      await a.remove();
+      for (const t of b.tags) await expect(docker.getImage(t).inspect()).resolves.toBeTruthy();
+    } finally {
+      await a.remove();
+      await b.remove();
+    }
+    expect(await imagesOfRun(runId)).toEqual([]);
+  });
+
   it('a failed build leaves none of its images behind, nor the targets built before it', async () => {
     const runId = randomUUID();
     const dir = app(runId, 'RUN echo "the broken step" && exit 3');

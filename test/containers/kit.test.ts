@@ -115,6 +115,23 @@ describe('testing kit on the fixture app', () => {
   });
 });
 
+describe('a stack of workers only', () => {
+  it('has no web URL, and down() does not wait out a worker that takes a minute to stop', async () => {
+    const workers = await startStack({ appDir, images, services: ['worker'], serviceEnv: { worker: { TOY_STOP_DELAY_MS: '60000' } } });
+    try {
+      expect(workers.webUrl).toBeNull();
+      expect((await workers.containers()).map((r) => r.service)).toEqual(['worker', 'worker']);
+    } finally {
+      const started = Date.now();
+      await workers.down();
+      // The app's own grace (stop_grace_period 10s) would hold a test hook past vitest's 10 s.
+      expect(Date.now() - started).toBeLessThan(8000);
+    }
+    const label = `com.docker.compose.project=${workers.project}`;
+    expect(await docker.listContainers({ all: true, filters: { label: [label] } })).toEqual([]);
+  });
+});
+
 describe('`spoolkit ps` without an engine', () => {
   it('exits 1 with a message naming the fix', async () => {
     const r = await runCli(['ps'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });

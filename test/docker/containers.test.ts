@@ -48,6 +48,12 @@ describe('isSpoolkitContainer', () => {
 });
 
 describe('rowOf and formatRows', () => {
+  it('gives a restarting container the code of the exit that made it restart', () => {
+    expect(rowOf(inspect({ state: 'restarting', exitCode: 1 })).exitCode).toBe(1);
+    expect(rowOf(inspect({ state: 'exited', exitCode: 3 })).exitCode).toBe(3);
+    expect(rowOf(inspect({ state: 'running', exitCode: 0 })).exitCode).toBeNull();
+  });
+
   it('builds a row from compose labels and the health log, and renders it', () => {
     const row = rowOf(
       inspect({
