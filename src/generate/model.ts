@@ -135,6 +135,12 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
         `${options.shutdownTimeoutMs} ms leaves no margin. Pass --shutdown-timeout-ms ${(platform.fixedStopSeconds - STOP_GRACE_MARGIN_SECONDS) * 1000} or less.`,
     );
   }
+  if (platform.maxStopSeconds !== null && Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS > platform.maxStopSeconds) {
+    throw new ConfigError(
+      `${platform.label} accepts a stop delay of at most ${platform.maxStopSeconds} s, so a shutdown timeout of ${options.shutdownTimeoutMs} ms ` +
+        `(plus a ${STOP_GRACE_MARGIN_SECONDS} s margin) cannot be honoured. Pass --shutdown-timeout-ms ${(platform.maxStopSeconds - STOP_GRACE_MARGIN_SECONDS) * 1000} or less.`,
+    );
+  }
   if (options.systemd && !platform.sharedDisk) {
     throw new ConfigError(`--systemd writes units for one machine; it does not apply to ${platform.label}. Use --platform vps.`);
   }

@@ -39,6 +39,11 @@ describe('topology', () => {
     expect(() => model({ options: { platform: 'heroku', shutdownTimeoutMs: 28_000 } })).toThrow(/Pass --shutdown-timeout-ms 25000 or less/);
   });
 
+  it('refuses a shutdown timeout longer than a Render Blueprint accepts (maxShutdownDelaySeconds 1-300)', () => {
+    expect(() => model({ options: { platform: 'render', shutdownTimeoutMs: 600_000 } })).toThrow(/at most 300 s.*Pass --shutdown-timeout-ms 295000 or less/);
+    expect(model({ options: { platform: 'render', shutdownTimeoutMs: 295_000 } }).stopGraceSeconds).toBe(300);
+  });
+
   it('keeps the stop grace period above the shutdown timeout', () => {
     for (const shutdownTimeoutMs of [1000, 8000, 25_000, 60_500]) {
       const m = model({ options: { shutdownTimeoutMs } });
