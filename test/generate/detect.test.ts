@@ -80,10 +80,25 @@ describe('node version', () => {
     expect(parseVersionFile('# comment\n20.11.1\n')).toBe(20);
     expect(parseVersionFile('lts/*')).toBeUndefined();
     expect(majorFromRange('^18 || ^20')).toBe(20);
-    expect(majorFromRange('>=18 <21')).toBe(18);
     expect(majorFromRange('20.x')).toBe(20);
     expect(majorFromRange('>19')).toBe(20);
-    expect(majorFromRange('<21')).toBeUndefined();
+    expect(majorFromRange('>= 20.3')).toBe(20);
+    expect(majorFromRange('*')).toBeUndefined();
+  });
+
+  it('accepts a range that starts below 20 but allows 20 or newer, and refuses one that ends below 20', () => {
+    // An open floor below 20 takes the default; a ceiling below the default takes 20.
+    expect(majorFromRange('>=18')).toBe(22);
+    expect(majorFromRange('>16')).toBe(22);
+    expect(majorFromRange('>=18 <25')).toBe(22);
+    expect(majorFromRange('>=18 <21')).toBe(20);
+    expect(majorFromRange('<21')).toBe(20);
+    expect(majorFromRange('16 - 20')).toBe(20);
+    expect(majorFromRange('^16 || >=18')).toBe(22);
+    expect(model({ 'package-lock.json': LOCK }, { engines: { node: '>=18' } }).node).toEqual({ major: 22, source: 'package.json engines.node (">=18")' });
+    for (const [node, major] of [['^18', 18], ['>=16 <20', 19], ['<=19.9', 19], ['18.x || ^19', 19]] as const) {
+      expect(() => model({ 'package-lock.json': LOCK }, { engines: { node } }), node).toThrow(`asks for Node.js ${major}, but spoolkit needs Node.js 20 or newer`);
+    }
   });
 });
 
