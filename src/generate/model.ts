@@ -83,8 +83,23 @@ export interface ProjectModel {
   /** Default uid and gid of the non-root user in the image. */
   readonly appUid: number;
   readonly dockerignore: { readonly defaults: readonly string[]; readonly fromGitignore: readonly string[] };
+  /**
+   * The Procfile creates the spool before each process starts. True where a Procfile runner starts
+   * the processes through a shell on a disk no volume is mounted on (Heroku's dyno, a VPS run by
+   * foreman or honcho): nothing else creates `./.spool` there, and no mount can be missing. Where a
+   * volume is mounted (Dokku, the Docker platforms) the directory must already be there, so the
+   * entrypoint's SPOOL_MISSING check still catches a volume mounted at the wrong path.
+   */
+  readonly procfileCreatesSpool: boolean;
   /** Paths and names for systemd units. */
-  readonly vps: { readonly appDir: string; readonly user: string; readonly spoolDir: string; readonly nodePath: string };
+  readonly vps: {
+    readonly appDir: string;
+    readonly user: string;
+    /** systemd StateDirectory= entries (under /var/lib), created for the user before a unit starts; the last is the spool. */
+    readonly stateDirectories: readonly string[];
+    readonly spoolDir: string;
+    readonly nodePath: string;
+  };
   /** The CI workflow's commands: install, then the app's tests (or a compose smoke run without them). */
   readonly ci: { readonly setup: readonly string[]; readonly install: string; readonly test: string | null };
   /** What package.json's `spoolkit` key must hold afterwards. */
@@ -173,7 +188,14 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     paths: { appDir: IMAGE_APP_DIR, spoolDir: IMAGE_SPOOL_DIR, binInImage: posix.join(IMAGE_APP_DIR, spoolkitBin) },
     appUid: DEFAULT_APP_UID,
     dockerignore: { defaults: DEFAULT_DOCKERIGNORE, fromGitignore: gitignore },
-    vps: { appDir: `/srv/${appName}`, user: appName, spoolDir: `/var/lib/${appName}/spool`, nodePath: '/usr/bin/node' },
+    procfileCreatesSpool: platform.name === 'heroku' || platform.name === 'vps',
+    vps: {
+      appDir: `/srv/${appName}`,
+      user: appName,
+      stateDirectories: [appName, `${appName}/spool`],
+      spoolDir: `/var/lib/${appName}/spool`,
+      nodePath: '/usr/bin/node',
+    },
     ci: ciCommands(packageManager, pkg),
     saved: { web: web.command, processors: processors.path, init },
     notes: [
@@ -272,11 +294,15 @@ function platformNotes(platform: PlatformInfo, app: string): string[] {
         'dokku: app.json "formation" starts the workers; Dokku starts only web by default.',
       ];
     case 'vps':
-      return ['vps: run the Procfile with a process manager (foreman, honcho) or install the systemd units (--systemd); every process must share SPOOLKIT_SPOOL.'];
+      return [
+        'vps: run the Procfile with a process manager (foreman, honcho) from the app directory, or install the systemd units (--systemd); every process must share SPOOLKIT_SPOOL.',
+        'vps: each Procfile line creates the spool first (SPOOLKIT_SPOOL, else ./.spool) and then execs the entrypoint; the systemd units get it from StateDirectory (/var/lib/<app>/spool).',
+      ];
     case 'heroku':
       return [
         'heroku: a dyno loses its disk when it restarts (at least daily), so jobs still queued at that moment are lost; keep queues short, or move to BullMQ on Redis (same API).',
         'heroku: Heroku sends SIGTERM and kills 30 s later; the worker drains within the shutdown timeout.',
+        "heroku: the Procfile line creates the dyno's spool (./.spool, or SPOOLKIT_SPOOL when set) before it execs the entrypoint, since the slug never holds it.",
       ];
     case 'fly':
       return [
