@@ -103,7 +103,7 @@ export interface ProjectModel {
   /** The CI workflow's commands: install, then the app's tests (or a compose smoke run without them). */
   readonly ci: { readonly setup: readonly string[]; readonly install: string; readonly test: string | null };
   /** What package.json's `spoolkit` key must hold afterwards. */
-  readonly saved: { readonly web: string; readonly processors: string; readonly init: InitOptions };
+  readonly saved: { readonly web: string | readonly string[]; readonly processors: string; readonly init: InitOptions };
   /** Facts worth telling the user: what was detected and what to do by hand. */
   readonly notes: readonly string[];
 }
@@ -197,7 +197,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
       nodePath: '/usr/bin/node',
     },
     ci: ciCommands(packageManager, pkg),
-    saved: { web: web.command, processors: processors.path, init },
+    saved: { web: web.saved, processors: processors.path, init },
     notes: [
       ...notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),

@@ -6,7 +6,7 @@ import type { InitOptions } from './options.js';
 
 /** What the `spoolkit` key must hold. */
 export interface SavedSettings {
-  readonly web: string;
+  readonly web: string | readonly string[];
   readonly processors: string;
   readonly init: InitOptions;
 }

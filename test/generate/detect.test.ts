@@ -113,9 +113,27 @@ describe('web command', () => {
     expect(() => model({ 'package-lock.json': LOCK }, { scripts: { start: 'npm run serve' } })).toThrow(/does not pass SIGTERM on.*--web/);
   });
 
-  it('refuses shell syntax and inline variables', () => {
-    expect(() => model({ 'package-lock.json': LOCK }, { scripts: { start: 'node a.js && node b.js' } })).toThrow(/shell syntax/);
-    expect(() => model({ 'package-lock.json': LOCK }, { scripts: { start: 'NODE_ENV=production node a.js' } })).toThrow(/environment variables inline/);
+  it('refuses shell syntax and inline variables, as the entrypoint does', () => {
+    expect(() => model({ 'package-lock.json': LOCK }, { scripts: { start: 'node a.js && node b.js' } })).toThrow(/needs a shell/);
+    expect(() => model({ 'package-lock.json': LOCK }, { scripts: { start: 'NODE_ENV=production node a.js' } })).toThrow(/leading variable assignment/);
+  });
+
+  it('accepts what the entrypoint runs: quoted arguments, $PORT, and an argv array, saved as written', () => {
+    const quoted = model({ 'package-lock.json': LOCK }, { scripts: { start: 'node server.js --title "My App" --port ${PORT:-3000}' } });
+    expect(quoted.web).toMatchObject({ command: 'node server.js --title "My App" --port ${PORT:-3000}', entryFile: 'server.js' });
+    expect(quoted.web.argv).toEqual(['node', 'server.js', '--title', 'My App', '--port', '3000']);
+    expect(quoted.saved.web).toBe('node server.js --title "My App" --port ${PORT:-3000}');
+    expect(model({ 'package-lock.json': LOCK }, {}, { web: 'node server.js --port $PORT' }).saved.web).toBe('node server.js --port $PORT');
+    const array = model({ 'package-lock.json': LOCK }, { spoolkit: { web: ['node', 'dist/server.js', '--title', 'My App'] } });
+    expect(array.web).toMatchObject({ source: 'spoolkit.web', entryFile: 'dist/server.js' });
+    expect(array.saved.web).toEqual(['node', 'dist/server.js', '--title', 'My App']);
+    expect(() => model({ 'package-lock.json': LOCK }, { spoolkit: { web: ['npm', 'start'] } })).toThrow(/does not pass SIGTERM on/);
+    expect(() => model({ 'package-lock.json': LOCK }, { spoolkit: { web: [] } })).toThrow(/non-empty argv array/);
+  });
+
+  it('keeps the release command to plain words, since every manifest quotes differently', () => {
+    expect(model({ 'package-lock.json': LOCK }, {}, { options: { release: 'node migrate.js up' } }).release).toEqual(['node', 'migrate.js', 'up']);
+    expect(() => model({ 'package-lock.json': LOCK }, {}, { options: { release: 'node migrate.js --name "a b"' } })).toThrow(/--release .*plain command/);
   });
 
   it('fails with the fix when nothing says how to start', () => {
