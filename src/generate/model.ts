@@ -102,11 +102,19 @@ export interface ProjectModel {
   };
   /** The CI workflow's commands: install, then the app's tests (or a compose smoke run without them). */
   readonly ci: { readonly setup: readonly string[]; readonly install: string; readonly test: string | null };
+  /**
+   * Compose files the app already has that `docker compose` would stop reading once compose.yaml
+   * exists (it prefers compose.yaml and only warns). init will not hide them silently.
+   */
+  readonly composeShadows: readonly string[];
   /** What package.json's `spoolkit` key must hold afterwards. */
   readonly saved: { readonly web: string | readonly string[]; readonly processors: string; readonly init: InitOptions };
   /** Facts worth telling the user: what was detected and what to do by hand. */
   readonly notes: readonly string[];
 }
+
+/** Compose file names `docker compose` reads only when there is no compose.yaml. */
+export const COMPOSE_SHADOWED = ['compose.yml', 'docker-compose.yaml', 'docker-compose.yml'] as const;
 
 /** Seconds added to the shutdown timeout before a platform may kill a stopping process. */
 export const STOP_GRACE_MARGIN_SECONDS = 5;
@@ -164,6 +172,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   const appName = appNameOf(pkg, snapshot.dir);
   const workspaces = pkg.workspaces !== undefined || snapshot.exists.has('pnpm-workspace.yaml');
   const gitignore = translateGitignore(snapshot.texts['.gitignore']);
+  const composeShadows = COMPOSE_SHADOWED.filter((f) => snapshot.exists.has(f));
 
   return {
     appName,
@@ -197,10 +206,12 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
       nodePath: '/usr/bin/node',
     },
     ci: ciCommands(packageManager, pkg),
+    composeShadows,
     saved: { web: web.saved, processors: processors.path, init },
     notes: [
       ...notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
+      ...(composeShadows.length === 0 ? [] : [composeShadowNote(composeShadows)]),
     ],
   };
 }
@@ -321,6 +332,14 @@ function platformNotes(platform: PlatformInfo, app: string): string[] {
       return [String(never)];
     }
   }
+}
+
+function composeShadowNote(files: readonly string[]): string {
+  const names = files.join(' and ');
+  return (
+    `compose: ${names} already exist${files.length === 1 ? 's' : ''}, and docker compose reads compose.yaml instead once it exists, so its services would silently stop starting. ` +
+    `Move them into compose.yaml (or the generated services into ${files[0] ?? names}) and remove ${names}; until then init reports compose.yaml as a conflict (--force writes it anyway, --skip leaves it out).`
+  );
 }
 
 function releaseNote(platform: PlatformInfo, command: string): string {

@@ -31,6 +31,10 @@ export const PROBED_PATHS = [
   '.npmrc',
   '.yarnrc.yml',
   '.yarn/releases',
+  // Compose files that a new compose.yaml would hide (Compose prefers compose.yaml).
+  'compose.yml',
+  'docker-compose.yaml',
+  'docker-compose.yml',
 ] as const;
 
 /** Small files whose text is read when present. */

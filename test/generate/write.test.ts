@@ -51,6 +51,24 @@ describe('runInit', () => {
     expect(readFileSync(join(dir, 'Procfile'), 'utf8')).toBe('web: node my-own-server.js\n');
   });
 
+  it.each(['docker-compose.yml', 'docker-compose.yaml', 'compose.yml'])('does not silently hide an existing %s behind a new compose.yaml', async (existing) => {
+    writeFileSync(join(dir, existing), 'services:\n  db:\n    image: postgres:16\n');
+    const result = await runInit(dir);
+    expect(result.ok).toBe(false);
+    expect(result.conflicts).toEqual(['compose.yaml']);
+    expect(result.written).toEqual([]);
+    expect(result.model.notes.some((n) => n.startsWith(`compose: ${existing} already exists`))).toBe(true);
+    expect(existsSync(join(dir, 'compose.yaml'))).toBe(false);
+    const skipped = await runInit(dir, { skip: true });
+    expect(statuses(skipped)['compose.yaml']).toBe('skipped');
+    expect(existsSync(join(dir, 'compose.yaml'))).toBe(false);
+    expect(existsSync(join(dir, 'Procfile'))).toBe(true);
+    const forced = await runInit(dir, { force: true });
+    expect(statuses(forced)['compose.yaml']).toBe('created');
+    expect(existsSync(join(dir, 'compose.yaml'))).toBe(true);
+    expect(readFileSync(join(dir, existing), 'utf8')).toContain('postgres:16');
+  });
+
   it('overwrites a conflicting file only with force, and keeps it with skip', async () => {
     writeFileSync(join(dir, 'Procfile'), 'web: node my-own-server.js\n');
     const skipped = await runInit(dir, { skip: true });

@@ -141,7 +141,14 @@ function textReport(r: InitResult): string {
   } else if (r.mode === 'check') {
     lines.push('', r.ok ? 'Generated files match the saved options.' : `${r.drifted.length} file(s) differ from what spoolkit init would write; run spoolkit init --dry-run to see how, then spoolkit init --force to regenerate.`);
   } else if (!r.ok) {
-    lines.push('', `Nothing was written: ${r.conflicts.join(', ')} already exist${r.conflicts.length === 1 ? 's' : ''} with other content. See the difference with --dry-run; overwrite with --force, or keep them with --skip.`);
+    const hidden = r.model.composeShadows.length > 0 && r.conflicts.includes('compose.yaml');
+    const existing = r.conflicts.filter((p) => !(hidden && p === 'compose.yaml'));
+    if (existing.length > 0) {
+      lines.push('', `Nothing was written: ${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''} with other content. See the difference with --dry-run; overwrite with --force, or keep them with --skip.`);
+    }
+    if (hidden) {
+      lines.push('', `${existing.length > 0 ? 'Also' : 'Nothing was written'}: compose.yaml would hide ${r.model.composeShadows.join(', ')} from docker compose. Merge the services into one file first (see the compose: note above); --force writes compose.yaml anyway, --skip leaves it out.`);
+    }
   } else {
     lines.push('', r.written.length === 0 ? 'Everything was up to date.' : `Wrote ${r.written.length} file(s).`);
   }
