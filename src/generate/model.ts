@@ -18,6 +18,7 @@ import {
 import { detectNodeVersion, type NodeVersionModel } from './detect/node-version.js';
 import { detectPackageManager, type PackageManagerModel } from './detect/package-manager.js';
 import { DEFAULT_DOCKERIGNORE, translateGitignore } from './dockerignore-rules.js';
+import { isIgnored } from './ignore-match.js';
 import { mergeInitOptions, parseInitOptions, resolveInitOptions, type InitOptions, type ResolvedInitOptions, type SchedulerMode } from './options.js';
 import { chooseTopology, PLATFORM_INFO, type PlatformInfo, type TopologyChoice } from './platforms.js';
 import type { ProjectSnapshot } from './project.js';
@@ -150,7 +151,20 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   const build = detectBuild(snapshot);
   const web = detectWebCommand(snapshot, request.web);
   const processors = detectProcessors(snapshot, request.processors, build !== null);
-  const schedulers = { ...detectSchedulers(snapshot, [processors.path, web.entryFile]), mode: options.scheduler };
+  // Only committed files decide: gitignored build output (dist/) is absent from a fresh clone, where
+  // `init --check` must reproduce the same files.
+  const gitignored = translateGitignore(snapshot.texts['.gitignore'], []);
+  const scanned = [processors.path, web.entryFile].filter((f): f is string => f !== undefined);
+  const uncommitted = scanned.filter((f) => isIgnored(f, gitignored));
+  const detectedSchedulers = detectSchedulers(
+    snapshot,
+    scanned.filter((f) => !uncommitted.includes(f)),
+  );
+  const schedulers = {
+    ...(options.schedulers === undefined ? detectedSchedulers : { detected: options.schedulers, foundIn: options.schedulers ? ['package.json spoolkit.init.schedulers'] : [] }),
+    mode: options.scheduler,
+  };
+  const schedulerNotes = options.schedulers === undefined ? uncommittedSchedulerNotes(snapshot, uncommitted) : [];
 
   if (platform.fixedStopSeconds !== null && options.shutdownTimeoutMs / 1000 + STOP_GRACE_MARGIN_SECONDS > platform.fixedStopSeconds) {
     throw new ConfigError(
@@ -211,6 +225,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     notes: [
       ...notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
+      ...schedulerNotes,
       ...(composeShadows.length === 0 ? [] : [composeShadowNote(composeShadows)]),
     ],
   };
@@ -332,6 +347,17 @@ function platformNotes(platform: PlatformInfo, app: string): string[] {
       return [String(never)];
     }
   }
+}
+
+function uncommittedSchedulerNotes(snapshot: ProjectSnapshot, uncommitted: readonly string[]): string[] {
+  if (uncommitted.length === 0) return [];
+  const seen = detectSchedulers(snapshot, uncommitted);
+  const files = uncommitted.join(' and ');
+  return [
+    seen.detected
+      ? `schedulers: found in ${seen.foundIn.join(', ')}, which is gitignored (build output), so a fresh clone and init --check would not see them; pass --schedulers to save that the app has them (--no-schedulers if not).`
+      : `schedulers: ${files} ${uncommitted.length === 1 ? 'is' : 'are'} gitignored (build output), so init does not look there for job schedulers; if the app declares any, pass --schedulers (saved), or --no-schedulers to silence this.`,
+  ];
 }
 
 function composeShadowNote(files: readonly string[]): string {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createModel, snapshotFromFiles, type InitRequest } from '../../src/generate/index.js';
 import { majorFromRange, parseVersionFile } from '../../src/generate/detect/node-version.js';
+import { isIgnored } from '../../src/generate/ignore-match.js';
 
 const LOCK = '{"lockfileVersion":3}\n';
 
@@ -169,6 +170,37 @@ describe('processors', () => {
 });
 
 describe('schedulers', () => {
+  it('decides from committed files only, so a fresh clone without the build output gets the same processes', () => {
+    const ts = (built: boolean, init?: Record<string, unknown>) =>
+      model(
+        {
+          'package-lock.json': LOCK,
+          '.gitignore': 'node_modules/\ndist\n',
+          ...(built ? { 'dist/processors.js': "export default {}; q.upsertJobScheduler('x', { every: 1000 })", 'dist/server.js': '' } : {}),
+        },
+        { scripts: { start: 'node dist/server.js', build: 'tsc' }, spoolkit: { processors: 'dist/processors.js', ...(init ? { init } : {}) } },
+      );
+    // After a build and in a fresh clone: the same processes; the note says how to declare them.
+    expect(ts(true).processes.map((p) => p.role)).toEqual(['web', 'worker']);
+    expect(ts(false).processes.map((p) => p.role)).toEqual(['web', 'worker']);
+    expect(ts(true).notes.join('\n')).toMatch(/found in dist\/processors.js, which is gitignored .*pass --schedulers/);
+    expect(ts(false).notes.join('\n')).toMatch(/dist\/processors.js and dist\/server.js are gitignored .*pass --schedulers/);
+    // Declared once (saved in spoolkit.init), both agree on a scheduler process.
+    expect(ts(true, { schedulers: true }).processes.map((p) => p.role)).toEqual(['web', 'worker', 'scheduler']);
+    expect(ts(false, { schedulers: true }).processes.map((p) => p.role)).toEqual(['web', 'worker', 'scheduler']);
+    expect(ts(false, { schedulers: true }).notes.join('\n')).not.toMatch(/gitignored/);
+  });
+
+  it('matches paths against ignore patterns as .dockerignore does', () => {
+    expect(isIgnored('dist/server.js', ['**/dist'])).toBe(true);
+    expect(isIgnored('packages/a/dist/x.js', ['**/dist'])).toBe(true);
+    expect(isIgnored('src/server.js', ['**/dist'])).toBe(false);
+    expect(isIgnored('build/out.js', ['build/*.js', '!build/out.js'])).toBe(false);
+    expect(isIgnored('.env', ['**/.env'])).toBe(true);
+    expect(isIgnored('.env.production', ['**/.env.*'])).toBe(true);
+    expect(isIgnored('lib/a.js', ['lib/?.js'])).toBe(true);
+  });
+
   it('adds a scheduler process when the app calls upsertJobScheduler', () => {
     const m = model({ 'package-lock.json': LOCK, 'server.js': "await q.upsertJobScheduler('x', { every: 1000 })" });
     expect(m.schedulers.foundIn).toEqual(['server.js']);

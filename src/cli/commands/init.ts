@@ -21,6 +21,7 @@ interface InitFlags {
   port?: number;
   shutdownTimeoutMs?: number;
   scheduler?: string;
+  schedulers?: boolean;
   systemd?: boolean;
   healthPath?: string;
   release?: string;
@@ -51,6 +52,8 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--port <n>', 'port the web process listens on', integer)
     .option('--shutdown-timeout-ms <ms>', 'how long a stopping worker lets running jobs finish', integer)
     .addOption(new Option('--scheduler <mode>', 'how schedulers run when the app has them').choices(['service', 'workers']))
+    .option('--schedulers', 'the app declares job schedulers (when init cannot see them: they are only in gitignored build output)')
+    .option('--no-schedulers', 'the app declares no job schedulers')
     .option('--systemd', 'also write systemd units (deploy/systemd/)')
     .option('--no-systemd', 'stop writing systemd units')
     .option('--health-path <path>', 'HTTP path the web process answers, for platform health checks')
@@ -105,6 +108,7 @@ function optionsFrom(flags: InitFlags, command: Command): InitOptions {
   if (flags.port !== undefined) out.port = flags.port;
   if (flags.shutdownTimeoutMs !== undefined) out.shutdownTimeoutMs = flags.shutdownTimeoutMs;
   if (flags.scheduler !== undefined) out.scheduler = flags.scheduler;
+  if (given('schedulers')) out.schedulers = flags.schedulers;
   if (given('systemd')) out.systemd = flags.systemd;
   if (flags.healthPath !== undefined) out.healthPath = flags.healthPath;
   if (flags.release !== undefined) out.release = flags.release;
