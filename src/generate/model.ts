@@ -226,6 +226,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
       ...notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
       ...schedulerNotes,
+      ...excludedFileNotes(web, processors, build, [...DEFAULT_DOCKERIGNORE, ...gitignore]),
       ...(composeShadows.length === 0 ? [] : [composeShadowNote(composeShadows)]),
     ],
   };
@@ -347,6 +348,45 @@ function platformNotes(platform: PlatformInfo, app: string): string[] {
       return [String(never)];
     }
   }
+}
+
+/**
+ * Warnings for files the processes need that the generated .dockerignore keeps out of the image:
+ * an `--env-file` (never in the image: .env is excluded so secrets stay out), or the web entry
+ * and processors module when they are ignored output and no build script recreates them.
+ */
+function excludedFileNotes(web: WebCommandModel, processors: ProcessorsModel, build: BuildModel | null, dockerignore: readonly string[]): string[] {
+  const notes: string[] = [];
+  for (const envFile of envFilesOf(web.argv)) {
+    if (!isIgnored(envFile, dockerignore)) continue;
+    notes.push(
+      `warning: the web command loads ${envFile} (--env-file), but the generated .dockerignore excludes it so secrets stay out of the image, and the web container would exit at once. ` +
+        'Remove --env-file from the web command and set the variables in the environment instead (compose environment: or env_file:, or the platform config).',
+    );
+  }
+  if (build === null) {
+    const needed = [...new Set([web.entryFile, processors.path].filter((f): f is string => f !== undefined))];
+    for (const file of needed.filter((f) => isIgnored(f, dockerignore))) {
+      notes.push(
+        `warning: ${file} is excluded by the generated .dockerignore (it matches .gitignore or a default exclusion), and package.json has no "build" script to recreate it in the image, so the container could not find it. ` +
+          'Name the script that writes it "build" (for example "build": "tsc"), or commit the file and stop ignoring it.',
+      );
+    }
+  }
+  return notes;
+}
+
+/** The files named by `--env-file` options of a node command (`--env-file-if-exists` tolerates a missing file). */
+function envFilesOf(argv: readonly string[]): string[] {
+  if (argv[0] !== 'node') return [];
+  const files: string[] = [];
+  argv.forEach((arg, i) => {
+    const m = /^--env-file(?:=(.*))?$/.exec(arg);
+    if (!m) return;
+    const file = m[1] ?? argv[i + 1];
+    if (file !== undefined && file !== '') files.push(file.replace(/^\.\//, ''));
+  });
+  return files;
 }
 
 function uncommittedSchedulerNotes(snapshot: ProjectSnapshot, uncommitted: readonly string[]): string[] {

@@ -132,6 +132,19 @@ describe('web command', () => {
     expect(() => model({ 'package-lock.json': LOCK }, { spoolkit: { web: [] } })).toThrow(/non-empty argv array/);
   });
 
+  it('warns when the web command needs a file the generated .dockerignore leaves out of the image', () => {
+    const warnings = (files: Record<string, string>, pkg: Record<string, unknown>) => model({ 'package-lock.json': LOCK, ...files }, pkg).notes.filter((n) => n.startsWith('warning:'));
+    expect(warnings({}, { scripts: { start: 'node --env-file=.env server.js' } })).toEqual([expect.stringMatching(/loads \.env \(--env-file\).*Remove --env-file/)]);
+    expect(warnings({}, { scripts: { start: 'node --env-file .env.production server.js' } })).toEqual([expect.stringMatching(/loads \.env\.production/)]);
+    expect(warnings({}, { scripts: { start: 'node --env-file-if-exists=.env server.js' } })).toEqual([]);
+    // Compiled output in a gitignored directory, made by a script that is not called "build".
+    const compiled = { '.gitignore': 'dist/\n', 'dist/server.js': '', 'dist/processors.js': '' };
+    const noBuild = warnings(compiled, { scripts: { start: 'node dist/server.js', compile: 'tsc' }, spoolkit: { processors: 'dist/processors.js' } });
+    expect(noBuild).toEqual([expect.stringMatching(/^warning: dist\/server.js is excluded .*"build"/), expect.stringMatching(/^warning: dist\/processors.js is excluded/)]);
+    expect(warnings(compiled, { scripts: { start: 'node dist/server.js', build: 'tsc' }, spoolkit: { processors: 'dist/processors.js' } })).toEqual([]);
+    expect(warnings({}, { scripts: { start: 'node server.js' } })).toEqual([]);
+  });
+
   it('keeps the release command to plain words, since every manifest quotes differently', () => {
     expect(model({ 'package-lock.json': LOCK }, {}, { options: { release: 'node migrate.js up' } }).release).toEqual(['node', 'migrate.js', 'up']);
     expect(() => model({ 'package-lock.json': LOCK }, {}, { options: { release: 'node migrate.js --name "a b"' } })).toThrow(/--release .*plain command/);
