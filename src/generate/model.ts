@@ -114,6 +114,9 @@ export interface ProjectModel {
   readonly notes: readonly string[];
 }
 
+/** Lockfiles of every package manager; a workspace package has none of its own. */
+const LOCKFILE_NAMES = ['package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock'] as const;
+
 /** Compose file names `docker compose` reads only when there is no compose.yaml. */
 export const COMPOSE_SHADOWED = ['compose.yml', 'docker-compose.yaml', 'docker-compose.yml'] as const;
 
@@ -144,8 +147,9 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
 
   const self = pkg.name === 'spoolkit';
   const spoolkitBin = self ? selfBin(pkg) : 'node_modules/spoolkit/dist/cli/main.js';
-  if (!self) checkSpoolkitDependency(pkg);
+  if (!self) checkSpoolkitDependency(pkg, pkg.workspaces !== undefined || snapshot.exists.has('pnpm-workspace.yaml'));
 
+  checkWorkspaceMember(snapshot);
   const packageManager = detectPackageManager(snapshot);
   const node = detectNodeVersion(snapshot, options.nodeVersion);
   const build = detectBuild(snapshot);
@@ -238,7 +242,20 @@ function selfBin(pkg: Readonly<Record<string, unknown>>): string {
   return typeof path === 'string' ? posix.normalize(path).replace(/^\.\//, '') : 'dist/cli/main.js';
 }
 
-function checkSpoolkitDependency(pkg: Readonly<Record<string, unknown>>): void {
+/** A workspace package has no lockfile of its own: the image can only be built from the workspace root. */
+function checkWorkspaceMember(snapshot: ProjectSnapshot): void {
+  const root = snapshot.workspaceRoot;
+  if (root === undefined || LOCKFILE_NAMES.some((f) => snapshot.exists.has(f))) return;
+  // The app's path from the root: as many trailing directory names as the root is levels up.
+  const app = snapshot.dir.replace(/\\/g, '/').replace(/\/+$/, '').split('/').slice(-root.split('/').length).join('/');
+  throw new ConfigError(
+    `${snapshot.dir} is a package of the workspace at ${root} (its lockfile is there, so this directory never gets one). ` +
+      `spoolkit init builds the image from the workspace root: add spoolkit to the root package.json dependencies, then run spoolkit init in ${root} ` +
+      `with the app's commands, for example --web "node ${app}/server.js" --processors ${app}/processors.js.`,
+  );
+}
+
+function checkSpoolkitDependency(pkg: Readonly<Record<string, unknown>>, workspaces: boolean): void {
   const deps = pkg.dependencies as Record<string, unknown> | undefined;
   if (deps && typeof deps === 'object' && 'spoolkit' in deps) return;
   const dev = pkg.devDependencies as Record<string, unknown> | undefined;
@@ -246,6 +263,13 @@ function checkSpoolkitDependency(pkg: Readonly<Record<string, unknown>>): void {
     throw new ConfigError(
       'spoolkit is a devDependency, but the runtime image prunes dev dependencies and its entrypoint is spoolkit. ' +
         'Move it to dependencies: npm install --save spoolkit (or pnpm add / yarn add spoolkit).',
+    );
+  }
+  if (workspaces) {
+    throw new ConfigError(
+      'spoolkit is not in this workspace root\'s package.json dependencies. spoolkit init builds the image from the workspace root, ' +
+        'so the root must depend on spoolkit even when a workspace package uses it: npm install spoolkit at the root (pnpm add -w / yarn add at the root), ' +
+        'then pass the app\'s commands, for example --web "node packages/api/server.js" --processors packages/api/processors.js.',
     );
   }
   throw new ConfigError('spoolkit is not in package.json dependencies; install it first: npm install spoolkit (or pnpm add / yarn add spoolkit).');

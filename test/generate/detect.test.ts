@@ -226,6 +226,19 @@ describe('schedulers', () => {
   });
 });
 
+describe('workspaces', () => {
+  it('tells a workspace package to run init at the workspace root, instead of asking for a lockfile it never gets', () => {
+    const member = { ...snapshotFromFiles('/repo/packages/api', { 'package.json': JSON.stringify({ name: 'api', dependencies: { spoolkit: '1' }, scripts: { start: 'node server.js' } }), 'processors.js': '' }), workspaceRoot: '../..' };
+    expect(() => createModel(member)).toThrow(/package of the workspace at \.\.\/\.\..*add spoolkit to the root package.json dependencies.*--web "node packages\/api\/server.js" --processors packages\/api\/processors.js/);
+    expect(() => createModel({ ...member, workspaceRoot: undefined })).toThrow(/No lockfile/);
+  });
+
+  it('tells a workspace root without spoolkit that the root itself must depend on it', () => {
+    const root = snapshotFromFiles('/repo', { 'package.json': JSON.stringify({ name: 'repo', private: true, workspaces: ['packages/*'] }), 'package-lock.json': LOCK });
+    expect(() => createModel(root)).toThrow(/workspace root's package.json dependencies.*npm install spoolkit at the root/);
+  });
+});
+
 describe('the spoolkit dependency', () => {
   it('must be a runtime dependency, since the image prunes dev dependencies', () => {
     expect(() => model({ 'package-lock.json': LOCK }, { dependencies: {}, devDependencies: { spoolkit: '1' } })).toThrow(/Move it to dependencies/);
