@@ -53,7 +53,11 @@ export async function runInit(dir: string, options: RunInitOptions = {}): Promis
   const wanted = [first.processors.path, first.web.entryFile].filter((p): p is string => p !== undefined && snapshot.texts[p] === undefined);
   if (wanted.length > 0) snapshot = await readProject(dir, [...extra, ...wanted]);
   const { model, files } = generate(snapshot, options);
-  const plan = await planFiles(dir, files, { force: options.force === true && mode === 'write', skip: options.skip === true });
+  const plan = shadowing(
+    model,
+    await planFiles(dir, files, { force: options.force === true && mode === 'write', skip: options.skip === true }),
+    options,
+  );
   const conflicts = plan.filter((f) => f.status === 'conflict').map((f) => f.path);
 
   if (mode === 'check') {
@@ -68,6 +72,18 @@ export async function runInit(dir: string, options: RunInitOptions = {}): Promis
   }
   await applyPlan(dir, plan);
   return { ok: true, mode, model, files: plan, written: changes(plan).map((f) => f.path), conflicts, drifted: [], diff: '' };
+}
+
+/**
+ * A new compose.yaml next to an existing docker-compose.yml (or compose.yml) makes docker compose
+ * ignore the old file, so creating it is a conflict unless forced or skipped.
+ */
+function shadowing(model: ProjectModel, plan: PlannedFile[], options: RunInitOptions): PlannedFile[] {
+  if (model.composeShadows.length === 0) return plan;
+  return plan.map((f) => {
+    if (f.path !== 'compose.yaml' || f.status !== 'created' || options.force === true) return f;
+    return { ...f, status: options.skip === true ? 'skipped' : 'conflict' };
+  });
 }
 
 function diffOf(plan: readonly PlannedFile[]): string {

@@ -18,6 +18,7 @@ import {
 import { detectNodeVersion, type NodeVersionModel } from './detect/node-version.js';
 import { detectPackageManager, type PackageManagerModel } from './detect/package-manager.js';
 import { DEFAULT_DOCKERIGNORE, translateGitignore } from './dockerignore-rules.js';
+import { isIgnored } from './ignore-match.js';
 import { mergeInitOptions, parseInitOptions, resolveInitOptions, type InitOptions, type ResolvedInitOptions, type SchedulerMode } from './options.js';
 import { chooseTopology, PLATFORM_INFO, type PlatformInfo, type TopologyChoice } from './platforms.js';
 import type { ProjectSnapshot } from './project.js';
@@ -83,15 +84,41 @@ export interface ProjectModel {
   /** Default uid and gid of the non-root user in the image. */
   readonly appUid: number;
   readonly dockerignore: { readonly defaults: readonly string[]; readonly fromGitignore: readonly string[] };
+  /**
+   * The Procfile creates the spool before each process starts. True where a Procfile runner starts
+   * the processes through a shell on a disk no volume is mounted on (Heroku's dyno, a VPS run by
+   * foreman or honcho): nothing else creates `./.spool` there, and no mount can be missing. Where a
+   * volume is mounted (Dokku, the Docker platforms) the directory must already be there, so the
+   * entrypoint's SPOOL_MISSING check still catches a volume mounted at the wrong path.
+   */
+  readonly procfileCreatesSpool: boolean;
   /** Paths and names for systemd units. */
-  readonly vps: { readonly appDir: string; readonly user: string; readonly spoolDir: string; readonly nodePath: string };
+  readonly vps: {
+    readonly appDir: string;
+    readonly user: string;
+    /** systemd StateDirectory= entries (under /var/lib), created for the user before a unit starts; the last is the spool. */
+    readonly stateDirectories: readonly string[];
+    readonly spoolDir: string;
+    readonly nodePath: string;
+  };
   /** The CI workflow's commands: install, then the app's tests (or a compose smoke run without them). */
   readonly ci: { readonly setup: readonly string[]; readonly install: string; readonly test: string | null };
+  /**
+   * Compose files the app already has that `docker compose` would stop reading once compose.yaml
+   * exists (it prefers compose.yaml and only warns). init will not hide them silently.
+   */
+  readonly composeShadows: readonly string[];
   /** What package.json's `spoolkit` key must hold afterwards. */
-  readonly saved: { readonly web: string; readonly processors: string; readonly init: InitOptions };
+  readonly saved: { readonly web: string | readonly string[]; readonly processors: string; readonly init: InitOptions };
   /** Facts worth telling the user: what was detected and what to do by hand. */
   readonly notes: readonly string[];
 }
+
+/** Lockfiles of every package manager; a workspace package has none of its own. */
+const LOCKFILE_NAMES = ['package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock'] as const;
+
+/** Compose file names `docker compose` reads only when there is no compose.yaml. */
+export const COMPOSE_SHADOWED = ['compose.yml', 'docker-compose.yaml', 'docker-compose.yml'] as const;
 
 /** Seconds added to the shutdown timeout before a platform may kill a stopping process. */
 export const STOP_GRACE_MARGIN_SECONDS = 5;
@@ -120,19 +147,39 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
 
   const self = pkg.name === 'spoolkit';
   const spoolkitBin = self ? selfBin(pkg) : 'node_modules/spoolkit/dist/cli/main.js';
-  if (!self) checkSpoolkitDependency(pkg);
+  if (!self) checkSpoolkitDependency(pkg, pkg.workspaces !== undefined || snapshot.exists.has('pnpm-workspace.yaml'));
 
+  checkWorkspaceMember(snapshot);
   const packageManager = detectPackageManager(snapshot);
   const node = detectNodeVersion(snapshot, options.nodeVersion);
   const build = detectBuild(snapshot);
   const web = detectWebCommand(snapshot, request.web);
   const processors = detectProcessors(snapshot, request.processors, build !== null);
-  const schedulers = { ...detectSchedulers(snapshot, [processors.path, web.entryFile]), mode: options.scheduler };
+  // Only committed files decide: gitignored build output (dist/) is absent from a fresh clone, where
+  // `init --check` must reproduce the same files.
+  const gitignored = translateGitignore(snapshot.texts['.gitignore'], []);
+  const scanned = [processors.path, web.entryFile].filter((f): f is string => f !== undefined);
+  const uncommitted = scanned.filter((f) => isIgnored(f, gitignored));
+  const detectedSchedulers = detectSchedulers(
+    snapshot,
+    scanned.filter((f) => !uncommitted.includes(f)),
+  );
+  const schedulers = {
+    ...(options.schedulers === undefined ? detectedSchedulers : { detected: options.schedulers, foundIn: options.schedulers ? ['package.json spoolkit.init.schedulers'] : [] }),
+    mode: options.scheduler,
+  };
+  const schedulerNotes = options.schedulers === undefined ? uncommittedSchedulerNotes(snapshot, uncommitted) : [];
 
   if (platform.fixedStopSeconds !== null && options.shutdownTimeoutMs / 1000 + STOP_GRACE_MARGIN_SECONDS > platform.fixedStopSeconds) {
     throw new ConfigError(
       `${platform.label} kills a stopping process ${platform.fixedStopSeconds} s after SIGTERM, so a shutdown timeout of ` +
         `${options.shutdownTimeoutMs} ms leaves no margin. Pass --shutdown-timeout-ms ${(platform.fixedStopSeconds - STOP_GRACE_MARGIN_SECONDS) * 1000} or less.`,
+    );
+  }
+  if (platform.maxStopSeconds !== null && Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS > platform.maxStopSeconds) {
+    throw new ConfigError(
+      `${platform.label} accepts a stop delay of at most ${platform.maxStopSeconds} s, so a shutdown timeout of ${options.shutdownTimeoutMs} ms ` +
+        `(plus a ${STOP_GRACE_MARGIN_SECONDS} s margin) cannot be honoured. Pass --shutdown-timeout-ms ${(platform.maxStopSeconds - STOP_GRACE_MARGIN_SECONDS) * 1000} or less.`,
     );
   }
   if (options.systemd && !platform.sharedDisk) {
@@ -143,6 +190,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   const appName = appNameOf(pkg, snapshot.dir);
   const workspaces = pkg.workspaces !== undefined || snapshot.exists.has('pnpm-workspace.yaml');
   const gitignore = translateGitignore(snapshot.texts['.gitignore']);
+  const composeShadows = COMPOSE_SHADOWED.filter((f) => snapshot.exists.has(f));
 
   return {
     appName,
@@ -167,12 +215,23 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     paths: { appDir: IMAGE_APP_DIR, spoolDir: IMAGE_SPOOL_DIR, binInImage: posix.join(IMAGE_APP_DIR, spoolkitBin) },
     appUid: DEFAULT_APP_UID,
     dockerignore: { defaults: DEFAULT_DOCKERIGNORE, fromGitignore: gitignore },
-    vps: { appDir: `/srv/${appName}`, user: appName, spoolDir: `/var/lib/${appName}/spool`, nodePath: '/usr/bin/node' },
+    procfileCreatesSpool: platform.name === 'heroku' || platform.name === 'vps',
+    vps: {
+      appDir: `/srv/${appName}`,
+      user: appName,
+      stateDirectories: [appName, `${appName}/spool`],
+      spoolDir: `/var/lib/${appName}/spool`,
+      nodePath: '/usr/bin/node',
+    },
     ci: ciCommands(packageManager, pkg),
-    saved: { web: web.command, processors: processors.path, init },
+    composeShadows,
+    saved: { web: web.saved, processors: processors.path, init },
     notes: [
       ...notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
+      ...schedulerNotes,
+      ...excludedFileNotes(web, processors, build, [...DEFAULT_DOCKERIGNORE, ...gitignore]),
+      ...(composeShadows.length === 0 ? [] : [composeShadowNote(composeShadows)]),
     ],
   };
 }
@@ -183,7 +242,20 @@ function selfBin(pkg: Readonly<Record<string, unknown>>): string {
   return typeof path === 'string' ? posix.normalize(path).replace(/^\.\//, '') : 'dist/cli/main.js';
 }
 
-function checkSpoolkitDependency(pkg: Readonly<Record<string, unknown>>): void {
+/** A workspace package has no lockfile of its own: the image can only be built from the workspace root. */
+function checkWorkspaceMember(snapshot: ProjectSnapshot): void {
+  const root = snapshot.workspaceRoot;
+  if (root === undefined || LOCKFILE_NAMES.some((f) => snapshot.exists.has(f))) return;
+  // The app's path from the root: as many trailing directory names as the root is levels up.
+  const app = snapshot.dir.replace(/\\/g, '/').replace(/\/+$/, '').split('/').slice(-root.split('/').length).join('/');
+  throw new ConfigError(
+    `${snapshot.dir} is a package of the workspace at ${root} (its lockfile is there, so this directory never gets one). ` +
+      `spoolkit init builds the image from the workspace root: add spoolkit to the root package.json dependencies, then run spoolkit init in ${root} ` +
+      `with the app's commands, for example --web "node ${app}/server.js" --processors ${app}/processors.js.`,
+  );
+}
+
+function checkSpoolkitDependency(pkg: Readonly<Record<string, unknown>>, workspaces: boolean): void {
   const deps = pkg.dependencies as Record<string, unknown> | undefined;
   if (deps && typeof deps === 'object' && 'spoolkit' in deps) return;
   const dev = pkg.devDependencies as Record<string, unknown> | undefined;
@@ -191,6 +263,13 @@ function checkSpoolkitDependency(pkg: Readonly<Record<string, unknown>>): void {
     throw new ConfigError(
       'spoolkit is a devDependency, but the runtime image prunes dev dependencies and its entrypoint is spoolkit. ' +
         'Move it to dependencies: npm install --save spoolkit (or pnpm add / yarn add spoolkit).',
+    );
+  }
+  if (workspaces) {
+    throw new ConfigError(
+      'spoolkit is not in this workspace root\'s package.json dependencies. spoolkit init builds the image from the workspace root, ' +
+        'so the root must depend on spoolkit even when a workspace package uses it: npm install spoolkit at the root (pnpm add -w / yarn add at the root), ' +
+        'then pass the app\'s commands, for example --web "node packages/api/server.js" --processors packages/api/processors.js.',
     );
   }
   throw new ConfigError('spoolkit is not in package.json dependencies; install it first: npm install spoolkit (or pnpm add / yarn add spoolkit).');
@@ -266,11 +345,15 @@ function platformNotes(platform: PlatformInfo, app: string): string[] {
         'dokku: app.json "formation" starts the workers; Dokku starts only web by default.',
       ];
     case 'vps':
-      return ['vps: run the Procfile with a process manager (foreman, honcho) or install the systemd units (--systemd); every process must share SPOOLKIT_SPOOL.'];
+      return [
+        'vps: run the Procfile with a process manager (foreman, honcho) from the app directory, or install the systemd units (--systemd); every process must share SPOOLKIT_SPOOL.',
+        'vps: each Procfile line creates the spool first (SPOOLKIT_SPOOL, else ./.spool) and then execs the entrypoint; the systemd units get it from StateDirectory (/var/lib/<app>/spool).',
+      ];
     case 'heroku':
       return [
         'heroku: a dyno loses its disk when it restarts (at least daily), so jobs still queued at that moment are lost; keep queues short, or move to BullMQ on Redis (same API).',
         'heroku: Heroku sends SIGTERM and kills 30 s later; the worker drains within the shutdown timeout.',
+        "heroku: the Procfile line creates the dyno's spool (./.spool, or SPOOLKIT_SPOOL when set) before it execs the entrypoint, since the slug never holds it.",
       ];
     case 'fly':
       return [
@@ -289,6 +372,64 @@ function platformNotes(platform: PlatformInfo, app: string): string[] {
       return [String(never)];
     }
   }
+}
+
+/**
+ * Warnings for files the processes need that the generated .dockerignore keeps out of the image:
+ * an `--env-file` (never in the image: .env is excluded so secrets stay out), or the web entry
+ * and processors module when they are ignored output and no build script recreates them.
+ */
+function excludedFileNotes(web: WebCommandModel, processors: ProcessorsModel, build: BuildModel | null, dockerignore: readonly string[]): string[] {
+  const notes: string[] = [];
+  for (const envFile of envFilesOf(web.argv)) {
+    if (!isIgnored(envFile, dockerignore)) continue;
+    notes.push(
+      `warning: the web command loads ${envFile} (--env-file), but the generated .dockerignore excludes it so secrets stay out of the image, and the web container would exit at once. ` +
+        'Remove --env-file from the web command and set the variables in the environment instead (compose environment: or env_file:, or the platform config).',
+    );
+  }
+  if (build === null) {
+    const needed = [...new Set([web.entryFile, processors.path].filter((f): f is string => f !== undefined))];
+    for (const file of needed.filter((f) => isIgnored(f, dockerignore))) {
+      notes.push(
+        `warning: ${file} is excluded by the generated .dockerignore (it matches .gitignore or a default exclusion), and package.json has no "build" script to recreate it in the image, so the container could not find it. ` +
+          'Name the script that writes it "build" (for example "build": "tsc"), or commit the file and stop ignoring it.',
+      );
+    }
+  }
+  return notes;
+}
+
+/** The files named by `--env-file` options of a node command (`--env-file-if-exists` tolerates a missing file). */
+function envFilesOf(argv: readonly string[]): string[] {
+  if (argv[0] !== 'node') return [];
+  const files: string[] = [];
+  argv.forEach((arg, i) => {
+    const m = /^--env-file(?:=(.*))?$/.exec(arg);
+    if (!m) return;
+    const file = m[1] ?? argv[i + 1];
+    if (file !== undefined && file !== '') files.push(file.replace(/^\.\//, ''));
+  });
+  return files;
+}
+
+function uncommittedSchedulerNotes(snapshot: ProjectSnapshot, uncommitted: readonly string[]): string[] {
+  if (uncommitted.length === 0) return [];
+  const seen = detectSchedulers(snapshot, uncommitted);
+  const files = uncommitted.join(' and ');
+  return [
+    seen.detected
+      ? `schedulers: found in ${seen.foundIn.join(', ')}, which is gitignored (build output), so a fresh clone and init --check would not see them; pass --schedulers to save that the app has them (--no-schedulers if not).`
+      : `schedulers: ${files} ${uncommitted.length === 1 ? 'is' : 'are'} gitignored (build output), so init does not look there for job schedulers; if the app declares any, pass --schedulers (saved), or --no-schedulers to silence this.`,
+  ];
+}
+
+function composeShadowNote(files: readonly string[]): string {
+  const names = files.join(' and ');
+  return (
+    `compose: ${names} already exist${files.length === 1 ? 's' : ''}, and docker compose reads compose.yaml instead once it exists, so its services would silently stop starting. ` +
+    `Move them into compose.yaml (or the generated services into ${files[0] ?? names}) and remove ${names}; until then init reports compose.yaml as a conflict (--force writes it anyway, --skip leaves it out).`
+  );
 }
 
 function releaseNote(platform: PlatformInfo, command: string): string {

@@ -35,6 +35,12 @@ export interface InitOptions {
   readonly shutdownTimeoutMs?: number;
   /** How schedulers run when the app has them. @default 'service' */
   readonly scheduler?: SchedulerMode;
+  /**
+   * Whether the app declares job schedulers. When absent, detected from the processors module and
+   * the web entry file, but only when they are committed (not gitignored build output), so the
+   * result is the same in a fresh clone.
+   */
+  readonly schedulers?: boolean;
   /** Also write systemd units (VPS). @default false */
   readonly systemd?: boolean;
   /** An HTTP path the web process answers for platform health checks (Fly, Render, Railway). */
@@ -62,6 +68,7 @@ export interface ResolvedInitOptions {
   readonly port: number;
   readonly shutdownTimeoutMs: number;
   readonly scheduler: SchedulerMode;
+  readonly schedulers: boolean | undefined;
   readonly systemd: boolean;
   readonly healthPath: string | undefined;
   readonly release: string | undefined;
@@ -87,6 +94,7 @@ const KEYS: readonly (keyof InitOptions)[] = [
   'port',
   'shutdownTimeoutMs',
   'scheduler',
+  'schedulers',
   'systemd',
   'healthPath',
   'release',
@@ -146,6 +154,7 @@ function checkOption(key: keyof InitOptions, v: unknown, source: string): unknow
       if (typeof v === 'string' && v.trim() !== '') return v.trim();
       throw new ConfigError(`${where} must be a command such as "node migrate.js"; got ${describe(v)}.`);
     case 'forceTopology':
+    case 'schedulers':
     case 'systemd':
     case 'harden':
     case 'cacheMounts':
@@ -192,6 +201,7 @@ export function resolveInitOptions(options: InitOptions): ResolvedInitOptions {
     port: options.port ?? DEFAULT_PORT,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
     scheduler: options.scheduler ?? 'service',
+    schedulers: options.schedulers,
     systemd: options.systemd ?? false,
     healthPath: options.healthPath,
     release: options.release,

@@ -20,6 +20,8 @@ export interface PlatformInfo {
   readonly manifest: string | null;
   /** Seconds the platform waits between SIGTERM and SIGKILL when that is fixed; null when configurable. */
   readonly fixedStopSeconds: number | null;
+  /** The longest stop delay the platform's manifest accepts, when it has a maximum; null when unbounded. */
+  readonly maxStopSeconds: number | null;
 }
 
 /** The capability matrix. */
@@ -31,6 +33,7 @@ export const PLATFORM_INFO: Readonly<Record<Platform, PlatformInfo>> = {
     diskFact: 'every container runs on one host and mounts the named volume "spool"',
     manifest: null,
     fixedStopSeconds: null,
+    maxStopSeconds: null,
   },
   dokku: {
     name: 'dokku',
@@ -39,6 +42,7 @@ export const PLATFORM_INFO: Readonly<Record<Platform, PlatformInfo>> = {
     diskFact: 'Dokku runs every process type on one host, and dokku storage:mount gives them all the same directory',
     manifest: 'app.json',
     fixedStopSeconds: null,
+    maxStopSeconds: null,
   },
   vps: {
     name: 'vps',
@@ -47,6 +51,7 @@ export const PLATFORM_INFO: Readonly<Record<Platform, PlatformInfo>> = {
     diskFact: 'every process runs on one machine and shares its disk',
     manifest: null,
     fixedStopSeconds: null,
+    maxStopSeconds: null,
   },
   heroku: {
     name: 'heroku',
@@ -55,6 +60,7 @@ export const PLATFORM_INFO: Readonly<Record<Platform, PlatformInfo>> = {
     diskFact: "each dyno has its own short-lived filesystem, so a worker dyno can never see the web dyno's spool",
     manifest: 'app.json',
     fixedStopSeconds: 30,
+    maxStopSeconds: null,
   },
   fly: {
     name: 'fly',
@@ -63,6 +69,7 @@ export const PLATFORM_INFO: Readonly<Record<Platform, PlatformInfo>> = {
     diskFact: 'a Fly volume attaches to one Machine, and each process group runs on Machines of its own',
     manifest: 'fly.toml',
     fixedStopSeconds: null,
+    maxStopSeconds: null,
   },
   render: {
     name: 'render',
@@ -71,6 +78,7 @@ export const PLATFORM_INFO: Readonly<Record<Platform, PlatformInfo>> = {
     diskFact: 'a Render disk attaches to a single instance of a single service',
     manifest: 'render.yaml',
     fixedStopSeconds: null,
+    maxStopSeconds: 300,
   },
   railway: {
     name: 'railway',
@@ -79,6 +87,7 @@ export const PLATFORM_INFO: Readonly<Record<Platform, PlatformInfo>> = {
     diskFact: 'a Railway volume belongs to one service',
     manifest: 'railway.json',
     fixedStopSeconds: null,
+    maxStopSeconds: null,
   },
 };
 

@@ -4,7 +4,7 @@
  * of the generator that reads the app; everything after it is a pure function of the snapshot.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 /** The parts of an app directory the generator looks at. */
@@ -19,7 +19,15 @@ export interface ProjectSnapshot {
   readonly exists: ReadonlySet<string>;
   /** Text of the small files that were read, by relative path. */
   readonly texts: Readonly<Record<string, string>>;
+  /**
+   * When the app is a package inside a workspace (an enclosing directory's package.json has
+   * `workspaces`, or it holds pnpm-workspace.yaml): the path from the app to that root, e.g. "../..".
+   */
+  readonly workspaceRoot?: string;
 }
+
+/** How many directories above the app are searched for an enclosing workspace root. */
+const WORKSPACE_SEARCH_DEPTH = 5;
 
 /** Files whose presence decides something (lockfiles, package manager and workspace config). */
 export const PROBED_PATHS = [
@@ -31,6 +39,10 @@ export const PROBED_PATHS = [
   '.npmrc',
   '.yarnrc.yml',
   '.yarn/releases',
+  // Compose files that a new compose.yaml would hide (Compose prefers compose.yaml).
+  'compose.yml',
+  'docker-compose.yaml',
+  'docker-compose.yml',
 ] as const;
 
 /** Small files whose text is read when present. */
@@ -95,7 +107,34 @@ export async function readProject(dir: string, extraTexts: readonly string[] = [
       }
     }),
   );
-  return { dir, packageJson: packageJson as Record<string, unknown>, packageJsonText, exists, texts };
+  const workspaceRoot = await findWorkspaceRoot(dir);
+  return { dir, packageJson: packageJson as Record<string, unknown>, packageJsonText, exists, texts, ...(workspaceRoot === undefined ? {} : { workspaceRoot }) };
+}
+
+async function findWorkspaceRoot(dir: string): Promise<string | undefined> {
+  let current = resolve(dir);
+  for (let up = 1; up <= WORKSPACE_SEARCH_DEPTH; up++) {
+    const parent = dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+    if (await isFile(join(current, 'pnpm-workspace.yaml'))) return relative(dir, current).split(sep).join('/');
+    const text = await readFile(join(current, 'package.json'), 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    try {
+      const pkg = JSON.parse(text) as unknown;
+      if (typeof pkg === 'object' && pkg !== null && 'workspaces' in pkg) return relative(dir, current).split(sep).join('/');
+    } catch {
+      // An unreadable package.json above the app is not this app's concern.
+    }
+  }
+  return undefined;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 async function readHead(path: string, limit: number): Promise<string> {

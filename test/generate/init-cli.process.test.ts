@@ -56,6 +56,15 @@ describe('spoolkit init', () => {
     expect(readFileSync(join(dir, 'Procfile'), 'utf8')).toContain('entrypoint worker');
   });
 
+  it('exits 1 rather than hide an existing docker-compose.yml, and says why', () => {
+    writeFileSync(join(dir, 'docker-compose.yml'), 'services:\n  db:\n    image: postgres:16\n');
+    const run = init();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^conflict +compose.yaml$/m);
+    expect(run.stdout).toContain('Nothing was written: compose.yaml would hide docker-compose.yml from docker compose.');
+    expect(run.stdout).not.toContain('already exists with other content');
+  });
+
   it('exits 1 under --check when a generated file drifted, 0 once regenerated', () => {
     expect(init().code).toBe(0);
     unlinkSync(join(dir, 'Procfile'));

@@ -128,6 +128,8 @@ describe.each(apps.map((a) => a.name))('%s', (app) => {
     const model = results.get(app)?.model;
     const lines = file(app, 'Procfile').split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('release:'));
     expect(lines.length).toBe(model?.processes.length);
-    for (const line of lines) expect(line).toMatch(new RegExp(`^\\w+: node ${model?.spoolkitBin} entrypoint (web|worker|all|scheduler)$`));
+    // Where a Procfile runner's shell starts the line (Heroku, a VPS), it creates the spool and then execs node.
+    const prefix = model?.procfileCreatesSpool ? 'mkdir -p "\\$\\{SPOOLKIT_SPOOL:-\\.spool\\}" && exec ' : '';
+    for (const line of lines) expect(line).toMatch(new RegExp(`^\\w+: ${prefix}node ${model?.spoolkitBin} entrypoint (web|worker|all|scheduler)$`));
   });
 });

@@ -1,7 +1,7 @@
 // The topology follows the platform: split where processes share a disk, all where they cannot,
 // and a split topology on a platform without a shared disk is refused unless forced.
 import { describe, expect, it } from 'vitest';
-import { chooseTopology, createModel, PLATFORMS, PLATFORM_INFO, snapshotFromFiles, type InitRequest } from '../../src/generate/index.js';
+import { chooseTopology, createModel, PLATFORMS, PLATFORM_INFO, renderFiles, snapshotFromFiles, type InitRequest } from '../../src/generate/index.js';
 
 function model(request: InitRequest) {
   return createModel(
@@ -39,10 +39,25 @@ describe('topology', () => {
     expect(() => model({ options: { platform: 'heroku', shutdownTimeoutMs: 28_000 } })).toThrow(/Pass --shutdown-timeout-ms 25000 or less/);
   });
 
+  it('refuses a shutdown timeout longer than a Render Blueprint accepts (maxShutdownDelaySeconds 1-300)', () => {
+    expect(() => model({ options: { platform: 'render', shutdownTimeoutMs: 600_000 } })).toThrow(/at most 300 s.*Pass --shutdown-timeout-ms 295000 or less/);
+    expect(model({ options: { platform: 'render', shutdownTimeoutMs: 295_000 } }).stopGraceSeconds).toBe(300);
+  });
+
   it('keeps the stop grace period above the shutdown timeout', () => {
     for (const shutdownTimeoutMs of [1000, 8000, 25_000, 60_500]) {
       const m = model({ options: { shutdownTimeoutMs } });
       expect(m.stopGraceSeconds * 1000).toBeGreaterThan(shutdownTimeoutMs);
+    }
+  });
+
+  it('has systemd create the spool directory itself for every unit, not only its parent', () => {
+    const units = renderFiles(model({ options: { platform: 'vps', systemd: true } })).filter((f) => f.path.endsWith('.service'));
+    expect(units.length).toBe(2);
+    for (const unit of units) {
+      const spool = /^Environment=SPOOLKIT_SPOOL=(.*)$/m.exec(unit.content)?.[1];
+      const created = (/^StateDirectory=(.*)$/m.exec(unit.content)?.[1] ?? '').split(' ').map((d) => `/var/lib/${d}`);
+      expect(created, unit.path).toContain(spool);
     }
   });
 

@@ -1,11 +1,11 @@
 // spoolkit init on a real directory: files are created once, reported identical on a re-run,
 // never overwritten on conflict (and then nothing at all is written), overwritten with force,
 // kept with skip; options are saved in package.json so a re-run reproduces the output.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runInit, unifiedDiff } from '../../src/generate/index.js';
+import { readProject, runInit, unifiedDiff } from '../../src/generate/index.js';
 
 const fixture = join(import.meta.dirname, '../fixtures/projects/npm-no-build/input');
 let dir: string;
@@ -49,6 +49,35 @@ describe('runInit', () => {
     expect(result.written).toEqual([]);
     expect(existsSync(join(dir, 'compose.yaml'))).toBe(false);
     expect(readFileSync(join(dir, 'Procfile'), 'utf8')).toBe('web: node my-own-server.js\n');
+  });
+
+  it.each(['docker-compose.yml', 'docker-compose.yaml', 'compose.yml'])('does not silently hide an existing %s behind a new compose.yaml', async (existing) => {
+    writeFileSync(join(dir, existing), 'services:\n  db:\n    image: postgres:16\n');
+    const result = await runInit(dir);
+    expect(result.ok).toBe(false);
+    expect(result.conflicts).toEqual(['compose.yaml']);
+    expect(result.written).toEqual([]);
+    expect(result.model.notes.some((n) => n.startsWith(`compose: ${existing} already exists`))).toBe(true);
+    expect(existsSync(join(dir, 'compose.yaml'))).toBe(false);
+    const skipped = await runInit(dir, { skip: true });
+    expect(statuses(skipped)['compose.yaml']).toBe('skipped');
+    expect(existsSync(join(dir, 'compose.yaml'))).toBe(false);
+    expect(existsSync(join(dir, 'Procfile'))).toBe(true);
+    const forced = await runInit(dir, { force: true });
+    expect(statuses(forced)['compose.yaml']).toBe('created');
+    expect(existsSync(join(dir, 'compose.yaml'))).toBe(true);
+    expect(readFileSync(join(dir, existing), 'utf8')).toContain('postgres:16');
+  });
+
+  it('finds the workspace root above an app that is a workspace package', async () => {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'root', private: true, workspaces: ['packages/*'] }));
+    const app = join(dir, 'packages/api');
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'api', dependencies: { spoolkit: '1' }, scripts: { start: 'node server.js' } }));
+    writeFileSync(join(app, 'processors.js'), '');
+    expect((await readProject(app)).workspaceRoot).toBe('../..');
+    expect((await readProject(dir)).workspaceRoot).toBeUndefined();
+    await expect(runInit(app)).rejects.toThrow(/run spoolkit init in \.\.\/\.\./);
   });
 
   it('overwrites a conflicting file only with force, and keeps it with skip', async () => {

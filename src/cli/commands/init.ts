@@ -21,6 +21,7 @@ interface InitFlags {
   port?: number;
   shutdownTimeoutMs?: number;
   scheduler?: string;
+  schedulers?: boolean;
   systemd?: boolean;
   healthPath?: string;
   release?: string;
@@ -51,6 +52,8 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--port <n>', 'port the web process listens on', integer)
     .option('--shutdown-timeout-ms <ms>', 'how long a stopping worker lets running jobs finish', integer)
     .addOption(new Option('--scheduler <mode>', 'how schedulers run when the app has them').choices(['service', 'workers']))
+    .option('--schedulers', 'the app declares job schedulers (when init cannot see them: they are only in gitignored build output)')
+    .option('--no-schedulers', 'the app declares no job schedulers')
     .option('--systemd', 'also write systemd units (deploy/systemd/)')
     .option('--no-systemd', 'stop writing systemd units')
     .option('--health-path <path>', 'HTTP path the web process answers, for platform health checks')
@@ -105,6 +108,7 @@ function optionsFrom(flags: InitFlags, command: Command): InitOptions {
   if (flags.port !== undefined) out.port = flags.port;
   if (flags.shutdownTimeoutMs !== undefined) out.shutdownTimeoutMs = flags.shutdownTimeoutMs;
   if (flags.scheduler !== undefined) out.scheduler = flags.scheduler;
+  if (given('schedulers')) out.schedulers = flags.schedulers;
   if (given('systemd')) out.systemd = flags.systemd;
   if (flags.healthPath !== undefined) out.healthPath = flags.healthPath;
   if (flags.release !== undefined) out.release = flags.release;
@@ -141,7 +145,14 @@ function textReport(r: InitResult): string {
   } else if (r.mode === 'check') {
     lines.push('', r.ok ? 'Generated files match the saved options.' : `${r.drifted.length} file(s) differ from what spoolkit init would write; run spoolkit init --dry-run to see how, then spoolkit init --force to regenerate.`);
   } else if (!r.ok) {
-    lines.push('', `Nothing was written: ${r.conflicts.join(', ')} already exist${r.conflicts.length === 1 ? 's' : ''} with other content. See the difference with --dry-run; overwrite with --force, or keep them with --skip.`);
+    const hidden = r.model.composeShadows.length > 0 && r.conflicts.includes('compose.yaml');
+    const existing = r.conflicts.filter((p) => !(hidden && p === 'compose.yaml'));
+    if (existing.length > 0) {
+      lines.push('', `Nothing was written: ${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''} with other content. See the difference with --dry-run; overwrite with --force, or keep them with --skip.`);
+    }
+    if (hidden) {
+      lines.push('', `${existing.length > 0 ? 'Also' : 'Nothing was written'}: compose.yaml would hide ${r.model.composeShadows.join(', ')} from docker compose. Merge the services into one file first (see the compose: note above); --force writes compose.yaml anyway, --skip leaves it out.`);
+    }
   } else {
     lines.push('', r.written.length === 0 ? 'Everything was up to date.' : `Wrote ${r.written.length} file(s).`);
   }

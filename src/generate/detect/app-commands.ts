@@ -2,10 +2,12 @@
  * Detects how the app runs: its build script, the command that starts the web process, the
  * processors module the worker loads, and whether it declares job schedulers.
  *
- * The web command is exec'd by `spoolkit entrypoint web` without a shell or a package manager, so
- * it must be a plain argv: no pipes, variables or `npm run` in between (signals would not arrive).
+ * The web command is exec'd by `spoolkit entrypoint web` without a shell or a package manager
+ * (signals would not arrive through `npm run`). It is read with the runtime's own splitter, so
+ * init accepts exactly what the entrypoint runs: quotes and `$PORT` yes, pipes and `&&` no.
  */
 import { posix } from 'node:path';
+import { splitCommandLine } from '../../entrypoint/command-line.js';
 import { ConfigError } from '../../errors.js';
 import { PROCESSOR_CANDIDATES, type ProjectSnapshot } from '../project.js';
 
@@ -16,7 +18,11 @@ export interface BuildModel {
 
 /** The web command and where it came from. */
 export interface WebCommandModel {
+  /** As the user wrote it (an argv array is shown joined by spaces). */
   readonly command: string;
+  /** What `spoolkit.web` must hold: the command line as written, or the argv array as written. */
+  readonly saved: string | readonly string[];
+  /** The argv with every variable unset (defaults applied); what the entry file is read from. */
   readonly argv: readonly string[];
   readonly source: 'spoolkit.web' | 'scripts.start' | 'main';
   /** The JavaScript file it runs, when one can be named (scanned for schedulers). */
@@ -36,7 +42,6 @@ export interface SchedulersModel {
   readonly foundIn: readonly string[];
 }
 
-const SHELL_SYNTAX = /[|&;<>()$`\\"'*?{}[\]~!#]/;
 const PACKAGE_RUNNERS = new Set(['npm', 'npx', 'pnpm', 'pnpx', 'yarn', 'bun', 'bunx']);
 
 /** The build script, when package.json has one. */
@@ -50,7 +55,10 @@ export function detectWebCommand(snapshot: ProjectSnapshot, explicit: string | u
   const saved = objectField(snapshot.packageJson, 'spoolkit')?.web;
   if (explicit !== undefined) return webCommand(explicit, 'spoolkit.web', '--web');
   if (saved !== undefined) {
-    if (typeof saved !== 'string') throw new ConfigError('package.json spoolkit.web must be a string such as "node server.js".');
+    if (Array.isArray(saved) && saved.length > 0 && saved.every((a): a is string => typeof a === 'string')) return webArgv(saved);
+    if (typeof saved !== 'string') {
+      throw new ConfigError('package.json spoolkit.web must be a command string such as "node server.js", or a non-empty argv array such as ["node", "server.js"].');
+    }
     return webCommand(saved, 'spoolkit.web', 'package.json spoolkit.web');
   }
   const start = objectField(snapshot.packageJson, 'scripts')?.start;
@@ -63,33 +71,52 @@ export function detectWebCommand(snapshot: ProjectSnapshot, explicit: string | u
   );
 }
 
-/** A release command (run once per deploy, before the new processes start): a plain argv, like the web command. */
+// The release command is written into the Procfile, compose.yaml, fly.toml, render.yaml and systemd
+// units, which quote and expand differently, so it stays plain words.
+const RELEASE_NOT_PLAIN = /[|&;<>()$`\\"'*?{}[\]~!#]/;
+
+/** A release command (run once per deploy, before the new processes start): plain words, no quotes or variables. */
 export function releaseCommand(command: string): readonly string[] {
-  return webCommand(command, 'spoolkit.web', '--release').argv;
+  const { argv } = webCommand(command, 'spoolkit.web', '--release');
+  if (RELEASE_NOT_PLAIN.test(command)) {
+    throw new ConfigError(
+      `--release ("${command.trim()}") uses quotes, variables or shell syntax, but it is written into the Procfile and every platform manifest, ` +
+        'which quote and expand differently. Put that logic in a script and pass a plain command, for example --release "node migrate.js".',
+    );
+  }
+  return argv;
 }
 
 function webCommand(command: string, source: WebCommandModel['source'], where: string): WebCommandModel {
   const trimmed = command.trim();
-  const argv = trimmed.split(/\s+/).filter((t) => t.length > 0);
-  const first = argv[0];
-  if (first === undefined) throw new ConfigError(`${where} is empty; pass --web "node server.js".`);
+  if (trimmed === '') throw new ConfigError(`${where} is empty; pass --web "node server.js".`);
+  // Variables are expanded when the entrypoint starts the command; here they are all unset.
+  const argv = splitCommandLine(trimmed, {}, where);
+  checkProgram(argv, trimmed, where);
+  return { command: trimmed, saved: trimmed, argv, source, entryFile: entryFileOf(argv) };
+}
+
+/** `spoolkit.web` as an argv array: run as written, with no splitting or expansion. */
+function webArgv(argv: readonly string[]): WebCommandModel {
+  const where = 'package.json spoolkit.web';
+  checkProgram(argv, argv.join(' '), where);
+  return { command: argv.join(' '), saved: argv, argv, source: 'spoolkit.web', entryFile: entryFileOf(argv) };
+}
+
+function entryFileOf(argv: readonly string[]): string | undefined {
+  const entryFile = argv[0] === 'node' ? argv.slice(1).find((a) => !a.startsWith('-') && /\.(?:c|m)?(?:j|t)s$/.test(a)) : undefined;
+  return entryFile === undefined ? undefined : normalizeRelative(entryFile);
+}
+
+function checkProgram(argv: readonly string[], trimmed: string, where: string): void {
+  const first = (argv[0] ?? '').split('/').pop() ?? '';
+  if (first === '') throw new ConfigError(`${where} is empty; pass --web "node server.js".`);
   if (PACKAGE_RUNNERS.has(first)) {
     throw new ConfigError(
       `${where} ("${trimmed}") starts the app through ${first}, which does not pass SIGTERM on, so jobs and requests would be cut off. ` +
         `Pass ${where === '--release' ? '--release' : '--web'} with the node command it ends up running, for example "node server.js".`,
     );
   }
-  if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(first)) {
-    throw new ConfigError(`${where} ("${trimmed}") sets environment variables inline; set them in the environment instead and pass --web "node server.js".`);
-  }
-  if (SHELL_SYNTAX.test(trimmed)) {
-    throw new ConfigError(
-      `${where} ("${trimmed}") uses shell syntax, but the command is exec'd without a shell. ` +
-        'Pass a plain command, for example --web "node server.js".',
-    );
-  }
-  const entryFile = first === 'node' ? argv.slice(1).find((a) => !a.startsWith('-') && /\.(?:c|m)?(?:j|t)s$/.test(a)) : undefined;
-  return { command: argv.join(' '), argv, source, entryFile: entryFile === undefined ? undefined : normalizeRelative(entryFile) };
 }
 
 /** The processors module: `spoolkit.processors` (or --processors), else the first conventional file found. */

@@ -70,16 +70,61 @@ export function parseVersionFile(text: string): number | undefined {
 }
 
 /**
- * The major an engines range starts at. Over `||` alternatives, the newest starting major wins
- * ("^18 || ^20" gives 20), so the image runs the newest line the app says it supports at its floor.
+ * The major an engines range asks for. Each `||` alternative is read as a span of majors (its
+ * floor up to its ceiling); an alternative whose floor is at least 20 gives its floor, one that
+ * starts lower but reaches 20 or later (">=18", ">16", ">=18 <25") gives the default major (or 20
+ * when its ceiling is below the default), and one that ends below 20 ("^18") gives its ceiling, the
+ * newest major it allows, which is then refused. Over alternatives the newest wins ("^18 || ^20" gives 20). Undefined when no
+ * alternative can be read.
  */
 export function majorFromRange(range: string): number | undefined {
   let best: number | undefined;
   for (const clause of range.split('||')) {
-    const m = /(?:^|\s)(?:>=|\^|~|=|v)?\s*v?(\d+)(?:[.\s]|x|$)/.exec(clause.trim().replace(/^>(?!=)\s*(\d+)/, (_s, d: string) => `>=${Number(d) + 1}`));
-    if (!m) continue;
-    const major = Number(m[1]);
+    const span = spanOf(clause);
+    if (span === undefined) continue;
+    const major = span.floor >= MIN_NODE_MAJOR ? span.floor : span.ceiling >= MIN_NODE_MAJOR ? (span.ceiling >= DEFAULT_NODE_MAJOR ? DEFAULT_NODE_MAJOR : MIN_NODE_MAJOR) : span.ceiling;
     if (best === undefined || major > best) best = major;
   }
   return best;
+}
+
+/** The majors one alternative of a range allows, both ends inclusive; undefined when unreadable or empty. */
+function spanOf(clause: string): { floor: number; ceiling: number } | undefined {
+  const text = clause.trim().replace(/([<>]=?|=|\^|~)\s+/g, '$1');
+  const hyphen = /^v?(\d+)\S*\s+-\s+v?(\d+)\S*$/.exec(text);
+  if (hyphen) return bounded(Number(hyphen[1]), Number(hyphen[2]));
+  let floor = 0;
+  let ceiling = Number.POSITIVE_INFINITY;
+  let read = false;
+  for (const token of text.split(/\s+/)) {
+    if (token === '' || token === '*' || /^[xX]$/.test(token)) continue;
+    const m = /^(>=|<=|>|<|=|\^|~)?v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?/.exec(token);
+    if (!m) return undefined;
+    read = true;
+    const major = Number(m[2]);
+    // ">18.2" still allows 18; "<21.1" still allows 21.
+    const finer = [m[3], m[4]].some((part) => part !== undefined && /^\d+$/.test(part) && Number(part) > 0);
+    switch (m[1]) {
+      case '>=':
+        floor = Math.max(floor, major);
+        break;
+      case '>':
+        floor = Math.max(floor, finer ? major : major + 1);
+        break;
+      case '<=':
+        ceiling = Math.min(ceiling, major);
+        break;
+      case '<':
+        ceiling = Math.min(ceiling, finer ? major : major - 1);
+        break;
+      default:
+        floor = Math.max(floor, major);
+        ceiling = Math.min(ceiling, major);
+    }
+  }
+  return read ? bounded(floor, ceiling) : undefined;
+}
+
+function bounded(floor: number, ceiling: number): { floor: number; ceiling: number } | undefined {
+  return floor <= ceiling ? { floor, ceiling } : undefined;
 }

@@ -2,10 +2,21 @@
 import type { ProjectModel } from '../model.js';
 import { hashHeader, wrap } from './header.js';
 
+/** Creates the spool the entrypoint will use (SPOOLKIT_SPOOL, else ./.spool, its default). */
+export const CREATE_SPOOL = 'mkdir -p "${SPOOLKIT_SPOOL:-.spool}"';
+
 /** Renders the Procfile. */
 export function renderProcfile(m: ProjectModel): string {
-  const header = hashHeader(wrap(`Topology: ${m.topology.reason}`));
-  const lines = m.processes.map((p) => `${p.name}: node ${m.spoolkitBin} entrypoint ${p.role}`);
+  const spoolNote = m.procfileCreatesSpool
+    ? wrap(
+        'Each line first creates the spool (SPOOLKIT_SPOOL when it is a path, else ./.spool), which no checkout holds, ' +
+          'then execs node, so node itself receives SIGTERM.',
+      )
+    : [];
+  const header = hashHeader([...wrap(`Topology: ${m.topology.reason}`), ...spoolNote]);
+  // Procfile runners start each line with a shell; `exec` leaves node as the process that gets SIGTERM.
+  const createSpool = m.procfileCreatesSpool ? `${CREATE_SPOOL} && exec ` : '';
+  const lines = m.processes.map((p) => `${p.name}: ${createSpool}node ${m.spoolkitBin} entrypoint ${p.role}`);
   // The release phase runs once per deploy, before the new processes start.
   if (m.release !== null) lines.push(`release: ${m.release.join(' ')}`);
   return `${header}${lines.join('\n')}\n`;
