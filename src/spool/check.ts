@@ -43,7 +43,7 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
     const code = (err as NodeJS.ErrnoException).code ?? 'UNKNOWN';
     problems.push(
       code === 'ENOENT'
-        ? { code: 'SPOOL_MISSING', message: `The spool directory ${root} does not exist.`, fix: `Create it (mkdir -p ${root}) or mount the spool volume there, or set SPOOLKIT_SPOOL to the right path.` }
+        ? { code: 'SPOOL_MISSING', message: `The spool directory ${root} does not exist.`, fix: `Create it (mkdir -p ${shellWord(root)}) or mount the spool volume there, or set SPOOLKIT_SPOOL to the right path.` }
         : { code: 'SPOOL_UNREADABLE', message: `The spool directory ${root} cannot be read (${code}).`, fix: `Give uid ${uid} access to ${root}.` },
     );
     return { ok: false, problems, uid, ownerUid: null, sameFilesystem: true };
@@ -68,7 +68,7 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
       problems.push({
         code: 'SPOOL_NOT_WRITABLE',
         message: `The spool at ${root} is owned by uid ${st.uid} (mode ${(st.mode & 0o777).toString(8)}) and is not writable by uid ${uid}.`,
-        fix: `chown -R ${uid} ${root}, add uid ${uid} to the group that owns it with group write (chmod -R g+w; when the users have different primary groups also find ${root} -type d -exec chmod g+s {} +), or run as uid ${st.uid}.`,
+        fix: `chown -R ${uid} ${shellWord(root)}, add uid ${uid} to the group that owns it with group write (chmod -R g+w ${shellWord(root)}; when the users have different primary groups also find ${shellWord(root)} -type d -exec chmod g+s {} +), or run as uid ${st.uid}.`,
       });
     } else if (code === 'ENOSPC' || code === 'EDQUOT') {
       problems.push({ code: 'SPOOL_FULL', message: `The spool at ${root} is out of space (${code}): adding and finishing jobs fails.`, fix: 'Free disk space or grow the volume.' });
@@ -116,7 +116,7 @@ export async function checkSpool(root: string): Promise<SpoolCheck> {
       problems.push({
         code: 'SPOOL_UNREADABLE',
         message: `${markerFile} cannot be read by uid ${uid} (${(err as NodeJS.ErrnoException).code}).`,
-        fix: `Give uid ${uid} read access to ${root} and the files in it (chown -R ${uid}, or a group it is in with chmod -R g+rX), or run as uid ${st.uid}.`,
+        fix: `Give uid ${uid} read access to ${root} and the files in it (chown -R ${uid} ${shellWord(root)}, or a group it is in with chmod -R g+rX ${shellWord(root)}), or run as uid ${st.uid}.`,
       });
     } else if (!isErrno(err, 'ENOENT')) {
       problems.push({ code: 'SPOOL_FORMAT_CORRUPT', message: `${markerFile} is not readable JSON.`, fix: `Restore ${markerFile} or point SPOOLKIT_SPOOL at a spoolkit spool.` });
@@ -161,6 +161,11 @@ function notWritableProblem(root: string, uid: number, denied: { dir: string; st
   return {
     code: 'SPOOL_NOT_WRITABLE',
     message: `uid ${uid} cannot write ${denied.length} director${denied.length === 1 ? 'y' : 'ies'} of the spool at ${root}: ${shown}${more}; jobs there can be neither added nor claimed.`,
-    fix: `chown -R ${uid} ${root}, or give the users one group: chgrp -R <group> ${root} && chmod -R g+w ${root} && find ${root} -type d -exec chmod g+s {} + (setgid keeps new directories in the group when the users' primary groups differ).`,
+    fix: `chown -R ${uid} ${shellWord(root)}, or give the users one group: chgrp -R <group> ${shellWord(root)} && chmod -R g+w ${shellWord(root)} && find ${shellWord(root)} -type d -exec chmod g+s {} + (setgid keeps new directories in the group when the users' primary groups differ).`,
   };
+}
+
+/** `text` as one shell word, quoted only when it needs it, so a fix can be pasted into a shell. */
+export function shellWord(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
