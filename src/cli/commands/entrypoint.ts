@@ -47,7 +47,8 @@ argument is neither a role, a spoolkit command nor a program.`,
         },
         checkSpool: async (root) => {
           const { checkSpool } = await import('../../spool/check.js');
-          return checkSpool(root);
+          // Once per start, so it may look further below the state directories than health does (at most about 0.1 s).
+          return checkSpool(root, { maxBucketDirs: 20_000 });
         },
         warn: (text) => process.stderr.write(text),
         // In the all role, the worker drains for up to its shutdown timeout before it exits.
