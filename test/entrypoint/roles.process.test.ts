@@ -3,13 +3,11 @@
  * spoolkit.web and spoolkit.processors) on a real temp spool.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, cpSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
-import { assertBuilt, stopCli, cliPath, runCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, stopCli, cliPath, entryApp, runCli, startCli, waitFor, type CliProcess } from '../cli/helpers.js';
 
-const fixtureApp = fileURLToPath(new URL('../fixtures/runtime/entry-app/', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
 const cleanups: (() => void)[] = [];
@@ -24,14 +22,9 @@ afterEach(async () => {
 
 /** A copy of the app with its own spool directory. */
 function app(): { dir: string; spool: string } {
-  const d = tempDir('spoolkit-roles-');
-  cleanups.push(d.cleanup);
-  chmodSync(d.path, 0o755);
-  const dir = join(d.path, 'app');
-  cpSync(fixtureApp, dir, { recursive: true });
-  const spool = join(d.path, 'spool');
-  mkdirSync(spool);
-  return { dir, spool };
+  const a = entryApp('spoolkit-roles-');
+  cleanups.push(a.cleanup);
+  return a;
 }
 function entry(a: { dir: string; spool: string }, args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   const p = startCli(['entrypoint', ...args], { cwd: a.dir, env: { SPOOLKIT_SPOOL: a.spool, SPOOLKIT_ROLE: '', ...env } });
