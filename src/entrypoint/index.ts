@@ -79,7 +79,7 @@ async function runPlan(plan: EntrypointPlan, ctx: EntrypointContext): Promise<nu
   // SPOOLKIT_SPOOL is fine (the worker would make a private spool there), nor a good one be refused.
   const command = role === 'web' ? undefined : role === 'all' ? 'worker' : role;
   const flag = command === undefined ? { value: undefined } : ctx.spoolFlag(command, args);
-  // Arguments the command will refuse: it says why, with a better message than a spool check.
+  // No flag: the command will refuse its arguments, with a better message than a spool check's.
   if (flag !== undefined) {
     const root = ctx.spoolRoot(flag.value);
     const check = await ctx.checkSpool(root);
