@@ -10,8 +10,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
+import { spoolPathFromUrl } from './spool/root.js';
 import { loggerOptionsFromEnv, type LoggerOptions } from './log.js';
 
 /** Container roles the entrypoint knows. */
@@ -79,20 +79,14 @@ export function loggerOptions(env: NodeJS.ProcessEnv = process.env): LoggerOptio
 
 /**
  * The spool root as an absolute path: the flag, else SPOOLKIT_SPOOL, else `./.spool`, resolved
- * against `cwd`. Accepts a path or a `file://` URL; any other URL scheme is refused.
+ * against `cwd`. Accepts a path or a `file:` URL (see `spoolPathFromUrl`); any other URL scheme is refused.
  */
 export function spoolRootFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const source = flag !== undefined && flag !== '' ? '--spool' : 'SPOOLKIT_SPOOL';
   const raw = flag !== undefined && flag !== '' ? flag : env.SPOOLKIT_SPOOL;
   if (raw === undefined || raw === '') return resolve(cwd, '.spool');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
-    if (!raw.startsWith('file://')) throw new ConfigError(`${source} must be a path or a file:// URL; got "${raw}".`);
-    try {
-      return fileURLToPath(raw);
-    } catch (err) {
-      throw new ConfigError(`${source} is not a usable file:// URL ("${raw}"): ${(err as Error).message}`, { cause: err });
-    }
-  }
+  const fromUrl = spoolPathFromUrl(raw, source);
+  if (fromUrl !== undefined) return fromUrl;
   return isAbsolute(raw) ? raw : resolve(cwd, raw);
 }
 

@@ -10,7 +10,8 @@
  * - `health`: `spoolkit health [args]` in this process (no spool check first: health reports).
  * - a spoolkit command: run in this process; anything else: spawned unchanged.
  *
- * Before web, worker, all and scheduler, the spool is checked; a problem exits 2 with its fix.
+ * Before web, worker, all and scheduler, the spool the role will use is checked (the `--spool` in
+ * the worker's or scheduler's arguments, else SPOOLKIT_SPOOL); a problem exits 2 with its fix.
  */
 import { SpoolkitError } from '../errors.js';
 import { runForwarded, runTogether, startChild } from './children.js';
@@ -33,8 +34,13 @@ export interface EntrypointContext {
   runCli(args: string[]): Promise<number>;
   /** argv that starts `spoolkit` as a separate process (for the `all` role). */
   cliArgv: readonly string[];
-  /** The spool root for the preflight check. */
-  spoolRoot(): string;
+  /** The spool root for the preflight check: `flag` (a `--spool` value), else SPOOLKIT_SPOOL, else ./.spool. */
+  spoolRoot(flag?: string): string;
+  /**
+   * The `--spool` that `spoolkit <command> <args>` will use, read as that command parses its
+   * arguments (undefined value: none given); undefined when the command will refuse `args`.
+   */
+  spoolFlag(command: 'worker' | 'scheduler', args: readonly string[]): { value: string | undefined } | undefined;
   checkSpool(root: string): Promise<SpoolCheckResult>;
   /** Writes a diagnostic line to stderr. */
   warn(text: string): void;
@@ -67,14 +73,23 @@ async function runPlan(plan: EntrypointPlan, ctx: EntrypointContext): Promise<nu
   const { role, args } = plan;
   if (role === 'health') return ctx.runCli(['health', ...args]);
 
-  const root = ctx.spoolRoot();
-  const check = await ctx.checkSpool(root);
-  if (!check.ok) {
-    ctx.warn(formatSpoolProblems(root, check));
-    return 2;
-  }
   // The role is recorded for children and for heartbeats (health reads it back).
   const env: NodeJS.ProcessEnv = { ...ctx.env, SPOOLKIT_ROLE: role };
+  // The spool checked is the one the role will use: a mistyped --spool must not pass because
+  // SPOOLKIT_SPOOL is fine (the worker would make a private spool there), nor a good one be refused.
+  const command = role === 'web' ? undefined : role === 'all' ? 'worker' : role;
+  const flag = command === undefined ? { value: undefined } : ctx.spoolFlag(command, args);
+  // No flag: the command will refuse its arguments, with a better message than a spool check's.
+  if (flag !== undefined) {
+    const root = ctx.spoolRoot(flag.value);
+    const check = await ctx.checkSpool(root);
+    if (!check.ok) {
+      ctx.warn(formatSpoolProblems(root, check, flag.value === undefined ? undefined : `${command} --spool`));
+      return 2;
+    }
+    // In `all`, the web command works on the worker's spool too.
+    if (role === 'all' && flag.value !== undefined) env.SPOOLKIT_SPOOL = root;
+  }
   switch (role) {
     case 'web': {
       const web = resolveWebCommand(ctx.cwd, env);

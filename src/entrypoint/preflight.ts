@@ -20,8 +20,8 @@ export interface SpoolCheckResult {
   sameFilesystem: boolean;
 }
 
-/** Formats a failed check as lines for stderr, one per problem, each with its fix. */
-export function formatSpoolProblems(root: string, check: SpoolCheckResult): string {
-  const lines = check.problems.map((p) => `spoolkit: spool ${root}: ${p.message} Fix: ${p.fix} [${p.code}]`);
+/** Formats a failed check as lines for stderr, one per problem, each with its fix; `from` names where the path came from. */
+export function formatSpoolProblems(root: string, check: SpoolCheckResult, from?: string): string {
+  const lines = check.problems.map((p) => `spoolkit: spool ${root}${from === undefined ? '' : ` (from ${from})`}: ${p.message} Fix: ${p.fix} [${p.code}]`);
   return `${lines.join('\n')}\n`;
 }

@@ -32,8 +32,9 @@ oldest waiting age, live workers, this container's role and heartbeat age, reaso
 Exit 0 for ok and backlogged, 1 for unhealthy; never 2, even for bad flags.
 
 Options:
-  --role <role>            this container's role (${ROLES.join(', ')}); default SPOOLKIT_ROLE, then the
-                           role in this host's heartbeat
+  --role <role>            this container's role (${ROLES.join(', ')}); default the role its
+                           spoolkit entrypoint runs (docker run <image> scheduler), then
+                           SPOOLKIT_ROLE, then the role in this host's heartbeat
   --spool <path>           spool directory or file:// URL (default SPOOLKIT_SPOOL, then ./.spool)
   --queues <names>         only these queues (comma-separated)
   --max-waiting <n>        backlogged above this many waiting jobs (default ${HEALTH_DEFAULTS.maxWaiting})
@@ -95,15 +96,19 @@ function readFlags(argv: readonly string[], errors: string[]): Partial<Record<He
   return values;
 }
 
-/** Parses the arguments after `health`. Never throws: bad arguments become `errors`, and the other values are kept. */
-export function parseHealthArgs(argv: readonly string[], env: NodeJS.ProcessEnv): HealthArgs {
+/**
+ * Parses the arguments after `health`. Never throws: bad arguments become `errors`, and the other
+ * values are kept. The role is `--role`, else `entrypointRole()` (the role this container's
+ * entrypoint runs, when it can be told: see `entrypoint-role.ts`), else `SPOOLKIT_ROLE`.
+ */
+export function parseHealthArgs(argv: readonly string[], env: NodeJS.ProcessEnv, entrypointRole: () => string | undefined = () => undefined): HealthArgs {
   const out: HealthArgs = { role: undefined, spool: undefined, queues: undefined, ...HEALTH_DEFAULTS, strict: false, help: false, errors: [] };
   const values = readFlags(argv, out.errors);
   out.help = values.help === true;
   out.strict = values.strict === true;
   if (typeof values.spool === 'string') out.spool = values.spool;
   if (typeof values.queues === 'string') out.queues = values.queues.split(',').map((s) => s.trim()).filter(Boolean);
-  const role = (typeof values.role === 'string' ? values.role : undefined) ?? (env.SPOOLKIT_ROLE || undefined);
+  const role = (typeof values.role === 'string' ? values.role : undefined) ?? entrypointRole() ?? (env.SPOOLKIT_ROLE || undefined);
   if (role !== undefined) {
     if (isRole(role)) out.role = role;
     else out.errors.push(`${values.role !== undefined ? '--role' : 'SPOOLKIT_ROLE'} must be one of ${ROLES.join(', ')}; got "${role}". Fix the healthcheck command or the variable.`);

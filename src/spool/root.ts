@@ -21,6 +21,28 @@ export const SPOOL_FORMAT_VERSION = 2;
 export const DEFAULT_SPOOL_DIR = '.spool';
 
 /**
+ * The path a spool URL names, or undefined when `raw` is not a URL (then it is a path). A URL is
+ * `file:` followed by an absolute path in any of RFC 8089's forms (`file:///x`, `file:/x`,
+ * `file://localhost/x`), the scheme in any case (`FILE:///x`); any other `<scheme>://` is
+ * refused, and so is a `file:` URL without an absolute path or with another host. `from` names
+ * the setting, for the error.
+ */
+export function spoolPathFromUrl(raw: string, from: string): string | undefined {
+  const isFile = /^file:/i.test(raw);
+  if (!isFile && !/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return undefined;
+  if (!isFile) {
+    const scheme = raw.slice(0, raw.indexOf(':')).toLowerCase();
+    throw new ConfigError(`${from} must be a path or a file:// URL, got a ${scheme}:// URL ("${raw}"); use e.g. /var/spool/app or file:///var/spool/app.`);
+  }
+  if (raw[5] !== '/') throw new ConfigError(`${from} is a file: URL without an absolute path ("${raw}"); use e.g. file:///var/spool/app or /var/spool/app.`);
+  try {
+    return path.resolve(fileURLToPath(new URL(raw)));
+  } catch (err) {
+    throw new ConfigError(`${from} is not a usable file:// URL ("${raw}"): ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
  * Resolves the spool root to an absolute path: `spool` (a path or `file://` URL), else
  * `SPOOLKIT_SPOOL`, else `./.spool`.
  */
@@ -28,15 +50,9 @@ export function resolveSpoolRoot(spool?: string | URL, env: NodeJS.ProcessEnv = 
   const given = spool ?? (env.SPOOLKIT_SPOOL !== undefined && env.SPOOLKIT_SPOOL !== '' ? env.SPOOLKIT_SPOOL : undefined);
   if (given === undefined) return path.resolve(DEFAULT_SPOOL_DIR);
   const from = spool !== undefined ? 'the spool option' : 'SPOOLKIT_SPOOL';
-  if (given instanceof URL || /^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
-    const url = given instanceof URL ? given : new URL(given);
-    if (url.protocol !== 'file:') {
-      throw new ConfigError(`${from} must be a directory path or a file:// URL, got ${url.protocol}// (${String(given)}); use e.g. /var/spool/app.`);
-    }
-    return path.resolve(fileURLToPath(url));
-  }
+  if (given instanceof URL) return spoolPathFromUrl(given.href, from) as string;
   if (typeof given !== 'string' || given.trim() === '') throw new ConfigError(`${from} must be a non-empty directory path.`);
-  return path.resolve(given);
+  return spoolPathFromUrl(given, from) ?? path.resolve(given);
 }
 
 /** Resolves the durability mode: option, else `SPOOLKIT_DURABILITY`, else `fast`. */

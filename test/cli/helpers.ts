@@ -3,7 +3,7 @@
  * spools, bounded waits. Build first: `npx tsc -p tsconfig.json` (scripts/test.mjs does).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,20 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, what:
 export function tempDir(prefix = 'spoolkit-cli-'): { path: string; cleanup(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * A copy of the entrypoint's stand-in app (test/fixtures/runtime/entry-app: spoolkit.web and
+ * spoolkit.processors in package.json) with an empty spool beside it, readable by every uid.
+ */
+export function entryApp(prefix: string): { dir: string; spool: string; cleanup(): void } {
+  const d = tempDir(prefix);
+  chmodSync(d.path, 0o755);
+  const dir = join(d.path, 'app');
+  cpSync(fileURLToPath(new URL('../fixtures/runtime/entry-app/', import.meta.url)), dir, { recursive: true });
+  const spool = join(d.path, 'spool');
+  mkdirSync(spool);
+  return { dir, spool, cleanup: d.cleanup };
 }
 
 /** Every path under `dir` with its size and mtime, sorted: equal snapshots mean nothing was written. */

@@ -3,13 +3,11 @@
  * spoolkit.web and spoolkit.processors) on a real temp spool.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, cpSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
-import { assertBuilt, stopCli, cliPath, runCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, stopCli, cliPath, entryApp, runCli, startCli, waitFor, type CliProcess } from '../cli/helpers.js';
 
-const fixtureApp = fileURLToPath(new URL('../fixtures/runtime/entry-app/', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
 const cleanups: (() => void)[] = [];
@@ -24,14 +22,9 @@ afterEach(async () => {
 
 /** A copy of the app with its own spool directory. */
 function app(): { dir: string; spool: string } {
-  const d = tempDir('spoolkit-roles-');
-  cleanups.push(d.cleanup);
-  chmodSync(d.path, 0o755);
-  const dir = join(d.path, 'app');
-  cpSync(fixtureApp, dir, { recursive: true });
-  const spool = join(d.path, 'spool');
-  mkdirSync(spool);
-  return { dir, spool };
+  const a = entryApp('spoolkit-roles-');
+  cleanups.push(a.cleanup);
+  return a;
 }
 function entry(a: { dir: string; spool: string }, args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   const p = startCli(['entrypoint', ...args], { cwd: a.dir, env: { SPOOLKIT_SPOOL: a.spool, SPOOLKIT_ROLE: '', ...env } });
@@ -124,6 +117,40 @@ describe('spoolkit entrypoint roles', () => {
     const r = await runCli(['entrypoint', 'health', '--role', 'web'], { cwd: a.dir, env: { SPOOLKIT_SPOOL: a.spool } });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'ok', role: 'web' });
+  });
+
+  it('worker, scheduler and all check and use the spool their --spool names, not SPOOLKIT_SPOOL', async () => {
+    const a = app();
+    const unset = { SPOOLKIT_SPOOL: join(a.spool, 'not-this-one') };
+    const w = entry(a, ['worker', '--spool', a.spool], unset);
+    expect((await runJob(a.spool, 4)).pid).toBe(w.child.pid);
+    w.child.kill('SIGTERM');
+    expect((await w.done).code).toBe(0);
+
+    const s = entry(a, ['scheduler', `--spool=${a.spool}`], unset);
+    await waitFor(() => s.logs().some((l) => l.event === 'scheduler:started'), 'the scheduler to start');
+    s.child.kill('SIGTERM');
+    expect((await s.done).code).toBe(0);
+
+    // The web command of `all` gets the worker's spool too.
+    const all = entry(a, ['all', `-s${a.spool}`], unset);
+    await waitFor(() => webLines(all).some((l) => l.web === 'ready'), 'the web command to start');
+    expect(webLines(all).find((l) => l.web === 'ready')!.spool).toBe(a.spool);
+    expect((await runJob(a.spool, 5)).role).toBe('all');
+    all.child.kill('SIGTERM');
+    expect((await all.done).code).toBe(0);
+    expect(existsSync(unset.SPOOLKIT_SPOOL)).toBe(false);
+  });
+
+  it('refuses a mistyped --spool (exit 2, naming it) instead of making a private spool there', async () => {
+    const a = app();
+    const typo = join(a.spool, 'typo');
+    for (const args of [['worker', '-s', typo], ['worker', `--spool=${typo}`], ['scheduler', '--spool', typo], ['all', '--spool', typo]]) {
+      const r = await runCli(['entrypoint', ...args], { cwd: a.dir, env: { SPOOLKIT_SPOOL: a.spool, SPOOLKIT_ROLE: '' } });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`spool ${typo} (from ${args[0] === 'scheduler' ? 'scheduler' : 'worker'} --spool): The spool directory ${typo} does not exist.`);
+      expect(existsSync(typo)).toBe(false);
+    }
   });
 
   it('refuses to start a role on a missing spool (exit 2, with the fix)', async () => {

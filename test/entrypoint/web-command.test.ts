@@ -17,7 +17,7 @@ function app(files: Record<string, string>): string {
 }
 
 describe('splitCommandLine', () => {
-  const env = { PORT: '4000', EMPTY: '' };
+  const env = { PORT: '4000', EMPTY: '', ARGS: '--a --b' };
   it.each([
     ['node example/web.js', ['node', 'example/web.js']],
     ['  node   server.js  --port $PORT ', ['node', 'server.js', '--port', '4000']],
@@ -28,6 +28,17 @@ describe('splitCommandLine', () => {
     ['node --title=${EMPTY:-web}', ['node', '--title=web']],
     ['node a.js $UNSET --flag', ['node', 'a.js', '--flag']],
     ['node a.js "$UNSET" \'\'', ['node', 'a.js', '', '']],
+    // Every ${VAR<op>word} form a POSIX shell has, with and without ':'.
+    ['node a.js ${PORT-3000} ${UNSET-3000} ${EMPTY-x} ${EMPTY:-x}', ['node', 'a.js', '4000', '3000', 'x']],
+    ['node a.js ${UNSET:=5} ${UNSET} ${EMPTY=6} ${EMPTY:=7} $EMPTY', ['node', 'a.js', '5', '5', '7', '7']],
+    ['node a.js ${PORT:+--port=$PORT} ${EMPTY+set} ${EMPTY:+x} ${UNSET+x}', ['node', 'a.js', '--port=4000', 'set']],
+    ['node a.js ${PORT?} "${PORT:?needs a port}" ${UNSET:-${PORT}0}', ['node', 'a.js', '4000', '4000', '40000']],
+    // A word-initial '#' starts a comment; inside a word or quoted it is a letter.
+    ['node server.js --port ${PORT-3000} # serves the API', ['node', 'server.js', '--port', '4000']],
+    ['node a#b.js "#x" \\#y', ['node', 'a#b.js', '#x', '#y']],
+    // Unquoted expansions are split at blanks, quoted ones are not; a lone '$' is itself.
+    ['node a.js $ARGS "$ARGS" x${ARGS}y', ['node', 'a.js', '--a', '--b', '--a --b', 'x--a', '--by']],
+    ['node a.js "$" $ b$/', ['node', 'a.js', '$', '$', 'b$/']],
   ])('splits %s', (line, argv) => {
     expect(splitCommandLine(line, env, 'test')).toEqual(argv);
   });
@@ -41,6 +52,18 @@ describe('splitCommandLine', () => {
     ['node *.js', /glob/],
     ["node 'unterminated", /unterminated single quote/],
     ['   ', /is empty/],
+    ['node a.js $1', /the shell parameter "\$1"/],
+    ['node a.js --pid $$', /the shell parameter "\$\$"/],
+    ['node a.js "$@"', /the shell parameter "\$@"/],
+    ['node a.js $# $? $! $* $- $0', /the shell parameter/],
+    ['node a.js ${#PORT}', /the expansion "\$\{#PORT\}"/],
+    ['node a.js ${PORT%0} ${PORT/4/5} ${PORT:0:2} ${1}', /the expansion "\$\{PORT%0\}"/],
+    ['node a.js ${UNSET:-$(date)}', /an expansion or quote inside/],
+    ["node a.js ${UNSET:-'x'}", /an expansion or quote inside/],
+    ['node a.js ${PORT', /unterminated "\$\{"/],
+    ["node a.js $'x'", /the quoting "\$'...'"/],
+    ['node a.js ${UNSET?the API needs UNSET}', /needs UNSET \("\$\{UNSET\?the API needs UNSET\}"\): the API needs UNSET\. Set UNSET/],
+    ['node a.js ${EMPTY:?}', /needs EMPTY .*EMPTY is not set or empty\. Set EMPTY/],
   ])('refuses %s', (line, message) => {
     expect(() => splitCommandLine(line, env, 'the web: line')).toThrow(message);
   });

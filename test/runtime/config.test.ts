@@ -36,6 +36,16 @@ describe('config parsing', () => {
     expect(() => spoolRootFrom(undefined, { SPOOLKIT_SPOOL: 'redis://localhost' }, '/app')).toThrow(/SPOOLKIT_SPOOL must be a path or a file:\/\/ URL/);
   });
 
+  it('takes every form of file URL (file:/x, FILE:///x, file://localhost/x) as the path it names', () => {
+    expect(spoolRootFrom(undefined, { SPOOLKIT_SPOOL: 'file:/var/spool/app' }, '/app')).toBe('/var/spool/app');
+    expect(spoolRootFrom(undefined, { SPOOLKIT_SPOOL: 'FILE:///var/spool/app' }, '/app')).toBe('/var/spool/app');
+    expect(spoolRootFrom('File://localhost/var/spool/app', {}, '/app')).toBe('/var/spool/app');
+    expect(spoolRootFrom(undefined, { SPOOLKIT_SPOOL: 'file:///tmp/no%20such' }, '/app')).toBe('/tmp/no such');
+    expect(() => spoolRootFrom(undefined, { SPOOLKIT_SPOOL: 'file:spool' }, '/app')).toThrow(/SPOOLKIT_SPOOL is a file: URL without an absolute path/);
+    expect(() => spoolRootFrom('file://otherhost/x', {}, '/app')).toThrow(/--spool is not a usable file:\/\/ URL/);
+    expect(() => spoolRootFrom(undefined, { SPOOLKIT_SPOOL: 'REDIS://x' }, '/app')).toThrow(/must be a path or a file:\/\/ URL/);
+  });
+
   it('reports bad LOG_LEVEL and LOG_FORMAT as config errors', () => {
     expect(loggerOptions({ LOG_LEVEL: 'debug' }).level).toBe('debug');
     const err = (() => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, readSpoolStatus } from '../../src/index.js';
-import { ensureSpoolRoot, forgetSpoolRoot, readSpoolMarker, SPOOL_FORMAT_VERSION } from '../../src/spool/root.js';
+import { ensureSpoolRoot, forgetSpoolRoot, readSpoolMarker, resolveSpoolRoot, SPOOL_FORMAT_VERSION } from '../../src/spool/root.js';
 import { resolveModes } from '../../src/spool/fs.js';
 import { snapshotTree } from '../cli/helpers.js';
 import { tmpSpool } from '../fixtures/core/helpers.js';
@@ -42,5 +42,15 @@ describe('the spool format marker', () => {
     expect(readSpoolMarker(spool)).toBeNull();
     ensureSpoolRoot(spool, resolveModes(undefined));
     expect(readSpoolMarker(spool)?.version).toBe(SPOOL_FORMAT_VERSION);
+  });
+});
+
+describe('resolveSpoolRoot', () => {
+  it('takes every form of file URL as the path it names, as the CLI does', () => {
+    expect(resolveSpoolRoot(undefined, { SPOOLKIT_SPOOL: 'file:/var/spool/app' })).toBe('/var/spool/app');
+    expect(resolveSpoolRoot('FILE:///var/spool/app', {})).toBe('/var/spool/app');
+    expect(resolveSpoolRoot(new URL('file:///var/spool/a%20b'), {})).toBe('/var/spool/a b');
+    expect(() => resolveSpoolRoot('file:spool', {})).toThrow(/the spool option is a file: URL without an absolute path/);
+    expect(() => resolveSpoolRoot(undefined, { SPOOLKIT_SPOOL: 'redis://localhost' })).toThrow(/SPOOLKIT_SPOOL must be a path or a file:\/\/ URL/);
   });
 });

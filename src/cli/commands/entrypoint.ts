@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { envInteger, spoolRootFrom } from '../../config.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './worker.js';
+import { optionValueIn } from '../option-value.js';
 import { spoolkitCliArgv } from '../self.js';
 import type { SetExitCode } from './index.js';
 
@@ -39,10 +40,15 @@ argument is neither a role, a spoolkit command nor a program.`,
           return runCliInProcess(cliArgs);
         },
         cliArgv: spoolkitCliArgv(),
-        spoolRoot: () => spoolRootFrom(undefined, process.env),
+        spoolRoot: (flag) => spoolRootFrom(flag, process.env),
+        spoolFlag: (command, cliArgs) => {
+          const cmd = program.commands.find((c) => c.name() === command);
+          return cmd === undefined ? { value: undefined } : optionValueIn(cmd, 'spool', cliArgs);
+        },
         checkSpool: async (root) => {
           const { checkSpool } = await import('../../spool/check.js');
-          return checkSpool(root);
+          // Once per start, so it may look further below the state directories than health does (at most about 0.1 s).
+          return checkSpool(root, { maxBucketDirs: 20_000 });
         },
         warn: (text) => process.stderr.write(text),
         // In the all role, the worker drains for up to its shutdown timeout before it exits.

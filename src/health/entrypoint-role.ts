@@ -1,0 +1,98 @@
+/**
+ * The role the entrypoint of this container actually runs, for `spoolkit health`.
+ *
+ * The healthcheck is a separate process the engine starts in the container (`docker exec`), with
+ * the image's environment: `docker run <worker image> scheduler` or compose `command: scheduler`
+ * runs a scheduler while the healthcheck still sees the image's `SPOOLKIT_ROLE=worker`. Nothing
+ * the entrypoint could write would be safe to read back by place alone (a host running several
+ * entrypoints shares /tmp and the spool), so health asks the processes themselves, through /proc:
+ *
+ * - a process in this pid namespace (a container's processes, or a host's),
+ * - running this same spoolkit's CLI (the script path, resolved against the process's working
+ *   directory, is this installation's `cli/main.js`) with `entrypoint` as its command,
+ * - started with the same `SPOOLKIT_ROLE` as this health check: then the health check's
+ *   `SPOOLKIT_ROLE` is the default that entrypoint's argument overrode, not a choice of its own
+ *   (a health check on a host given `SPOOLKIT_ROLE=worker` for a worker started some other way
+ *   keeps it),
+ * - whose first argument is a role other than `health` (or, with no argument, whose
+ *   `SPOOLKIT_ROLE` is one).
+ *
+ * When every such process runs the same role, that is the role; when there is none, or they run
+ * different roles (several entrypoints on one host), health keeps `SPOOLKIT_ROLE`. Reading
+ * /proc costs well under a millisecond in a container; at most `MAX_PROCESSES` are looked at.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isRole, type Role } from '../config.js';
+
+/** Processes looked at, at most (a container has a handful; a busy host a few hundred). */
+const MAX_PROCESSES = 4096;
+
+function readOr<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
+/** Real paths of this installation's CLI main module (built, or the source when run through tsx). */
+function ownMainPaths(): Set<string> {
+  const out = new Set<string>();
+  for (const ext of ['js', 'ts']) {
+    const p = readOr(() => fs.realpathSync(fileURLToPath(new URL(`../cli/main.${ext}`, import.meta.url))), '');
+    if (p) out.add(p);
+  }
+  return out;
+}
+
+/** `SPOOLKIT_ROLE` in a process's initial environment ('' when unset), or undefined when it cannot be read. */
+function roleVariableOf(pidDir: string): string | undefined {
+  const environ = readOr(() => fs.readFileSync(path.join(pidDir, 'environ'), 'latin1'), undefined);
+  if (environ === undefined) return undefined;
+  const entry = environ.split('\0').find((e) => e.startsWith('SPOOLKIT_ROLE='));
+  return entry === undefined ? '' : entry.slice('SPOOLKIT_ROLE='.length);
+}
+
+/** The role one process runs as this installation's entrypoint, or undefined when it is not one (see the module comment). */
+function entrypointRoleOf(pidDir: string, argv: string[], mains: Set<string>, ownRoleVariable: string): Role | undefined {
+  const k = argv.indexOf('entrypoint', 1);
+  if (k < 1) return undefined;
+  const script = argv[k - 1] as string;
+  const cwd = readOr(() => fs.readlinkSync(path.join(pidDir, 'cwd')), '');
+  if (!path.isAbsolute(script) && cwd === '') return undefined;
+  if (!mains.has(readOr(() => fs.realpathSync(path.resolve(cwd, script)), ''))) return undefined;
+  const roleVariable = roleVariableOf(pidDir);
+  if (roleVariable !== ownRoleVariable) return undefined;
+  const role = k + 1 < argv.length ? argv[k + 1] : roleVariable;
+  return role !== undefined && isRole(role) && role !== 'health' ? role : undefined;
+}
+
+/**
+ * The role this container's spoolkit entrypoint runs, or undefined when health cannot tell (see
+ * the module comment). `procDir` is for tests.
+ */
+export function runningEntrypointRole(env: NodeJS.ProcessEnv, procDir = '/proc'): Role | undefined {
+  const ownNamespace = readOr(() => fs.readlinkSync(path.join(procDir, 'self', 'ns', 'pid')), '');
+  if (ownNamespace === '') return undefined;
+  const mains = ownMainPaths();
+  if (mains.size === 0) return undefined;
+  const ownRoleVariable = env.SPOOLKIT_ROLE ?? '';
+  const roles = new Set<Role>();
+  let seen = 0;
+  for (const name of readOr(() => fs.readdirSync(procDir), [] as string[])) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    if (++seen > MAX_PROCESSES) break;
+    const pidDir = path.join(procDir, name);
+    // The command line first: anyone may read it, and it rules out nearly every process.
+    const argv = readOr(() => fs.readFileSync(path.join(pidDir, 'cmdline'), 'utf8'), '').split('\0');
+    if (!argv.includes('entrypoint')) continue;
+    if (argv.at(-1) === '') argv.pop();
+    // A process of a container below this namespace shows here too; its paths are not ours.
+    if (readOr(() => fs.readlinkSync(path.join(pidDir, 'ns', 'pid')), '') !== ownNamespace) continue;
+    const role = entrypointRoleOf(pidDir, argv, mains, ownRoleVariable);
+    if (role !== undefined) roles.add(role);
+  }
+  return roles.size === 1 ? [...roles][0] : undefined;
+}
