@@ -16,6 +16,7 @@ import {
   type WebCommandModel,
 } from './detect/app-commands.js';
 import { detectNodeVersion, type NodeVersionModel } from './detect/node-version.js';
+import { detectInstallInputs, type InstallInputsModel } from './detect/install-inputs.js';
 import { detectPackageManager, type PackageManagerModel } from './detect/package-manager.js';
 import { DEFAULT_DOCKERIGNORE, translateGitignore } from './dockerignore-rules.js';
 import { mergeInitOptions, parseInitOptions, resolveInitOptions, type InitOptions, type ResolvedInitOptions, type SchedulerMode } from './options.js';
@@ -66,7 +67,12 @@ export interface ProjectModel {
   /** Default of the BASE_IMAGE build argument. */
   readonly baseImage: string;
   readonly build: BuildModel | null;
-  /** Workspaces need every package.json before installing, so the whole context is copied first. */
+  /** What the install needs besides the manifests, which prepare scripts it skips, which registry settings it reads. */
+  readonly installInputs: InstallInputsModel;
+  /**
+   * The whole context is copied before installing: workspaces need every package.json, and root
+   * install scripts may read any file.
+   */
   readonly installFromWholeContext: boolean;
   readonly web: WebCommandModel;
   /** The one-off release command (migrations), as argv, or null. */
@@ -123,6 +129,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   if (!self) checkSpoolkitDependency(pkg);
 
   const packageManager = detectPackageManager(snapshot);
+  const installInputs = detectInstallInputs(snapshot, packageManager);
   const node = detectNodeVersion(snapshot, options.nodeVersion);
   const build = detectBuild(snapshot);
   const web = detectWebCommand(snapshot, request.web);
@@ -154,7 +161,8 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     node,
     baseImage: `node:${node.major}-bookworm-slim`,
     build,
-    installFromWholeContext: workspaces,
+    installInputs,
+    installFromWholeContext: workspaces || installInputs.wholeContextReasons.length > 0,
     web,
     release: options.release === undefined ? null : releaseCommand(options.release),
     processors,
@@ -171,7 +179,8 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     ci: ciCommands(packageManager, pkg),
     saved: { web: web.command, processors: processors.path, init },
     notes: [
-      ...notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
+      ...notesFor({ packageManager, installInputs, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
+      ...platformTimeoutNotes(platform, appName, options.shutdownTimeoutMs, Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
     ],
   };
@@ -221,6 +230,7 @@ export function appNameOf(pkg: Readonly<Record<string, unknown>>, dir: string): 
 
 interface NoteFacts {
   packageManager: PackageManagerModel;
+  installInputs: InstallInputsModel;
   node: NodeVersionModel;
   build: BuildModel | null;
   web: WebCommandModel;
@@ -242,6 +252,21 @@ function notesFor(f: NoteFacts): string[] {
   ];
   if (!f.processors.exists) notes.push(`processors: ${f.processors.path} does not exist yet; it must exist once the image is built.`);
   if (f.workspaces) notes.push('workspaces: the whole context is copied before installing, so every workspace package.json is present.');
+  const inputs = f.installInputs;
+  if (inputs.wholeContextReasons.length > 0 && !f.workspaces) {
+    notes.push(
+      `install: ${inputs.wholeContextReasons.join('; ')}: so the whole context is copied before installing ` +
+        '(the dependency layer is rebuilt on every source change).',
+    );
+  }
+  if (inputs.copy.length > 0 && !f.workspaces && inputs.wholeContextReasons.length === 0) notes.push(`install: also copies ${inputs.copy.join(', ')} before installing, as the install reads them.`);
+  if (inputs.skippedScripts.length > 0) {
+    notes.push(
+      `install: the image deletes the ${inputs.skippedScripts.join(', ')} script${inputs.skippedScripts.length > 1 ? 's' : ''} before installing: a development hook (husky) ` +
+        'whose tool a production install lacks. Anything the image needs built belongs in the build script.',
+    );
+  }
+  if (inputs.registryConfigs.length > 0) notes.push(`install: ${inputs.registryConfigs.join(', ')} is used to install and removed from the runtime image (it may hold a registry token).`);
   if (f.schedulers.detected) {
     const runner = f.processes.some((p) => p.role === 'scheduler')
       ? 'a dedicated scheduler process runs them'
@@ -288,6 +313,23 @@ function platformNotes(platform: PlatformInfo, app: string): string[] {
       const never: never = platform.name;
       return [String(never)];
     }
+  }
+}
+
+/**
+ * The image does not set SPOOLKIT_SHUTDOWN_TIMEOUT_MS (a plain docker stop kills after 10 s);
+ * platforms whose manifest cannot set it are told how.
+ */
+function platformTimeoutNotes(platform: PlatformInfo, app: string, timeoutMs: number, graceSeconds: number): string[] {
+  switch (platform.name) {
+    case 'dokku':
+      return [
+        `dokku: app.json cannot set the environment; give the workers their shutdown timeout and a longer stop timeout: dokku config:set ${app} SPOOLKIT_SHUTDOWN_TIMEOUT_MS=${timeoutMs} && dokku ps:set ${app} stop-timeout-seconds ${graceSeconds} (without the variable a stopping worker drains for 8 s, the runtime default).`,
+      ];
+    case 'railway':
+      return [`railway: railway.json cannot set the environment; set the service variable SPOOLKIT_SHUTDOWN_TIMEOUT_MS=${timeoutMs} (without it a stopping worker drains for 8 s, the runtime default).`];
+    default:
+      return [];
   }
 }
 

@@ -29,8 +29,12 @@ export const PROBED_PATHS = [
   'yarn.lock',
   'pnpm-workspace.yaml',
   '.npmrc',
+  '.yarnrc',
   '.yarnrc.yml',
   '.yarn/releases',
+  '.yarn/patches',
+  '.yarn/plugins',
+  '.pnpmfile.cjs',
 ] as const;
 
 /** Small files whose text is read when present. */

@@ -148,7 +148,7 @@ function yarnModel(snapshot: ProjectSnapshot, fieldVersion: string | undefined, 
       lockfile: 'yarn.lock',
       // Official node images ship yarn 1; install it only where it is missing.
       setup: `command -v yarn >/dev/null || npm install -g yarn@${version}`,
-      manifestFiles: ['package.json', 'yarn.lock', ...(snapshot.exists.has('.npmrc') ? ['.npmrc'] : [])],
+      manifestFiles: ['package.json', 'yarn.lock', ...['.npmrc', '.yarnrc'].filter((f) => snapshot.exists.has(f))],
       installAll: 'yarn install --frozen-lockfile --production=false',
       installProd: 'yarn install --frozen-lockfile --production',
       prune: 'yarn install --frozen-lockfile --production --ignore-scripts --prefer-offline',
