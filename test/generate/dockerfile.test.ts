@@ -149,6 +149,17 @@ describe('what the install gets besides the manifests', () => {
     for (const dir of ['.yarn/releases', '.yarn/patches', '.yarn/plugins']) expect(deps).toContain(`COPY ${dir} ./${dir}`);
   });
 
+  it('copies yarn 1 settings with the release they may point yarn-path at', () => {
+    const files = { 'yarn.lock': '# yarn lockfile v1\n', '.yarnrc': 'yarn-path ".yarn/releases/yarn-1.22.22.cjs"\n', '.yarn/releases/yarn-1.22.22.cjs': '', 'processors.js': '' };
+    const snapshot = snapshotFromFiles('/apps/demo', { 'package.json': JSON.stringify({ name: 'demo', dependencies: { spoolkit: '^0.1.0' }, scripts: { start: 'node server.js' } }), ...files });
+    const text = renderDockerfile(createModel(snapshot));
+    const deps = stage(text, 'deps').lines;
+    expect(deps).toContain('COPY package.json yarn.lock .yarnrc ./');
+    expect(deps).toContain('COPY .yarn/releases ./.yarn/releases');
+    // .yarnrc can hold a registry token too.
+    expect(stage(text, 'source').lines).toContain('RUN rm -f .yarnrc');
+  });
+
   it('copies the whole context before installing when a root install script may read any file', () => {
     const m = modelOf({ scripts: { start: 'node server.js', postinstall: 'node scripts/postinstall.cjs' } });
     expect(m.installFromWholeContext).toBe(true);
