@@ -18,7 +18,7 @@ import {
 import { detectNodeVersion, type NodeVersionModel } from './detect/node-version.js';
 import { detectInstallInputs, type InstallInputsModel } from './detect/install-inputs.js';
 import { detectPackageManager, type PackageManagerModel } from './detect/package-manager.js';
-import { DEFAULT_DOCKERIGNORE, translateGitignore } from './dockerignore-rules.js';
+import { DEFAULT_DOCKERIGNORE, reincludes, translateGitignore } from './dockerignore-rules.js';
 import { mergeInitOptions, parseInitOptions, resolveInitOptions, type InitOptions, type ResolvedInitOptions, type SchedulerMode } from './options.js';
 import { chooseTopology, PLATFORM_INFO, type PlatformInfo, type TopologyChoice } from './platforms.js';
 import type { ProjectSnapshot } from './project.js';
@@ -88,7 +88,8 @@ export interface ProjectModel {
   readonly paths: { readonly appDir: string; readonly spoolDir: string; readonly binInImage: string };
   /** Default uid and gid of the non-root user in the image. */
   readonly appUid: number;
-  readonly dockerignore: { readonly defaults: readonly string[]; readonly fromGitignore: readonly string[] };
+  /** `reinclude`: install inputs the other patterns may exclude, put back with `!path`. */
+  readonly dockerignore: { readonly defaults: readonly string[]; readonly fromGitignore: readonly string[]; readonly reinclude: readonly string[] };
   /** Paths and names for systemd units. */
   readonly vps: { readonly appDir: string; readonly user: string; readonly spoolDir: string; readonly nodePath: string };
   /** The CI workflow's commands: install, then the app's tests (or a compose smoke run without them). */
@@ -174,7 +175,11 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     stopGraceSeconds: Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS,
     paths: { appDir: IMAGE_APP_DIR, spoolDir: IMAGE_SPOOL_DIR, binInImage: posix.join(IMAGE_APP_DIR, spoolkitBin) },
     appUid: DEFAULT_APP_UID,
-    dockerignore: { defaults: DEFAULT_DOCKERIGNORE, fromGitignore: gitignore },
+    dockerignore: {
+      defaults: DEFAULT_DOCKERIGNORE,
+      fromGitignore: gitignore,
+      reinclude: reincludes([...DEFAULT_DOCKERIGNORE, ...gitignore], [...packageManager.manifestFiles, ...installInputs.copy]),
+    },
     vps: { appDir: `/srv/${appName}`, user: appName, spoolDir: `/var/lib/${appName}/spool`, nodePath: '/usr/bin/node' },
     ci: ciCommands(packageManager, pkg),
     saved: { web: web.command, processors: processors.path, init },

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { createModel, snapshotFromFiles, type InitOptions } from '../../src/generate/index.js';
 import { localPath } from '../../src/generate/detect/install-inputs.js';
+import { reincludes } from '../../src/generate/dockerignore-rules.js';
+import { renderDockerignore } from '../../src/generate/templates/dockerignore.js';
 import { renderDockerfile } from '../../src/generate/templates/dockerfile.js';
 import { renderAppJson } from '../../src/generate/templates/app-json.js';
 import { renderCompose } from '../../src/generate/templates/compose.js';
@@ -268,5 +270,27 @@ describe('the shutdown timeout', () => {
     expect(of('dokku').notes.join('\n')).toContain(`dokku config:set demo SPOOLKIT_SHUTDOWN_TIMEOUT_MS=${timeout}`);
     // Heroku builds with the buildpack, not the Dockerfile; app.json sets it.
     expect(renderAppJson(modelOf({}, {}, { platform: 'heroku', shutdownTimeoutMs: 20000 }))).toContain('"value": "20000"');
+  });
+});
+
+describe('.dockerignore and what the install copies by name', () => {
+  it('puts back a gitignored .npmrc and vendor tarball, which the deps stage copies', () => {
+    const m = modelOf({ dependencies: { spoolkit: 'file:vendor/spoolkit-0.1.0.tgz' } }, { '.npmrc': 'x', '.gitignore': '.npmrc\nvendor/\n' });
+    const lines = renderDockerignore(m).split('\n');
+    const last = (pattern: string): number => lines.lastIndexOf(pattern);
+    expect(last('!.npmrc')).toBeGreaterThan(last('**/.npmrc'));
+    expect(last('!vendor/spoolkit-0.1.0.tgz')).toBeGreaterThan(last('**/vendor'));
+  });
+
+  it('adds nothing when no pattern can exclude the install inputs', () => {
+    const m = modelOf({}, { '.npmrc': 'x', '.gitignore': 'dist/\n*.log\n' });
+    expect(renderDockerignore(m)).not.toContain('!');
+  });
+
+  it('matches names, directories and globs', () => {
+    expect(reincludes(['**/.npmrc', '**/dist'], ['package.json', '.npmrc'])).toEqual(['.npmrc']);
+    expect(reincludes(['**/*.tgz'], ['vendor/a.tgz', 'patches/a.patch'])).toEqual(['vendor/a.tgz']);
+    expect(reincludes(['.yarn/*'], ['.yarn/releases', 'yarn.lock'])).toEqual(['.yarn/releases']);
+    expect(reincludes(['!keep', '**/.env'], ['.npmrc'])).toEqual([]);
   });
 });
