@@ -147,6 +147,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     throw new ConfigError(`--systemd writes units for one machine; it does not apply to ${platform.label}. Use --platform vps.`);
   }
 
+  const stopGraceSeconds = Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS;
   const processes = processList(topology.topology, options.workers, schedulers.detected && schedulers.mode === 'service');
   const appName = appNameOf(pkg, snapshot.dir);
   const workspaces = pkg.workspaces !== undefined || snapshot.exists.has('pnpm-workspace.yaml');
@@ -172,7 +173,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     topology,
     options,
     processes,
-    stopGraceSeconds: Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS,
+    stopGraceSeconds,
     paths: { appDir: IMAGE_APP_DIR, spoolDir: IMAGE_SPOOL_DIR, binInImage: posix.join(IMAGE_APP_DIR, spoolkitBin) },
     appUid: DEFAULT_APP_UID,
     dockerignore: {
@@ -185,7 +186,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     saved: { web: web.command, processors: processors.path, init },
     notes: [
       ...notesFor({ packageManager, installInputs, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
-      ...platformTimeoutNotes(platform, appName, options.shutdownTimeoutMs, Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS),
+      ...platformTimeoutNotes(platform, appName, options.shutdownTimeoutMs, stopGraceSeconds),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
     ],
   };
@@ -260,8 +261,7 @@ function notesFor(f: NoteFacts): string[] {
   const inputs = f.installInputs;
   if (inputs.wholeContextReasons.length > 0 && !f.workspaces) {
     notes.push(
-      `install: ${inputs.wholeContextReasons.join('; ')}: so the whole context is copied before installing ` +
-        '(the dependency layer is rebuilt on every source change).',
+      `install: the whole context is copied before installing (the dependency layer is rebuilt on every source change): ${inputs.wholeContextReasons.join('; ')}.`,
     );
   }
   if (inputs.copy.length > 0 && !f.workspaces && inputs.wholeContextReasons.length === 0) notes.push(`install: also copies ${inputs.copy.join(', ')} before installing, as the install reads them.`);
@@ -271,7 +271,9 @@ function notesFor(f: NoteFacts): string[] {
         'whose tool a production install lacks. Anything the image needs built belongs in the build script.',
     );
   }
-  if (inputs.registryConfigs.length > 0) notes.push(`install: ${inputs.registryConfigs.join(', ')} is used to install and removed from the runtime image (it may hold a registry token).`);
+  if (inputs.registryConfigs.length > 0) {
+    notes.push(`install: the image installs with ${inputs.registryConfigs.join(', ')} and removes it from what ships (a registry token must not reach the runtime image).`);
+  }
   if (f.schedulers.detected) {
     const runner = f.processes.some((p) => p.role === 'scheduler')
       ? 'a dedicated scheduler process runs them'
