@@ -186,6 +186,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     saved: { web: web.command, processors: processors.path, init },
     notes: [
       ...notesFor({ packageManager, installInputs, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
+      ...buildNotes(pkg, build, workspaces || installInputs.wholeContextReasons.length > 0),
       ...platformTimeoutNotes(platform, appName, options.shutdownTimeoutMs, stopGraceSeconds),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
     ],
@@ -321,6 +322,22 @@ function platformNotes(platform: PlatformInfo, app: string): string[] {
       return [String(never)];
     }
   }
+}
+
+/**
+ * With a build and the manifests-only install, the runtime ships node_modules pruned from the
+ * deps stage, not the build's: a build step that writes into node_modules is lost, so say so
+ * for the common one.
+ */
+function buildNotes(pkg: Readonly<Record<string, unknown>>, build: BuildModel | null, wholeContext: boolean): string[] {
+  if (build === null || wholeContext) return [];
+  const scripts = pkg.scripts as Record<string, unknown> | undefined;
+  const text = scripts?.[build.script];
+  if (typeof text !== 'string' || !/\bprisma\s+generate\b/.test(text)) return [];
+  return [
+    `build: "${text}" runs prisma generate, which writes into node_modules, but the image ships node_modules from the install, not from the build; ` +
+      'run prisma generate in a postinstall script instead (or set an output path outside node_modules in the Prisma schema).',
+  ];
 }
 
 /**

@@ -251,6 +251,14 @@ describe('layers with a build', () => {
   });
 });
 
+describe('a build that writes into node_modules', () => {
+  it('is named in a note, since the runtime ships the pruned install, not the build\'s node_modules', () => {
+    const m = modelOf({ scripts: { start: 'node dist/server.js', build: 'prisma generate && tsc' }, spoolkit: { processors: 'dist/processors.js' } });
+    expect(m.notes.join('\n')).toMatch(/prisma generate.*postinstall/);
+    expect(modelOf({ scripts: { start: 'node dist/server.js', build: 'tsc' }, spoolkit: { processors: 'dist/processors.js' } }).notes.join('\n')).not.toMatch(/prisma/);
+  });
+});
+
 describe('the shutdown timeout', () => {
   it('is not baked into the image: a plain docker stop kills after 10 s', () => {
     for (const options of [{}, { shutdownTimeoutMs: 45000 }, { platform: 'fly' as const }]) {
