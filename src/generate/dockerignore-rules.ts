@@ -52,3 +52,37 @@ function translatePattern(line: string): string | undefined {
   // A root-level name that is also a default (node_modules/, .env) collapses into the default.
   return `${negated ? '!' : ''}${body}`;
 }
+
+/**
+ * The paths among `needed` (files the Dockerfile copies by name for the install) that one of
+ * `patterns` may exclude, to be re-included with `!path` after them: a gitignored `.npmrc` or
+ * `vendor/` tarball must still reach the deps stage. A pattern may exclude a path when it matches
+ * its whole path, or one of its names (as `**` patterns and excluded directories do); for a
+ * pattern that only may match, a needless `!path` costs nothing.
+ */
+export function reincludes(patterns: readonly string[], needed: readonly string[]): string[] {
+  const excluding = patterns.filter((p) => !p.startsWith('!')).map((p) => globRegExp(p.replace(/^\*\*\//, '')));
+  return needed.filter((path) => {
+    const names = path.split('/');
+    const prefixes = names.map((_n, i) => names.slice(0, i + 1).join('/'));
+    return excluding.some((re) => prefixes.some((p) => re.test(p)) || names.some((n) => re.test(n)));
+  });
+}
+
+function globRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === '*') re += glob[i + 1] === '*' ? (i++, '.*') : '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i);
+      if (end < 0) re += '\\[';
+      else {
+        re += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}

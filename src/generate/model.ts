@@ -16,8 +16,9 @@ import {
   type WebCommandModel,
 } from './detect/app-commands.js';
 import { detectNodeVersion, type NodeVersionModel } from './detect/node-version.js';
+import { detectInstallInputs, type InstallInputsModel } from './detect/install-inputs.js';
 import { detectPackageManager, type PackageManagerModel } from './detect/package-manager.js';
-import { DEFAULT_DOCKERIGNORE, translateGitignore } from './dockerignore-rules.js';
+import { DEFAULT_DOCKERIGNORE, reincludes, translateGitignore } from './dockerignore-rules.js';
 import { isIgnored } from './ignore-match.js';
 import { mergeInitOptions, parseInitOptions, resolveInitOptions, type InitOptions, type ResolvedInitOptions, type SchedulerMode } from './options.js';
 import { chooseTopology, PLATFORM_INFO, type PlatformInfo, type TopologyChoice } from './platforms.js';
@@ -67,7 +68,12 @@ export interface ProjectModel {
   /** Default of the BASE_IMAGE build argument. */
   readonly baseImage: string;
   readonly build: BuildModel | null;
-  /** Workspaces need every package.json before installing, so the whole context is copied first. */
+  /** What the install needs besides the manifests, which prepare scripts it skips, which registry settings it reads. */
+  readonly installInputs: InstallInputsModel;
+  /**
+   * The whole context is copied before installing: workspaces need every package.json, and root
+   * install scripts may read any file.
+   */
   readonly installFromWholeContext: boolean;
   readonly web: WebCommandModel;
   /** The one-off release command (migrations), as argv, or null. */
@@ -83,7 +89,8 @@ export interface ProjectModel {
   readonly paths: { readonly appDir: string; readonly spoolDir: string; readonly binInImage: string };
   /** Default uid and gid of the non-root user in the image. */
   readonly appUid: number;
-  readonly dockerignore: { readonly defaults: readonly string[]; readonly fromGitignore: readonly string[] };
+  /** `reinclude`: install inputs the other patterns may exclude, put back with `!path`. */
+  readonly dockerignore: { readonly defaults: readonly string[]; readonly fromGitignore: readonly string[]; readonly reinclude: readonly string[] };
   /**
    * The Procfile creates the spool before each process starts. True where a Procfile runner starts
    * the processes through a shell on a disk no volume is mounted on (Heroku's dyno, a VPS run by
@@ -151,6 +158,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
 
   checkWorkspaceMember(snapshot);
   const packageManager = detectPackageManager(snapshot);
+  const installInputs = detectInstallInputs(snapshot, packageManager);
   const node = detectNodeVersion(snapshot, options.nodeVersion);
   const build = detectBuild(snapshot);
   const web = detectWebCommand(snapshot, request.web);
@@ -186,6 +194,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     throw new ConfigError(`--systemd writes units for one machine; it does not apply to ${platform.label}. Use --platform vps.`);
   }
 
+  const stopGraceSeconds = Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS;
   const processes = processList(topology.topology, options.workers, schedulers.detected && schedulers.mode === 'service');
   const appName = appNameOf(pkg, snapshot.dir);
   const workspaces = pkg.workspaces !== undefined || snapshot.exists.has('pnpm-workspace.yaml');
@@ -202,7 +211,8 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     node,
     baseImage: `node:${node.major}-bookworm-slim`,
     build,
-    installFromWholeContext: workspaces,
+    installInputs,
+    installFromWholeContext: workspaces || installInputs.wholeContextReasons.length > 0,
     web,
     release: options.release === undefined ? null : releaseCommand(options.release),
     processors,
@@ -211,10 +221,14 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     topology,
     options,
     processes,
-    stopGraceSeconds: Math.ceil(options.shutdownTimeoutMs / 1000) + STOP_GRACE_MARGIN_SECONDS,
+    stopGraceSeconds,
     paths: { appDir: IMAGE_APP_DIR, spoolDir: IMAGE_SPOOL_DIR, binInImage: posix.join(IMAGE_APP_DIR, spoolkitBin) },
     appUid: DEFAULT_APP_UID,
-    dockerignore: { defaults: DEFAULT_DOCKERIGNORE, fromGitignore: gitignore },
+    dockerignore: {
+      defaults: DEFAULT_DOCKERIGNORE,
+      fromGitignore: gitignore,
+      reinclude: reincludes([...DEFAULT_DOCKERIGNORE, ...gitignore], [...packageManager.manifestFiles, ...installInputs.copy]),
+    },
     procfileCreatesSpool: platform.name === 'heroku' || platform.name === 'vps',
     vps: {
       appDir: `/srv/${appName}`,
@@ -227,7 +241,9 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     composeShadows,
     saved: { web: web.saved, processors: processors.path, init },
     notes: [
-      ...notesFor({ packageManager, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
+      ...notesFor({ packageManager, installInputs, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
+      ...buildNotes(pkg, build, workspaces || installInputs.wholeContextReasons.length > 0),
+      ...platformTimeoutNotes(platform, appName, options.shutdownTimeoutMs, stopGraceSeconds),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
       ...schedulerNotes,
       ...excludedFileNotes(web, processors, build, [...DEFAULT_DOCKERIGNORE, ...gitignore]),
@@ -300,6 +316,7 @@ export function appNameOf(pkg: Readonly<Record<string, unknown>>, dir: string): 
 
 interface NoteFacts {
   packageManager: PackageManagerModel;
+  installInputs: InstallInputsModel;
   node: NodeVersionModel;
   build: BuildModel | null;
   web: WebCommandModel;
@@ -321,6 +338,22 @@ function notesFor(f: NoteFacts): string[] {
   ];
   if (!f.processors.exists) notes.push(`processors: ${f.processors.path} does not exist yet; it must exist once the image is built.`);
   if (f.workspaces) notes.push('workspaces: the whole context is copied before installing, so every workspace package.json is present.');
+  const inputs = f.installInputs;
+  if (inputs.wholeContextReasons.length > 0 && !f.workspaces) {
+    notes.push(
+      `install: the whole context is copied before installing (the dependency layer is rebuilt on every source change): ${inputs.wholeContextReasons.join('; ')}.`,
+    );
+  }
+  if (inputs.copy.length > 0 && !f.workspaces && inputs.wholeContextReasons.length === 0) notes.push(`install: also copies ${inputs.copy.join(', ')} before installing, as the install reads them.`);
+  if (inputs.skippedScripts.length > 0) {
+    notes.push(
+      `install: the image deletes the ${inputs.skippedScripts.join(', ')} script${inputs.skippedScripts.length > 1 ? 's' : ''} before installing: a development hook (husky) ` +
+        'whose tool a production install lacks. Anything the image needs built belongs in the build script.',
+    );
+  }
+  if (inputs.registryConfigs.length > 0) {
+    notes.push(`install: the image installs with ${inputs.registryConfigs.join(', ')} and removes it from what ships (a registry token must not reach the runtime image).`);
+  }
   if (f.schedulers.detected) {
     const runner = f.processes.some((p) => p.role === 'scheduler')
       ? 'a dedicated scheduler process runs them'
@@ -430,6 +463,39 @@ function composeShadowNote(files: readonly string[]): string {
     `compose: ${names} already exist${files.length === 1 ? 's' : ''}, and docker compose reads compose.yaml instead once it exists, so its services would silently stop starting. ` +
     `Move them into compose.yaml (or the generated services into ${files[0] ?? names}) and remove ${names}; until then init reports compose.yaml as a conflict (--force writes it anyway, --skip leaves it out).`
   );
+}
+
+/**
+ * With a build and the manifests-only install, the runtime ships node_modules pruned from the
+ * deps stage, not the build's: a build step that writes into node_modules is lost, so say so
+ * for the common one.
+ */
+function buildNotes(pkg: Readonly<Record<string, unknown>>, build: BuildModel | null, wholeContext: boolean): string[] {
+  if (build === null || wholeContext) return [];
+  const scripts = pkg.scripts as Record<string, unknown> | undefined;
+  const text = scripts?.[build.script];
+  if (typeof text !== 'string' || !/\bprisma\s+generate\b/.test(text)) return [];
+  return [
+    `build: "${text}" runs prisma generate, which writes into node_modules, but the image ships node_modules from the install, not from the build; ` +
+      'run prisma generate in a postinstall script instead (or set an output path outside node_modules in the Prisma schema).',
+  ];
+}
+
+/**
+ * The image does not set SPOOLKIT_SHUTDOWN_TIMEOUT_MS (a plain docker stop kills after 10 s);
+ * platforms whose manifest cannot set it are told how.
+ */
+function platformTimeoutNotes(platform: PlatformInfo, app: string, timeoutMs: number, graceSeconds: number): string[] {
+  switch (platform.name) {
+    case 'dokku':
+      return [
+        `dokku: app.json cannot set the environment; give the workers their shutdown timeout and a longer stop timeout: dokku config:set ${app} SPOOLKIT_SHUTDOWN_TIMEOUT_MS=${timeoutMs} && dokku ps:set ${app} stop-timeout-seconds ${graceSeconds} (without the variable a stopping worker drains for 8 s, the runtime default).`,
+      ];
+    case 'railway':
+      return [`railway: railway.json cannot set the environment; set the service variable SPOOLKIT_SHUTDOWN_TIMEOUT_MS=${timeoutMs} (without it a stopping worker drains for 8 s, the runtime default).`];
+    default:
+      return [];
+  }
 }
 
 function releaseNote(platform: PlatformInfo, command: string): string {

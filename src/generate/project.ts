@@ -37,12 +37,16 @@ export const PROBED_PATHS = [
   'yarn.lock',
   'pnpm-workspace.yaml',
   '.npmrc',
+  '.yarnrc',
   '.yarnrc.yml',
   '.yarn/releases',
   // Compose files that a new compose.yaml would hide (Compose prefers compose.yaml).
   'compose.yml',
   'docker-compose.yaml',
   'docker-compose.yml',
+  '.yarn/patches',
+  '.yarn/plugins',
+  '.pnpmfile.cjs',
 ] as const;
 
 /** Small files whose text is read when present. */

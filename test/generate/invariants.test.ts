@@ -52,6 +52,14 @@ describe.each(apps.map((a) => a.name))('%s', (app) => {
     expect(text).not.toMatch(/^#\s*syntax=/m);
     const cacheMounts = results.get(app)?.model.options.cacheMounts === true;
     if (!cacheMounts) expect(text).not.toContain('--mount=');
+    // A mount flag belongs to RUN, never inside a command chain.
+    for (const line of text.split('\n').filter((l) => l.includes('--mount='))) expect(line).toMatch(/^RUN --mount=/);
+    // Package programs are on PATH; the shutdown timeout is left to where the stop timeout is set.
+    expect(text).toMatch(/^\s*PATH=\/app\/node_modules\/\.bin:\$PATH$/m);
+    expect(text).not.toContain('SPOOLKIT_SHUTDOWN_TIMEOUT_MS=');
+    // The installs run dependencies' install scripts (yarn 1's prune is a second install of what is there).
+    const prune = results.get(app)?.model.packageManager.prune ?? '';
+    expect(text.split(prune).join('')).not.toMatch(/^RUN .*--ignore-scripts/m);
 
     const users = keyword('USER');
     expect(users.length).toBeGreaterThan(0);

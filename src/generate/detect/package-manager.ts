@@ -148,7 +148,8 @@ function yarnModel(snapshot: ProjectSnapshot, fieldVersion: string | undefined, 
       lockfile: 'yarn.lock',
       // Official node images ship yarn 1; install it only where it is missing.
       setup: `command -v yarn >/dev/null || npm install -g yarn@${version}`,
-      manifestFiles: ['package.json', 'yarn.lock', ...(snapshot.exists.has('.npmrc') ? ['.npmrc'] : [])],
+      // .yarnrc may point yarn-path at a checked-in release under .yarn/releases.
+      manifestFiles: ['package.json', 'yarn.lock', ...['.npmrc', '.yarnrc', '.yarn/releases'].filter((f) => snapshot.exists.has(f))],
       installAll: 'yarn install --frozen-lockfile --production=false',
       installProd: 'yarn install --frozen-lockfile --production',
       prune: 'yarn install --frozen-lockfile --production --ignore-scripts --prefer-offline',

@@ -5,7 +5,6 @@ import { execForm, hashHeader, wrap } from './header.js';
 /** Renders the Dockerfile. */
 export function renderDockerfile(m: ProjectModel): string {
   const pm = m.packageManager;
-  const cache = (cmd: string): string => (m.options.cacheMounts ? `--mount=type=cache,target=${pm.cacheDir} ${cmd}` : cmd);
   const targets = imageTargets(m);
   const out: string[] = [];
   out.push(
@@ -24,19 +23,61 @@ export function renderDockerfile(m: ProjectModel): string {
   out.push('# tini is the init process: it forwards signals to node and reaps zombies.');
   out.push('RUN apt-get update \\', ' && apt-get install -y --no-install-recommends tini \\', ' && rm -rf /var/lib/apt/lists/*', '');
 
-  out.push(`# Dependencies, installed exactly from ${pm.lockfile}; cached until ${m.installFromWholeContext ? 'the sources' : 'the manifests'} change.`);
+  const inputs = m.installInputs;
+  const app = m.paths.appDir;
+  // A cache mount belongs right after RUN, before the whole command line.
+  const run = (commands: readonly string[], cached: boolean): string[] => {
+    const mount = cached && m.options.cacheMounts ? `--mount=type=cache,target=${pm.cacheDir} ` : '';
+    return commands.map((c, i) => (i === 0 ? `RUN ${mount}${c}` : ` && ${c}`) + (i < commands.length - 1 ? ' \\' : ''));
+  };
+  const removeRegistryConfigs = inputs.registryConfigs.length > 0 ? [`rm -f ${inputs.registryConfigs.join(' ')}`] : [];
+  const wholeContext = m.installFromWholeContext;
+  // With a build, production dependencies are pruned in a stage of their own, which depends on the
+  // manifests only: a source change then leaves the node_modules layer of the image as it was.
+  const splitBuild = m.build !== null && !wholeContext;
+
+  out.push(`# Dependencies, installed exactly from ${pm.lockfile}; cached until ${wholeContext ? 'the sources' : 'the manifests'} change.`);
   out.push('FROM base AS deps');
   if (pm.setup !== null) out.push(`RUN ${pm.setup}`);
-  const manifests = pm.manifestFiles.filter((f) => f !== '.yarn/releases');
-  out.push(m.installFromWholeContext ? 'COPY . .' : `COPY ${manifests.join(' ')} ./`);
-  if (!m.installFromWholeContext && pm.manifestFiles.includes('.yarn/releases')) out.push('COPY .yarn/releases ./.yarn/releases');
-  out.push(`RUN ${cache(m.build ? pm.installAll : pm.installProd)}`, '');
+  if (wholeContext) {
+    out.push('COPY . .');
+  } else {
+    out.push(`COPY ${pm.manifestFiles.filter((f) => f !== '.yarn/releases').join(' ')} ./`);
+    const dirs = [...(pm.manifestFiles.includes('.yarn/releases') ? ['.yarn/releases'] : []), ...inputs.copy];
+    if (inputs.copy.length > 0) out.push('# The install reads these too (local packages, patches, plugins).');
+    for (const path of dirs) out.push(`COPY ${path} ./${path}`);
+  }
+  if (inputs.wholeContextReasons.length > 0) {
+    out.push(...wrap(`The whole context is copied first: ${inputs.wholeContextReasons.join('; ')}.`).map((l) => `# ${l}`));
+  }
+  if (inputs.skippedScripts.length > 0) {
+    out.push(
+      ...wrap(`package.json's ${inputs.skippedScripts.join(', ')} script is a development hook (such as husky) that every install would run; the image deletes it first, and the build script builds what the image needs.`).map(
+        (l) => `# ${l}`,
+      ),
+    );
+  }
+  const skipPrepare = inputs.skippedScripts.length > 0 ? [`npm pkg delete ${inputs.skippedScripts.map((n) => `scripts.${n}`).join(' ')}`] : [];
+  const install = m.build ? pm.installAll : pm.installProd;
+  // Registry settings (.npmrc may hold a token) stay out of what the runtime stage copies.
+  const cleanDeps = wholeContext && !m.build ? removeRegistryConfigs : [];
+  out.push(...run([...skipPrepare, install, ...cleanDeps], true), '');
 
-  if (m.build) {
+  if (splitBuild) {
+    out.push('# Production dependencies only, for the runtime image.');
+    out.push('FROM deps AS prod-deps');
+    out.push(...run([pm.prune], true), '');
+    out.push(...wrap('The build step. node_modules is removed afterwards: the runtime copies the pruned one from prod-deps, so what the build writes inside node_modules does not ship.').map((l) => `# ${l}`));
+    out.push('FROM deps AS build', 'COPY . .');
+    out.push(...run([`${pm.runScript} ${m.build?.script ?? 'build'}`, 'rm -rf node_modules', ...removeRegistryConfigs], false), '');
+  } else if (m.build) {
     out.push('# The build step, then dev dependencies are removed.');
     out.push('FROM deps AS build');
-    if (!m.installFromWholeContext) out.push('COPY . .');
-    out.push(`RUN ${pm.runScript} ${m.build.script} \\`, ` && ${cache(pm.prune)}`, '');
+    out.push(...run([`${pm.runScript} ${m.build.script}`, pm.prune, ...removeRegistryConfigs], true), '');
+  } else if (!wholeContext && removeRegistryConfigs.length > 0) {
+    out.push(`# The app's files without the registry settings (${inputs.registryConfigs.join(', ')} may hold a token).`);
+    out.push('FROM base AS source', 'COPY . .');
+    out.push(...run(removeRegistryConfigs, false), '');
   }
 
   out.push('FROM base AS runtime', `LABEL dev.spoolkit.app=${JSON.stringify(m.packageName)}`, 'ENV NODE_ENV=production');
@@ -49,18 +90,22 @@ export function renderDockerfile(m: ProjectModel): string {
     ` && chown "$APP_UID:$APP_GID" ${m.paths.spoolDir}`,
   );
   out.push('# The app itself stays owned by root: the process can read it but not change it.');
-  if (m.build) {
-    out.push(`COPY --from=build ${m.paths.appDir} ${m.paths.appDir}`);
-  } else if (m.installFromWholeContext) {
-    out.push(`COPY --from=deps ${m.paths.appDir} ${m.paths.appDir}`);
+  if (splitBuild) {
+    out.push('# node_modules first, in a layer of its own that changes only with the manifests.');
+    out.push(`COPY --from=prod-deps ${app}/node_modules ${app}/node_modules`, `COPY --from=build ${app} ${app}`);
+  } else if (m.build) {
+    out.push(`COPY --from=build ${app} ${app}`);
+  } else if (wholeContext) {
+    out.push(`COPY --from=deps ${app} ${app}`);
   } else {
-    out.push(`COPY --from=deps ${m.paths.appDir}/node_modules ${m.paths.appDir}/node_modules`, `COPY . ${m.paths.appDir}`);
+    out.push(`COPY --from=deps ${app}/node_modules ${app}/node_modules`, removeRegistryConfigs.length > 0 ? `COPY --from=source ${app} ${app}` : `COPY . ${app}`);
   }
   out.push(
-    `ENV SPOOLKIT_SPOOL=${m.paths.spoolDir} \\`,
-    `    SPOOLKIT_SHUTDOWN_TIMEOUT_MS=${m.options.shutdownTimeoutMs} \\`,
-    `    PORT=${m.options.port}`,
+    ...wrap(
+      `SPOOLKIT_SHUTDOWN_TIMEOUT_MS is left to where the stop timeout is set (compose.yaml, platform manifests): a plain docker stop kills after 10 s, and the runtime default (8 s) fits in it. node_modules/.bin is on PATH, so a web or release command may name a package's program (next start, prisma migrate deploy); it is still exec'd directly.`,
+    ).map((l) => `# ${l}`),
   );
+  out.push(`ENV SPOOLKIT_SPOOL=${m.paths.spoolDir} \\`, `    PORT=${m.options.port} \\`, `    PATH=${app}/node_modules/.bin:$PATH`);
   out.push('USER ${APP_UID}:${APP_GID}', 'STOPSIGNAL SIGTERM');
   out.push(...wrap(`node runs directly under tini (no npm, no shell), so SIGTERM reaches spoolkit. -s keeps tini reaping zombies when it is not PID 1, as under compose "init: true", where Docker's init (also tini) is PID 1 and forwards signals to it.`).map((l) => `# ${l}`));
   out.push(`ENTRYPOINT ${execForm(['/usr/bin/tini', '-s', '--', 'node', m.paths.binInImage, 'entrypoint'])}`);

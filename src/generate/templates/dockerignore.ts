@@ -10,5 +10,9 @@ export function renderDockerignore(m: ProjectModel): string {
     out.push('', '# From .gitignore');
     out.push(...m.dockerignore.fromGitignore);
   }
+  if (m.dockerignore.reinclude.length > 0) {
+    out.push('', '# Read by the install, which copies them by name (registry settings never reach the runtime image)');
+    out.push(...m.dockerignore.reinclude.map((p) => `!${p}`));
+  }
   return `${out.join('\n')}\n`;
 }
