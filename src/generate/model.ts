@@ -16,7 +16,7 @@ import {
   type WebCommandModel,
 } from './detect/app-commands.js';
 import { detectNodeVersion, type NodeVersionModel } from './detect/node-version.js';
-import { detectInstallInputs, type InstallInputsModel } from './detect/install-inputs.js';
+import { detectInstallInputs, REGISTRY_CONFIG_FILES, type InstallInputsModel } from './detect/install-inputs.js';
 import { detectPackageManager, type PackageManagerModel } from './detect/package-manager.js';
 import { DEFAULT_DOCKERIGNORE, reincludes, translateGitignore } from './dockerignore-rules.js';
 import { isIgnored } from './ignore-match.js';
@@ -157,15 +157,18 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   if (!self) checkSpoolkitDependency(pkg, pkg.workspaces !== undefined || snapshot.exists.has('pnpm-workspace.yaml'));
 
   checkWorkspaceMember(snapshot);
-  const packageManager = detectPackageManager(snapshot);
-  const installInputs = detectInstallInputs(snapshot, packageManager);
+  // Only committed files decide: gitignored build output (dist/) and registry settings kept out of
+  // git (a .npmrc holding a token) are absent from a fresh clone, where `init --check` must
+  // reproduce the same files and the image must build.
+  const gitignored = translateGitignore(snapshot.texts['.gitignore'], []);
+  const localOnly = (f: string): boolean => (REGISTRY_CONFIG_FILES as readonly string[]).includes(f) && isIgnored(f, gitignored);
+  const committed: ProjectSnapshot = { ...snapshot, exists: new Set([...snapshot.exists].filter((f) => !localOnly(f))) };
+  const packageManager = detectPackageManager(committed);
+  const installInputs = detectInstallInputs(committed, packageManager);
   const node = detectNodeVersion(snapshot, options.nodeVersion);
   const build = detectBuild(snapshot);
   const web = detectWebCommand(snapshot, request.web);
   const processors = detectProcessors(snapshot, request.processors, build !== null);
-  // Only committed files decide: gitignored build output (dist/) is absent from a fresh clone, where
-  // `init --check` must reproduce the same files.
-  const gitignored = translateGitignore(snapshot.texts['.gitignore'], []);
   const scanned = [processors.path, web.entryFile].filter((f): f is string => f !== undefined);
   const uncommitted = scanned.filter((f) => isIgnored(f, gitignored));
   const detectedSchedulers = detectSchedulers(
@@ -243,6 +246,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
     notes: [
       ...notesFor({ packageManager, installInputs, node, build, web, processors, schedulers, platform, appName, processes, workspaces }),
       ...buildNotes(pkg, build, workspaces || installInputs.wholeContextReasons.length > 0),
+      ...ignoredRegistryConfigNotes(snapshot, committed),
       ...platformTimeoutNotes(platform, appName, options.shutdownTimeoutMs, stopGraceSeconds),
       ...(options.release === undefined ? [] : [releaseNote(platform, options.release)]),
       ...schedulerNotes,
@@ -463,6 +467,17 @@ function composeShadowNote(files: readonly string[]): string {
     `compose: ${names} already exist${files.length === 1 ? 's' : ''}, and docker compose reads compose.yaml instead once it exists, so its services would silently stop starting. ` +
     `Move them into compose.yaml (or the generated services into ${files[0] ?? names}) and remove ${names}; until then init reports compose.yaml as a conflict (--force writes it anyway, --skip leaves it out).`
   );
+}
+
+/** Registry settings present here but gitignored: a fresh clone and the image do without them. */
+function ignoredRegistryConfigNotes(snapshot: ProjectSnapshot, committed: ProjectSnapshot): string[] {
+  const ignored = REGISTRY_CONFIG_FILES.filter((f) => snapshot.exists.has(f) && !committed.exists.has(f));
+  if (ignored.length === 0) return [];
+  const names = ignored.join(' and ');
+  return [
+    `install: ${names} ${ignored.length === 1 ? 'is' : 'are'} gitignored, so a fresh clone (CI) has no such file and the image installs without ${ignored.length === 1 ? 'it' : 'them'}. ` +
+      'If the install needs a private registry, commit a .npmrc that reads the token from the environment (//registry.example.com/:_authToken=${NPM_TOKEN}) and pass it to the build as a build argument or secret.',
+  ];
 }
 
 /**

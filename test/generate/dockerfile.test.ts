@@ -282,12 +282,23 @@ describe('the shutdown timeout', () => {
 });
 
 describe('.dockerignore and what the install copies by name', () => {
-  it('puts back a gitignored .npmrc and vendor tarball, which the deps stage copies', () => {
-    const m = modelOf({ dependencies: { spoolkit: 'file:vendor/spoolkit-0.1.0.tgz' } }, { '.npmrc': 'x', '.gitignore': '.npmrc\nvendor/\n' });
+  it('puts back a gitignored vendor tarball, which the deps stage copies', () => {
+    const m = modelOf({ dependencies: { spoolkit: 'file:vendor/spoolkit-0.1.0.tgz' } }, { '.gitignore': 'vendor/\n' });
     const lines = renderDockerignore(m).split('\n');
-    const last = (pattern: string): number => lines.lastIndexOf(pattern);
-    expect(last('!.npmrc')).toBeGreaterThan(last('**/.npmrc'));
-    expect(last('!vendor/spoolkit-0.1.0.tgz')).toBeGreaterThan(last('**/vendor'));
+    expect(lines.lastIndexOf('!vendor/spoolkit-0.1.0.tgz')).toBeGreaterThan(lines.lastIndexOf('**/vendor'));
+  });
+
+  it('leaves a gitignored .npmrc out (a fresh clone has none: init --check and the CI build would fail), and says so', () => {
+    const files = { '.npmrc': '//registry.npmjs.org/:_authToken=npm_local', '.gitignore': '.npmrc\n' };
+    const m = modelOf({}, files);
+    expect(renderDockerfile(m)).not.toContain('.npmrc');
+    expect(renderDockerignore(m)).not.toContain('!.npmrc');
+    expect(m.notes.join('\n')).toMatch(/\.npmrc is gitignored, so a fresh clone \(CI\) has no such file/);
+    // The same app in a fresh clone generates the same files.
+    const fresh = modelOf({}, { '.gitignore': '.npmrc\n' });
+    expect(renderDockerfile(fresh)).toBe(renderDockerfile(m));
+    // A committed .npmrc (a token read from the environment) is used by the install.
+    expect(dockerfile({}, { '.npmrc': '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' })).toContain('.npmrc');
   });
 
   it('adds nothing when no pattern can exclude the install inputs', () => {
