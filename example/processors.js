@@ -2,13 +2,19 @@
 // A queue entry is a function (every job name) or { jobs: { name: fn }, concurrency }.
 import { UnrecoverableError } from 'spoolkit';
 
+// Waits `ms`, or rejects as soon as the job is aborted; the listener goes with the wait, so a
+// job of many steps does not pile them up on its signal.
 const sleep = (ms, signal) =>
   new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(timer);
       reject(signal.reason ?? new Error('aborted'));
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 export default {
