@@ -17,7 +17,7 @@ import type { Job } from './job.js';
 import { executeRun, finishManualRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
 import { addManualRun, findManualRun, removeManualRun, type ManualRun } from './manual-runs.js';
 import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
-import { Claimer, closeClaim, type Claim, type CorruptFile } from './spool/claim.js';
+import { CLAIM_OWNER, Claimer, closeClaim, type Claim, type CorruptFile } from './spool/claim.js';
 import { DEFAULT_RESCAN_MS } from './scheduler/defaults.js';
 import { hasSchedulers } from './scheduler/presence.js';
 import { processorFilePath } from './sandbox/processor-path.js';
@@ -30,7 +30,7 @@ import {
 } from './spool/defaults.js';
 import { isDrained } from './spool/counts.js';
 import { PROCESS_TAG } from './spool/keys.js';
-import { readHeartbeats, removeHeartbeat, writeHeartbeat } from './spool/heartbeat.js';
+import { readHeartbeats, removeHeartbeat, writeHeartbeat, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { renewLease } from './spool/lease.js';
 import { keepProblem } from './spool/job-options.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
@@ -853,6 +853,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           // Jobs fetched by hand too: a fetcher that dies has them recovered at once, as a runner's.
           activeJobs: [...this.inflight.keys(), ...[...this.manualRuns].map((m) => m.run.claim.id)],
           activeClaims: [...this.inflight.values(), ...[...this.manualRuns].map((m) => m.run)].map((r) => path.basename(r.claim.path)),
+          claimOwner: CLAIM_OWNER,
           ...(this.sandboxPids ? { children: this.sandboxChildren(this.sandboxPids()) } : {}),
         },
         this.store.modes,
@@ -929,13 +930,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     }
     if (this.opts.skipStalledCheck) return;
     try {
-      const deadOwners = this.deadOwnerJobs(nowMs);
+      const dead = this.deadOwnerJobs(nowMs);
       const res = reclaimStalled(this.store, {
         nowMs,
         lockDurationMs: this.settings.lockDurationMs,
         maxStalledCount: this.settings.maxStalledCount,
         skip: new Set([...this.inflight.values()].map((r) => path.basename(r.claim.path))),
-        deadOwners,
+        deadOwners: dead.claims,
+        deadClaimOwners: dead.owners,
       });
       for (const id of res.stalled) this.emit('stalled', id, 'active');
       if (res.stalled.length) this.wake();
@@ -945,21 +947,30 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   }
 
   /**
-   * Claim names (active files) held by workers of this host and pid namespace whose process is
-   * gone, including an earlier process whose pid this one now has: recovered at once.
+   * Claims held by workers of this host and pid namespace whose process is gone, including an
+   * earlier process whose pid this one now has, recovered at once: the active files their last
+   * heartbeats name, and every claim of their claim owner (claims made after that heartbeat).
    */
-  private deadOwnerJobs(nowMs: number): Set<string> {
-    const out = new Set<string>();
+  private deadOwnerJobs(nowMs: number): { claims: Set<string>; owners: Set<string> } {
+    const claims = new Set<string>();
     const host = os.hostname();
-    for (const hb of readHeartbeats(this.store.root, nowMs)) {
-      if (hb.hostname !== host || !hb.queues.includes(this.name) || !hb.activeClaims?.length) continue;
-      // Its sandbox children must be gone too: one may still be running a job it was given.
-      if (taggedProcessGone(hb.hostname, hb.pidNamespace, hb.pid, hb.processTag) && (hb.children ?? []).every((c) => processOfTagGone(c.pid, c.tag))) {
-        for (const name of hb.activeClaims) out.add(name);
-        removeHeartbeat(this.store.root, hb.workerId);
-      }
+    // Its sandbox children must be gone too: one may still be running a job it was given.
+    const gone = (hb: WorkerHeartbeat): boolean =>
+      hb.hostname === host && taggedProcessGone(hb.hostname, hb.pidNamespace, hb.pid, hb.processTag) && (hb.children ?? []).every((c) => processOfTagGone(c.pid, c.tag));
+    const all = readHeartbeats(this.store.root, nowMs);
+    // An owner is every Worker of one process (or thread): dead only when all of them are.
+    const owners = new Set<string>();
+    const alive = new Set<string>();
+    for (const hb of all) if (hb.claimOwner) (gone(hb) ? owners : alive).add(hb.claimOwner);
+    for (const o of alive) owners.delete(o);
+    for (const hb of all) {
+      if (!hb.queues.includes(this.name) || !gone(hb)) continue;
+      if (hb.claimOwner && !owners.has(hb.claimOwner)) continue;
+      if (!hb.activeClaims?.length) continue;
+      for (const name of hb.activeClaims) claims.add(name);
+      removeHeartbeat(this.store.root, hb.workerId);
     }
-    return out;
+    return { claims, owners };
   }
 
   private promote(nowMs: number): void {

@@ -8,12 +8,12 @@
  * A file that cannot be parsed is quarantined: the raw file moves to `corrupt/`, and a failed
  * record with the reason takes its place, so the job ends failed and is never retried.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SpoolkitError } from '../errors.js';
 import { isErrno, rethrowFs, tryReaddir, tryRmdir, tryUnlink } from './fs.js';
 import { SetCursor, type SetEntry } from './ordered-set.js';
-import { uniqueName } from './keys.js';
 import { LEASE_MARK } from './lease.js';
 import { adoptForeignFile } from './adopt.js';
 import { corruptReason, parseJobRecord, RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
@@ -78,12 +78,31 @@ const MAX_SKIP = 64;
 const MAX_APPEND_WINDOW_MS = 1000;
 
 /**
- * A tag unique to one claim on this host (no '.', so names parse). A worker's claim ends with
- * `~<lockDuration in ms, base 36>`: the lease's length is the owner's, as with BullMQ's lock
+ * This process's (or thread's) claim owner: its pid and eight random base36 characters. Every
+ * claim tag it makes starts with the owner and {@link OWNER_MARK}, and its Workers name the owner
+ * in their heartbeats, so a checker on the same host that finds the process gone recovers every
+ * job it held, including those claimed after its last heartbeat.
+ */
+export const CLAIM_OWNER = `${process.pid.toString(36)}${(randomBytes(6).readUIntBE(0, 6) % 36 ** 8).toString(36).padStart(8, '0')}`;
+/** Ends the owner in a claim tag (owners and counters are base36, so it is never part of them). */
+export const OWNER_MARK = '_';
+let claimCounter = 0;
+
+/**
+ * A tag unique to one claim (no '.', so names parse): `<owner>_<counter>`. A worker's claim ends
+ * with `~<lockDuration in ms, base 36>`: the lease's length is the owner's, as with BullMQ's lock
  * TTL, so a checker or a remover configured with another `lockDuration` judges it rightly.
  */
 export function newClaimTag(lockDurationMs?: number): string {
-  return lockDurationMs === undefined ? uniqueName() : `${uniqueName()}${LEASE_MARK}${lockDurationMs.toString(36)}`;
+  const tag = `${CLAIM_OWNER}${OWNER_MARK}${(++claimCounter).toString(36)}`;
+  return lockDurationMs === undefined ? tag : `${tag}${LEASE_MARK}${lockDurationMs.toString(36)}`;
+}
+
+/** The claim owner an active file's name (`<id>.<tag>.json`) carries, or undefined (a tag made before owners were named). */
+export function claimOwnerOf(name: string): string | undefined {
+  const tagAt = name.lastIndexOf('.', name.length - 6) + 1;
+  const mark = name.indexOf(OWNER_MARK, tagAt);
+  return mark > tagAt ? name.slice(tagAt, mark) : undefined;
 }
 
 /** The claim tag a lease token names (tokens are `<worker id>:<claim tag>`, made by the Claimer). */

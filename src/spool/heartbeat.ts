@@ -38,6 +38,8 @@ export interface WorkerHeartbeat {
   activeJobs?: string[];
   /** Names of its active files (`<id>.<tag>.json`), so a worker on the same host can recover them if this process dies. */
   activeClaims?: string[];
+  /** The claim owner every claim tag of its process starts with (claim.ts), so claims made after this heartbeat are recovered too. */
+  claimOwner?: string;
   /**
    * Its sandbox's child processes, by pid and liveness tag (start time): a child outlives a killed
    * worker until it notices, so its jobs are recovered at once only when these are gone too.
@@ -115,6 +117,7 @@ export function readHeartbeats(root: string, nowMs = Date.now()): WorkerHeartbea
         ...(hb.recent ? { recent: hb.recent } : {}),
         ...(Array.isArray(hb.activeJobs) ? { activeJobs: hb.activeJobs.map(String) } : {}),
         ...(Array.isArray(hb.activeClaims) ? { activeClaims: hb.activeClaims.map(String) } : {}),
+        ...(typeof hb.claimOwner === 'string' && hb.claimOwner !== '' ? { claimOwner: hb.claimOwner } : {}),
         ...(Array.isArray(hb.children) ? { children: childrenOf(hb.children) } : {}),
       });
     } catch {

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isErrno, rethrowFs, tryReaddir, tryStat, tryUnlink } from './fs.js';
-import { newClaimTag, quarantine } from './claim.js';
+import { claimOwnerOf, newClaimTag, quarantine } from './claim.js';
 import { adoptIfForeign } from './adopt.js';
 import { appendHeld, moveHeld, releaseDedup, removeLogs, setFinishTime } from './finish.js';
 import { addNext, recoverNextJobs } from './dedup-next.js';
@@ -60,6 +60,15 @@ export interface ReclaimOptions {
   skip?: Set<string>;
   /** Active file names whose owner is known dead: taken regardless of lease age. */
   deadOwners?: Set<string>;
+  /** Claim owners (claim.ts) whose process is known gone with its children: their claims are taken regardless of lease age. */
+  deadClaimOwners?: Set<string>;
+}
+
+function ownerGone(name: string, opts: ReclaimOptions): boolean {
+  if (opts.deadOwners?.has(name)) return true;
+  if (!opts.deadClaimOwners?.size) return false;
+  const owner = claimOwnerOf(name);
+  return owner !== undefined && opts.deadClaimOwners.has(owner);
 }
 
 /** Runs one pass over active/, reclaiming/ and tmp/. */
@@ -72,7 +81,7 @@ export function reclaimStalled(store: QueueStore, opts: ReclaimOptions): Reclaim
     const file = path.join(activeDir, name);
     const st = tryStat(file);
     if (!st) continue;
-    if (leaseLive(name, st, opts.nowMs, opts.lockDurationMs) && !opts.deadOwners?.has(name)) continue;
+    if (leaseLive(name, st, opts.nowMs, opts.lockDurationMs) && !ownerGone(name, opts)) continue;
     const held = store.claimPath('reclaiming', id, newClaimTag());
     try {
       fs.renameSync(file, held);

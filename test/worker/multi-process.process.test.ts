@@ -91,6 +91,33 @@ describe('several worker processes on one spool', () => {
     expect(await exited(rescuer)).toBe(0);
   });
 
+  it('recover at once the jobs a dead worker claimed after its last heartbeat (named by its claim owner)', async () => {
+    const spool = tmpSpool();
+    const starts = path.join(spool, 'starts.log');
+    const q = track(new Queue('q', { spool }));
+    // A heartbeat a minute apart: the one written at start names no claim, and no later one comes.
+    const child = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, CONCURRENCY: '3', JOB_MS: '60000', LOCK_MS: '60000', HEARTBEAT_MS: '60000' });
+    const dir = path.join(spool, 'workers');
+    await waitFor(() => fs.readdirSync(dir).some((f) => f.endsWith('.json')), 5000, 'the first heartbeat');
+    const jobs = await q.addBulk([1, 2, 3].map((i) => ({ name: 'long', data: i })));
+    await waitFor(() => readStarts(starts).length === 3, 10_000, 'three starts');
+    const [name] = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+    const hb = JSON.parse(fs.readFileSync(path.join(dir, name!), 'utf8')) as { activeClaims: string[]; claimOwner: string };
+    expect(hb.activeClaims).toEqual([]);
+    const active = fs.readdirSync(path.join(spool, 'queues', 'q', 'active'));
+    expect(active.every((f) => f.split('.').at(-2)!.startsWith(`${hb.claimOwner}_`))).toBe(true);
+    child.kill('SIGKILL');
+    await exited(child);
+    const killedAt = Date.now();
+    const rescuer = await startFixture(WORKER, { SPOOL: spool, STARTS: starts, LOCK_MS: '60000', STALLED_MS: '200' });
+    await waitFor(async () => (await Promise.all(jobs.map((j) => q.getJobState(j.id!)))).every((s) => s === 'completed'), 20_000, 'reruns');
+    // Not the 60 s lease.
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+    expect(readStarts(starts)).toHaveLength(6);
+    rescuer.kill('SIGTERM');
+    expect(await exited(rescuer)).toBe(0);
+  });
+
   it('recover at once the jobs of a dead worker whose pid this process now has', async () => {
     const spool = tmpSpool();
     const starts = path.join(spool, 'starts.log');
