@@ -3,51 +3,20 @@
  * spoolkit.web and spoolkit.processors) on a real temp spool.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, cpSync, mkdirSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Queue } from '../../src/queue.js';
-import { assertBuilt, stopCli, cliPath, runCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, cliPath, runCli, waitFor } from '../cli/helpers.js';
+import { entryScope, webLines } from './helpers.js';
 
-const fixtureApp = fileURLToPath(new URL('../fixtures/runtime/entry-app/', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
-const cleanups: (() => void)[] = [];
-const procs: CliProcess[] = [];
-const queues: Queue[] = [];
+const scope = entryScope();
+const { app, entry } = scope;
 beforeAll(() => assertBuilt());
-afterEach(async () => {
-  await Promise.all(procs.splice(0).map(stopCli));
-  await Promise.all(queues.splice(0).map((q) => q.close()));
-  for (const c of cleanups.splice(0)) c();
-});
+afterEach(() => scope.cleanup());
 
-/** A copy of the app with its own spool directory. */
-function app(): { dir: string; spool: string } {
-  const d = tempDir('spoolkit-roles-');
-  cleanups.push(d.cleanup);
-  chmodSync(d.path, 0o755);
-  const dir = join(d.path, 'app');
-  cpSync(fixtureApp, dir, { recursive: true });
-  const spool = join(d.path, 'spool');
-  mkdirSync(spool);
-  return { dir, spool };
-}
-function entry(a: { dir: string; spool: string }, args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const p = startCli(['entrypoint', ...args], { cwd: a.dir, env: { SPOOLKIT_SPOOL: a.spool, SPOOLKIT_ROLE: '', ...env } });
-  procs.push(p);
-  return p;
-}
-function webLines(p: CliProcess): Record<string, unknown>[] {
-  return p
-    .stdout()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 async function runJob(spool: string, n: number): Promise<{ pid: number; role: string }> {
-  const q = new Queue('tasks', { spool });
-  queues.push(q);
+  const q = scope.queue(spool);
   const job = await q.add('any', { n });
   await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', `job ${n} to complete`);
   return (await q.getJob(job.id!))?.returnvalue as { pid: number; role: string };
