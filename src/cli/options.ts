@@ -4,9 +4,15 @@
  */
 import { parseInteger } from '../config.js';
 
-/** A commander argument parser for a whole number >= `min` (errors name `flag`). */
-export function integerOption(flag: string, min = 0): (value: string) => number {
-  return (value) => parseInteger(value, flag, { min });
+/**
+ * The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days): `setTimeout` fires after
+ * 1 ms instead for anything longer, so a flag or variable that sets a timer is refused above it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A commander argument parser for a whole number from `min` to `max` (errors name `flag`). */
+export function integerOption(flag: string, min = 0, max?: number): (value: string) => number {
+  return (value) => parseInteger(value, flag, max === undefined ? { min } : { min, max });
 }
 
 /** A commander argument parser for a comma-separated list of non-empty names. */

@@ -24,16 +24,33 @@ export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): 
   return 1;
 }
 
-/** Spawns `argv` without a shell, stdio inherited. */
-export function startChild(name: string, argv: readonly string[], env: NodeJS.ProcessEnv): RunningChild {
+/**
+ * Spawns `argv` without a shell, stdio inherited. With `ipc`, the child also gets an IPC channel,
+ * which closes when this process ends however it ends (even SIGKILL): a `spoolkit worker` started
+ * so drains when it sees that (see `onParentGone` in src/runtime/supervisor.ts).
+ */
+export function startChild(name: string, argv: readonly string[], env: NodeJS.ProcessEnv, opts: { ipc?: boolean } = {}): RunningChild {
   const [program, ...args] = argv;
   if (!program) throw new Error('startChild needs a program');
-  const child = spawn(program, args, { stdio: 'inherit', env });
+  const child = spawn(program, args, { stdio: opts.ipc ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit', env });
   const exited = new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve(exitCodeOf(code, signal)));
   });
   return { name, process: child, exited };
+}
+
+/**
+ * Resolves once the child has started, or with the error that kept it from starting (ENOENT: no
+ * such program; EACCES: not executable). `exited` still rejects with that error.
+ */
+export function whenStarted(child: RunningChild): Promise<NodeJS.ErrnoException | undefined> {
+  // Callers that learn of the failure here need not also await `exited`.
+  child.exited.catch(() => undefined);
+  return new Promise((resolve) => {
+    child.process.once('spawn', () => resolve(undefined));
+    child.process.once('error', (err: NodeJS.ErrnoException) => resolve(err));
+  });
 }
 
 /**
@@ -69,8 +86,9 @@ export async function runForwarded(name: string, argv: readonly string[], env: N
 
 /**
  * Runs several programs together (the `all` role). When one ends, the others get SIGTERM (and
- * SIGKILL after `stopTimeoutMs`); the result is the exit code of the first to end. When the stop
- * was asked for by a signal, the result is the first non-zero code of any child, else 0.
+ * SIGKILL after `stopTimeoutMs`, at most 2^31 - 1 as it is a timer); the result is the exit code
+ * of the first to end. When the stop was asked for by a signal, the result is the first non-zero
+ * code of any child, else 0.
  */
 export async function runTogether(children: readonly RunningChild[], stopTimeoutMs: number): Promise<number> {
   let stopRequested = false;

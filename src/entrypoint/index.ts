@@ -6,18 +6,24 @@
  *   line), spawned without a shell or npm, signals forwarded, its exit code returned.
  * - `worker`, `scheduler`: `spoolkit worker|scheduler [args]` in this process.
  * - `all`: the web command and `spoolkit worker` as two children; when either ends, the other is
- *   stopped, and the exit code is the first one's.
+ *   stopped, and the exit code is the first one's. The worker is linked to this process by an IPC
+ *   channel, so it drains if the entrypoint is killed outright; the web command is not (it is the
+ *   app's own program), and outlives a SIGKILLed entrypoint unless something stops its group.
  * - `health`: `spoolkit health [args]` in this process (no spool check first: health reports).
  * - a spoolkit command: run in this process; anything else: spawned unchanged.
  *
  * Before web, worker, all and scheduler, the spool the role will use is checked (the `--spool` in
  * the worker's or scheduler's arguments, else SPOOLKIT_SPOOL); a problem exits 2 with its fix.
+ *
+ * A web command that cannot be started (no such program, not executable) is reported in one line
+ * naming the program, where the command came from and the fix; the exit code is a shell's (127,
+ * 126), and in `all` the worker is then not started at all.
  */
 import { SpoolkitError } from '../errors.js';
-import { runForwarded, runTogether, startChild } from './children.js';
+import { forwardSignals, runForwarded, runTogether, startChild, whenStarted, type RunningChild } from './children.js';
 import { planEntrypoint, type EntrypointPlan } from './plan.js';
 import { formatSpoolProblems, type SpoolCheckResult } from './preflight.js';
-import { resolveWebCommand } from './web-command.js';
+import { describeWebStartFailure, resolveWebCommand, type WebCommand } from './web-command.js';
 
 export { planEntrypoint, type EntrypointPlan } from './plan.js';
 export { resolveWebCommand, readProcfileLine } from './web-command.js';
@@ -44,8 +50,12 @@ export interface EntrypointContext {
   checkSpool(root: string): Promise<SpoolCheckResult>;
   /** Writes a diagnostic line to stderr. */
   warn(text: string): void;
-  /** How long `all` waits for the second child after the first ended. Default 30000. */
-  stopTimeoutMs?: number;
+  /**
+   * How long `all` waits for the second child after the first ended, given the worker's
+   * arguments; asked only by `all` (a bad setting is a config error there, not in other roles).
+   * At most 2^31 - 1. Default 30000.
+   */
+  stopTimeoutMs?(workerArgs: readonly string[]): number;
 }
 
 /** Exit code for a passthrough command that is not a program on PATH (what shells use). */
@@ -93,22 +103,63 @@ async function runPlan(plan: EntrypointPlan, ctx: EntrypointContext): Promise<nu
   switch (role) {
     case 'web': {
       const web = resolveWebCommand(ctx.cwd, env);
-      return runForwarded('web', [...web.argv, ...args], env);
+      const child = startChild('web', [...web.argv, ...args], env);
+      const stop = forwardSignals([child]);
+      try {
+        const failure = await whenStarted(child);
+        if (failure) return reportWebStartFailure({ ...web, argv: [...web.argv, ...args] }, failure, ctx);
+        return await child.exited;
+      } finally {
+        stop();
+      }
     }
     case 'worker':
     case 'scheduler':
       process.env.SPOOLKIT_ROLE = role;
       return ctx.runCli([role, ...args]);
     case 'all': {
+      const stopTimeoutMs = ctx.stopTimeoutMs?.(args) ?? 30_000;
       const web = resolveWebCommand(ctx.cwd, env);
-      const children = [startChild('web', web.argv, env), startChild('worker', [...ctx.cliArgv, 'worker', ...args], env)];
-      return runTogether(children, ctx.stopTimeoutMs ?? 30_000);
+      const started = await startWeb(web, env, ctx);
+      if (typeof started === 'number') return started;
+      // The IPC channel is the worker's link to this process: if the entrypoint is killed, the
+      // channel closes and the worker drains instead of running on as an orphan.
+      const worker = startChild('worker', [...ctx.cliArgv, 'worker', ...args], env, { ipc: true });
+      return runTogether([started, worker], stopTimeoutMs);
     }
     default: {
       const never: never = role;
       return never;
     }
   }
+}
+
+/**
+ * Starts the web command for `all` and waits until it runs, so that the worker is started only
+ * next to a web command that could start. Resolves the child, or the exit code to end with: a
+ * shell's code after a start failure (reported), or the web command's own when a signal stopped
+ * the container while it was starting.
+ */
+async function startWeb(web: WebCommand, env: NodeJS.ProcessEnv, ctx: EntrypointContext): Promise<RunningChild | number> {
+  const child = startChild('web', web.argv, env);
+  let signalled = false;
+  const stop = forwardSignals([child], () => {
+    signalled = true;
+  });
+  try {
+    const failure = await whenStarted(child);
+    if (failure) return reportWebStartFailure(web, failure, ctx);
+    if (signalled) return await child.exited;
+    return child;
+  } finally {
+    stop();
+  }
+}
+
+function reportWebStartFailure(web: WebCommand, err: NodeJS.ErrnoException, ctx: EntrypointContext): number {
+  const { code, message } = describeWebStartFailure(web, err, ctx.cwd);
+  ctx.warn(message);
+  return code;
 }
 
 async function runPassthrough(argv: string[], ctx: EntrypointContext): Promise<number> {

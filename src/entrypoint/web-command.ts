@@ -4,7 +4,7 @@
  * never a shell line.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { readAppPackageConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { assertNoPackageManager, splitCommandLine } from './command-line.js';
@@ -48,4 +48,43 @@ export function resolveWebCommand(dir: string, env: NodeJS.ProcessEnv): WebComma
     throw new ConfigError(`The web command in ${result.source} starts the spoolkit entrypoint again ("${result.argv.join(' ')}"); it must start your web server itself, e.g. "node server.js".`);
   }
   return result;
+}
+
+/** Words a shell runs itself: no program of that name exists for a command run without a shell. */
+const SHELL_BUILTINS = new Set(['exec', 'cd', 'export', 'source', '.', 'set', 'unset', 'ulimit', 'umask', 'eval', 'trap', 'exit', 'wait', 'command', 'builtin']);
+
+/** Exit codes a shell uses for a command it could not run: not found, and found but not executable. */
+export const EXIT_NOT_FOUND = 127;
+export const EXIT_NOT_EXECUTABLE = 126;
+
+/**
+ * Explains why the web command could not be started (the spawn error), as one line naming the
+ * program, where the command came from and the fix, with the exit code a shell would use.
+ */
+export function describeWebStartFailure(web: WebCommand, err: NodeJS.ErrnoException, cwd: string): { code: number; message: string } {
+  const program = web.argv[0] ?? '';
+  const head = `spoolkit: the web command "${web.argv.join(' ')}" from ${web.source} cannot be started:`;
+  const hasPath = program.includes('/');
+  if (err.code === 'ENOENT' && SHELL_BUILTINS.has(program)) {
+    const rest = web.argv.slice(1).join(' ');
+    const fix =
+      program === 'exec' && rest !== ''
+        ? `remove "exec": the entrypoint already runs "${rest}" directly, without a shell in between, as exec would.`
+        : 'move the shell logic into a script (with a "#!/bin/sh" line, made executable) and run that script.';
+    return { code: EXIT_NOT_FOUND, message: `${head} "${program}" is a shell builtin, not a program, and the web command runs without a shell. Fix: ${fix}\n` };
+  }
+  if (err.code === 'ENOENT') {
+    if (hasPath && existsSync(resolve(cwd, program))) {
+      return { code: EXIT_NOT_FOUND, message: `${head} "${program}" exists but the interpreter on its "#!" line was not found (ENOENT). Fix: install that interpreter in the image or correct the "#!" line.\n` };
+    }
+    const where = hasPath ? `does not exist (ENOENT; a relative path is taken from ${cwd})` : 'was not found on PATH (ENOENT)';
+    return { code: EXIT_NOT_FOUND, message: `${head} "${program}" ${where}. Fix: correct the program in ${web.source}, or install it in the image${hasPath ? '' : ' or give its full path'}.\n` };
+  }
+  if (err.code === 'EACCES') {
+    return {
+      code: EXIT_NOT_EXECUTABLE,
+      message: `${head} "${program}" is not executable (EACCES). Fix: make it executable in the image (chmod +x ${program}), or start it through its interpreter, e.g. "sh ${program}" or "node ${program}".\n`,
+    };
+  }
+  return { code: EXIT_NOT_EXECUTABLE, message: `${head} "${program}" could not be run (${err.code ?? 'error'}: ${err.message}). Fix: correct the command in ${web.source}.\n` };
 }

@@ -1,7 +1,10 @@
 /**
  * `spoolkit worker` as a process: loads the processors module, runs its queues, and stops on
- * SIGTERM/SIGINT with a drain. When recycling or watch is asked for, this process becomes a
- * supervisor instead and runs the worker in a child (see `supervisor.ts`).
+ * SIGTERM, SIGINT or SIGHUP with a drain. When recycling or watch is asked for, this process
+ * becomes a supervisor instead and runs the worker in a child (see `supervisor.ts`).
+ *
+ * Started with an IPC channel (by a supervisor, or by the entrypoint's `all` role), the worker
+ * drains when that channel closes: its parent is gone, killed perhaps, and nothing would stop it.
  *
  * Exit codes: 0 after a drain (running jobs finished, or handed back at the shutdown timeout);
  * 1 when a second signal forced the stop; 2 for configuration errors (thrown as ConfigError).
@@ -11,7 +14,7 @@ import { loggerOptions, resolveProcessorsPath } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadProcessorPlans, type QueuePlan } from './processor-map.js';
-import { runSupervisor, SUPERVISED_ENV, type RecycleMessage } from './supervisor.js';
+import { onParentGone, runSupervisor, STOP_SIGNALS, SUPERVISED_ENV, type RecycleMessage } from './supervisor.js';
 import { startWorkerRuntime, type WorkerRuntime, type WorkerRuntimeOptions } from './worker-runtime.js';
 
 /** Resolved options of `spoolkit worker`. */
@@ -52,15 +55,13 @@ export interface WorkerCommandOptions {
 const MEMORY_CHECK_MS = 1000;
 
 /**
- * A supervised worker gets one stop twice: a terminal's Ctrl-C (or a platform's SIGTERM to every
- * process) reaches it straight, and again as its supervisor forwards it. Within this long of the
- * first, a signal is taken for that echo; a deliberate second one still forces after it.
+ * A worker often gets one stop twice: a terminal's Ctrl-C, or a platform's SIGTERM to every
+ * process (Heroku), reaches it straight and again as its parent (a supervisor, the entrypoint's
+ * `all` role) forwards it; Heroku also documents that a process may get several SIGTERMs. The
+ * same signal again within this long of the first is taken for that copy; a different signal, or
+ * the same one later, is a deliberate second signal and forces.
  */
 const SIGNAL_ECHO_MS = 1000;
-
-function ignoreMessage(): void {
-  // Supervisor messages carry nothing for the worker; listening keeps the channel read.
-}
 
 /** Runs `spoolkit worker`; resolves the exit code. */
 export async function runWorkerCommand(opts: WorkerCommandOptions, env: NodeJS.ProcessEnv = process.env, createWorker?: WorkerRuntimeOptions['createWorker']): Promise<number> {
@@ -91,13 +92,13 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
   };
 
   let signals = 0;
-  let firstSignalAt = 0;
+  let firstSignal: { signal: NodeJS.Signals; at: number } | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (supervised && signals === 1 && Date.now() - firstSignalAt < SIGNAL_ECHO_MS) {
-      logger.info('worker:signal', { signal, action: 'none: the first signal again, forwarded by the supervisor' });
+    if (signals === 1 && firstSignal?.signal === signal && Date.now() - firstSignal.at < SIGNAL_ECHO_MS) {
+      logger.info('worker:signal', { signal, action: `none: taken for the first ${signal} again (a copy forwarded by the parent process, or sent twice); another one after ${SIGNAL_ECHO_MS} ms forces` });
       return;
     }
-    if (signals === 0) firstSignalAt = Date.now();
+    if (signals === 0) firstSignal = { signal, at: Date.now() };
     signals++;
     const rt = runtime;
     if (!rt) {
@@ -115,16 +116,13 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
     }
   };
 
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  // A supervised child whose supervisor vanished drains instead of running on unsupervised. The
-  // IPC channel is read (and so its end noticed) only while something listens for messages.
-  const onDisconnect = (): void => onSignal('SIGTERM');
-  if (supervised) {
-    process.on('message', ignoreMessage);
-    process.channel?.unref();
-    process.on('disconnect', onDisconnect);
-  }
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  // A child whose parent (supervisor or entrypoint) vanished drains instead of running on alone.
+  // (One already stopping just goes on: the parent's end is no second signal.)
+  const detachParent = onParentGone(() => {
+    logger.warn('worker:parent-gone', { draining: signals === 0 });
+    if (signals === 0) onSignal('SIGTERM');
+  });
 
   let plans: QueuePlan[];
   try {
@@ -186,10 +184,8 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
   }
 
   function detach(): void {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    process.off('disconnect', onDisconnect);
-    process.off('message', ignoreMessage);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    detachParent();
   }
 }
 

@@ -11,12 +11,13 @@
  * child is drained first, then a new one starts and imports the changed code. A child that
  * crashes under watch is not restarted until the next change (fix the file and save).
  *
- * Signals: SIGTERM or SIGINT stops replacing and forwards the signal to every child; the exit
- * code is the first non-zero child code, else 0. A second signal is forwarded too (the children
- * then hand back their jobs at once). A child that got the signal itself as well (Ctrl-C signals
- * the terminal's whole process group) takes the forwarded copy, coming within a second, for the
- * same stop. Without watch, a child that exits on its own ends the
- * supervisor with that child's code, so the container's restart policy takes over.
+ * Signals: SIGTERM, SIGINT or SIGHUP stops replacing and forwards the signal to every child; the
+ * exit code is the first non-zero child code, else 0. A second signal is forwarded too (the
+ * children then hand back their jobs at once). A child that got the signal itself as well (Ctrl-C
+ * signals the terminal's whole process group) takes the forwarded copy, coming within a second,
+ * for the same stop. Without watch, a child that exits on its own ends the supervisor with that
+ * child's code, so the container's restart policy takes over. A supervisor that was itself started
+ * with an IPC channel (by the entrypoint's `all` role) stops the same way when that channel closes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
@@ -34,6 +35,30 @@ export interface RecycleMessage {
 
 /** Environment variable that marks a worker process as supervised (set by the supervisor only). */
 export const SUPERVISED_ENV = 'SPOOLKIT_WORKER_SUPERVISED';
+
+/** The signals that stop a worker (with a drain) and a supervisor. */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+function ignoreMessage(): void {
+  // Messages from the parent carry nothing here; listening keeps the channel read.
+}
+
+/**
+ * Calls `onGone` when this process was started with an IPC channel and that channel closes: the
+ * parent exited or was killed. No-op without a channel. Returns a function that stops listening.
+ */
+export function onParentGone(onGone: () => void): () => void {
+  if (!process.channel) return () => undefined;
+  // The channel is read (and so its end noticed) only while something listens for messages;
+  // unref'd, it does not keep the process alive by itself.
+  process.on('message', ignoreMessage);
+  process.channel.unref();
+  process.once('disconnect', onGone);
+  return () => {
+    process.off('message', ignoreMessage);
+    process.off('disconnect', onGone);
+  };
+}
 
 /** Options for {@link runSupervisor}. */
 export interface SupervisorOptions {
@@ -88,7 +113,7 @@ export function runSupervisor(opts: SupervisorOptions): Promise<number> {
       if (stopping) {
         // A child that the forwarded signal killed outright was still starting (a running worker
         // handles the signal and drains), so it had claimed nothing: that is a clean stop.
-        codes.push(signal === 'SIGTERM' || signal === 'SIGINT' ? 0 : exitCode);
+        codes.push(signal !== null && (STOP_SIGNALS as readonly string[]).includes(signal) ? 0 : exitCode);
         if (children.size === 0) end();
         return;
       }
@@ -114,6 +139,7 @@ export function runSupervisor(opts: SupervisorOptions): Promise<number> {
     watcher?.close();
     clearTimeout(debounce);
     for (const [signal, handler] of handlers) process.off(signal, handler);
+    detachParent();
     finish(codes.find((c) => c !== 0) ?? 0);
   };
 
@@ -139,18 +165,23 @@ export function runSupervisor(opts: SupervisorOptions): Promise<number> {
     log.info('worker:watching', { dir: root });
   }
 
-  const handlers = (['SIGTERM', 'SIGINT'] as const).map((signal) => {
-    const handler = (): void => {
-      stopping = true;
-      reloadPending = false;
-      clearTimeout(debounce);
-      watcher?.close();
-      log.info('worker:stopping', { signal, children: children.size });
-      if (children.size === 0) end();
-      for (const c of children) c.kill(signal);
-    };
+  const stopAll = (signal: NodeJS.Signals): void => {
+    stopping = true;
+    reloadPending = false;
+    clearTimeout(debounce);
+    watcher?.close();
+    log.info('worker:stopping', { signal, children: children.size });
+    if (children.size === 0) end();
+    for (const c of children) c.kill(signal);
+  };
+  const handlers = STOP_SIGNALS.map((signal) => {
+    const handler = (): void => stopAll(signal);
     process.on(signal, handler);
     return [signal, handler] as const;
+  });
+  const detachParent = onParentGone(() => {
+    log.warn('worker:parent-gone', { draining: !stopping });
+    if (!stopping) stopAll('SIGTERM');
   });
 
   start();

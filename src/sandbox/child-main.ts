@@ -5,7 +5,7 @@
  *
  * The child never decides a job's outcome: it reports the processor's result or error, and the
  * host completes, fails or retries the job. It exits when its host goes away or tells it to; it
- * does not die of SIGTERM or SIGINT, which its host handles.
+ * does not die of SIGTERM, SIGINT or SIGHUP, which its host handles.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
@@ -32,11 +32,13 @@ function openChannel(): Channel {
   process.on('disconnect', () => {
     if (!stopRequested) process.exit(0);
   });
-  // The host decides when a child ends (it drains, hands back or kills). A SIGTERM or SIGINT sent
-  // to the whole process group (Ctrl-C in a terminal, a platform stopping every process) reaches
-  // the child too; dying of it would fail the job that the host's drain lets finish.
+  // The host decides when a child ends (it drains, hands back or kills). A SIGTERM, SIGINT or
+  // SIGHUP sent to the whole process group (Ctrl-C or a hang-up in a terminal, a platform stopping
+  // every process) reaches the child too; dying of it would fail the job that the host's drain
+  // lets finish.
   process.on('SIGTERM', ignoreSignal);
   process.on('SIGINT', ignoreSignal);
+  process.on('SIGHUP', ignoreSignal);
   return {
     send: (m) => {
       process.send?.(m);

@@ -59,6 +59,18 @@ describe('spoolkit entrypoint: passthrough and role errors', () => {
     expect(r.stderr).toContain('SPOOLKIT_ROLE must be one of web, worker, all, scheduler, health; got "cook"');
   });
 
+  it('a bad SPOOLKIT_SHUTDOWN_TIMEOUT_MS, read only by the all role, does not stop health or a passed-through command', async () => {
+    const env = { SPOOLKIT_SHUTDOWN_TIMEOUT_MS: '25s', SPOOLKIT_SPOOL: join(dir.path, 'no-spool') };
+    const health = await runCli(['entrypoint', 'health', '--role', 'web'], { env });
+    // Unhealthy (no spool there), but never 2: Docker reserves it.
+    expect(health.code).toBe(1);
+    expect(health.stderr).not.toContain('SPOOLKIT_SHUTDOWN_TIMEOUT_MS');
+    const passed = await runCli(['entrypoint', 'sh', '-c', 'exit 5'], { env });
+    expect(passed.code).toBe(5);
+    expect(passed.stderr).toBe('');
+    // (The all role, which uses it, refuses a bad value: test/entrypoint/children.process.test.ts.)
+  });
+
   it('runs spoolkit commands that are not roles', async () => {
     const r = await runCli(['entrypoint', 'status', '--help']);
     expect(r.code).toBe(0);

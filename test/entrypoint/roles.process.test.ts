@@ -5,42 +5,18 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Queue } from '../../src/queue.js';
-import { assertBuilt, stopCli, cliPath, entryApp, runCli, startCli, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, cliPath, runCli, stopCli, waitFor } from '../cli/helpers.js';
+import { entryScope, webLines } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 
-const cleanups: (() => void)[] = [];
-const procs: CliProcess[] = [];
-const queues: Queue[] = [];
+const scope = entryScope();
+const { app, entry } = scope;
 beforeAll(() => assertBuilt());
-afterEach(async () => {
-  await Promise.all(procs.splice(0).map(stopCli));
-  await Promise.all(queues.splice(0).map((q) => q.close()));
-  for (const c of cleanups.splice(0)) c();
-});
+afterEach(() => scope.cleanup());
 
-/** A copy of the app with its own spool directory. */
-function app(): { dir: string; spool: string } {
-  const a = entryApp('spoolkit-roles-');
-  cleanups.push(a.cleanup);
-  return a;
-}
-function entry(a: { dir: string; spool: string }, args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const p = startCli(['entrypoint', ...args], { cwd: a.dir, env: { SPOOLKIT_SPOOL: a.spool, SPOOLKIT_ROLE: '', ...env } });
-  procs.push(p);
-  return p;
-}
-function webLines(p: CliProcess): Record<string, unknown>[] {
-  return p
-    .stdout()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 async function runJob(spool: string, n: number): Promise<{ pid: number; role: string }> {
-  const q = new Queue('tasks', { spool });
-  queues.push(q);
+  const q = scope.queue(spool);
   const job = await q.add('any', { n });
   await waitFor(async () => (await q.getJobState(job.id!)) === 'completed', `job ${n} to complete`);
   return (await q.getJob(job.id!))?.returnvalue as { pid: number; role: string };

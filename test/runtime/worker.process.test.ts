@@ -83,14 +83,16 @@ describe('spoolkit worker', () => {
     expect((await p.done).code).toBe(0);
   });
 
-  it('on SIGTERM lets a running job finish, then exits 0', async () => {
+  // SIGHUP (a terminal hang-up, docker kill -s HUP) stops it the same way, instead of killing it mid-job.
+  it.each(['SIGTERM', 'SIGHUP'] as const)('on %s lets a running job finish, then exits 0', async (signal) => {
     const root = setup();
     const q = queue(root);
     const job = await q.add('sleep', { ms: 1500 });
     const p = worker(root, '--shutdown-timeout-ms', '10000');
     await waitFor(() => events(p, 'job:claimed').length === 1, 'the job to start');
-    p.child.kill('SIGTERM');
+    p.child.kill(signal);
     const r = await p.done;
+    expect(events(p, 'worker:signal')[0]).toMatchObject({ signal, action: 'drain' });
     expect(r.code).toBe(0);
     expect(await q.getJobState(job.id!)).toBe('completed');
     const order = p.logs().map((l) => l.event).filter((e) => ['worker:draining', 'job:completed', 'worker:drained'].includes(String(e)));
@@ -135,6 +137,22 @@ describe('spoolkit worker', () => {
     const r = await p.done;
     expect(r.code).toBe(1);
     expect(await q.getJobState(job.id!)).toBe('waiting');
+  });
+
+  it('takes the same signal again within a second for a copy of the first (Heroku may send several SIGTERMs); one after that forces', async () => {
+    for (const later of [false, true]) {
+      const root = setup();
+      const q = queue(root);
+      const job = await q.add('sleep', { ms: later ? 20_000 : 1500 });
+      const p = worker(root, '--shutdown-timeout-ms', '20000');
+      await waitFor(() => events(p, 'job:claimed').length === 1, 'the job to start');
+      p.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, later ? 1300 : 150));
+      p.child.kill('SIGTERM');
+      const r = await p.done;
+      expect(r.code, later ? 'later' : 'copy').toBe(later ? 1 : 0);
+      expect(await q.getJobState(job.id!)).toBe(later ? 'waiting' : 'completed');
+    }
   });
 
   it('recovers the job of a SIGKILLed worker process in another one', async () => {
@@ -203,7 +221,7 @@ const marksOf = (file: string): string[] => (existsSync(file) ? readFileSync(fil
 const marked = (file: string, what: string): number => marksOf(file).filter((l) => l.startsWith(`${what} `)).length;
 
 describe('spoolkit worker with sandboxed processors under signals and kills', () => {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     it(`a ${signal} sent to the whole process group drains: the sandboxed jobs finish and the worker exits 0`, async () => {
       const root = setup();
       const marks = join(root, 'marks.txt');

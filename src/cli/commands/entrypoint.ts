@@ -3,9 +3,10 @@
  * choosing the role are in src/entrypoint/plan.ts and docs/runtime.md.
  */
 import type { Command } from 'commander';
-import { envInteger, spoolRootFrom } from '../../config.js';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './worker.js';
+import { parseInteger, spoolRootFrom } from '../../config.js';
+import { MAX_TIMER_MS } from '../options.js';
 import { optionValueIn } from '../option-value.js';
+import { shutdownTimeoutFrom } from './worker.js';
 import { spoolkitCliArgv } from '../self.js';
 import type { SetExitCode } from './index.js';
 
@@ -27,7 +28,9 @@ The first argument picks what runs: a role; else a spoolkit command (status, job
 program run unchanged (e.g. sh). With no argument, SPOOLKIT_ROLE must name a role. Before web,
 worker, all and scheduler the spool is checked (exists, writable by this uid, one filesystem);
 a problem exits 2 with the fix. Exit code: the program's, or 128 + signal; 127 when the first
-argument is neither a role, a spoolkit command nor a program.`,
+argument is neither a role, a spoolkit command nor a program; 127 (not found) or 126 (not
+executable) when the web command cannot be started. In all, the worker drains if the entrypoint
+is killed; the web command is the app's and is not stopped then.`,
     )
     .action(async (role: string | undefined, args: string[]) => {
       const { runEntrypoint } = await import('../../entrypoint/index.js');
@@ -52,8 +55,22 @@ argument is neither a role, a spoolkit command nor a program.`,
         },
         warn: (text) => process.stderr.write(text),
         // In the all role, the worker drains for up to its shutdown timeout before it exits.
-        stopTimeoutMs: (envInteger(process.env, 'SPOOLKIT_SHUTDOWN_TIMEOUT_MS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MS) + 5000,
+        // Read only there: health, web and passthrough commands must run whatever it is set to.
+        stopTimeoutMs: (workerArgs) => Math.min(shutdownTimeoutFrom(shutdownTimeoutFlag(workerArgs), process.env) + 5000, MAX_TIMER_MS),
       });
       setExitCode(code);
     });
+}
+
+/** The worker's own --shutdown-timeout-ms among the `all` role's arguments, parsed as the worker parses it. */
+function shutdownTimeoutFlag(args: readonly string[]): number | undefined {
+  const flag = '--shutdown-timeout-ms';
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--') break;
+    if (a === flag) value = args[++i];
+    else if (a.startsWith(`${flag}=`)) value = a.slice(flag.length + 1);
+  }
+  return value === undefined ? undefined : parseInteger(value, flag, { max: MAX_TIMER_MS });
 }

@@ -4,13 +4,21 @@
  */
 import type { Command } from 'commander';
 import { envInteger } from '../../config.js';
-import { integerOption, listOption } from '../options.js';
+import { integerOption, listOption, MAX_TIMER_MS } from '../options.js';
 import { argsAfterCommand, spoolkitCliArgv } from '../self.js';
 import { creatableSpoolRoot } from '../spool-access.js';
 import type { SetExitCode } from './index.js';
 
 /** Default time running jobs get after SIGTERM: below Compose's default stop_grace_period of 10 s. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8000;
+
+/**
+ * The shutdown timeout from `flag` (--shutdown-timeout-ms), else SPOOLKIT_SHUTDOWN_TIMEOUT_MS,
+ * else the default; at most {@link MAX_TIMER_MS}, as it sets a timer. A bad value is a ConfigError.
+ */
+export function shutdownTimeoutFrom(flag: number | undefined, env: NodeJS.ProcessEnv): number {
+  return flag ?? envInteger(env, 'SPOOLKIT_SHUTDOWN_TIMEOUT_MS', { max: MAX_TIMER_MS }) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+}
 
 interface WorkerFlags {
   processors?: string;
@@ -40,7 +48,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('-s, --spool <path>', 'spool directory or file:// URL (default: SPOOLKIT_SPOOL, then ./.spool)')
     .option('-q, --queues <names>', 'only these queues of the processors module (comma-separated)', listOption)
     .option('-c, --concurrency <n>', 'jobs at once per queue, for queues that set none (default: SPOOLKIT_CONCURRENCY, then 1)', integerOption('--concurrency', 1))
-    .option('--shutdown-timeout-ms <ms>', `after SIGTERM, how long running jobs may finish before they are handed back; keep it below the stop grace period (default: SPOOLKIT_SHUTDOWN_TIMEOUT_MS, then ${DEFAULT_SHUTDOWN_TIMEOUT_MS})`, integerOption('--shutdown-timeout-ms'))
+    .option('--shutdown-timeout-ms <ms>', `after SIGTERM, how long running jobs may finish before they are handed back; keep it below the stop grace period (default: SPOOLKIT_SHUTDOWN_TIMEOUT_MS, then ${DEFAULT_SHUTDOWN_TIMEOUT_MS})`, integerOption('--shutdown-timeout-ms', 0, MAX_TIMER_MS))
     .option('--job-timeout-ms <ms>', 'time limit per job, for queues that set no timeoutMs (0 = none)', integerOption('--job-timeout-ms'), 0)
     .option('--kill-grace-ms <ms>', 'after a time limit aborts a job, how long before a sandboxed processor is killed', integerOption('--kill-grace-ms'), 5000)
     .option('--max-jobs <n>', 'replace the worker process after this many jobs (0 = never)', integerOption('--max-jobs'), 0)
@@ -55,9 +63,11 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .addHelpText(
       'after',
       `
-Signals: SIGTERM or SIGINT stops claiming and lets running jobs finish within --shutdown-timeout-ms;
-jobs still running then are handed back to the queue; the exit code is 0. A second signal hands
-them back at once and exits 1. Logs are JSON lines on stderr (LOG_LEVEL, LOG_FORMAT).`,
+Signals: SIGTERM, SIGINT or SIGHUP stops claiming and lets running jobs finish within
+--shutdown-timeout-ms (at most ${MAX_TIMER_MS}); jobs still running then are handed back to the
+queue; the exit code is 0. A second signal hands them back at once and exits 1; the same signal
+again within 1 s of the first is taken for a copy of it (a signal to the whole process group also
+comes forwarded by the parent process). Logs are JSON lines on stderr (LOG_LEVEL, LOG_FORMAT).`,
     )
     .action(async (flags: WorkerFlags, command: Command) => {
       const env = process.env;
@@ -74,7 +84,7 @@ them back at once and exits 1. Logs are JSON lines on stderr (LOG_LEVEL, LOG_FOR
           spool: creatableSpoolRoot(flags.spool, env),
           queues: flags.queues,
           concurrency: flags.concurrency ?? envInteger(env, 'SPOOLKIT_CONCURRENCY', { min: 1 }) ?? 1,
-          shutdownTimeoutMs: flags.shutdownTimeoutMs ?? envInteger(env, 'SPOOLKIT_SHUTDOWN_TIMEOUT_MS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+          shutdownTimeoutMs: shutdownTimeoutFrom(flags.shutdownTimeoutMs, env),
           jobTimeoutMs: flags.jobTimeoutMs,
           killGraceMs: flags.killGraceMs,
           maxJobs: flags.maxJobs,
@@ -90,7 +100,7 @@ them back at once and exits 1. Logs are JSON lines on stderr (LOG_LEVEL, LOG_FOR
       );
       setExitCode(code);
       // The drain is over: a late signal ends the process with the drain's code, not 143.
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(code));
+      for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => process.exit(code));
       // Everything was closed; if a stray handle (a processor's timer or socket) would keep the
       // process alive, end it anyway so the container stops when the drain is done.
       setTimeout(() => process.exit(code), 2000).unref();
