@@ -35,9 +35,10 @@ Options:
   --role <role>            this container's role (${ROLES.join(', ')}); default the role its
                            spoolkit entrypoint runs (docker run <image> scheduler), then
                            SPOOLKIT_ROLE, then the role in this host's heartbeat
-  --spool <path>           spool directory or file:// URL (default SPOOLKIT_SPOOL, then ./.spool)
+  -s, --spool <path>       spool directory or file:// URL (default SPOOLKIT_SPOOL, then ./.spool)
   --queues <names>         only these queues (comma-separated)
-  --max-waiting <n>        backlogged above this many waiting jobs (default ${HEALTH_DEFAULTS.maxWaiting})
+  --max-waiting <n>        backlogged above this many jobs ready to run, waiting and prioritized
+                           (default ${HEALTH_DEFAULTS.maxWaiting})
   --max-age-ms <ms>        backlogged when the oldest waiting job is older (default ${HEALTH_DEFAULTS.maxAgeMs})
   --stale-after-ms <ms>    a heartbeat older than this is stale (default ${HEALTH_DEFAULTS.staleAfterMs})
   --strict                 a backlog is unhealthy too (for CI)
@@ -47,7 +48,7 @@ Options:
 /** The flags of `spoolkit health`: string flags take a value, boolean flags none. */
 const HEALTH_OPTIONS = {
   role: { type: 'string' },
-  spool: { type: 'string' },
+  spool: { type: 'string', short: 's' },
   queues: { type: 'string' },
   'max-waiting': { type: 'string' },
   'max-age-ms': { type: 'string' },

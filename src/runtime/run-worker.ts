@@ -12,6 +12,7 @@
 import { dirname } from 'node:path';
 import { loggerOptions, resolveProcessorsPath } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { SIGNAL_ECHO_MS } from './signal-echo.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadProcessorPlans, type QueuePlan } from './processor-map.js';
 import { onParentGone, runSupervisor, STOP_SIGNALS, SUPERVISED_ENV, type RecycleMessage } from './supervisor.js';
@@ -54,14 +55,6 @@ export interface WorkerCommandOptions {
 /** How often the resident memory is compared with `maxMemoryMb`. */
 const MEMORY_CHECK_MS = 1000;
 
-/**
- * A worker often gets one stop twice: a terminal's Ctrl-C, or a platform's SIGTERM to every
- * process (Heroku), reaches it straight and again as its parent (a supervisor, the entrypoint's
- * `all` role) forwards it; Heroku also documents that a process may get several SIGTERMs. The
- * same signal again within this long of the first is taken for that copy; a different signal, or
- * the same one later, is a deliberate second signal and forces.
- */
-const SIGNAL_ECHO_MS = 1000;
 
 /** Runs `spoolkit worker`; resolves the exit code. */
 export async function runWorkerCommand(opts: WorkerCommandOptions, env: NodeJS.ProcessEnv = process.env, createWorker?: WorkerRuntimeOptions['createWorker']): Promise<number> {
@@ -69,7 +62,7 @@ export async function runWorkerCommand(opts: WorkerCommandOptions, env: NodeJS.P
   const processorsPath = resolveProcessorsPath(opts.processors, env);
   const supervised = env[SUPERVISED_ENV] === '1';
   if (!supervised && (opts.maxJobs > 0 || opts.maxMemoryMb > 0 || opts.watch)) {
-    return runSupervisor({ childArgv: opts.selfArgv, env, logger: logger.child({ supervisor: true }), watchDir: opts.watch ? dirname(processorsPath) : undefined });
+    return runSupervisor({ childArgv: opts.selfArgv, env, logger: logger.child({ supervisor: true }), watchDir: opts.watch ? dirname(processorsPath) : undefined, spoolDir: opts.spool });
   }
   return runWorkerProcess(opts, processorsPath, logger, supervised, createWorker);
 }

@@ -21,7 +21,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
-import { relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import type { Logger } from '../log.js';
 import { exitCodeOf } from '../entrypoint/children.js';
 
@@ -68,6 +68,8 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Directory to watch for changes; undefined disables watch. */
   watchDir: string | undefined;
+  /** Also ignored when under `watchDir`: the spool, whose writes (the worker's own) are no edits. */
+  spoolDir?: string;
   /** Quiet period after a change before reloading. Default 300. */
   debounceMs?: number;
 }
@@ -156,9 +158,11 @@ export function runSupervisor(opts: SupervisorOptions): Promise<number> {
 
   if (opts.watchDir) {
     const root = opts.watchDir;
+    const spoolRel = opts.spoolDir === undefined ? undefined : relative(root, opts.spoolDir);
+    const inSpool = (file: string): boolean => spoolRel !== undefined && spoolRel !== '' && !spoolRel.startsWith('..') && !isAbsolute(spoolRel) && (file === spoolRel || file.startsWith(`${spoolRel}${sep}`));
     watcher = watch(root, { recursive: true }, (_event, name) => {
       const file = name ? String(name) : '';
-      if (file && IGNORED_DIRS.some((d) => file === d || file.startsWith(`${d}${sep}`) || file.includes(`${sep}${d}${sep}`))) return;
+      if (file && (inSpool(file) || IGNORED_DIRS.some((d) => file === d || file.startsWith(`${d}${sep}`) || file.includes(`${sep}${d}${sep}`)))) return;
       clearTimeout(debounce);
       debounce = setTimeout(() => reload(file ? relative(root, `${root}${sep}${file}`) : root), opts.debounceMs ?? 300);
     });

@@ -2,6 +2,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { ConfigError } from '../errors.js';
 import type { JobSchedulerTemplate, JobSchedulerTemplateOptions, RepeatOptions, ScheduleSpec } from './types.js';
 import { validateJobOptions, withoutUnsetOptions } from '../spool/job-options.js';
+import { toJsonStrict } from '../spool/validate.js';
 import type { JobsOptions } from '../types.js';
 
 /**
@@ -137,14 +138,13 @@ export function normalizeTemplate(id: string, template: JobSchedulerTemplate | u
     throw new ConfigError(`template.name must be a non-empty string; got ${describe(name)}. Omit it to use the scheduler id.`);
   }
   const data = template?.data ?? {};
-  let json: string | undefined;
+  let json: string;
   try {
-    json = JSON.stringify(data);
+    // The check `add` makes, so every run's data comes back exactly as given (a Date, a Map or NaN
+    // would otherwise be changed silently, run after run).
+    json = toJsonStrict(data, 'template.data');
   } catch (err) {
-    throw new ConfigError(`template.data of job scheduler "${id}" cannot be serialized as JSON (${(err as Error).message}); pass plain objects, arrays, strings, numbers and booleans.`, { cause: err });
-  }
-  if (json === undefined) {
-    throw new ConfigError(`template.data of job scheduler "${id}" cannot be serialized as JSON; pass plain objects, arrays, strings, numbers and booleans.`);
+    throw new ConfigError(`Job scheduler "${id}": ${(err as Error).message}`, { cause: err });
   }
   const given = (template?.opts ?? {}) as Record<string, unknown>;
   if (given === null || typeof given !== 'object') {

@@ -38,6 +38,16 @@ describe('spoolkit jobs and queue', () => {
     expect(badOpts.stderr).toContain('--opts must be a JSON object');
   });
 
+  it('says that an add with an id that exists added nothing', async () => {
+    const fresh = await cli('jobs', 'add', 'mail', 'once', '{"v":1}', '--job-id', 'once-1');
+    expect(fresh).toMatchObject({ code: 0, stdout: 'Added job once-1 ("once") to queue "mail".\n' });
+    const again = await cli('jobs', 'add', 'mail', 'once', '{"v":2}', '--job-id', 'once-1');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('Job once-1 already exists in queue "mail"; nothing was added (the job keeps its own name and data).\n');
+    const shown = JSON.parse((await cli('jobs', 'show', 'mail', 'once-1', '--json')).stdout) as { data: unknown };
+    expect(shown.data).toEqual({ v: 1 });
+  });
+
   it('lists jobs by state as a table or JSON, and refuses an unknown state with exit 2', async () => {
     const waiting = await cli('jobs', 'list', 'mail');
     expect(waiting.code).toBe(0);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { HEALTH_DEFAULTS, parseHealthArgs } from '../../src/health/args.js';
 
+describe('parseHealthArgs', () => {
+  it('takes -s for --spool, as every command that reads the spool does', () => {
+    expect(parseHealthArgs(['-s', '/srv/spool'], {})).toMatchObject({ spool: '/srv/spool', errors: [] });
+    expect(parseHealthArgs(['-s/srv/x', '--strict'], {})).toMatchObject({ spool: '/srv/x', strict: true, errors: [] });
+  });
+});
+
 describe('parseHealthArgs with a bad flag', () => {
   it('reports a mistyped flag and keeps every other value', () => {
     const a = parseHealthArgs(['--spool', '/srv/spool', '--max-wait', '5', '--role', 'worker', '--strict', '--queues', 'mail'], {});

@@ -147,6 +147,25 @@ describe('recycling', () => {
     p.child.kill('SIGTERM');
     expect((await p.done).code).toBe(0);
   });
+
+  it('does not reload for the spool\'s own writes when the spool lies in the watched directory under any name', async () => {
+    const dir = spoolDir();
+    const root = join(dir, 'data', 'spool');
+    const file = join(dir, 'processors.mjs');
+    writeFileSync(file, "export default { w: async () => 'v1' };\n");
+    const q = queue(root, 'w');
+    const p = worker(root, file, '--watch', '--heartbeat-interval-ms', '100');
+    for (let i = 0; i < 5; i++) {
+      const job = await q.add('any', { i });
+      expect(await finished(q, job.id!)).toBe('completed');
+    }
+    // Heartbeats every 100 ms and five finished jobs were written under the watched directory.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(events(p, 'worker:reloading')).toEqual([]);
+    expect(events(p, 'worker:process-started')).toHaveLength(1);
+    p.child.kill('SIGTERM');
+    expect((await p.done).code).toBe(0);
+  });
 });
 
 describe('--watch', () => {

@@ -26,6 +26,9 @@ describe('spoolkit scheduler', () => {
     const r = cli(['scheduler', '--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('--queue <name>');
+    expect(r.stdout).toContain('-s, --spool <path>');
+    // One default, not commander's `(default: [])` after it.
+    expect(r.stdout).not.toContain('(default: [])');
     expect(r.stdout).toContain('--poll-interval <ms>');
     expect(r.stdout).toContain('docs/scheduler.md');
   });
@@ -42,9 +45,13 @@ describe('spoolkit scheduler', () => {
     expect(r.stderr).toContain('LOG_LEVEL');
   });
 
-  it('runs until SIGTERM, then exits 0 with JSON-lines logs on stderr', async () => {
+  it.each([
+    ['SIGTERM', ['SIGTERM']],
+    ['SIGHUP (a closed terminal)', ['SIGHUP']],
+    ['SIGTERM twice 100 ms apart (a group signal and its forwarded copy)', ['SIGTERM', 'SIGTERM']],
+  ] as const)('runs until %s, then exits 0 with JSON-lines logs on stderr, each naming its pid', async (_what, signals) => {
     spool = mkdtempSync(join(tmpdir(), 'spoolkit-cli-sched-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'scheduler', '--spool', spool, '--poll-interval', '100'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'scheduler', '-s', spool, '--poll-interval', '100'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
@@ -74,15 +81,16 @@ describe('spoolkit scheduler', () => {
         clearTimeout(timer);
         resolve(c);
       });
-      child.kill('SIGTERM');
+      child.kill(signals[0]);
+      if (signals[1]) setTimeout(() => child.kill(signals[1]), 100);
     });
     expect(code, stderr).toBe(0);
     expect(stdout).toBe('');
     const events = stderr
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { event: string; role?: string });
+      .map((l) => JSON.parse(l) as { event: string; role?: string; pid?: number });
     expect(events.map((e) => e.event)).toEqual(['scheduler:started', 'scheduler:stopping', 'scheduler:stopped']);
-    expect(events.every((e) => e.role === 'scheduler')).toBe(true);
+    expect(events.every((e) => e.role === 'scheduler' && e.pid === child.pid)).toBe(true);
   });
 });

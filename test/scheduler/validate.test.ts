@@ -85,11 +85,17 @@ describe('template', () => {
     expect(normalizeTemplate('s', { opts: { attempts: 2, priority: null, backoff: null, removeOnComplete: null } as never }).opts).toEqual({ attempts: 2 });
   });
 
-  it('refuses data that is not JSON', () => {
+  it('refuses data that is not JSON, or would not come back the same, as add does', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    expect(configError(() => normalizeTemplate('s', { data: cyclic })).message).toMatch(/cannot be serialized as JSON/);
-    expect(configError(() => normalizeTemplate('s', { data: () => 1 })).message).toMatch(/cannot be serialized as JSON/);
+    expect(configError(() => normalizeTemplate('s', { data: cyclic })).message).toMatch(/template\.data\.self .*cycle|cycle/i);
+    expect(configError(() => normalizeTemplate('s', { data: () => 1 })).message).toMatch(/template\.data is a function/);
+    // Each of these used to be stored changed (a string, null, {}, a plain object), run after run.
+    expect(configError(() => normalizeTemplate('s', { data: { d: new Date(0) } })).message).toMatch(/template\.data\.d is a Date/);
+    expect(configError(() => normalizeTemplate('s', { data: { n: Number.NaN } })).message).toMatch(/template\.data\.n is NaN/);
+    expect(configError(() => normalizeTemplate('s', { data: { m: new Map([[1, 2]]) } })).message).toMatch(/template\.data\.m/);
+    expect(configError(() => normalizeTemplate('s', { data: { a: [1, undefined] } })).message).toMatch(/template\.data\.a\[1\]/);
+    expect(normalizeTemplate('s', { data: { ok: [1, 'two', null, { three: true }] } }).data).toEqual({ ok: [1, 'two', null, { three: true }] });
   });
 });
 

@@ -114,8 +114,13 @@ export function register(program: Command, setExitCode: SetExitCode): void {
       if (flags.jobId !== undefined) opts.jobId = flags.jobId;
       const root = existingSpoolRoot(flags.spool);
       await withQueue(root, queueName, async (queue) => {
+        // An id that exists makes the add a no-op (as in BullMQ): say so rather than "Added".
+        const existed = flags.jobId !== undefined && (await queue.getJob(flags.jobId)) !== undefined;
         const job = (await queue.add(name, data as never, opts as never)) as unknown as JobView;
-        process.stdout.write(flags.json ? `${JSON.stringify(toJson(job))}\n` : `Added job ${String(job.id)} ("${name}") to queue "${queueName}".\n`);
+        const text = existed
+          ? `Job ${String(job.id)} already exists in queue "${queueName}"; nothing was added (the job keeps its own name and data).`
+          : `Added job ${String(job.id)} ("${name}") to queue "${queueName}".`;
+        process.stdout.write(flags.json ? `${JSON.stringify(toJson(job))}\n` : `${text}\n`);
       }, { create: true });
       setExitCode(0);
     });
