@@ -23,7 +23,7 @@ import { SpoolkitError } from '../errors.js';
 import { forwardSignals, runForwarded, runTogether, startChild, whenStarted, type RunningChild } from './children.js';
 import { planEntrypoint, type EntrypointPlan } from './plan.js';
 import { formatSpoolProblems, type SpoolCheckResult } from './preflight.js';
-import { describeWebStartFailure, resolveWebCommand, type WebCommand } from './web-command.js';
+import { describeWebStartFailure, resolveWebCommand, withPackageBins, type WebCommand } from './web-command.js';
 
 export { planEntrypoint, type EntrypointPlan } from './plan.js';
 export { resolveWebCommand, readProcfileLine } from './web-command.js';
@@ -103,7 +103,7 @@ async function runPlan(plan: EntrypointPlan, ctx: EntrypointContext): Promise<nu
   switch (role) {
     case 'web': {
       const web = resolveWebCommand(ctx.cwd, env);
-      const child = startChild('web', [...web.argv, ...args], env);
+      const child = startChild('web', [...web.argv, ...args], withPackageBins(env, ctx.cwd));
       const stop = forwardSignals([child]);
       try {
         const failure = await whenStarted(child);
@@ -141,7 +141,7 @@ async function runPlan(plan: EntrypointPlan, ctx: EntrypointContext): Promise<nu
  * the container while it was starting.
  */
 async function startWeb(web: WebCommand, env: NodeJS.ProcessEnv, ctx: EntrypointContext): Promise<RunningChild | number> {
-  const child = startChild('web', web.argv, env);
+  const child = startChild('web', web.argv, withPackageBins(env, ctx.cwd));
   let signalled = false;
   const stop = forwardSignals([child], () => {
     signalled = true;

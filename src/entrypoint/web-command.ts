@@ -4,7 +4,7 @@
  * never a shell line.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { readAppPackageConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { assertNoPackageManager, splitCommandLine } from './command-line.js';
@@ -87,4 +87,17 @@ export function describeWebStartFailure(web: WebCommand, err: NodeJS.ErrnoExcept
     };
   }
   return { code: EXIT_NOT_EXECUTABLE, message: `${head} "${program}" could not be run (${err.code ?? 'error'}: ${err.message}). Fix: correct the command in ${web.source}.\n` };
+}
+
+/**
+ * `env` with the app's `node_modules/.bin` first on PATH, as `npm start` would have it, so a web
+ * command naming a package's program (`next start`, `fastify start`) runs wherever the app's
+ * dependencies are installed (a VPS, a Procfile runner), not only in an image that sets PATH.
+ */
+export function withPackageBins(env: NodeJS.ProcessEnv, cwd: string): NodeJS.ProcessEnv {
+  const bins = join(cwd, 'node_modules', '.bin');
+  if (!existsSync(bins)) return env;
+  const path = env.PATH ?? '';
+  if (path.split(delimiter).includes(bins)) return env;
+  return { ...env, PATH: path === '' ? bins : `${bins}${delimiter}${path}` };
 }

@@ -3,7 +3,7 @@
  * where the command came from and the fix, and a shell's exit code, in `web` and in `all`.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBuilt } from '../cli/helpers.js';
 import { entryScope, type EntryApp } from './helpers.js';
@@ -18,6 +18,18 @@ function withWeb(a: EntryApp, web: string | undefined): void {
 }
 /** The spoolkit lines on stderr (the worker's JSON logs left out). */
 const diagnostics = (stderr: string) => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'));
+
+describe('spoolkit entrypoint: a web command naming a package program', () => {
+  it('finds it in the app\'s node_modules/.bin, as npm start would, outside an image too', async () => {
+    const a = app();
+    mkdirSync(join(a.dir, 'node_modules', '.bin'), { recursive: true });
+    writeFileSync(join(a.dir, 'node_modules', '.bin', 'serve-app'), '#!/bin/sh\necho "served by serve-app $1"\n', { mode: 0o755 });
+    withWeb(a, 'serve-app --port=1');
+    const r = await entry(a, ['web'], { PATH: '/usr/bin:/bin' }).done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('served by serve-app --port=1\n');
+  });
+});
 
 describe('spoolkit entrypoint: a web command that cannot be started', () => {
   it.each([
