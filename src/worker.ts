@@ -27,6 +27,7 @@ import {
   DEFAULT_MAX_STALLED_COUNT,
   DEFAULT_POLL_INTERVAL_MS,
   DEFAULT_STALLED_INTERVAL_MS,
+  MAX_TIMER_MS,
 } from './spool/defaults.js';
 import { isDrained } from './spool/counts.js';
 import { PROCESS_TAG } from './spool/keys.js';
@@ -126,6 +127,13 @@ function positiveInt(v: unknown, name: string, dflt: number, min = 1): number {
   return v;
 }
 
+/** As {@link positiveInt}, for an option that sets a timer: at most {@link MAX_TIMER_MS}. */
+function timerMs(v: unknown, name: string, dflt: number, min = 1): number {
+  const ms = positiveInt(v, name, dflt, min);
+  if (ms > MAX_TIMER_MS) throw new ConfigError(`Expected \`${name}\` to be at most ${MAX_TIMER_MS} ms (about 24.8 days: a longer Node timer fires at once), got \`${String(v)}\`.`);
+  return ms;
+}
+
 /** Checks a Worker's `removeOnComplete` / `removeOnFail` with a job's rules. */
 function checkWorkerKeep(v: unknown, name: 'removeOnComplete' | 'removeOnFail'): void {
   const problem = keepProblem(v, name);
@@ -135,18 +143,18 @@ function checkWorkerKeep(v: unknown, name: 'removeOnComplete' | 'removeOnFail'):
 function resolveSettings(opts: WorkerOptions): Settings {
   checkWorkerKeep(opts.removeOnComplete, 'removeOnComplete');
   checkWorkerKeep(opts.removeOnFail, 'removeOnFail');
-  const lockDurationMs = positiveInt(opts.lockDuration, 'lockDuration', DEFAULT_LOCK_DURATION_MS);
-  const lockRenewMs = positiveInt(opts.lockRenewTime, 'lockRenewTime', Math.max(1, Math.floor(lockDurationMs / 2)));
+  const lockDurationMs = timerMs(opts.lockDuration, 'lockDuration', DEFAULT_LOCK_DURATION_MS);
+  const lockRenewMs = timerMs(opts.lockRenewTime, 'lockRenewTime', Math.max(1, Math.floor(lockDurationMs / 2)));
   return {
     concurrency: Math.floor(positiveInt(opts.concurrency, 'concurrency', 1)),
     lockDurationMs,
     lockRenewMs,
-    stalledIntervalMs: positiveInt(opts.stalledInterval, 'stalledInterval', DEFAULT_STALLED_INTERVAL_MS),
+    stalledIntervalMs: timerMs(opts.stalledInterval, 'stalledInterval', DEFAULT_STALLED_INTERVAL_MS),
     maxStalledCount: positiveInt(opts.maxStalledCount, 'maxStalledCount', DEFAULT_MAX_STALLED_COUNT, 0),
-    heartbeatIntervalMs: positiveInt(opts.heartbeatIntervalMs, 'heartbeatIntervalMs', DEFAULT_HEARTBEAT_INTERVAL_MS),
-    pollIntervalMs: positiveInt(opts.pollIntervalMs, 'pollIntervalMs', DEFAULT_POLL_INTERVAL_MS),
+    heartbeatIntervalMs: timerMs(opts.heartbeatIntervalMs, 'heartbeatIntervalMs', DEFAULT_HEARTBEAT_INTERVAL_MS),
+    pollIntervalMs: timerMs(opts.pollIntervalMs, 'pollIntervalMs', DEFAULT_POLL_INTERVAL_MS),
     limiter: resolveLimiter(opts.limiter),
-    maximumRateLimitDelayMs: positiveInt(opts.maximumRateLimitDelay, 'maximumRateLimitDelay', DEFAULT_MAXIMUM_RATE_LIMIT_DELAY_MS),
+    maximumRateLimitDelayMs: timerMs(opts.maximumRateLimitDelay, 'maximumRateLimitDelay', DEFAULT_MAXIMUM_RATE_LIMIT_DELAY_MS),
     metricsMaxDataPoints: resolveMetrics(opts.metrics),
     drainDelayMs: positiveInt(opts.drainDelay, 'drainDelay', 5, 0) * 1000,
   };

@@ -3,12 +3,9 @@
  * flag, and comma-separated lists.
  */
 import { parseInteger } from '../config.js';
+import { MAX_TIMER_MS } from '../spool/defaults.js';
 
-/**
- * The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days): `setTimeout` fires after
- * 1 ms instead for anything longer, so a flag or variable that sets a timer is refused above it.
- */
-export const MAX_TIMER_MS = 2_147_483_647;
+export { MAX_TIMER_MS };
 
 /** A commander argument parser for a whole number from `min` to `max` (errors name `flag`). */
 export function integerOption(flag: string, min = 0, max?: number): (value: string) => number {

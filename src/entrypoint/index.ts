@@ -23,7 +23,7 @@ import { SpoolkitError } from '../errors.js';
 import { forwardSignals, runForwarded, runTogether, startChild, whenStarted, type RunningChild } from './children.js';
 import { planEntrypoint, type EntrypointPlan } from './plan.js';
 import { formatSpoolProblems, type SpoolCheckResult } from './preflight.js';
-import { describeWebStartFailure, resolveWebCommand, withPackageBins, type WebCommand } from './web-command.js';
+import { describeWebStartFailure, EXIT_NOT_EXECUTABLE, resolveWebCommand, withPackageBins, type WebCommand } from './web-command.js';
 
 export { planEntrypoint, type EntrypointPlan } from './plan.js';
 export { resolveWebCommand, readProcfileLine } from './web-command.js';
@@ -167,12 +167,17 @@ async function runPassthrough(argv: string[], ctx: EntrypointContext): Promise<n
     return await runForwarded('command', argv, ctx.env);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES') {
+    if (code === 'ENOENT') {
       ctx.warn(
         `spoolkit: "${argv[0]}" is not a role (web, worker, all, scheduler, health), not a spoolkit command and not a program that can be run (${code}). ` +
           `Pass a role, or the full path of the program to run.\n`,
       );
       return EXIT_COMMAND_NOT_FOUND;
+    }
+    if (code === 'EACCES') {
+      // Found but not executable: a shell's 126, as for the web command.
+      ctx.warn(`spoolkit: "${argv[0]}" is not executable (EACCES). Make it executable (chmod +x) or run it through its interpreter (e.g. sh ${argv[0]}).\n`);
+      return EXIT_NOT_EXECUTABLE;
     }
     throw new SpoolkitError('ERR_CONFIG', `Could not start "${argv.join(' ')}": ${(err as Error).message}`, { cause: err });
   }

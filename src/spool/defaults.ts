@@ -24,3 +24,10 @@ export const DEFAULT_KEEP_FAILED: KeepJobs = { age: 7 * 24 * 3600, count: 10_000
 
 /** A heartbeat older than this is stale: its worker is not listed by getWorkers, and health's `--stale-after-ms` defaults to it. */
 export const STALE_HEARTBEAT_MS = 30_000;
+
+/**
+ * The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days): `setTimeout` fires after
+ * 1 ms instead for anything longer, so an option, flag or variable that sets a timer is refused
+ * above it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;

@@ -57,6 +57,15 @@ describe('exit codes', () => {
     expectNamedError(await runCli(['worker', '-p', processors, '--spool', join(file, 'sub')], { env, timeoutMs: 20_000 }), 2, /is a file, not a directory \(ENOTDIR\); point SPOOLKIT_SPOOL \(or --spool\) at a directory/);
   });
 
+  it('worker timer flags above what a Node timer can wait exit 2 naming the flag and the limit', async () => {
+    const env = { LOG_LEVEL: 'error' };
+    for (const flag of ['--job-timeout-ms', '--kill-grace-ms', '--lock-duration-ms', '--stalled-interval-ms', '--heartbeat-interval-ms', '--poll-interval-ms']) {
+      const r = await runCli(['worker', '-p', processors, '--spool', spool, flag, '2147483648'], { env, timeoutMs: 20_000 });
+      expectNamedError(r, 2, `${flag} must be a whole number from`);
+      expect(r.stderr).toContain('2147483647');
+    }
+  });
+
   it('no command prints the usage on stderr and exits 2; help exits 0', async () => {
     const none = await runCli([]);
     expect(none.code).toBe(2);

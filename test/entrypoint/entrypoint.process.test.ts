@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBuilt, runCli, startCli, tempDir, waitFor } from '../cli/helpers.js';
 
@@ -45,6 +45,15 @@ describe('spoolkit entrypoint: passthrough and role errors', () => {
     const r = await runCli(['entrypoint', 'wroker']);
     expect(r.code).toBe(127);
     expect(r.stderr).toContain('"wroker" is not a role (web, worker, all, scheduler, health), not a spoolkit command and not a program');
+  });
+
+  it('exits 126, as a shell would, when the program exists but is not executable', async () => {
+    const script = join(dir.path, 'not-executable.sh');
+    writeFileSync(script, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+    chmodSync(script, 0o644);
+    const r = await runCli(['entrypoint', script]);
+    expect(r.code).toBe(126);
+    expect(r.stderr).toContain(`"${script}" is not executable (EACCES). Make it executable (chmod +x)`);
   });
 
   it('exits 2 with the fix when no role is given and SPOOLKIT_ROLE is unset', async () => {

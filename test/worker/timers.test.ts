@@ -73,3 +73,20 @@ describe('worker heartbeat', () => {
     }
   });
 });
+
+describe('timer options', () => {
+  it('refuses a value no Node timer can wait (above 2147483647 ms) as a ConfigError naming the option, before anything runs', () => {
+    const spool = tmpSpool();
+    for (const name of ['lockDuration', 'lockRenewTime', 'stalledInterval', 'heartbeatIntervalMs', 'pollIntervalMs', 'maximumRateLimitDelay'] as const) {
+      let caught: unknown;
+      try {
+        track(new Worker('t', async () => 'ok', { spool, autorun: false, [name]: 2_147_483_648 }));
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, name).toMatchObject({ code: 'ERR_CONFIG', message: expect.stringContaining(`\`${name}\` to be at most 2147483647 ms`) });
+    }
+    // The limit itself is a valid timer.
+    expect(() => track(new Worker('t', async () => 'ok', { spool, autorun: false, lockDuration: 2_147_483_647 }))).not.toThrow();
+  });
+});

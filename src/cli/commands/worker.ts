@@ -49,17 +49,17 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('-q, --queues <names>', 'only these queues of the processors module (comma-separated)', listOption)
     .option('-c, --concurrency <n>', 'jobs at once per queue, for queues that set none (default: SPOOLKIT_CONCURRENCY, then 1)', integerOption('--concurrency', 1))
     .option('--shutdown-timeout-ms <ms>', `after SIGTERM, how long running jobs may finish before they are handed back; keep it below the stop grace period (default: SPOOLKIT_SHUTDOWN_TIMEOUT_MS, then ${DEFAULT_SHUTDOWN_TIMEOUT_MS})`, integerOption('--shutdown-timeout-ms', 0, MAX_TIMER_MS))
-    .option('--job-timeout-ms <ms>', 'time limit per job, for queues that set no timeoutMs (0 = none)', integerOption('--job-timeout-ms'), 0)
-    .option('--kill-grace-ms <ms>', 'after a time limit aborts a job, how long before a sandboxed processor is killed', integerOption('--kill-grace-ms'), 5000)
+    .option('--job-timeout-ms <ms>', 'time limit per job, for queues that set no timeoutMs (0 = none)', integerOption('--job-timeout-ms', 0, MAX_TIMER_MS), 0)
+    .option('--kill-grace-ms <ms>', 'after a time limit aborts a job, how long before a sandboxed processor is killed', integerOption('--kill-grace-ms', 0, MAX_TIMER_MS), 5000)
     .option('--max-jobs <n>', 'replace the worker process after this many jobs (0 = never)', integerOption('--max-jobs'), 0)
     .option('--max-memory-mb <mb>', 'replace the worker process when its resident memory exceeds this (0 = never)', integerOption('--max-memory-mb'), 0)
     .option('--watch', 'reload processors when files next to the processors module change (development)')
     .option('--log-payloads', 'include job data and results in logs (off by default)')
     .option('--threads', 'run file processors in worker threads instead of child processes')
-    .option('--lock-duration-ms <ms>', 'lease length: a job whose lease is not renewed this long is taken back', integerOption('--lock-duration-ms', 1))
-    .option('--stalled-interval-ms <ms>', 'how often expired leases are looked for', integerOption('--stalled-interval-ms', 1))
-    .option('--heartbeat-interval-ms <ms>', 'how often the heartbeat file is rewritten', integerOption('--heartbeat-interval-ms', 1))
-    .option('--poll-interval-ms <ms>', 'idle poll interval (file-change events only wake it early)', integerOption('--poll-interval-ms', 1))
+    .option('--lock-duration-ms <ms>', 'lease length: a job whose lease is not renewed this long is taken back', integerOption('--lock-duration-ms', 1, MAX_TIMER_MS))
+    .option('--stalled-interval-ms <ms>', 'how often expired leases are looked for', integerOption('--stalled-interval-ms', 1, MAX_TIMER_MS))
+    .option('--heartbeat-interval-ms <ms>', 'how often the heartbeat file is rewritten', integerOption('--heartbeat-interval-ms', 1, MAX_TIMER_MS))
+    .option('--poll-interval-ms <ms>', 'idle poll interval (file-change events only wake it early)', integerOption('--poll-interval-ms', 1, MAX_TIMER_MS))
     .addHelpText(
       'after',
       `
