@@ -109,7 +109,7 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
   });
 
   const closeSandboxes = async (): Promise<void> => {
-    await Promise.all(opts.plans.flatMap((p) => p.sandboxes.map((s) => s.close())));
+    await Promise.all(opts.plans.flatMap((p) => p.sandboxes.map((s) => s.close(HANDBACK_CLOSE))));
   };
 
   let draining: Promise<DrainResult> | undefined;
@@ -161,6 +161,16 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
 }
 
 /**
+ * How long a sandboxed job still running when its Worker hands it back (the shutdown timeout, a
+ * second signal) may take to stop after its abort before its child is killed: at most a second,
+ * whatever the queue's `killGraceMs` (which bounds time limits), so the process exits within the
+ * margin a platform leaves after the shutdown timeout (compose's stop_grace_period is 5 s longer,
+ * a plain `docker stop` waits 10 s for the default 8 s).
+ */
+export const HANDBACK_KILL_GRACE_MS = 1000;
+const HANDBACK_CLOSE = { killGraceMs: HANDBACK_KILL_GRACE_MS } as const;
+
+/**
  * Has the Worker treat the plan's sandboxes as its own: it names their child processes in its
  * heartbeat, and a forced close hands a job back only once they have stopped.
  */
@@ -169,7 +179,7 @@ function nameSandboxChildren(worker: Worker, plan: QueuePlan): void {
   const w = worker as Partial<Pick<Worker, 'reportSandboxChildren'>>;
   if (typeof w.reportSandboxChildren !== 'function') return;
   const close = async (): Promise<void> => {
-    await Promise.all(plan.sandboxes.map((s) => s.close()));
+    await Promise.all(plan.sandboxes.map((s) => s.close(HANDBACK_CLOSE)));
   };
   plan.sandboxChildren.onChange(w.reportSandboxChildren.call(worker, () => plan.sandboxChildren.pids(), close));
 }

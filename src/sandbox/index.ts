@@ -68,10 +68,11 @@ export interface SandboxedProcessor {
   (job: SandboxHostJob, token?: string, signal?: AbortSignal): Promise<unknown>;
   /**
    * Stops every child. A job still running is aborted first: its processor's signal fires, and its
-   * child is killed `killGraceMs` later if the job has not ended by then. Resolves once every child
-   * has exited.
+   * child is killed `killGraceMs` later (or `options.killGraceMs`, when shorter: a shutdown
+   * bounded by a platform's grace period) if the job has not ended by then. Resolves once every
+   * child has exited.
    */
-  close(): Promise<void>;
+  close(options?: { killGraceMs?: number }): Promise<void>;
   /** Live counts, for logs and tests. */
   stats(): SandboxStats;
 }
@@ -103,7 +104,7 @@ interface PooledChild {
   /** Resolves once the child has exited. */
   gone: Promise<void>;
   /** Set while a job runs: aborts it (its processor's signal fires; the child is killed `killGraceMs` later if still running). */
-  abortRun: ((reason: unknown) => void) | undefined;
+  abortRun: ((reason: unknown, graceMs?: number) => void) | undefined;
 }
 
 const JOB_FIELDS = [
@@ -239,15 +240,26 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
       let killTimer: NodeJS.Timeout | undefined;
-      const abortRun = (cause: unknown): void => {
-        child.handle.send({ t: 'abort', runId, reason: serializeError(cause ?? new Error('aborted')) });
+      let killAt = Infinity;
+      let firstCause: unknown;
+      let abortedAt = 0;
+      const abortRun = (cause: unknown, graceMs = killGraceMs): void => {
+        const now = Date.now();
         if (killTimer === undefined) {
-          killTimer = setTimeout(() => {
-            counters.killed++;
-            const reason = cause instanceof Error ? cause.message : 'aborted';
-            finish(() => reject(new Error(`The sandboxed processor ${path} did not stop within ${killGraceMs} ms after its job was aborted (${reason}); its child was killed`, { cause })), undefined, true);
-          }, killGraceMs);
+          child.handle.send({ t: 'abort', runId, reason: serializeError(cause ?? new Error('aborted')) });
+          firstCause = cause;
+          abortedAt = now;
         }
+        // A later, shorter grace (a close during shutdown after the job's own abort) wins.
+        const at = now + graceMs;
+        if (at >= killAt) return;
+        killAt = at;
+        if (killTimer) clearTimeout(killTimer);
+        killTimer = setTimeout(() => {
+          counters.killed++;
+          const reason = firstCause instanceof Error ? firstCause.message : 'aborted';
+          finish(() => reject(new Error(`The sandboxed processor ${path} did not stop within ${killAt - abortedAt} ms after its job was aborted (${reason}); its child was killed`, { cause: firstCause })), undefined, true);
+        }, graceMs);
       };
       const onAbort = (): void => abortRun(signal?.reason);
       child.abortRun = abortRun;
@@ -322,13 +334,14 @@ export function createSandboxedProcessor(file: string | URL, opts: SandboxOption
   };
 
   const processor = run as SandboxedProcessor;
-  processor.close = async () => {
+  processor.close = async (options = {}) => {
     closed = true;
     const closedError = new Error(`The sandboxed processor for ${path} was closed`);
+    const graceMs = Math.min(killGraceMs, nonNegative('killGraceMs', options.killGraceMs, killGraceMs));
     for (const child of [...all]) {
       // A running job is aborted first, so its processor can stop (and end what it started);
-      // its child ends when the job does, or is killed killGraceMs later.
-      if (child.abortRun) child.abortRun(closedError);
+      // its child ends when the job does, or is killed graceMs later.
+      if (child.abortRun) child.abortRun(closedError, graceMs);
       else retire(child, 'stop');
     }
     await Promise.all([...all, ...leaving].map((child) => child.gone));

@@ -125,6 +125,23 @@ describe('spoolkit worker', () => {
     expect((await second.done).code).toBe(0);
   });
 
+  it('a sandboxed job that ignores its abort at the shutdown timeout is killed within a second, not after its kill grace', async () => {
+    const root = setup();
+    const q = queue(root, 'stubborn');
+    const job = await q.add('spin', {});
+    const p = worker(root, '--queues', 'stubborn', '--shutdown-timeout-ms', '300');
+    await waitFor(() => events(p, 'job:claimed').length === 1, 'the job to start');
+    const signalledAt = Date.now();
+    p.child.kill('SIGTERM');
+    const r = await p.done;
+    // The queue's killGraceMs is 20 s; a platform's stop grace (compose 5 s past the timeout,
+    // docker stop 10 s) would SIGKILL the worker long before that.
+    expect(Date.now() - signalledAt).toBeLessThan(8000);
+    expect(r.code).toBe(0);
+    expect(events(p, 'worker:drained')[0]?.handedBack).toBe(1);
+    expect(await q.getJobState(job.id!)).toBe('waiting');
+  });
+
   it('a second signal hands running jobs back at once and exits 1', async () => {
     const root = setup();
     const q = queue(root);

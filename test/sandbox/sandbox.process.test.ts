@@ -191,6 +191,20 @@ for (const useWorkerThreads of [false, true]) {
       expect(p.stats()).toMatchObject({ children: 0, killed: 1 });
     });
 
+    it('close({ killGraceMs }) shortens the grace of a job already aborted with a longer one', async () => {
+      const p = sandbox('hangs.mjs', { useWorkerThreads, killGraceMs: 20_000 });
+      const job = hostJob();
+      const ac = new AbortController();
+      const running = p(job, undefined, ac.signal).catch((e: unknown) => e);
+      for (let i = 0; i < 100 && job.logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      ac.abort(new Error('lease lost'));
+      const closing = p.close({ killGraceMs: 200 });
+      const err = (await Promise.race([running, new Promise((r) => setTimeout(() => r('still running after 5 s'), 5000))])) as Error | string;
+      expect(typeof err === 'string' ? err : err.message).toMatch(/did not stop within 2\d\d ms after its job was aborted \(lease lost\)/);
+      await closing;
+      expect(p.stats()).toMatchObject({ children: 0, killed: 1 });
+    });
+
     it('under a Worker, close(true) fires the running processor\'s signal before its child ends, and hands the job back once it has', async () => {
       const spool = tmpSpool();
       const marks = path.join(spool, 'marks.txt');
