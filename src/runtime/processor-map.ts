@@ -25,6 +25,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, UnrecoverableError } from '../errors.js';
+import { MAX_TIMER_MS } from '../spool/defaults.js';
 import { createSandboxedProcessor, type SandboxedProcessor, type SandboxOptions } from '../sandbox/index.js';
 
 /** A processor as the worker calls it. */
@@ -153,7 +154,7 @@ async function planQueue(queueName: string, entry: unknown, modulePath: string, 
   if (unknown.length > 0) throw new ConfigError(`The ${where} has unknown key(s) ${unknown.map((k) => `"${k}"`).join(', ')}; allowed: ${ENTRY_KEYS.join(', ')}.`);
 
   const concurrency = optionalInteger(entry.concurrency, `concurrency of ${where}`, 1);
-  const timeoutMs = optionalInteger(entry.timeoutMs, `timeoutMs of ${where}`, 0);
+  const timeoutMs = optionalInteger(entry.timeoutMs, `timeoutMs of ${where}`, 0, MAX_TIMER_MS);
   const sandboxSetting = entry.sandbox;
   if (sandboxSetting !== undefined && typeof sandboxSetting !== 'boolean' && !isPlainObject(sandboxSetting)) {
     throw new ConfigError(`sandbox of ${where} must be true, false or { useWorkerThreads?, killGraceMs?, maxJobsPerChild?, maxMemoryMb? }.`);
@@ -234,9 +235,10 @@ function dispatcher(queueName: string, jobs: Record<string, ProcessorFunction>, 
   };
 }
 
-function optionalInteger(value: unknown, what: string, min: number): number | undefined {
+function optionalInteger(value: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new ConfigError(`${what} must be a whole number >= ${min}; got ${JSON.stringify(value)}.`);
+  if (value > max) throw new ConfigError(`${what} must be at most ${max} (the longest Node timer, about 24.8 days); got ${value}.`);
   return value;
 }
 

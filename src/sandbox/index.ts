@@ -19,6 +19,7 @@
  * wrote to stdout and stderr is not lost.
  */
 import { ConfigError } from '../errors.js';
+import { MAX_TIMER_MS } from '../spool/defaults.js';
 import { launchChild, type ChildHandle } from './child-handle.js';
 import { processorFilePath } from './processor-path.js';
 import { deserializeError, serializeError } from '../serialized-error.js';
@@ -131,6 +132,7 @@ export function snapshotJob(job: SandboxHostJob): JobSnapshot {
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) throw new ConfigError(`Sandbox option ${name} must be a number >= 0, got ${String(value)}`);
+  if (value > MAX_TIMER_MS) throw new ConfigError(`Sandbox option ${name} must be at most ${MAX_TIMER_MS} ms (the longest Node timer, about 24.8 days), got ${String(value)}`);
   return value;
 }
 

@@ -73,6 +73,8 @@ describe('loadProcessorPlans', () => {
     ['unknown-key.mjs', /unknown key\(s\) "concurency"; allowed: processor, jobs, concurrency/],
     ['throws-on-load.mjs', /failed to load: boom at import/],
     ['function-sandbox.mjs', /is a function, which cannot run in a sandbox; give a file path/],
+    ['huge-timeout.mjs', /timeoutMs of .* must be at most 2147483647 \(the longest Node timer/],
+    ['huge-kill-grace.mjs', /killGraceMs must be at most 2147483647 ms/],
     ['missing-file.mjs', /job "render" of queue "q" .* names \.\/processors\/render\.mjs, which is resolved against the folder of the processors module \(.*\/maps\) to .*\/maps\/processors\/render\.mjs; no such file\. Fix the path \(relative to .*\/maps, or absolute\)\.$/],
   ])('refuses %s with a config error that names the fix', async (file, message) => {
     const err = (await loadProcessorPlans(map(file)).catch((e: unknown) => e)) as Error & { code?: string };
