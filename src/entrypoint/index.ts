@@ -19,6 +19,7 @@
  * naming the program, where the command came from and the fix; the exit code is a shell's (127,
  * 126), and in `all` the worker is then not started at all.
  */
+import { PARENT_LINK_ENV } from '../runtime/signal-echo.js';
 import { SpoolkitError } from '../errors.js';
 import { forwardSignals, runForwarded, runTogether, startChild, whenStarted, type RunningChild } from './children.js';
 import { planEntrypoint, type EntrypointPlan } from './plan.js';
@@ -124,7 +125,7 @@ async function runPlan(plan: EntrypointPlan, ctx: EntrypointContext): Promise<nu
       if (typeof started === 'number') return started;
       // The IPC channel is the worker's link to this process: if the entrypoint is killed, the
       // channel closes and the worker drains instead of running on as an orphan.
-      const worker = startChild('worker', [...ctx.cliArgv, 'worker', ...args], env, { ipc: true });
+      const worker = startChild('worker', [...ctx.cliArgv, 'worker', ...args], { ...env, [PARENT_LINK_ENV]: '1' }, { ipc: true });
       return runTogether([started, worker], stopTimeoutMs);
     }
     default: {

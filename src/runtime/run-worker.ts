@@ -12,7 +12,7 @@
 import { dirname } from 'node:path';
 import { loggerOptions, resolveProcessorsPath } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { SIGNAL_ECHO_MS } from './signal-echo.js';
+import { PARENT_LINK_ENV, SIGNAL_ECHO_MS } from './signal-echo.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadProcessorPlans, type QueuePlan } from './processor-map.js';
 import { onParentGone, runSupervisor, STOP_SIGNALS, SUPERVISED_ENV, type RecycleMessage } from './supervisor.js';
@@ -64,10 +64,19 @@ export async function runWorkerCommand(opts: WorkerCommandOptions, env: NodeJS.P
   if (!supervised && (opts.maxJobs > 0 || opts.maxMemoryMb > 0 || opts.watch)) {
     return runSupervisor({ childArgv: opts.selfArgv, env, logger: logger.child({ supervisor: true }), watchDir: opts.watch ? dirname(processorsPath) : undefined, spoolDir: opts.spool });
   }
-  return runWorkerProcess(opts, processorsPath, logger, supervised, createWorker);
+  // A parent that forwards signals (the supervisor, the entrypoint's all role) may deliver a copy
+  // of one this process also got straight; alone, a second signal is always meant.
+  const forwarded = supervised || env[PARENT_LINK_ENV] === '1';
+  return runWorkerProcess(opts, processorsPath, logger, { supervised, forwarded }, createWorker);
 }
 
-async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: string, logger: Logger, supervised: boolean, createWorker?: WorkerRuntimeOptions['createWorker']): Promise<number> {
+async function runWorkerProcess(
+  opts: WorkerCommandOptions,
+  processorsPath: string,
+  logger: Logger,
+  { supervised, forwarded }: { supervised: boolean; forwarded: boolean },
+  createWorker?: WorkerRuntimeOptions['createWorker'],
+): Promise<number> {
   let recycleRequested = false;
   let runtime: WorkerRuntime | undefined;
   let stop: (code: number) => void = () => undefined;
@@ -87,7 +96,7 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
   let signals = 0;
   let firstSignal: { signal: NodeJS.Signals; at: number } | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (signals === 1 && firstSignal?.signal === signal && Date.now() - firstSignal.at < SIGNAL_ECHO_MS) {
+    if (forwarded && signals === 1 && firstSignal?.signal === signal && Date.now() - firstSignal.at < SIGNAL_ECHO_MS) {
       logger.info('worker:signal', { signal, action: `none: taken for the first ${signal} again (a copy forwarded by the parent process, or sent twice); another one after ${SIGNAL_ECHO_MS} ms forces` });
       return;
     }
@@ -112,7 +121,7 @@ async function runWorkerProcess(opts: WorkerCommandOptions, processorsPath: stri
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   // A child whose parent (supervisor or entrypoint) vanished drains instead of running on alone.
   // (One already stopping just goes on: the parent's end is no second signal.)
-  const detachParent = onParentGone(() => {
+  const detachParent = onParentGone(forwarded, () => {
     logger.warn('worker:parent-gone', { draining: signals === 0 });
     if (signals === 0) onSignal('SIGTERM');
   });

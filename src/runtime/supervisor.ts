@@ -19,6 +19,7 @@
  * child's code, so the container's restart policy takes over. A supervisor that was itself started
  * with an IPC channel (by the entrypoint's `all` role) stops the same way when that channel closes.
  */
+import { PARENT_LINK_ENV } from './signal-echo.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
@@ -44,11 +45,12 @@ function ignoreMessage(): void {
 }
 
 /**
- * Calls `onGone` when this process was started with an IPC channel and that channel closes: the
- * parent exited or was killed. No-op without a channel. Returns a function that stops listening.
+ * Calls `onGone` when this process was started by a linked parent (`linked`: the supervisor, the
+ * entrypoint's `all` role) with an IPC channel and that channel closes: the parent exited or was
+ * killed. No-op otherwise. Returns a function that stops listening.
  */
-export function onParentGone(onGone: () => void): () => void {
-  if (!process.channel) return () => undefined;
+export function onParentGone(linked: boolean, onGone: () => void): () => void {
+  if (!linked || !process.channel) return () => undefined;
   // The channel is read (and so its end noticed) only while something listens for messages;
   // unref'd, it does not keep the process alive by itself.
   process.on('message', ignoreMessage);
@@ -183,7 +185,7 @@ export function runSupervisor(opts: SupervisorOptions): Promise<number> {
     process.on(signal, handler);
     return [signal, handler] as const;
   });
-  const detachParent = onParentGone(() => {
+  const detachParent = onParentGone(opts.env[PARENT_LINK_ENV] === '1', () => {
     log.warn('worker:parent-gone', { draining: !stopping });
     if (!stopping) stopAll('SIGTERM');
   });

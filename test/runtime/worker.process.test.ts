@@ -2,12 +2,13 @@
  * `spoolkit worker` run as a user runs it: the built CLI in child processes on a real temp spool.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fork } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue.js';
 import { parseRunLog } from '../fixtures/core/chaos-data.js';
-import { assertBuilt, isAlive, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
+import { assertBuilt, cliPath, isAlive, stopCli, startCli, tempDir, waitFor, type CliProcess } from '../cli/helpers.js';
 
 const processors = fileURLToPath(new URL('../fixtures/runtime/app/processors.mjs', import.meta.url));
 const FAST = ['--poll-interval-ms', '100', '--heartbeat-interval-ms', '500'];
@@ -156,12 +157,13 @@ describe('spoolkit worker', () => {
     expect(await q.getJobState(job.id!)).toBe('waiting');
   });
 
-  it('takes the same signal again within a second for a copy of the first (Heroku may send several SIGTERMs); one after that forces', async () => {
+  it('started by a parent that forwards signals, takes the same signal again within a second for its copy; one after that forces', async () => {
     for (const later of [false, true]) {
       const root = setup();
       const q = queue(root);
       const job = await q.add('sleep', { ms: later ? 20_000 : 1500 });
-      const p = worker(root, '--shutdown-timeout-ms', '20000');
+      // As the entrypoint's all role starts it.
+      const p = workerWithEnv({ SPOOLKIT_PARENT_LINKED: '1' }, root, '--shutdown-timeout-ms', '20000');
       await waitFor(() => events(p, 'job:claimed').length === 1, 'the job to start');
       p.child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, later ? 1300 : 150));
@@ -170,6 +172,38 @@ describe('spoolkit worker', () => {
       expect(r.code, later ? 'later' : 'copy').toBe(later ? 1 : 0);
       expect(await q.getJobState(job.id!)).toBe(later ? 'waiting' : 'completed');
     }
+  });
+
+  it('forked by an app that then lets go of the IPC channel, keeps running (only a linked parent\'s end drains it)', async () => {
+    const root = setup();
+    const child = fork(cliPath, ['worker', '-p', processors, '--spool', root, ...FAST], { silent: true, env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info' } });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => stderr.includes('worker:started'), 'the worker to start');
+      child.disconnect();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(stderr).not.toContain('worker:parent-gone');
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('alone, forces on a second Ctrl-C however soon it comes', async () => {
+    const root = setup();
+    const q = queue(root);
+    const job = await q.add('sleep', { ms: 20_000 });
+    const p = worker(root, '--shutdown-timeout-ms', '20000');
+    await waitFor(() => events(p, 'job:claimed').length === 1, 'the job to start');
+    p.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 150));
+    p.child.kill('SIGINT');
+    const r = await p.done;
+    expect(r.code).toBe(1);
+    expect(await q.getJobState(job.id!)).toBe('waiting');
   });
 
   it('recovers the job of a SIGKILLed worker process in another one', async () => {

@@ -5,7 +5,6 @@
  * no worker runs (or to keep schedules going while workers are scaled to zero). Any number of
  * replicas may run: each run is enqueued exactly once.
  */
-import { SIGNAL_ECHO_MS } from '../../runtime/signal-echo.js';
 import type { Command } from 'commander';
 import { loggerOptions, parseInteger, spoolRootFrom } from '../../config.js';
 import { createLogger } from '../../log.js';
@@ -41,14 +40,9 @@ export function register(program: Command, setExitCode: SetExitCode): void {
       const pollIntervalMs = opts.pollInterval === undefined ? DEFAULT_SCHEDULER_POLL_MS : parseInteger(opts.pollInterval, '--poll-interval', { min: 10, max: 3_600_000 });
       const controller = new AbortController();
       let signals = 0;
-      let first: { signal: NodeJS.Signals; at: number } | undefined;
       const onSignal = (signal: NodeJS.Signals): void => {
-        // The same signal again within a second is the first one's copy (a group signal that the
-        // entrypoint also forwards), as for `spoolkit worker`.
-        if (first?.signal === signal && Date.now() - first.at < SIGNAL_ECHO_MS) return;
         signals += 1;
         if (signals === 1) {
-          first = { signal, at: Date.now() };
           logger.info('scheduler:stopping', { signal });
           controller.abort();
         } else {
