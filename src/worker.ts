@@ -813,12 +813,17 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.heartbeat();
   }
 
-  /** The sandbox's child processes, by pid and liveness tag, for the heartbeat. */
+  /**
+   * The sandbox's child processes, by pid and liveness tag, for the heartbeat. Where /proc cannot
+   * tell a child's tag (a pid namespace without a /proc of its own), the child is named with an
+   * empty tag, which no checker ever judges gone: its jobs then wait for their leases rather than
+   * run again beside it.
+   */
   private sandboxChildren(pids: (number | undefined)[]): { pid: number; tag: string }[] {
     const out: { pid: number; tag: string }[] = [];
     for (const pid of pids) {
-      const tag = pid === undefined ? undefined : livenessTagOf(pid);
-      if (tag !== undefined) out.push({ pid: pid!, tag });
+      if (pid === undefined) continue;
+      out.push({ pid, tag: livenessTagOf(pid) ?? '' });
     }
     return out;
   }

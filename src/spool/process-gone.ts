@@ -105,10 +105,11 @@ export function livenessTagOf(pid: number): string | undefined {
 /**
  * Whether a process of this pid namespace, named by pid and liveness tag, is gone: no such pid, a
  * zombie (dead, not yet reaped: an orphan whose new parent does not reap), or a later process
- * that got the pid. Without a /proc of this pid namespace it is never judged gone.
+ * that got the pid. Without a /proc of this pid namespace, or without a tag (its writer could not
+ * read one), it is never judged gone.
  */
 export function processOfTagGone(pid: number, tag: string): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0 || !PROC_IS_OURS) return false;
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !PROC_IS_OURS || tag === '') return false;
   const st = statOf(pid);
   if (!st) return START_TICKS !== undefined;
   if (st.state === 'Z' || st.state === 'X') return true;
