@@ -19,11 +19,23 @@ const WRAPPERS = new Set(['npm', 'npx', 'yarn', 'pnpm', 'bun', 'bunx']);
 /** `$` followed by one of these is a special parameter (`$1`, `$$`, `$#`, ...), which only a shell has. */
 const SPECIAL_PARAMETER = /^[0-9$#?!@*-]/;
 
+/** Options of {@link splitCommandLine}. */
+export interface SplitOptions {
+  /**
+   * False to let `${VAR?message}` pass when VAR is unset (as an empty value): for checking a
+   * command's syntax before the environment it will run in exists (`spoolkit init`).
+   */
+  requireSet?: boolean;
+}
+
 /** Splits `line` into argv. `source` names where the line came from, for errors. */
-export function splitCommandLine(line: string, env: NodeJS.ProcessEnv, source: string): string[] {
+export function splitCommandLine(line: string, env: NodeJS.ProcessEnv, source: string, options: SplitOptions = {}): string[] {
   const argv: string[] = [];
   let word = '';
   let inWord = false;
+  // Whether the line's text has begun a word (comments and continuations are lexical: a `#` after
+  // an expansion that ended in a blank is still part of the word, as in a shell).
+  let lexWord = false;
   // A word made only of unquoted expansions that came out empty disappears, as in a shell.
   let quoted = false;
   const endWord = (): void => {
@@ -70,10 +82,10 @@ export function splitCommandLine(line: string, env: NodeJS.ProcessEnv, source: s
         case '+':
           return isSet ? word : '';
         case '?':
-          if (!isSet) {
+          if (!isSet && options.requireSet !== false) {
             throw new ConfigError(`The command in ${source} needs ${name} ("\${${body}}"): ${word || `${name} is not set${colon === ':' ? ' or empty' : ''}`}. Set ${name} in the environment.`);
           }
-          return value as string;
+          return value ?? '';
         default:
           return fail(`the expansion "\${${body}}"`);
       }
@@ -102,18 +114,25 @@ export function splitCommandLine(line: string, env: NodeJS.ProcessEnv, source: s
   };
   while (i < line.length) {
     const c = line[i] as string;
+    if (c === '\\' && line[i + 1] === '\n') {
+      // A line continuation: both characters go, as in a shell.
+      i += 2;
+      continue;
+    }
     if (c === ' ' || c === '\t' || c === '\n') {
       endWord();
+      lexWord = false;
       i++;
       continue;
     }
-    if (c === '#' && !inWord) {
+    if (c === '#' && !lexWord) {
       // A comment, as in a shell (a `#` inside a word, `a#b`, is a letter).
       const eol = line.indexOf('\n', i);
       i = eol < 0 ? line.length : eol;
       continue;
     }
     inWord = true;
+    lexWord = true;
     if (c === "'") {
       quoted = true;
       const end = line.indexOf("'", i + 1);
@@ -125,7 +144,10 @@ export function splitCommandLine(line: string, env: NodeJS.ProcessEnv, source: s
       i++;
       while (i < line.length && line[i] !== '"') {
         const d = line[i] as string;
-        if (d === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1] as string)) {
+        if (d === '\\' && line[i + 1] === '\n') {
+          // A line continuation inside double quotes goes too.
+          i += 2;
+        } else if (d === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1] as string)) {
           word += line[i + 1];
           i += 2;
         } else if (d === '$') {

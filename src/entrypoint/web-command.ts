@@ -89,6 +89,9 @@ export function describeWebStartFailure(web: WebCommand, err: NodeJS.ErrnoExcept
   return { code: EXIT_NOT_EXECUTABLE, message: `${head} "${program}" could not be run (${err.code ?? 'error'}: ${err.message}). Fix: correct the command in ${web.source}.\n` };
 }
 
+/** Where a program is looked for when PATH is unset (the C library's default path). */
+const DEFAULT_SEARCH_PATH = ['/usr/bin', '/bin'].join(delimiter);
+
 /**
  * `env` with the app's `node_modules/.bin` first on PATH, as `npm start` would have it, so a web
  * command naming a package's program (`next start`, `fastify start`) runs wherever the app's
@@ -97,7 +100,9 @@ export function describeWebStartFailure(web: WebCommand, err: NodeJS.ErrnoExcept
 export function withPackageBins(env: NodeJS.ProcessEnv, cwd: string): NodeJS.ProcessEnv {
   const bins = join(cwd, 'node_modules', '.bin');
   if (!existsSync(bins)) return env;
-  const path = env.PATH ?? '';
+  // Without PATH a program is looked for where the C library's default path says (/usr/bin:/bin):
+  // that search must stay after the app's own programs.
+  const path = env.PATH === undefined || env.PATH === '' ? DEFAULT_SEARCH_PATH : env.PATH;
   if (path.split(delimiter).includes(bins)) return env;
-  return { ...env, PATH: path === '' ? bins : `${bins}${delimiter}${path}` };
+  return { ...env, PATH: `${bins}${delimiter}${path}` };
 }

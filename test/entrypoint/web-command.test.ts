@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { splitCommandLine } from '../../src/entrypoint/command-line.js';
-import { resolveWebCommand } from '../../src/entrypoint/web-command.js';
+import { resolveWebCommand, withPackageBins } from '../../src/entrypoint/web-command.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -17,7 +17,7 @@ function app(files: Record<string, string>): string {
 }
 
 describe('splitCommandLine', () => {
-  const env = { PORT: '4000', EMPTY: '', ARGS: '--a --b' };
+  const env = { PORT: '4000', EMPTY: '', ARGS: '--a --b', NAME: 'worker ' };
   it.each([
     ['node example/web.js', ['node', 'example/web.js']],
     ['  node   server.js  --port $PORT ', ['node', 'server.js', '--port', '4000']],
@@ -39,6 +39,10 @@ describe('splitCommandLine', () => {
     // Unquoted expansions are split at blanks, quoted ones are not; a lone '$' is itself.
     ['node a.js $ARGS "$ARGS" x${ARGS}y', ['node', 'a.js', '--a', '--b', '--a --b', 'x--a', '--by']],
     ['node a.js "$" $ b$/', ['node', 'a.js', '$', '$', 'b$/']],
+    // Comments are found before expansion: a '#' after an expansion that ended in a blank is text.
+    ['node a.js --tag $NAME#1 # comment', ['node', 'a.js', '--tag', 'worker', '#1']],
+    // A backslash-newline continues the line, outside quotes and inside double quotes.
+    ['node server.js \\\n  --port 3000 "a\\\nb"', ['node', 'server.js', '--port', '3000', 'ab']],
   ])('splits %s', (line, argv) => {
     expect(splitCommandLine(line, env, 'test')).toEqual(argv);
   });
@@ -66,6 +70,11 @@ describe('splitCommandLine', () => {
     ['node a.js ${EMPTY:?}', /needs EMPTY .*EMPTY is not set or empty\. Set EMPTY/],
   ])('refuses %s', (line, message) => {
     expect(() => splitCommandLine(line, env, 'the web: line')).toThrow(message);
+  });
+
+  it('lets ${VAR?} pass unset when only the syntax is checked (spoolkit init, before the deployment sets it)', () => {
+    expect(splitCommandLine('node s.js --port ${PORT:?PORT must be set}', {}, 'init', { requireSet: false })).toEqual(['node', 's.js', '--port']);
+    expect(() => splitCommandLine('node s.js --port ${PORT:?PORT must be set}', {}, 'the web: line')).toThrow(/PORT must be set/);
   });
 });
 
@@ -98,5 +107,20 @@ describe('resolveWebCommand', () => {
   it('names both places to fix when there is no web command', () => {
     const dir = app({ 'package.json': '{}' });
     expect(() => resolveWebCommand(dir, {})).toThrow(/add "spoolkit": \{ "web": "node server.js" \} to package.json .* or a "web: node server.js" line to the Procfile/);
+  });
+});
+
+describe('withPackageBins', () => {
+  it('puts the app\'s node_modules/.bin first, keeping the search path after it, also when PATH is unset', () => {
+    const dir = app({});
+    expect(withPackageBins({ PATH: '/usr/bin' }, dir)).toEqual({ PATH: '/usr/bin' });
+    mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
+    const bins = join(dir, 'node_modules', '.bin');
+    expect(withPackageBins({ PATH: '/usr/local/bin:/usr/bin', X: '1' }, dir)).toEqual({ PATH: `${bins}:/usr/local/bin:/usr/bin`, X: '1' });
+    // Unset or empty: the C library's default search path stays behind it, so `node` is still found.
+    expect(withPackageBins({}, dir)).toEqual({ PATH: `${bins}:/usr/bin:/bin` });
+    expect(withPackageBins({ PATH: '' }, dir)).toEqual({ PATH: `${bins}:/usr/bin:/bin` });
+    // Already there: unchanged.
+    expect(withPackageBins({ PATH: `${bins}:/bin` }, dir)).toEqual({ PATH: `${bins}:/bin` });
   });
 });

@@ -130,6 +130,8 @@ describe('web command', () => {
     expect(array.saved.web).toEqual(['node', 'dist/server.js', '--title', 'My App']);
     expect(() => model({ 'package-lock.json': LOCK }, { spoolkit: { web: ['npm', 'start'] } })).toThrow(/does not pass SIGTERM on/);
     expect(() => model({ 'package-lock.json': LOCK }, { spoolkit: { web: [] } })).toThrow(/non-empty argv array/);
+    // A variable the deployment must set is no error at init, where nothing is set.
+    expect(model({ 'package-lock.json': LOCK }, {}, { web: 'node server.js --port ${PORT:?PORT must be set}' }).saved.web).toBe('node server.js --port ${PORT:?PORT must be set}');
   });
 
   it('warns when the web command needs a file the generated .dockerignore leaves out of the image', () => {

@@ -90,8 +90,9 @@ export function releaseCommand(command: string): readonly string[] {
 function webCommand(command: string, source: WebCommandModel['source'], where: string): WebCommandModel {
   const trimmed = command.trim();
   if (trimmed === '') throw new ConfigError(`${where} is empty; pass --web "node server.js".`);
-  // Variables are expanded when the entrypoint starts the command; here they are all unset.
-  const argv = splitCommandLine(trimmed, {}, where);
+  // Variables are expanded when the entrypoint starts the command; here they are all unset, and a
+  // `${VAR?}` the deployment will set is no error yet.
+  const argv = splitCommandLine(trimmed, {}, where, { requireSet: false });
   checkProgram(argv, trimmed, where);
   return { command: trimmed, saved: trimmed, argv, source, entryFile: entryFileOf(argv) };
 }
