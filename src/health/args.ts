@@ -99,17 +99,28 @@ function readFlags(argv: readonly string[], errors: string[]): Partial<Record<He
 
 /**
  * Parses the arguments after `health`. Never throws: bad arguments become `errors`, and the other
- * values are kept. The role is `--role`, else `entrypointRole()` (the role this container's
- * entrypoint runs, when it can be told: see `entrypoint-role.ts`), else `SPOOLKIT_ROLE`.
+ * values are kept. The role is `--role`, else `entrypoint()`'s (the role this container's
+ * entrypoint runs, when it can be told: see `entrypoint-role.ts`), else `SPOOLKIT_ROLE`; the spool
+ * is `--spool`, else the one that entrypoint's role was given with `--spool`, else the default.
  */
-export function parseHealthArgs(argv: readonly string[], env: NodeJS.ProcessEnv, entrypointRole: () => string | undefined = () => undefined): HealthArgs {
+export function parseHealthArgs(argv: readonly string[], env: NodeJS.ProcessEnv, entrypoint: () => { role: string; spool?: string } | undefined = () => undefined): HealthArgs {
   const out: HealthArgs = { role: undefined, spool: undefined, queues: undefined, ...HEALTH_DEFAULTS, strict: false, help: false, errors: [] };
   const values = readFlags(argv, out.errors);
   out.help = values.help === true;
   out.strict = values.strict === true;
-  if (typeof values.spool === 'string') out.spool = values.spool;
   if (typeof values.queues === 'string') out.queues = values.queues.split(',').map((s) => s.trim()).filter(Boolean);
-  const role = (typeof values.role === 'string' ? values.role : undefined) ?? entrypointRole() ?? (env.SPOOLKIT_ROLE || undefined);
+  // Asked once, and only when the flags leave the role or the spool open.
+  let running: { role: string; spool?: string } | undefined;
+  let asked = false;
+  const runningEntrypoint = (): { role: string; spool?: string } | undefined => {
+    if (!asked) running = entrypoint();
+    asked = true;
+    return running;
+  };
+  const role = (typeof values.role === 'string' ? values.role : undefined) ?? runningEntrypoint()?.role ?? (env.SPOOLKIT_ROLE || undefined);
+  // The spool the entrypoint's role was given (`worker --spool /x`) is the one its container uses.
+  if (typeof values.spool === 'string') out.spool = values.spool;
+  else if (typeof values.role !== 'string' || runningEntrypoint()?.role === values.role) out.spool = runningEntrypoint()?.spool;
   if (role !== undefined) {
     if (isRole(role)) out.role = role;
     else out.errors.push(`${values.role !== undefined ? '--role' : 'SPOOLKIT_ROLE'} must be one of ${ROLES.join(', ')}; got "${role}". Fix the healthcheck command or the variable.`);

@@ -55,8 +55,30 @@ function roleVariableOf(pidDir: string): string | undefined {
   return entry === undefined ? '' : entry.slice('SPOOLKIT_ROLE='.length);
 }
 
-/** The role one process runs as this installation's entrypoint, or undefined when it is not one (see the module comment). */
-function entrypointRoleOf(pidDir: string, argv: string[], mains: Set<string>, ownRoleVariable: string): Role | undefined {
+/** What one entrypoint runs: its role, and the spool its role's `--spool` names (absolute), if any. */
+export interface RunningEntrypoint {
+  role: Role;
+  spool?: string;
+}
+
+/**
+ * The last `--spool` / `--spool=` / `-s` / `-s<path>` among a role's arguments, as the worker and
+ * scheduler commands read it (an empty value is no flag), resolved against `cwd`.
+ */
+export function spoolFlagOf(args: readonly string[], cwd: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--') break;
+    if (a === '--spool' || a === '-s') value = args[++i];
+    else if (a.startsWith('--spool=')) value = a.slice('--spool='.length);
+    else if (a.startsWith('-s') && !a.startsWith('--')) value = a.slice(2);
+  }
+  return value === undefined || value === '' ? undefined : value.startsWith('file:') ? value : path.resolve(cwd, value);
+}
+
+/** What one process runs as this installation's entrypoint, or undefined when it is not one (see the module comment). */
+function entrypointOf(pidDir: string, argv: string[], mains: Set<string>, ownRoleVariable: string): RunningEntrypoint | undefined {
   const k = argv.indexOf('entrypoint', 1);
   if (k < 1) return undefined;
   const script = argv[k - 1] as string;
@@ -66,20 +88,23 @@ function entrypointRoleOf(pidDir: string, argv: string[], mains: Set<string>, ow
   const roleVariable = roleVariableOf(pidDir);
   if (roleVariable !== ownRoleVariable) return undefined;
   const role = k + 1 < argv.length ? argv[k + 1] : roleVariable;
-  return role !== undefined && isRole(role) && role !== 'health' ? role : undefined;
+  if (role === undefined || !isRole(role) || role === 'health') return undefined;
+  // The worker's (or scheduler's) own --spool: `docker run <image> worker --spool /data/spool`.
+  const spool = role === 'worker' || role === 'all' || role === 'scheduler' ? spoolFlagOf(argv.slice(k + 2), cwd) : undefined;
+  return spool === undefined ? { role } : { role, spool };
 }
 
 /**
- * The role this container's spoolkit entrypoint runs, or undefined when health cannot tell (see
- * the module comment). `procDir` is for tests.
+ * The role this container's spoolkit entrypoint runs, with the spool its arguments name, or
+ * undefined when health cannot tell (see the module comment). `procDir` is for tests.
  */
-export function runningEntrypointRole(env: NodeJS.ProcessEnv, procDir = '/proc'): Role | undefined {
+export function runningEntrypoint(env: NodeJS.ProcessEnv, procDir = '/proc'): RunningEntrypoint | undefined {
   const ownNamespace = readOr(() => fs.readlinkSync(path.join(procDir, 'self', 'ns', 'pid')), '');
   if (ownNamespace === '') return undefined;
   const mains = ownMainPaths();
   if (mains.size === 0) return undefined;
   const ownRoleVariable = env.SPOOLKIT_ROLE ?? '';
-  const roles = new Set<Role>();
+  const found = new Map<string, RunningEntrypoint>();
   let seen = 0;
   for (const name of readOr(() => fs.readdirSync(procDir), [] as string[])) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
@@ -91,8 +116,14 @@ export function runningEntrypointRole(env: NodeJS.ProcessEnv, procDir = '/proc')
     if (argv.at(-1) === '') argv.pop();
     // A process of a container below this namespace shows here too; its paths are not ours.
     if (readOr(() => fs.readlinkSync(path.join(pidDir, 'ns', 'pid')), '') !== ownNamespace) continue;
-    const role = entrypointRoleOf(pidDir, argv, mains, ownRoleVariable);
-    if (role !== undefined) roles.add(role);
+    const entry = entrypointOf(pidDir, argv, mains, ownRoleVariable);
+    if (entry !== undefined) found.set(`${entry.role}\0${entry.spool ?? ''}`, entry);
   }
-  return roles.size === 1 ? [...roles][0] : undefined;
+  // Several entrypoints of one role and spool (tini's child and the `all` role's worker) agree.
+  return found.size === 1 ? [...found.values()][0] : undefined;
+}
+
+/** The role alone (see {@link runningEntrypoint}). */
+export function runningEntrypointRole(env: NodeJS.ProcessEnv, procDir = '/proc'): Role | undefined {
+  return runningEntrypoint(env, procDir)?.role;
 }

@@ -9,7 +9,7 @@ import { spoolRootFrom } from '../config.js';
 import { readSpoolMarker } from '../spool/root.js';
 import { evaluateHealth, type HealthReport, type SpoolProblemInput, type SpoolStatusInput } from './evaluate.js';
 import { HEALTH_HELP, parseHealthArgs } from './args.js';
-import { runningEntrypointRole } from './entrypoint-role.js';
+import { runningEntrypoint } from './entrypoint-role.js';
 
 export { evaluateHealth, type HealthReport, type HealthThresholds, MAX_REPORT_BYTES } from './evaluate.js';
 export { parseHealthArgs, HEALTH_DEFAULTS, HEALTH_HELP, type HealthArgs } from './args.js';
@@ -33,7 +33,7 @@ export interface HealthRun {
 
 /** Runs the health check for the arguments after `health`. Never throws. */
 export async function runHealth(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, sources?: HealthSources): Promise<HealthRun> {
-  const args = parseHealthArgs(argv, env, () => runningEntrypointRole(env));
+  const args = parseHealthArgs(argv, env, () => runningEntrypoint(env));
   if (args.help) return { output: HEALTH_HELP, exitCode: 0, report: undefined };
   const nowMs = Date.now();
   let spool = '';

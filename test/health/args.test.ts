@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HEALTH_DEFAULTS, parseHealthArgs } from '../../src/health/args.js';
+import { spoolFlagOf } from '../../src/health/entrypoint-role.js';
 
 describe('parseHealthArgs', () => {
   it('takes -s for --spool, as every command that reads the spool does', () => {
@@ -28,5 +29,24 @@ describe('parseHealthArgs with a bad flag', () => {
 
   it('takes --name=value and -h', () => {
     expect(parseHealthArgs(['--spool=/c', '--max-age-ms=10', '-h'], {})).toMatchObject({ spool: '/c', maxAgeMs: 10, help: true, errors: [] });
+  });
+});
+
+describe('the entrypoint\'s spool', () => {
+  it('is the spool of a role given --spool, unless the health check names its own or another role', () => {
+    const worker = () => ({ role: 'worker', spool: '/data/spool' });
+    expect(parseHealthArgs([], {}, worker)).toMatchObject({ role: 'worker', spool: '/data/spool' });
+    expect(parseHealthArgs(['--spool', '/mine'], {}, worker)).toMatchObject({ role: 'worker', spool: '/mine' });
+    expect(parseHealthArgs(['--role', 'web'], {}, worker)).toMatchObject({ role: 'web', spool: undefined });
+    expect(parseHealthArgs(['--role', 'worker'], {}, worker)).toMatchObject({ role: 'worker', spool: '/data/spool' });
+  });
+
+  it('reads every form of the flag as the worker does, relative to the entrypoint\'s directory', () => {
+    expect(spoolFlagOf(['--spool', '/a'], '/app')).toBe('/a');
+    expect(spoolFlagOf(['--spool=b', '--concurrency', '2'], '/app')).toBe('/app/b');
+    expect(spoolFlagOf(['-s', '/c', '-s/d'], '/app')).toBe('/d');
+    expect(spoolFlagOf(['--spool', 'file:///e'], '/app')).toBe('file:///e');
+    expect(spoolFlagOf(['--spool='], '/app')).toBeUndefined();
+    expect(spoolFlagOf(['--', '--spool', '/f'], '/app')).toBeUndefined();
   });
 });

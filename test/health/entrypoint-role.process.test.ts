@@ -5,6 +5,8 @@
  * on one host stand in for a container: the entrypoint and the health check share the pid
  * namespace and SPOOLKIT_ROLE, as they do in one.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, entryApp, healthBinPath, runCli, startCli, stopCli, waitFor, type CliProcess, type CliResult } from '../cli/helpers.js';
 
@@ -29,10 +31,10 @@ function entry(a: { dir: string; spool: string }, args: string[], imageRole: str
   return p;
 }
 /** The healthcheck, through the CLI and through the standalone bin, with `env` (the image's). */
-async function healthBoth(a: { dir: string; spool: string }, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ r: CliResult; report: { status: string; role: string } }[]> {
+async function healthBoth(a: { dir: string; spool: string }, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ r: CliResult; report: { status: string; role: string; spool: string } }[]> {
   const opts = { cwd: a.dir, env: { SPOOLKIT_SPOOL: a.spool, ...env } };
   const runs = [await runCli(['health', ...args], opts), await runCli([process.execPath, healthBinPath, ...args], { ...opts, raw: true })];
-  return runs.map((r) => ({ r, report: JSON.parse(r.stdout) as { status: string; role: string } }));
+  return runs.map((r) => ({ r, report: JSON.parse(r.stdout) as { status: string; role: string; spool: string } }));
 }
 
 describe('spoolkit health and the entrypoint role', () => {
@@ -61,6 +63,20 @@ describe('spoolkit health and the entrypoint role', () => {
     } finally {
       process.kill(p.child.pid!, 'SIGCONT');
     }
+  });
+
+  it('checks the spool the entrypoint\'s role was given with --spool (docker run <image> worker --spool /data)', async () => {
+    const a = app();
+    const other = join(a.dir, '..', 'other-spool');
+    mkdirSync(other);
+    const p = entry(a, ['worker', '--spool', other, '--heartbeat-interval-ms', '200'], 'worker');
+    await waitFor(() => p.logs().some((l) => l.event === 'worker:started'), 'the worker to start');
+    for (const { r, report } of await healthBoth(a, { SPOOLKIT_ROLE: 'worker' })) {
+      expect(report).toMatchObject({ status: 'ok', role: 'worker', spool: other });
+      expect(r.code).toBe(0);
+    }
+    // A spool given to the health check itself still wins.
+    for (const { report } of await healthBoth(a, { SPOOLKIT_ROLE: 'worker' }, ['--spool', a.spool])) expect(report).toMatchObject({ status: 'unhealthy', spool: a.spool });
   });
 
   it('keeps --role, and a SPOOLKIT_ROLE the entrypoint was not started with (a health check run by hand on a host)', async () => {
