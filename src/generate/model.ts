@@ -351,7 +351,7 @@ function notesFor(f: NoteFacts): string[] {
   if (inputs.copy.length > 0 && !f.workspaces && inputs.wholeContextReasons.length === 0) notes.push(`install: also copies ${inputs.copy.join(', ')} before installing, as the install reads them.`);
   if (inputs.skippedScripts.length > 0) {
     notes.push(
-      `install: the image deletes the ${inputs.skippedScripts.join(', ')} script${inputs.skippedScripts.length > 1 ? 's' : ''} before installing: a development hook (husky) ` +
+      `install: the image deletes the ${inputs.skippedScripts.join(', ')} script${inputs.skippedScripts.length > 1 ? 's' : ''} before installing: a development or publish hook (husky, an old-style prepublish build) ` +
         'whose tool a production install lacks. Anything the image needs built belongs in the build script.',
     );
   }

@@ -204,6 +204,12 @@ describe('root prepare scripts (husky)', () => {
     });
   }
 
+  it('deletes an old-style prepublish build hook, which npm and yarn 1 run on a plain install', () => {
+    const text = dockerfile({ scripts: { start: 'node dist/server.js', build: 'node build.mjs', prepublish: 'node build.mjs', prepare: 'husky' } });
+    const run = stage(text, 'deps').lines.find((l) => l.startsWith('RUN ') && l.includes('npm ci')) ?? '';
+    expect(run, text).toMatch(/^RUN npm pkg delete scripts\.prepublish scripts\.prepare && npm ci /);
+  });
+
   it('leaves an app without prepare alone', () => {
     expect(dockerfile({})).not.toContain('npm pkg delete');
   });

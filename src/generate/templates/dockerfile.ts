@@ -52,7 +52,7 @@ export function renderDockerfile(m: ProjectModel): string {
   }
   if (inputs.skippedScripts.length > 0) {
     out.push(
-      ...wrap(`package.json's ${inputs.skippedScripts.join(', ')} script is a development hook (such as husky) that every install would run; the image deletes it first, and the build script builds what the image needs.`).map(
+      ...wrap(`package.json's ${inputs.skippedScripts.join(', ')} script is a development or publish hook (such as husky, or an old-style prepublish build) that every install would run; the image deletes it first, and the build script builds what the image needs.`).map(
         (l) => `# ${l}`,
       ),
     );
