@@ -357,6 +357,13 @@ function notesFor(f: NoteFacts): string[] {
   }
   if (inputs.registryConfigs.length > 0) {
     notes.push(`install: the image installs with ${inputs.registryConfigs.join(', ')} and removes it from what ships (a registry token must not reach the runtime image).`);
+    if (inputs.registryArgs.length > 0) {
+      const flags = inputs.registryArgs.map((n) => `--build-arg ${n}="$${n}"`).join(' ');
+      notes.push(
+        `install: ${inputs.registryConfigs.join(', ')} read${inputs.registryConfigs.length === 1 ? 's' : ''} ${inputs.registryArgs.join(', ')}, declared as build arguments of the install stages: ` +
+          `pass ${flags} to docker build or docker compose build (a CI build needs it too). A build argument shows in those stages' history, not in the runtime image.`,
+      );
+    }
   }
   if (f.schedulers.detected) {
     const runner = f.processes.some((p) => p.role === 'scheduler')
@@ -476,7 +483,8 @@ function ignoredRegistryConfigNotes(snapshot: ProjectSnapshot, committed: Projec
   const names = ignored.join(' and ');
   return [
     `install: ${names} ${ignored.length === 1 ? 'is' : 'are'} gitignored, so a fresh clone (CI) has no such file and the image installs without ${ignored.length === 1 ? 'it' : 'them'}. ` +
-      'If the install needs a private registry, commit a .npmrc that reads the token from the environment (//registry.example.com/:_authToken=${NPM_TOKEN}) and pass it to the build as a build argument or secret.',
+      'If the install needs a private registry, commit a .npmrc that reads the token from the environment (//registry.example.com/:_authToken=${NPM_TOKEN}) and re-run init: ' +
+        'the install stages then declare ARG NPM_TOKEN, and docker build --build-arg NPM_TOKEN="$NPM_TOKEN" (or docker compose build --build-arg NPM_TOKEN="$NPM_TOKEN") passes it.',
   ];
 }
 

@@ -50,7 +50,7 @@ export const PROBED_PATHS = [
 ] as const;
 
 /** Small files whose text is read when present. */
-export const TEXT_PATHS = ['.nvmrc', '.node-version', '.gitignore', '.yarnrc.yml', 'pnpm-lock.yaml', 'yarn.lock'] as const;
+export const TEXT_PATHS = ['.nvmrc', '.node-version', '.gitignore', '.npmrc', '.yarnrc', '.yarnrc.yml', 'pnpm-lock.yaml', 'yarn.lock'] as const;
 
 /** Where a processors module is looked for when package.json does not name one. */
 export const PROCESSOR_CANDIDATES = [

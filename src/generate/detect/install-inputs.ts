@@ -32,6 +32,11 @@ export interface InstallInputsModel {
   readonly skippedScripts: readonly string[];
   /** Registry settings the install reads, which never reach the runtime stage. */
   readonly registryConfigs: readonly string[];
+  /**
+   * Environment variables those settings read (`${NPM_TOKEN}`), sorted: the stages that install
+   * declare them as build arguments, so `--build-arg NPM_TOKEN=…` reaches the install.
+   */
+  readonly registryArgs: readonly string[];
 }
 
 /** Root scripts every supported package manager runs at install. */
@@ -75,13 +80,20 @@ export function detectInstallInputs(snapshot: ProjectSnapshot, pm: PackageManage
   }
 
   const manifests = new Set(pm.manifestFiles);
+  const registryConfigs = REGISTRY_CONFIG_FILES.filter((f) => manifests.has(f));
   return {
     copy: outermost(paths.filter((p) => !manifests.has(p))),
     wholeContextReasons: reasons,
     // Yarn 2+ never runs prepare or prepublish on install.
     skippedScripts: pm.berry ? [] : PREPARE_SCRIPTS.filter(hasScript),
-    registryConfigs: REGISTRY_CONFIG_FILES.filter((f) => manifests.has(f)),
+    registryConfigs,
+    registryArgs: [...new Set(registryConfigs.flatMap((f) => envReferences(snapshot.texts[f] ?? '')))].sort(),
   };
+}
+
+/** Names read as `${NAME}` (or `${NAME:-default}`, `${NAME-default}`) in npm or yarn settings. */
+export function envReferences(text: string): string[] {
+  return [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?-][^}]*)?\}/g)].map((m) => m[1] as string);
 }
 
 /** The local path a dependency spec points at (file:, link:, portal:, a bare path, a berry patch file), if any. */
