@@ -160,8 +160,11 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   // Only committed files decide: gitignored build output (dist/) and registry settings kept out of
   // git (a .npmrc holding a token) are absent from a fresh clone, where `init --check` must
   // reproduce the same files and the image must build.
+  // git itself answers when the app is in a work tree (a .gitignore above the app, info/exclude, a
+  // global excludesfile); otherwise the app's own .gitignore is read.
   const gitignored = translateGitignore(snapshot.texts['.gitignore'], []);
-  const localOnly = (f: string): boolean => (REGISTRY_CONFIG_FILES as readonly string[]).includes(f) && isIgnored(f, gitignored);
+  const ignored = (f: string): boolean => (snapshot.gitIgnored === undefined ? isIgnored(f, gitignored) : snapshot.gitIgnored.has(f));
+  const localOnly = (f: string): boolean => (REGISTRY_CONFIG_FILES as readonly string[]).includes(f) && ignored(f);
   const committed: ProjectSnapshot = { ...snapshot, exists: new Set([...snapshot.exists].filter((f) => !localOnly(f))) };
   const packageManager = detectPackageManager(committed);
   const installInputs = detectInstallInputs(committed, packageManager);
@@ -170,7 +173,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   const web = detectWebCommand(snapshot, request.web);
   const processors = detectProcessors(snapshot, request.processors, build !== null);
   const scanned = [processors.path, web.entryFile].filter((f): f is string => f !== undefined);
-  const uncommitted = scanned.filter((f) => isIgnored(f, gitignored));
+  const uncommitted = scanned.filter(ignored);
   const detectedSchedulers = detectSchedulers(
     snapshot,
     scanned.filter((f) => !uncommitted.includes(f)),
