@@ -11,6 +11,9 @@ import { tsImport } from 'tsx/esm/api';
 
 const root = path.resolve(import.meta.dirname, '..');
 const casesDir = path.join(root, 'test/fixtures/projects');
+// Each input stands for an app of its own (its .gitignore decides what is committed): git must not
+// find this repository above it.
+process.env.GIT_CEILING_DIRECTORIES = casesDir;
 /** @type {typeof import('../src/generate/index.js')} */
 const generator = await tsImport(path.join(root, 'src/generate/index.ts'), import.meta.url);
 

@@ -160,8 +160,11 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   // Only committed files decide: gitignored build output (dist/) and registry settings kept out of
   // git (a .npmrc holding a token) are absent from a fresh clone, where `init --check` must
   // reproduce the same files and the image must build.
+  // git itself answers when the app is in a work tree (a .gitignore above the app, info/exclude, a
+  // global excludesfile); otherwise the app's own .gitignore is read.
   const gitignored = translateGitignore(snapshot.texts['.gitignore'], []);
-  const localOnly = (f: string): boolean => (REGISTRY_CONFIG_FILES as readonly string[]).includes(f) && isIgnored(f, gitignored);
+  const ignored = (f: string): boolean => (snapshot.gitIgnored === undefined ? isIgnored(f, gitignored) : snapshot.gitIgnored.has(f));
+  const localOnly = (f: string): boolean => (REGISTRY_CONFIG_FILES as readonly string[]).includes(f) && ignored(f);
   const committed: ProjectSnapshot = { ...snapshot, exists: new Set([...snapshot.exists].filter((f) => !localOnly(f))) };
   const packageManager = detectPackageManager(committed);
   const installInputs = detectInstallInputs(committed, packageManager);
@@ -170,7 +173,7 @@ export function createModel(snapshot: ProjectSnapshot, request: InitRequest = {}
   const web = detectWebCommand(snapshot, request.web);
   const processors = detectProcessors(snapshot, request.processors, build !== null);
   const scanned = [processors.path, web.entryFile].filter((f): f is string => f !== undefined);
-  const uncommitted = scanned.filter((f) => isIgnored(f, gitignored));
+  const uncommitted = scanned.filter(ignored);
   const detectedSchedulers = detectSchedulers(
     snapshot,
     scanned.filter((f) => !uncommitted.includes(f)),
@@ -351,12 +354,19 @@ function notesFor(f: NoteFacts): string[] {
   if (inputs.copy.length > 0 && !f.workspaces && inputs.wholeContextReasons.length === 0) notes.push(`install: also copies ${inputs.copy.join(', ')} before installing, as the install reads them.`);
   if (inputs.skippedScripts.length > 0) {
     notes.push(
-      `install: the image deletes the ${inputs.skippedScripts.join(', ')} script${inputs.skippedScripts.length > 1 ? 's' : ''} before installing: a development hook (husky) ` +
+      `install: the image deletes the ${inputs.skippedScripts.join(', ')} script${inputs.skippedScripts.length > 1 ? 's' : ''} before installing: a development or publish hook (husky, an old-style prepublish build) ` +
         'whose tool a production install lacks. Anything the image needs built belongs in the build script.',
     );
   }
   if (inputs.registryConfigs.length > 0) {
     notes.push(`install: the image installs with ${inputs.registryConfigs.join(', ')} and removes it from what ships (a registry token must not reach the runtime image).`);
+    if (inputs.registryArgs.length > 0) {
+      const flags = inputs.registryArgs.map((n) => `--build-arg ${n}="$${n}"`).join(' ');
+      notes.push(
+        `install: ${inputs.registryConfigs.join(', ')} read${inputs.registryConfigs.length === 1 ? 's' : ''} ${inputs.registryArgs.join(', ')}, declared as build arguments of the install stages: ` +
+          `pass ${flags} to docker build or docker compose build (a CI build needs it too). A build argument shows in those stages' history, not in the runtime image.`,
+      );
+    }
   }
   if (f.schedulers.detected) {
     const runner = f.processes.some((p) => p.role === 'scheduler')
@@ -476,7 +486,8 @@ function ignoredRegistryConfigNotes(snapshot: ProjectSnapshot, committed: Projec
   const names = ignored.join(' and ');
   return [
     `install: ${names} ${ignored.length === 1 ? 'is' : 'are'} gitignored, so a fresh clone (CI) has no such file and the image installs without ${ignored.length === 1 ? 'it' : 'them'}. ` +
-      'If the install needs a private registry, commit a .npmrc that reads the token from the environment (//registry.example.com/:_authToken=${NPM_TOKEN}) and pass it to the build as a build argument or secret.',
+      'If the install needs a private registry, commit a .npmrc that reads the token from the environment (//registry.example.com/:_authToken=${NPM_TOKEN}) and re-run init: ' +
+        'the install stages then declare ARG NPM_TOKEN, and docker build --build-arg NPM_TOKEN="$NPM_TOKEN" (or docker compose build --build-arg NPM_TOKEN="$NPM_TOKEN") passes it.',
   ];
 }
 

@@ -3,6 +3,7 @@
  * lockfiles and config files exist, and the text of a few small files. This is the only module
  * of the generator that reads the app; everything after it is a pure function of the snapshot.
  */
+import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -24,6 +25,12 @@ export interface ProjectSnapshot {
    * `workspaces`, or it holds pnpm-workspace.yaml): the path from the app to that root, e.g. "../..".
    */
   readonly workspaceRoot?: string;
+  /**
+   * When the app is in a git work tree and git answered: the paths of `exists` that git ignores
+   * (any .gitignore up to the repository root, .git/info/exclude, the global excludesfile; a
+   * tracked file is never listed). Absent otherwise: the app's own .gitignore is read instead.
+   */
+  readonly gitIgnored?: ReadonlySet<string>;
 }
 
 /** How many directories above the app are searched for an enclosing workspace root. */
@@ -50,7 +57,7 @@ export const PROBED_PATHS = [
 ] as const;
 
 /** Small files whose text is read when present. */
-export const TEXT_PATHS = ['.nvmrc', '.node-version', '.gitignore', '.yarnrc.yml', 'pnpm-lock.yaml', 'yarn.lock'] as const;
+export const TEXT_PATHS = ['.nvmrc', '.node-version', '.gitignore', '.npmrc', '.yarnrc', '.yarnrc.yml', 'pnpm-lock.yaml', 'yarn.lock'] as const;
 
 /** Where a processors module is looked for when package.json does not name one. */
 export const PROCESSOR_CANDIDATES = [
@@ -112,7 +119,38 @@ export async function readProject(dir: string, extraTexts: readonly string[] = [
     }),
   );
   const workspaceRoot = await findWorkspaceRoot(dir);
-  return { dir, packageJson: packageJson as Record<string, unknown>, packageJsonText, exists, texts, ...(workspaceRoot === undefined ? {} : { workspaceRoot }) };
+  const gitIgnored = await askGitIgnored(dir, [...exists].sort());
+  return {
+    dir,
+    packageJson: packageJson as Record<string, unknown>,
+    packageJsonText,
+    exists,
+    texts,
+    ...(workspaceRoot === undefined ? {} : { workspaceRoot }),
+    ...(gitIgnored === undefined ? {} : { gitIgnored }),
+  };
+}
+
+/** How long git may take to answer before init falls back to reading .gitignore. */
+const GIT_TIMEOUT_MS = 5_000;
+
+/**
+ * Which of `paths` (relative to `dir`) git ignores, by `git check-ignore`; undefined when `dir` is
+ * not in a work tree, git is missing or fails. One process for all paths, so init stays fast.
+ */
+function askGitIgnored(dir: string, paths: readonly string[]): Promise<ReadonlySet<string> | undefined> {
+  if (paths.length === 0) return Promise.resolve(new Set());
+  return new Promise((done) => {
+    const child = execFile('git', ['check-ignore', '-z', '--stdin'], { cwd: dir, timeout: GIT_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout) => {
+      // Exit 1: none is ignored. 128 (not a work tree) or no git: fall back.
+      const code = (err as { code?: unknown } | null)?.code;
+      if (err && code !== 1) return done(undefined);
+      const listed = new Set(stdout.split('\0').filter((p) => p !== ''));
+      done(new Set(paths.filter((p) => listed.has(p))));
+    });
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(paths.join('\0') + '\0');
+  });
 }
 
 async function findWorkspaceRoot(dir: string): Promise<string | undefined> {

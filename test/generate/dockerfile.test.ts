@@ -204,6 +204,12 @@ describe('root prepare scripts (husky)', () => {
     });
   }
 
+  it('deletes an old-style prepublish build hook, which npm and yarn 1 run on a plain install', () => {
+    const text = dockerfile({ scripts: { start: 'node dist/server.js', build: 'node build.mjs', prepublish: 'node build.mjs', prepare: 'husky' } });
+    const run = stage(text, 'deps').lines.find((l) => l.startsWith('RUN ') && l.includes('npm ci')) ?? '';
+    expect(run, text).toMatch(/^RUN npm pkg delete scripts\.prepublish scripts\.prepare && npm ci /);
+  });
+
   it('leaves an app without prepare alone', () => {
     expect(dockerfile({})).not.toContain('npm pkg delete');
   });
@@ -229,6 +235,24 @@ describe('registry settings (.npmrc with a token)', () => {
       }
     });
   }
+
+  for (const [label, pkg, files] of variants) {
+    it(`declares the token the settings read as a build argument where it installs, never in the runtime (${label})`, () => {
+      const text = dockerfile(pkg, { ...npmrc, ...files });
+      for (const st of stages(text)) {
+        const installs = st.lines.some((l) => l.startsWith('RUN ') && /npm (ci|prune)/.test(l));
+        const declares = st.lines.includes('ARG NPM_TOKEN');
+        if (installs) expect(declares, `${label}: stage ${st.name}\n${text}`).toBe(true);
+        if (st.name === 'runtime' || st.from === 'runtime') expect(declares, `${label}: stage ${st.name}\n${text}`).toBe(false);
+      }
+      expect(text).toContain('--build-arg NPM_TOKEN="$NPM_TOKEN"');
+    });
+  }
+
+  it('declares no build argument for settings that read no variable', () => {
+    const text = dockerfile({}, { '.npmrc': 'engine-strict=true\n' });
+    expect(text.split('\n').filter((l) => l.startsWith('ARG ')).map((l) => l.split('=')[0])).toEqual(['ARG BASE_IMAGE', 'ARG APP_UID', 'ARG APP_GID']);
+  });
 
   it('copies the app straight from the context when there is no registry file', () => {
     expect(runtimeCopies(dockerfile({}))).toEqual([

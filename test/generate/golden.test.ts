@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { runInit } from '../../src/generate/index.js';
 
 const casesDir = join(import.meta.dirname, '../fixtures/projects');
+// Each input stands for an app of its own (its .gitignore decides what is committed), not for
+// files of this repository: git must not find this repository above it.
+process.env.GIT_CEILING_DIRECTORIES = casesDir;
 const cases = readdirSync(casesDir).filter((name) => statSync(join(casesDir, name)).isDirectory()).sort();
 
 function listFiles(dir: string): string[] {

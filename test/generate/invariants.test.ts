@@ -8,8 +8,10 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { runInit, type InitResult } from '../../src/generate/index.js';
+import { CREATE_SPOOL } from '../../src/generate/templates/procfile.js';
 
 const repoRoot = join(import.meta.dirname, '../..');
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const casesDir = join(repoRoot, 'test/fixtures/projects');
 const apps = [
   ...readdirSync(casesDir)
@@ -137,7 +139,7 @@ describe.each(apps.map((a) => a.name))('%s', (app) => {
     const lines = file(app, 'Procfile').split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('release:'));
     expect(lines.length).toBe(model?.processes.length);
     // Where a Procfile runner's shell starts the line (Heroku, a VPS), it creates the spool and then execs node.
-    const prefix = model?.procfileCreatesSpool ? 'mkdir -p "\\$\\{SPOOLKIT_SPOOL:-\\.spool\\}" && exec ' : '';
+    const prefix = model?.procfileCreatesSpool ? escapeRegExp(`${CREATE_SPOOL} && exec `) : '';
     for (const line of lines) expect(line).toMatch(new RegExp(`^\\w+: ${prefix}node ${model?.spoolkitBin} entrypoint (web|worker|all|scheduler)$`));
   });
 });

@@ -74,12 +74,13 @@ describe('the generated Procfile on a first deploy', () => {
   it('vps: every line starts against one shared spool, SPOOLKIT_SPOOL included, and each exits 0 on SIGTERM', async () => {
     const { dir, lines } = await initApp('vps');
     expect([...lines.keys()]).toEqual(['web', 'worker']);
-    for (const spool of [undefined, 'data/spool']) {
+    // A file:// URL (a documented SPOOLKIT_SPOOL) is created at its path, not as a ./file: tree.
+    for (const spool of [undefined, 'data/spool', `file://${dir}/data/url-spool`]) {
       const env = spool === undefined ? {} : { SPOOLKIT_SPOOL: spool };
       const started = [...lines.values()].map((command) => startLine(dir, command, env));
       const [web] = started as [CliProcess];
       await waitFor(() => web.stdout().includes('"web":"ready"'), 'the web process to start', 20_000);
-      await runsAJob(join(dir, spool ?? '.spool'));
+      await runsAJob(spool?.startsWith('file://') ? spool.slice('file://'.length) : join(dir, spool ?? '.spool'));
       for (const p of started) p.child.kill('SIGTERM');
       for (const p of started) {
         const end = await p.done;
@@ -87,5 +88,6 @@ describe('the generated Procfile on a first deploy', () => {
         expect({ code: end.code, signal: end.signal }).toEqual({ code: 0, signal: null });
       }
     }
+    expect(existsSync(join(dir, 'file:'))).toBe(false);
   });
 });

@@ -8,7 +8,9 @@
  * - root lifecycle scripts that run at install (preinstall, install, postinstall): they may read
  *   any file (patch-package, prisma generate), so the whole context is copied before installing;
  * - a root `prepare` script: npm, pnpm and yarn 1 run it on every install, but it is a development
- *   hook (husky) whose tool a production install does not have, so the image deletes it first;
+ *   hook (husky) whose tool a production install does not have, so the image deletes it first; so
+ *   is a root `prepublish` (npm and yarn 1 still run it on a plain install; an old-style build
+ *   hook, `"prepublish": "tsc"`, which finds only the manifests there);
  * - registry settings (`.npmrc`, `.yarnrc`, `.yarnrc.yml`), which may hold a token: the install
  *   uses them, and they are removed from everything the runtime stage copies.
  */
@@ -26,16 +28,24 @@ export interface InstallInputsModel {
    * may read any file, and a local directory dependency gets a node_modules of its own.
    */
   readonly wholeContextReasons: readonly string[];
-  /** Root prepare scripts (preprepare, prepare, postprepare) the image deletes before installing. */
+  /** Root scripts (prepublish, preprepare, prepare, postprepare) the image deletes before installing. */
   readonly skippedScripts: readonly string[];
   /** Registry settings the install reads, which never reach the runtime stage. */
   readonly registryConfigs: readonly string[];
+  /**
+   * Environment variables those settings read (`${NPM_TOKEN}`), sorted: the stages that install
+   * declare them as build arguments, so `--build-arg NPM_TOKEN=…` reaches the install.
+   */
+  readonly registryArgs: readonly string[];
 }
 
 /** Root scripts every supported package manager runs at install. */
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
-/** Root scripts npm, pnpm and yarn 1 run at install that are development hooks (husky). */
-const PREPARE_SCRIPTS = ['preprepare', 'prepare', 'postprepare'] as const;
+/**
+ * Root scripts npm (and yarn 1, or pnpm for prepare) run on a plain install that are development or
+ * publish hooks (husky, an old-style `"prepublish": "tsc"`): the deps stage holds only the manifests.
+ */
+const PREPARE_SCRIPTS = ['prepublish', 'preprepare', 'prepare', 'postprepare'] as const;
 /** Files holding registry settings, and possibly an auth token. */
 export const REGISTRY_CONFIG_FILES = ['.npmrc', '.yarnrc', '.yarnrc.yml'] as const;
 
@@ -70,13 +80,20 @@ export function detectInstallInputs(snapshot: ProjectSnapshot, pm: PackageManage
   }
 
   const manifests = new Set(pm.manifestFiles);
+  const registryConfigs = REGISTRY_CONFIG_FILES.filter((f) => manifests.has(f));
   return {
     copy: outermost(paths.filter((p) => !manifests.has(p))),
     wholeContextReasons: reasons,
-    // Yarn 2+ never runs prepare on install.
+    // Yarn 2+ never runs prepare or prepublish on install.
     skippedScripts: pm.berry ? [] : PREPARE_SCRIPTS.filter(hasScript),
-    registryConfigs: REGISTRY_CONFIG_FILES.filter((f) => manifests.has(f)),
+    registryConfigs,
+    registryArgs: [...new Set(registryConfigs.flatMap((f) => envReferences(snapshot.texts[f] ?? '')))].sort(),
   };
+}
+
+/** Names read as `${NAME}` (or `${NAME:-default}`, `${NAME-default}`) in npm or yarn settings. */
+export function envReferences(text: string): string[] {
+  return [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?-][^}]*)?\}/g)].map((m) => m[1] as string);
 }
 
 /** The local path a dependency spec points at (file:, link:, portal:, a bare path, a berry patch file), if any. */

@@ -37,7 +37,21 @@ export function renderDockerfile(m: ProjectModel): string {
   const splitBuild = m.build !== null && !wholeContext;
 
   out.push(`# Dependencies, installed exactly from ${pm.lockfile}; cached until ${wholeContext ? 'the sources' : 'the manifests'} change.`);
+  // Registry settings that read a variable (${NPM_TOKEN}) get it as a build argument in the stages
+  // that install; the runtime stage never declares it.
+  const registryArgs = inputs.registryArgs.map((name) => `ARG ${name}`);
   out.push('FROM base AS deps');
+  if (registryArgs.length > 0) {
+    const names = inputs.registryArgs.join(', ');
+    out.push(
+      ...wrap(
+        `${inputs.registryConfigs.join(', ')} read${inputs.registryConfigs.length === 1 ? 's' : ''} ${names}: pass ${inputs.registryArgs.length === 1 ? 'it' : 'them'} with ` +
+          `${inputs.registryArgs.map((n) => `--build-arg ${n}="$${n}"`).join(' ')} (docker build, docker compose build). ` +
+          "A build argument shows in the history of the stages that declare it, never in the runtime stage's; a BuildKit secret (docker build --secret, mounted by the RUN instead) is the alternative that leaves none.",
+      ).map((l) => `# ${l}`),
+      ...registryArgs,
+    );
+  }
   if (pm.setup !== null) out.push(`RUN ${pm.setup}`);
   if (wholeContext) {
     out.push('COPY . .');
@@ -52,7 +66,7 @@ export function renderDockerfile(m: ProjectModel): string {
   }
   if (inputs.skippedScripts.length > 0) {
     out.push(
-      ...wrap(`package.json's ${inputs.skippedScripts.join(', ')} script is a development hook (such as husky) that every install would run; the image deletes it first, and the build script builds what the image needs.`).map(
+      ...wrap(`package.json's ${inputs.skippedScripts.join(', ')} script is a development or publish hook (such as husky, or an old-style prepublish build) that every install would run; the image deletes it first, and the build script builds what the image needs.`).map(
         (l) => `# ${l}`,
       ),
     );
@@ -65,14 +79,14 @@ export function renderDockerfile(m: ProjectModel): string {
 
   if (splitBuild) {
     out.push('# Production dependencies only, for the runtime image.');
-    out.push('FROM deps AS prod-deps');
+    out.push('FROM deps AS prod-deps', ...registryArgs);
     out.push(...run([pm.prune], true), '');
     out.push(...wrap('The build step. node_modules is removed afterwards: the runtime copies the pruned one from prod-deps, so what the build writes inside node_modules does not ship.').map((l) => `# ${l}`));
     out.push('FROM deps AS build', 'COPY . .');
     out.push(...run([`${pm.runScript} ${m.build?.script ?? 'build'}`, 'rm -rf node_modules', ...removeRegistryConfigs], false), '');
   } else if (m.build) {
     out.push('# The build step, then dev dependencies are removed.');
-    out.push('FROM deps AS build');
+    out.push('FROM deps AS build', ...registryArgs);
     out.push(...run([`${pm.runScript} ${m.build.script}`, pm.prune, ...removeRegistryConfigs], true), '');
   } else if (!wholeContext && removeRegistryConfigs.length > 0) {
     out.push(`# The app's files without the registry settings (${inputs.registryConfigs.join(', ')} may hold a token).`);

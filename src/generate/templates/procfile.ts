@@ -2,14 +2,18 @@
 import type { ProjectModel } from '../model.js';
 import { hashHeader, wrap } from './header.js';
 
-/** Creates the spool the entrypoint will use (SPOOLKIT_SPOOL, else ./.spool, its default). */
-export const CREATE_SPOOL = 'mkdir -p "${SPOOLKIT_SPOOL:-.spool}"';
+/**
+ * Creates the spool the entrypoint will use: SPOOLKIT_SPOOL, else ./.spool (its default). A `file:`
+ * URL (file:///srv/spool, file://localhost/srv/spool) loses its scheme first, so mkdir makes the
+ * path the entrypoint reads rather than a ./file: tree; percent-escapes are not decoded here.
+ */
+export const CREATE_SPOOL = 'spool="${SPOOLKIT_SPOOL:-.spool}" && spool="${spool#file://localhost}" && mkdir -p "${spool#file://}"';
 
 /** Renders the Procfile. */
 export function renderProcfile(m: ProjectModel): string {
   const spoolNote = m.procfileCreatesSpool
     ? wrap(
-        'Each line first creates the spool (SPOOLKIT_SPOOL when it is a path, else ./.spool), which no checkout holds, ' +
+        'Each line first creates the spool (SPOOLKIT_SPOOL, a path or a file:/// URL, else ./.spool), which no checkout holds, ' +
           'then execs node, so node itself receives SIGTERM.',
       )
     : [];
