@@ -20,7 +20,8 @@ let nameCounter = 0;
 
 /**
  * A name no other call returns on this host: pid, process tag and a counter, in base36, with no
- * '.' (so it fits in dotted file names). Used for claim tags and spare/trash file names.
+ * '.' (so it fits in dotted file names). Used for hold tags, lock and spare/trash file names; claim
+ * tags carry their process's claim owner instead (claim.ts `newClaimTag`).
  */
 export function uniqueName(): string {
   return `${process.pid.toString(36)}${PROCESS_TAG}${(++nameCounter).toString(36)}`;
