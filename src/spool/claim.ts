@@ -15,6 +15,7 @@ import { SpoolkitError } from '../errors.js';
 import { isErrno, rethrowFs, tryReaddir, tryRmdir, tryUnlink } from './fs.js';
 import { SetCursor, type SetEntry } from './ordered-set.js';
 import { LEASE_MARK } from './lease.js';
+import { tagStartOf } from './keys.js';
 import { adoptForeignFile } from './adopt.js';
 import { corruptReason, parseJobRecord, RECORD_VERSION, serializeRecord, type JobRecord } from './record.js';
 import type { QueueStore } from './store.js';
@@ -100,9 +101,9 @@ export function newClaimTag(lockDurationMs?: number): string {
 
 /** The claim owner an active file's name (`<id>.<tag>.json`) carries, or undefined (a tag made before owners were named). */
 export function claimOwnerOf(name: string): string | undefined {
-  const tagAt = name.lastIndexOf('.', name.length - 6) + 1;
+  const tagAt = tagStartOf(name);
   const mark = name.indexOf(OWNER_MARK, tagAt);
-  return mark > tagAt ? name.slice(tagAt, mark) : undefined;
+  return tagAt > 0 && mark > tagAt ? name.slice(tagAt, mark) : undefined;
 }
 
 /** The claim tag a lease token names (tokens are `<worker id>:<claim tag>`, made by the Claimer). */

@@ -26,7 +26,7 @@ import { removeLogs, moveHeld } from './finish.js';
 import { fsyncDir, rethrowFs, tryReaddir, tryUnlink } from './fs.js';
 import { locate } from './lookup.js';
 import { discardJobFile } from './pool.js';
-import { REPLACE_TAG_PREFIX, uniqueName } from './keys.js';
+import { REPLACE_TAG_PREFIX, tagStartOf, uniqueName } from './keys.js';
 import { parseJobRecord } from './record.js';
 import { dedupFile, type QueueStore } from './store.js';
 
@@ -140,7 +140,7 @@ export function replaceHolder(store: QueueStore, file: string, key: DedupKey, ke
 
 /** True when a worker's claim holds the job (`active/<id>.<tag>.json`). */
 function claimedByWorker(store: QueueStore, id: string): boolean {
-  return tryReaddir(path.join(store.dir, 'active')).some((n) => n.endsWith('.json') && n.slice(0, n.lastIndexOf('.', n.length - 6)) === id);
+  return tryReaddir(path.join(store.dir, 'active')).some((n) => n.endsWith('.json') && n.slice(0, tagStartOf(n) - 1) === id);
 }
 
 /**

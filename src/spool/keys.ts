@@ -35,10 +35,18 @@ export function isDiscardName(name: string): boolean {
   return tagStartsWith(name, DISCARD_TAG_PREFIX);
 }
 
+/**
+ * Where the tag of a held or claimed name (`<id>.<tag>.json`) begins: one past the dot before it,
+ * so the id is `name.slice(0, at - 1)`; 0 when the name has no tag. The tag is the last dotted
+ * part (ids may hold dots and dashes, tags hold no dot).
+ */
+export function tagStartOf(name: string): number {
+  return name.lastIndexOf('.', name.length - 6) + 1;
+}
+
 /** True when the tag of a held name (`<id>.<tag>.json`) starts with `prefix`. */
 function tagStartsWith(name: string, prefix: string): boolean {
-  // The tag is the last dotted part (ids may hold dots and dashes, tags hold no dot).
-  const tagAt = name.lastIndexOf('.', name.length - 6) + 1;
+  const tagAt = tagStartOf(name);
   return tagAt > 0 && name.startsWith(prefix, tagAt);
 }
 

@@ -1,4 +1,9 @@
+import path from 'node:path';
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { optionValueIn } from '../../src/cli/option-value.js';
+import { register as registerScheduler } from '../../src/cli/commands/scheduler.js';
+import { register as registerWorker } from '../../src/cli/commands/worker.js';
 import { HEALTH_DEFAULTS, parseHealthArgs } from '../../src/health/args.js';
 import { spoolFlagOf } from '../../src/health/entrypoint-role.js';
 
@@ -49,4 +54,35 @@ describe('the entrypoint\'s spool', () => {
     expect(spoolFlagOf(['--spool='], '/app')).toBeUndefined();
     expect(spoolFlagOf(['--', '--spool', '/f'], '/app')).toBeUndefined();
   });
+});
+
+describe('spoolFlagOf against the commands themselves', () => {
+  // Health reads a worker's or scheduler's --spool from /proc without loading commander and the
+  // command modules (about 30 ms); these argument lists are read the same way by both.
+  const program = new Command();
+  registerWorker(program, () => {});
+  registerScheduler(program, () => {});
+  const lists: string[][] = [
+    [],
+    ['--spool', '/a'],
+    ['-c', '4', '--spool=/b', '--watch'],
+    ['--queues', 'mail,thumbs', '-s', 'rel/spool', '--threads'],
+    ['-q', 'mail', '-s/data/spool', '--max-jobs', '100'],
+    ['--spool', '/a', '--shutdown-timeout-ms', '20000', '-s', '/c'],
+    ['-p', './processors.js', '--log-payloads', '--spool', 'file:///srv/spool'],
+    ['--heartbeat-interval-ms', '500', '--spool', '/a', '--', '--spool', '/z'],
+    ['--queue', 'reports', '--poll-interval', '250', '-s', '/sched'],
+    ['--spool='],
+  ];
+  for (const command of ['worker', 'scheduler']) {
+    it(`agrees with ${command}`, () => {
+      const cmd = program.commands.find((c) => c.name() === command);
+      if (cmd === undefined) throw new Error(`no ${command} command`);
+      for (const args of lists) {
+        const value = optionValueIn(cmd, 'spool', args)?.value;
+        const expected = value === undefined || value === '' ? undefined : value.startsWith('file:') ? value : path.resolve('/app', value);
+        expect(spoolFlagOf(args, '/app'), args.join(' ')).toBe(expected);
+      }
+    });
+  }
 });

@@ -56,21 +56,21 @@ is killed; the web command is the app's and is not stopped then.`,
         warn: (text) => process.stderr.write(text),
         // In the all role, the worker drains for up to its shutdown timeout before it exits.
         // Read only there: health, web and passthrough commands must run whatever it is set to.
-        stopTimeoutMs: (workerArgs) => Math.min(shutdownTimeoutFrom(shutdownTimeoutFlag(workerArgs), process.env) + 5000, MAX_TIMER_MS),
+        stopTimeoutMs: (workerArgs) => allRoleStopTimeoutMs(program, workerArgs, process.env),
       });
       setExitCode(code);
     });
 }
 
-/** The worker's own --shutdown-timeout-ms among the `all` role's arguments, parsed as the worker parses it. */
-function shutdownTimeoutFlag(args: readonly string[]): number | undefined {
-  const flag = '--shutdown-timeout-ms';
-  let value: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--') break;
-    if (a === flag) value = args[++i];
-    else if (a.startsWith(`${flag}=`)) value = a.slice(flag.length + 1);
-  }
-  return value === undefined ? undefined : parseInteger(value, flag, { max: MAX_TIMER_MS });
+
+/**
+ * How long the `all` role's children get after a stop before they are killed: the worker's own
+ * shutdown timeout (its --shutdown-timeout-ms among `workerArgs`, read as the worker command will
+ * read it, else SPOOLKIT_SHUTDOWN_TIMEOUT_MS, else the default) plus 5 s to hand jobs back.
+ */
+export function allRoleStopTimeoutMs(program: Command, workerArgs: readonly string[], env: NodeJS.ProcessEnv): number {
+  const worker = program.commands.find((c) => c.name() === 'worker');
+  const flag = worker === undefined ? undefined : optionValueIn(worker, 'shutdownTimeoutMs', workerArgs)?.value;
+  const ms = flag === undefined ? undefined : parseInteger(flag, '--shutdown-timeout-ms', { max: MAX_TIMER_MS });
+  return Math.min(shutdownTimeoutFrom(ms, env) + 5000, MAX_TIMER_MS);
 }
