@@ -47,6 +47,14 @@ export function unregisterInlineProcessor(queue: string, opts: { spool?: string 
   registry.delete(key(resolveSpoolRoot(opts.spool), queue));
 }
 
+/**
+ * @internal Throws the ConfigError `runInline` would, before anything is added: an inline add
+ * without a processor adds nothing (else its job would wait for a worker no test starts).
+ */
+export function assertInlineProcessor(host: { name: string; store: QueueStore }): void {
+  contextFor(host);
+}
+
 function contextFor(host: { name: string; store: QueueStore }): ProcessingContext {
   const e = registry.get(key(host.store.root, host.name));
   if (!e) {

@@ -28,7 +28,7 @@ import type { JobRecord } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, patchStored, readLogRows } from './spool/update.js';
 import { lookupJobId, toJsonStrict } from './spool/validate.js';
-import { runInline } from './inline.js';
+import { assertInlineProcessor, runInline } from './inline.js';
 import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState, JobType, ObliterateOpts, QueueOptions } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -137,6 +137,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   private async addMany(specs: AddSpec[], bulkCall: boolean): Promise<Job<DataType, ResultType, NameType>[]> {
     this.assertOpen();
+    if (this.inline) assertInlineProcessor(this);
     // Jobs naming a parent are listed among its children first (flows, deps.ts).
     const attached = specs.some((s) => s.opts.parent !== undefined) ? this.attachToParents(specs) : undefined;
     let outcomes: AddOutcome[];
@@ -182,6 +183,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** SchedulerHost: adds a job under a spoolkit-chosen id (':' allowed), create-if-absent. */
   async addReservedJob(name: string, data: unknown, opts: JobsOptions & { jobId: string }): Promise<{ added: boolean; job: Job }> {
     this.assertOpen();
+    if (this.inline) assertInlineProcessor(this);
     const [o] = addJobs(this.store, [{ name, data, opts: { ...this.jobsOpts, ...opts }, reserved: true }]);
     if (!o!.added) {
       const found = readJob(this.store, opts.jobId);

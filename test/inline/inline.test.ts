@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
+import { FlowProducer, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 afterEach(() => {
@@ -93,5 +93,22 @@ describe('inline mode', () => {
     const spool = tmpSpool();
     const q = track(new Queue('nobody', { spool }));
     await expect(q.add('x', {})).rejects.toThrow(/no processor is registered.*registerInlineProcessor/);
+  });
+
+  it('adds nothing when it refuses an add for want of a processor (add, addBulk, flows)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('nobody', { spool, inline: true }));
+    await expect(q.add('x', {})).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    await expect(q.addBulk([{ name: 'x', data: {} }])).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    track(new Worker('parents', async () => 'p', { spool, inline: true }));
+    const flows = track(new FlowProducer({ spool, inline: true }));
+    await expect(flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'c', queueName: 'nobody' }] })).rejects.toThrow(/nobody is in inline mode but no processor/);
+    const parents = track(new Queue('parents', { spool }));
+    expect((await q.getJobCounts()).waiting).toBe(0);
+    expect((await parents.getJobCounts())['waiting-children']).toBe(0);
+    // A worker registered afterwards runs the next add; nothing stale waits behind it.
+    track(new Worker('nobody', async () => 'ok', { spool, inline: true }));
+    expect((await q.add('y', {})).returnvalue).toBe('ok');
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 0, completed: 1 });
   });
 });
