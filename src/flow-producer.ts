@@ -100,8 +100,8 @@ export class FlowProducer extends EventEmitter {
       return n.children.length > 0 ? { job: jobs[i]!, children: n.children.map(build) } : { job: jobs[i]! };
     };
     if (this.inline) {
-      // Leaves first: each finished child moves its parent on, and the parent runs last.
-      for (let i = nodes.length - 1; i >= 0; i--) if (added[i]!.added) await runInline(this.host(nodes[i]!.queue), jobs[i]!);
+      // Each finished child moves its parent on, and the parent runs once its children are done.
+      await runInline(jobs.flatMap((job, i) => (added[i]!.added ? [{ host: this.host(nodes[i]!.queue), job }] : [])));
     }
     return roots.map(build);
   }

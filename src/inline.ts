@@ -1,9 +1,9 @@
 /**
  * Inline mode, for application unit tests: `queue.add()` runs the job at once in the calling
  * process, through the same code path as a Worker (same Job fields, events and results), and
- * resolves after the job has completed or failed for good. Retries run back to back and delays
- * are not waited for (the job keeps its `delay` field). Turn it on with the `inline` option of
- * Queue and Worker, or `SPOOLKIT_INLINE=1`; register the processor with an inline Worker
+ * resolves after the job has completed or failed for good. The jobs of one add (addBulk, a flow)
+ * run one at a time in the order a Worker takes them; retries and delays are not waited for.
+ * Turn it on with the `inline` option of Queue and Worker, or `SPOOLKIT_INLINE=1`; register the processor with an inline Worker
  * (`new Worker(name, fn, { inline: true })`) or `registerInlineProcessor(name, fn)`.
  */
 import { ConfigError } from './errors.js';
@@ -13,10 +13,12 @@ import { newClaimTag, readActive, type Claim } from './spool/claim.js';
 import { readJob } from './spool/lookup.js';
 import { promoteJob } from './spool/admin.js';
 import { resolveSpoolRoot } from './spool/root.js';
-import type { QueueStore } from './spool/store.js';
+import type { JobRecord } from './spool/record.js';
+import type { Place, QueueStore } from './spool/store.js';
 import type { Processor } from './types.js';
 import type { Worker } from './worker.js';
 import fs from 'node:fs';
+import path from 'node:path';
 
 type Entry = { worker: Worker } | { processor: Processor };
 
@@ -80,28 +82,95 @@ function claimById(store: QueueStore, id: string): Claim | undefined {
   return { id, rec: read.rec, path: dest, tag, from: found.loc.path, gen: read.rec.gen, renewedAt: Date.now(), token: `inline:${tag}` };
 }
 
-/** @internal Runs an added job to its end in this process, then refreshes `job` from the spool. */
-export async function runInline(host: { name: string; store: QueueStore }, job: Job): Promise<void> {
-  const ctx = contextFor(host);
-  const id = job.id!;
-  let last: RunningJob | undefined;
-  for (let round = 0; round < 1000; round++) {
-    const found = readJob(host.store, id);
-    if (!found) break;
-    if (found.loc.place === 'delayed') {
-      promoteJob(host.store, id);
+/** A job an inline add runs, with the queue it is in. */
+export interface InlineEntry {
+  host: InlineHost;
+  job: Job;
+}
+
+type InlineHost = { name: string; store: QueueStore };
+
+/** A Worker takes LIFO jobs first, then waiting ones, then prioritized ones; a delayed job once due. */
+const PLACE_RANK: Partial<Record<Place, number>> = { lifo: 0, waiting: 1, prioritized: 2, delayed: 3 };
+
+/** Runs of one job an inline add makes at most (a processor that moves its job back forever). */
+const MAX_RUNS_PER_JOB = 1000;
+
+interface Candidate {
+  index: number;
+  place: Place;
+  order: [number, number, string];
+}
+
+/** Where a found job stands in a Worker's order: its set, its priority, then its set key (the file name's first part). */
+function orderOf(place: Place, rec: JobRecord, file: string): [number, number, string] | undefined {
+  const rank = PLACE_RANK[place];
+  if (rank === undefined) return undefined;
+  const name = path.basename(file);
+  return [rank, place === 'prioritized' ? rec.priority : 0, name.slice(0, name.indexOf('.'))];
+}
+
+function before(a: Candidate['order'], b: Candidate['order']): boolean {
+  if (a[0] !== b[0]) return a[0] < b[0];
+  if (a[1] !== b[1]) return a[1] < b[1];
+  return a[2] < b[2];
+}
+
+/**
+ * The pending job a Worker would take next, or undefined when none can run now. Jobs that
+ * finished or are gone leave `pending`, as do jobs of a paused queue (they wait for resume() and
+ * a worker); jobs waiting for children or active elsewhere stay, and may run later.
+ */
+function nextCandidate(entries: InlineEntry[], pending: Set<number>): Candidate | undefined {
+  let best: Candidate | undefined;
+  for (const index of pending) {
+    const { host, job } = entries[index]!;
+    const found = readJob(host.store, job.id!);
+    if (!found || found.loc.place === 'completed' || found.loc.place === 'failed' || host.store.isPaused()) {
+      pending.delete(index);
       continue;
     }
-    // A paused queue runs nothing, inline or not: the job waits for resume() and a worker.
-    if (host.store.isPaused()) break;
-    const claim = claimById(host.store, id);
-    if (!claim) break;
-    last = startRun(ctx, claim);
-    const outcome = await executeRun(ctx, last);
-    // Rate-limited: the job waits in the queue, as it would for a Worker until the limit ends.
-    if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost' || outcome === 'rate-limited') break;
+    const order = orderOf(found.loc.place, found.rec, found.loc.path);
+    if (order && (!best || before(order, best.order))) best = { index, place: found.loc.place, order };
   }
-  const final = readJob(host.store, id);
+  return best;
+}
+
+/**
+ * @internal Runs the jobs an add added to their end in this process, one at a time in the order
+ * a Worker would take them (a flow's children before their parent, a retry after the jobs that
+ * were waiting when it failed, delayed jobs last, by due time, without waiting for them), then
+ * refreshes each `job` from the spool.
+ */
+export async function runInline(entries: InlineEntry[]): Promise<void> {
+  const contexts = entries.map((e) => contextFor(e.host));
+  const pending = new Set(entries.keys());
+  const lastRuns = new Map<number, RunningJob>();
+  for (let round = 0; round < MAX_RUNS_PER_JOB * entries.length && pending.size > 0; round++) {
+    const next = nextCandidate(entries, pending);
+    if (!next) break;
+    const { host, job } = entries[next.index]!;
+    if (next.place === 'delayed') {
+      promoteJob(host.store, job.id!);
+      continue;
+    }
+    const claim = claimById(host.store, job.id!);
+    if (!claim) {
+      pending.delete(next.index);
+      continue;
+    }
+    const ctx = contexts[next.index]!;
+    const run = startRun(ctx, claim);
+    lastRuns.set(next.index, run);
+    const outcome = await executeRun(ctx, run);
+    // Rate-limited: the job waits in the queue, as it would for a Worker until the limit ends.
+    if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost' || outcome === 'rate-limited') pending.delete(next.index);
+  }
+  entries.forEach((e, i) => refresh(e, lastRuns.get(i)));
+}
+
+function refresh({ host, job }: InlineEntry, last: RunningJob | undefined): void {
+  const final = readJob(host.store, job.id!);
   if (final) job.applyRecord(final.rec);
   // Removed on finishing (removeOnComplete / removeOnFail: true): the run's own job object has
   // the outcome, as a Worker's completed or failed event does.

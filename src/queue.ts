@@ -153,7 +153,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     // As BullMQ: every add() call emits the local `waiting`, a duplicate too; addBulk none.
     if (!bulkCall) this.emit('waiting', jobs[0]!);
     if (this.inline) {
-      for (let i = 0; i < jobs.length; i++) if (outcomes[i]!.added) await runInline(this, jobs[i]!);
+      await runInline(jobs.filter((_, i) => outcomes[i]!.added).map((job) => ({ host: this, job })));
     }
     return jobs;
   }
@@ -191,7 +191,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     }
     const job = Job.fromRecord(this, o!.rec);
     this.emit('waiting', job);
-    if (this.inline) await runInline(this, job);
+    if (this.inline) await runInline([{ host: this, job }]);
     return { added: true, job };
   }
 

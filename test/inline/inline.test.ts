@@ -111,4 +111,28 @@ describe('inline mode', () => {
     expect((await q.add('y', {})).returnvalue).toBe('ok');
     expect(await q.getJobCounts()).toMatchObject({ waiting: 0, completed: 1 });
   });
+
+  it('runs the jobs of one addBulk in the order a Worker takes them: LIFO, waiting, by priority, delayed by due time; a retry after the jobs waiting', async () => {
+    const spool = tmpSpool();
+    const order: string[] = [];
+    track(new Worker('q', async (job) => {
+      order.push(`${job.name}${job.attemptsMade}`);
+      if (job.name === 'retried' && job.attemptsMade === 0) throw new Error('once');
+      return job.name;
+    }, { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    const jobs = await q.addBulk([
+      { name: 'retried', data: {}, opts: { attempts: 2, backoff: { type: 'fixed', delay: 60_000 } } },
+      { name: 'p5', data: {}, opts: { priority: 5 } },
+      { name: 'late', data: {}, opts: { delay: 60_000 } },
+      { name: 'p1', data: {}, opts: { priority: 1 } },
+      { name: 'soon', data: {}, opts: { delay: 1000 } },
+      { name: 'plain', data: {} },
+      { name: 'lifo1', data: {}, opts: { lifo: true } },
+      { name: 'lifo2', data: {}, opts: { lifo: true } },
+    ]);
+    // 'retried' fails first (it is waiting before 'plain'), and its retry is due in a minute.
+    expect(order).toEqual(['lifo20', 'lifo10', 'retried0', 'plain0', 'p10', 'p50', 'soon0', 'late0', 'retried1']);
+    expect(jobs.map((j) => j.returnvalue)).toEqual(['retried', 'p5', 'late', 'p1', 'soon', 'plain', 'lifo1', 'lifo2']);
+  });
 });
