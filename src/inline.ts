@@ -3,13 +3,15 @@
  * process, through the same code path as a Worker (same Job fields, events and results), and
  * resolves after the job has completed or failed for good. The jobs of one add (addBulk, a flow)
  * run one at a time in the order a Worker takes them; retries and delays are not waited for.
- * Turn it on with the `inline` option of Queue and Worker, or `SPOOLKIT_INLINE=1`; register the processor with an inline Worker
- * (`new Worker(name, fn, { inline: true })`) or `registerInlineProcessor(name, fn)`.
+ * Turn it on with the `inline` option of Queue and Worker, or `SPOOLKIT_INLINE=1`; register the
+ * processor with an inline Worker (`new Worker(name, fn, { inline: true })`) or
+ * `registerInlineProcessor(name, fn)`.
  */
 import { ConfigError } from './errors.js';
 import type { Job } from './job.js';
 import { executeRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
 import { newClaimTag, readActive, type Claim } from './spool/claim.js';
+import { hasReadyJobs, isDrained } from './spool/counts.js';
 import { readJob } from './spool/lookup.js';
 import { promoteJob } from './spool/admin.js';
 import { resolveSpoolRoot } from './spool/root.js';
@@ -163,10 +165,22 @@ export async function runInline(entries: InlineEntry[]): Promise<void> {
     const run = startRun(ctx, claim);
     lastRuns.set(next.index, run);
     const outcome = await executeRun(ctx, run);
+    reportIdle(ctx, host.store);
     // Rate-limited: the job waits in the queue, as it would for a Worker until the limit ends.
     if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost' || outcome === 'rate-limited') pending.delete(next.index);
   }
   entries.forEach((e, i) => refresh(e, lastRuns.get(i)));
+}
+
+/**
+ * After a run, as a Worker that finds nothing more to take: `drained` on the Worker when no job
+ * of the queue is ready to run, and in the event log (QueueEvents) when none is delayed or active
+ * either.
+ */
+function reportIdle(ctx: ProcessingContext, store: QueueStore): void {
+  if (hasReadyJobs(store)) return;
+  if (isDrained(store)) store.events.append('drained', {});
+  ctx.emit('drained');
 }
 
 function refresh({ host, job }: InlineEntry, last: RunningJob | undefined): void {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlowProducer, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
-import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 afterEach(() => {
   delete process.env.SPOOLKIT_INLINE;
@@ -134,5 +134,26 @@ describe('inline mode', () => {
     // 'retried' fails first (it is waiting before 'plain'), and its retry is due in a minute.
     expect(order).toEqual(['lifo20', 'lifo10', 'retried0', 'plain0', 'p10', 'p50', 'soon0', 'late0', 'retried1']);
     expect(jobs.map((j) => j.returnvalue)).toEqual(['retried', 'p5', 'late', 'p1', 'soon', 'plain', 'lifo1', 'lifo2']);
+  });
+
+  it("emits drained as a Worker does: on the Worker when nothing is left to take, in QueueEvents once nothing is waiting, delayed or active", async () => {
+    const spool = tmpSpool();
+    const w = track(new Worker('q', async (job) => {
+      if (job.attemptsMade === 0) throw new Error('once');
+      return 'ok';
+    }, { spool, inline: true }));
+    const seen: string[] = [];
+    for (const e of ['active', 'completed', 'failed', 'drained']) w.on(e, () => seen.push(e));
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    let drained = 0;
+    events.on('drained', () => drained++);
+    const q = track(new Queue('q', { spool, inline: true }));
+    await q.add('x', {}, { attempts: 2, backoff: { type: 'fixed', delay: 60_000 } });
+    // The failed attempt leaves the job delayed: the Worker is drained, the queue is not.
+    expect(seen).toEqual(['active', 'failed', 'drained', 'active', 'completed', 'drained']);
+    await waitFor(() => drained === 1, 3000);
+    await sleep(100);
+    expect(drained).toBe(1);
   });
 });
