@@ -9,7 +9,7 @@
  */
 import { ConfigError } from './errors.js';
 import type { Job } from './job.js';
-import { executeRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
+import { executeRun, startRun, type ProcessingContext, type RunOutcome, type RunningJob } from './processing.js';
 import { newClaimTag, readActive, type Claim } from './spool/claim.js';
 import { hasReadyJobs, isDrained } from './spool/counts.js';
 import { readJob } from './spool/lookup.js';
@@ -23,6 +23,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 type Entry = { worker: Worker } | { processor: Processor };
+
+type InlineHost = { name: string; store: QueueStore };
 
 const registry = new Map<string, Entry>();
 
@@ -55,19 +57,31 @@ export function unregisterInlineProcessor(queue: string, opts: { spool?: string 
  * @internal Throws the ConfigError `runInline` would, before anything is added: an inline add
  * without a processor adds nothing (else its job would wait for a worker no test starts).
  */
-export function assertInlineProcessor(host: { name: string; store: QueueStore }): void {
-  contextFor(host);
+export function assertInlineProcessor(host: InlineHost): void {
+  runnerFor(host);
 }
 
-function contextFor(host: { name: string; store: QueueStore }): ProcessingContext {
+/** What runs a queue's jobs inline: a registered processor, or an inline Worker's own processing. */
+interface InlineRunner {
+  ctx: ProcessingContext;
+  /** False while the inline Worker is paused or closing: jobs then wait, as for a Worker that takes none. */
+  takesJobs(): boolean;
+  execute(run: RunningJob): Promise<RunOutcome>;
+}
+
+function runnerFor(host: InlineHost): InlineRunner {
   const e = registry.get(key(host.store.root, host.name));
   if (!e) {
     throw new ConfigError(
       `Queue ${host.name} is in inline mode but no processor is registered for it; create new Worker('${host.name}', processor, { inline: true }) or call registerInlineProcessor('${host.name}', processor) first.`,
     );
   }
-  if ('worker' in e) return e.worker.processingContext;
-  return { host, store: host.store, processor: e.processor, emit: () => undefined };
+  if ('worker' in e) {
+    const worker = e.worker;
+    return { ctx: worker.processingContext, takesJobs: () => worker.takesInlineJobs, execute: (run) => worker.runInlineJob(run) };
+  }
+  const ctx: ProcessingContext = { host, store: host.store, processor: e.processor, emit: () => undefined };
+  return { ctx, takesJobs: () => true, execute: (run) => executeRun(ctx, run) };
 }
 
 function claimById(store: QueueStore, id: string): Claim | undefined {
@@ -90,7 +104,6 @@ export interface InlineEntry {
   job: Job;
 }
 
-type InlineHost = { name: string; store: QueueStore };
 
 /** A Worker takes LIFO jobs first, then waiting ones, then prioritized ones; a delayed job once due. */
 const PLACE_RANK: Partial<Record<Place, number>> = { lifo: 0, waiting: 1, prioritized: 2, delayed: 3 };
@@ -120,15 +133,16 @@ function before(a: Candidate['order'], b: Candidate['order']): boolean {
 
 /**
  * The pending job a Worker would take next, or undefined when none can run now. Jobs that
- * finished or are gone leave `pending`, as do jobs of a paused queue (they wait for resume() and
- * a worker); jobs waiting for children or active elsewhere stay, and may run later.
+ * finished or are gone leave `pending`, as do jobs of a paused queue or of a paused or closing
+ * inline Worker (they wait for resume() and a worker); jobs waiting for children or active
+ * elsewhere stay, and may run later.
  */
-function nextCandidate(entries: InlineEntry[], pending: Set<number>): Candidate | undefined {
+function nextCandidate(entries: InlineEntry[], runners: InlineRunner[], pending: Set<number>): Candidate | undefined {
   let best: Candidate | undefined;
   for (const index of pending) {
     const { host, job } = entries[index]!;
     const found = readJob(host.store, job.id!);
-    if (!found || found.loc.place === 'completed' || found.loc.place === 'failed' || host.store.isPaused()) {
+    if (!found || found.loc.place === 'completed' || found.loc.place === 'failed' || host.store.isPaused() || !runners[index]!.takesJobs()) {
       pending.delete(index);
       continue;
     }
@@ -145,11 +159,11 @@ function nextCandidate(entries: InlineEntry[], pending: Set<number>): Candidate 
  * refreshes each `job` from the spool.
  */
 export async function runInline(entries: InlineEntry[]): Promise<void> {
-  const contexts = entries.map((e) => contextFor(e.host));
+  const runners = entries.map((e) => runnerFor(e.host));
   const pending = new Set(entries.keys());
   const lastRuns = new Map<number, RunningJob>();
   for (let round = 0; round < MAX_RUNS_PER_JOB * entries.length && pending.size > 0; round++) {
-    const next = nextCandidate(entries, pending);
+    const next = nextCandidate(entries, runners, pending);
     if (!next) break;
     const { host, job } = entries[next.index]!;
     if (next.place === 'delayed') {
@@ -161,11 +175,11 @@ export async function runInline(entries: InlineEntry[]): Promise<void> {
       pending.delete(next.index);
       continue;
     }
-    const ctx = contexts[next.index]!;
-    const run = startRun(ctx, claim);
+    const runner = runners[next.index]!;
+    const run = startRun(runner.ctx, claim);
     lastRuns.set(next.index, run);
-    const outcome = await executeRun(ctx, run);
-    reportIdle(ctx, host.store);
+    const outcome = await runner.execute(run);
+    reportIdle(runner.ctx, host.store);
     // Rate-limited: the job waits in the queue, as it would for a Worker until the limit ends.
     if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost' || outcome === 'rate-limited') pending.delete(next.index);
   }

@@ -156,4 +156,33 @@ describe('inline mode', () => {
     await sleep(100);
     expect(drained).toBe(1);
   });
+
+  it('an inline Worker runs its jobs as its own: pause() leaves them waiting, cancelJob aborts one, close() waits for it', async () => {
+    const spool = tmpSpool();
+    const w = track(new Worker('q', async (job, _token, signal) => {
+      if (job.name !== 'slow') return 'quick';
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, 300);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          reject(new Error(`aborted: ${String(signal.reason)}`));
+        });
+      });
+      return 'slow';
+    }, { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    await w.pause();
+    const waiting = await q.add('quick', {});
+    expect(await waiting.getState()).toBe('waiting');
+    await w.resume();
+    const cancelled = q.add('slow', {}, { jobId: 'c1' });
+    await sleep(50);
+    expect(w.cancelJob('c1', 'stop')).toBe(true);
+    expect((await cancelled).failedReason).toBe('aborted: stop');
+    const running = q.add('slow', {}, { jobId: 'c2' });
+    await sleep(50);
+    await w.close();
+    expect(await q.getJobState('c2')).toBe('completed');
+    expect((await running).returnvalue).toBe('slow');
+  });
 });
