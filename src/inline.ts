@@ -8,9 +8,10 @@
  * `registerInlineProcessor(name, fn)`.
  */
 import { ConfigError } from './errors.js';
-import type { Job } from './job.js';
+import { Job } from './job.js';
 import { executeRun, startRun, type ProcessingContext, type RunOutcome, type RunningJob } from './processing.js';
 import { newClaimTag, readActive, type Claim } from './spool/claim.js';
+import { listState, readListed } from './spool/bulk.js';
 import { hasReadyJobs, isDrained } from './spool/counts.js';
 import { readJob } from './spool/lookup.js';
 import { promoteJob } from './spool/admin.js';
@@ -195,6 +196,19 @@ function reportIdle(ctx: ProcessingContext, store: QueueStore): void {
   if (hasReadyJobs(store)) return;
   if (isDrained(store)) store.events.append('drained', {});
   ctx.emit('drained');
+}
+
+/** The states a resumed Worker takes jobs from, delayed ones once due. */
+const RESUMED_STATES = ['waiting', 'prioritized', 'delayed'];
+
+/**
+ * @internal Runs the jobs the queue holds back (waiting, prioritized, delayed), as a Worker does
+ * once the queue or the worker resumes. Nothing when no processor is registered for the queue.
+ */
+export async function runWaitingInline(host: InlineHost): Promise<void> {
+  if (!registry.has(key(host.store.root, host.name))) return;
+  const recs = RESUMED_STATES.flatMap((state) => readListed(host.store, listState(host.store, state, 0, -1, true)));
+  await runInline(recs.map((rec) => ({ host, job: Job.fromRecord(host, rec) })));
 }
 
 function refresh({ host, job }: InlineEntry, last: RunningJob | undefined): void {

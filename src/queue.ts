@@ -28,7 +28,7 @@ import type { JobRecord } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, patchStored, readLogRows } from './spool/update.js';
 import { lookupJobId, toJsonStrict } from './spool/validate.js';
-import { assertInlineProcessor, runInline } from './inline.js';
+import { assertInlineProcessor, runInline, runWaitingInline } from './inline.js';
 import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState, JobType, ObliterateOpts, QueueOptions } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -356,6 +356,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     this.store.events.append('resumed', {});
     this.store.wakeLocal();
     this.emit('resumed');
+    // Inline: the jobs added while paused run now, as a worker would take them.
+    if (this.inline) await runWaitingInline(this);
   }
 
   /** True while the queue is paused. */

@@ -16,7 +16,7 @@ import { ConfigError, RateLimitError, SpoolkitError, UnrecoverableError, UsageEr
 import type { Job } from './job.js';
 import { executeRun, finishManualRun, startRun, type ProcessingContext, type RunOutcome, type RunningJob } from './processing.js';
 import { addManualRun, findManualRun, removeManualRun, type ManualRun } from './manual-runs.js';
-import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
+import { registerInlineWorker, runWaitingInline, unregisterInlineWorker } from './inline.js';
 import { CLAIM_OWNER, Claimer, closeClaim, type Claim, type CorruptFile } from './spool/claim.js';
 import { DEFAULT_RESCAN_MS } from './scheduler/defaults.js';
 import { hasSchedulers } from './scheduler/presence.js';
@@ -486,6 +486,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.emit('resumed');
     if (start) this.run().catch((err: unknown) => this.emitError(err));
     else this.wake();
+    // Inline: the jobs added while paused run now, as this worker would take them.
+    if (this.inline) await runWaitingInline(this);
   }
 
   /** Aborts the signal of one running job. True when it was running here. */

@@ -64,15 +64,20 @@ describe('inline mode', () => {
     expect(later.delay).toBe(0);
   });
 
-  it('runs nothing on a paused queue: the job waits for resume and a worker', async () => {
+  it('runs nothing on a paused queue: the jobs wait, and resume() runs them in the order a Worker takes them', async () => {
     const spool = tmpSpool();
     const ran: string[] = [];
-    track(new Worker('q', async (job) => void ran.push(job.id!), { spool, inline: true }));
+    track(new Worker('q', async (job) => void ran.push(job.name), { spool, inline: true }));
     const q = track(new Queue('q', { spool, inline: true }));
     await q.pause();
     const job = await q.add('x', {});
+    await q.add('later', {}, { delay: 60_000 });
+    await q.add('first', {}, { priority: 1 });
     expect(ran).toEqual([]);
     expect(await job.getState()).toBe('waiting');
+    await q.resume();
+    expect(ran).toEqual(['x', 'first', 'later']);
+    expect(await job.getState()).toBe('completed');
   });
 
   it('emits QueueEvents like a real worker', async () => {
@@ -157,7 +162,7 @@ describe('inline mode', () => {
     expect(drained).toBe(1);
   });
 
-  it('an inline Worker runs its jobs as its own: pause() leaves them waiting, cancelJob aborts one, close() waits for it', async () => {
+  it('an inline Worker runs its jobs as its own: pause() leaves them waiting until resume(), cancelJob aborts one, close() waits for it', async () => {
     const spool = tmpSpool();
     const w = track(new Worker('q', async (job, _token, signal) => {
       if (job.name !== 'slow') return 'quick';
@@ -175,6 +180,7 @@ describe('inline mode', () => {
     const waiting = await q.add('quick', {});
     expect(await waiting.getState()).toBe('waiting');
     await w.resume();
+    expect(await waiting.getState()).toBe('completed');
     const cancelled = q.add('slow', {}, { jobId: 'c1' });
     await sleep(50);
     expect(w.cancelJob('c1', 'stop')).toBe(true);
