@@ -357,6 +357,11 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     this.store.wakeLocal();
     this.emit('resumed');
     // Inline: the jobs added while paused run now, as a worker would take them.
+    await this.runReadyInline();
+  }
+
+  /** @internal Inline mode: runs the jobs waiting (a retry, a resume), in the order a worker takes them. */
+  async runReadyInline(): Promise<void> {
     if (this.inline) await runWaitingInline(this);
   }
 
@@ -425,6 +430,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
       throw new SpoolkitError('ERR_USAGE', `retryJobs retries 'completed' or 'failed' jobs, got state ${JSON.stringify(state)}.`);
     }
     bulk.retryJobs(this.store, state, opts.count ?? 1000, opts.timestamp ?? Date.now());
+    await this.runReadyInline();
   }
 
   /** Promotes every delayed job to waiting. */

@@ -191,4 +191,24 @@ describe('inline mode', () => {
     expect(await q.getJobState('c2')).toBe('completed');
     expect((await running).returnvalue).toBe('slow');
   });
+
+  it('job.retry() and queue.retryJobs() run the retried jobs, as a worker would', async () => {
+    const spool = tmpSpool();
+    let calls = 0;
+    track(new Worker('q', async () => {
+      calls++;
+      if (calls % 2 === 1) throw new Error(`no ${calls}`);
+      return calls;
+    }, { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    const job = await q.add('x', {});
+    expect(await job.getState()).toBe('failed');
+    await job.retry();
+    expect(await q.getJobState(job.id!)).toBe('completed');
+    expect((await q.getJob(job.id!))!.returnvalue).toBe(2);
+    const other = await q.add('y', {});
+    expect(other.failedReason).toBe('no 3');
+    await q.retryJobs({ state: 'failed' });
+    expect((await q.getJob(other.id!))!.returnvalue).toBe(4);
+  });
 });
