@@ -357,6 +357,10 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.inline = opts.inline ?? inlineFromEnv();
     if (this.inline) {
       registerInlineWorker(this.name, this.store.root, this as unknown as Worker);
+      // Ready at once (there is no loop to start), told on the next turn as a running worker tells it.
+      setImmediate(() => {
+        if (!this.closing) this.emit('ready');
+      });
       return;
     }
     // As BullMQ: a Worker without a processor (manual fetching with getNextJob) does not run.

@@ -1,17 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlowProducer, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
-import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { once, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 afterEach(() => {
   delete process.env.SPOOLKIT_INLINE;
 });
 
 describe('inline mode', () => {
-  it('runs the job inside add() with an inline Worker, with the same fields and local events', async () => {
+  it('runs the job inside add() with an inline Worker, with the same fields and local events (ready too)', async () => {
     const spool = tmpSpool();
     const w = track(new Worker('mail', async (job) => ({ sent: job.data.to }), { spool, inline: true }));
     const completed: unknown[] = [];
     w.on('completed', (_job: unknown, result: unknown) => completed.push(result));
+    await once(w, 'ready');
     const q = track(new Queue('mail', { spool, inline: true }));
     const job = await q.add('welcome', { to: 'a@b.c' });
     expect(job.returnvalue).toEqual({ sent: 'a@b.c' });
