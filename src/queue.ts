@@ -191,7 +191,9 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     }
     const job = Job.fromRecord(this, o!.rec);
     this.emit('waiting', job);
-    if (this.inline) await runInline([{ host: this, job }]);
+    // Inline: a run due now runs now; a later run waits for its time (or job.promote()), as under
+    // a worker: running it at once would run tomorrow's run today, and leave none after it.
+    if (this.inline && !(job.delay > 0)) await runInline([{ host: this, job }]);
     return { added: true, job };
   }
 
@@ -442,6 +444,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     // batches; the walk holds one leaf's listing at a time, however big the set.
     const entries = this.store.delayed.entries(false);
     while (!bulk.promoteSome(this.store, entries, count).done) await new Promise((resolve) => setImmediate(resolve));
+    await this.runReadyInline();
   }
 
   /** Log rows of a job. */

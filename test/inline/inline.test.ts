@@ -212,4 +212,18 @@ describe('inline mode', () => {
     await q.retryJobs({ state: 'failed' });
     expect((await q.getJob(other.id!))!.returnvalue).toBe(4);
   });
+
+  it("a job scheduler's run due now runs inside upsertJobScheduler; the next one waits for its time, and promote() runs it", async () => {
+    const spool = tmpSpool();
+    const ran: string[] = [];
+    track(new Worker('q', async (job) => void ran.push(job.id!), { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    const first = await q.upsertJobScheduler('daily', { every: 86_400_000 }, { name: 'tick' });
+    expect(ran).toEqual([first.id]);
+    const [next] = await q.getJobs(['delayed']);
+    expect(next!.id).not.toBe(first.id);
+    await next!.promote();
+    expect(ran).toEqual([first.id, next!.id]);
+    expect(await q.getJobState(next!.id!)).toBe('completed');
+  });
 });
