@@ -105,7 +105,6 @@ export interface InlineEntry {
   job: Job;
 }
 
-
 /** A Worker takes LIFO jobs first, then waiting ones, then prioritized ones; a delayed job once due. */
 const PLACE_RANK: Partial<Record<Place, number>> = { lifo: 0, waiting: 1, prioritized: 2, delayed: 3 };
 
