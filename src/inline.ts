@@ -236,12 +236,16 @@ function reportIdle(ctx: ProcessingContext, store: QueueStore): void {
   ctx.emit('drained');
 }
 
-/** The states a resumed Worker takes jobs from, delayed ones once due. */
-const RESUMED_STATES = ['waiting', 'prioritized', 'delayed'];
+/**
+ * The states a resumed Worker takes jobs from: delayed ones once due, and parents waiting for
+ * children once their children (run meanwhile) are done.
+ */
+const RESUMED_STATES = ['waiting', 'prioritized', 'delayed', 'waiting-children'];
 
 /**
- * @internal Runs the jobs the queue holds back (waiting, prioritized, delayed), as a Worker does
- * once the queue or the worker resumes. Nothing when no processor is registered for the queue.
+ * @internal Runs the jobs the queue holds back (waiting, prioritized, delayed, and parents whose
+ * children finish meanwhile), as a Worker does once the queue or the worker resumes. Nothing when
+ * no processor is registered for the queue.
  */
 export async function runWaitingInline(host: InlineHost): Promise<void> {
   if (!registry.has(key(host.store.root, host.name))) return;

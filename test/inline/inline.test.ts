@@ -226,4 +226,18 @@ describe('inline mode', () => {
     expect(ran).toEqual([first.id, next!.id]);
     expect(await q.getJobState(next!.id!)).toBe('completed');
   });
+
+  it("resume() runs a paused flow whole: the children, then the parent they move on", async () => {
+    const spool = tmpSpool();
+    const ran: string[] = [];
+    track(new Worker('q', async (job) => void ran.push(job.name), { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    const flows = track(new FlowProducer({ spool, inline: true }));
+    await q.pause();
+    const tree = await flows.add({ name: 'parent', queueName: 'q', children: [{ name: 'a', queueName: 'q' }, { name: 'b', queueName: 'q' }] });
+    expect(ran).toEqual([]);
+    await q.resume();
+    expect(ran).toEqual(['a', 'b', 'parent']);
+    expect(await q.getJobState(tree.job.id!)).toBe('completed');
+  });
 });
