@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { SpoolkitError } from './errors.js';
 import { Job, type JobHost } from './job.js';
-import { runInline } from './inline.js';
+import { assertInlineProcessor, runInline } from './inline.js';
 import { dependenciesOf, KEY_PREFIX, parentQueueName, splitRef } from './spool/deps.js';
 import { validateJobOptions, withoutUnsetOptions } from './spool/job-options.js';
 import { addFlowJobs, type FlowNodeSpec } from './spool/flow-add.js';
@@ -91,6 +91,7 @@ export class FlowProducer extends EventEmitter {
     if (!Array.isArray(flows) || flows.length === 0) return [];
     const nodes: FlowNodeSpec[] = [];
     const roots = flows.map((f) => this.flatten(f, nodes, opts));
+    if (this.inline) for (const queue of new Set(nodes.map((n) => n.queue))) assertInlineProcessor(this.host(queue));
     const master = this.store(nodes[0]!.queue);
     const added = addFlowJobs(master, nodes);
     const jobs = added.map((a, i) => Job.fromRecord(this.host(nodes[i]!.queue), a.rec));
@@ -99,8 +100,8 @@ export class FlowProducer extends EventEmitter {
       return n.children.length > 0 ? { job: jobs[i]!, children: n.children.map(build) } : { job: jobs[i]! };
     };
     if (this.inline) {
-      // Leaves first: each finished child moves its parent on, and the parent runs last.
-      for (let i = nodes.length - 1; i >= 0; i--) if (added[i]!.added) await runInline(this.host(nodes[i]!.queue), jobs[i]!);
+      // Each finished child moves its parent on, and the parent runs once its children are done.
+      await runInline(jobs.flatMap((job, i) => (added[i]!.added ? [{ host: this.host(nodes[i]!.queue), job }] : [])));
     }
     return roots.map(build);
   }

@@ -1,24 +1,31 @@
 /**
  * Inline mode, for application unit tests: `queue.add()` runs the job at once in the calling
  * process, through the same code path as a Worker (same Job fields, events and results), and
- * resolves after the job has completed or failed for good. Retries run back to back and delays
- * are not waited for (the job keeps its `delay` field). Turn it on with the `inline` option of
- * Queue and Worker, or `SPOOLKIT_INLINE=1`; register the processor with an inline Worker
- * (`new Worker(name, fn, { inline: true })`) or `registerInlineProcessor(name, fn)`.
+ * resolves after the job has completed or failed for good. The jobs of one add (addBulk, a flow)
+ * run one at a time in the order a Worker takes them; retries and delays are not waited for.
+ * Turn it on with the `inline` option of Queue and Worker, or `SPOOLKIT_INLINE=1`; register the
+ * processor with an inline Worker (`new Worker(name, fn, { inline: true })`) or
+ * `registerInlineProcessor(name, fn)`.
  */
 import { ConfigError } from './errors.js';
-import type { Job } from './job.js';
-import { executeRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
+import { Job } from './job.js';
+import { executeRun, startRun, type ProcessingContext, type RunOutcome, type RunningJob } from './processing.js';
 import { newClaimTag, readActive, type Claim } from './spool/claim.js';
+import { listState, readListed } from './spool/bulk.js';
+import { hasReadyJobs, isDrained } from './spool/counts.js';
 import { readJob } from './spool/lookup.js';
 import { promoteJob } from './spool/admin.js';
 import { resolveSpoolRoot } from './spool/root.js';
-import type { QueueStore } from './spool/store.js';
+import type { JobRecord } from './spool/record.js';
+import type { Place, QueueStore } from './spool/store.js';
 import type { Processor } from './types.js';
 import type { Worker } from './worker.js';
 import fs from 'node:fs';
+import path from 'node:path';
 
 type Entry = { worker: Worker } | { processor: Processor };
+
+type InlineHost = { name: string; store: QueueStore };
 
 const registry = new Map<string, Entry>();
 
@@ -47,15 +54,35 @@ export function unregisterInlineProcessor(queue: string, opts: { spool?: string 
   registry.delete(key(resolveSpoolRoot(opts.spool), queue));
 }
 
-function contextFor(host: { name: string; store: QueueStore }): ProcessingContext {
+/**
+ * @internal Throws the ConfigError `runInline` would, before anything is added: an inline add
+ * without a processor adds nothing (else its job would wait for a worker no test starts).
+ */
+export function assertInlineProcessor(host: InlineHost): void {
+  runnerFor(host);
+}
+
+/** What runs a queue's jobs inline: a registered processor, or an inline Worker's own processing. */
+interface InlineRunner {
+  ctx: ProcessingContext;
+  /** False while the inline Worker is paused or closing: jobs then wait, as for a Worker that takes none. */
+  takesJobs(): boolean;
+  execute(run: RunningJob): Promise<RunOutcome>;
+}
+
+function runnerFor(host: InlineHost): InlineRunner {
   const e = registry.get(key(host.store.root, host.name));
   if (!e) {
     throw new ConfigError(
       `Queue ${host.name} is in inline mode but no processor is registered for it; create new Worker('${host.name}', processor, { inline: true }) or call registerInlineProcessor('${host.name}', processor) first.`,
     );
   }
-  if ('worker' in e) return e.worker.processingContext;
-  return { host, store: host.store, processor: e.processor, emit: () => undefined };
+  if ('worker' in e) {
+    const worker = e.worker;
+    return { ctx: worker.processingContext, takesJobs: () => worker.takesInlineJobs, execute: (run) => worker.runInlineJob(run) };
+  }
+  const ctx: ProcessingContext = { host, store: host.store, processor: e.processor, emit: () => undefined };
+  return { ctx, takesJobs: () => true, execute: (run) => executeRun(ctx, run) };
 }
 
 function claimById(store: QueueStore, id: string): Claim | undefined {
@@ -72,28 +99,162 @@ function claimById(store: QueueStore, id: string): Claim | undefined {
   return { id, rec: read.rec, path: dest, tag, from: found.loc.path, gen: read.rec.gen, renewedAt: Date.now(), token: `inline:${tag}` };
 }
 
-/** @internal Runs an added job to its end in this process, then refreshes `job` from the spool. */
-export async function runInline(host: { name: string; store: QueueStore }, job: Job): Promise<void> {
-  const ctx = contextFor(host);
-  const id = job.id!;
-  let last: RunningJob | undefined;
-  for (let round = 0; round < 1000; round++) {
-    const found = readJob(host.store, id);
-    if (!found) break;
-    if (found.loc.place === 'delayed') {
-      promoteJob(host.store, id);
+/** A job an inline add runs, with the queue it is in. */
+export interface InlineEntry {
+  host: InlineHost;
+  job: Job;
+}
+
+/** A Worker takes LIFO jobs first, then waiting ones, then prioritized ones; a delayed job once due. */
+const PLACE_RANK: Partial<Record<Place, number>> = { lifo: 0, waiting: 1, prioritized: 2, delayed: 3 };
+
+/** Runs of one job an inline add makes at most (a processor that moves its job back forever). */
+const MAX_RUNS_PER_JOB = 1000;
+
+interface Candidate {
+  index: number;
+  place: Place;
+  order: [number, number, string];
+}
+
+/** Where a found job stands in a Worker's order: its set, its priority, then its set key (the file name's first part). */
+function orderOf(place: Place, rec: JobRecord, file: string): [number, number, string] | undefined {
+  const rank = PLACE_RANK[place];
+  if (rank === undefined) return undefined;
+  const name = path.basename(file);
+  return [rank, place === 'prioritized' ? rec.priority : 0, name.slice(0, name.indexOf('.'))];
+}
+
+function before(a: Candidate['order'], b: Candidate['order']): boolean {
+  if (a[0] !== b[0]) return a[0] < b[0];
+  if (a[1] !== b[1]) return a[1] < b[1];
+  return a[2] < b[2];
+}
+
+/**
+ * The jobs of one inline call not finished yet, and where each stands in a Worker's order. A job
+ * is read again only when it may have moved (it ran, its claim failed) or while it cannot run
+ * (waiting for children, active elsewhere), so a call of n jobs reads about n files, not n².
+ */
+class PendingJobs {
+  private readonly ready = new Map<number, Candidate>();
+  /** Jobs that cannot run now: read again each time. */
+  private readonly blocked = new Set<number>();
+  private readonly stale: Set<number>;
+
+  constructor(private readonly entries: InlineEntry[]) {
+    this.stale = new Set(entries.keys());
+  }
+
+  /** The job a Worker would take next, or undefined when none can run now. */
+  next(): Candidate | undefined {
+    for (const index of [...this.stale, ...this.blocked]) this.read(index);
+    let best: Candidate | undefined;
+    for (const c of this.ready.values()) if (!best || before(c.order, best.order)) best = c;
+    return best;
+  }
+
+  /** The job may have moved: read it again before choosing. */
+  touch(index: number): void {
+    this.ready.delete(index);
+    this.stale.add(index);
+  }
+
+  /** The job is done with in this call. */
+  drop(index: number): void {
+    this.ready.delete(index);
+    this.blocked.delete(index);
+    this.stale.delete(index);
+  }
+
+  private read(index: number): void {
+    const { host, job } = this.entries[index]!;
+    const found = readJob(host.store, job.id!);
+    if (!found || found.loc.place === 'completed' || found.loc.place === 'failed') return this.drop(index);
+    this.stale.delete(index);
+    const order = orderOf(found.loc.place, found.rec, found.loc.path);
+    if (!order) {
+      this.blocked.add(index);
+      return;
+    }
+    this.blocked.delete(index);
+    this.ready.set(index, { index, place: found.loc.place, order });
+  }
+}
+
+/**
+ * @internal Runs the jobs an add added to their end in this process, one at a time in the order
+ * a Worker would take them (a flow's children before their parent, a retry after the jobs that
+ * were waiting when it failed, delayed jobs last, by due time, without waiting for them), then
+ * refreshes each `job` from the spool. Jobs of a paused queue, or of a paused or closing inline
+ * Worker, stay waiting (for resume() or a worker).
+ */
+export async function runInline(entries: InlineEntry[]): Promise<void> {
+  const runners = entries.map((e) => runnerFor(e.host));
+  const pending = new PendingJobs(entries);
+  const lastRuns = new Map<number, RunningJob>();
+  // The queue of the last run, told `drained` unless the next job to run is ready in it.
+  let ranLast: { ctx: ProcessingContext; store: QueueStore } | undefined;
+  for (let round = 0; round < MAX_RUNS_PER_JOB * entries.length; round++) {
+    const next = pending.next();
+    if (ranLast && !(next && next.place !== 'delayed' && entries[next.index]!.host.store === ranLast.store)) reportIdle(ranLast.ctx, ranLast.store);
+    ranLast = undefined;
+    if (!next) break;
+    const { host, job } = entries[next.index]!;
+    const runner = runners[next.index]!;
+    pending.touch(next.index);
+    if (host.store.isPaused() || !runner.takesJobs()) {
+      pending.drop(next.index);
       continue;
     }
-    // A paused queue runs nothing, inline or not: the job waits for resume() and a worker.
-    if (host.store.isPaused()) break;
-    const claim = claimById(host.store, id);
-    if (!claim) break;
-    last = startRun(ctx, claim);
-    const outcome = await executeRun(ctx, last);
+    if (next.place === 'delayed') {
+      promoteJob(host.store, job.id!);
+      continue;
+    }
+    // Not claimed: it moved meanwhile, and is read again.
+    const claim = claimById(host.store, job.id!);
+    if (!claim) continue;
+    const run = startRun(runner.ctx, claim);
+    lastRuns.set(next.index, run);
+    const outcome = await runner.execute(run);
+    ranLast = { ctx: runner.ctx, store: host.store };
     // Rate-limited: the job waits in the queue, as it would for a Worker until the limit ends.
-    if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost' || outcome === 'rate-limited') break;
+    if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost' || outcome === 'rate-limited') pending.drop(next.index);
   }
-  const final = readJob(host.store, id);
+  if (ranLast) reportIdle(ranLast.ctx, ranLast.store);
+  entries.forEach((e, i) => refresh(e, lastRuns.get(i)));
+}
+
+/**
+ * After a run, as a Worker that finds nothing more to take: `drained` on the Worker when no job
+ * of the queue is ready to run, and in the event log (QueueEvents) when none is delayed or active
+ * either.
+ */
+function reportIdle(ctx: ProcessingContext, store: QueueStore): void {
+  if (hasReadyJobs(store)) return;
+  if (isDrained(store)) store.events.append('drained', {});
+  ctx.emit('drained');
+}
+
+/**
+ * The states a resumed Worker takes jobs from: delayed ones once due, and parents waiting for
+ * children once their children (run meanwhile) are done.
+ */
+const RESUMED_STATES = ['waiting', 'prioritized', 'delayed', 'waiting-children'];
+
+/**
+ * @internal Runs the jobs the queue holds back (waiting, prioritized, delayed, and parents whose
+ * children finish meanwhile), as a Worker does once the queue or the worker resumes. Nothing when
+ * no processor is registered for the queue.
+ */
+export async function runWaitingInline(host: InlineHost): Promise<void> {
+  if (!registry.has(key(host.store.root, host.name))) return;
+  const recs = RESUMED_STATES.flatMap((state) => readListed(host.store, listState(host.store, state, 0, -1, true)));
+  await runInline(recs.map((rec) => ({ host, job: Job.fromRecord(host, rec) })));
+}
+
+function refresh({ host, job }: InlineEntry, last: RunningJob | undefined): void {
+  const final = readJob(host.store, job.id!);
   if (final) job.applyRecord(final.rec);
   // Removed on finishing (removeOnComplete / removeOnFail: true): the run's own job object has
   // the outcome, as a Worker's completed or failed event does.

@@ -26,6 +26,8 @@ export interface JobHost {
   readonly name: string;
   /** @internal The queue's spool store. */
   readonly store: QueueStore;
+  /** @internal Inline mode: runs the jobs a call made ready to run (a retry, a promotion), as a worker would. */
+  runReadyInline?(): Promise<void>;
 }
 
 /** Internal hooks a Worker attaches to a job it is processing. */
@@ -333,6 +335,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
     const rec = admin.retryFinished(this.queue.store, id, state, opts);
     if (!rec) throw this.notInState(id, state, 'reprocessJob', `retry(state) takes 'completed' or 'failed'`);
     this.applyRecord(rec);
+    await this.queue.runReadyInline?.();
   }
 
   /** Moves a delayed job to waiting now. */
@@ -342,6 +345,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
       throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Job ${id} is not in the delayed state. promote: only delayed jobs can be promoted.`, { details: { jobId: id } });
     }
     this.delay = 0;
+    await this.queue.runReadyInline?.();
   }
 
   /** Changes the delay of a delayed job (counted from now). */

@@ -28,7 +28,7 @@ import type { JobRecord } from './spool/record.js';
 import type { QueueStore } from './spool/store.js';
 import { appendLog, patchStored, readLogRows } from './spool/update.js';
 import { lookupJobId, toJsonStrict } from './spool/validate.js';
-import { runInline } from './inline.js';
+import { assertInlineProcessor, runInline, runWaitingInline } from './inline.js';
 import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState, JobType, ObliterateOpts, QueueOptions } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -137,6 +137,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   private async addMany(specs: AddSpec[], bulkCall: boolean): Promise<Job<DataType, ResultType, NameType>[]> {
     this.assertOpen();
+    if (this.inline) assertInlineProcessor(this);
     // Jobs naming a parent are listed among its children first (flows, deps.ts).
     const attached = specs.some((s) => s.opts.parent !== undefined) ? this.attachToParents(specs) : undefined;
     let outcomes: AddOutcome[];
@@ -152,7 +153,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     // As BullMQ: every add() call emits the local `waiting`, a duplicate too; addBulk none.
     if (!bulkCall) this.emit('waiting', jobs[0]!);
     if (this.inline) {
-      for (let i = 0; i < jobs.length; i++) if (outcomes[i]!.added) await runInline(this, jobs[i]!);
+      await runInline(jobs.filter((_, i) => outcomes[i]!.added).map((job) => ({ host: this, job })));
     }
     return jobs;
   }
@@ -182,6 +183,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** SchedulerHost: adds a job under a spoolkit-chosen id (':' allowed), create-if-absent. */
   async addReservedJob(name: string, data: unknown, opts: JobsOptions & { jobId: string }): Promise<{ added: boolean; job: Job }> {
     this.assertOpen();
+    if (this.inline) assertInlineProcessor(this);
     const [o] = addJobs(this.store, [{ name, data, opts: { ...this.jobsOpts, ...opts }, reserved: true }]);
     if (!o!.added) {
       const found = readJob(this.store, opts.jobId);
@@ -189,7 +191,9 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     }
     const job = Job.fromRecord(this, o!.rec);
     this.emit('waiting', job);
-    if (this.inline) await runInline(this, job);
+    // Inline: a run due now runs now; a later run waits for its time (or job.promote()), as under
+    // a worker: running it at once would run tomorrow's run today, and leave none after it.
+    if (this.inline && !(job.delay > 0)) await runInline([{ host: this, job }]);
     return { added: true, job };
   }
 
@@ -354,6 +358,13 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     this.store.events.append('resumed', {});
     this.store.wakeLocal();
     this.emit('resumed');
+    // Inline: the jobs added while paused run now, as a worker would take them.
+    await this.runReadyInline();
+  }
+
+  /** @internal Inline mode: runs the jobs waiting (a retry, a resume), in the order a worker takes them. */
+  async runReadyInline(): Promise<void> {
+    if (this.inline) await runWaitingInline(this);
   }
 
   /** True while the queue is paused. */
@@ -421,6 +432,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
       throw new SpoolkitError('ERR_USAGE', `retryJobs retries 'completed' or 'failed' jobs, got state ${JSON.stringify(state)}.`);
     }
     bulk.retryJobs(this.store, state, opts.count ?? 1000, opts.timestamp ?? Date.now());
+    await this.runReadyInline();
   }
 
   /** Promotes every delayed job to waiting. */
@@ -432,6 +444,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     // batches; the walk holds one leaf's listing at a time, however big the set.
     const entries = this.store.delayed.entries(false);
     while (!bulk.promoteSome(this.store, entries, count).done) await new Promise((resolve) => setImmediate(resolve));
+    await this.runReadyInline();
   }
 
   /** Log rows of a job. */

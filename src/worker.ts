@@ -14,9 +14,9 @@ import path from 'node:path';
 import fastq from 'fastq';
 import { ConfigError, RateLimitError, SpoolkitError, UnrecoverableError, UsageError } from './errors.js';
 import type { Job } from './job.js';
-import { executeRun, finishManualRun, startRun, type ProcessingContext, type RunningJob } from './processing.js';
+import { executeRun, finishManualRun, startRun, type ProcessingContext, type RunOutcome, type RunningJob } from './processing.js';
 import { addManualRun, findManualRun, removeManualRun, type ManualRun } from './manual-runs.js';
-import { registerInlineWorker, unregisterInlineWorker } from './inline.js';
+import { registerInlineWorker, runWaitingInline, unregisterInlineWorker } from './inline.js';
 import { CLAIM_OWNER, Claimer, closeClaim, type Claim, type CorruptFile } from './spool/claim.js';
 import { DEFAULT_RESCAN_MS } from './scheduler/defaults.js';
 import { hasSchedulers } from './scheduler/presence.js';
@@ -357,11 +357,34 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.inline = opts.inline ?? inlineFromEnv();
     if (this.inline) {
       registerInlineWorker(this.name, this.store.root, this as unknown as Worker);
+      // Ready at once (there is no loop to start), told on the next turn as a running worker tells it.
+      setImmediate(() => {
+        if (!this.closing) this.emit('ready');
+      });
       return;
     }
     // As BullMQ: a Worker without a processor (manual fetching with getNextJob) does not run.
     if (opts.autorun !== false && this.hasProcessor()) {
       this.run().catch((err: unknown) => this.emitError(err));
+    }
+  }
+
+  /** @internal False while paused or closing: inline adds then leave their jobs waiting, as this worker would take none. */
+  get takesInlineJobs(): boolean {
+    return !this.pausedLocal && !this.closing;
+  }
+
+  /**
+   * @internal Runs a job inline mode claimed for this worker as one of its own, so `cancelJob`,
+   * `cancelAllJobs` and `close` reach it (close waits for it; with force, puts it back).
+   */
+  async runInlineJob(run: RunningJob): Promise<RunOutcome> {
+    this.inflight.set(run.claim.id, run);
+    try {
+      return await executeRun(this.ctx, run);
+    } finally {
+      if (this.inflight.get(run.claim.id) === run) this.inflight.delete(run.claim.id);
+      this.emit('_slot');
     }
   }
 
@@ -467,6 +490,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.emit('resumed');
     if (start) this.run().catch((err: unknown) => this.emitError(err));
     else this.wake();
+    // Inline: the jobs added while paused run now, as this worker would take them.
+    if (this.inline) await runWaitingInline(this);
   }
 
   /** Aborts the signal of one running job. True when it was running here. */

@@ -358,14 +358,14 @@ describe('removing and retrying in a flow', () => {
 });
 
 describe('inline mode', () => {
-  it('runs a flow in the calling process, children first', async () => {
+  it('runs a flow in the calling process, children first, in the order a Worker takes them', async () => {
     const spool = tmpSpool();
     const order: string[] = [];
     track(new Worker('kids', async (job) => (order.push(job.name), job.name), { spool, inline: true }));
     track(new Worker('parents', async (job) => (order.push(job.name), job.getChildrenValues()), { spool, inline: true }));
     const flows = track(new FlowProducer({ spool, inline: true }));
     const tree = await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'a', queueName: 'kids' }, { name: 'b', queueName: 'kids' }] });
-    expect(order).toEqual(['b', 'a', 'p']);
+    expect(order).toEqual(['a', 'b', 'p']);
     const parents = track(new Queue('parents', { spool }));
     expect((await parents.getJob(tree.job.id!))!.returnvalue).toEqual({ [`bull:kids:${tree.children![0]!.job.id}`]: 'a', [`bull:kids:${tree.children![1]!.job.id}`]: 'b' });
   });

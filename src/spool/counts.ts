@@ -90,8 +90,13 @@ function countActiveHolds(dir: string): number {
  */
 export function isDrained(store: QueueStore): boolean {
   if (countJsonFiles(path.join(store.dir, 'active')) + countJsonFiles(path.join(store.dir, 'reclaiming')) > 0) return false;
-  const sets = [store.waiting, store.lifo, store.delayed, ...store.priorities().map((p) => store.prioritized(p))];
-  return sets.every((set) => set.entries(false).next().done === true);
+  return !hasReadyJobs(store) && store.delayed.entries(false).next().done === true;
+}
+
+/** True when a job waits to run now: waiting, LIFO or prioritized (a paused queue's jobs count). Each set's first entry. */
+export function hasReadyJobs(store: QueueStore): boolean {
+  const sets = [store.waiting, store.lifo, ...store.priorities().map((p) => store.prioritized(p))];
+  return sets.some((set) => set.entries(false).next().done !== true);
 }
 
 /**

@@ -1,17 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
-import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { FlowProducer, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
+import { once, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 afterEach(() => {
   delete process.env.SPOOLKIT_INLINE;
 });
 
 describe('inline mode', () => {
-  it('runs the job inside add() with an inline Worker, with the same fields and local events', async () => {
+  it('runs the job inside add() with an inline Worker, with the same fields and local events (ready too)', async () => {
     const spool = tmpSpool();
     const w = track(new Worker('mail', async (job) => ({ sent: job.data.to }), { spool, inline: true }));
     const completed: unknown[] = [];
     w.on('completed', (_job: unknown, result: unknown) => completed.push(result));
+    await once(w, 'ready');
     const q = track(new Queue('mail', { spool, inline: true }));
     const job = await q.add('welcome', { to: 'a@b.c' });
     expect(job.returnvalue).toEqual({ sent: 'a@b.c' });
@@ -64,15 +65,20 @@ describe('inline mode', () => {
     expect(later.delay).toBe(0);
   });
 
-  it('runs nothing on a paused queue: the job waits for resume and a worker', async () => {
+  it('runs nothing on a paused queue: the jobs wait, and resume() runs them in the order a Worker takes them', async () => {
     const spool = tmpSpool();
     const ran: string[] = [];
-    track(new Worker('q', async (job) => void ran.push(job.id!), { spool, inline: true }));
+    track(new Worker('q', async (job) => void ran.push(job.name), { spool, inline: true }));
     const q = track(new Queue('q', { spool, inline: true }));
     await q.pause();
     const job = await q.add('x', {});
+    await q.add('later', {}, { delay: 60_000 });
+    await q.add('first', {}, { priority: 1 });
     expect(ran).toEqual([]);
     expect(await job.getState()).toBe('waiting');
+    await q.resume();
+    expect(ran).toEqual(['x', 'first', 'later']);
+    expect(await job.getState()).toBe('completed');
   });
 
   it('emits QueueEvents like a real worker', async () => {
@@ -93,5 +99,145 @@ describe('inline mode', () => {
     const spool = tmpSpool();
     const q = track(new Queue('nobody', { spool }));
     await expect(q.add('x', {})).rejects.toThrow(/no processor is registered.*registerInlineProcessor/);
+  });
+
+  it('adds nothing when it refuses an add for want of a processor (add, addBulk, flows)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('nobody', { spool, inline: true }));
+    await expect(q.add('x', {})).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    await expect(q.addBulk([{ name: 'x', data: {} }])).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    track(new Worker('parents', async () => 'p', { spool, inline: true }));
+    const flows = track(new FlowProducer({ spool, inline: true }));
+    await expect(flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'c', queueName: 'nobody' }] })).rejects.toThrow(/nobody is in inline mode but no processor/);
+    const parents = track(new Queue('parents', { spool }));
+    expect((await q.getJobCounts()).waiting).toBe(0);
+    expect((await parents.getJobCounts())['waiting-children']).toBe(0);
+    // A worker registered afterwards runs the next add; nothing stale waits behind it.
+    track(new Worker('nobody', async () => 'ok', { spool, inline: true }));
+    expect((await q.add('y', {})).returnvalue).toBe('ok');
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 0, completed: 1 });
+  });
+
+  it('runs the jobs of one addBulk in the order a Worker takes them: LIFO, waiting, by priority, delayed by due time; a retry after the jobs waiting', async () => {
+    const spool = tmpSpool();
+    const order: string[] = [];
+    track(new Worker('q', async (job) => {
+      order.push(`${job.name}${job.attemptsMade}`);
+      if (job.name === 'retried' && job.attemptsMade === 0) throw new Error('once');
+      return job.name;
+    }, { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    const jobs = await q.addBulk([
+      { name: 'retried', data: {}, opts: { attempts: 2, backoff: { type: 'fixed', delay: 60_000 } } },
+      { name: 'p5', data: {}, opts: { priority: 5 } },
+      { name: 'late', data: {}, opts: { delay: 60_000 } },
+      { name: 'p1', data: {}, opts: { priority: 1 } },
+      { name: 'soon', data: {}, opts: { delay: 1000 } },
+      { name: 'plain', data: {} },
+      { name: 'lifo1', data: {}, opts: { lifo: true } },
+      { name: 'lifo2', data: {}, opts: { lifo: true } },
+    ]);
+    // 'retried' fails first (it is waiting before 'plain'), and its retry is due in a minute.
+    expect(order).toEqual(['lifo20', 'lifo10', 'retried0', 'plain0', 'p10', 'p50', 'soon0', 'late0', 'retried1']);
+    expect(jobs.map((j) => j.returnvalue)).toEqual(['retried', 'p5', 'late', 'p1', 'soon', 'plain', 'lifo1', 'lifo2']);
+  });
+
+  it("emits drained as a Worker does: on the Worker when nothing is left to take, in QueueEvents once nothing is waiting, delayed or active", async () => {
+    const spool = tmpSpool();
+    const w = track(new Worker('q', async (job) => {
+      if (job.attemptsMade === 0) throw new Error('once');
+      return 'ok';
+    }, { spool, inline: true }));
+    const seen: string[] = [];
+    for (const e of ['active', 'completed', 'failed', 'drained']) w.on(e, () => seen.push(e));
+    const events = track(new QueueEvents('q', { spool }));
+    await events.waitUntilReady();
+    let drained = 0;
+    events.on('drained', () => drained++);
+    const q = track(new Queue('q', { spool, inline: true }));
+    await q.add('x', {}, { attempts: 2, backoff: { type: 'fixed', delay: 60_000 } });
+    // The failed attempt leaves the job delayed: the Worker is drained, the queue is not.
+    expect(seen).toEqual(['active', 'failed', 'drained', 'active', 'completed', 'drained']);
+    await waitFor(() => drained === 1, 3000);
+    await sleep(100);
+    expect(drained).toBe(1);
+  });
+
+  it('an inline Worker runs its jobs as its own: pause() leaves them waiting until resume(), cancelJob aborts one, close() waits for it', async () => {
+    const spool = tmpSpool();
+    const w = track(new Worker('q', async (job, _token, signal) => {
+      if (job.name !== 'slow') return 'quick';
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, 300);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          reject(new Error(`aborted: ${String(signal.reason)}`));
+        });
+      });
+      return 'slow';
+    }, { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    await w.pause();
+    const waiting = await q.add('quick', {});
+    expect(await waiting.getState()).toBe('waiting');
+    await w.resume();
+    expect(await waiting.getState()).toBe('completed');
+    const cancelled = q.add('slow', {}, { jobId: 'c1' });
+    await sleep(50);
+    expect(w.cancelJob('c1', 'stop')).toBe(true);
+    expect((await cancelled).failedReason).toBe('aborted: stop');
+    const running = q.add('slow', {}, { jobId: 'c2' });
+    await sleep(50);
+    await w.close();
+    expect(await q.getJobState('c2')).toBe('completed');
+    expect((await running).returnvalue).toBe('slow');
+  });
+
+  it('job.retry() and queue.retryJobs() run the retried jobs, as a worker would', async () => {
+    const spool = tmpSpool();
+    let calls = 0;
+    track(new Worker('q', async () => {
+      calls++;
+      if (calls % 2 === 1) throw new Error(`no ${calls}`);
+      return calls;
+    }, { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    const job = await q.add('x', {});
+    expect(await job.getState()).toBe('failed');
+    await job.retry();
+    expect(await q.getJobState(job.id!)).toBe('completed');
+    expect((await q.getJob(job.id!))!.returnvalue).toBe(2);
+    const other = await q.add('y', {});
+    expect(other.failedReason).toBe('no 3');
+    await q.retryJobs({ state: 'failed' });
+    expect((await q.getJob(other.id!))!.returnvalue).toBe(4);
+  });
+
+  it("a job scheduler's run due now runs inside upsertJobScheduler; the next one waits for its time, and promote() runs it", async () => {
+    const spool = tmpSpool();
+    const ran: string[] = [];
+    track(new Worker('q', async (job) => void ran.push(job.id!), { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    const first = await q.upsertJobScheduler('daily', { every: 86_400_000 }, { name: 'tick' });
+    expect(ran).toEqual([first.id]);
+    const [next] = await q.getJobs(['delayed']);
+    expect(next!.id).not.toBe(first.id);
+    await next!.promote();
+    expect(ran).toEqual([first.id, next!.id]);
+    expect(await q.getJobState(next!.id!)).toBe('completed');
+  });
+
+  it("resume() runs a paused flow whole: the children, then the parent they move on", async () => {
+    const spool = tmpSpool();
+    const ran: string[] = [];
+    track(new Worker('q', async (job) => void ran.push(job.name), { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    const flows = track(new FlowProducer({ spool, inline: true }));
+    await q.pause();
+    const tree = await flows.add({ name: 'parent', queueName: 'q', children: [{ name: 'a', queueName: 'q' }, { name: 'b', queueName: 'q' }] });
+    expect(ran).toEqual([]);
+    await q.resume();
+    expect(ran).toEqual(['a', 'b', 'parent']);
+    expect(await q.getJobState(tree.job.id!)).toBe('completed');
   });
 });
