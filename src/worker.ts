@@ -31,7 +31,7 @@ import {
 } from './spool/defaults.js';
 import { isDrained } from './spool/counts.js';
 import { PROCESS_TAG } from './spool/keys.js';
-import { readHeartbeats, removeHeartbeat, writeHeartbeat, type WorkerHeartbeat } from './spool/heartbeat.js';
+import { abandoned, readHeartbeats, removeHeartbeat, writeHeartbeat, type WorkerHeartbeat } from './spool/heartbeat.js';
 import { renewLease } from './spool/lease.js';
 import { keepProblem } from './spool/job-options.js';
 import { inlineFromEnv, openQueueStore } from './spool/open.js';
@@ -979,6 +979,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       });
       for (const id of res.stalled) this.emit('stalled', id, 'active');
       if (res.stalled.length) this.wake();
+      // Only now that their jobs are back: a heartbeat is how a gone Worker's claims are found.
+      for (const workerId of dead.heartbeats) removeHeartbeat(this.store.root, workerId);
     } catch (err) {
       this.emitError(err);
     }
@@ -988,9 +990,14 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
    * Claims held by workers of this host and pid namespace whose process is gone, including an
    * earlier process whose pid this one now has, recovered at once: the active files their last
    * heartbeats name, and every claim of their claim owner (claims made after that heartbeat).
+   * Also the heartbeat files to remove once those claims are back: every gone Worker of this
+   * queue whose owner is gone (with claims or without), every gone scheduler loop, and every
+   * heartbeat abandoned for a day, wherever it was written; else a Worker or loop that was
+   * killed would be listed (as stale) forever.
    */
-  private deadOwnerJobs(nowMs: number): { claims: Set<string>; owners: Set<string> } {
+  private deadOwnerJobs(nowMs: number): { claims: Set<string>; owners: Set<string>; heartbeats: string[] } {
     const claims = new Set<string>();
+    const heartbeats: string[] = [];
     const host = os.hostname();
     // Its sandbox children must be gone too: one may still be running a job it was given.
     const gone = (hb: WorkerHeartbeat): boolean =>
@@ -1002,13 +1009,13 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     for (const hb of all) if (hb.claimOwner) (gone(hb) ? owners : alive).add(hb.claimOwner);
     for (const o of alive) owners.delete(o);
     for (const hb of all) {
-      if (!hb.queues.includes(this.name) || !gone(hb)) continue;
+      if (abandoned(hb) || (hb.kind === 'scheduler' && gone(hb))) heartbeats.push(hb.workerId);
+      if (hb.kind === 'scheduler' || !hb.queues.includes(this.name) || !gone(hb)) continue;
       if (hb.claimOwner && !owners.has(hb.claimOwner)) continue;
-      if (!hb.activeClaims?.length) continue;
-      for (const name of hb.activeClaims) claims.add(name);
-      removeHeartbeat(this.store.root, hb.workerId);
+      for (const name of hb.activeClaims ?? []) claims.add(name);
+      if (!abandoned(hb)) heartbeats.push(hb.workerId);
     }
-    return { claims, owners };
+    return { claims, owners, heartbeats };
   }
 
   private promote(nowMs: number): void {

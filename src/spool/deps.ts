@@ -190,7 +190,10 @@ function anyUnprocessed(store: QueueStore, parentId: string, rec: JobRecord): bo
 function surelyWaiting(store: QueueStore, parentId: string): boolean {
   const view = readParentView(store, parentId, store.filePath('waiting-children', parentId));
   // Not waiting for children (or held by a mover, which checks again itself).
-  if (view === 'missing') return true;
+  if (view === 'missing') {
+    forgetParentView(store, parentId);
+    return true;
+  }
   if (!view) return false;
   const dir = depsDir(store, parentId);
   while (view.next < view.deps.length) {
@@ -231,6 +234,8 @@ export function settleParent(store: QueueStore, parentId: string, force = false,
     const due = Date.now() + rec.delay;
     const route = byRemoval ? readyRoute(store, 0, false, true) : rec.delay > 0 ? delayedRoute(store, due, rec.priority, !!rec.opts.lifo) : readyRoute(store, rec.priority, false, true);
     if (!placeHeld(store, h.held, route, {})) return false;
+    // Moved on: its view would only take room until a thousand later parents pushed it out.
+    forgetParentView(store, parentId);
     if (route.place === 'delayed') store.events.append('delayed', { jobId: parentId, delay: due });
     else store.events.appendNow('waiting', { jobId: parentId, prev: 'waiting-children' });
     store.wakeLocal();

@@ -63,6 +63,13 @@ export function listSegments(dir: string): number[] {
 /** How every line the writers produce begins. */
 const LINE_START = Buffer.from('{"e":"');
 
+/**
+ * A writer that has written nothing for this long closes its segment, and opens the newest one
+ * again at its next write: a process holds no descriptor for a queue it no longer uses (a queue
+ * named per tenant or per import, closed or obliterated long ago).
+ */
+export const IDLE_CLOSE_MS = 30_000;
+
 /** One line's event, or undefined for a torn or foreign line. */
 function parseEvent(text: string): Omit<LoggedEvent, 'id'> | undefined {
   try {
@@ -102,9 +109,14 @@ export class EventWriter {
   /** The segment size at which `isOwnTail` last reported news: an append found at that size was already told. */
   private newsToldAt: { seg: number; size: number } | undefined;
 
+  /** When this writer last wrote a batch (ms), and the timer that closes its segment once idle. */
+  private lastWriteAt = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
   constructor(
     readonly dir: string,
     private readonly modes: FileModes,
+    private readonly idleCloseMs = IDLE_CLOSE_MS,
   ) {}
 
   /** Queues an event; it is written on the next turn of the event loop (or by `flush`). */
@@ -191,7 +203,18 @@ export class EventWriter {
       }
       this.fd = undefined;
     }
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
     liveWriters.delete(this);
+  }
+
+  /** Closes the segment once nothing was written for `idleCloseMs` (looked at that often; the timer keeps no process alive). */
+  private closeWhenIdle(): void {
+    if (this.idleTimer) return;
+    this.idleTimer = setInterval(() => {
+      if (this.lines.length === 0 && Date.now() - this.lastWriteAt >= this.idleCloseMs) this.close();
+    }, this.idleCloseMs);
+    this.idleTimer.unref();
   }
 
   /** Writes every queued line now; a failed write drops them (the log is advisory). */
@@ -210,6 +233,7 @@ export class EventWriter {
     // The segment may be another uid's (applyFileMode leaves its mode alone).
     this.fd = fs.openSync(path.join(this.dir, segName(this.seg)), 'a', this.modes.file);
     applyFileMode(this.fd, this.modes);
+    this.closeWhenIdle();
   }
 
   /**
@@ -263,6 +287,7 @@ export class EventWriter {
       // All of it: a write cut short by a full disk leaves a fragment the readers step over.
       const buf = Buffer.from(text);
       writeAll(this.fd!, buf);
+      this.lastWriteAt = Date.now();
       this.ownEnd = { seg: this.seg, size: size + buf.length };
     } catch (err) {
       if (retry && (isErrno(err, 'EBADF') || isErrno(err, 'ENOENT'))) {

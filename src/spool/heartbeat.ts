@@ -78,6 +78,19 @@ export function writeHeartbeat(root: string, hb: Omit<WorkerHeartbeat, 'ageMs'>,
   fs.renameSync(tmp, file);
 }
 
+/**
+ * A heartbeat not rewritten for this long belongs to a process that is gone where it cannot be
+ * judged (another host, such as a container replaced after a crash, or another pid namespace): a
+ * Worker's stalled check removes it. Its jobs never depended on it (their leases expire), and a
+ * process that still runs writes it again at its next beat.
+ */
+export const ABANDONED_HEARTBEAT_MS = 24 * 3600_000;
+
+/** Whether a heartbeat is old enough to be removed whoever wrote it (`ABANDONED_HEARTBEAT_MS`). */
+export function abandoned(hb: Pick<WorkerHeartbeat, 'ageMs'>): boolean {
+  return hb.ageMs > ABANDONED_HEARTBEAT_MS;
+}
+
 /** Removes a heartbeat file. */
 export function removeHeartbeat(root: string, workerId: string): void {
   tryUnlink(heartbeatPath(root, workerId));

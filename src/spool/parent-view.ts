@@ -194,6 +194,11 @@ export function readParentView(store: QueueStore, parentId: string, file: string
   }
 }
 
+/** How many parents this process keeps a view of (at most `VIEWS_MAX`). */
+export function parentViewCount(): number {
+  return views.size;
+}
+
 /** Forgets the view of a parent (it moved on, or was found out of step). */
 export function forgetParentView(store: QueueStore, parentId: string): void {
   views.delete(keyOf(store, parentId));

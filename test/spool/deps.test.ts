@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FlowProducer, Queue } from '../../src/index.js';
+import { FlowProducer, Queue, Worker } from '../../src/index.js';
 import { attachChildren, childRef, depsDir, detachChildren, readEntries, settleParent, sweepParents, writeEntry } from '../../src/spool/deps.js';
 import { openQueueStore } from '../../src/spool/open.js';
+import { parentViewCount } from '../../src/spool/parent-view.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function setup() {
@@ -208,6 +209,20 @@ describe('child files and the pool of spare inodes', () => {
     expect(fs.existsSync(depsDir(pstore, parent.id!))).toBe(false);
     const pooled = fs.readdirSync(free).map((n) => fs.statSync(path.join(free, n)).ino);
     for (const ino of inodes) expect(pooled).toContain(ino);
+  });
+});
+
+describe('views of parents kept by this process', () => {
+  it('keeps no view of a parent its children sent on', async () => {
+    const { spool, flows, parents } = setup();
+    const before = parentViewCount();
+    const trees = [];
+    for (let i = 0; i < 20; i++) trees.push(await flows.add({ name: 'p', queueName: 'parents', children: [{ name: 'a', queueName: 'kids' }, { name: 'b', queueName: 'kids' }] }));
+    const worker = track(new Worker('kids', async () => 1, { spool }));
+    await waitFor(async () => (await parents.getJobCounts())['waiting-children'] === 0, 10_000, 'every parent sent on');
+    await worker.close();
+    expect(await Promise.all(trees.map((t) => t.job.getState()))).toEqual(trees.map(() => 'waiting'));
+    expect(parentViewCount()).toBe(before);
   });
 });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EventWriter, listSegments, MAX_PENDING_BYTES, MAX_PENDING_LINES, MAX_PENDING_MS } from '../../src/spool/events.js';
 import { resolveModes } from '../../src/spool/fs.js';
-import { tmpSpool } from '../fixtures/core/helpers.js';
+import { tmpSpool, waitFor } from '../fixtures/core/helpers.js';
 
 const seg = (dir: string): string => `${String(listSegments(dir)[0]).padStart(10, '0')}.jsonl`;
 
@@ -33,6 +33,31 @@ describe('EventWriter.isOwnTail', () => {
     } finally {
       mine.close();
       theirs.close();
+    }
+  });
+});
+
+describe('EventWriter descriptors', () => {
+  it('closes its segment once it has written nothing for a while, and opens it again to write', async () => {
+    const dir = path.join(tmpSpool(), 'events');
+    const w = new EventWriter(dir, resolveModes(undefined), 50);
+    try {
+      w.appendNow('added', { jobId: '1' });
+      const file = path.join(dir, seg(dir));
+      const held = (): boolean => fs.readdirSync('/proc/self/fd').some((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+        } catch {
+          return false;
+        }
+      });
+      expect(held()).toBe(true);
+      await waitFor(() => !held(), 5000, 'the idle segment closed');
+      w.appendNow('added', { jobId: '2' });
+      expect(held()).toBe(true);
+      expect(fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { a: { jobId: string } }).a.jobId)).toEqual(['1', '2']);
+    } finally {
+      w.close();
     }
   });
 });

@@ -139,6 +139,43 @@ describe('several worker processes on one spool', () => {
     expect(fs.existsSync(heartbeat)).toBe(false);
   });
 
+  it('remove the heartbeats of a killed Worker that held no job and of a killed scheduler loop', async () => {
+    const spool = tmpSpool();
+    const child = await startFixture(WORKER, { SPOOL: spool, HEARTBEAT_MS: '50' });
+    const dir = path.join(spool, 'workers');
+    const name = await waitFor(() => fs.readdirSync(dir).find((f) => f.endsWith('.json')), 5000, 'the first heartbeat');
+    child.kill('SIGKILL');
+    await exited(child);
+    const hb = JSON.parse(fs.readFileSync(path.join(dir, name!), 'utf8')) as Record<string, unknown>;
+    expect(hb.activeClaims).toEqual([]);
+    // A scheduler loop of the same dead process (as the scheduler role writes it).
+    const loop = path.join(dir, 'dead-loop.json');
+    fs.writeFileSync(loop, JSON.stringify({ ...hb, workerId: 'dead-loop', kind: 'scheduler', queues: ['other'], concurrency: 0, activeClaims: undefined, claimOwner: undefined }));
+    const survivor = track(new Worker('q', async () => {}, { spool, stalledInterval: 100 }));
+    survivor.on('error', () => {});
+    await waitFor(() => !fs.existsSync(path.join(dir, name!)) && !fs.existsSync(loop), 10_000, 'the dead heartbeats removed');
+    await survivor.close();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('remove a heartbeat of another host once it is a day old, and keep a younger one', async () => {
+    const spool = tmpSpool();
+    const dir = path.join(spool, 'workers');
+    fs.mkdirSync(dir, { recursive: true });
+    const now = Date.now();
+    const beat = (workerId: string, ageMs: number): string => {
+      const file = path.join(dir, `${workerId}.json`);
+      fs.writeFileSync(file, JSON.stringify({ workerId, hostname: 'replaced-container', pid: 7, processTag: 't1', pidNamespace: PID_NAMESPACE, queues: ['q'], startedAt: now - ageMs, heartbeatAt: now - ageMs, concurrency: 1, running: 0, processed: 0, failed: 0, meta: {}, activeClaims: [], claimOwner: `o${workerId}` }));
+      return file;
+    };
+    const old = beat('crashed', 25 * 3600_000);
+    const young = beat('hanging', 3600_000);
+    const survivor = track(new Worker('q', async () => {}, { spool, stalledInterval: 100 }));
+    survivor.on('error', () => {});
+    await waitFor(() => !fs.existsSync(old), 10_000, 'the day-old heartbeat removed');
+    expect(fs.existsSync(young)).toBe(true);
+  });
+
   it('leave alone a job held by a worker in another pid namespace under the same hostname', async () => {
     const spool = tmpSpool();
     const starts = path.join(spool, 'starts.log');
