@@ -140,9 +140,38 @@ function checkWorkerKeep(v: unknown, name: 'removeOnComplete' | 'removeOnFail'):
   if (problem) throw new ConfigError(`Worker option ${problem} Fix the Worker's options: { count: n } keeps the newest n, { age: s } those younger than s seconds, { count: -1 } or false keeps all.`);
 }
 
+/**
+ * Checks `maxStartedAttempts` (BullMQ refuses a negative one; a job is failed once it has started
+ * more times than this, so -1 would fail every job at its first start).
+ */
+function checkMaxStartedAttempts(v: unknown): void {
+  if (v === undefined || (typeof v === 'number' && v >= 0)) return;
+  throw new ConfigError(`Expected \`maxStartedAttempts\` to be a number >= 0, got \`${String(v)}\`. Fix the Worker's options: { maxStartedAttempts: 5 } fails a job started more than 5 times; leave it out (or 0) for no limit.`);
+}
+
+/** Checks `settings`: its `backoffStrategy`, when given, is the function a custom backoff type calls at each retry. */
+function checkWorkerSettings(v: unknown): void {
+  const example = "Fix the Worker's options: { settings: { backoffStrategy: (attemptsMade, type, err, job) => delayMs } }.";
+  if (v === undefined) return;
+  if (typeof v !== 'object' || v === null) throw new ConfigError(`Worker option \`settings\` must be an object, got \`${String(v)}\`. ${example}`);
+  const strategy = (v as { backoffStrategy?: unknown }).backoffStrategy;
+  if (strategy !== undefined && typeof strategy !== 'function') {
+    throw new ConfigError(`Worker option \`settings.backoffStrategy\` must be a function, got ${typeof strategy}; a retry of a job with a custom backoff type would fail. ${example}`);
+  }
+}
+
+/** `drainDelay` (seconds) in ms: a blocking getNextJob waits that long, so it must fit a Node timer. */
+function drainDelayMs(v: unknown): number {
+  const ms = positiveInt(v, 'drainDelay', 5, 0) * 1000;
+  if (ms > MAX_TIMER_MS) throw new ConfigError(`Expected \`drainDelay\` to be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (a longer Node timer fires at once), got \`${String(v)}\`.`);
+  return ms;
+}
+
 function resolveSettings(opts: WorkerOptions): Settings {
   checkWorkerKeep(opts.removeOnComplete, 'removeOnComplete');
   checkWorkerKeep(opts.removeOnFail, 'removeOnFail');
+  checkMaxStartedAttempts(opts.maxStartedAttempts);
+  checkWorkerSettings(opts.settings);
   const lockDurationMs = timerMs(opts.lockDuration, 'lockDuration', DEFAULT_LOCK_DURATION_MS);
   const lockRenewMs = timerMs(opts.lockRenewTime, 'lockRenewTime', Math.max(1, Math.floor(lockDurationMs / 2)));
   return {
@@ -156,7 +185,7 @@ function resolveSettings(opts: WorkerOptions): Settings {
     limiter: resolveLimiter(opts.limiter),
     maximumRateLimitDelayMs: timerMs(opts.maximumRateLimitDelay, 'maximumRateLimitDelay', DEFAULT_MAXIMUM_RATE_LIMIT_DELAY_MS),
     metricsMaxDataPoints: resolveMetrics(opts.metrics),
-    drainDelayMs: positiveInt(opts.drainDelay, 'drainDelay', 5, 0) * 1000,
+    drainDelayMs: drainDelayMs(opts.drainDelay),
   };
 }
 
