@@ -54,6 +54,36 @@ function idOrMissing(jobId: unknown, command: string): string {
   throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${String(jobId)}. ${command}`, { details: { jobId } });
 }
 
+/** The states `clean` empties (BullMQ's, with 'wait' for 'waiting'). */
+const CLEAN_TYPES = ['completed', 'wait', 'waiting', 'active', 'paused', 'prioritized', 'delayed', 'failed', 'waiting-children'] as const;
+type CleanType = (typeof CLEAN_TYPES)[number];
+
+function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/**
+ * Checks `clean`'s arguments: a grace that is not a number made every job old enough (the
+ * cutoff was NaN), so a typo such as clean('1h', ...) removed every job of the state.
+ */
+function checkCleanArgs(grace: unknown, limit: unknown, type: unknown): CleanType {
+  const example = "e.g. clean(60_000, 1000, 'completed') removes up to 1000 jobs completed more than a minute ago.";
+  if (typeof grace !== 'number' || Number.isNaN(grace)) throw new UsageError(`Queue.clean: grace must be a number of milliseconds, got ${shown(grace)}; ${example}`);
+  if (typeof limit !== 'number' || !(Number.isInteger(limit) || limit === Infinity)) throw new UsageError(`Queue.clean: limit must be a whole number of jobs (0: no limit), got ${shown(limit)}; ${example}`);
+  if (!(CLEAN_TYPES as readonly unknown[]).includes(type)) throw new UsageError(`Queue.clean: type must be one of ${CLEAN_TYPES.join(', ')}, got ${shown(type)}; ${example}`);
+  return type as CleanType;
+}
+
+/** Checks `retryJobs`' count and timestamp: a timestamp that is not a number retried nothing, silently. */
+function checkRetryJobsArgs(count: unknown, timestamp: unknown): void {
+  if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count))) {
+    throw new UsageError(`retryJobs count must be a whole number of jobs per batch, got ${shown(count)}.`);
+  }
+  if (timestamp !== undefined && (typeof timestamp !== 'number' || !Number.isFinite(timestamp))) {
+    throw new UsageError(`retryJobs timestamp must be a time in ms since the epoch (jobs finished before it are retried), such as Date.now(), got ${shown(timestamp)}.`);
+  }
+}
+
 const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
 
 /** The order jobs move through the states (a job's later state is further on), for listing several. */
@@ -376,13 +406,10 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   }
 
   /** Removes up to `limit` jobs of `type` (default completed) older than `grace` ms; returns their ids. */
-  async clean(
-    grace: number,
-    limit: number,
-    type: 'completed' | 'wait' | 'waiting' | 'active' | 'paused' | 'prioritized' | 'delayed' | 'failed' | 'waiting-children' = 'completed',
-  ): Promise<string[]> {
+  async clean(grace: number, limit: number, type: CleanType = 'completed'): Promise<string[]> {
     this.assertOpen();
-    const t = type === 'wait' ? 'waiting' : type;
+    const checked = checkCleanArgs(grace, limit, type);
+    const t = checked === 'wait' ? 'waiting' : checked;
     // 'paused' is an empty state in BullMQ v6: paused jobs stay waiting.
     const ids = t === 'paused' ? [] : bulk.clean(this.store, grace, limit, t);
     this.store.events.append('cleaned', { count: ids.length });
@@ -420,6 +447,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     if (state !== 'completed' && state !== 'failed') {
       throw new SpoolkitError('ERR_USAGE', `retryJobs retries 'completed' or 'failed' jobs, got state ${JSON.stringify(state)}.`);
     }
+    checkRetryJobsArgs(opts.count, opts.timestamp);
     bulk.retryJobs(this.store, state, opts.count ?? 1000, opts.timestamp ?? Date.now());
   }
 
