@@ -181,6 +181,19 @@ describe('Queue.add', () => {
     await expect(q.add('a', {}, { removeOnComplete: 1.5 })).rejects.toThrow(/removeOnComplete/);
   });
 
+  it('refuses a backoff delay that is not a finite number, which retried at once with no backoff', async () => {
+    const q = queue();
+    const add = (backoff: unknown) => q.add('a', {}, { attempts: 3, backoff: backoff as number });
+    await expect(add(Infinity)).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^backoff must be a delay in ms, a finite number >= 0.*backoff Infinity/) });
+    await expect(add({ type: 'fixed', delay: '5000' })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^backoff.delay must be a finite number of ms, such as 1000 \(job "a", got "5000"\)/) });
+    await expect(add({ type: 'exponential', delay: Infinity })).rejects.toThrow(/backoff.delay must be a finite number/);
+    await expect(add({ type: 'exponential', delay: Number.NaN })).rejects.toThrow(/backoff.delay must be a finite number/);
+    expect(await q.count()).toBe(0);
+    // A custom type needs no delay, and a negative one retries at once, as in BullMQ.
+    for (const ok of [{ type: 'custom' }, { type: 'fixed', delay: -40 }, 0, 1000]) await add(ok);
+    expect(await q.count()).toBe(4);
+  });
+
   it('accepts a negative removeOnComplete / removeOnFail count, which keeps every job (BullMQ)', async () => {
     const q = queue();
     for (const keep of [-1, { count: -1 }, { count: -1, age: 60 }]) {
