@@ -84,6 +84,17 @@ function checkRetryJobsArgs(count: unknown, timestamp: unknown): void {
   }
 }
 
+/**
+ * A deduplication id given to a lookup, as the string its key is filed under: a number names the
+ * id of its digits, as in BullMQ (whose key is built from it); anything else is refused (hashing
+ * it threw a Node TypeError).
+ */
+function dedupIdArg(id: unknown, method: string): string {
+  if (typeof id === 'string') return id;
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  throw new UsageError(`Queue.${method}: the deduplication id must be a string (the deduplication.id given to add), got ${shown(id)}.`);
+}
+
 const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
 
 /** The order jobs move through the states (a job's later state is further on), for listing several. */
@@ -490,13 +501,13 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** The id of the job holding a deduplication key, or null. */
   async getDeduplicationJobId(id: string): Promise<string | null> {
     this.assertOpen();
-    return admin.deduplicationJobId(this.store, id);
+    return admin.deduplicationJobId(this.store, dedupIdArg(id, 'getDeduplicationJobId'));
   }
 
   /** Frees a deduplication key; 1 when it existed. */
   async removeDeduplicationKey(id: string): Promise<number> {
     this.assertOpen();
-    return admin.removeDeduplicationKey(this.store, id);
+    return admin.removeDeduplicationKey(this.store, dedupIdArg(id, 'removeDeduplicationKey'));
   }
 
   /** BullMQ's older name of {@link getDeduplicationJobId}. */

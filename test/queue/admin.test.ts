@@ -170,6 +170,20 @@ describe('drain, clean, obliterate, remove', () => {
     expect(await q.getDeduplicationJobId('key-done')).toBeNull();
   });
 
+  it('getDeduplicationJobId and removeDeduplicationKey read a number as the id of its digits (BullMQ), and refuse other ids with a UsageError', async () => {
+    const { q } = setup();
+    const job = await q.add('j', {}, { deduplication: { id: '42' } });
+    const lookup = q.getDeduplicationJobId.bind(q) as (id: unknown) => Promise<string | null>;
+    const remove = q.removeDeduplicationKey.bind(q) as (id: unknown) => Promise<number>;
+    expect(await lookup(42)).toBe(job.id);
+    for (const bad of [undefined, null, { id: '42' }]) {
+      await expect(lookup(bad)).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringMatching(/^Queue.getDeduplicationJobId: the deduplication id must be a string/) });
+      await expect(remove(bad)).rejects.toThrow(UsageError);
+    }
+    expect(await remove(42)).toBe(1);
+    expect(await lookup('42')).toBeNull();
+  });
+
   it('remove deletes a waiting job and emits removed locally', async () => {
     const { q } = setup();
     const job = await q.add('x', {});
