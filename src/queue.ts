@@ -95,6 +95,14 @@ function dedupIdArg(id: unknown, method: string): string {
   throw new UsageError(`Queue.${method}: the deduplication id must be a string (the deduplication.id given to add), got ${shown(id)}.`);
 }
 
+/** Checks addBulk's argument: an array of { name, data, opts? } objects (else a TypeError came from inside). */
+function assertBulkJobs(jobs: unknown): void {
+  const example = "e.g. addBulk([{ name: 'email', data: { to: 'a@example.com' } }])";
+  if (!Array.isArray(jobs)) throw new SpoolkitError('ERR_INVALID_JOB', `addBulk takes an array of jobs, got ${jobs === null ? 'null' : typeof jobs}; ${example}.`);
+  const i = jobs.findIndex((j) => typeof j !== 'object' || j === null);
+  if (i >= 0) throw new SpoolkitError('ERR_INVALID_JOB', `addBulk: jobs[${i}] must be an object { name, data, opts? }, got ${shown(jobs[i])}; ${example}.`);
+}
+
 const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
 
 /** The order jobs move through the states (a job's later state is further on), for listing several. */
@@ -217,6 +225,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** Adds jobs, all or nothing. */
   async addBulk(jobs: { name: NameType; data: DataType; opts?: BulkJobOptions }[]): Promise<Job<DataType, ResultType, NameType>[]> {
+    assertBulkJobs(jobs);
     return this.addMany(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...this.jobsOpts, ...j.opts } })), true);
   }
 

@@ -241,6 +241,15 @@ describe('Queue.addBulk', () => {
     expect((await q.add('c', {})).id).toBe('1');
   });
 
+  it('refuses an argument that is not an array of job objects with ERR_INVALID_JOB, adding nothing (a TypeError came from inside)', async () => {
+    const q = queue();
+    const addBulk = q.addBulk.bind(q) as (jobs: unknown) => Promise<unknown>;
+    await expect(addBulk({ name: 'a', data: 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^addBulk takes an array of jobs, got object; e.g. addBulk\(\[/) });
+    await expect(addBulk(undefined)).rejects.toMatchObject({ code: 'ERR_INVALID_JOB' });
+    await expect(addBulk([{ name: 'a', data: 1 }, null])).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^addBulk: jobs\[1\] must be an object \{ name, data, opts\? \}, got null/) });
+    expect(await q.count()).toBe(0);
+  });
+
   it('tells nobody of a duplicate or deduplicated job when the call fails later and is undone', async () => {
     const spool = tmpSpool();
     const q = queue(spool);
