@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Queue, QueueEvents, Worker } from '../../src/index.js';
+import { ConfigError, Queue, QueueEvents, Worker } from '../../src/index.js';
 import { EventTail, EventWriter, listSegments, SEGMENT_BYTES } from '../../src/spool/events.js';
 import { resolveModes } from '../../src/spool/fs.js';
 import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
@@ -67,6 +67,16 @@ describe('QueueEvents', () => {
     const names: string[] = [];
     all.on('added', (a: { name: string }) => names.push(a.name));
     await waitFor(() => names.length === 3, 3000);
+  });
+
+  it('refuses a lastEventId that names no place in the log (it was read as $: the events asked for were skipped silently); unset or empty is $, as in BullMQ', async () => {
+    const spool = tmpSpool();
+    const make = (lastEventId: unknown) => () => track(new QueueEvents('q', { spool, autorun: false, lastEventId: lastEventId as string }));
+    for (const bad of ['all', 'latest', '12', 7, ' 0']) {
+      expect(make(bad)).toThrow(ConfigError);
+      expect(make(bad)).toThrow(/^QueueEvents option lastEventId must be '\$' \(only new events\), '0' \(every kept event\) or the id of an event heard before/);
+    }
+    for (const ok of [undefined, '', '$', '0', '0-0', '1-120', '1:0']) make(ok)();
   });
 
   it('waitUntilFinished called from a listener does not deliver later events before the rest of the batch', async () => {
