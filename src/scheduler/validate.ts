@@ -62,6 +62,9 @@ export function normalizeRepeatOptions(repeat: RepeatOptions | undefined, now: n
     if (typeof every !== 'number' || !Number.isInteger(every) || every < 1) {
       throw new ConfigError(`repeat.every must be a whole number of milliseconds, at least 1; got ${describe(every)}.`);
     }
+    if (now + every > MAX_DATE_MS) {
+      throw new ConfigError(`repeat.every of ${every} ms puts the next run after ${new Date(MAX_DATE_MS).toISOString()}, past the 13-digit ms that run ids carry; use a shorter interval.`);
+    }
     spec.every = every;
     if (repeat.offset !== undefined) {
       if (typeof repeat.offset !== 'number' || !Number.isInteger(repeat.offset) || repeat.offset < 0) {

@@ -70,6 +70,7 @@ describe('repeat options', () => {
     }
     expect(configError(() => normalizeRepeatOptions({ every: 1000, startDate: 2e20, endDate: 1e20 }, NOW)).message).toMatch(/startDate must be a date no later than/);
     expect(normalizeRepeatOptions({ every: 1000, startDate: 9_999_999_999_999 }, NOW).startDate).toBe(9_999_999_999_999);
+    expect(configError(() => normalizeRepeatOptions({ every: 1e15 }, NOW)).message).toMatch(/^repeat\.every of 1000000000000000 ms puts the next run after 2286-11-20T17:46:39\.999Z, past the 13-digit ms that run ids carry; use a shorter interval\.$/);
     expect(configError(() => normalizeRepeatOptions({ every: Infinity }, NOW)).message).toBe('repeat.every must be a whole number of milliseconds, at least 1; got Infinity (number).');
   });
 
