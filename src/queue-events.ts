@@ -76,6 +76,8 @@ export class QueueEvents extends EventEmitter {
 
   constructor(name: string, opts: QueueEventsOptions = {}) {
     super();
+    // null reads as no options, as in BullMQ (which spreads it).
+    opts ??= {};
     this.name = name;
     this.opts = opts;
     this.from = eventStart(opts.lastEventId);

@@ -126,6 +126,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   constructor(name: string, opts: QueueOptions = {}) {
     super();
+    // null reads as no options, as in BullMQ (which spreads it).
+    opts ??= {};
     this.name = name;
     this.opts = opts;
     this.store = openQueueStore(name, opts, opts.logger);

@@ -311,6 +311,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   constructor(name: string, processor?: string | URL | null | Processor<DataType, ResultType, NameType>, opts: WorkerOptions = {}) {
     super();
+    // null reads as no options, as in BullMQ (which spreads it).
+    opts ??= {};
     this.name = name;
     this.settings = resolveSettings(opts);
     // BullMQ's defaults, filled in as its Worker does (runRetryDelay is reported only; drainDelay

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, Queue, QueueEvents, Worker } from '../../src/index.js';
 import { EventTail, EventWriter, listSegments, SEGMENT_BYTES } from '../../src/spool/events.js';
 import { resolveModes } from '../../src/spool/fs.js';
-import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { envSpool, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 /** A queue and a ready QueueEvents on a fresh spool. */
 async function queueWithEvents(): Promise<{ spool: string; q: Queue; events: QueueEvents }> {
@@ -349,5 +349,14 @@ describe('QueueEvents as BullMQ delivers them', () => {
     await q.resume();
     await waitFor(() => log.includes('drained'), 3000);
     expect(log).toEqual(['completed', 'completed', 'completed', 'drained']);
+  });
+});
+
+describe('null options', () => {
+  it('new QueueEvents(name, null) reads as no options, as in BullMQ (a TypeError before)', async () => {
+    const spool = envSpool();
+    const events = track(new QueueEvents('q', null as never));
+    await events.waitUntilReady();
+    expect(events.store.root).toBe(spool);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Queue, Worker, type Job, type WorkerOptions } from '../../src/index.js';
-import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { envSpool, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 // Worker behaviour compared with BullMQ 6 (each value below was read from BullMQ with the same scenario).
 describe('Worker, as BullMQ shows it', () => {
@@ -83,5 +83,14 @@ describe('Worker options that would break jobs later are refused by the construc
     expect(make({ drainDelay: 1e9 })).toThrow(ConfigError);
     expect(make({ drainDelay: 1e9 })).toThrow(/`drainDelay` to be at most 2147483 seconds/);
     track(make({ drainDelay: 2_147_483 })());
+  });
+});
+
+describe('null options', () => {
+  it('new Worker(name, processor, null) reads as no options (a TypeError before)', () => {
+    const spool = envSpool();
+    const w = track(new Worker('q', null, null as never));
+    expect(w.opts).toMatchObject({ concurrency: 1, autorun: true });
+    expect(w.store.root).toBe(spool);
   });
 });
