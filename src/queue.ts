@@ -130,8 +130,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     opts ??= {};
     this.name = name;
     this.opts = opts;
-    this.store = openQueueStore(name, opts, opts.logger);
     this.inline = opts.inline ?? inlineFromEnv();
+    this.store = openQueueStore(name, opts, opts.logger);
     this.jobsOpts = opts.defaultJobOptions ?? {};
   }
 

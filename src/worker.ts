@@ -315,6 +315,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     opts ??= {};
     this.name = name;
     this.settings = resolveSettings(opts);
+    this.inline = opts.inline ?? inlineFromEnv();
     // BullMQ's defaults, filled in as its Worker does (runRetryDelay is reported only; drainDelay
     // bounds a blocking getNextJob).
     this.opts = {
@@ -385,7 +386,6 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.ctx = ctx;
     // Jobs fetched by hand are ended by their caller: nothing is emitted on the Worker for them.
     this.manualCtx = { ...ctx, emit: () => undefined };
-    this.inline = opts.inline ?? inlineFromEnv();
     if (this.inline) {
       registerInlineWorker(this.name, this.store.root, this as unknown as Worker);
       return;
