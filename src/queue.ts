@@ -3,7 +3,7 @@
  * BullMQ; the work underneath is synchronous filesystem calls (see src/spool/).
  */
 import { EventEmitter } from 'node:events';
-import { NotSupportedError, SpoolkitError, UsageError } from './errors.js';
+import { ConfigError, NotSupportedError, SpoolkitError, UsageError } from './errors.js';
 import { Job } from './job.js';
 import type { SchedulerHost } from './scheduler/host.js';
 import { addJobs, type AddOutcome, type AddSpec } from './spool/add.js';
@@ -103,6 +103,22 @@ function assertBulkJobs(jobs: unknown): void {
   if (i >= 0) throw new SpoolkitError('ERR_INVALID_JOB', `addBulk: jobs[${i}] must be an object { name, data, opts? }, got ${shown(jobs[i])}; ${example}.`);
 }
 
+/**
+ * Checks `defaultJobOptions` with a job's rules when the Queue is made: a bad one failed every
+ * add() later, with a message about the job added rather than the Queue's defaults.
+ */
+function checkDefaultJobOptions(defaults: unknown): JobsOptions {
+  if (defaults === undefined || defaults === null) return {};
+  if (typeof defaults !== 'object' || Array.isArray(defaults)) throw new ConfigError(`Queue option defaultJobOptions must be an object of job options, e.g. { attempts: 3 }; got ${shown(defaults)}.`);
+  try {
+    validateJobOptions(withoutUnsetOptions(defaults as JobsOptions), '(defaults)');
+  } catch (err) {
+    if (!(err instanceof SpoolkitError) || err.code !== 'ERR_INVALID_JOB') throw err;
+    throw new ConfigError(`Queue option defaultJobOptions: ${err.message} Fix the Queue's defaultJobOptions.`, { cause: err });
+  }
+  return defaults as JobsOptions;
+}
+
 const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
 
 /** The order jobs move through the states (a job's later state is further on), for listing several. */
@@ -131,8 +147,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     this.name = name;
     this.opts = opts;
     this.inline = opts.inline ?? inlineFromEnv();
+    this.jobsOpts = checkDefaultJobOptions(opts.defaultJobOptions);
     this.store = openQueueStore(name, opts, opts.logger);
-    this.jobsOpts = opts.defaultJobOptions ?? {};
   }
 
   /** SchedulerHost: the queue name. */

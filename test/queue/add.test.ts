@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { NotSupportedError, Queue, QueueEvents, type JobsOptions } from '../../src/index.js';
+import { ConfigError, NotSupportedError, Queue, QueueEvents, type JobsOptions } from '../../src/index.js';
 import { once, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function queue(spool = tmpSpool(), name = 'q'): Queue {
@@ -192,6 +192,17 @@ describe('Queue.add', () => {
     // A custom type needs no delay, and a negative one retries at once, as in BullMQ.
     for (const ok of [{ type: 'custom' }, { type: 'fixed', delay: -40 }, 0, 1000]) await add(ok);
     expect(await q.count()).toBe(4);
+  });
+
+  it('refuses bad defaultJobOptions when the Queue is made, naming them (every add failed, naming the job)', () => {
+    const spool = tmpSpool();
+    const make = (defaultJobOptions: unknown) => () => new Queue('q', { spool, defaultJobOptions: defaultJobOptions as JobsOptions });
+    expect(make({ attempts: '3' })).toThrow(ConfigError);
+    expect(make({ attempts: '3' })).toThrow(/^Queue option defaultJobOptions: attempts must be an integer >= 0 .* Fix the Queue's defaultJobOptions\.$/);
+    expect(make({ backoff: { type: 'fixed', delay: '5000' } })).toThrow(/^Queue option defaultJobOptions: backoff.delay must be a finite number/);
+    expect(make('x')).toThrow(/^Queue option defaultJobOptions must be an object of job options, e.g. \{ attempts: 3 \}; got "x"\.$/);
+    expect(make({ repeat: { every: 1000 } })).toThrow(NotSupportedError);
+    for (const ok of [undefined, null, {}, { attempts: 3, backoff: 1000, removeOnComplete: true, priority: null }]) track(make(ok)());
   });
 
   it('accepts a negative removeOnComplete / removeOnFail count, which keeps every job (BullMQ)', async () => {
