@@ -28,7 +28,7 @@ export function keepProblem(v: unknown, field: string): string | undefined {
   }
   if (typeof v === 'object' && v !== null) {
     const k = v as KeepJobs;
-    if (k.count !== undefined && !(typeof k.count === 'number' && Number.isFinite(k.count))) return `${field}.count must be a number (-1 keeps all).`;
+    if (k.count !== undefined && !(typeof k.count === 'number' && Number.isInteger(k.count))) return `${field}.count must be a whole number of jobs (-1 keeps all), got ${String(k.count)}.`;
     for (const f of ['age', 'limit'] as const) {
       if (k[f] !== undefined && (typeof k[f] !== 'number' || !(k[f]! >= 0))) return `${field}.${f} must be a number >= 0 (age is in seconds).`;
     }

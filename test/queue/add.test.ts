@@ -179,6 +179,9 @@ describe('Queue.add', () => {
     await expect(q.add('a', {}, { attempts: 1.5 })).rejects.toThrow(/attempts must be an integer/);
     await expect(q.add('a', {}, { backoff: { type: 'fixed', jitter: 2 } })).rejects.toThrow(/jitter/);
     await expect(q.add('a', {}, { removeOnComplete: 1.5 })).rejects.toThrow(/removeOnComplete/);
+    // The object form too: { count: 1.5 } was accepted and kept a count no one asked for.
+    await expect(q.add('a', {}, { removeOnComplete: { count: 1.5 } })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: 'removeOnComplete.count must be a whole number of jobs (-1 keeps all), got 1.5.' });
+    await expect(q.add('a', {}, { removeOnFail: { count: Infinity, age: 60 } })).rejects.toThrow(/removeOnFail.count must be a whole number/);
   });
 
   it('refuses a backoff delay that is not a finite number, which retried at once with no backoff', async () => {
