@@ -167,6 +167,16 @@ function drainDelayMs(v: unknown): number {
   return ms;
 }
 
+/**
+ * A lease must be renewed before it expires: with lockRenewTime at or past lockDuration every
+ * running job looked stalled to the other workers, ran again there and failed as stalled.
+ * BullMQ accepts it and does the same.
+ */
+function checkLockRenewal(renewMs: number, durationMs: number, skipRenewal: boolean): void {
+  if (skipRenewal || renewMs < durationMs) return;
+  throw new ConfigError(`Expected \`lockRenewTime\` (${renewMs} ms) to be below \`lockDuration\` (${durationMs} ms): a lease renewed after it expires lets another worker run the job again. Leave lockRenewTime out (it defaults to half of lockDuration) or lower it.`);
+}
+
 function resolveSettings(opts: WorkerOptions): Settings {
   checkWorkerKeep(opts.removeOnComplete, 'removeOnComplete');
   checkWorkerKeep(opts.removeOnFail, 'removeOnFail');
@@ -174,6 +184,7 @@ function resolveSettings(opts: WorkerOptions): Settings {
   checkWorkerSettings(opts.settings);
   const lockDurationMs = timerMs(opts.lockDuration, 'lockDuration', DEFAULT_LOCK_DURATION_MS);
   const lockRenewMs = timerMs(opts.lockRenewTime, 'lockRenewTime', Math.max(1, Math.floor(lockDurationMs / 2)));
+  if (opts.lockRenewTime !== undefined) checkLockRenewal(lockRenewMs, lockDurationMs, opts.skipLockRenewal === true);
   return {
     concurrency: Math.floor(positiveInt(opts.concurrency, 'concurrency', 1)),
     lockDurationMs,

@@ -79,6 +79,15 @@ describe('Worker options that would break jobs later are refused by the construc
     track(make({ settings: { backoffStrategy: () => 10 } })());
   });
 
+  it('a lockRenewTime at or past lockDuration (each running job looked stalled to the other workers, ran again and failed as stalled; BullMQ accepts it)', () => {
+    expect(make({ lockDuration: 300, lockRenewTime: 5000 })).toThrow(ConfigError);
+    expect(make({ lockDuration: 300, lockRenewTime: 5000 })).toThrow(/^Expected `lockRenewTime` \(5000 ms\) to be below `lockDuration` \(300 ms\).*Leave lockRenewTime out/);
+    expect(make({ lockRenewTime: 30_000 })).toThrow(/below `lockDuration` \(30000 ms\)/);
+    track(make({ lockDuration: 300, lockRenewTime: 5000, skipLockRenewal: true })());
+    track(make({ lockDuration: 300, lockRenewTime: 299 })());
+    track(make({ lockDuration: 1 })());
+  });
+
   it('a drainDelay longer than a Node timer holds (a blocking getNextJob returned at once)', () => {
     expect(make({ drainDelay: 1e9 })).toThrow(ConfigError);
     expect(make({ drainDelay: 1e9 })).toThrow(/`drainDelay` to be at most 2147483 seconds/);
