@@ -68,6 +68,11 @@ describe('config parsing', () => {
     expect(err?.message).toMatch(/LOG_LEVEL must be one of debug, info, warn, error/);
   });
 
+  it('reads an empty LOG_LEVEL or LOG_FORMAT as unset, as every other variable (it was refused, exit 2)', () => {
+    expect(loggerOptions({ LOG_LEVEL: '', LOG_FORMAT: '' })).toEqual({ level: 'info', format: 'json' });
+    expect(() => loggerOptions({ LOG_FORMAT: ' ' })).toThrow(/LOG_FORMAT must be json or pretty; got " "/);
+  });
+
   it('explains bad JSON arguments', () => {
     expect(parseJsonArgument('{"a":1}', 'data')).toEqual({ a: 1 });
     expect(() => parseJsonArgument('{a:1}', 'The job data')).toThrow(/The job data is not valid JSON .*Quote it for the shell/);
