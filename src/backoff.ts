@@ -48,6 +48,19 @@ export async function computeBackoff(
   if (!opts) return undefined;
   const builtin = builtinDelay(opts, attemptsMade);
   if (builtin !== undefined) return builtin;
-  if (custom) return custom(attemptsMade, opts.type, err, job);
+  if (custom) return checkedStrategyDelay(await custom(attemptsMade, opts.type, err, job), opts.type);
   throw new SpoolkitError('ERR_INVALID_JOB', `Unknown backoff strategy ${opts.type}. If a custom backoff strategy is used, pass it as settings.backoffStrategy in the Worker options.`);
+}
+
+/**
+ * What a custom strategy returned, when it is a delay: a number (NaN aside), or nothing (retry
+ * now). Anything else fails the job with an error saying so; a string or NaN retried at once.
+ */
+function checkedStrategyDelay(d: unknown, type: string): number | undefined {
+  if (d === undefined || d === null) return undefined;
+  if (typeof d === 'number' && !Number.isNaN(d)) return d;
+  throw new SpoolkitError(
+    'ERR_CONFIG',
+    `settings.backoffStrategy returned ${typeof d === 'string' ? JSON.stringify(d) : String(d)} for backoff type ${JSON.stringify(type)}; return a delay in ms, 0 to retry now or -1 to fail now.`,
+  );
 }

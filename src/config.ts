@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
-import { spoolPathFromUrl } from './spool/root.js';
+import { assertNoEdgeBlanks, spoolPathFromUrl } from './spool/root.js';
 import { loggerOptionsFromEnv, type LoggerOptions } from './log.js';
 
 /** Container roles the entrypoint knows. */
@@ -85,6 +85,7 @@ export function spoolRootFrom(flag: string | undefined, env: NodeJS.ProcessEnv =
   const source = flag !== undefined && flag !== '' ? '--spool' : 'SPOOLKIT_SPOOL';
   const raw = flag !== undefined && flag !== '' ? flag : env.SPOOLKIT_SPOOL;
   if (raw === undefined || raw === '') return resolve(cwd, '.spool');
+  assertNoEdgeBlanks(raw, source);
   const fromUrl = spoolPathFromUrl(raw, source);
   if (fromUrl !== undefined) return fromUrl;
   return isAbsolute(raw) ? raw : resolve(cwd, raw);

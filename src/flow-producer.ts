@@ -67,9 +67,13 @@ export class FlowProducer extends EventEmitter {
   private readonly inline: boolean;
   private closed = false;
 
-  constructor(readonly opts: FlowProducerOptions = {}) {
+  readonly opts: FlowProducerOptions;
+
+  constructor(opts: FlowProducerOptions = {}) {
     super();
-    this.inline = opts.inline ?? inlineFromEnv();
+    // null reads as no options, as in BullMQ (which spreads it).
+    this.opts = opts ?? {};
+    this.inline = this.opts.inline ?? inlineFromEnv();
   }
 
   /** Resolves at once: there is no connection to wait for. */

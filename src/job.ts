@@ -4,7 +4,7 @@
  * this process holds the job's lease, progress and data updates go through that lease.
  */
 import fs from 'node:fs';
-import { coerceError, DelayedError, SpoolkitError, UnrecoverableError } from './errors.js';
+import { coerceError, DelayedError, SpoolkitError, UnrecoverableError, UsageError } from './errors.js';
 import * as deps_ from './spool/deps.js';
 import { findManualRun, removeManualRun } from './manual-runs.js';
 import type { Claim } from './spool/claim.js';
@@ -18,6 +18,7 @@ import { RateLimiter } from './spool/rate-limit.js';
 import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState } from './types.js';
 import type { QueueEvents } from './queue-events.js';
 import { tryUnlink } from './spool/fs.js';
+import { MAX_TIMER_MS } from './spool/defaults.js';
 import { checkDelayMs, checkPriority, checkTimestampMs } from './spool/job-options.js';
 
 /** What a Job needs from the Queue or Worker it came from. */
@@ -28,6 +29,19 @@ export interface JobHost {
   readonly store: QueueStore;
   /** @internal Inline mode: runs the jobs a call made ready to run (a retry, a promotion), as a worker would. */
   runReadyInline?(): Promise<void>;
+}
+
+/**
+ * Checks waitUntilFinished's arguments: a QueueEvents, and a ttl (ms; 0 or none: no limit) that a
+ * Node timer can hold. A negative or NaN ttl waited forever; one past the timer's range timed out
+ * at once, with a warning Node printed.
+ */
+function checkWaitArgs(queueEvents: unknown, ttl: unknown): void {
+  if (typeof (queueEvents as { _waitFor?: unknown } | null)?._waitFor !== 'function') {
+    throw new UsageError("waitUntilFinished: pass a QueueEvents of the job's queue, e.g. job.waitUntilFinished(new QueueEvents(queue.name, { spool }), 30_000).");
+  }
+  if (ttl === undefined || (typeof ttl === 'number' && ttl >= 0 && ttl <= MAX_TIMER_MS)) return;
+  throw new UsageError(`waitUntilFinished: ttl must be a number of ms from 0 (no limit) to ${MAX_TIMER_MS}, got ${typeof ttl === 'string' ? JSON.stringify(ttl) : String(ttl)}; leave it out to wait until the job finishes.`);
 }
 
 /** Internal hooks a Worker attaches to a job it is processing. */
@@ -484,6 +498,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
    */
   async waitUntilFinished(queueEvents: QueueEvents, ttl?: number): Promise<ReturnType> {
     const id = this.requireId('waitUntilFinished');
+    checkWaitArgs(queueEvents, ttl);
     return queueEvents._waitFor<ReturnType>(id, this.name, this.queue.store, ttl, this.timestamp);
   }
 

@@ -28,13 +28,17 @@ export interface LoggerOptions {
   fields?: LogFields;
 }
 
-/** Parses LOG_LEVEL / LOG_FORMAT, refusing unknown values with the list of allowed ones. */
+/**
+ * Parses LOG_LEVEL / LOG_FORMAT, refusing unknown values with the list of allowed ones. Empty is
+ * unset, as for every other variable (`LOG_LEVEL=${LOG_LEVEL}` in a compose file, with nothing to
+ * fill it, stopped the worker with exit 2).
+ */
 export function loggerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): LoggerOptions {
-  const level = (env.LOG_LEVEL ?? 'info').toLowerCase();
+  const level = (env.LOG_LEVEL || 'info').toLowerCase();
   if (!(level in LEVELS)) {
     throw new Error(`LOG_LEVEL must be one of debug, info, warn, error; got "${env.LOG_LEVEL}"`);
   }
-  const format = (env.LOG_FORMAT ?? 'json').toLowerCase();
+  const format = (env.LOG_FORMAT || 'json').toLowerCase();
   if (format !== 'json' && format !== 'pretty') {
     throw new Error(`LOG_FORMAT must be json or pretty; got "${env.LOG_FORMAT}"`);
   }

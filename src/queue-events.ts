@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SpoolkitError } from './errors.js';
+import { ConfigError, SpoolkitError } from './errors.js';
 import { DirWatch } from './spool/dir-watch.js';
 import { EventTail, type LoggedEvent } from './spool/events.js';
 import { readJob } from './spool/lookup.js';
@@ -31,6 +31,20 @@ const RECHECKS_PER_TICK = 1000;
  */
 const RECENT_OUTCOME_MS = 30_000;
 const RECENT_OUTCOMES_MAX = 10_000;
+
+/**
+ * Where to start tailing, from `lastEventId`: unset or empty is `$` (only new events), as BullMQ's
+ * `lastEventId || '$'`. Any other value must be `$`, `0` or an event id: one the log cannot place
+ * was read as `$`, so the events a caller asked to replay were skipped without a word.
+ */
+function eventStart(v: unknown): string {
+  if (!v) return '$';
+  if (typeof v === 'string' && /^(\$|0|\d+[-:]\d+)$/.test(v)) return v;
+  throw new ConfigError(
+    `QueueEvents option lastEventId must be '$' (only new events), '0' (every kept event) or the id of an event heard before (<segment>-<offset>, a listener's second argument), got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}.`,
+  );
+}
+
 /** Events after which a job's earlier outcome is not its outcome any more. */
 const FORGETS_OUTCOME: ReadonlySet<string> = new Set(['added', 'waiting', 'delayed', 'active', 'waiting-children', 'removed']);
 
@@ -57,11 +71,16 @@ export class QueueEvents extends EventEmitter {
   /** The last completed/failed event heard per job id, oldest first (RECENT_OUTCOME_MS). */
   private readonly recent = new Map<string, LoggedEvent>();
   private recheckTimer: NodeJS.Timeout | undefined;
+  /** Where tailing starts (`lastEventId`, checked). */
+  private readonly from: string;
 
   constructor(name: string, opts: QueueEventsOptions = {}) {
     super();
+    // null reads as no options, as in BullMQ (which spreads it).
+    opts ??= {};
     this.name = name;
     this.opts = opts;
+    this.from = eventStart(opts.lastEventId);
     this.store = openQueueStore(name, opts, opts.logger);
     this.setMaxListeners(0);
     this.ready = new Promise((r) => (this.readyResolve = r));
@@ -82,7 +101,7 @@ export class QueueEvents extends EventEmitter {
   async run(): Promise<void> {
     if (this.running) throw new SpoolkitError('ERR_CONFIG', `Queue Events is already running (queue ${this.name}); call run() once.`);
     if (this.closed) throw new SpoolkitError('ERR_CLOSED', `QueueEvents for queue ${this.name} is closed.`);
-    this.tail = new EventTail(path.join(this.store.dir, 'events'), this.opts.lastEventId ?? '$');
+    this.tail = new EventTail(path.join(this.store.dir, 'events'), this.from);
     this.watch = new DirWatch(path.join(this.store.dir, 'events'), () => this.schedule());
     this.watch.check();
     const pollMs = this.opts.blockingTimeout && this.opts.blockingTimeout > 0 ? Math.min(this.opts.blockingTimeout, 1000) : DEFAULT_POLL_MS;

@@ -3,7 +3,7 @@
  * BullMQ; the work underneath is synchronous filesystem calls (see src/spool/).
  */
 import { EventEmitter } from 'node:events';
-import { NotSupportedError, SpoolkitError, UsageError } from './errors.js';
+import { ConfigError, NotSupportedError, SpoolkitError, UsageError } from './errors.js';
 import { Job } from './job.js';
 import type { SchedulerHost } from './scheduler/host.js';
 import { addJobs, type AddOutcome, type AddSpec } from './spool/add.js';
@@ -54,6 +54,71 @@ function idOrMissing(jobId: unknown, command: string): string {
   throw new SpoolkitError('ERR_JOB_NOT_FOUND', `Missing key for job ${String(jobId)}. ${command}`, { details: { jobId } });
 }
 
+/** The states `clean` empties (BullMQ's, with 'wait' for 'waiting'). */
+const CLEAN_TYPES = ['completed', 'wait', 'waiting', 'active', 'paused', 'prioritized', 'delayed', 'failed', 'waiting-children'] as const;
+type CleanType = (typeof CLEAN_TYPES)[number];
+
+function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/**
+ * Checks `clean`'s arguments: a grace that is not a number made every job old enough (the
+ * cutoff was NaN), so a typo such as clean('1h', ...) removed every job of the state.
+ */
+function checkCleanArgs(grace: unknown, limit: unknown, type: unknown): CleanType {
+  const example = "e.g. clean(60_000, 1000, 'completed') removes up to 1000 jobs completed more than a minute ago.";
+  if (typeof grace !== 'number' || Number.isNaN(grace)) throw new UsageError(`Queue.clean: grace must be a number of milliseconds, got ${shown(grace)}; ${example}`);
+  if (typeof limit !== 'number' || !(Number.isInteger(limit) || limit === Infinity)) throw new UsageError(`Queue.clean: limit must be a whole number of jobs (0: no limit), got ${shown(limit)}; ${example}`);
+  if (!(CLEAN_TYPES as readonly unknown[]).includes(type)) throw new UsageError(`Queue.clean: type must be one of ${CLEAN_TYPES.join(', ')}, got ${shown(type)}; ${example}`);
+  return type as CleanType;
+}
+
+/** Checks `retryJobs`' count and timestamp: a timestamp that is not a number retried nothing, silently. */
+function checkRetryJobsArgs(count: unknown, timestamp: unknown): void {
+  if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count))) {
+    throw new UsageError(`retryJobs count must be a whole number of jobs per batch, got ${shown(count)}.`);
+  }
+  if (timestamp !== undefined && (typeof timestamp !== 'number' || !Number.isFinite(timestamp))) {
+    throw new UsageError(`retryJobs timestamp must be a time in ms since the epoch (jobs finished before it are retried), such as Date.now(), got ${shown(timestamp)}.`);
+  }
+}
+
+/**
+ * A deduplication id given to a lookup, as the string its key is filed under: a number names the
+ * id of its digits, as in BullMQ (whose key is built from it); anything else is refused (hashing
+ * it threw a Node TypeError).
+ */
+function dedupIdArg(id: unknown, method: string): string {
+  if (typeof id === 'string') return id;
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  throw new UsageError(`Queue.${method}: the deduplication id must be a string (the deduplication.id given to add), got ${shown(id)}.`);
+}
+
+/** Checks addBulk's argument: an array of { name, data, opts? } objects (else a TypeError came from inside). */
+function assertBulkJobs(jobs: unknown): void {
+  const example = "e.g. addBulk([{ name: 'email', data: { to: 'a@example.com' } }])";
+  if (!Array.isArray(jobs)) throw new SpoolkitError('ERR_INVALID_JOB', `addBulk takes an array of jobs, got ${jobs === null ? 'null' : typeof jobs}; ${example}.`);
+  const i = jobs.findIndex((j) => typeof j !== 'object' || j === null);
+  if (i >= 0) throw new SpoolkitError('ERR_INVALID_JOB', `addBulk: jobs[${i}] must be an object { name, data, opts? }, got ${shown(jobs[i])}; ${example}.`);
+}
+
+/**
+ * Checks `defaultJobOptions` with a job's rules when the Queue is made: a bad one failed every
+ * add() later, with a message about the job added rather than the Queue's defaults.
+ */
+function checkDefaultJobOptions(defaults: unknown): JobsOptions {
+  if (defaults === undefined || defaults === null) return {};
+  if (typeof defaults !== 'object' || Array.isArray(defaults)) throw new ConfigError(`Queue option defaultJobOptions must be an object of job options, e.g. { attempts: 3 }; got ${shown(defaults)}.`);
+  try {
+    validateJobOptions(withoutUnsetOptions(defaults as JobsOptions), '(defaults)');
+  } catch (err) {
+    if (!(err instanceof SpoolkitError) || err.code !== 'ERR_INVALID_JOB') throw err;
+    throw new ConfigError(`Queue option defaultJobOptions: ${err.message} Fix the Queue's defaultJobOptions.`, { cause: err });
+  }
+  return defaults as JobsOptions;
+}
+
 const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
 
 /** The order jobs move through the states (a job's later state is further on), for listing several. */
@@ -77,11 +142,13 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   constructor(name: string, opts: QueueOptions = {}) {
     super();
+    // null reads as no options, as in BullMQ (which spreads it).
+    opts ??= {};
     this.name = name;
     this.opts = opts;
-    this.store = openQueueStore(name, opts, opts.logger);
     this.inline = opts.inline ?? inlineFromEnv();
-    this.jobsOpts = opts.defaultJobOptions ?? {};
+    this.jobsOpts = checkDefaultJobOptions(opts.defaultJobOptions);
+    this.store = openQueueStore(name, opts, opts.logger);
   }
 
   /** SchedulerHost: the queue name. */
@@ -177,6 +244,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** Adds jobs, all or nothing. */
   async addBulk(jobs: { name: NameType; data: DataType; opts?: BulkJobOptions }[]): Promise<Job<DataType, ResultType, NameType>[]> {
+    assertBulkJobs(jobs);
     return this.addMany(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...this.jobsOpts, ...j.opts } })), true);
   }
 
@@ -387,13 +455,10 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   }
 
   /** Removes up to `limit` jobs of `type` (default completed) older than `grace` ms; returns their ids. */
-  async clean(
-    grace: number,
-    limit: number,
-    type: 'completed' | 'wait' | 'waiting' | 'active' | 'paused' | 'prioritized' | 'delayed' | 'failed' | 'waiting-children' = 'completed',
-  ): Promise<string[]> {
+  async clean(grace: number, limit: number, type: CleanType = 'completed'): Promise<string[]> {
     this.assertOpen();
-    const t = type === 'wait' ? 'waiting' : type;
+    const checked = checkCleanArgs(grace, limit, type);
+    const t = checked === 'wait' ? 'waiting' : checked;
     // 'paused' is an empty state in BullMQ v6: paused jobs stay waiting.
     const ids = t === 'paused' ? [] : bulk.clean(this.store, grace, limit, t);
     this.store.events.append('cleaned', { count: ids.length });
@@ -431,6 +496,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     if (state !== 'completed' && state !== 'failed') {
       throw new SpoolkitError('ERR_USAGE', `retryJobs retries 'completed' or 'failed' jobs, got state ${JSON.stringify(state)}.`);
     }
+    checkRetryJobsArgs(opts.count, opts.timestamp);
     bulk.retryJobs(this.store, state, opts.count ?? 1000, opts.timestamp ?? Date.now());
     await this.runReadyInline();
   }
@@ -475,13 +541,13 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   /** The id of the job holding a deduplication key, or null. */
   async getDeduplicationJobId(id: string): Promise<string | null> {
     this.assertOpen();
-    return admin.deduplicationJobId(this.store, id);
+    return admin.deduplicationJobId(this.store, dedupIdArg(id, 'getDeduplicationJobId'));
   }
 
   /** Frees a deduplication key; 1 when it existed. */
   async removeDeduplicationKey(id: string): Promise<number> {
     this.assertOpen();
-    return admin.removeDeduplicationKey(this.store, id);
+    return admin.removeDeduplicationKey(this.store, dedupIdArg(id, 'removeDeduplicationKey'));
   }
 
   /** BullMQ's older name of {@link getDeduplicationJobId}. */

@@ -122,7 +122,7 @@ export interface SpoolOptions {
   /**
    * Permission bits removed from every file and directory spoolkit creates. Default 0o002: files
    * 0o664, directories 0o775, so web and worker users in one group share the spool. World-write is
-   * always removed.
+   * always removed. A value above 0o777, or one that removes the owner's bits, is a ConfigError.
    */
   umask?: number;
   /** Logger for internal warnings; silent by default. */

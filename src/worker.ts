@@ -140,11 +140,51 @@ function checkWorkerKeep(v: unknown, name: 'removeOnComplete' | 'removeOnFail'):
   if (problem) throw new ConfigError(`Worker option ${problem} Fix the Worker's options: { count: n } keeps the newest n, { age: s } those younger than s seconds, { count: -1 } or false keeps all.`);
 }
 
+/**
+ * Checks `maxStartedAttempts` (BullMQ refuses a negative one; a job is failed once it has started
+ * more times than this, so -1 would fail every job at its first start).
+ */
+function checkMaxStartedAttempts(v: unknown): void {
+  if (v === undefined || (typeof v === 'number' && v >= 0)) return;
+  throw new ConfigError(`Expected \`maxStartedAttempts\` to be a number >= 0, got \`${String(v)}\`. Fix the Worker's options: { maxStartedAttempts: 5 } fails a job started more than 5 times; leave it out (or 0) for no limit.`);
+}
+
+/** Checks `settings`: its `backoffStrategy`, when given, is the function a custom backoff type calls at each retry. */
+function checkWorkerSettings(v: unknown): void {
+  const example = "Fix the Worker's options: { settings: { backoffStrategy: (attemptsMade, type, err, job) => delayMs } }.";
+  if (v === undefined) return;
+  if (typeof v !== 'object' || v === null) throw new ConfigError(`Worker option \`settings\` must be an object, got \`${String(v)}\`. ${example}`);
+  const strategy = (v as { backoffStrategy?: unknown }).backoffStrategy;
+  if (strategy !== undefined && typeof strategy !== 'function') {
+    throw new ConfigError(`Worker option \`settings.backoffStrategy\` must be a function, got ${typeof strategy}; a retry of a job with a custom backoff type would fail. ${example}`);
+  }
+}
+
+/** `drainDelay` (seconds) in ms: a blocking getNextJob waits that long, so it must fit a Node timer. */
+function drainDelayMs(v: unknown): number {
+  const ms = positiveInt(v, 'drainDelay', 5, 0) * 1000;
+  if (ms > MAX_TIMER_MS) throw new ConfigError(`Expected \`drainDelay\` to be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (a longer Node timer fires at once), got \`${String(v)}\`.`);
+  return ms;
+}
+
+/**
+ * A lease must be renewed before it expires: with lockRenewTime at or past lockDuration every
+ * running job looked stalled to the other workers, ran again there and failed as stalled.
+ * BullMQ accepts it and does the same.
+ */
+function checkLockRenewal(renewMs: number, durationMs: number, skipRenewal: boolean): void {
+  if (skipRenewal || renewMs < durationMs) return;
+  throw new ConfigError(`Expected \`lockRenewTime\` (${renewMs} ms) to be below \`lockDuration\` (${durationMs} ms): a lease renewed after it expires lets another worker run the job again. Leave lockRenewTime out (it defaults to half of lockDuration) or lower it.`);
+}
+
 function resolveSettings(opts: WorkerOptions): Settings {
   checkWorkerKeep(opts.removeOnComplete, 'removeOnComplete');
   checkWorkerKeep(opts.removeOnFail, 'removeOnFail');
+  checkMaxStartedAttempts(opts.maxStartedAttempts);
+  checkWorkerSettings(opts.settings);
   const lockDurationMs = timerMs(opts.lockDuration, 'lockDuration', DEFAULT_LOCK_DURATION_MS);
   const lockRenewMs = timerMs(opts.lockRenewTime, 'lockRenewTime', Math.max(1, Math.floor(lockDurationMs / 2)));
+  if (opts.lockRenewTime !== undefined) checkLockRenewal(lockRenewMs, lockDurationMs, opts.skipLockRenewal === true);
   return {
     concurrency: Math.floor(positiveInt(opts.concurrency, 'concurrency', 1)),
     lockDurationMs,
@@ -156,7 +196,7 @@ function resolveSettings(opts: WorkerOptions): Settings {
     limiter: resolveLimiter(opts.limiter),
     maximumRateLimitDelayMs: timerMs(opts.maximumRateLimitDelay, 'maximumRateLimitDelay', DEFAULT_MAXIMUM_RATE_LIMIT_DELAY_MS),
     metricsMaxDataPoints: resolveMetrics(opts.metrics),
-    drainDelayMs: positiveInt(opts.drainDelay, 'drainDelay', 5, 0) * 1000,
+    drainDelayMs: drainDelayMs(opts.drainDelay),
   };
 }
 
@@ -282,8 +322,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
 
   constructor(name: string, processor?: string | URL | null | Processor<DataType, ResultType, NameType>, opts: WorkerOptions = {}) {
     super();
+    // null reads as no options, as in BullMQ (which spreads it).
+    opts ??= {};
     this.name = name;
     this.settings = resolveSettings(opts);
+    this.inline = opts.inline ?? inlineFromEnv();
     // BullMQ's defaults, filled in as its Worker does (runRetryDelay is reported only; drainDelay
     // bounds a blocking getNextJob).
     this.opts = {
@@ -354,7 +397,6 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     this.ctx = ctx;
     // Jobs fetched by hand are ended by their caller: nothing is emitted on the Worker for them.
     this.manualCtx = { ...ctx, emit: () => undefined };
-    this.inline = opts.inline ?? inlineFromEnv();
     if (this.inline) {
       registerInlineWorker(this.name, this.store.root, this as unknown as Worker);
       // Ready at once (there is no loop to start), told on the next turn as a running worker tells it.

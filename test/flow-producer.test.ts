@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlowProducer, Queue, QueueEvents, Worker, type Job, type Processor } from '../src/index.js';
-import { sleep, tmpSpool, track, waitFor } from './fixtures/core/helpers.js';
+import { envSpool, sleep, tmpSpool, track, waitFor } from './fixtures/core/helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -384,5 +384,16 @@ describe('inline mode', () => {
     await track(new FlowProducer({ spool, inline: false })).add({ ...flow, opts: { jobId: 'p2' }, children: [{ name: 'b', queueName: 'kids', opts: { jobId: 'b2' } }] });
     await flows.add({ ...flow, opts: { jobId: 'p2' }, children: [{ name: 'b', queueName: 'kids', opts: { jobId: 'b2' } }] });
     expect(order).toEqual(['a', 'p']);
+  });
+});
+
+describe('null options', () => {
+  it('new FlowProducer(null) reads as no options, as in BullMQ (a TypeError before)', async () => {
+    const spool = envSpool();
+    const producer = track(new FlowProducer(null as never));
+    expect(producer.opts).toEqual({});
+    const { job } = await producer.add({ name: 'p', queueName: 'q', data: {} });
+    expect(fs.existsSync(path.join(spool, 'queues', 'q'))).toBe(true);
+    expect(job.id).toBeDefined();
   });
 });

@@ -101,6 +101,22 @@ function trackSandboxChildren(sandboxes: SandboxedProcessor[]): SandboxChildren 
 
 const ENTRY_KEYS = ['processor', 'jobs', 'concurrency', 'timeoutMs', 'sandbox', 'worker'] as const;
 
+/**
+ * Worker options the runtime sets itself, with what to do instead. Given in an entry's `worker`,
+ * they were overridden without a word (concurrency, spool), or kept the queue's worker from ever
+ * running (autorun: false).
+ */
+const RUNTIME_WORKER_KEYS: Readonly<Record<string, string>> = {
+  concurrency: 'set it on the queue itself: { concurrency: 4, processor, ... }',
+  spool: 'every queue runs on the spool of --spool or SPOOLKIT_SPOOL',
+  autorun: 'the runtime starts every worker it makes',
+};
+
+function checkRuntimeWorkerKeys(workerOptions: Record<string, unknown>, where: string): void {
+  const key = Object.keys(workerOptions).find((k) => Object.hasOwn(RUNTIME_WORKER_KEYS, k));
+  if (key !== undefined) throw new ConfigError(`worker.${key} of ${where} is set by the worker runtime, not by the processors module; ${RUNTIME_WORKER_KEYS[key]}.`);
+}
+
 /** Imports the processors module and resolves every queue in it. */
 export async function loadProcessorPlans(modulePath: string, sandboxDefaults: SandboxOptions = {}): Promise<QueuePlan[]> {
   let mod: { default?: unknown };
@@ -163,6 +179,7 @@ async function planQueue(queueName: string, entry: unknown, modulePath: string, 
   const sandboxOptions = sandboxChildren.options({ ...sandboxDefaults, ...(isPlainObject(sandboxSetting) ? (sandboxSetting as SandboxOptions) : {}) });
   if (entry.worker !== undefined && !isPlainObject(entry.worker)) throw new ConfigError(`worker of ${where} must be an object of Worker options.`);
   const workerOptions = { ...((entry.worker as Record<string, unknown> | undefined) ?? {}) };
+  checkRuntimeWorkerKeys(workerOptions, where);
 
   if (entry.jobs !== undefined && !isPlainObject(entry.jobs)) throw new ConfigError(`jobs of ${where} must be an object mapping job names to processors.`);
   const jobs: Record<string, ProcessorFunction> = {};

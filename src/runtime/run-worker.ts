@@ -140,7 +140,7 @@ async function runWorkerProcess(
     return finish();
   }
 
-  const started = await startWorkerRuntime({
+  const runtimeOptions: WorkerRuntimeOptions = {
     plans,
     spool: opts.spool,
     defaultConcurrency: opts.concurrency,
@@ -154,7 +154,15 @@ async function runWorkerProcess(
       if (supervised && opts.maxJobs > 0 && runtime && runtime.processed() >= opts.maxJobs) recycle('max-jobs');
     },
     ...(createWorker ? { createWorker } : {}),
-  });
+  };
+  let started: WorkerRuntime;
+  try {
+    started = await startWorkerRuntime(runtimeOptions);
+  } catch (err) {
+    // The runtime closed what it had started; without the signal handlers the process can exit.
+    detach();
+    throw err;
+  }
   runtime = started;
   // Signals that came while the workers were starting (they may have claimed jobs already): one
   // drains them, two force them, as once started.

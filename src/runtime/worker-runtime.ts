@@ -9,6 +9,7 @@
  * Nothing is dropped either way.
  */
 import { hostname } from 'node:os';
+import { ConfigError, SpoolkitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Worker } from '../worker.js';
 import type { QueuePlan, RuntimeJob } from './processor-map.js';
@@ -86,13 +87,19 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions): Promise<Wo
         running--;
       });
     };
-    const worker = create(plan.queueName, counted, {
-      ...opts.workerOptions,
-      ...plan.workerOptions,
-      spool: opts.spool,
-      concurrency: plan.concurrency ?? opts.defaultConcurrency,
-      heartbeatMeta: { role: opts.role, ...(plan.jobNames.length > 0 ? { jobNames: plan.jobNames } : {}) },
-    });
+    let worker: Worker;
+    try {
+      worker = create(plan.queueName, counted, {
+        ...opts.workerOptions,
+        ...plan.workerOptions,
+        spool: opts.spool,
+        concurrency: plan.concurrency ?? opts.defaultConcurrency,
+        heartbeatMeta: { role: opts.role, ...(plan.jobNames.length > 0 ? { jobNames: plan.jobNames } : {}) },
+      });
+    } catch (err) {
+      await undoStart(workers, opts.plans);
+      throw withQueueName(err, plan.queueName);
+    }
     if (plan.sandboxes.length > 0) nameSandboxChildren(worker, plan);
     attachLogs(worker, qlog, opts.logPayloads, () => {
       processed++;
@@ -221,6 +228,22 @@ function attachLogs(worker: Worker, log: Logger, logPayloads: boolean, onFinishe
   emitter.on('error', (...args) => {
     log.error('worker:error', { err: args[0] });
   });
+}
+
+/**
+ * A Worker could not be made: the ones already made are closed (their running jobs finish) and
+ * every sandbox is stopped, so the process can exit with the error. They were left running: the
+ * process went on taking jobs after it reported the error, and no signal stopped it.
+ */
+async function undoStart(workers: readonly Worker[], plans: readonly QueuePlan[]): Promise<void> {
+  await Promise.allSettled(workers.map((w) => w.close()));
+  await Promise.allSettled(plans.flatMap((p) => p.sandboxes.map((s) => s.close())));
+}
+
+/** A config error of one queue's Worker options, with the queue named (the message named only the option). */
+function withQueueName(err: unknown, queueName: string): unknown {
+  if (!(err instanceof SpoolkitError) || err.code !== 'ERR_CONFIG') return err;
+  return new ConfigError(`Queue "${queueName}" of the processors module: ${err.message}`, { cause: err });
 }
 
 async function defaultWorkerFactory(): Promise<NonNullable<WorkerRuntimeOptions['createWorker']>> {

@@ -5,7 +5,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spoolRootFrom } from '../config.js';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../spool/defaults.js';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, MAX_TIMER_MS } from '../spool/defaults.js';
 import { DEFAULT_SCHEDULER_POLL_MS } from './defaults.js';
 import { SchedulerHeartbeat } from './heartbeat.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -42,8 +43,29 @@ export interface SchedulerLoopOptions {
   hostFor?: (queueName: string, spool: string | undefined) => Promise<ClosableSchedulerHost>;
 }
 
+/**
+ * Checks the loop's options where they enter. A string for `queues` was walked letter by letter
+ * (a queue per letter); a poll interval below 1 ms or not a number made the loop spin; one past a
+ * Node timer fired at once.
+ */
+function checkLoopOptions(opts: SchedulerLoopOptions): void {
+  const example = 'e.g. runSchedulerLoop({ queues: [\'reports\'], signal: stop.signal }) with const stop = new AbortController()';
+  const { queues, signal } = (opts ?? {}) as Partial<SchedulerLoopOptions>;
+  if (!Array.isArray(queues) || !queues.every((q) => typeof q === 'string')) {
+    throw new ConfigError(`runSchedulerLoop: queues must be an array of queue names ([] for every queue with schedulers), got ${JSON.stringify(queues) ?? 'undefined'}; ${example}.`);
+  }
+  if (typeof signal?.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') throw new ConfigError(`runSchedulerLoop: signal must be an AbortSignal, which ends the loop when aborted; ${example}.`);
+  for (const key of ['pollIntervalMs', 'heartbeatIntervalMs'] as const) {
+    const v: unknown = opts[key];
+    if (v !== undefined && !(typeof v === 'number' && v >= 1 && v <= MAX_TIMER_MS)) {
+      throw new ConfigError(`runSchedulerLoop: ${key} must be a number of ms from 1 to ${MAX_TIMER_MS}, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}; leave it out for the default.`);
+    }
+  }
+}
+
 /** Runs scheduler passes for `queues` until `signal` aborts. Resolves after the last pass ends. */
 export async function runSchedulerLoop(opts: SchedulerLoopOptions): Promise<void> {
+  checkLoopOptions(opts);
   const { queues, signal } = opts;
   const logger = opts.logger ?? silentLogger;
   const pollMs = opts.pollIntervalMs ?? DEFAULT_SCHEDULER_POLL_MS;

@@ -62,6 +62,9 @@ export function normalizeRepeatOptions(repeat: RepeatOptions | undefined, now: n
     if (typeof every !== 'number' || !Number.isInteger(every) || every < 1) {
       throw new ConfigError(`repeat.every must be a whole number of milliseconds, at least 1; got ${describe(every)}.`);
     }
+    if (now + every > MAX_DATE_MS) {
+      throw new ConfigError(`repeat.every of ${every} ms puts the next run after ${new Date(MAX_DATE_MS).toISOString()}, past the 13-digit ms that run ids carry; use a shorter interval.`);
+    }
     spec.every = every;
     if (repeat.offset !== undefined) {
       if (typeof repeat.offset !== 'number' || !Number.isInteger(repeat.offset) || repeat.offset < 0) {
@@ -162,11 +165,24 @@ export function normalizeTemplate(id: string, template: JobSchedulerTemplate | u
   return { name, data: JSON.parse(json) as unknown, opts: JSON.parse(JSON.stringify(opts)) as JobSchedulerTemplateOptions };
 }
 
+/**
+ * The latest startDate or endDate accepted: the last ms with 13 digits (2286-11-20), as run ids
+ * (`repeat:<id>:<ms>`) are sized for. A later one made a run id too long for a long scheduler id
+ * (after the scheduler was stored), or was no Date at all (a RangeError from toISOString).
+ */
+const MAX_DATE_MS = 9_999_999_999_999;
+/** The earliest Date JavaScript has. */
+const MIN_DATE_MS = -8.64e15;
+
 function toMillis(value: unknown, field: string): number {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' ? new Date(value).getTime() : Number.NaN;
   if (!Number.isFinite(ms)) {
     throw new ConfigError(`repeat.${field} must be a Date, an ISO date string or ms since the epoch; got ${describe(value)}.`);
   }
+  if (ms > MAX_DATE_MS) {
+    throw new ConfigError(`repeat.${field} must be a date no later than ${new Date(MAX_DATE_MS).toISOString()} (ms since the epoch, 13 digits at most); got ${describe(value)}.`);
+  }
+  if (ms < MIN_DATE_MS) throw new ConfigError(`repeat.${field} is before the earliest date JavaScript has; got ${describe(value)}. Pass a Date, an ISO date string or ms since the epoch.`);
   return Math.trunc(ms);
 }
 
@@ -185,6 +201,8 @@ function printable(s: string): string {
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'string') return JSON.stringify(value);
+  // JSON has no NaN or Infinity (it would say null).
+  if (typeof value === 'number') return `${String(value)} (number)`;
   try {
     return `${JSON.stringify(value)} (${value === null ? 'null' : typeof value})`;
   } catch {

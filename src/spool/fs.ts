@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spoolErrorFromErrno } from '../errors.js';
+import { ConfigError, spoolErrorFromErrno } from '../errors.js';
 
 /** Creation modes for spool files and directories. */
 export interface FileModes {
@@ -38,8 +38,24 @@ function currentProcessUmask(): number {
   return processUmask;
 }
 
+/**
+ * Checks the `umask` option: a whole number from 0 to 0o777 that leaves the owner's bits alone.
+ * One that removed them (umask: 77 written for 0o077 is 0o115) made directories the process
+ * itself cannot enter, and every add then failed as if the volume had the wrong owner.
+ */
+function checkUmask(umask: unknown): void {
+  if (umask === undefined) return;
+  if (typeof umask !== 'number' || !Number.isInteger(umask) || umask < 0 || umask > 0o777) {
+    throw new ConfigError(`The umask option must be a whole number from 0 to 0o777, got ${typeof umask === 'string' ? JSON.stringify(umask) : String(umask)}; write it in octal, e.g. umask: 0o027.`);
+  }
+  if ((umask & 0o700) !== 0) {
+    throw new ConfigError(`The umask option 0o${umask.toString(8)} removes the owner's own permissions, so spoolkit could not use the files it makes; write it in octal with a leading 0o, e.g. umask: 0o077 (not 77).`);
+  }
+}
+
 /** Resolves file and directory modes from a spoolkit `umask` option (default 0o002; world-write always removed). */
 export function resolveModes(umask: number | undefined): FileModes {
+  checkUmask(umask);
   const mask = ((umask ?? 0o002) | 0o002) & 0o777;
   const file = 0o666 & ~mask;
   const dir = 0o777 & ~mask;

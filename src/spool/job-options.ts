@@ -28,7 +28,7 @@ export function keepProblem(v: unknown, field: string): string | undefined {
   }
   if (typeof v === 'object' && v !== null) {
     const k = v as KeepJobs;
-    if (k.count !== undefined && !(typeof k.count === 'number' && Number.isFinite(k.count))) return `${field}.count must be a number (-1 keeps all).`;
+    if (k.count !== undefined && !(typeof k.count === 'number' && Number.isInteger(k.count))) return `${field}.count must be a whole number of jobs (-1 keeps all), got ${String(k.count)}.`;
     for (const f of ['age', 'limit'] as const) {
       if (k[f] !== undefined && (typeof k[f] !== 'number' || !(k[f]! >= 0))) return `${field}.${f} must be a number >= 0 (age is in seconds).`;
     }
@@ -95,6 +95,26 @@ export function storedJobOptions(opts: JobsOptions): JobsOptions {
 /** What a child's final failure does to its parent; at most one may be set (BullMQ's order). */
 export const FAILURE_OPTIONS = ['removeDependencyOnFailure', 'failParentOnFailure', 'continueParentOnFailure', 'ignoreDependencyOnFailure'] as const;
 
+/**
+ * Checks a `backoff` option. A delay that is not a finite number (Infinity, NaN, '5000') is
+ * refused: the retry would come at once, with no backoff at all. A negative one retries at once,
+ * as in BullMQ.
+ */
+function checkBackoff(b: unknown, job: string): void {
+  if (typeof b === 'number') {
+    if (!(b >= 0 && Number.isFinite(b))) throw bad(`backoff must be a delay in ms, a finite number >= 0, or { type, delay } (${job}, backoff ${String(b)}).`);
+    return;
+  }
+  if (typeof b !== 'object' || b === null || typeof (b as { type?: unknown }).type !== 'string') {
+    throw bad(`backoff must be a delay in ms or { type: 'fixed' | 'exponential' | <custom>, delay, jitter }.`);
+  }
+  const { delay, jitter } = b as { delay?: unknown; jitter?: unknown };
+  if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay))) {
+    throw bad(`backoff.delay must be a finite number of ms, such as 1000 (${job}, got ${typeof delay === 'string' ? JSON.stringify(delay) : String(delay)}).`);
+  }
+  if (jitter !== undefined && !((jitter as number) >= 0 && (jitter as number) <= 1)) throw bad(`Jitter should be between 0 and 1 (backoff.jitter ${String(jitter)}).`);
+}
+
 /** Throws when `opts` holds an invalid or unsupported option. */
 export function validateJobOptions(opts: JobsOptions, name: string): void {
   if (Object.prototype.hasOwnProperty.call(opts, 'debounce')) throw bad('Debounce option has been removed. Use deduplication option instead');
@@ -127,16 +147,7 @@ export function validateJobOptions(opts: JobsOptions, name: string): void {
   if (opts.attempts !== undefined && (typeof opts.attempts !== 'number' || !Number.isInteger(opts.attempts) || opts.attempts < 0)) {
     throw bad(`attempts must be an integer >= 0 (job ${JSON.stringify(name)}).`);
   }
-  const b = opts.backoff;
-  if (b !== undefined) {
-    if (typeof b === 'number') {
-      if (!(b >= 0)) throw bad(`backoff must be a delay in ms >= 0 or { type, delay }.`);
-    } else if (typeof b !== 'object' || b === null || typeof b.type !== 'string') {
-      throw bad(`backoff must be a delay in ms or { type: 'fixed' | 'exponential' | <custom>, delay, jitter }.`);
-    } else if (b.jitter !== undefined && !(b.jitter >= 0 && b.jitter <= 1)) {
-      throw bad(`Jitter should be between 0 and 1 (backoff.jitter ${String(b.jitter)}).`);
-    }
-  }
+  if (opts.backoff !== undefined) checkBackoff(opts.backoff, job);
   checkKeep(opts.removeOnComplete, 'removeOnComplete');
   checkKeep(opts.removeOnFail, 'removeOnFail');
   if (opts.sizeLimit !== undefined && !(typeof opts.sizeLimit === 'number' && opts.sizeLimit >= 0)) throw bad(`sizeLimit must be a number of bytes >= 0 (0: no limit).`);

@@ -2,6 +2,7 @@
  * Resolving spool options once at a class boundary: the root path, durability, file modes, and
  * the queue's store.
  */
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SpoolOptions } from '../types.js';
 import { resolveModes } from './fs.js';
@@ -18,8 +19,17 @@ export function openQueueStore(name: string, opts: SpoolOptions, logger?: Logger
   return QueueStore.open(root, name, { durability, modes, ...(logger ? { logger } : {}) });
 }
 
-/** True when `SPOOLKIT_INLINE` asks for inline mode. */
+const INLINE_ON = ['1', 'true', 'yes'];
+const INLINE_OFF = ['', '0', 'false', 'no'];
+
+/**
+ * True when `SPOOLKIT_INLINE` asks for inline mode. Any other value than those listed is refused:
+ * one such as `on` read as off, and add() then queued jobs a test expected to run at once.
+ */
 export function inlineFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = (env.SPOOLKIT_INLINE ?? '').toLowerCase();
-  return v === '1' || v === 'true' || v === 'yes';
+  const raw = env.SPOOLKIT_INLINE ?? '';
+  const v = raw.trim().toLowerCase();
+  if (INLINE_ON.includes(v)) return true;
+  if (INLINE_OFF.includes(v)) return false;
+  throw new ConfigError(`SPOOLKIT_INLINE must be 1, true or yes (inline mode) or 0, false, no or unset; got ${JSON.stringify(raw)}. Fix or unset the variable.`);
 }

@@ -21,6 +21,15 @@ export const SPOOL_FORMAT_VERSION = 2;
 export const DEFAULT_SPOOL_DIR = '.spool';
 
 /**
+ * Refuses a spool setting with blanks at either end: `/var/spool/app ` (a stray space in a .env
+ * file or a compose value) named another directory, so processes that read it made a spool of
+ * their own, beside the one the others share.
+ */
+export function assertNoEdgeBlanks(raw: string, from: string): void {
+  if (raw.trim() !== raw) throw new ConfigError(`${from} ${JSON.stringify(raw)} has blanks at its start or end; remove them (check the quoting in your .env or compose file).`);
+}
+
+/**
  * The path a spool URL names, or undefined when `raw` is not a URL (then it is a path). A URL is
  * `file:` followed by an absolute path in any of RFC 8089's forms (`file:///x`, `file:/x`,
  * `file://localhost/x`), the scheme in any case (`FILE:///x`); any other `<scheme>://` is
@@ -52,6 +61,7 @@ export function resolveSpoolRoot(spool?: string | URL, env: NodeJS.ProcessEnv = 
   const from = spool !== undefined ? 'the spool option' : 'SPOOLKIT_SPOOL';
   if (given instanceof URL) return spoolPathFromUrl(given.href, from) as string;
   if (typeof given !== 'string' || given.trim() === '') throw new ConfigError(`${from} must be a non-empty directory path.`);
+  assertNoEdgeBlanks(given, from);
   return spoolPathFromUrl(given, from) ?? path.resolve(given);
 }
 

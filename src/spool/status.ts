@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../errors.js';
 import { countJobs, loadCountCache, saveCountCache, type JobCounts } from './counts.js';
 import { isUsable, publishCounts, readPublishedCounts } from './published-counts.js';
 import { resolveModes, rethrowFs, tryReaddir } from './fs.js';
@@ -98,7 +99,19 @@ function queueCounts(store: QueueStore, nowMs: number, allowPublished: boolean):
 }
 
 /** Reads the status of a spool (all queues, or those named). */
+/**
+ * Checks readSpoolStatus's arguments: a queue list given as a string was read letter by letter
+ * (a status per letter, each an empty queue), and a root that is not a path threw a Node TypeError.
+ */
+function checkStatusArgs(root: unknown, queues: unknown): void {
+  if (typeof root !== 'string' || root === '') throw new ConfigError(`readSpoolStatus: pass the spool root as a path, e.g. readSpoolStatus(resolveSpoolRoot()); got ${typeof root}.`);
+  if (queues !== undefined && !(Array.isArray(queues) && queues.every((q) => typeof q === 'string'))) {
+    throw new ConfigError(`readSpoolStatus: queues must be an array of queue names, e.g. { queues: ['emails'] }; got ${JSON.stringify(queues) ?? typeof queues}.`);
+  }
+}
+
 export async function readSpoolStatus(root: string, opts: SpoolStatusOptions = {}): Promise<SpoolStatus> {
+  checkStatusArgs(root, opts.queues);
   const nowMs = opts.nowMs ?? Date.now();
   // A spool of a newer format is refused before its count caches are written.
   const formatVersion = readUsableSpoolMarker(root)?.version ?? null;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FlowProducer, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
+import { ConfigError, FlowProducer, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
 import { once, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 afterEach(() => {
@@ -239,5 +239,19 @@ describe('inline mode', () => {
     await q.resume();
     expect(ran).toEqual(['a', 'b', 'parent']);
     expect(await q.getJobState(tree.job.id!)).toBe('completed');
+  });
+
+  it('refuses a SPOOLKIT_INLINE it cannot read (on read as off: add() queued the job instead of running it), unless inline is given', () => {
+    const spool = tmpSpool();
+    for (const value of ['on', '2', 'enabled']) {
+      process.env.SPOOLKIT_INLINE = value;
+      expect(() => new Queue('q', { spool })).toThrow(ConfigError);
+      expect(() => new Queue('q', { spool })).toThrow(`SPOOLKIT_INLINE must be 1, true or yes (inline mode) or 0, false, no or unset; got "${value}". Fix or unset the variable.`);
+      track(new Queue('q', { spool, inline: false }));
+    }
+    for (const value of ['0', 'false', 'No', '', ' 1 ']) {
+      process.env.SPOOLKIT_INLINE = value;
+      track(new Queue('q', { spool }));
+    }
   });
 });

@@ -324,6 +324,27 @@ describe('waitUntilFinished', () => {
     const job = await q.add('x', {});
     await expect(job.waitUntilFinished(events, 100)).rejects.toThrow(/timed out before finishing/);
   });
+
+  it('refuses a ttl it cannot time (negative or NaN waited forever; past a Node timer it timed out at once, with a warning printed) and a missing QueueEvents', async () => {
+    const { spool, q } = setup();
+    const events = track(new QueueEvents('q', { spool }));
+    const job = await q.add('x', {});
+    const wait = job.waitUntilFinished.bind(job) as (events: unknown, ttl?: unknown) => Promise<unknown>;
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      for (const ttl of [-1, Number.NaN, '5000', 1e12]) {
+        await expect(wait(events, ttl)).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringMatching(/^waitUntilFinished: ttl must be a number of ms from 0 \(no limit\) to 2147483647, got .*leave it out/) });
+      }
+      await expect(wait(null, 100)).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringMatching(/pass a QueueEvents of the job's queue/) });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.name)).not.toContain('TimeoutOverflowWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+    await expect(wait(events, 0.5)).rejects.toThrow(/timed out before finishing/);
+  });
 });
 
 describe('new Job', () => {

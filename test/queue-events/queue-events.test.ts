@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Queue, QueueEvents, Worker } from '../../src/index.js';
+import { ConfigError, Queue, QueueEvents, Worker } from '../../src/index.js';
 import { EventTail, EventWriter, listSegments, SEGMENT_BYTES } from '../../src/spool/events.js';
 import { resolveModes } from '../../src/spool/fs.js';
-import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { envSpool, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 /** A queue and a ready QueueEvents on a fresh spool. */
 async function queueWithEvents(): Promise<{ spool: string; q: Queue; events: QueueEvents }> {
@@ -67,6 +67,16 @@ describe('QueueEvents', () => {
     const names: string[] = [];
     all.on('added', (a: { name: string }) => names.push(a.name));
     await waitFor(() => names.length === 3, 3000);
+  });
+
+  it('refuses a lastEventId that names no place in the log (it was read as $: the events asked for were skipped silently); unset or empty is $, as in BullMQ', async () => {
+    const spool = tmpSpool();
+    const make = (lastEventId: unknown) => () => track(new QueueEvents('q', { spool, autorun: false, lastEventId: lastEventId as string }));
+    for (const bad of ['all', 'latest', '12', 7, ' 0']) {
+      expect(make(bad)).toThrow(ConfigError);
+      expect(make(bad)).toThrow(/^QueueEvents option lastEventId must be '\$' \(only new events\), '0' \(every kept event\) or the id of an event heard before/);
+    }
+    for (const ok of [undefined, '', '$', '0', '0-0', '1-120', '1:0']) make(ok)();
   });
 
   it('waitUntilFinished called from a listener does not deliver later events before the rest of the batch', async () => {
@@ -339,5 +349,14 @@ describe('QueueEvents as BullMQ delivers them', () => {
     await q.resume();
     await waitFor(() => log.includes('drained'), 3000);
     expect(log).toEqual(['completed', 'completed', 'completed', 'drained']);
+  });
+});
+
+describe('null options', () => {
+  it('new QueueEvents(name, null) reads as no options, as in BullMQ (a TypeError before)', async () => {
+    const spool = envSpool();
+    const events = track(new QueueEvents('q', null as never));
+    await events.waitUntilReady();
+    expect(events.store.root).toBe(spool);
   });
 });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { NotSupportedError, Queue, QueueEvents, type JobsOptions } from '../../src/index.js';
+import { ConfigError, NotSupportedError, Queue, QueueEvents, type JobsOptions } from '../../src/index.js';
 import { once, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function queue(spool = tmpSpool(), name = 'q'): Queue {
@@ -179,6 +179,33 @@ describe('Queue.add', () => {
     await expect(q.add('a', {}, { attempts: 1.5 })).rejects.toThrow(/attempts must be an integer/);
     await expect(q.add('a', {}, { backoff: { type: 'fixed', jitter: 2 } })).rejects.toThrow(/jitter/);
     await expect(q.add('a', {}, { removeOnComplete: 1.5 })).rejects.toThrow(/removeOnComplete/);
+    // The object form too: { count: 1.5 } was accepted and kept a count no one asked for.
+    await expect(q.add('a', {}, { removeOnComplete: { count: 1.5 } })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: 'removeOnComplete.count must be a whole number of jobs (-1 keeps all), got 1.5.' });
+    await expect(q.add('a', {}, { removeOnFail: { count: Infinity, age: 60 } })).rejects.toThrow(/removeOnFail.count must be a whole number/);
+  });
+
+  it('refuses a backoff delay that is not a finite number, which retried at once with no backoff', async () => {
+    const q = queue();
+    const add = (backoff: unknown) => q.add('a', {}, { attempts: 3, backoff: backoff as number });
+    await expect(add(Infinity)).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^backoff must be a delay in ms, a finite number >= 0.*backoff Infinity/) });
+    await expect(add({ type: 'fixed', delay: '5000' })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^backoff.delay must be a finite number of ms, such as 1000 \(job "a", got "5000"\)/) });
+    await expect(add({ type: 'exponential', delay: Infinity })).rejects.toThrow(/backoff.delay must be a finite number/);
+    await expect(add({ type: 'exponential', delay: Number.NaN })).rejects.toThrow(/backoff.delay must be a finite number/);
+    expect(await q.count()).toBe(0);
+    // A custom type needs no delay, and a negative one retries at once, as in BullMQ.
+    for (const ok of [{ type: 'custom' }, { type: 'fixed', delay: -40 }, 0, 1000]) await add(ok);
+    expect(await q.count()).toBe(4);
+  });
+
+  it('refuses bad defaultJobOptions when the Queue is made, naming them (every add failed, naming the job)', () => {
+    const spool = tmpSpool();
+    const make = (defaultJobOptions: unknown) => () => new Queue('q', { spool, defaultJobOptions: defaultJobOptions as JobsOptions });
+    expect(make({ attempts: '3' })).toThrow(ConfigError);
+    expect(make({ attempts: '3' })).toThrow(/^Queue option defaultJobOptions: attempts must be an integer >= 0 .* Fix the Queue's defaultJobOptions\.$/);
+    expect(make({ backoff: { type: 'fixed', delay: '5000' } })).toThrow(/^Queue option defaultJobOptions: backoff.delay must be a finite number/);
+    expect(make('x')).toThrow(/^Queue option defaultJobOptions must be an object of job options, e.g. \{ attempts: 3 \}; got "x"\.$/);
+    expect(make({ repeat: { every: 1000 } })).toThrow(NotSupportedError);
+    for (const ok of [undefined, null, {}, { attempts: 3, backoff: 1000, removeOnComplete: true, priority: null }]) track(make(ok)());
   });
 
   it('accepts a negative removeOnComplete / removeOnFail count, which keeps every job (BullMQ)', async () => {
@@ -226,6 +253,15 @@ describe('Queue.addBulk', () => {
     ).rejects.toThrow(/function/);
     expect(await q.count()).toBe(0);
     expect((await q.add('c', {})).id).toBe('1');
+  });
+
+  it('refuses an argument that is not an array of job objects with ERR_INVALID_JOB, adding nothing (a TypeError came from inside)', async () => {
+    const q = queue();
+    const addBulk = q.addBulk.bind(q) as (jobs: unknown) => Promise<unknown>;
+    await expect(addBulk({ name: 'a', data: 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^addBulk takes an array of jobs, got object; e.g. addBulk\(\[/) });
+    await expect(addBulk(undefined)).rejects.toMatchObject({ code: 'ERR_INVALID_JOB' });
+    await expect(addBulk([{ name: 'a', data: 1 }, null])).rejects.toMatchObject({ code: 'ERR_INVALID_JOB', message: expect.stringMatching(/^addBulk: jobs\[1\] must be an object \{ name, data, opts\? \}, got null/) });
+    expect(await q.count()).toBe(0);
   });
 
   it('tells nobody of a duplicate or deduplicated job when the call fails later and is undone', async () => {

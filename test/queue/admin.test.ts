@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Queue, Worker, type Job } from '../../src/index.js';
+import { Queue, UsageError, Worker, type Job } from '../../src/index.js';
 import { sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 import { parseJobRecord } from '../../src/spool/record.js';
 import { readJob } from '../../src/spool/lookup.js';
@@ -85,6 +85,21 @@ describe('drain, clean, obliterate, remove', () => {
     expect(await q.count()).toBe(0);
   });
 
+  it('clean refuses a grace, limit or type it cannot use, removing nothing (a grace such as "1h" removed every job of the state)', async () => {
+    const { q } = setup();
+    await q.add('a', {});
+    await sleep(20);
+    const clean = q.clean.bind(q) as (...args: unknown[]) => Promise<string[]>;
+    await expect(clean('1h', 0, 'wait')).rejects.toThrow(UsageError);
+    await expect(clean('1h', 0, 'wait')).rejects.toThrow(/grace must be a number of milliseconds, got "1h".*clean\(60_000, 1000, 'completed'\)/);
+    await expect(clean(Number.NaN, 0, 'wait')).rejects.toThrow(/grace must be a number/);
+    await expect(clean(0, 'all', 'wait')).rejects.toThrow(/limit must be a whole number of jobs \(0: no limit\), got "all"/);
+    await expect(clean(0, 1.5, 'wait')).rejects.toThrow(/limit must be a whole number/);
+    await expect(clean(0, 0, 'waitng')).rejects.toThrow(/type must be one of completed, wait, waiting, .*got "waitng"/);
+    expect(await q.getWaitingCount()).toBe(1);
+    expect(await q.clean(0, Infinity, 'wait')).toHaveLength(1);
+  });
+
   it('obliterate removes everything, refusing while a job is active unless forced', async () => {
     const { spool, q } = setup();
     let release!: () => void;
@@ -153,6 +168,20 @@ describe('drain, clean, obliterate, remove', () => {
     expect(await q.getDeduplicationJobId('key-done')).toBe(done.id);
     await q.clean(0, 0, 'completed');
     expect(await q.getDeduplicationJobId('key-done')).toBeNull();
+  });
+
+  it('getDeduplicationJobId and removeDeduplicationKey read a number as the id of its digits (BullMQ), and refuse other ids with a UsageError', async () => {
+    const { q } = setup();
+    const job = await q.add('j', {}, { deduplication: { id: '42' } });
+    const lookup = q.getDeduplicationJobId.bind(q) as (id: unknown) => Promise<string | null>;
+    const remove = q.removeDeduplicationKey.bind(q) as (id: unknown) => Promise<number>;
+    expect(await lookup(42)).toBe(job.id);
+    for (const bad of [undefined, null, { id: '42' }]) {
+      await expect(lookup(bad)).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringMatching(/^Queue.getDeduplicationJobId: the deduplication id must be a string/) });
+      await expect(remove(bad)).rejects.toThrow(UsageError);
+    }
+    expect(await remove(42)).toBe(1);
+    expect(await lookup('42')).toBeNull();
   });
 
   it('remove deletes a waiting job and emits removed locally', async () => {
@@ -234,6 +263,16 @@ describe('retryJobs and promoteJobs', () => {
     await q.retryJobs({ count: 2 });
     await waitFor(async () => (await q.getCompletedCount()) === 4, 9_000);
     expect(await q.getFailedCount()).toBe(0);
+  });
+
+  it('retryJobs refuses a count or timestamp that is not a number (a timestamp such as "now" retried nothing, silently)', async () => {
+    const { q } = setup();
+    const retry = q.retryJobs.bind(q) as (opts: Record<string, unknown>) => Promise<void>;
+    await expect(retry({ timestamp: 'now' })).rejects.toThrow(UsageError);
+    await expect(retry({ timestamp: 'now' })).rejects.toThrow(/timestamp must be a time in ms since the epoch.*Date.now\(\), got "now"/);
+    await expect(retry({ timestamp: Number.NaN })).rejects.toThrow(/timestamp must be a time in ms/);
+    await expect(retry({ count: '10' })).rejects.toThrow(/count must be a whole number of jobs per batch, got "10"/);
+    await expect(q.retryJobs({ count: 10, timestamp: Date.now() })).resolves.toBeUndefined();
   });
 
   it('retryJobs leaves a job that finished again after its timestamp (another process retried it meanwhile)', async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NotSupportedError, Queue, QueueEvents, Worker, type Job } from '../../src/index.js';
-import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { envSpool, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 function setup() {
   const spool = tmpSpool();
@@ -243,5 +243,14 @@ describe('after close() and unsupported methods', () => {
     const { q } = setup();
     const unsupported = ['getMeta', 'getVersion', 'getQueueEvents', 'removeOrphanedJobs'] as const;
     for (const m of unsupported) await expect((q[m] as () => Promise<unknown>)()).rejects.toBeInstanceOf(NotSupportedError);
+  });
+});
+
+describe('null options', () => {
+  it('new Queue(name, null) reads as no options, as in BullMQ (a TypeError before)', async () => {
+    const spool = envSpool();
+    const q = track(new Queue('q', null as never));
+    expect((await q.add('x', {})).id).toBe('1');
+    expect(q.store.root).toBe(spool);
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '../../src/errors.js';
 import { loggerOptions, parseInteger, parseJsonArgument, parseRole, readAppPackageConfig, resolveProcessorsPath, spoolRootFrom } from '../../src/config.js';
 
 const dirs: string[] = [];
@@ -36,6 +37,13 @@ describe('config parsing', () => {
     expect(() => spoolRootFrom(undefined, { SPOOLKIT_SPOOL: 'redis://localhost' }, '/app')).toThrow(/SPOOLKIT_SPOOL must be a path or a file:\/\/ URL/);
   });
 
+  it('refuses a spool with blanks at its ends (a stray space in a .env file named a spool of its own)', () => {
+    expect(() => spoolRootFrom(undefined, { SPOOLKIT_SPOOL: '/var/spool/app ' }, '/app')).toThrow(ConfigError);
+    expect(() => spoolRootFrom(undefined, { SPOOLKIT_SPOOL: '/var/spool/app ' }, '/app')).toThrow('SPOOLKIT_SPOOL "/var/spool/app " has blanks at its start or end; remove them (check the quoting in your .env or compose file).');
+    expect(() => spoolRootFrom(' ', {}, '/app')).toThrow(/^--spool " " has blanks at its start or end/);
+    expect(spoolRootFrom(undefined, { SPOOLKIT_SPOOL: '/var/spool/my app' }, '/app')).toBe('/var/spool/my app');
+  });
+
   it('takes every form of file URL (file:/x, FILE:///x, file://localhost/x) as the path it names', () => {
     expect(spoolRootFrom(undefined, { SPOOLKIT_SPOOL: 'file:/var/spool/app' }, '/app')).toBe('/var/spool/app');
     expect(spoolRootFrom(undefined, { SPOOLKIT_SPOOL: 'FILE:///var/spool/app' }, '/app')).toBe('/var/spool/app');
@@ -58,6 +66,11 @@ describe('config parsing', () => {
     })();
     expect(err?.code).toBe('ERR_CONFIG');
     expect(err?.message).toMatch(/LOG_LEVEL must be one of debug, info, warn, error/);
+  });
+
+  it('reads an empty LOG_LEVEL or LOG_FORMAT as unset, as every other variable (it was refused, exit 2)', () => {
+    expect(loggerOptions({ LOG_LEVEL: '', LOG_FORMAT: '' })).toEqual({ level: 'info', format: 'json' });
+    expect(() => loggerOptions({ LOG_FORMAT: ' ' })).toThrow(/LOG_FORMAT must be json or pretty; got " "/);
   });
 
   it('explains bad JSON arguments', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { loadProcessorPlans, type QueuePlan, type RuntimeJob } from '../../src/runtime/processor-map.js';
+import { loadProcessorPlans, planProcessors, type QueuePlan, type RuntimeJob } from '../../src/runtime/processor-map.js';
 import { isUnrecoverableError } from '../../src/errors.js';
 
 const map = (name: string): string => fileURLToPath(new URL(`../fixtures/runtime/maps/${name}`, import.meta.url));
@@ -78,6 +78,17 @@ describe('loadProcessorPlans', () => {
     ['missing-file.mjs', /job "render" of queue "q" .* names \.\/processors\/render\.mjs, which is resolved against the folder of the processors module \(.*\/maps\) to .*\/maps\/processors\/render\.mjs; no such file\. Fix the path \(relative to .*\/maps, or absolute\)\.$/],
   ])('refuses %s with a config error that names the fix', async (file, message) => {
     const err = (await loadProcessorPlans(map(file)).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(err.code).toBe('ERR_CONFIG');
+    expect(err.message).toMatch(message);
+  });
+
+  it.each([
+    ['concurrency', 4, /^worker.concurrency of queue "q" in \/app\/processors.mjs is set by the worker runtime, not by the processors module; set it on the queue itself: \{ concurrency: 4/],
+    ['spool', '/elsewhere', /^worker.spool of queue "q" .* every queue runs on the spool of --spool or SPOOLKIT_SPOOL\.$/],
+    ['autorun', false, /^worker.autorun of queue "q" .* the runtime starts every worker it makes\.$/],
+  ])('refuses worker.%s, which the runtime sets (it was overridden silently, or kept the worker from running)', async (key, value, message) => {
+    const entry = { processor: async () => 1, worker: { lockDuration: 12_000, [key]: value } };
+    const err = (await planProcessors({ q: entry }, '/app/processors.mjs').catch((e: unknown) => e)) as Error & { code?: string };
     expect(err.code).toBe('ERR_CONFIG');
     expect(err.message).toMatch(message);
   });

@@ -244,6 +244,23 @@ describe('spoolkit worker', () => {
     }
   });
 
+  it("exits 2 naming the queue when one queue's Worker options are refused, closing the workers already started (they went on taking jobs and no signal stopped the process)", async () => {
+    const root = setup();
+    const file = join(root, 'two-queues.mjs');
+    writeFileSync(file, "export default { first: async () => 'done', second: { processor: async () => 1, worker: { lockDuration: 'x' } } };\n");
+    const q = queue(root, 'first');
+    const p = startCli(['worker', '--spool', root, '--processors', file, ...FAST], { env: { LOG_LEVEL: 'info' }, timeoutMs: 15_000 });
+    procs.push(p);
+    const r = await p.done;
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Queue "second" of the processors module: Expected `lockDuration` to be a number >= 1, got `x`\./);
+    // Nothing is left running to take it.
+    const job = await q.add('late', {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await q.getJobState(job.id!)).toBe('waiting');
+  });
+
   it('runs a file processor in a sandbox child whose progress, logs and data reach the real job', async () => {
     const root = setup();
     const q = queue(root, 'boxed');

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from '../../src/index.js';
 import { ConfigError } from '../../src/errors.js';
@@ -30,5 +32,19 @@ describe('the scheduler loop heartbeat', () => {
     const loop = runSchedulerLoop({ spool, queues: [], signal: new AbortController().signal, heartbeatIntervalMs: 0 });
     await expect(loop).rejects.toThrow(ConfigError);
     await expect(loop).rejects.toThrow(/heartbeatIntervalMs/);
+  });
+
+  it('refuses queues that are not an array of names, a missing signal, and a poll interval it cannot sleep (a string was walked letter by letter; 0 or NaN made the loop spin)', async () => {
+    const spool = tmpSpool();
+    const signal = new AbortController().signal;
+    const loop = (opts: Record<string, unknown>) => runSchedulerLoop({ spool, queues: [], signal, ...opts } as Parameters<typeof runSchedulerLoop>[0]);
+    await expect(loop({ queues: 'emails' })).rejects.toThrow(ConfigError);
+    await expect(loop({ queues: 'emails' })).rejects.toThrow(/^runSchedulerLoop: queues must be an array of queue names \(\[\] for every queue with schedulers\), got "emails"; e.g. runSchedulerLoop\(\{ queues: \['reports'\]/);
+    await expect(loop({ signal: undefined })).rejects.toThrow(/^runSchedulerLoop: signal must be an AbortSignal/);
+    for (const pollIntervalMs of [0, Number.NaN, '1000', 1e12]) {
+      await expect(loop({ pollIntervalMs })).rejects.toThrow(/^runSchedulerLoop: pollIntervalMs must be a number of ms from 1 to 2147483647/);
+    }
+    await expect(loop({ heartbeatIntervalMs: 1e12 })).rejects.toThrow(/heartbeatIntervalMs must be a number of ms from 1 to 2147483647/);
+    expect(fs.existsSync(path.join(spool, 'queues', 'e'))).toBe(false);
   });
 });

@@ -62,6 +62,18 @@ describe('repeat options', () => {
     });
   });
 
+  it('refuses dates past 2286-11-20 (13-digit ms), which made a RangeError or a run id too long, and names Infinity as Infinity', () => {
+    expect(configError(() => normalizeRepeatOptions({ every: 1000, endDate: -1e20 }, NOW)).message).toMatch(/^repeat\.endDate is before the earliest date JavaScript has; got -100000000000000000000 \(number\)/);
+    for (const [field, value] of [['startDate', 1e20], ['endDate', 1e20], ['startDate', 8.64e15], ['endDate', 10_000_000_000_000]] as const) {
+      const err = configError(() => normalizeRepeatOptions({ every: 1000, [field]: value }, NOW));
+      expect(err.message).toMatch(new RegExp(`^repeat\\.${field} must be a date no later than 2286-11-20T17:46:39\\.999Z \\(ms since the epoch, 13 digits at most\\)`));
+    }
+    expect(configError(() => normalizeRepeatOptions({ every: 1000, startDate: 2e20, endDate: 1e20 }, NOW)).message).toMatch(/startDate must be a date no later than/);
+    expect(normalizeRepeatOptions({ every: 1000, startDate: 9_999_999_999_999 }, NOW).startDate).toBe(9_999_999_999_999);
+    expect(configError(() => normalizeRepeatOptions({ every: 1e15 }, NOW)).message).toMatch(/^repeat\.every of 1000000000000000 ms puts the next run after 2286-11-20T17:46:39\.999Z, past the 13-digit ms that run ids carry; use a shorter interval\.$/);
+    expect(configError(() => normalizeRepeatOptions({ every: Infinity }, NOW)).message).toBe('repeat.every must be a whole number of milliseconds, at least 1; got Infinity (number).');
+  });
+
   it('keeps immediately only for patterns', () => {
     expect(normalizeRepeatOptions({ pattern: '* * * * *', immediately: true }, NOW).immediately).toBe(true);
     expect(normalizeRepeatOptions({ every: 100, immediately: true }, NOW).immediately).toBeUndefined();

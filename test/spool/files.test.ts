@@ -74,6 +74,16 @@ describe('file modes', () => {
     await world.add('x', {});
     expect(modeOf(path.join(spool, 'queues', 'w', 'delayed')) & 0o002).toBe(0);
   });
+
+  it('refuses a umask that is not a mode, or that removes the owner\'s bits (umask: 77 for 0o077 made directories the process could not enter; the add then blamed the volume\'s owner)', () => {
+    const spool = tmpSpool();
+    expect(() => new Queue('q', { spool, umask: 77 })).toThrow(ConfigError);
+    expect(() => new Queue('q', { spool, umask: 77 })).toThrow(/^The umask option 0o115 removes the owner's own permissions.*e.g. umask: 0o077 \(not 77\)/);
+    for (const umask of ['0o027', 1.5, -1, 0o1000, Number.NaN]) {
+      expect(() => new Queue('q', { spool, umask: umask as number })).toThrow(/^The umask option must be a whole number from 0 to 0o777/);
+    }
+    expect(fs.existsSync(path.join(spool, 'queues', 'q'))).toBe(false);
+  });
 });
 
 describe('durability', () => {

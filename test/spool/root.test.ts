@@ -53,4 +53,10 @@ describe('resolveSpoolRoot', () => {
     expect(() => resolveSpoolRoot('file:spool', {})).toThrow(/the spool option is a file: URL without an absolute path/);
     expect(() => resolveSpoolRoot(undefined, { SPOOLKIT_SPOOL: 'redis://localhost' })).toThrow(/SPOOLKIT_SPOOL must be a path or a file:\/\/ URL/);
   });
+
+  it('refuses a spool with blanks at its ends, as the CLI does (a stray space named a spool of its own)', () => {
+    expect(() => resolveSpoolRoot(undefined, { SPOOLKIT_SPOOL: '/var/spool/app\t' })).toThrow(/^SPOOLKIT_SPOOL "\/var\/spool\/app\\t" has blanks at its start or end/);
+    expect(() => resolveSpoolRoot(' /var/spool/app', {})).toThrow(/^the spool option " \/var\/spool\/app" has blanks/);
+    expect(resolveSpoolRoot('/var/spool/my app', {})).toBe('/var/spool/my app');
+  });
 });

@@ -18,6 +18,15 @@ describe('resolveSpoolRoot', () => {
 });
 
 describe('readSpoolStatus', () => {
+  it('refuses a queue list that is not an array of names (a string was read letter by letter) and a root that is not a path', async () => {
+    const spool = tmpSpool();
+    await track(new Queue('emails', { spool })).add('x', {});
+    const read = readSpoolStatus as (root: unknown, opts?: unknown) => ReturnType<typeof readSpoolStatus>;
+    await expect(read(spool, { queues: 'emails' })).rejects.toMatchObject({ code: 'ERR_CONFIG', message: expect.stringMatching(/^readSpoolStatus: queues must be an array of queue names, e.g. \{ queues: \['emails'\] \}; got "emails"\.$/) });
+    await expect(read(5)).rejects.toMatchObject({ code: 'ERR_CONFIG', message: expect.stringMatching(/^readSpoolStatus: pass the spool root as a path/) });
+    expect(Object.keys((await readSpoolStatus(spool, { queues: ['emails'] })).queues)).toEqual(['emails']);
+  });
+
   it('reports counts, oldest waiting age, paused, workers and recent completions', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Queue, Worker, type Job } from '../../src/index.js';
-import { tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
+import { ConfigError, Queue, Worker, type Job, type WorkerOptions } from '../../src/index.js';
+import { envSpool, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 // Worker behaviour compared with BullMQ 6 (each value below was read from BullMQ with the same scenario).
 describe('Worker, as BullMQ shows it', () => {
@@ -56,5 +56,50 @@ describe('Worker, as BullMQ shows it', () => {
     const stored = (await q.getJob(job.id!))!;
     expect(stored.delay).toBe(0);
     expect(stored.returnvalue).toBeNull();
+  });
+});
+
+describe('Worker options that would break jobs later are refused by the constructor', () => {
+  const make = (opts: Record<string, unknown>) => () => new Worker('q', async () => undefined, { spool: tmpSpool(), autorun: false, ...(opts as WorkerOptions) });
+
+  it('maxStartedAttempts below 0 or not a number (BullMQ refuses a negative one; -1 failed every job at its first start)', () => {
+    expect(make({ maxStartedAttempts: -1 })).toThrow(ConfigError);
+    expect(make({ maxStartedAttempts: -1 })).toThrow(/`maxStartedAttempts` to be a number >= 0, got `-1`.*leave it out/);
+    expect(make({ maxStartedAttempts: '3' })).toThrow(ConfigError);
+    expect(make({ maxStartedAttempts: Number.NaN })).toThrow(ConfigError);
+    track(make({ maxStartedAttempts: 0 })());
+    track(make({ maxStartedAttempts: 3 })());
+  });
+
+  it('settings that is not an object, or a backoffStrategy that is not a function (each retry of a custom backoff type failed with a TypeError)', () => {
+    expect(make({ settings: 'x' })).toThrow(/`settings` must be an object/);
+    expect(make({ settings: { backoffStrategy: 'linear' } })).toThrow(ConfigError);
+    expect(make({ settings: { backoffStrategy: 'linear' } })).toThrow(/`settings.backoffStrategy` must be a function, got string/);
+    track(make({ settings: {} })());
+    track(make({ settings: { backoffStrategy: () => 10 } })());
+  });
+
+  it('a lockRenewTime at or past lockDuration (each running job looked stalled to the other workers, ran again and failed as stalled; BullMQ accepts it)', () => {
+    expect(make({ lockDuration: 300, lockRenewTime: 5000 })).toThrow(ConfigError);
+    expect(make({ lockDuration: 300, lockRenewTime: 5000 })).toThrow(/^Expected `lockRenewTime` \(5000 ms\) to be below `lockDuration` \(300 ms\).*Leave lockRenewTime out/);
+    expect(make({ lockRenewTime: 30_000 })).toThrow(/below `lockDuration` \(30000 ms\)/);
+    track(make({ lockDuration: 300, lockRenewTime: 5000, skipLockRenewal: true })());
+    track(make({ lockDuration: 300, lockRenewTime: 299 })());
+    track(make({ lockDuration: 1 })());
+  });
+
+  it('a drainDelay longer than a Node timer holds (a blocking getNextJob returned at once)', () => {
+    expect(make({ drainDelay: 1e9 })).toThrow(ConfigError);
+    expect(make({ drainDelay: 1e9 })).toThrow(/`drainDelay` to be at most 2147483 seconds/);
+    track(make({ drainDelay: 2_147_483 })());
+  });
+});
+
+describe('null options', () => {
+  it('new Worker(name, processor, null) reads as no options (a TypeError before)', () => {
+    const spool = envSpool();
+    const w = track(new Worker('q', null, null as never));
+    expect(w.opts).toMatchObject({ concurrency: 1, autorun: true });
+    expect(w.store.root).toBe(spool);
   });
 });

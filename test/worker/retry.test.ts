@@ -151,6 +151,29 @@ describe('attempts and retries', () => {
     expect((await q.getJob(job.id!))!.failedReason).toMatch(/Unknown backoff strategy mystery/);
   });
 
+  it('fails at once, saying so, when settings.backoffStrategy returns no delay (a string or NaN retried at once)', async () => {
+    const { spool, q } = setup();
+    let runs = 0;
+    const returned: unknown[] = ['soon', Number.NaN];
+    track(
+      new Worker(
+        'q',
+        async () => {
+          runs++;
+          throw new Error('nope');
+        },
+        { spool, settings: { backoffStrategy: (() => returned.shift()) as unknown as () => number } },
+      ),
+    );
+    const first = await q.add('x', {}, { attempts: 5, backoff: { type: 'custom-one' } });
+    await waitFor(async () => (await q.getJobState(first.id!)) === 'failed', 5000);
+    expect((await q.getJob(first.id!))!.failedReason).toBe('settings.backoffStrategy returned "soon" for backoff type "custom-one"; return a delay in ms, 0 to retry now or -1 to fail now.');
+    const second = await q.add('x', {}, { attempts: 5, backoff: { type: 'custom-one' } });
+    await waitFor(async () => (await q.getJobState(second.id!)) === 'failed', 5000);
+    expect((await q.getJob(second.id!))!.failedReason).toMatch(/^settings.backoffStrategy returned NaN/);
+    expect(runs).toBe(2);
+  });
+
   it('UnrecoverableError fails the job at once despite remaining attempts', async () => {
     const { spool, q } = setup();
     let runs = 0;
