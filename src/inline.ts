@@ -218,6 +218,7 @@ class PendingJobs {
  * Worker, stay waiting (for resume() or a worker).
  */
 export async function runInline(entries: InlineEntry[]): Promise<void> {
+  await freshStack();
   const runners = entries.map((e) => runnerFor(e.host));
   const pending = new PendingJobs(entries);
   const lastRuns = new Map<number, RunningJob>();
@@ -251,6 +252,15 @@ export async function runInline(entries: InlineEntry[]): Promise<void> {
   }
   if (ranLast) reportIdle(ranLast.ctx, ranLast.store);
   entries.forEach((e, i) => refresh(e, lastRuns.get(i)));
+}
+
+/**
+ * Lets the caller's synchronous frames return before a run: a processor adding to a queue runs
+ * the new job from the microtask queue, not on top of its own stack, so a chain of jobs each
+ * adding the next (thousands deep) does not overflow the stack.
+ */
+function freshStack(): Promise<void> {
+  return Promise.resolve();
 }
 
 /**

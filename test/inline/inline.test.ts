@@ -240,4 +240,20 @@ describe('inline mode', () => {
     expect(ran).toEqual(['a', 'b', 'parent']);
     expect(await q.getJobState(tree.job.id!)).toBe('completed');
   });
+
+  it('a chain of 3000 jobs, each adding the next from its processor, runs whole (the nested adds overflowed the stack near 800)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('chain', { spool, inline: true }));
+    let ran = 0;
+    const failures: string[] = [];
+    const w = track(new Worker('chain', async (job) => {
+      ran++;
+      if (job.data.i < 3000) await q.add('next', { i: job.data.i + 1 });
+      return job.data.i;
+    }, { spool, inline: true }));
+    w.on('failed', (_job: unknown, err: Error) => failures.push(err.message));
+    await q.add('next', { i: 1 });
+    expect(failures).toEqual([]);
+    expect(ran).toBe(3000);
+  }, 30_000);
 });
