@@ -223,10 +223,10 @@ export async function runInline(entries: InlineEntry[]): Promise<void> {
   const pending = new PendingJobs(entries);
   const lastRuns = new Map<number, RunningJob>();
   // The queue of the last run, told `drained` unless the next job to run is ready in it.
-  let ranLast: { ctx: ProcessingContext; store: QueueStore } | undefined;
+  let ranLast: { ctx: ProcessingContext; host: InlineHost } | undefined;
   for (let round = 0; round < MAX_RUNS_PER_JOB * entries.length; round++) {
     const next = pending.next();
-    if (ranLast && !(next && next.place !== 'delayed' && entries[next.index]!.host.store === ranLast.store)) reportIdle(ranLast.ctx, ranLast.store);
+    if (ranLast && !(next && next.place !== 'delayed' && entries[next.index]!.host.store === ranLast.host.store)) reportIdle(ranLast.ctx, ranLast.host);
     ranLast = undefined;
     if (!next) break;
     const { host, job } = entries[next.index]!;
@@ -245,12 +245,12 @@ export async function runInline(entries: InlineEntry[]): Promise<void> {
     if (!claim) continue;
     const run = startRun(runner.ctx, claim);
     lastRuns.set(next.index, run);
-    const outcome = await runner.execute(run);
-    ranLast = { ctx: runner.ctx, store: host.store };
+    const outcome = await executeCounted(host, runner, run);
+    ranLast = { ctx: runner.ctx, host };
     // Rate-limited: the job waits in the queue, as it would for a Worker until the limit ends.
     if (outcome === 'completed' || outcome === 'failed' || outcome === 'lost' || outcome === 'rate-limited') pending.drop(next.index);
   }
-  if (ranLast) reportIdle(ranLast.ctx, ranLast.store);
+  if (ranLast) reportIdle(ranLast.ctx, ranLast.host);
   entries.forEach((e, i) => refresh(e, lastRuns.get(i)));
 }
 
@@ -263,12 +263,31 @@ function freshStack(): Promise<void> {
   return Promise.resolve();
 }
 
+/** Inline runs in progress in this process, by queue (a processor's add runs inside its own run). */
+const running = new Map<string, number>();
+
+async function executeCounted(host: InlineHost, runner: InlineRunner, run: RunningJob): Promise<RunOutcome> {
+  const k = key(host.store.root, host.name);
+  running.set(k, (running.get(k) ?? 0) + 1);
+  try {
+    return await runner.execute(run);
+  } finally {
+    const left = running.get(k)! - 1;
+    if (left > 0) running.set(k, left);
+    else running.delete(k);
+  }
+}
+
 /**
  * After a run, as a Worker that finds nothing more to take: `drained` on the Worker when no job
  * of the queue is ready to run, and in the event log (QueueEvents) when none is delayed or active
- * either.
+ * either. Nothing while an inline run of the queue is still in progress (the run whose processor
+ * added this job): a Worker tells drained only once its last running job is done, and a chain of
+ * n nested adds would list the n active jobs n times.
  */
-function reportIdle(ctx: ProcessingContext, store: QueueStore): void {
+function reportIdle(ctx: ProcessingContext, host: InlineHost): void {
+  if (running.has(key(host.store.root, host.name))) return;
+  const store = host.store;
   if (hasReadyJobs(store)) return;
   if (isDrained(store)) store.events.append('drained', {});
   ctx.emit('drained');

@@ -256,4 +256,17 @@ describe('inline mode', () => {
     expect(failures).toEqual([]);
     expect(ran).toBe(3000);
   }, 30_000);
+
+  it('a job added by a processor does not make the Worker tell drained while that processor still runs', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('d', { spool, inline: true }));
+    const seen: string[] = [];
+    const w = track(new Worker('d', async (job) => {
+      if (job.name === 'outer') await q.add('inner', {});
+      seen.push(`${job.name} returns`);
+    }, { spool, inline: true }));
+    w.on('drained', () => seen.push('drained'));
+    await q.add('outer', {});
+    expect(seen).toEqual(['inner returns', 'outer returns', 'drained']);
+  });
 });
