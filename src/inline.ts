@@ -13,7 +13,7 @@ import { executeRun, startRun, type ProcessingContext, type RunOutcome, type Run
 import { newClaimTag, readActive, type Claim } from './spool/claim.js';
 import { listState, readListed } from './spool/bulk.js';
 import { MinHeap } from './min-heap.js';
-import { hasReadyJobs, isDrained } from './spool/counts.js';
+import { hasActiveOrDelayedJobs, hasReadyJobs } from './spool/counts.js';
 import { readJob } from './spool/lookup.js';
 import { promoteJob } from './spool/admin.js';
 import { resolveSpoolRoot } from './spool/root.js';
@@ -289,7 +289,8 @@ function reportIdle(ctx: ProcessingContext, host: InlineHost): void {
   if (running.has(key(host.store.root, host.name))) return;
   const store = host.store;
   if (hasReadyJobs(store)) return;
-  if (isDrained(store)) store.events.append('drained', {});
+  // isDrained without reading the ready sets a second time.
+  if (!hasActiveOrDelayedJobs(store)) store.events.append('drained', {});
   ctx.emit('drained');
 }
 

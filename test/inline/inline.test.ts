@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FlowProducer, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
 import { once, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
@@ -268,5 +270,22 @@ describe('inline mode', () => {
     w.on('drained', () => seen.push('drained'));
     await q.add('outer', {});
     expect(seen).toEqual(['inner returns', 'outer returns', 'drained']);
+  });
+
+  it('after its run, an inline add lists each ready set once to tell drained (it listed them twice)', async () => {
+    const spool = tmpSpool();
+    track(new Worker('p', async () => 1, { spool, inline: true }));
+    const q = track(new Queue('p', { spool, inline: true }));
+    await q.add('warm', {});
+    const readdir = vi.spyOn(fs, 'readdirSync');
+    try {
+      await q.add('x', {});
+      const listed = readdir.mock.calls.map((c) => String(c[0]));
+      for (const set of ['waiting', 'lifo', 'prioritized']) {
+        expect(listed.filter((dir) => dir === path.join(spool, 'queues', 'p', set))).toHaveLength(1);
+      }
+    } finally {
+      readdir.mockRestore();
+    }
   });
 });
