@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FlowProducer, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
+import { FlowProducer, Job, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
 import { once, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 afterEach(() => {
@@ -287,5 +287,25 @@ describe('inline mode', () => {
     } finally {
       readdir.mockRestore();
     }
+  });
+
+  it("job.retry() on a job a Worker's failed event gives runs the job again, as a worker would", async () => {
+    const spool = tmpSpool();
+    const seen: string[] = [];
+    const w = track(new Worker('r', async (job) => {
+      seen.push(`run ${job.attemptsMade}`);
+      if (job.attemptsMade === 0) throw new Error('first try');
+      return 'ok';
+    }, { spool, inline: true }));
+    const retried: Promise<void>[] = [];
+    w.on('failed', (job: Job | undefined) => {
+      if (job && retried.length === 0) retried.push(job.retry('failed'));
+    });
+    w.on('completed', () => seen.push('completed'));
+    const q = track(new Queue('r', { spool, inline: true }));
+    const job = await q.add('x', {});
+    await Promise.all(retried);
+    expect(seen).toEqual(['run 0', 'run 1', 'completed']);
+    expect(await q.getJobState(job.id!)).toBe('completed');
   });
 });
