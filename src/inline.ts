@@ -295,8 +295,9 @@ function reportIdle(ctx: ProcessingContext, host: InlineHost): void {
 }
 
 /**
- * The states a resumed Worker takes jobs from: delayed ones once due, and parents waiting for
- * children once their children (run meanwhile) are done.
+ * The states a resumed Worker takes jobs from: delayed ones once due (inline, at once, but for a
+ * job scheduler's later runs), and parents waiting for children once their children (run
+ * meanwhile) are done.
  */
 const RESUMED_STATES = ['waiting', 'prioritized', 'delayed', 'waiting-children'];
 
@@ -307,8 +308,25 @@ const RESUMED_STATES = ['waiting', 'prioritized', 'delayed', 'waiting-children']
  */
 export async function runWaitingInline(host: InlineHost): Promise<void> {
   if (!registry.has(key(host.store.root, host.name))) return;
-  const recs = RESUMED_STATES.flatMap((state) => readListed(host.store, listState(host.store, state, 0, -1, true)));
+  const recs = RESUMED_STATES.flatMap((state) => readResumed(host.store, state, Date.now()));
   await runInline(recs.map((rec) => ({ host, job: Job.fromRecord(host, rec) })));
+}
+
+/** The jobs of a state a resumed Worker takes, less a job scheduler's later runs not due yet. */
+function readResumed(store: QueueStore, state: string, now: number): JobRecord[] {
+  const listed = listState(store, state, 0, -1, true);
+  const recs = readListed(store, listed);
+  if (state !== 'delayed') return recs;
+  const dueAt = new Map(listed.map((l) => [l.id, l.at]));
+  return recs.filter((rec) => !isLaterSchedulerRun(rec, dueAt.get(rec.id) ?? 0, now));
+}
+
+/**
+ * A job scheduler's run due later waits for its time, as for a worker (see Queue.addReservedJob):
+ * run at once, tomorrow's run ran today and left no run after it.
+ */
+function isLaterSchedulerRun(rec: JobRecord, dueAt: number, now: number): boolean {
+  return rec.repeatJobKey !== undefined && dueAt > now;
 }
 
 function refresh({ host, job }: InlineEntry, last: RunningJob | undefined): void {

@@ -308,4 +308,22 @@ describe('inline mode', () => {
     expect(seen).toEqual(['run 0', 'run 1', 'completed']);
     expect(await q.getJobState(job.id!)).toBe('completed');
   });
+
+  it("resume() and retry() leave a job scheduler's later run waiting for its time, and the delayed jobs of an add still run", async () => {
+    const spool = tmpSpool();
+    const ran: string[] = [];
+    track(new Worker('q', async (job) => {
+      ran.push(job.name);
+      if (job.name === 'bad') throw new Error('no');
+    }, { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    await q.upsertJobScheduler('daily', { every: 86_400_000 }, { name: 'tick' });
+    await q.pause();
+    await q.add('later', {}, { delay: 60_000 });
+    await q.resume();
+    const bad = await q.add('bad', {});
+    await bad.retry('failed');
+    expect(ran).toEqual(['tick', 'later', 'bad', 'bad']);
+    expect(await q.getJobCountByTypes('delayed')).toBe(1);
+  });
 });
