@@ -109,7 +109,7 @@ export interface InlineEntry {
 /** A Worker takes LIFO jobs first, then waiting ones, then prioritized ones; a delayed job once due. */
 const PLACE_RANK: Partial<Record<Place, number>> = { lifo: 0, waiting: 1, prioritized: 2, delayed: 3 };
 
-/** Runs of one job an inline add makes at most (a processor that moves its job back forever). */
+/** Turns (runs and promotions) of one job an inline add takes at most (a processor that moves its job back forever). */
 const MAX_RUNS_PER_JOB = 1000;
 
 /** @internal A job an inline call may run next, and where it stands in a Worker's order. */
@@ -222,6 +222,7 @@ export async function runInline(entries: InlineEntry[]): Promise<void> {
   const runners = entries.map((e) => runnerFor(e.host));
   const pending = new PendingJobs(entries);
   const lastRuns = new Map<number, RunningJob>();
+  const turns = new Map<number, number>();
   // The queue of the last run, told `drained` unless the next job to run is ready in it.
   let ranLast: { ctx: ProcessingContext; host: InlineHost } | undefined;
   for (let round = 0; round < MAX_RUNS_PER_JOB * entries.length; round++) {
@@ -232,7 +233,7 @@ export async function runInline(entries: InlineEntry[]): Promise<void> {
     const { host, job } = entries[next.index]!;
     const runner = runners[next.index]!;
     pending.touch(next.index);
-    if (host.store.isPaused() || !runner.takesJobs()) {
+    if (!takeTurn(turns, next.index) || host.store.isPaused() || !runner.takesJobs()) {
       pending.drop(next.index);
       continue;
     }
@@ -252,6 +253,13 @@ export async function runInline(entries: InlineEntry[]): Promise<void> {
   }
   if (ranLast) reportIdle(ranLast.ctx, ranLast.host);
   entries.forEach((e, i) => refresh(e, lastRuns.get(i)));
+}
+
+/** Counts a turn of the job; false once it had its MAX_RUNS_PER_JOB, whatever the other jobs of the call had. */
+function takeTurn(turns: Map<number, number>, index: number): boolean {
+  const n = (turns.get(index) ?? 0) + 1;
+  turns.set(index, n);
+  return n <= MAX_RUNS_PER_JOB;
 }
 
 /**

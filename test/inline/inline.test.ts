@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FlowProducer, Job, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
+import { DelayedError, FlowProducer, Job, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
 import { once, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 afterEach(() => {
@@ -326,4 +326,19 @@ describe('inline mode', () => {
     expect(ran).toEqual(['tick', 'later', 'bad', 'bad']);
     expect(await q.getJobCountByTypes('delayed')).toBe(1);
   });
+
+  it('a job that moves itself to delayed on every run stops after 1000 runs of its own, however many jobs its addBulk holds', async () => {
+    const spool = tmpSpool();
+    const runs = new Map<string, number>();
+    track(new Worker('loop', async (job, token) => {
+      runs.set(job.name, (runs.get(job.name) ?? 0) + 1);
+      if (job.name !== 'loops') return;
+      await job.moveToDelayed(Date.now() + 60_000, token);
+      throw new DelayedError();
+    }, { spool, inline: true }));
+    const q = track(new Queue('loop', { spool, inline: true }));
+    await q.addBulk(['loops', 'a', 'b', 'c'].map((name) => ({ name, data: {} })));
+    expect(runs.get('loops')).toBeLessThanOrEqual(1000);
+    expect([runs.get('a'), runs.get('b'), runs.get('c')]).toEqual([1, 1, 1]);
+  }, 30_000);
 });
