@@ -341,4 +341,21 @@ describe('inline mode', () => {
     expect(runs.get('loops')).toBeLessThanOrEqual(1000);
     expect([runs.get('a'), runs.get('b'), runs.get('c')]).toEqual([1, 1, 1]);
   }, 30_000);
+
+  it('a FlowProducer.addBulk of n parent-child flows reads about n job files, not n² (each waiting parent was read after every run)', async () => {
+    const spool = tmpSpool();
+    const ran: string[] = [];
+    track(new Worker('f', async (job) => void ran.push(job.name), { spool, inline: true }));
+    const flows = track(new FlowProducer({ spool, inline: true }));
+    const n = 200;
+    const read = vi.spyOn(fs, 'readFileSync');
+    try {
+      await flows.addBulk(Array.from({ length: n }, (_, i) => ({ name: `p${i}`, queueName: 'f', data: {}, children: [{ name: `k${i}`, queueName: 'f', data: {} }] })));
+      expect(read.mock.calls.length).toBeLessThan(30 * n);
+    } finally {
+      read.mockRestore();
+    }
+    expect(ran.slice(0, 4)).toEqual(['k0', 'p0', 'k1', 'p1']); // a Worker's order too
+    expect(ran.filter((name) => name.startsWith('p'))).toHaveLength(n);
+  });
 });
