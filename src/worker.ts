@@ -533,6 +533,15 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (start) this.run().catch((err: unknown) => this.emitError(err));
     else this.wake();
     // Inline: the jobs added while paused run now, as this worker would take them.
+    await this.runReadyInline();
+  }
+
+  /**
+   * @internal Inline mode: runs the jobs waiting, as this worker would take them. Called by a call
+   * that readied some through a job this worker gave (`job.retry()` in a `failed` listener,
+   * `job.promote()`), whose host is the worker, not a Queue.
+   */
+  async runReadyInline(): Promise<void> {
     if (this.inline) await runWaitingInline(this);
   }
 

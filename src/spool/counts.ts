@@ -89,8 +89,13 @@ function countActiveHolds(dir: string): number {
  * active and nothing delayed. Read when a worker goes idle, not per job: each set's first entry.
  */
 export function isDrained(store: QueueStore): boolean {
-  if (countJsonFiles(path.join(store.dir, 'active')) + countJsonFiles(path.join(store.dir, 'reclaiming')) > 0) return false;
-  return !hasReadyJobs(store) && store.delayed.entries(false).next().done === true;
+  return !hasActiveOrDelayedJobs(store) && !hasReadyJobs(store);
+}
+
+/** True when a job is active (or held by a stalled check) or delayed: isDrained's part besides hasReadyJobs. */
+export function hasActiveOrDelayedJobs(store: QueueStore): boolean {
+  if (countJsonFiles(path.join(store.dir, 'active')) + countJsonFiles(path.join(store.dir, 'reclaiming')) > 0) return true;
+  return store.delayed.entries(false).next().done !== true;
 }
 
 /** True when a job waits to run now: waiting, LIFO or prioritized (a paused queue's jobs count). Each set's first entry. */

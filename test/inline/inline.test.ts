@@ -1,5 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, FlowProducer, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError, DelayedError, FlowProducer, Job, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
 import { once, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
 
 afterEach(() => {
@@ -253,5 +255,121 @@ describe('inline mode', () => {
       process.env.SPOOLKIT_INLINE = value;
       track(new Queue('q', { spool }));
     }
+  });
+
+  it('a chain of 3000 jobs, each adding the next from its processor, runs whole (the nested adds overflowed the stack near 800)', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('chain', { spool, inline: true }));
+    let ran = 0;
+    const failures: string[] = [];
+    const w = track(new Worker('chain', async (job) => {
+      ran++;
+      if (job.data.i < 3000) await q.add('next', { i: job.data.i + 1 });
+      return job.data.i;
+    }, { spool, inline: true }));
+    w.on('failed', (_job: unknown, err: Error) => failures.push(err.message));
+    await q.add('next', { i: 1 });
+    expect(failures).toEqual([]);
+    expect(ran).toBe(3000);
+  }, 30_000);
+
+  it('a job added by a processor does not make the Worker tell drained while that processor still runs', async () => {
+    const spool = tmpSpool();
+    const q = track(new Queue('d', { spool, inline: true }));
+    const seen: string[] = [];
+    const w = track(new Worker('d', async (job) => {
+      if (job.name === 'outer') await q.add('inner', {});
+      seen.push(`${job.name} returns`);
+    }, { spool, inline: true }));
+    w.on('drained', () => seen.push('drained'));
+    await q.add('outer', {});
+    expect(seen).toEqual(['inner returns', 'outer returns', 'drained']);
+  });
+
+  it('after its run, an inline add lists each ready set once to tell drained (it listed them twice)', async () => {
+    const spool = tmpSpool();
+    track(new Worker('p', async () => 1, { spool, inline: true }));
+    const q = track(new Queue('p', { spool, inline: true }));
+    await q.add('warm', {});
+    const readdir = vi.spyOn(fs, 'readdirSync');
+    try {
+      await q.add('x', {});
+      const listed = readdir.mock.calls.map((c) => String(c[0]));
+      for (const set of ['waiting', 'lifo', 'prioritized']) {
+        expect(listed.filter((dir) => dir === path.join(spool, 'queues', 'p', set))).toHaveLength(1);
+      }
+    } finally {
+      readdir.mockRestore();
+    }
+  });
+
+  it("job.retry() on a job a Worker's failed event gives runs the job again, as a worker would", async () => {
+    const spool = tmpSpool();
+    const seen: string[] = [];
+    const w = track(new Worker('r', async (job) => {
+      seen.push(`run ${job.attemptsMade}`);
+      if (job.attemptsMade === 0) throw new Error('first try');
+      return 'ok';
+    }, { spool, inline: true }));
+    const retried: Promise<void>[] = [];
+    w.on('failed', (job: Job | undefined) => {
+      if (job && retried.length === 0) retried.push(job.retry('failed'));
+    });
+    w.on('completed', () => seen.push('completed'));
+    const q = track(new Queue('r', { spool, inline: true }));
+    const job = await q.add('x', {});
+    await Promise.all(retried);
+    expect(seen).toEqual(['run 0', 'run 1', 'completed']);
+    expect(await q.getJobState(job.id!)).toBe('completed');
+  });
+
+  it("resume() and retry() leave a job scheduler's later run waiting for its time, and the delayed jobs of an add still run", async () => {
+    const spool = tmpSpool();
+    const ran: string[] = [];
+    track(new Worker('q', async (job) => {
+      ran.push(job.name);
+      if (job.name === 'bad') throw new Error('no');
+    }, { spool, inline: true }));
+    const q = track(new Queue('q', { spool, inline: true }));
+    await q.upsertJobScheduler('daily', { every: 86_400_000 }, { name: 'tick' });
+    await q.pause();
+    await q.add('later', {}, { delay: 60_000 });
+    await q.resume();
+    const bad = await q.add('bad', {});
+    await bad.retry('failed');
+    expect(ran).toEqual(['tick', 'later', 'bad', 'bad']);
+    expect(await q.getJobCountByTypes('delayed')).toBe(1);
+  });
+
+  it('a job that moves itself to delayed on every run stops after 1000 runs of its own, however many jobs its addBulk holds', async () => {
+    const spool = tmpSpool();
+    const runs = new Map<string, number>();
+    track(new Worker('loop', async (job, token) => {
+      runs.set(job.name, (runs.get(job.name) ?? 0) + 1);
+      if (job.name !== 'loops') return;
+      await job.moveToDelayed(Date.now() + 60_000, token);
+      throw new DelayedError();
+    }, { spool, inline: true }));
+    const q = track(new Queue('loop', { spool, inline: true }));
+    await q.addBulk(['loops', 'a', 'b', 'c'].map((name) => ({ name, data: {} })));
+    expect(runs.get('loops')).toBeLessThanOrEqual(1000);
+    expect([runs.get('a'), runs.get('b'), runs.get('c')]).toEqual([1, 1, 1]);
+  }, 30_000);
+
+  it('a FlowProducer.addBulk of n parent-child flows reads about n job files, not n² (each waiting parent was read after every run)', async () => {
+    const spool = tmpSpool();
+    const ran: string[] = [];
+    track(new Worker('f', async (job) => void ran.push(job.name), { spool, inline: true }));
+    const flows = track(new FlowProducer({ spool, inline: true }));
+    const n = 200;
+    const read = vi.spyOn(fs, 'readFileSync');
+    try {
+      await flows.addBulk(Array.from({ length: n }, (_, i) => ({ name: `p${i}`, queueName: 'f', data: {}, children: [{ name: `k${i}`, queueName: 'f', data: {} }] })));
+      expect(read.mock.calls.length).toBeLessThan(30 * n);
+    } finally {
+      read.mockRestore();
+    }
+    expect(ran.slice(0, 4)).toEqual(['k0', 'p0', 'k1', 'p1']); // a Worker's order too
+    expect(ran.filter((name) => name.startsWith('p'))).toHaveLength(n);
   });
 });
