@@ -19,17 +19,18 @@ export function openQueueStore(name: string, opts: SpoolOptions, logger?: Logger
   return QueueStore.open(root, name, { durability, modes, ...(logger ? { logger } : {}) });
 }
 
-const INLINE_ON = ['1', 'true', 'yes'];
-const INLINE_OFF = ['', '0', 'false', 'no'];
+const INLINE_ON = ['1', 'true', 'yes', 'on'];
+/** `off` too: before values were checked it read as off, as meant, and a .env may say so. */
+const INLINE_OFF = ['', '0', 'false', 'no', 'off'];
 
 /**
  * True when `SPOOLKIT_INLINE` asks for inline mode. Any other value than those listed is refused:
- * one such as `on` read as off, and add() then queued jobs a test expected to run at once.
+ * one such as `enabled` read as off, and add() then queued jobs a test expected to run at once.
  */
 export function inlineFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   const raw = env.SPOOLKIT_INLINE ?? '';
   const v = raw.trim().toLowerCase();
   if (INLINE_ON.includes(v)) return true;
   if (INLINE_OFF.includes(v)) return false;
-  throw new ConfigError(`SPOOLKIT_INLINE must be 1, true or yes (inline mode) or 0, false, no or unset; got ${JSON.stringify(raw)}. Fix or unset the variable.`);
+  throw new ConfigError(`SPOOLKIT_INLINE must be 1, true, yes or on (inline mode) or 0, false, no, off or unset; got ${JSON.stringify(raw)}. Fix or unset the variable.`);
 }

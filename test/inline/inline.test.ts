@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { inlineFromEnv } from '../../src/spool/open.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, DelayedError, FlowProducer, Job, Queue, QueueEvents, registerInlineProcessor, unregisterInlineProcessor, Worker } from '../../src/index.js';
 import { once, sleep, tmpSpool, track, waitFor } from '../fixtures/core/helpers.js';
@@ -243,18 +244,26 @@ describe('inline mode', () => {
     expect(await q.getJobState(tree.job.id!)).toBe('completed');
   });
 
-  it('refuses a SPOOLKIT_INLINE it cannot read (on read as off: add() queued the job instead of running it), unless inline is given', () => {
+  it('refuses a SPOOLKIT_INLINE it cannot read (enabled read as off: add() queued the job instead of running it), unless inline is given', () => {
     const spool = tmpSpool();
-    for (const value of ['on', '2', 'enabled']) {
+    for (const value of ['2', 'enabled']) {
       process.env.SPOOLKIT_INLINE = value;
       expect(() => new Queue('q', { spool })).toThrow(ConfigError);
-      expect(() => new Queue('q', { spool })).toThrow(`SPOOLKIT_INLINE must be 1, true or yes (inline mode) or 0, false, no or unset; got "${value}". Fix or unset the variable.`);
+      expect(() => new Queue('q', { spool })).toThrow(`SPOOLKIT_INLINE must be 1, true, yes or on (inline mode) or 0, false, no, off or unset; got "${value}". Fix or unset the variable.`);
       track(new Queue('q', { spool, inline: false }));
     }
     for (const value of ['0', 'false', 'No', '', ' 1 ']) {
       process.env.SPOOLKIT_INLINE = value;
       track(new Queue('q', { spool }));
     }
+  });
+
+  it('reads SPOOLKIT_INLINE=off as off and on as on (off, read as off before values were checked, stopped the app with a ConfigError)', () => {
+    for (const [value, inline] of [['off', false], ['OFF', false], ['on', true], ['On', true]] as const) {
+      expect(inlineFromEnv({ SPOOLKIT_INLINE: value })).toBe(inline);
+    }
+    process.env.SPOOLKIT_INLINE = 'off';
+    track(new Queue('q', { spool: tmpSpool() }));
   });
 
   it('a chain of 3000 jobs, each adding the next from its processor, runs whole (the nested adds overflowed the stack near 800)', async () => {
