@@ -92,6 +92,8 @@ interface Settings {
   metricsMaxDataPoints: number | undefined;
   /** How long a blocking getNextJob waits for a job (`drainDelay`, in seconds). */
   drainDelayMs: number;
+  /** `maxStartedAttempts`, as a number (unset or null: no limit). */
+  maxStartedAttempts: number | undefined;
 }
 
 /**
@@ -141,18 +143,24 @@ function checkWorkerKeep(v: unknown, name: 'removeOnComplete' | 'removeOnFail'):
 }
 
 /**
- * Checks `maxStartedAttempts` (BullMQ refuses a negative one; a job is failed once it has started
- * more times than this, so -1 would fail every job at its first start).
+ * `maxStartedAttempts`, checked: a job is failed once it has started more times than this, so -1
+ * would fail every job at its first start (BullMQ refuses a negative one). As in BullMQ, null is
+ * no limit and a string of digits is its number ('5' from an environment variable).
  */
-function checkMaxStartedAttempts(v: unknown): void {
-  if (v === undefined || (typeof v === 'number' && v >= 0)) return;
+function maxStartedAttemptsOf(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n === 'number' && n >= 0) return n;
   throw new ConfigError(`Expected \`maxStartedAttempts\` to be a number >= 0, got \`${String(v)}\`. Fix the Worker's options: { maxStartedAttempts: 5 } fails a job started more than 5 times; leave it out (or 0) for no limit.`);
 }
 
-/** Checks `settings`: its `backoffStrategy`, when given, is the function a custom backoff type calls at each retry. */
+/**
+ * Checks `settings`: its `backoffStrategy`, when given, is the function a custom backoff type
+ * calls at each retry. Null is none, as in BullMQ (`opts.settings && ...`).
+ */
 function checkWorkerSettings(v: unknown): void {
   const example = "Fix the Worker's options: { settings: { backoffStrategy: (attemptsMade, type, err, job) => delayMs } }.";
-  if (v === undefined) return;
+  if (v === undefined || v === null) return;
   if (typeof v !== 'object' || v === null) throw new ConfigError(`Worker option \`settings\` must be an object, got \`${String(v)}\`. ${example}`);
   const strategy = (v as { backoffStrategy?: unknown }).backoffStrategy;
   if (strategy !== undefined && typeof strategy !== 'function') {
@@ -180,8 +188,8 @@ function checkLockRenewal(renewMs: number, durationMs: number, skipRenewal: bool
 function resolveSettings(opts: WorkerOptions): Settings {
   checkWorkerKeep(opts.removeOnComplete, 'removeOnComplete');
   checkWorkerKeep(opts.removeOnFail, 'removeOnFail');
-  checkMaxStartedAttempts(opts.maxStartedAttempts);
   checkWorkerSettings(opts.settings);
+  const maxStartedAttempts = maxStartedAttemptsOf(opts.maxStartedAttempts);
   const lockDurationMs = timerMs(opts.lockDuration, 'lockDuration', DEFAULT_LOCK_DURATION_MS);
   const lockRenewMs = timerMs(opts.lockRenewTime, 'lockRenewTime', Math.max(1, Math.floor(lockDurationMs / 2)));
   if (opts.lockRenewTime !== undefined) checkLockRenewal(lockRenewMs, lockDurationMs, opts.skipLockRenewal === true);
@@ -197,6 +205,7 @@ function resolveSettings(opts: WorkerOptions): Settings {
     maximumRateLimitDelayMs: timerMs(opts.maximumRateLimitDelay, 'maximumRateLimitDelay', DEFAULT_MAXIMUM_RATE_LIMIT_DELAY_MS),
     metricsMaxDataPoints: resolveMetrics(opts.metrics),
     drainDelayMs: drainDelayMs(opts.drainDelay),
+    maxStartedAttempts,
   };
 }
 
@@ -365,7 +374,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (opts.removeOnComplete !== undefined) ctx.removeOnComplete = opts.removeOnComplete;
     if (opts.removeOnFail !== undefined) ctx.removeOnFail = opts.removeOnFail;
     if (opts.settings?.backoffStrategy) ctx.backoffStrategy = opts.settings.backoffStrategy;
-    if (opts.maxStartedAttempts !== undefined) ctx.maxStartedAttempts = opts.maxStartedAttempts;
+    if (this.settings.maxStartedAttempts !== undefined) ctx.maxStartedAttempts = this.settings.maxStartedAttempts;
     if (this.settings.metricsMaxDataPoints !== undefined) {
       const recorder = new MetricsRecorder(this.store, this.settings.metricsMaxDataPoints);
       this.metricsRecorder = recorder;

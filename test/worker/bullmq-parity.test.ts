@@ -65,10 +65,16 @@ describe('Worker options that would break jobs later are refused by the construc
   it('maxStartedAttempts below 0 or not a number (BullMQ refuses a negative one; -1 failed every job at its first start)', () => {
     expect(make({ maxStartedAttempts: -1 })).toThrow(ConfigError);
     expect(make({ maxStartedAttempts: -1 })).toThrow(/`maxStartedAttempts` to be a number >= 0, got `-1`.*leave it out/);
-    expect(make({ maxStartedAttempts: '3' })).toThrow(ConfigError);
+    expect(make({ maxStartedAttempts: 'three' })).toThrow(ConfigError);
     expect(make({ maxStartedAttempts: Number.NaN })).toThrow(ConfigError);
     track(make({ maxStartedAttempts: 0 })());
     track(make({ maxStartedAttempts: 3 })());
+  });
+
+  it('maxStartedAttempts null (no limit) or a string of digits, and settings null, as BullMQ takes them (refused since 29031ee)', () => {
+    track(make({ maxStartedAttempts: null })());
+    track(make({ maxStartedAttempts: '3' })());
+    track(make({ settings: null })());
   });
 
   it('settings that is not an object, or a backoffStrategy that is not a function (each retry of a custom backoff type failed with a TypeError)', () => {
