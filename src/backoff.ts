@@ -53,12 +53,14 @@ export async function computeBackoff(
 }
 
 /**
- * What a custom strategy returned, when it is a delay: a number (NaN aside), or nothing (retry
- * now). Anything else fails the job with an error saying so; a string or NaN retried at once.
+ * What a custom strategy returned, when it is a delay: a number (NaN aside), a string of one
+ * ('1000', which BullMQ hands Redis as that delay), or nothing (retry now). Anything else fails
+ * the job with an error saying so; a word or NaN retried at once.
  */
 function checkedStrategyDelay(d: unknown, type: string): number | undefined {
   if (d === undefined || d === null) return undefined;
-  if (typeof d === 'number' && !Number.isNaN(d)) return d;
+  const n = typeof d === 'string' && d.trim() !== '' ? Number(d) : d;
+  if (typeof n === 'number' && !Number.isNaN(n)) return n;
   throw new SpoolkitError(
     'ERR_CONFIG',
     `settings.backoffStrategy returned ${typeof d === 'string' ? JSON.stringify(d) : String(d)} for backoff type ${JSON.stringify(type)}; return a delay in ms, 0 to retry now or -1 to fail now.`,

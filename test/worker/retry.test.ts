@@ -174,6 +174,26 @@ describe('attempts and retries', () => {
     expect(runs).toBe(2);
   });
 
+  it('reads a string of digits from settings.backoffStrategy as that delay, as BullMQ does ("-1" fails now; it failed the job since 8a7a469)', async () => {
+    const { spool, q } = setup();
+    const returned = ['150', '-1'];
+    track(
+      new Worker(
+        'q',
+        async () => {
+          throw new Error('nope');
+        },
+        { spool, settings: { backoffStrategy: (() => returned.shift()) as unknown as () => number } },
+      ),
+    );
+    const job = await q.add('x', {}, { attempts: 5, backoff: { type: 'custom-one' } });
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'delayed', 5000);
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'failed', 5000);
+    const failed = (await q.getJob(job.id!))!;
+    expect(failed.attemptsMade).toBe(2);
+    expect(failed.failedReason).toBe('nope');
+  });
+
   it('UnrecoverableError fails the job at once despite remaining attempts', async () => {
     const { spool, q } = setup();
     let runs = 0;
