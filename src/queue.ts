@@ -62,26 +62,50 @@ function shown(v: unknown): string {
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
-/**
- * Checks `clean`'s arguments: a grace that is not a number made every job old enough (the
- * cutoff was NaN), so a typo such as clean('1h', ...) removed every job of the state.
- */
-function checkCleanArgs(grace: unknown, limit: unknown, type: unknown): CleanType {
-  const example = "e.g. clean(60_000, 1000, 'completed') removes up to 1000 jobs completed more than a minute ago.";
-  if (typeof grace !== 'number' || Number.isNaN(grace)) throw new UsageError(`Queue.clean: grace must be a number of milliseconds, got ${shown(grace)}; ${example}`);
-  if (typeof limit !== 'number' || !(Number.isInteger(limit) || limit === Infinity)) throw new UsageError(`Queue.clean: limit must be a whole number of jobs (0: no limit), got ${shown(limit)}; ${example}`);
-  if (!(CLEAN_TYPES as readonly unknown[]).includes(type)) throw new UsageError(`Queue.clean: type must be one of ${CLEAN_TYPES.join(', ')}, got ${shown(type)}; ${example}`);
-  return type as CleanType;
+/** A number, or a string of one ('100'), which BullMQ hands Redis as that number; anything else NaN. */
+function numberArg(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '') return Number(v);
+  return Number.NaN;
 }
 
-/** Checks `retryJobs`' count and timestamp: a timestamp that is not a number retried nothing, silently. */
-function checkRetryJobsArgs(count: unknown, timestamp: unknown): void {
-  if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count))) {
+/** `clean`'s arguments, checked: grace in ms, limit (0: no limit) and the state to empty. */
+interface CleanArgs {
+  graceMs: number;
+  limit: number;
+  type: CleanType;
+}
+
+/**
+ * Checks `clean`'s arguments: a grace that is not a number made every job old enough (the
+ * cutoff was NaN), so a typo such as clean('1h', ...) removed every job of the state. As in
+ * BullMQ (`limit || Infinity`), a limit left out or null is no limit, and a string of digits is
+ * its number.
+ */
+function checkCleanArgs(grace: unknown, limit: unknown, type: unknown): CleanArgs {
+  const example = "e.g. clean(60_000, 1000, 'completed') removes up to 1000 jobs completed more than a minute ago.";
+  const graceMs = numberArg(grace);
+  if (Number.isNaN(graceMs)) throw new UsageError(`Queue.clean: grace must be a number of milliseconds, got ${shown(grace)}; ${example}`);
+  const max = limit === undefined || limit === null ? 0 : numberArg(limit);
+  if (!(Number.isInteger(max) || max === Infinity)) throw new UsageError(`Queue.clean: limit must be a whole number of jobs (0: no limit), got ${shown(limit)}; ${example}`);
+  if (!(CLEAN_TYPES as readonly unknown[]).includes(type)) throw new UsageError(`Queue.clean: type must be one of ${CLEAN_TYPES.join(', ')}, got ${shown(type)}; ${example}`);
+  return { graceMs, limit: max, type: type as CleanType };
+}
+
+/**
+ * `retryJobs`' count and timestamp, checked (a string of digits is its number, as in BullMQ): a
+ * timestamp that is not a number retried nothing, silently.
+ */
+function checkRetryJobsArgs(count: unknown, timestamp: unknown): { count: number | undefined; timestamp: number | undefined } {
+  const n = count === undefined ? undefined : numberArg(count);
+  if (n !== undefined && !Number.isInteger(n)) {
     throw new UsageError(`retryJobs count must be a whole number of jobs per batch, got ${shown(count)}.`);
   }
-  if (timestamp !== undefined && (typeof timestamp !== 'number' || !Number.isFinite(timestamp))) {
+  const ts = timestamp === undefined ? undefined : numberArg(timestamp);
+  if (ts !== undefined && !Number.isFinite(ts)) {
     throw new UsageError(`retryJobs timestamp must be a time in ms since the epoch (jobs finished before it are retried), such as Date.now(), got ${shown(timestamp)}.`);
   }
+  return { count: n, timestamp: ts };
 }
 
 /**
@@ -458,9 +482,9 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   async clean(grace: number, limit: number, type: CleanType = 'completed'): Promise<string[]> {
     this.assertOpen();
     const checked = checkCleanArgs(grace, limit, type);
-    const t = checked === 'wait' ? 'waiting' : checked;
+    const t = checked.type === 'wait' ? 'waiting' : checked.type;
     // 'paused' is an empty state in BullMQ v6: paused jobs stay waiting.
-    const ids = t === 'paused' ? [] : bulk.clean(this.store, grace, limit, t);
+    const ids = t === 'paused' ? [] : bulk.clean(this.store, checked.graceMs, checked.limit, t);
     this.store.events.append('cleaned', { count: ids.length });
     this.emit('cleaned', ids, t === 'waiting' ? 'wait' : t);
     return ids;
@@ -496,8 +520,8 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     if (state !== 'completed' && state !== 'failed') {
       throw new SpoolkitError('ERR_USAGE', `retryJobs retries 'completed' or 'failed' jobs, got state ${JSON.stringify(state)}.`);
     }
-    checkRetryJobsArgs(opts.count, opts.timestamp);
-    bulk.retryJobs(this.store, state, opts.count ?? 1000, opts.timestamp ?? Date.now());
+    const { count, timestamp } = checkRetryJobsArgs(opts.count, opts.timestamp);
+    bulk.retryJobs(this.store, state, count ?? 1000, timestamp ?? Date.now());
     await this.runReadyInline();
   }
 

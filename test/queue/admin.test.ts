@@ -100,6 +100,19 @@ describe('drain, clean, obliterate, remove', () => {
     expect(await q.clean(0, Infinity, 'wait')).toHaveLength(1);
   });
 
+  it('clean takes what BullMQ takes: no limit left out or null (limit || Infinity), and strings of digits (refused since b0ca7b1)', async () => {
+    const { q } = setup();
+    const clean = q.clean.bind(q) as (...args: unknown[]) => Promise<string[]>;
+    for (let i = 0; i < 3; i++) await q.add('a', {});
+    await sleep(20);
+    expect(await clean('0', '1', 'wait')).toHaveLength(1);
+    expect(await clean(0, null, 'wait')).toHaveLength(2);
+    await q.add('a', {});
+    await sleep(20);
+    expect(await clean(0, undefined, 'wait')).toHaveLength(1);
+    expect(await q.getWaitingCount()).toBe(0);
+  });
+
   it('obliterate removes everything, refusing while a job is active unless forced', async () => {
     const { spool, q } = setup();
     let release!: () => void;
@@ -271,8 +284,19 @@ describe('retryJobs and promoteJobs', () => {
     await expect(retry({ timestamp: 'now' })).rejects.toThrow(UsageError);
     await expect(retry({ timestamp: 'now' })).rejects.toThrow(/timestamp must be a time in ms since the epoch.*Date.now\(\), got "now"/);
     await expect(retry({ timestamp: Number.NaN })).rejects.toThrow(/timestamp must be a time in ms/);
-    await expect(retry({ count: '10' })).rejects.toThrow(/count must be a whole number of jobs per batch, got "10"/);
+    await expect(retry({ count: 'ten' })).rejects.toThrow(/count must be a whole number of jobs per batch, got "ten"/);
     await expect(q.retryJobs({ count: 10, timestamp: Date.now() })).resolves.toBeUndefined();
+  });
+
+  it('retryJobs reads a count or timestamp of digits as its number, as BullMQ (refused since b0ca7b1)', async () => {
+    const { spool, q } = setup();
+    const w = track(new Worker('q', async () => { throw new Error('x'); }, { spool }));
+    const job = await q.add('j', {});
+    await waitFor(async () => (await q.getJobState(job.id!)) === 'failed', 5000);
+    await w.close();
+    const retry = q.retryJobs.bind(q) as (opts: Record<string, unknown>) => Promise<void>;
+    await retry({ count: '10', timestamp: String(Date.now() + 1000) });
+    expect(await q.getJobState(job.id!)).toBe('waiting');
   });
 
   it('retryJobs leaves a job that finished again after its timestamp (another process retried it meanwhile)', async () => {
