@@ -109,7 +109,8 @@ function checkBackoff(b: unknown, job: string): void {
     throw bad(`backoff must be a delay in ms or { type: 'fixed' | 'exponential' | <custom>, delay, jitter }.`);
   }
   const { delay, jitter } = b as { delay?: unknown; jitter?: unknown };
-  if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay))) {
+  // null is no delay, as left out (BullMQ's fixed strategy returns it, so the retry comes at once).
+  if (delay !== undefined && delay !== null && !(typeof delay === 'number' && Number.isFinite(delay))) {
     throw bad(`backoff.delay must be a finite number of ms, such as 1000 (${job}, got ${typeof delay === 'string' ? JSON.stringify(delay) : String(delay)}).`);
   }
   if (jitter !== undefined && !((jitter as number) >= 0 && (jitter as number) <= 1)) throw bad(`Jitter should be between 0 and 1 (backoff.jitter ${String(jitter)}).`);

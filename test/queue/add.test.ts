@@ -197,6 +197,13 @@ describe('Queue.add', () => {
     expect(await q.count()).toBe(4);
   });
 
+  it('takes a backoff delay of null as no delay, as BullMQ and spoolkit before faf4e40 did (ERR_INVALID_JOB since)', async () => {
+    const q = queue();
+    await q.add('a', {}, { attempts: 3, backoff: { type: 'fixed', delay: null as unknown as number } });
+    await q.add('a', {}, { attempts: 3, backoff: { type: 'exponential', delay: null as unknown as number } });
+    expect(await q.count()).toBe(2);
+  });
+
   it('refuses bad defaultJobOptions when the Queue is made, naming them (every add failed, naming the job)', () => {
     const spool = tmpSpool();
     const make = (defaultJobOptions: unknown) => () => new Queue('q', { spool, defaultJobOptions: defaultJobOptions as JobsOptions });
