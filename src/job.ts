@@ -40,7 +40,8 @@ function checkWaitArgs(queueEvents: unknown, ttl: unknown): void {
   if (typeof (queueEvents as { _waitFor?: unknown } | null)?._waitFor !== 'function') {
     throw new UsageError("waitUntilFinished: pass a QueueEvents of the job's queue, e.g. job.waitUntilFinished(new QueueEvents(queue.name, { spool }), 30_000).");
   }
-  if (ttl === undefined || (typeof ttl === 'number' && ttl >= 0 && ttl <= MAX_TIMER_MS)) return;
+  // null is no limit, as in BullMQ (`if (ttl)`) and here before ttl was checked.
+  if (ttl === undefined || ttl === null || (typeof ttl === 'number' && ttl >= 0 && ttl <= MAX_TIMER_MS)) return;
   throw new UsageError(`waitUntilFinished: ttl must be a number of ms from 0 (no limit) to ${MAX_TIMER_MS}, got ${typeof ttl === 'string' ? JSON.stringify(ttl) : String(ttl)}; leave it out to wait until the job finishes.`);
 }
 
@@ -499,7 +500,7 @@ export class Job<DataType = any, ReturnType = any, NameType extends string = str
   async waitUntilFinished(queueEvents: QueueEvents, ttl?: number): Promise<ReturnType> {
     const id = this.requireId('waitUntilFinished');
     checkWaitArgs(queueEvents, ttl);
-    return queueEvents._waitFor<ReturnType>(id, this.name, this.queue.store, ttl, this.timestamp);
+    return queueEvents._waitFor<ReturnType>(id, this.name, this.queue.store, ttl ?? undefined, this.timestamp);
   }
 
   /**

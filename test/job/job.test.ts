@@ -325,6 +325,16 @@ describe('waitUntilFinished', () => {
     await expect(job.waitUntilFinished(events, 100)).rejects.toThrow(/timed out before finishing/);
   });
 
+  it('takes a ttl of null as no limit, as BullMQ (if (ttl)) and spoolkit before 4efe12b did (a UsageError since)', async () => {
+    const { spool, q } = setup();
+    const events = track(new QueueEvents('q', { spool }));
+    const job = await q.add('x', {});
+    const wait = job.waitUntilFinished.bind(job) as (events: unknown, ttl?: unknown) => Promise<unknown>;
+    const finished = wait(events, null);
+    track(new Worker('q', async () => 'done', { spool }));
+    await expect(finished).resolves.toBe('done');
+  });
+
   it('refuses a ttl it cannot time (negative or NaN waited forever; past a Node timer it timed out at once, with a warning printed) and a missing QueueEvents', async () => {
     const { spool, q } = setup();
     const events = track(new QueueEvents('q', { spool }));
