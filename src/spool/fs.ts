@@ -44,7 +44,8 @@ function currentProcessUmask(): number {
  * itself cannot enter, and every add then failed as if the volume had the wrong owner.
  */
 function checkUmask(umask: unknown): void {
-  if (umask === undefined) return;
+  // null is the default, as for every option (and as before the value was checked).
+  if (umask === undefined || umask === null) return;
   if (typeof umask !== 'number' || !Number.isInteger(umask) || umask < 0 || umask > 0o777) {
     throw new ConfigError(`The umask option must be a whole number from 0 to 0o777, got ${typeof umask === 'string' ? JSON.stringify(umask) : String(umask)}; write it in octal, e.g. umask: 0o027.`);
   }

@@ -84,6 +84,11 @@ describe('file modes', () => {
     }
     expect(fs.existsSync(path.join(spool, 'queues', 'q'))).toBe(false);
   });
+
+  it('reads umask: null as the default, as before the option was checked (a ConfigError since 1916f22)', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), umask: null as unknown as number }));
+    await expect(q.add('x', {})).resolves.toBeDefined();
+  });
 });
 
 describe('durability', () => {
