@@ -98,18 +98,19 @@ function queueCounts(store: QueueStore, nowMs: number, allowPublished: boolean):
   return { counts, ageMs: 0 };
 }
 
-/** Reads the status of a spool (all queues, or those named). */
 /**
  * Checks readSpoolStatus's arguments: a queue list given as a string was read letter by letter
  * (a status per letter, each an empty queue), and a root that is not a path threw a Node TypeError.
  */
 function checkStatusArgs(root: unknown, queues: unknown): void {
   if (typeof root !== 'string' || root === '') throw new ConfigError(`readSpoolStatus: pass the spool root as a path, e.g. readSpoolStatus(resolveSpoolRoot()); got ${typeof root}.`);
-  if (queues !== undefined && !(Array.isArray(queues) && queues.every((q) => typeof q === 'string'))) {
+  // null is every queue, as it was before the list was checked (`queues ?? listQueues(root)`).
+  if (queues !== undefined && queues !== null && !(Array.isArray(queues) && queues.every((q) => typeof q === 'string'))) {
     throw new ConfigError(`readSpoolStatus: queues must be an array of queue names, e.g. { queues: ['emails'] }; got ${JSON.stringify(queues) ?? typeof queues}.`);
   }
 }
 
+/** Reads the status of a spool (all queues, or those named). */
 export async function readSpoolStatus(root: string, opts: SpoolStatusOptions = {}): Promise<SpoolStatus> {
   checkStatusArgs(root, opts.queues);
   const nowMs = opts.nowMs ?? Date.now();

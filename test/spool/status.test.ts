@@ -27,6 +27,13 @@ describe('readSpoolStatus', () => {
     expect(Object.keys((await readSpoolStatus(spool, { queues: ['emails'] })).queues)).toEqual(['emails']);
   });
 
+  it('reads queues: null as every queue, as before the list was checked (a ConfigError since 7383610)', async () => {
+    const spool = tmpSpool();
+    await track(new Queue('emails', { spool })).add('x', {});
+    const read = readSpoolStatus as (root: unknown, opts?: unknown) => ReturnType<typeof readSpoolStatus>;
+    expect(Object.keys((await read(spool, { queues: null })).queues)).toEqual(['emails']);
+  });
+
   it('reports counts, oldest waiting age, paused, workers and recent completions', async () => {
     const spool = tmpSpool();
     const q = track(new Queue('q', { spool }));
