@@ -143,6 +143,17 @@ function checkDefaultJobOptions(defaults: unknown): JobsOptions {
   return defaults as JobsOptions;
 }
 
+/**
+ * A job's options over the Queue's defaults. As in BullMQ (`{ ...jobsOpts, ...opts, jobId }`), a
+ * jobId among the defaults is not used: every add named that one job, so all but the first were
+ * duplicates of it.
+ */
+function overDefaults(defaults: JobsOptions, opts: JobsOptions | undefined): JobsOptions {
+  const merged: JobsOptions = { ...defaults, ...opts };
+  if (opts?.jobId === undefined) delete merged.jobId;
+  return merged;
+}
+
 const ALL_TYPES: JobType[] = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children'];
 
 /** The order jobs move through the states (a job's later state is further on), for listing several. */
@@ -262,14 +273,14 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
 
   /** Adds a job. A duplicate `jobId` returns a job carrying the existing id (BullMQ). */
   async add(name: NameType, data: DataType, opts?: JobsOptions): Promise<Job<DataType, ResultType, NameType>> {
-    const [job] = await this.addMany([{ name, data, opts: { ...this.jobsOpts, ...opts } }], false);
+    const [job] = await this.addMany([{ name, data, opts: overDefaults(this.jobsOpts, opts) }], false);
     return job!;
   }
 
   /** Adds jobs, all or nothing. */
   async addBulk(jobs: { name: NameType; data: DataType; opts?: BulkJobOptions }[]): Promise<Job<DataType, ResultType, NameType>[]> {
     assertBulkJobs(jobs);
-    return this.addMany(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...this.jobsOpts, ...j.opts } })), true);
+    return this.addMany(jobs.map((j) => ({ name: j.name, data: j.data, opts: overDefaults(this.jobsOpts, j.opts) })), true);
   }
 
   /** SchedulerHost: adds a job under a spoolkit-chosen id (':' allowed), create-if-absent. */

@@ -204,6 +204,18 @@ describe('Queue.add', () => {
     expect(await q.count()).toBe(2);
   });
 
+  it('leaves a jobId among defaultJobOptions unused, as BullMQ add() does (every add named that one job: the later ones were duplicates)', async () => {
+    const q = track(new Queue('q', { spool: tmpSpool(), defaultJobOptions: { jobId: 'fixed', attempts: 2 } }));
+    const a = await q.add('x', {});
+    const b = await q.add('x', {});
+    const [c] = await q.addBulk([{ name: 'y', data: {} }]);
+    const d = await q.add('x', {}, { jobId: 'mine' });
+    expect(new Set([a.id, b.id, c!.id, d.id]).size).toBe(4);
+    expect(d.id).toBe('mine');
+    expect(a.opts.attempts).toBe(2);
+    expect(await q.count()).toBe(4);
+  });
+
   it('refuses bad defaultJobOptions when the Queue is made, naming them (every add failed, naming the job)', () => {
     const spool = tmpSpool();
     const make = (defaultJobOptions: unknown) => () => new Queue('q', { spool, defaultJobOptions: defaultJobOptions as JobsOptions });
