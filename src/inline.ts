@@ -227,6 +227,14 @@ class PendingJobs {
 }
 
 /**
+ * How many `runInline` calls of this process (thread) have started and not ended. A call made while
+ * one is in progress (an add from a processor) waits for a fresh stack; an outermost one starts at
+ * once, as before, so an add followed by a Worker's close() (without awaiting the add) still runs
+ * the job it added.
+ */
+let inlineRunsInProgress = 0;
+
+/**
  * @internal Runs the jobs an add added to their end in this process, one at a time in the order
  * a Worker would take them (a flow's children before their parent, a retry after the jobs that
  * were waiting when it failed, delayed jobs last, by due time, without waiting for them), then
@@ -234,7 +242,17 @@ class PendingJobs {
  * Worker, stay waiting (for resume() or a worker).
  */
 export async function runInline(entries: InlineEntry[]): Promise<void> {
-  await freshStack();
+  if (inlineRunsInProgress > 0) await freshStack();
+  inlineRunsInProgress++;
+  try {
+    await runInlineNow(entries);
+  } finally {
+    inlineRunsInProgress--;
+  }
+}
+
+/** `runInline`, from the current stack. */
+async function runInlineNow(entries: InlineEntry[]): Promise<void> {
   const runners = entries.map((e) => runnerFor(e.host));
   const pending = new PendingJobs(entries);
   const lastRuns = new Map<number, RunningJob>();
@@ -280,8 +298,8 @@ function takeTurn(turns: Map<number, number>, index: number): boolean {
 }
 
 /**
- * Lets the caller's synchronous frames return before a run: a processor adding to a queue runs
- * the new job from the microtask queue, not on top of its own stack, so a chain of jobs each
+ * Lets the caller's synchronous frames return before a nested run: a processor adding to a queue
+ * runs the new job from the microtask queue, not on top of its own stack, so a chain of jobs each
  * adding the next (thousands deep) does not overflow the stack.
  */
 function freshStack(): Promise<void> {

@@ -381,4 +381,20 @@ describe('inline mode', () => {
     expect(ran.slice(0, 4)).toEqual(['k0', 'p0', 'k1', 'p1']); // a Worker's order too
     expect(ran.filter((name) => name.startsWith('p'))).toHaveLength(n);
   });
+  it('an add not awaited before its inline Worker closes still runs the job (an outermost add starts at once)', async () => {
+    const spool = tmpSpool();
+    const ran: number[] = [];
+    const w = track(new Worker('close-after', async (job) => {
+      ran.push(job.data.i);
+      return job.data.i;
+    }, { spool, inline: true }));
+    const q = track(new Queue('close-after', { spool, inline: true }));
+    const added = q.add('x', { i: 1 });
+    const closed = w.close();
+    const job = await added;
+    await closed;
+    expect(ran).toEqual([1]);
+    expect(job.returnvalue).toBe(1);
+    expect(await job.getState()).toBe('completed');
+  });
 });
