@@ -185,6 +185,21 @@ function checkLockRenewal(renewMs: number, durationMs: number, skipRenewal: bool
   throw new ConfigError(`Expected \`lockRenewTime\` (${renewMs} ms) to be below \`lockDuration\` (${durationMs} ms): a lease renewed after it expires lets another worker run the job again. Leave lockRenewTime out (it defaults to half of lockDuration) or lower it.`);
 }
 
+/**
+ * The options with the values BullMQ reads as "not given" left out: `removeOnComplete` and
+ * `removeOnFail` given as null (falsy there, so the defaults apply), and `lockRenewTime` given as
+ * null or 0 (`lockRenewTime || lockDuration / 2`). A copy; the caller's object is not changed.
+ */
+function withoutUnsetValues(opts: WorkerOptions): WorkerOptions {
+  const loose = opts as Record<string, unknown>;
+  if (loose.removeOnComplete !== null && loose.removeOnFail !== null && loose.lockRenewTime !== null && loose.lockRenewTime !== 0) return opts;
+  const out: Record<string, unknown> = { ...opts };
+  if (out.removeOnComplete === null) delete out.removeOnComplete;
+  if (out.removeOnFail === null) delete out.removeOnFail;
+  if (out.lockRenewTime === null || out.lockRenewTime === 0) delete out.lockRenewTime;
+  return out as WorkerOptions;
+}
+
 function resolveSettings(opts: WorkerOptions): Settings {
   checkWorkerKeep(opts.removeOnComplete, 'removeOnComplete');
   checkWorkerKeep(opts.removeOnFail, 'removeOnFail');
@@ -332,7 +347,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   constructor(name: string, processor?: string | URL | null | Processor<DataType, ResultType, NameType>, opts: WorkerOptions = {}) {
     super();
     // null reads as no options, as in BullMQ (which spreads it).
-    opts ??= {};
+    opts = withoutUnsetValues(opts ?? {});
     this.name = name;
     this.settings = resolveSettings(opts);
     this.inline = opts.inline ?? inlineFromEnv();

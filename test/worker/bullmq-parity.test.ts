@@ -94,6 +94,17 @@ describe('Worker options that would break jobs later are refused by the construc
     track(make({ lockDuration: 1 })());
   });
 
+  it('takes what BullMQ reads as not given: removeOnComplete/removeOnFail null, lockRenewTime null or 0 (half of lockDuration)', () => {
+    const spool = tmpSpool();
+    const opts = { spool, autorun: false, lockDuration: 10_000, lockRenewTime: null, removeOnComplete: null, removeOnFail: null } as unknown as WorkerOptions;
+    const w = track(new Worker('q', async () => undefined, opts));
+    expect(w.opts.lockRenewTime).toBe(5000);
+    expect(w.opts.removeOnComplete).toBeUndefined();
+    expect((opts as { lockRenewTime: unknown }).lockRenewTime).toBeNull(); // the caller's object is left as it was
+    const zero = track(new Worker('q', async () => undefined, { spool, autorun: false, lockRenewTime: 0 }));
+    expect(zero.opts.lockRenewTime).toBe(15_000);
+  });
+
   it('a drainDelay longer than a Node timer holds (a blocking getNextJob returned at once)', () => {
     expect(make({ drainDelay: 1e9 })).toThrow(ConfigError);
     expect(make({ drainDelay: 1e9 })).toThrow(/`drainDelay` to be at most 2147483 seconds/);
