@@ -54,7 +54,7 @@ export function normalizeRepeatOptions(repeat: RepeatOptions | undefined, now: n
   if (pattern === undefined && every === undefined) {
     throw new ConfigError('Either .pattern or .every options must be defined for this repeatable job, e.g. { every: 60000 } or { pattern: "0 */5 * * * *" }.');
   }
-  if (repeat.immediately && repeat.startDate !== undefined) {
+  if (repeat.immediately && repeat.startDate != null) {
     throw new ConfigError('Both .immediately and .startDate options are defined for this repeatable job; drop one (immediately runs now, startDate runs no earlier than that date).');
   }
   const spec: ScheduleSpec = {};
@@ -85,8 +85,9 @@ export function normalizeRepeatOptions(repeat: RepeatOptions | undefined, now: n
     }
     spec.limit = repeat.limit;
   }
-  if (repeat.startDate !== undefined) spec.startDate = toMillis(repeat.startDate, 'startDate');
-  if (repeat.endDate !== undefined) {
+  // null dates are none, as in BullMQ (which tests them for truth).
+  if (repeat.startDate != null) spec.startDate = toMillis(repeat.startDate, 'startDate');
+  if (repeat.endDate != null) {
     spec.endDate = toMillis(repeat.endDate, 'endDate');
     if (spec.endDate < now) {
       throw new ConfigError(`repeat.endDate (${new Date(spec.endDate).toISOString()}) is in the past; pass a future endDate, or remove the scheduler with removeJobScheduler.`);

@@ -22,6 +22,13 @@ describe('repeat options', () => {
     expect(configError(() => normalizeRepeatOptions(undefined, NOW)).message).toMatch(/needs repeat options/);
   });
 
+  it('reads null start and end dates as none, as BullMQ does (with immediately too)', () => {
+    const loose = { every: 1000, startDate: null, endDate: null } as unknown as Parameters<typeof normalizeRepeatOptions>[0];
+    expect(normalizeRepeatOptions(loose, NOW)).toEqual({ every: 1000 });
+    const immediate = { pattern: '0 * * * * *', immediately: true, startDate: null } as unknown as Parameters<typeof normalizeRepeatOptions>[0];
+    expect(normalizeRepeatOptions(immediate, NOW)).toMatchObject({ immediately: true });
+  });
+
   it('refuses every below 1 ms or not whole', () => {
     for (const every of [0, -5, 0.5, 1.5, Number.NaN, Infinity]) {
       expect(configError(() => normalizeRepeatOptions({ every }, NOW)).message).toMatch(/whole number of milliseconds, at least 1/);
