@@ -10,6 +10,7 @@
 import { SpoolkitError } from './errors.js';
 import type { BackoffOptions, BackoffStrategy } from './types.js';
 import type { Job } from './job.js';
+import { numberLike, shown } from './arg-value.js';
 
 /** Turns the `backoff` option into `BackoffOptions` (a number is a fixed delay). */
 export function normalizeBackoff(backoff: number | BackoffOptions | undefined): BackoffOptions | undefined {
@@ -59,10 +60,10 @@ export async function computeBackoff(
  */
 function checkedStrategyDelay(d: unknown, type: string): number | undefined {
   if (d === undefined || d === null) return undefined;
-  const n = typeof d === 'string' && d.trim() !== '' ? Number(d) : d;
-  if (typeof n === 'number' && !Number.isNaN(n)) return n;
+  const n = numberLike(d);
+  if (!Number.isNaN(n)) return n;
   throw new SpoolkitError(
     'ERR_CONFIG',
-    `settings.backoffStrategy returned ${typeof d === 'string' ? JSON.stringify(d) : String(d)} for backoff type ${JSON.stringify(type)}; return a delay in ms, 0 to retry now or -1 to fail now.`,
+    `settings.backoffStrategy returned ${shown(d)} for backoff type ${JSON.stringify(type)}; return a delay in ms, 0 to retry now or -1 to fail now.`,
   );
 }

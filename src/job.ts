@@ -20,6 +20,7 @@ import type { QueueEvents } from './queue-events.js';
 import { tryUnlink } from './spool/fs.js';
 import { MAX_TIMER_MS } from './spool/defaults.js';
 import { checkDelayMs, checkPriority, checkTimestampMs } from './spool/job-options.js';
+import { shown } from './arg-value.js';
 
 /** What a Job needs from the Queue or Worker it came from. */
 export interface JobHost {
@@ -42,7 +43,7 @@ function checkWaitArgs(queueEvents: unknown, ttl: unknown): void {
   }
   // null is no limit, as in BullMQ (`if (ttl)`) and here before ttl was checked.
   if (ttl === undefined || ttl === null || (typeof ttl === 'number' && ttl >= 0 && ttl <= MAX_TIMER_MS)) return;
-  throw new UsageError(`waitUntilFinished: ttl must be a number of ms from 0 (no limit) to ${MAX_TIMER_MS}, got ${typeof ttl === 'string' ? JSON.stringify(ttl) : String(ttl)}; leave it out to wait until the job finishes.`);
+  throw new UsageError(`waitUntilFinished: ttl must be a number of ms from 0 (no limit) to ${MAX_TIMER_MS}, got ${shown(ttl)}; leave it out to wait until the job finishes.`);
 }
 
 /** Internal hooks a Worker attaches to a job it is processing. */

@@ -15,6 +15,7 @@ import { readJob } from './spool/lookup.js';
 import { openQueueStore } from './spool/open.js';
 import type { QueueStore } from './spool/store.js';
 import type { QueueEventsOptions } from './types.js';
+import { shown } from './arg-value.js';
 
 const DEFAULT_POLL_MS = 100;
 const STATE_RECHECK_MS = 500;
@@ -41,7 +42,7 @@ function eventStart(v: unknown): string {
   if (!v) return '$';
   if (typeof v === 'string' && /^(\$|0|\d+[-:]\d+)$/.test(v)) return v;
   throw new ConfigError(
-    `QueueEvents option lastEventId must be '$' (only new events), '0' (every kept event) or the id of an event heard before (<segment>-<offset>, a listener's second argument), got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}.`,
+    `QueueEvents option lastEventId must be '$' (only new events), '0' (every kept event) or the id of an event heard before (<segment>-<offset>, a listener's second argument), got ${shown(v)}.`,
   );
 }
 

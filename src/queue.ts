@@ -33,6 +33,7 @@ import type { BulkJobOptions, JobJson, JobProgress, JobsOptions, JobState, JobTy
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { numberLike, shown } from './arg-value.js';
 
 const SCHEDULER_MODULE = './scheduler/index.js';
 /** How long obliterate waits after pausing for every worker to have re-read the pause marker (they do every 50 ms). */
@@ -58,17 +59,6 @@ function idOrMissing(jobId: unknown, command: string): string {
 const CLEAN_TYPES = ['completed', 'wait', 'waiting', 'active', 'paused', 'prioritized', 'delayed', 'failed', 'waiting-children'] as const;
 type CleanType = (typeof CLEAN_TYPES)[number];
 
-function shown(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
-}
-
-/** A number, or a string of one ('100'), which BullMQ hands Redis as that number; anything else NaN. */
-function numberArg(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && v.trim() !== '') return Number(v);
-  return Number.NaN;
-}
-
 /** `clean`'s arguments, checked: grace in ms, limit (0: no limit) and the state to empty. */
 interface CleanArgs {
   graceMs: number;
@@ -84,9 +74,9 @@ interface CleanArgs {
  */
 function checkCleanArgs(grace: unknown, limit: unknown, type: unknown): CleanArgs {
   const example = "e.g. clean(60_000, 1000, 'completed') removes up to 1000 jobs completed more than a minute ago.";
-  const graceMs = numberArg(grace);
+  const graceMs = numberLike(grace);
   if (Number.isNaN(graceMs)) throw new UsageError(`Queue.clean: grace must be a number of milliseconds, got ${shown(grace)}; ${example}`);
-  const max = limit === undefined || limit === null ? 0 : numberArg(limit);
+  const max = limit === undefined || limit === null ? 0 : numberLike(limit);
   if (!(Number.isInteger(max) || max === Infinity)) throw new UsageError(`Queue.clean: limit must be a whole number of jobs (0: no limit), got ${shown(limit)}; ${example}`);
   if (!(CLEAN_TYPES as readonly unknown[]).includes(type)) throw new UsageError(`Queue.clean: type must be one of ${CLEAN_TYPES.join(', ')}, got ${shown(type)}; ${example}`);
   return { graceMs, limit: max, type: type as CleanType };
@@ -97,11 +87,11 @@ function checkCleanArgs(grace: unknown, limit: unknown, type: unknown): CleanArg
  * timestamp that is not a number retried nothing, silently.
  */
 function checkRetryJobsArgs(count: unknown, timestamp: unknown): { count: number | undefined; timestamp: number | undefined } {
-  const n = count === undefined ? undefined : numberArg(count);
+  const n = count === undefined ? undefined : numberLike(count);
   if (n !== undefined && !Number.isInteger(n)) {
     throw new UsageError(`retryJobs count must be a whole number of jobs per batch, got ${shown(count)}.`);
   }
-  const ts = timestamp === undefined ? undefined : numberArg(timestamp);
+  const ts = timestamp === undefined ? undefined : numberLike(timestamp);
   if (ts !== undefined && !Number.isFinite(ts)) {
     throw new UsageError(`retryJobs timestamp must be a time in ms since the epoch (jobs finished before it are retried), such as Date.now(), got ${shown(timestamp)}.`);
   }

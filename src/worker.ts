@@ -52,6 +52,7 @@ import { isDue, readPublishedCounts, WORKER_CHECK_MS } from './spool/published-c
 import { emptyTrash, hasParked } from './spool/trash.js';
 import { removeObliterateLeftovers } from './spool/obliterate-leftovers.js';
 import type { Processor, WorkerOptions } from './types.js';
+import { numberLike } from './arg-value.js';
 
 const SCHEDULER_MODULE = './scheduler/index.js';
 /**
@@ -149,8 +150,8 @@ function checkWorkerKeep(v: unknown, name: 'removeOnComplete' | 'removeOnFail'):
  */
 function maxStartedAttemptsOf(v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n === 'number' && n >= 0) return n;
+  const n = numberLike(v);
+  if (n >= 0) return n;
   throw new ConfigError(`Expected \`maxStartedAttempts\` to be a number >= 0, got \`${String(v)}\`. Fix the Worker's options: { maxStartedAttempts: 5 } fails a job started more than 5 times; leave it out (or 0) for no limit.`);
 }
 
@@ -161,7 +162,7 @@ function maxStartedAttemptsOf(v: unknown): number | undefined {
 function checkWorkerSettings(v: unknown): void {
   const example = "Fix the Worker's options: { settings: { backoffStrategy: (attemptsMade, type, err, job) => delayMs } }.";
   if (v === undefined || v === null) return;
-  if (typeof v !== 'object' || v === null) throw new ConfigError(`Worker option \`settings\` must be an object, got \`${String(v)}\`. ${example}`);
+  if (typeof v !== 'object') throw new ConfigError(`Worker option \`settings\` must be an object, got \`${String(v)}\`. ${example}`);
   const strategy = (v as { backoffStrategy?: unknown }).backoffStrategy;
   if (strategy !== undefined && typeof strategy !== 'function') {
     throw new ConfigError(`Worker option \`settings.backoffStrategy\` must be a function, got ${typeof strategy}; a retry of a job with a custom backoff type would fail. ${example}`);
@@ -191,8 +192,6 @@ function checkLockRenewal(renewMs: number, durationMs: number, skipRenewal: bool
  * null or 0 (`lockRenewTime || lockDuration / 2`). A copy; the caller's object is not changed.
  */
 function withoutUnsetValues(opts: WorkerOptions): WorkerOptions {
-  const loose = opts as Record<string, unknown>;
-  if (loose.removeOnComplete !== null && loose.removeOnFail !== null && loose.lockRenewTime !== null && loose.lockRenewTime !== 0) return opts;
   const out: Record<string, unknown> = { ...opts };
   if (out.removeOnComplete === null) delete out.removeOnComplete;
   if (out.removeOnFail === null) delete out.removeOnFail;

@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { SchedulerHost } from './host.js';
 import { hasSchedulers } from './presence.js';
 import { runSchedulerPass } from './pass.js';
+import { shown } from '../arg-value.js';
 
 /** A host the loop opened and closes when it stops. */
 export type ClosableSchedulerHost = SchedulerHost & { close?(): Promise<void> };
@@ -58,7 +59,7 @@ function checkLoopOptions(opts: SchedulerLoopOptions): void {
   for (const key of ['pollIntervalMs', 'heartbeatIntervalMs'] as const) {
     const v: unknown = opts[key];
     if (v !== undefined && !(typeof v === 'number' && v >= 1 && v <= MAX_TIMER_MS)) {
-      throw new ConfigError(`runSchedulerLoop: ${key} must be a number of ms from 1 to ${MAX_TIMER_MS}, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}; leave it out for the default.`);
+      throw new ConfigError(`runSchedulerLoop: ${key} must be a number of ms from 1 to ${MAX_TIMER_MS}, got ${shown(v)}; leave it out for the default.`);
     }
   }
 }

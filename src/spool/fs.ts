@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, spoolErrorFromErrno } from '../errors.js';
+import { shown } from '../arg-value.js';
 
 /** Creation modes for spool files and directories. */
 export interface FileModes {
@@ -47,7 +48,7 @@ function checkUmask(umask: unknown): void {
   // null is the default, as for every option (and as before the value was checked).
   if (umask === undefined || umask === null) return;
   if (typeof umask !== 'number' || !Number.isInteger(umask) || umask < 0 || umask > 0o777) {
-    throw new ConfigError(`The umask option must be a whole number from 0 to 0o777, got ${typeof umask === 'string' ? JSON.stringify(umask) : String(umask)}; write it in octal, e.g. umask: 0o027.`);
+    throw new ConfigError(`The umask option must be a whole number from 0 to 0o777, got ${shown(umask)}; write it in octal, e.g. umask: 0o027.`);
   }
   if ((umask & 0o700) !== 0) {
     throw new ConfigError(`The umask option 0o${umask.toString(8)} removes the owner's own permissions, so spoolkit could not use the files it makes; write it in octal with a leading 0o, e.g. umask: 0o077 (not 77).`);

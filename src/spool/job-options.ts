@@ -6,6 +6,7 @@ import { normalizeBackoff } from '../backoff.js';
 import { NotSupportedError, SpoolkitError } from '../errors.js';
 import type { JobsOptions, KeepJobs } from '../types.js';
 import { assertQueueName, lookupJobId } from './validate.js';
+import { shown } from '../arg-value.js';
 
 /** Highest priority number BullMQ accepts (2^21 - 1). */
 export const MAX_PRIORITY = 2 ** 21 - 1;
@@ -58,7 +59,7 @@ export function checkDelayMs(d: unknown, where: string): number {
 /** Checks a time in ms since the epoch (`field` is the option's or argument's name). */
 export function checkTimestampMs(t: unknown, field: string, where: string): number {
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
-    throw bad(`${field} must be a time in ms since the epoch, a finite number >= 0 such as Date.now() (${where}, got ${typeof t === 'string' ? JSON.stringify(t) : String(t)}).`);
+    throw bad(`${field} must be a time in ms since the epoch, a finite number >= 0 such as Date.now() (${where}, got ${shown(t)}).`);
   }
   return t;
 }
@@ -111,7 +112,7 @@ function checkBackoff(b: unknown, job: string): void {
   const { delay, jitter } = b as { delay?: unknown; jitter?: unknown };
   // null is no delay, as left out (BullMQ's fixed strategy returns it, so the retry comes at once).
   if (delay !== undefined && delay !== null && !(typeof delay === 'number' && Number.isFinite(delay))) {
-    throw bad(`backoff.delay must be a finite number of ms, such as 1000 (${job}, got ${typeof delay === 'string' ? JSON.stringify(delay) : String(delay)}).`);
+    throw bad(`backoff.delay must be a finite number of ms, such as 1000 (${job}, got ${shown(delay)}).`);
   }
   if (jitter !== undefined && !((jitter as number) >= 0 && (jitter as number) <= 1)) throw bad(`Jitter should be between 0 and 1 (backoff.jitter ${String(jitter)}).`);
 }
